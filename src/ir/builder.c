@@ -1,0 +1,81 @@
+/* builder.c — helpers shared by the architecture builders, and dispatch. */
+#include "ir/builder.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+int32_t sn_ir_model_weight(sn_ir_graph_t *g, const sinter_model_t *model, const char *fmt, ...) {
+  char name[160];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(name, sizeof name, fmt, ap);
+  va_end(ap);
+  const sn_weight_t *w = sn_model_weight(model, name);
+  if (!w) {
+    if (g->build_status == SINTER_OK) {
+      g->build_status = SINTER_ERR_NOT_FOUND;
+      snprintf(g->build_error, sizeof g->build_error, "weight \"%s\" is not loaded", name);
+    }
+    return -1;
+  }
+  return sn_ir_weight(g, w->name, w->data, w->rank, w->shape);
+}
+
+int32_t sn_ir_linear(sn_ir_graph_t *g, const sinter_model_t *model, int32_t x, const char *prefix) {
+  int32_t w = sn_ir_model_weight(g, model, "%s.weight", prefix);
+  int32_t b = sn_ir_model_weight(g, model, "%s.bias", prefix);
+  return sn_ir_binary(g, SN_OP_ADD, sn_ir_matmul(g, x, w, 1), b);
+}
+
+int32_t sn_ir_model_layernorm(sn_ir_graph_t *g, const sinter_model_t *model, int32_t x,
+                              const char *prefix, float eps) {
+  int32_t gamma = sn_ir_model_weight(g, model, "%s.weight", prefix);
+  int32_t beta = sn_ir_model_weight(g, model, "%s.bias", prefix);
+  return sn_ir_layernorm(g, x, gamma, beta, eps);
+}
+
+int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32_t k, int32_t v,
+                        int32_t mask, float q_scale, float score_scale) {
+  int64_t heads = c->num_heads, head_dim = c->hidden_size / c->num_heads;
+  const int64_t split[4] = {SN_DIM_B, SN_DIM_S, heads, head_dim};
+  const int64_t merged[3] = {SN_DIM_B, SN_DIM_S, c->hidden_size};
+  const int to_heads[4] = {0, 2, 1, 3}; /* [B, S, h, d] <-> [B, h, S, d] */
+  if (q_scale != 1.0f) q = sn_ir_mul_scalar(g, q, q_scale);
+  int32_t qh = sn_ir_transpose(g, sn_ir_reshape(g, q, 4, split), to_heads);
+  int32_t kh = sn_ir_transpose(g, sn_ir_reshape(g, k, 4, split), to_heads);
+  int32_t vh = sn_ir_transpose(g, sn_ir_reshape(g, v, 4, split), to_heads);
+  int32_t scores = sn_ir_matmul(g, qh, kh, 1);
+  int32_t probs = sn_ir_masked_softmax(g, scores, mask, score_scale);
+  int32_t ctx = sn_ir_matmul(g, probs, vh, 0);
+  return sn_ir_reshape(g, sn_ir_transpose(g, ctx, to_heads), 3, merged);
+}
+
+int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x) {
+  switch (act) {
+    case SN_ACT_GELU: return sn_ir_unary(g, SN_OP_GELU, x);
+    case SN_ACT_GELU_TANH: return sn_ir_unary(g, SN_OP_GELU_TANH, x);
+    case SN_ACT_RELU: return sn_ir_unary(g, SN_OP_RELU, x);
+  }
+  return -1;
+}
+
+void sn_ir_add_embedding_output(sn_ir_graph_t *g, int32_t hidden, int32_t mask,
+                                const sn_build_options_t *options) {
+  int32_t pooled = sn_ir_pool(g, hidden, mask, options->pooling);
+  if (options->normalize) pooled = sn_ir_unary(g, SN_OP_L2_NORMALIZE, pooled);
+  sn_ir_mark_output(g, "embeddings", pooled);
+}
+
+sinter_status_t sn_ir_build(const sinter_model_t *model, const sn_build_options_t *options,
+                            sn_ir_graph_t *g, sinter_error_t *err) {
+  sn_ir_graph_init(g);
+  if (model->config.model_type == SN_MODEL_BERT) {
+    sn_ir_build_bert(model, options, g);
+  } else {
+    sn_ir_build_distilbert(model, options, g);
+  }
+  sinter_status_t st = sn_ir_graph_finish(g, err);
+  if (st) sn_ir_graph_deinit(g);
+  return st;
+}

@@ -1,0 +1,56 @@
+/*
+ * builder.h — turning a loaded model into its unfused graph. One builder per
+ * architecture (bert.c, distilbert.c), sharing the helpers declared here.
+ */
+#ifndef SN_IR_BUILDER_H
+#define SN_IR_BUILDER_H
+
+#include "ir/graph.h"
+#include "model/model.h"
+
+/* Choices baked into the graph's sentence-embedding output. */
+typedef struct sn_build_options {
+  sn_pool_mode_t pooling;
+  int normalize;
+} sn_build_options_t;
+
+/* Builds and verifies the graph of `model` into *g (initialised here; the
+ * caller deinits it). Outputs: last_hidden_state, embeddings, and when the
+ * model has them pooler_output, logits and scores. */
+sinter_status_t sn_ir_build(const sinter_model_t *model, const sn_build_options_t *options,
+                            sn_ir_graph_t *g, sinter_error_t *err);
+
+/* --- helpers for the architecture builders --- */
+
+/* A weight node for canonical name printf(fmt, ...), or -1 when absent. */
+int32_t sn_ir_model_weight(sn_ir_graph_t *g, const sinter_model_t *model, const char *fmt, ...)
+    SN_PRINTF(3, 4);
+
+/* x @ W^T + b for the linear layer `prefix` (prefix.weight, prefix.bias). */
+int32_t sn_ir_linear(sn_ir_graph_t *g, const sinter_model_t *model, int32_t x, const char *prefix);
+
+/* LayerNorm with prefix.weight and prefix.bias. */
+int32_t sn_ir_model_layernorm(sn_ir_graph_t *g, const sinter_model_t *model, int32_t x,
+                              const char *prefix, float eps);
+
+/* Multi-head self-attention as PyTorch computes it, unfused: per-head reshape
+ * and transpose of q, k, v; scores; masked softmax; weighted sum; merge heads.
+ * `q_scale` multiplies q before the scores (DistilBERT), `score_scale` the
+ * scores (BERT). Returns the merged context [B, S, H]. */
+int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32_t k, int32_t v,
+                        int32_t mask, float q_scale, float score_scale);
+
+/* The activation of the feed-forward block. */
+int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x);
+
+/* Architecture entry points. */
+sinter_status_t sn_ir_build_bert(const sinter_model_t *model, const sn_build_options_t *options,
+                                 sn_ir_graph_t *g);
+sinter_status_t sn_ir_build_distilbert(const sinter_model_t *model,
+                                       const sn_build_options_t *options, sn_ir_graph_t *g);
+
+/* Adds the sentence-embedding outputs shared by all architectures. */
+void sn_ir_add_embedding_output(sn_ir_graph_t *g, int32_t hidden, int32_t mask,
+                                const sn_build_options_t *options);
+
+#endif

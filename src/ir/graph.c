@@ -1,0 +1,490 @@
+/* graph.c — graph construction, shape inference, verifier and printer. */
+#include "ir/graph.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const op_names[SN_OP_COUNT_] = {
+    [SN_OP_INPUT] = "input",
+    [SN_OP_WEIGHT] = "weight",
+    [SN_OP_ARANGE] = "arange",
+    [SN_OP_GATHER] = "gather",
+    [SN_OP_ADD] = "add",
+    [SN_OP_MUL_SCALAR] = "mul_scalar",
+    [SN_OP_MATMUL] = "matmul",
+    [SN_OP_RESHAPE] = "reshape",
+    [SN_OP_TRANSPOSE] = "transpose",
+    [SN_OP_MASKED_SOFTMAX] = "masked_softmax",
+    [SN_OP_LAYERNORM] = "layernorm",
+    [SN_OP_GELU] = "gelu",
+    [SN_OP_GELU_TANH] = "gelu_tanh",
+    [SN_OP_RELU] = "relu",
+    [SN_OP_TANH] = "tanh",
+    [SN_OP_SLICE_FIRST] = "slice_first",
+    [SN_OP_POOL] = "pool",
+    [SN_OP_L2_NORMALIZE] = "l2_normalize",
+    [SN_OP_SOFTMAX] = "softmax",
+};
+
+const char *sn_ir_op_name(sn_ir_op_t op) {
+  return op >= 0 && op < SN_OP_COUNT_ ? op_names[op] : "?";
+}
+
+void sn_ir_graph_init(sn_ir_graph_t *g) {
+  memset(g, 0, sizeof *g);
+}
+
+void sn_ir_graph_deinit(sn_ir_graph_t *g) {
+  for (int32_t i = 0; i < g->count; i++) free(g->nodes[i].name);
+  free(g->nodes);
+  memset(g, 0, sizeof *g);
+}
+
+int64_t sn_ir_shape_bind(const sn_ir_shape_t *shape, int64_t b, int64_t s, int64_t *dims) {
+  int64_t n = 1;
+  for (int i = 0; i < shape->rank; i++) {
+    int64_t d = shape->dims[i] == SN_DIM_B ? b : shape->dims[i] == SN_DIM_S ? s : shape->dims[i];
+    if (dims) dims[i] = d;
+    n *= d;
+  }
+  return n;
+}
+
+static void format_dim(int64_t d, char *buf, size_t cap) {
+  if (d == SN_DIM_B) {
+    snprintf(buf, cap, "B");
+  } else if (d == SN_DIM_S) {
+    snprintf(buf, cap, "S");
+  } else {
+    snprintf(buf, cap, "%lld", (long long)d);
+  }
+}
+
+static void format_shape(const sn_ir_shape_t *s, char *buf, size_t cap) {
+  size_t n = (size_t)snprintf(buf, cap, "[");
+  for (int i = 0; i < s->rank && n < cap; i++) {
+    char d[24];
+    format_dim(s->dims[i], d, sizeof d);
+    n += (size_t)snprintf(buf + n, cap - n, i ? ", %s" : "%s", d);
+  }
+  if (n < cap) snprintf(buf + n, cap - n, "]");
+}
+
+static int same_dims(const int64_t *a, const int64_t *b, int n) {
+  for (int i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* Symbolic element counts are equal when the constant products and the
+ * number of each symbol agree. */
+static int same_numel(const sn_ir_shape_t *a, const sn_ir_shape_t *b) {
+  int64_t pa = 1, pb = 1;
+  int ba = 0, sa = 0, bb = 0, sb = 0;
+  for (int i = 0; i < a->rank; i++) {
+    if (a->dims[i] == SN_DIM_B) ba++;
+    else if (a->dims[i] == SN_DIM_S) sa++;
+    else pa *= a->dims[i];
+  }
+  for (int i = 0; i < b->rank; i++) {
+    if (b->dims[i] == SN_DIM_B) bb++;
+    else if (b->dims[i] == SN_DIM_S) sb++;
+    else pb *= b->dims[i];
+  }
+  return pa == pb && ba == bb && sa == sb;
+}
+
+/* Infers node n's dtype and shape from its inputs and attributes. On failure
+ * writes why into msg and returns -1. */
+static int infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt,
+                 sn_ir_shape_t *out, char *msg, size_t cap) {
+  const sn_ir_node_t *in[SN_IR_MAX_INPUTS] = {0};
+  for (int i = 0; i < n->num_inputs; i++) {
+    if (n->inputs[i] < 0 || n->inputs[i] >= g->count || (n != NULL && &g->nodes[n->inputs[i]] >= n)) {
+      snprintf(msg, cap, "input %d refers to node %d, which is not defined before it", i,
+               (int)n->inputs[i]);
+      return -1;
+    }
+    in[i] = &g->nodes[n->inputs[i]];
+  }
+  const sn_ir_node_t *a = in[0], *b = in[1], *c = in[2];
+  /* out may be the node's own shape, which WEIGHT and RESHAPE read. */
+  const sn_ir_shape_t declared = n->shape;
+  *dt = SN_IR_F32;
+  memset(out, 0, sizeof *out);
+  switch (n->op) {
+    case SN_OP_INPUT:
+      *dt = n->input == SN_INPUT_MASK ? SN_IR_F32 : SN_IR_I32;
+      *out = (sn_ir_shape_t){2, {SN_DIM_B, SN_DIM_S}};
+      return 0;
+    case SN_OP_WEIGHT:
+      *out = declared;
+      if (!n->data || declared.rank < 1 || declared.rank > 2) {
+        snprintf(msg, cap, "weight without data or with rank %d", declared.rank);
+        return -1;
+      }
+      return 0;
+    case SN_OP_ARANGE:
+      *dt = SN_IR_I32;
+      *out = (sn_ir_shape_t){1, {SN_DIM_S}};
+      return 0;
+    case SN_OP_GATHER:
+      if (a->dtype != SN_IR_F32 || a->shape.rank != 2 || b->dtype != SN_IR_I32 ||
+          b->shape.rank >= SN_IR_MAX_RANK) {
+        snprintf(msg, cap, "gather needs an f32 [R, H] table and i32 ids");
+        return -1;
+      }
+      *out = b->shape;
+      out->dims[out->rank++] = a->shape.dims[1];
+      return 0;
+    case SN_OP_ADD: {
+      int off = a->shape.rank - b->shape.rank;
+      if (a->dtype != SN_IR_F32 || b->dtype != SN_IR_F32 || off < 0 ||
+          !same_dims(a->shape.dims + off, b->shape.dims, b->shape.rank)) {
+        snprintf(msg, cap, "add needs f32 operands with b's dims equal to a's trailing dims");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    }
+    case SN_OP_MUL_SCALAR:
+    case SN_OP_GELU:
+    case SN_OP_GELU_TANH:
+    case SN_OP_RELU:
+    case SN_OP_TANH:
+    case SN_OP_L2_NORMALIZE:
+    case SN_OP_SOFTMAX:
+      if (a->dtype != SN_IR_F32) {
+        snprintf(msg, cap, "%s needs an f32 operand", sn_ir_op_name(n->op));
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    case SN_OP_MATMUL: {
+      int ra = a->shape.rank, rb = b->shape.rank;
+      if (a->dtype != SN_IR_F32 || b->dtype != SN_IR_F32 || ra < 2 ||
+          (rb != 2 && rb != ra) || (rb == ra && !same_dims(a->shape.dims, b->shape.dims, ra - 2))) {
+        snprintf(msg, cap, "matmul needs a [..., M, K] and b [K, N] or with a's batch dims");
+        return -1;
+      }
+      int64_t k = a->shape.dims[ra - 1];
+      int64_t bk = b->shape.dims[rb - (n->trans_b ? 1 : 2)];
+      int64_t bn = b->shape.dims[rb - (n->trans_b ? 2 : 1)];
+      if (k != bk) {
+        char ka[24], kb[24];
+        format_dim(k, ka, sizeof ka);
+        format_dim(bk, kb, sizeof kb);
+        snprintf(msg, cap, "matmul inner dimensions differ: %s vs %s", ka, kb);
+        return -1;
+      }
+      *out = a->shape;
+      out->dims[ra - 1] = bn;
+      return 0;
+    }
+    case SN_OP_RESHAPE:
+      *dt = a->dtype;
+      *out = declared;
+      if (!same_numel(&a->shape, &declared)) {
+        snprintf(msg, cap, "reshape changes the number of elements");
+        return -1;
+      }
+      return 0;
+    case SN_OP_TRANSPOSE: {
+      int seen = 0;
+      *dt = a->dtype;
+      out->rank = a->shape.rank;
+      for (int i = 0; i < a->shape.rank; i++) {
+        int p = n->perm[i];
+        if (p < 0 || p >= a->shape.rank || (seen & (1 << p))) {
+          snprintf(msg, cap, "transpose perm is not a permutation of %d dims", a->shape.rank);
+          return -1;
+        }
+        seen |= 1 << p;
+        out->dims[i] = a->shape.dims[p];
+      }
+      return 0;
+    }
+    case SN_OP_MASKED_SOFTMAX:
+      if (a->shape.rank != 4 || b->shape.rank != 2 || b->dtype != SN_IR_F32 ||
+          a->shape.dims[0] != b->shape.dims[0] || a->shape.dims[3] != b->shape.dims[1]) {
+        snprintf(msg, cap, "masked_softmax needs scores [B, h, S, S] and an f32 mask [B, S]");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    case SN_OP_LAYERNORM: {
+      int64_t h = a->shape.dims[a->shape.rank - 1];
+      if (a->dtype != SN_IR_F32 || b->shape.rank != 1 || c->shape.rank != 1 ||
+          b->shape.dims[0] != h || c->shape.dims[0] != h) {
+        snprintf(msg, cap, "layernorm needs gamma and beta of the last dim's size");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    }
+    case SN_OP_SLICE_FIRST:
+      if (a->shape.rank != 3) {
+        snprintf(msg, cap, "slice_first needs a rank-3 operand");
+        return -1;
+      }
+      *out = (sn_ir_shape_t){2, {a->shape.dims[0], a->shape.dims[2]}};
+      return 0;
+    case SN_OP_POOL:
+      if (a->shape.rank != 3 || b->shape.rank != 2 || b->dtype != SN_IR_F32 ||
+          !same_dims(a->shape.dims, b->shape.dims, 2)) {
+        snprintf(msg, cap, "pool needs x [B, S, H] and an f32 mask [B, S]");
+        return -1;
+      }
+      *out = (sn_ir_shape_t){2, {a->shape.dims[0], a->shape.dims[2]}};
+      return 0;
+    case SN_OP_COUNT_:
+      break;
+  }
+  snprintf(msg, cap, "unknown op %d", (int)n->op);
+  return -1;
+}
+
+static int expected_inputs(sn_ir_op_t op) {
+  switch (op) {
+    case SN_OP_INPUT:
+    case SN_OP_WEIGHT:
+    case SN_OP_ARANGE: return 0;
+    case SN_OP_GATHER:
+    case SN_OP_ADD:
+    case SN_OP_MATMUL:
+    case SN_OP_MASKED_SOFTMAX:
+    case SN_OP_POOL: return 2;
+    case SN_OP_LAYERNORM: return 3;
+    default: return 1;
+  }
+}
+
+static void fail(sn_ir_graph_t *g, sinter_status_t st, const char *fmt, ...) SN_PRINTF(3, 4);
+
+static void fail(sn_ir_graph_t *g, sinter_status_t st, const char *fmt, ...) {
+  if (g->build_status != SINTER_OK) return;
+  g->build_status = st;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(g->build_error, sizeof g->build_error, fmt, ap);
+  va_end(ap);
+}
+
+/* Appends `node` after inferring its shape; returns its id or -1. */
+static int32_t add_node(sn_ir_graph_t *g, sn_ir_node_t node) {
+  if (g->build_status != SINTER_OK) {
+    free(node.name);
+    return -1;
+  }
+  for (int i = 0; i < node.num_inputs; i++) {
+    if (node.inputs[i] < 0) {
+      free(node.name);
+      fail(g, SINTER_ERR_INTERNAL, "%s: operand %d is invalid", sn_ir_op_name(node.op), i);
+      return -1;
+    }
+  }
+  if (g->count == g->cap) {
+    int32_t cap = g->cap ? g->cap * 2 : 256;
+    sn_ir_node_t *p = realloc(g->nodes, (size_t)cap * sizeof *p);
+    if (!p) {
+      free(node.name);
+      fail(g, SINTER_ERR_OUT_OF_MEMORY, "graph nodes");
+      return -1;
+    }
+    g->nodes = p;
+    g->cap = cap;
+  }
+  g->nodes[g->count] = node;
+  sn_ir_node_t *n = &g->nodes[g->count];
+  char msg[256];
+  if (infer(g, n, &n->dtype, &n->shape, msg, sizeof msg) != 0) {
+    free(n->name);
+    fail(g, SINTER_ERR_INTERNAL, "node %%%d (%s): %s", (int)g->count, sn_ir_op_name(n->op), msg);
+    return -1;
+  }
+  return g->count++;
+}
+
+static sn_ir_node_t make(sn_ir_op_t op, int num_inputs, int32_t a, int32_t b, int32_t c) {
+  sn_ir_node_t n;
+  memset(&n, 0, sizeof n);
+  n.op = op;
+  n.num_inputs = num_inputs;
+  n.inputs[0] = a;
+  n.inputs[1] = b;
+  n.inputs[2] = c;
+  return n;
+}
+
+int32_t sn_ir_input(sn_ir_graph_t *g, sn_ir_input_t which) {
+  sn_ir_node_t n = make(SN_OP_INPUT, 0, 0, 0, 0);
+  n.input = which;
+  return add_node(g, n);
+}
+
+int32_t sn_ir_weight(sn_ir_graph_t *g, const char *name, const float *data, int rank,
+                     const int64_t *dims) {
+  sn_ir_node_t n = make(SN_OP_WEIGHT, 0, 0, 0, 0);
+  if (rank < 1 || rank > 2) {
+    fail(g, SINTER_ERR_INTERNAL, "weight %s has rank %d", name, rank);
+    return -1;
+  }
+  n.data = data;
+  n.shape.rank = rank;
+  memcpy(n.shape.dims, dims, (size_t)rank * sizeof *dims);
+  if (!(n.name = strdup(name))) {
+    fail(g, SINTER_ERR_OUT_OF_MEMORY, "weight name");
+    return -1;
+  }
+  return add_node(g, n);
+}
+
+int32_t sn_ir_unary(sn_ir_graph_t *g, sn_ir_op_t op, int32_t x) {
+  return add_node(g, make(op, 1, x, 0, 0));
+}
+
+int32_t sn_ir_binary(sn_ir_graph_t *g, sn_ir_op_t op, int32_t a, int32_t b) {
+  return add_node(g, make(op, 2, a, b, 0));
+}
+
+int32_t sn_ir_arange(sn_ir_graph_t *g) {
+  return add_node(g, make(SN_OP_ARANGE, 0, 0, 0, 0));
+}
+
+int32_t sn_ir_mul_scalar(sn_ir_graph_t *g, int32_t x, float scale) {
+  sn_ir_node_t n = make(SN_OP_MUL_SCALAR, 1, x, 0, 0);
+  n.scale = scale;
+  return add_node(g, n);
+}
+
+int32_t sn_ir_matmul(sn_ir_graph_t *g, int32_t a, int32_t b, int trans_b) {
+  sn_ir_node_t n = make(SN_OP_MATMUL, 2, a, b, 0);
+  n.trans_b = trans_b;
+  return add_node(g, n);
+}
+
+int32_t sn_ir_reshape(sn_ir_graph_t *g, int32_t x, int rank, const int64_t *dims) {
+  sn_ir_node_t n = make(SN_OP_RESHAPE, 1, x, 0, 0);
+  if (rank < 1 || rank > SN_IR_MAX_RANK) {
+    fail(g, SINTER_ERR_INTERNAL, "reshape to rank %d", rank);
+    return -1;
+  }
+  n.shape.rank = rank;
+  memcpy(n.shape.dims, dims, (size_t)rank * sizeof *dims);
+  return add_node(g, n);
+}
+
+int32_t sn_ir_transpose(sn_ir_graph_t *g, int32_t x, const int *perm) {
+  sn_ir_node_t n = make(SN_OP_TRANSPOSE, 1, x, 0, 0);
+  int rank = x >= 0 && x < g->count ? g->nodes[x].shape.rank : 0;
+  memcpy(n.perm, perm, (size_t)rank * sizeof *perm);
+  return add_node(g, n);
+}
+
+int32_t sn_ir_masked_softmax(sn_ir_graph_t *g, int32_t scores, int32_t mask, float scale) {
+  sn_ir_node_t n = make(SN_OP_MASKED_SOFTMAX, 2, scores, mask, 0);
+  n.scale = scale;
+  return add_node(g, n);
+}
+
+int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps) {
+  sn_ir_node_t n = make(SN_OP_LAYERNORM, 3, x, gamma, beta);
+  n.eps = eps;
+  return add_node(g, n);
+}
+
+int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sn_pool_mode_t mode) {
+  sn_ir_node_t n = make(SN_OP_POOL, 2, x, mask, 0);
+  n.pool = mode;
+  return add_node(g, n);
+}
+
+void sn_ir_mark_output(sn_ir_graph_t *g, const char *name, int32_t id) {
+  if (g->build_status != SINTER_OK) return;
+  if (id < 0 || id >= g->count || g->num_outputs == SN_IR_MAX_OUTPUTS) {
+    fail(g, SINTER_ERR_INTERNAL, "cannot mark output %s", name);
+    return;
+  }
+  sn_ir_output_t *o = &g->outputs[g->num_outputs++];
+  snprintf(o->name, sizeof o->name, "%s", name);
+  o->node = id;
+}
+
+int32_t sn_ir_find_output(const sn_ir_graph_t *g, const char *name) {
+  for (int i = 0; i < g->num_outputs; i++)
+    if (!strcmp(g->outputs[i].name, name)) return g->outputs[i].node;
+  return -1;
+}
+
+sinter_status_t sn_ir_verify(const sn_ir_graph_t *g, sinter_error_t *err) {
+  for (int32_t i = 0; i < g->count; i++) {
+    const sn_ir_node_t *n = &g->nodes[i];
+    if (n->op < 0 || n->op >= SN_OP_COUNT_)
+      return sn_error_set(err, SINTER_ERR_INTERNAL, "verifier: node %%%d has unknown op %d",
+                          (int)i, (int)n->op);
+    if (n->num_inputs != expected_inputs(n->op))
+      return sn_error_set(err, SINTER_ERR_INTERNAL, "verifier: node %%%d (%s) has %d inputs",
+                          (int)i, sn_ir_op_name(n->op), n->num_inputs);
+    sn_ir_dtype_t dt;
+    sn_ir_shape_t shape;
+    char msg[256];
+    if (infer(g, n, &dt, &shape, msg, sizeof msg) != 0)
+      return sn_error_set(err, SINTER_ERR_INTERNAL, "verifier: node %%%d (%s): %s", (int)i,
+                          sn_ir_op_name(n->op), msg);
+    if (dt != n->dtype || shape.rank != n->shape.rank ||
+        !same_dims(shape.dims, n->shape.dims, shape.rank)) {
+      char want[96], have[96];
+      format_shape(&shape, want, sizeof want);
+      format_shape(&n->shape, have, sizeof have);
+      return sn_error_set(err, SINTER_ERR_INTERNAL,
+                          "verifier: node %%%d (%s) records shape %s but its inputs give %s",
+                          (int)i, sn_ir_op_name(n->op), have, want);
+    }
+  }
+  for (int i = 0; i < g->num_outputs; i++)
+    if (g->outputs[i].node < 0 || g->outputs[i].node >= g->count)
+      return sn_error_set(err, SINTER_ERR_INTERNAL, "verifier: output %s is undefined",
+                          g->outputs[i].name);
+  return SINTER_OK;
+}
+
+sinter_status_t sn_ir_graph_finish(sn_ir_graph_t *g, sinter_error_t *err) {
+  if (g->build_status != SINTER_OK)
+    return sn_error_set(err, g->build_status, "graph builder: %s", g->build_error);
+  return sn_ir_verify(g, err);
+}
+
+void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
+  for (int32_t i = 0; i < g->count; i++) {
+    const sn_ir_node_t *n = &g->nodes[i];
+    char shape[96];
+    format_shape(&n->shape, shape, sizeof shape);
+    fprintf(out, "%%%d = %s", (int)i, sn_ir_op_name(n->op));
+    for (int k = 0; k < n->num_inputs; k++) fprintf(out, "%s%%%d", k ? ", " : " ", (int)n->inputs[k]);
+    switch (n->op) {
+      case SN_OP_INPUT:
+        fprintf(out, " %s", n->input == SN_INPUT_IDS        ? "input_ids"
+                            : n->input == SN_INPUT_TYPE_IDS ? "token_type_ids"
+                                                            : "attention_mask");
+        break;
+      case SN_OP_WEIGHT: fprintf(out, " \"%s\"", n->name); break;
+      case SN_OP_MUL_SCALAR:
+      case SN_OP_MASKED_SOFTMAX: fprintf(out, " scale=%g", (double)n->scale); break;
+      case SN_OP_MATMUL:
+        if (n->trans_b) fprintf(out, " trans_b");
+        break;
+      case SN_OP_TRANSPOSE:
+        fprintf(out, " perm=[");
+        for (int k = 0; k < n->shape.rank; k++) fprintf(out, k ? ",%d" : "%d", n->perm[k]);
+        fprintf(out, "]");
+        break;
+      case SN_OP_LAYERNORM: fprintf(out, " eps=%g", (double)n->eps); break;
+      case SN_OP_POOL: fprintf(out, " mode=%s", sn_pool_mode_name(n->pool)); break;
+      default: break;
+    }
+    fprintf(out, " : %s%s\n", n->dtype == SN_IR_F32 ? "f32" : "i32", shape);
+  }
+  for (int i = 0; i < g->num_outputs; i++)
+    fprintf(out, "output %s = %%%d\n", g->outputs[i].name, (int)g->outputs[i].node);
+}

@@ -1,0 +1,143 @@
+/*
+ * graph.h — the unfused graph: what a tracer would capture from the PyTorch
+ * module, one primitive op per node.
+ *
+ * Nodes are SSA values in topological order (a node's inputs always precede
+ * it). Shapes are symbolic in two dimensions, the batch size B and the
+ * sequence length S, so one graph serves every batch; executors bind B and S
+ * per run. Weights are nodes that borrow their data from the model.
+ */
+#ifndef SN_IR_GRAPH_H
+#define SN_IR_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/status.h"
+#include "model/config.h"
+
+#define SN_IR_MAX_RANK 4
+#define SN_IR_MAX_INPUTS 3
+#define SN_DIM_B (-1) /* symbolic batch size */
+#define SN_DIM_S (-2) /* symbolic sequence length */
+
+typedef enum sn_ir_dtype { SN_IR_F32 = 0, SN_IR_I32 = 1 } sn_ir_dtype_t;
+
+typedef struct sn_ir_shape {
+  int rank;
+  int64_t dims[SN_IR_MAX_RANK]; /* >= 0 constant, or SN_DIM_B / SN_DIM_S */
+} sn_ir_shape_t;
+
+typedef enum sn_ir_op {
+  SN_OP_INPUT,          /* a run input; attr.input names which */
+  SN_OP_WEIGHT,         /* a model tensor; name and data */
+  SN_OP_ARANGE,         /* i32 [S]: 0, 1, ..., S-1 (position ids) */
+  SN_OP_GATHER,         /* (table [R, H], ids i32 [...]) -> [..., H] */
+  SN_OP_ADD,            /* (a, b), b's dims equal a's trailing dims (broadcast) */
+  SN_OP_MUL_SCALAR,     /* x * attr.scale */
+  SN_OP_MATMUL,         /* (a [..., M, K], b [K, N] or [..., K, N]); trans_b: b is [.., N, K] */
+  SN_OP_RESHAPE,        /* same elements, attr shape (a view) */
+  SN_OP_TRANSPOSE,      /* permute dims by attr.perm */
+  SN_OP_MASKED_SOFTMAX, /* (scores [B, h, S, S], mask f32 [B, S]): softmax over the last dim of
+                           scores * scale with masked keys at the float minimum */
+  SN_OP_LAYERNORM,      /* (x, gamma, beta) over the last dim with attr.eps */
+  SN_OP_GELU,           /* erf form */
+  SN_OP_GELU_TANH,      /* tanh approximation */
+  SN_OP_RELU,
+  SN_OP_TANH,
+  SN_OP_SLICE_FIRST, /* [B, S, H] -> [B, H]: the first token of each sequence */
+  SN_OP_POOL,        /* (x [B, S, H], mask f32 [B, S]) -> [B, H] by attr.pool */
+  SN_OP_L2_NORMALIZE, /* rows of the last dim to unit length (eps 1e-12, as torch) */
+  SN_OP_SOFTMAX,      /* over the last dim */
+  SN_OP_COUNT_
+} sn_ir_op_t;
+
+/* Which run input an INPUT node reads. */
+typedef enum sn_ir_input {
+  SN_INPUT_IDS = 0,        /* i32 [B, S] token ids */
+  SN_INPUT_TYPE_IDS = 1,   /* i32 [B, S] token type ids */
+  SN_INPUT_MASK = 2,       /* f32 [B, S]: 1 for real tokens, 0 for padding */
+} sn_ir_input_t;
+
+typedef struct sn_ir_node {
+  sn_ir_op_t op;
+  int32_t inputs[SN_IR_MAX_INPUTS];
+  int num_inputs;
+  sn_ir_dtype_t dtype;
+  sn_ir_shape_t shape;
+  /* Attributes; which ones apply depends on op. */
+  float eps;
+  float scale;
+  int trans_b;
+  int perm[SN_IR_MAX_RANK];
+  sn_ir_input_t input;
+  sn_pool_mode_t pool;
+  const float *data; /* WEIGHT: borrowed from the model */
+  char *name;        /* WEIGHT: canonical tensor name (owned) */
+} sn_ir_node_t;
+
+typedef struct sn_ir_output {
+  char name[32]; /* "last_hidden_state", "pooler_output", "embeddings", "logits", "scores" */
+  int32_t node;
+} sn_ir_output_t;
+
+#define SN_IR_MAX_OUTPUTS 8
+
+typedef struct sn_ir_graph {
+  sn_ir_node_t *nodes;
+  int32_t count, cap;
+  sn_ir_output_t outputs[SN_IR_MAX_OUTPUTS];
+  int num_outputs;
+  /* Set by the first failed add: later adds return -1 and sn_ir_finish reports it. */
+  sinter_status_t build_status;
+  char build_error[512];
+} sn_ir_graph_t;
+
+/* Initialises an empty graph (caller storage). */
+void sn_ir_graph_init(sn_ir_graph_t *g);
+
+/* Frees nodes and names; the graph may be re-initialised afterwards. */
+void sn_ir_graph_deinit(sn_ir_graph_t *g);
+
+/* Builder calls: each appends a node, infers its shape and returns its id, or
+ * -1 after the first failure (bad shapes, out of memory), which sticks and is
+ * reported by sn_ir_graph_finish. Inputs of -1 propagate the failure. */
+int32_t sn_ir_input(sn_ir_graph_t *g, sn_ir_input_t which);
+int32_t sn_ir_weight(sn_ir_graph_t *g, const char *name, const float *data, int rank,
+                     const int64_t *dims);
+int32_t sn_ir_unary(sn_ir_graph_t *g, sn_ir_op_t op, int32_t x);
+int32_t sn_ir_binary(sn_ir_graph_t *g, sn_ir_op_t op, int32_t a, int32_t b);
+int32_t sn_ir_arange(sn_ir_graph_t *g);
+int32_t sn_ir_mul_scalar(sn_ir_graph_t *g, int32_t x, float scale);
+int32_t sn_ir_matmul(sn_ir_graph_t *g, int32_t a, int32_t b, int trans_b);
+int32_t sn_ir_reshape(sn_ir_graph_t *g, int32_t x, int rank, const int64_t *dims);
+int32_t sn_ir_transpose(sn_ir_graph_t *g, int32_t x, const int *perm);
+int32_t sn_ir_masked_softmax(sn_ir_graph_t *g, int32_t scores, int32_t mask, float scale);
+int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps);
+int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sn_pool_mode_t mode);
+
+/* Marks node `id` as the named graph output. */
+void sn_ir_mark_output(sn_ir_graph_t *g, const char *name, int32_t id);
+
+/* Reports the first builder failure, if any, then runs the verifier. */
+sinter_status_t sn_ir_graph_finish(sn_ir_graph_t *g, sinter_error_t *err);
+
+/* Checks every node: inputs defined earlier, dtypes, and that re-inferring its
+ * shape gives the recorded one. Errors: INTERNAL naming node and problem. */
+sinter_status_t sn_ir_verify(const sn_ir_graph_t *g, sinter_error_t *err);
+
+/* Finds an output's node id, or -1. */
+int32_t sn_ir_find_output(const sn_ir_graph_t *g, const char *name);
+
+/* Writes the graph as text, one node a line. */
+void sn_ir_print(const sn_ir_graph_t *g, FILE *out);
+
+/* The op's name as printed ("matmul", ...). */
+const char *sn_ir_op_name(sn_ir_op_t op);
+
+/* Resolves a symbolic shape for batch b and length s into concrete dims and
+ * returns the element count. */
+int64_t sn_ir_shape_bind(const sn_ir_shape_t *shape, int64_t b, int64_t s, int64_t *dims);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * reference.h — straightforward CPU kernels for the eager executor: one loop
+ * nest per op, written to be obviously correct (they are the oracle the
+ * optimised kernels are tested against). Rows are split across OpenMP
+ * threads, the runtime oneDNN also uses, so the two never oversubscribe.
+ *
+ * Buffers are contiguous row-major float32 unless noted; outputs never alias
+ * inputs unless noted. Callers validate indices beforehand.
+ */
+#ifndef SN_KERNELS_REFERENCE_H
+#define SN_KERNELS_REFERENCE_H
+
+#include <stdint.h>
+
+#include "model/config.h"
+
+/* out[i, :] = table[ids[i], :] for n ids; every id must be in [0, rows). */
+void sn_ref_gather(const float *table, int64_t h, const int32_t *ids, int64_t n, float *out);
+
+/* out[i] = a[i] + b[i % nb]: b broadcast over a's leading dims (out may alias a). */
+void sn_ref_add(const float *a, int64_t na, const float *b, int64_t nb, float *out);
+
+/* out[i] = x[i] * s (out may alias x). */
+void sn_ref_scale(const float *x, int64_t n, float s, float *out);
+
+/* Permutes a rank-`rank` (<= 4) tensor: out dim i is x dim perm[i]. */
+void sn_ref_transpose(const float *x, int rank, const int64_t *dims, const int *perm, float *out);
+
+/* Row softmax of scores [B, heads, Sq, Sk] * scale with keys whose mask
+ * [B, Sk] is 0 excluded (as adding float's minimum would). */
+void sn_ref_masked_softmax(const float *scores, const float *mask, int64_t b, int64_t heads,
+                           int64_t sq, int64_t sk, float scale, float *out);
+
+/* LayerNorm over rows of length h: (x - mean) / sqrt(var + eps) * gamma + beta. */
+void sn_ref_layernorm(const float *x, const float *gamma, const float *beta, int64_t rows,
+                      int64_t h, float eps, float *out);
+
+/* Elementwise activations (out may alias x). */
+void sn_ref_gelu(const float *x, int64_t n, float *out);      /* erf form */
+void sn_ref_gelu_tanh(const float *x, int64_t n, float *out); /* tanh approximation */
+void sn_ref_relu(const float *x, int64_t n, float *out);
+void sn_ref_tanh(const float *x, int64_t n, float *out);
+
+/* out[b, :] = x[b, 0, :] for x [B, S, H]. */
+void sn_ref_slice_first(const float *x, int64_t b, int64_t s, int64_t h, float *out);
+
+/* Sentence-transformers pooling of x [B, S, H] over tokens whose mask is 1. */
+void sn_ref_pool(const float *x, const float *mask, int64_t b, int64_t s, int64_t h,
+                 sn_pool_mode_t mode, float *out);
+
+/* Rows divided by max(||row||_2, 1e-12), as torch.nn.functional.normalize. */
+void sn_ref_l2_normalize(const float *x, int64_t rows, int64_t h, float *out);
+
+/* Row softmax over the last dim. */
+void sn_ref_softmax(const float *x, int64_t rows, int64_t n, float *out);
+
+#endif

@@ -1,0 +1,453 @@
+/* config.c — config.json and sentence-transformers module parsing. */
+#include "model/config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "base/json.h"
+
+/* Generous limits: they reject nonsense (and overflow) long before memory. */
+#define MAX_VOCAB 10000000
+#define MAX_HIDDEN 65536
+#define MAX_LAYERS 1024
+#define MAX_POSITIONS 1048576
+
+const char *sn_activation_name(sn_activation_t act) {
+  switch (act) {
+    case SN_ACT_GELU: return "gelu";
+    case SN_ACT_GELU_TANH: return "gelu_tanh";
+    case SN_ACT_RELU: return "relu";
+  }
+  return "?";
+}
+
+static sinter_status_t parse_activation(const char *name, const char *label, sn_activation_t *out,
+                                        sinter_error_t *err) {
+  if (!strcmp(name, "gelu")) {
+    *out = SN_ACT_GELU;
+  } else if (!strcmp(name, "gelu_new") || !strcmp(name, "gelu_pytorch_tanh")) {
+    *out = SN_ACT_GELU_TANH;
+  } else if (!strcmp(name, "relu")) {
+    *out = SN_ACT_RELU;
+  } else {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: unsupported activation \"%s\" (supported: gelu, gelu_new, "
+                        "gelu_pytorch_tanh, relu)",
+                        label, name);
+  }
+  return SINTER_OK;
+}
+
+/* Maps the first entry of `architectures` to a head; NULL means BertModel. */
+static sinter_status_t parse_architecture(const cJSON *root, sn_config_t *c, const char *label,
+                                          sinter_error_t *err) {
+  static const struct {
+    const char *name;
+    sn_model_type_t type;
+    sn_head_t head;
+  } known[] = {
+      {"BertModel", SN_MODEL_BERT, SN_HEAD_NONE},
+      {"BertForSequenceClassification", SN_MODEL_BERT, SN_HEAD_SEQUENCE},
+      {"BertForMaskedLM", SN_MODEL_BERT, SN_HEAD_NONE},
+      {"BertForPreTraining", SN_MODEL_BERT, SN_HEAD_NONE},
+      {"DistilBertModel", SN_MODEL_DISTILBERT, SN_HEAD_NONE},
+      {"DistilBertForSequenceClassification", SN_MODEL_DISTILBERT, SN_HEAD_SEQUENCE},
+      {"DistilBertForMaskedLM", SN_MODEL_DISTILBERT, SN_HEAD_NONE},
+  };
+  const cJSON *archs = cJSON_GetObjectItemCaseSensitive(root, "architectures");
+  const char *name = c->model_type == SN_MODEL_BERT ? "BertModel" : "DistilBertModel";
+  if (archs && !cJSON_IsNull(archs)) {
+    if (!cJSON_IsArray(archs))
+      return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"architectures\" must be an array",
+                          label);
+    const cJSON *first = cJSON_GetArrayItem(archs, 0);
+    if (first) {
+      if (!cJSON_IsString(first))
+        return sn_error_set(err, SINTER_ERR_FORMAT,
+                            "%s: field \"architectures\" must hold strings", label);
+      name = first->valuestring;
+    }
+  }
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    if (!strcmp(name, known[i].name)) {
+      if (known[i].type != c->model_type)
+        return sn_error_set(err, SINTER_ERR_FORMAT,
+                            "%s: architecture \"%s\" does not match model_type", label, name);
+      snprintf(c->architecture, sizeof c->architecture, "%s", name);
+      c->head = known[i].head;
+      return SINTER_OK;
+    }
+  }
+  return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                      "%s: unsupported architecture \"%s\" (supported: BertModel, "
+                      "BertForSequenceClassification, BertForMaskedLM, DistilBertModel, "
+                      "DistilBertForSequenceClassification, DistilBertForMaskedLM)",
+                      label, name);
+}
+
+/* id2label: an object {"0": "NEG", "1": "POS"} with keys 0..n-1, each once. */
+static sinter_status_t parse_labels(const cJSON *root, sn_config_t *c, const char *label,
+                                    sinter_error_t *err) {
+  const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "id2label");
+  int64_t n = 2;
+  if (map && !cJSON_IsNull(map)) {
+    if (!cJSON_IsObject(map))
+      return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"id2label\" must be an object",
+                          label);
+    n = cJSON_GetArraySize(map);
+  } else {
+    SN_TRY(sn_json_get_int(root, "num_labels", 2, 1, SN_CONFIG_MAX_LABELS, label, &n, err));
+  }
+  if (n < 1 || n > SN_CONFIG_MAX_LABELS)
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: id2label has %lld labels, expected 1 to %d",
+                        label, (long long)n, SN_CONFIG_MAX_LABELS);
+  c->labels = calloc((size_t)n, sizeof *c->labels);
+  if (!c->labels) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: labels", label);
+  c->num_labels = (int32_t)n;
+  if (map && cJSON_IsObject(map)) {
+    const cJSON *item;
+    cJSON_ArrayForEach(item, map) {
+      char *end = NULL;
+      long id = strtol(item->string, &end, 10);
+      if (!item->string[0] || *end || id < 0 || id >= n)
+        return sn_error_set(err, SINTER_ERR_FORMAT,
+                            "%s: id2label key \"%s\" is not a class id in 0..%lld", label,
+                            item->string, (long long)n - 1);
+      if (!cJSON_IsString(item))
+        return sn_error_set(err, SINTER_ERR_FORMAT, "%s: id2label[\"%s\"] must be a string",
+                            label, item->string);
+      if (c->labels[id])
+        return sn_error_set(err, SINTER_ERR_FORMAT, "%s: id2label has class id %ld twice", label,
+                            id);
+      c->labels[id] = strdup(item->valuestring);
+      if (!c->labels[id]) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: labels", label);
+    }
+  }
+  for (int32_t i = 0; i < c->num_labels; i++) {
+    if (c->labels[i]) continue;
+    char name[32];
+    snprintf(name, sizeof name, "LABEL_%d", (int)i);
+    c->labels[i] = strdup(name);
+    if (!c->labels[i]) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: labels", label);
+  }
+  return SINTER_OK;
+}
+
+static sinter_status_t get_i32(const cJSON *root, const char *key, int64_t fallback, int64_t min,
+                               int64_t max, const char *label, int32_t *out, sinter_error_t *err) {
+  int64_t v;
+  SN_TRY(sn_json_get_int(root, key, fallback, min, max, label, &v, err));
+  *out = (int32_t)v;
+  return SINTER_OK;
+}
+
+static sinter_status_t parse_bert(const cJSON *root, sn_config_t *c, const char *label,
+                                  sinter_error_t *err) {
+  SN_TRY(get_i32(root, "vocab_size", 30522, 1, MAX_VOCAB, label, &c->vocab_size, err));
+  SN_TRY(get_i32(root, "hidden_size", 768, 1, MAX_HIDDEN, label, &c->hidden_size, err));
+  SN_TRY(get_i32(root, "num_hidden_layers", 12, 1, MAX_LAYERS, label, &c->num_layers, err));
+  SN_TRY(get_i32(root, "num_attention_heads", 12, 1, MAX_HIDDEN, label, &c->num_heads, err));
+  SN_TRY(get_i32(root, "intermediate_size", 3072, 1, 16 * MAX_HIDDEN, label,
+                 &c->intermediate_size, err));
+  SN_TRY(get_i32(root, "max_position_embeddings", 512, 1, MAX_POSITIONS, label,
+                 &c->max_position_embeddings, err));
+  SN_TRY(get_i32(root, "type_vocab_size", 2, 1, MAX_VOCAB, label, &c->type_vocab_size, err));
+  SN_TRY(get_i32(root, "pad_token_id", 0, 0, MAX_VOCAB, label, &c->pad_token_id, err));
+  const char *act, *pos;
+  SN_TRY(sn_json_get_string(root, "hidden_act", "gelu", label, &act, err));
+  SN_TRY(parse_activation(act, label, &c->activation, err));
+  snprintf(c->hidden_act, sizeof c->hidden_act, "%s", act);
+  SN_TRY(sn_json_get_string(root, "position_embedding_type", "absolute", label, &pos, err));
+  if (strcmp(pos, "absolute"))
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: unsupported position_embedding_type \"%s\" (only \"absolute\")",
+                        label, pos);
+  double eps;
+  SN_TRY(sn_json_get_double(root, "layer_norm_eps", 1e-12, label, &eps, err));
+  if (!(eps > 0) || eps > 1)
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: layer_norm_eps %g must be in (0, 1]", label,
+                        eps);
+  c->layer_norm_eps = (float)eps;
+  int flag;
+  SN_TRY(sn_json_get_bool(root, "is_decoder", 0, label, &flag, err));
+  if (flag)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: is_decoder=true is not supported",
+                        label);
+  SN_TRY(sn_json_get_bool(root, "add_cross_attention", 0, label, &flag, err));
+  if (flag)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: add_cross_attention=true is not supported", label);
+  return SINTER_OK;
+}
+
+static sinter_status_t parse_distilbert(const cJSON *root, sn_config_t *c, const char *label,
+                                        sinter_error_t *err) {
+  SN_TRY(get_i32(root, "vocab_size", 30522, 1, MAX_VOCAB, label, &c->vocab_size, err));
+  SN_TRY(get_i32(root, "dim", 768, 1, MAX_HIDDEN, label, &c->hidden_size, err));
+  SN_TRY(get_i32(root, "n_layers", 6, 1, MAX_LAYERS, label, &c->num_layers, err));
+  SN_TRY(get_i32(root, "n_heads", 12, 1, MAX_HIDDEN, label, &c->num_heads, err));
+  SN_TRY(get_i32(root, "hidden_dim", 3072, 1, 16 * MAX_HIDDEN, label, &c->intermediate_size,
+                 err));
+  SN_TRY(get_i32(root, "max_position_embeddings", 512, 1, MAX_POSITIONS, label,
+                 &c->max_position_embeddings, err));
+  SN_TRY(get_i32(root, "pad_token_id", 0, 0, MAX_VOCAB, label, &c->pad_token_id, err));
+  c->type_vocab_size = 0;
+  const char *act;
+  SN_TRY(sn_json_get_string(root, "activation", "gelu", label, &act, err));
+  SN_TRY(parse_activation(act, label, &c->activation, err));
+  snprintf(c->hidden_act, sizeof c->hidden_act, "%s", act);
+  c->layer_norm_eps = 1e-12f; /* fixed in DistilBERT's modeling code */
+  return SINTER_OK;
+}
+
+sinter_status_t sn_config_parse(const char *json, size_t size, const char *path, sn_config_t *out,
+                                sinter_error_t *err) {
+  memset(out, 0, sizeof *out);
+  cJSON *root = NULL;
+  SN_TRY(sn_json_parse(json, size, path, &root, err));
+  sinter_status_t st = SINTER_OK;
+  const char *type = NULL;
+  if (!cJSON_IsObject(root)) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: expected a JSON object", path);
+    goto done;
+  }
+  st = sn_json_get_string(root, "model_type", NULL, path, &type, err);
+  if (st) goto done;
+  if (!type) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: missing field \"model_type\"", path);
+    goto done;
+  }
+  if (!strcmp(type, "bert")) {
+    out->model_type = SN_MODEL_BERT;
+    st = parse_bert(root, out, path, err);
+  } else if (!strcmp(type, "distilbert")) {
+    out->model_type = SN_MODEL_DISTILBERT;
+    st = parse_distilbert(root, out, path, err);
+  } else {
+    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                      "%s: unsupported model_type \"%s\" (supported: bert, distilbert)", path,
+                      type);
+  }
+  if (st) goto done;
+  if (out->hidden_size % out->num_heads != 0) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT,
+                      "%s: hidden size %d is not a multiple of the number of attention heads %d",
+                      path, (int)out->hidden_size, (int)out->num_heads);
+    goto done;
+  }
+  st = parse_architecture(root, out, path, err);
+  if (st) goto done;
+  if (out->head == SN_HEAD_SEQUENCE) st = parse_labels(root, out, path, err);
+done:
+  cJSON_Delete(root);
+  if (st) sn_config_deinit(out);
+  return st;
+}
+
+sinter_status_t sn_config_load(const char *dir, sn_config_t *out, sinter_error_t *err) {
+  memset(out, 0, sizeof *out);
+  char *path = sn_path_join(dir, "config.json");
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "config path");
+  char *text = NULL;
+  size_t size = 0;
+  sinter_status_t st = sn_file_read_all(path, SN_JSON_MAX_FILE_BYTES, &text, &size, err);
+  if (!st) st = sn_config_parse(text, size, path, out, err);
+  free(text);
+  free(path);
+  return st;
+}
+
+void sn_config_deinit(sn_config_t *config) {
+  if (!config) return;
+  if (config->labels) {
+    for (int32_t i = 0; i < config->num_labels; i++) free(config->labels[i]);
+    free(config->labels);
+  }
+  config->labels = NULL;
+  config->num_labels = 0;
+}
+
+/* ------------------------------------------------ sentence-transformers */
+
+const char *sn_pool_mode_name(sn_pool_mode_t mode) {
+  switch (mode) {
+    case SN_POOL_CLS: return "cls";
+    case SN_POOL_MEAN: return "mean";
+    case SN_POOL_MAX: return "max";
+    case SN_POOL_MEAN_SQRT_LEN: return "mean_sqrt_len";
+  }
+  return "?";
+}
+
+int sn_pool_mode_parse(const char *name, sn_pool_mode_t *out) {
+  static const sn_pool_mode_t modes[] = {SN_POOL_CLS, SN_POOL_MEAN, SN_POOL_MAX,
+                                         SN_POOL_MEAN_SQRT_LEN};
+  for (size_t i = 0; i < 4; i++) {
+    if (!strcmp(name, sn_pool_mode_name(modes[i]))) {
+      *out = modes[i];
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static sinter_status_t load_pooling(const char *dir, const char *sub, sn_st_modules_t *out,
+                                    sinter_error_t *err) {
+  char *folder = sn_path_join(dir, sub);
+  char *path = folder ? sn_path_join(folder, "config.json") : NULL;
+  free(folder);
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "pooling path");
+  cJSON *root = NULL;
+  sinter_status_t st = sn_json_load(path, &root, err);
+  if (st) goto done;
+  if (!cJSON_IsObject(root)) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: expected a JSON object", path);
+    goto done;
+  }
+  static const struct {
+    const char *key;
+    sn_pool_mode_t mode;
+  } keys[] = {{"pooling_mode_cls_token", SN_POOL_CLS},
+              {"pooling_mode_mean_tokens", SN_POOL_MEAN},
+              {"pooling_mode_max_tokens", SN_POOL_MAX},
+              {"pooling_mode_mean_sqrt_len_tokens", SN_POOL_MEAN_SQRT_LEN}};
+  int count = 0;
+  for (size_t i = 0; i < 4; i++) {
+    int on = 0;
+    st = sn_json_get_bool(root, keys[i].key, 0, path, &on, err);
+    if (st) goto done;
+    if (on) {
+      out->pooling = keys[i].mode;
+      count++;
+    }
+  }
+  /* Newer sentence-transformers write "pooling_mode": "mean" as well. */
+  const char *mode_name = NULL;
+  st = sn_json_get_string(root, "pooling_mode", NULL, path, &mode_name, err);
+  if (st) goto done;
+  if (mode_name && count == 0) {
+    if (sn_pool_mode_parse(mode_name, &out->pooling) != 0 &&
+        strcmp(mode_name, "mean_tokens") != 0) {
+      st = sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: unsupported pooling_mode \"%s\"", path,
+                        mode_name);
+      goto done;
+    }
+    if (!strcmp(mode_name, "mean_tokens")) out->pooling = SN_POOL_MEAN;
+    count = 1;
+  }
+  if (count != 1) {
+    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                      "%s: %d pooling modes are enabled; exactly one (cls, mean, max or "
+                      "mean_sqrt_len) is supported",
+                      path, count);
+    goto done;
+  }
+  static const char *unsupported[] = {"pooling_mode_weightedmean_tokens",
+                                      "pooling_mode_lasttoken"};
+  for (size_t i = 0; i < 2; i++) {
+    int on = 0;
+    st = sn_json_get_bool(root, unsupported[i], 0, path, &on, err);
+    if (st) goto done;
+    if (on) {
+      st = sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: unsupported pooling mode \"%s\"", path,
+                        unsupported[i]);
+      goto done;
+    }
+  }
+done:
+  cJSON_Delete(root);
+  free(path);
+  return st;
+}
+
+static sinter_status_t load_sbert_config(const char *dir, sn_st_modules_t *out,
+                                         sinter_error_t *err) {
+  char *path = sn_path_join(dir, "sentence_bert_config.json");
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "path");
+  sinter_status_t st = SINTER_OK;
+  cJSON *root = NULL;
+  if (!sn_file_exists(path)) goto done;
+  st = sn_json_load(path, &root, err);
+  if (st) goto done;
+  if (!cJSON_IsObject(root)) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: expected a JSON object", path);
+    goto done;
+  }
+  int64_t len;
+  st = sn_json_get_int(root, "max_seq_length", 0, 1, MAX_POSITIONS, path, &len, err);
+  if (st) goto done;
+  out->max_seq_length = (int32_t)len;
+  st = sn_json_get_bool(root, "do_lower_case", 0, path, &out->do_lower_case, err);
+done:
+  cJSON_Delete(root);
+  free(path);
+  return st;
+}
+
+sinter_status_t sn_st_modules_load(const char *dir, sn_st_modules_t *out, sinter_error_t *err) {
+  memset(out, 0, sizeof *out);
+  out->pooling = SN_POOL_CLS;
+  char *path = sn_path_join(dir, "modules.json");
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "path");
+  cJSON *root = NULL;
+  sinter_status_t st = SINTER_OK;
+  if (!sn_file_exists(path)) goto done;
+  out->present = 1;
+  st = sn_json_load(path, &root, err);
+  if (st) goto done;
+  if (!cJSON_IsArray(root)) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: expected a JSON array of modules", path);
+    goto done;
+  }
+  int transformer = 0, pooling = 0;
+  const cJSON *m;
+  cJSON_ArrayForEach(m, root) {
+    const char *type = NULL, *sub = NULL;
+    if (!cJSON_IsObject(m)) {
+      st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: each module must be an object", path);
+      goto done;
+    }
+    st = sn_json_get_string(m, "type", NULL, path, &type, err);
+    if (!st) st = sn_json_get_string(m, "path", "", path, &sub, err);
+    if (st) goto done;
+    if (!type) {
+      st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: a module has no \"type\"", path);
+      goto done;
+    }
+    /* Module folders must stay inside the model folder. */
+    if (strstr(sub, "..") || sub[0] == '/') {
+      st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: module path \"%s\" leaves the model folder",
+                        path, sub);
+      goto done;
+    }
+    const char *cls = strrchr(type, '.') ? strrchr(type, '.') + 1 : type;
+    if (!strcmp(cls, "Transformer")) {
+      if (transformer || pooling) {
+        st = sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: Transformer module must come first",
+                          path);
+        goto done;
+      }
+      transformer = 1;
+    } else if (!strcmp(cls, "Pooling")) {
+      st = load_pooling(dir, sub, out, err);
+      if (st) goto done;
+      pooling = 1;
+    } else if (!strcmp(cls, "Normalize")) {
+      out->normalize = 1;
+    } else {
+      st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: unsupported sentence-transformers module \"%s\" (supported: "
+                        "Transformer, Pooling, Normalize)",
+                        path, type);
+      goto done;
+    }
+  }
+  st = load_sbert_config(dir, out, err);
+done:
+  cJSON_Delete(root);
+  free(path);
+  return st;
+}

@@ -1,0 +1,97 @@
+/*
+ * config.h — the architecture settings of a BERT-family model, read from a
+ * Hugging Face config.json, plus the sentence-transformers modules around it.
+ *
+ * Only what we run exactly is accepted: an unknown model type, activation,
+ * position embedding type or an inconsistent size is refused by name, so a
+ * model never runs with a silently different meaning.
+ */
+#ifndef SN_MODEL_CONFIG_H
+#define SN_MODEL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+
+typedef enum sn_model_type { SN_MODEL_BERT = 0, SN_MODEL_DISTILBERT = 1 } sn_model_type_t;
+
+typedef enum sn_activation {
+  SN_ACT_GELU = 0,      /* exact: x/2 (1 + erf(x/sqrt 2)) */
+  SN_ACT_GELU_TANH = 1, /* gelu_new, gelu_pytorch_tanh */
+  SN_ACT_RELU = 2,
+} sn_activation_t;
+
+/* The task head implied by `architectures`. */
+typedef enum sn_head {
+  SN_HEAD_NONE = 0,     /* bare encoder (BertModel, DistilBertModel, MLM as encoder) */
+  SN_HEAD_SEQUENCE = 1, /* *ForSequenceClassification */
+} sn_head_t;
+
+#define SN_CONFIG_MAX_LABELS 4096
+
+typedef struct sn_config {
+  sn_model_type_t model_type;
+  char architecture[96];
+  sn_head_t head;
+  int32_t vocab_size;
+  int32_t hidden_size;
+  int32_t num_layers;
+  int32_t num_heads;
+  int32_t intermediate_size;
+  int32_t max_position_embeddings;
+  int32_t type_vocab_size; /* 0 for DistilBERT */
+  int32_t pad_token_id;
+  sn_activation_t activation;
+  char hidden_act[32];
+  float layer_norm_eps;
+  int32_t num_labels;
+  char **labels; /* num_labels heap strings (owned), "LABEL_i" when unnamed */
+} sn_config_t;
+
+/* Parses config.json text (`json`, `size` bytes; `path` names it in errors)
+ * into *out (caller storage; release with sn_config_deinit). Errors: FORMAT
+ * for malformed JSON, wrong field types or invalid sizes; UNSUPPORTED for a
+ * model type, architecture, activation or setting we do not run. */
+sinter_status_t sn_config_parse(const char *json, size_t size, const char *path, sn_config_t *out,
+                                sinter_error_t *err);
+
+/* Reads and parses DIR/config.json. */
+sinter_status_t sn_config_load(const char *dir, sn_config_t *out, sinter_error_t *err);
+
+/* Frees what sn_config_parse allocated; safe on zeroed or deinited storage. */
+void sn_config_deinit(sn_config_t *config);
+
+/* Name of an activation ("gelu", "gelu_tanh", "relu"). */
+const char *sn_activation_name(sn_activation_t act);
+
+/* Pooling of sentence embeddings, as in sentence-transformers' Pooling. */
+typedef enum sn_pool_mode {
+  SN_POOL_CLS = 1,
+  SN_POOL_MEAN = 2,
+  SN_POOL_MAX = 3,
+  SN_POOL_MEAN_SQRT_LEN = 4,
+} sn_pool_mode_t;
+
+/* The sentence-transformers modules of a folder, or defaults when it has none. */
+typedef struct sn_st_modules {
+  int present;            /* 1 when modules.json exists */
+  sn_pool_mode_t pooling; /* from 1_Pooling/config.json; CLS when absent */
+  int normalize;          /* 1 when a Normalize module is listed */
+  int32_t max_seq_length; /* sentence_bert_config.json; 0 when absent */
+  int do_lower_case;      /* sentence_bert_config.json */
+} sn_st_modules_t;
+
+/* Reads modules.json, the pooling config and sentence_bert_config.json from
+ * DIR when present. A folder without modules.json gets defaults and OK.
+ * Errors: FORMAT naming the file and field; UNSUPPORTED for a module type
+ * or pooling combination we do not run (e.g. a Dense layer). */
+sinter_status_t sn_st_modules_load(const char *dir, sn_st_modules_t *out, sinter_error_t *err);
+
+/* Name of a pooling mode ("cls", "mean", "max", "mean_sqrt_len"). */
+const char *sn_pool_mode_name(sn_pool_mode_t mode);
+
+/* Parses a pooling name; returns 0 on success, -1 when unknown. */
+int sn_pool_mode_parse(const char *name, sn_pool_mode_t *out);
+
+#endif

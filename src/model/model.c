@@ -1,0 +1,367 @@
+/* model.c — opening a model folder: config, modules, weights, tokenizer. */
+#include "model/model.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "model/safetensors.h"
+
+/* A weight the architecture needs, with the shape the config implies. */
+typedef struct expected_weight {
+  char name[128];
+  int rank;
+  int64_t shape[2];
+  int optional;
+} expected_weight_t;
+
+typedef struct expected_list {
+  expected_weight_t *items;
+  size_t count, cap;
+} expected_list_t;
+
+static int expect(expected_list_t *l, int optional, int64_t d0, int64_t d1, const char *fmt, ...)
+    SN_PRINTF(5, 6);
+
+static int expect(expected_list_t *l, int optional, int64_t d0, int64_t d1, const char *fmt, ...) {
+  if (l->count == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 64;
+    expected_weight_t *p = realloc(l->items, cap * sizeof *p);
+    if (!p) return -1;
+    l->items = p;
+    l->cap = cap;
+  }
+  expected_weight_t *w = &l->items[l->count++];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(w->name, sizeof w->name, fmt, ap);
+  va_end(ap);
+  w->rank = d1 ? 2 : 1;
+  w->shape[0] = d0;
+  w->shape[1] = d1;
+  w->optional = optional;
+  return 0;
+}
+
+/* A linear layer: weight [out, in] and bias [out]. */
+static int expect_linear(expected_list_t *l, int optional, int64_t out, int64_t in,
+                         const char *prefix) {
+  return expect(l, optional, out, in, "%s.weight", prefix) |
+         expect(l, optional, out, 0, "%s.bias", prefix);
+}
+
+static int expect_norm(expected_list_t *l, int64_t h, const char *prefix) {
+  return expect(l, 0, h, 0, "%s.weight", prefix) | expect(l, 0, h, 0, "%s.bias", prefix);
+}
+
+static int build_expected(const sn_config_t *c, expected_list_t *l) {
+  int64_t H = c->hidden_size, I = c->intermediate_size, L = c->num_labels;
+  char p[128];
+  int rc = expect(l, 0, c->vocab_size, H, "embeddings.word_embeddings.weight") |
+           expect(l, 0, c->max_position_embeddings, H, "embeddings.position_embeddings.weight") |
+           expect_norm(l, H, "embeddings.LayerNorm");
+  if (c->model_type == SN_MODEL_BERT) {
+    rc |= expect(l, 0, c->type_vocab_size, H, "embeddings.token_type_embeddings.weight");
+    for (int i = 0; i < c->num_layers; i++) {
+      static const char *qkv[] = {"query", "key", "value"};
+      for (int j = 0; j < 3; j++) {
+        snprintf(p, sizeof p, "encoder.layer.%d.attention.self.%s", i, qkv[j]);
+        rc |= expect_linear(l, 0, H, H, p);
+      }
+      snprintf(p, sizeof p, "encoder.layer.%d.attention.output.dense", i);
+      rc |= expect_linear(l, 0, H, H, p);
+      snprintf(p, sizeof p, "encoder.layer.%d.attention.output.LayerNorm", i);
+      rc |= expect_norm(l, H, p);
+      snprintf(p, sizeof p, "encoder.layer.%d.intermediate.dense", i);
+      rc |= expect_linear(l, 0, I, H, p);
+      snprintf(p, sizeof p, "encoder.layer.%d.output.dense", i);
+      rc |= expect_linear(l, 0, H, I, p);
+      snprintf(p, sizeof p, "encoder.layer.%d.output.LayerNorm", i);
+      rc |= expect_norm(l, H, p);
+    }
+    /* The pooler is part of BertModel but absent from MLM checkpoints. */
+    rc |= expect_linear(l, c->head != SN_HEAD_SEQUENCE, H, H, "pooler.dense");
+    if (c->head == SN_HEAD_SEQUENCE) rc |= expect_linear(l, 0, L, H, "classifier");
+  } else {
+    for (int i = 0; i < c->num_layers; i++) {
+      static const char *lin[] = {"q_lin", "k_lin", "v_lin", "out_lin"};
+      for (int j = 0; j < 4; j++) {
+        snprintf(p, sizeof p, "transformer.layer.%d.attention.%s", i, lin[j]);
+        rc |= expect_linear(l, 0, H, H, p);
+      }
+      snprintf(p, sizeof p, "transformer.layer.%d.sa_layer_norm", i);
+      rc |= expect_norm(l, H, p);
+      snprintf(p, sizeof p, "transformer.layer.%d.ffn.lin1", i);
+      rc |= expect_linear(l, 0, I, H, p);
+      snprintf(p, sizeof p, "transformer.layer.%d.ffn.lin2", i);
+      rc |= expect_linear(l, 0, H, I, p);
+      snprintf(p, sizeof p, "transformer.layer.%d.output_layer_norm", i);
+      rc |= expect_norm(l, H, p);
+    }
+    if (c->head == SN_HEAD_SEQUENCE) {
+      rc |= expect_linear(l, 0, H, H, "pre_classifier");
+      rc |= expect_linear(l, 0, L, H, "classifier");
+    }
+  }
+  return rc;
+}
+
+int sn_model_canonical_name(sn_model_type_t type, const char *stored, char *buf, size_t cap) {
+  const char *prefix = type == SN_MODEL_BERT ? "bert." : "distilbert.";
+  size_t plen = strlen(prefix);
+  if (!strncmp(stored, prefix, plen)) stored += plen;
+  size_t n = strlen(stored);
+  if (n + 3 > cap) return -1; /* room for gamma -> weight */
+  memcpy(buf, stored, n + 1);
+  /* TF-era checkpoints name LayerNorm parameters gamma and beta. */
+  if (n > 6 && !strcmp(buf + n - 6, ".gamma")) {
+    strcpy(buf + n - 6, ".weight");
+  } else if (n > 5 && !strcmp(buf + n - 5, ".beta")) {
+    strcpy(buf + n - 5, ".bias");
+  }
+  return 0;
+}
+
+/* Tensors a checkpoint may carry that we knowingly do not use. */
+static int is_ignorable(const char *canonical) {
+  static const char *prefixes[] = {"cls.",           "vocab_transform.", "vocab_layer_norm.",
+                                   "vocab_projector.", "qa_outputs.",   NULL};
+  if (!strcmp(canonical, "embeddings.position_ids")) return 1;
+  for (int i = 0; prefixes[i]; i++)
+    if (!strncmp(canonical, prefixes[i], strlen(prefixes[i]))) return 1;
+  return 0;
+}
+
+static sinter_status_t add_warning(sinter_model_t *m, const char *fmt, ...) SN_PRINTF(2, 3);
+
+static sinter_status_t add_warning(sinter_model_t *m, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  char **p = realloc(m->warnings, (m->warning_count + 1) * sizeof *p);
+  if (!p) return SINTER_ERR_OUT_OF_MEMORY;
+  m->warnings = p;
+  if (!(p[m->warning_count] = strdup(buf))) return SINTER_ERR_OUT_OF_MEMORY;
+  m->warning_count++;
+  return SINTER_OK;
+}
+
+static void format_shape(const sn_st_tensor_t *t, char *buf, size_t cap) {
+  size_t n = (size_t)snprintf(buf, cap, "[");
+  for (int i = 0; i < t->rank && n < cap; i++)
+    n += (size_t)snprintf(buf + n, cap - n, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+  if (n < cap) snprintf(buf + n, cap - n, "]");
+}
+
+/* Binds one stored tensor to an expected weight: shape and dtype checks,
+ * then in-place use or conversion to float32. */
+static sinter_status_t bind_weight(const expected_weight_t *e, const sn_st_tensor_t *t,
+                                   sn_weight_t *w, sinter_error_t *err) {
+  int ok = t->rank == e->rank && t->shape[0] == e->shape[0] &&
+           (e->rank == 1 || t->shape[1] == e->shape[1]);
+  if (!ok) {
+    char got[128];
+    format_shape(t, got, sizeof got);
+    if (e->rank == 1)
+      return sn_error_set(err, SINTER_ERR_FORMAT, "%s: tensor \"%s\" has shape %s, expected [%lld]",
+                          t->file, t->name, got, (long long)e->shape[0]);
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: tensor \"%s\" has shape %s, expected [%lld, %lld]", t->file, t->name,
+                        got, (long long)e->shape[0], (long long)e->shape[1]);
+  }
+  if (t->dtype != SN_ST_F32 && t->dtype != SN_ST_F16 && t->dtype != SN_ST_BF16)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: tensor \"%s\" has dtype %s; weights must be F32, F16 or BF16",
+                        t->file, t->name, sn_st_dtype_name(t->dtype));
+  w->name = strdup(e->name);
+  if (!w->name) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "weight name");
+  w->rank = e->rank;
+  w->shape[0] = e->shape[0];
+  w->shape[1] = e->shape[1];
+  w->numel = t->numel;
+  if (t->dtype == SN_ST_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
+    w->data = t->data; /* zero-copy: straight from the mapping */
+    return SINTER_OK;
+  }
+  w->owned = malloc((size_t)t->numel * sizeof(float) + 1);
+  if (!w->owned)
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: cannot convert tensor \"%s\"",
+                        t->file, t->name);
+  SN_TRY(sn_st_to_f32(t, w->owned, (size_t)t->numel, err));
+  w->data = w->owned;
+  return SINTER_OK;
+}
+
+static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
+  const sn_config_t *c = &m->config;
+  expected_list_t list = {0};
+  sinter_status_t st = SINTER_OK;
+  size_t n_tensors = sn_st_count(m->archive);
+  char (*canon)[160] = calloc(n_tensors ? n_tensors : 1, sizeof *canon);
+  unsigned char *used = calloc(n_tensors ? n_tensors : 1, 1);
+  if (!canon || !used || build_expected(c, &list) != 0) {
+    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "expected weight list");
+    goto done;
+  }
+  for (size_t i = 0; i < n_tensors; i++) {
+    const sn_st_tensor_t *t = sn_st_at(m->archive, i);
+    if (sn_model_canonical_name(c->model_type, t->name, canon[i], sizeof canon[i]) != 0) {
+      canon[i][0] = '\0'; /* too long to be one of ours: reported as unexpected */
+    }
+  }
+  m->weights = calloc(list.count, sizeof *m->weights);
+  if (!m->weights) {
+    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "weights");
+    goto done;
+  }
+  /* Missing tensors are reported together, so one run names all of them. */
+  char missing[768] = "";
+  size_t n_missing = 0, missing_len = 0;
+  for (size_t k = 0; k < list.count; k++) {
+    const expected_weight_t *e = &list.items[k];
+    size_t found = n_tensors;
+    for (size_t i = 0; i < n_tensors; i++) {
+      if (!strcmp(canon[i], e->name)) {
+        if (found != n_tensors) {
+          st = sn_error_set(err, SINTER_ERR_FORMAT,
+                            "%s: tensors \"%s\" and \"%s\" both provide weight \"%s\"", m->dir,
+                            sn_st_at(m->archive, found)->name, sn_st_at(m->archive, i)->name,
+                            e->name);
+          goto done;
+        }
+        found = i;
+      }
+    }
+    if (found == n_tensors) {
+      if (e->optional) continue;
+      if (n_missing++ < 8 && missing_len < sizeof missing - 1)
+        missing_len += (size_t)snprintf(missing + missing_len, sizeof missing - missing_len,
+                                        "%s\"%s\"", n_missing > 1 ? ", " : "", e->name);
+      continue;
+    }
+    used[found] = 1;
+    st = bind_weight(e, sn_st_at(m->archive, found), &m->weights[m->weight_count++], err);
+    if (st) goto done;
+    m->parameter_count += sn_st_at(m->archive, found)->numel;
+    if (!strcmp(e->name, "pooler.dense.weight")) m->has_pooler = 1;
+  }
+  if (n_missing) {
+    st = sn_error_set(err, SINTER_ERR_NOT_FOUND, "%s: %zu weight tensor(s) missing: %s%s", m->dir,
+                      n_missing, missing, n_missing > 8 ? ", ..." : "");
+    goto done;
+  }
+  if (sn_model_weight(m, "pooler.dense.weight") && !sn_model_weight(m, "pooler.dense.bias")) {
+    st = sn_error_set(err, SINTER_ERR_NOT_FOUND, "%s: weight \"pooler.dense.bias\" is missing",
+                      m->dir);
+    goto done;
+  }
+  for (size_t i = 0; i < n_tensors; i++) {
+    if (used[i] || is_ignorable(canon[i])) continue;
+    const sn_st_tensor_t *t = sn_st_at(m->archive, i);
+    if (add_warning(m, "%s: unexpected tensor \"%s\" is not used", t->file, t->name) != 0) {
+      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "warnings");
+      goto done;
+    }
+  }
+done:
+  free(list.items);
+  free(canon);
+  free(used);
+  return st;
+}
+
+const sn_weight_t *sn_model_weight(const sinter_model_t *model, const char *name) {
+  for (size_t i = 0; i < model->weight_count; i++)
+    if (!strcmp(model->weights[i].name, name)) return &model->weights[i];
+  return NULL;
+}
+
+sinter_status_t sinter_model_open(const char *dir, sinter_model_t **out_model,
+                                  sinter_error_t *error) {
+  sinter_error_t local;
+  sinter_error_t *err = error ? error : &local;
+  sn_error_clear(err);
+  *out_model = NULL;
+  if (!dir) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "model directory is NULL");
+  sinter_model_t *m = calloc(1, sizeof *m);
+  if (!m || !(m->dir = strdup(dir))) {
+    free(m);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "model");
+  }
+  sinter_status_t st = sn_config_load(dir, &m->config, err);
+  if (!st) st = sn_st_modules_load(dir, &m->modules, err);
+  if (!st) st = sn_st_open_dir(dir, &m->archive, err);
+  if (!st) st = bind_weights(m, err);
+  if (!st) st = sn_model_load_tokenizer(m, err);
+  if (st) {
+    sinter_model_close(m);
+    return st;
+  }
+  *out_model = m;
+  return SINTER_OK;
+}
+
+void sinter_model_close(sinter_model_t *m) {
+  if (!m) return;
+  sn_model_free_tokenizer(m);
+  for (size_t i = 0; i < m->weight_count; i++) {
+    free(m->weights[i].name);
+    free(m->weights[i].owned);
+  }
+  free(m->weights);
+  for (size_t i = 0; i < m->warning_count; i++) free(m->warnings[i]);
+  free(m->warnings);
+  sn_st_close(m->archive);
+  sn_config_deinit(&m->config);
+  free(m->dir);
+  free(m);
+}
+
+static sinter_pooling_t public_pooling(sn_pool_mode_t mode) {
+  switch (mode) {
+    case SN_POOL_CLS: return SINTER_POOL_CLS;
+    case SN_POOL_MEAN: return SINTER_POOL_MEAN;
+    case SN_POOL_MAX: return SINTER_POOL_MAX;
+    case SN_POOL_MEAN_SQRT_LEN: return SINTER_POOL_MEAN_SQRT_LEN;
+  }
+  return SINTER_POOL_CLS;
+}
+
+void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
+  const sn_config_t *c = &m->config;
+  memset(out, 0, sizeof *out);
+  out->model_type = c->model_type == SN_MODEL_BERT ? "bert" : "distilbert";
+  out->architecture = c->architecture;
+  out->vocab_size = c->vocab_size;
+  out->hidden_size = c->hidden_size;
+  out->num_layers = c->num_layers;
+  out->num_heads = c->num_heads;
+  out->intermediate_size = c->intermediate_size;
+  out->max_position_embeddings = c->max_position_embeddings;
+  out->type_vocab_size = c->type_vocab_size;
+  out->hidden_act = c->hidden_act;
+  out->layer_norm_eps = c->layer_norm_eps;
+  out->parameter_count = m->parameter_count;
+  out->has_pooler = m->has_pooler;
+  out->pooling = public_pooling(m->modules.pooling);
+  out->normalize = m->modules.normalize;
+  out->max_seq_length = m->modules.max_seq_length > 0 &&
+                                m->modules.max_seq_length < c->max_position_embeddings
+                            ? m->modules.max_seq_length
+                            : c->max_position_embeddings;
+  out->num_labels = c->head == SN_HEAD_SEQUENCE ? c->num_labels : 0;
+  out->labels = (const char *const *)c->labels;
+  out->pad_token_id = c->pad_token_id;
+}
+
+size_t sinter_model_warning_count(const sinter_model_t *m) {
+  return m->warning_count;
+}
+
+const char *sinter_model_warning(const sinter_model_t *m, size_t index) {
+  return index < m->warning_count ? m->warnings[index] : NULL;
+}

@@ -1,0 +1,202 @@
+/* cli.c — shared CLI plumbing: options, inputs, batched runs. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+
+#define MAX_LINE_BYTES (16u << 20)
+
+static int parse_int(const char *s, int min, int max, int *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || !*s || *end || v < min || v > max) return -1;
+  *out = (int)v;
+  return 0;
+}
+
+int cli_parse_common(cli_common_t *o, int argc, char **argv, int *i) {
+  const char *arg = argv[*i];
+  int has_value = *i + 1 < argc;
+  if (!strcmp(arg, "--model")) {
+    if (!has_value) return fprintf(stderr, "sinter: --model needs a directory\n"), -1;
+    o->model_dir = argv[++*i];
+    return 1;
+  }
+  if (!strcmp(arg, "--threads") || !strcmp(arg, "--batch-size")) {
+    int v;
+    if (!has_value || parse_int(argv[*i + 1], 1, 4096, &v) != 0)
+      return fprintf(stderr, "sinter: %s needs a number from 1 to 4096\n", arg), -1;
+    *(arg[2] == 't' ? &o->threads : &o->batch_size) = v;
+    ++*i;
+    return 1;
+  }
+  if (!strcmp(arg, "--ids")) {
+    o->ids_mode = 1;
+    return 1;
+  }
+  return 0;
+}
+
+int cli_fail(const sinter_error_t *err) {
+  fprintf(stderr, "sinter: %s: %s\n", sinter_status_name(err->status), err->message);
+  return SN_EXIT_FAILURE;
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "sinter: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n\n%s", usage);
+  va_end(ap);
+  return SN_EXIT_USAGE;
+}
+
+sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
+                               sinter_error_t *err) {
+  SN_TRY(sinter_model_open(opts->model_dir, out, err));
+  for (size_t i = 0; i < sinter_model_warning_count(*out); i++)
+    fprintf(stderr, "sinter: warning: %s\n", sinter_model_warning(*out, i));
+  return SINTER_OK;
+}
+
+/* Parses "101 2023, 102" into a new id array. */
+static sinter_status_t parse_ids(const char *text, size_t index, int32_t **out_ids,
+                                 size_t *out_len, sinter_error_t *err) {
+  size_t cap = 16, n = 0;
+  int32_t *ids = malloc(cap * sizeof *ids);
+  if (!ids) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "ids");
+  const char *p = text;
+  for (;;) {
+    while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+    if (!*p) break;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(p, &end, 10);
+    if (end == p || errno || v < INT32_MIN || v > INT32_MAX) {
+      free(ids);
+      return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                          "input %zu: \"%.40s\" is not a token id at character %zu", index, p,
+                          (size_t)(p - text));
+    }
+    if (n == cap) {
+      int32_t *grown = realloc(ids, (cap *= 2) * sizeof *ids);
+      if (!grown) {
+        free(ids);
+        return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "ids");
+      }
+      ids = grown;
+    }
+    ids[n++] = (int32_t)v;
+    p = end;
+  }
+  if (n == 0) {
+    free(ids);
+    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "input %zu has no token ids", index);
+  }
+  *out_ids = ids;
+  *out_len = n;
+  return SINTER_OK;
+}
+
+static sinter_status_t append_text(cli_inputs_t *in, size_t *cap, const char *text, size_t len,
+                                   sinter_error_t *err) {
+  if (in->count == *cap) {
+    size_t c = *cap ? *cap * 2 : 16;
+    char **t = realloc(in->texts, c * sizeof *t);
+    if (!t) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+    in->texts = t;
+    *cap = c;
+  }
+  char *copy = malloc(len + 1);
+  if (!copy) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  in->texts[in->count++] = copy;
+  return SINTER_OK;
+}
+
+static sinter_status_t read_stdin_lines(cli_inputs_t *in, sinter_error_t *err) {
+  size_t cap = 0, line_cap = 0;
+  char *line = NULL;
+  ssize_t n;
+  sinter_status_t st = SINTER_OK;
+  while ((n = getline(&line, &line_cap, stdin)) >= 0) {
+    if ((size_t)n > MAX_LINE_BYTES) {
+      st = sn_error_set(err, SINTER_ERR_LIMIT, "stdin line %zu is longer than %u bytes",
+                        in->count + 1, MAX_LINE_BYTES);
+      break;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+    if ((st = append_text(in, &cap, line, (size_t)n, err))) break;
+  }
+  free(line);
+  return st;
+}
+
+sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *model,
+                                cli_inputs_t *in, sinter_error_t *err) {
+  memset(in, 0, sizeof *in);
+  size_t cap = 0;
+  sinter_status_t st = SINTER_OK;
+  if (opts->text_count) {
+    for (size_t i = 0; i < opts->text_count && !st; i++)
+      st = append_text(in, &cap, opts->texts[i], strlen(opts->texts[i]), err);
+  } else {
+    st = read_stdin_lines(in, err);
+  }
+  if (st) return st;
+  if (in->count == 0) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "no inputs given");
+  in->ids = calloc(in->count, sizeof *in->ids);
+  in->type_ids = calloc(in->count, sizeof *in->type_ids);
+  in->lengths = calloc(in->count, sizeof *in->lengths);
+  if (!in->ids || !in->type_ids || !in->lengths)
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+  for (size_t i = 0; i < in->count; i++) {
+    if (opts->ids_mode) {
+      SN_TRY(parse_ids(in->texts[i], i, &in->ids[i], &in->lengths[i], err));
+    } else {
+      st = sinter_model_tokenize(model, in->texts[i], strlen(in->texts[i]), &in->ids[i],
+                                 &in->type_ids[i], &in->lengths[i], err);
+      if (st) return sn_error_prefix(err, "input %zu", i);
+    }
+  }
+  return SINTER_OK;
+}
+
+void cli_inputs_free(cli_inputs_t *in) {
+  for (size_t i = 0; i < in->count; i++) {
+    free(in->texts[i]);
+    if (in->ids) free(in->ids[i]);
+    if (in->type_ids) free(in->type_ids[i]);
+  }
+  free(in->texts);
+  free(in->ids);
+  free(in->type_ids);
+  free(in->lengths);
+  memset(in, 0, sizeof *in);
+}
+
+sinter_status_t cli_run_batches(const cli_common_t *opts, const sinter_model_t *model,
+                                const cli_inputs_t *in, const sinter_run_options_t *run,
+                                cli_row_fn fn, void *ctx, sinter_error_t *err) {
+  sinter_session_t *session = NULL;
+  SN_TRY(sinter_session_create_eager(model, opts->threads, &session, err));
+  size_t step = opts->batch_size > 0 ? (size_t)opts->batch_size : 32;
+  sinter_status_t st = SINTER_OK;
+  for (size_t first = 0; first < in->count && !st; first += step) {
+    size_t n = in->count - first < step ? in->count - first : step;
+    sinter_batch_t batch = {n, (const int32_t *const *)in->ids + first,
+                            (const int32_t *const *)in->type_ids + first, in->lengths + first};
+    sinter_outputs_t outputs;
+    st = sinter_session_run(session, &batch, run, &outputs, err);
+    if (!st && fn(ctx, in, first, &outputs) != 0) break;
+  }
+  sinter_session_destroy(session);
+  return st;
+}

@@ -1,0 +1,75 @@
+/*
+ * cli.h — helpers shared by the CLI's subcommands: option parsing, model
+ * loading, reading inputs (text or token ids) and running them in batches.
+ */
+#ifndef SINTER_CLI_H
+#define SINTER_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "commands.h"
+#include "sinter.h"
+
+/* Options every model-running subcommand accepts. */
+typedef struct cli_common {
+  const char *model_dir;
+  int threads;
+  int ids_mode;         /* --ids: inputs are token ids, not text */
+  int batch_size;       /* sequences per run */
+  const char **texts;   /* positional inputs (borrowed from argv) */
+  size_t text_count;
+} cli_common_t;
+
+/* Tries to consume argv[*i] (and its value) as a common option. Returns 1
+ * when consumed, 0 when not a common option, -1 on a usage error (printed). */
+int cli_parse_common(cli_common_t *opts, int argc, char **argv, int *i);
+
+/* Prints "sinter: <status>: <message>" to stderr and returns SN_EXIT_FAILURE. */
+int cli_fail(const sinter_error_t *err);
+
+/* Prints a usage error and returns SN_EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Inputs of one invocation: owned copies. */
+typedef struct cli_inputs {
+  size_t count;
+  char **texts;        /* original lines or arguments */
+  int32_t **ids;       /* token ids per input */
+  int32_t **type_ids;  /* token types per input (may hold NULLs) */
+  size_t *lengths;
+} cli_inputs_t;
+
+/* Gathers inputs from the positional arguments, or one per stdin line when
+ * there are none, and turns each into token ids (parsing them with --ids,
+ * tokenizing otherwise). Errors name the input's index. */
+sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *model,
+                                cli_inputs_t *out, sinter_error_t *err);
+
+/* Frees what cli_read_inputs allocated. */
+void cli_inputs_free(cli_inputs_t *in);
+
+/* Called once per output row by cli_run_batches: `first` is the input index
+ * of row 0 of `outputs`. Return non-zero to stop. */
+typedef int (*cli_row_fn)(void *ctx, const cli_inputs_t *in, size_t first,
+                          const sinter_outputs_t *outputs);
+
+/* Loads the model named by opts, runs every input through an eager session in
+ * batches of opts->batch_size, calling fn for each batch. */
+sinter_status_t cli_run_batches(const cli_common_t *opts, const sinter_model_t *model,
+                                const cli_inputs_t *in, const sinter_run_options_t *run,
+                                cli_row_fn fn, void *ctx, sinter_error_t *err);
+
+/* Opens opts->model_dir, printing load warnings to stderr. */
+sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out, sinter_error_t *err);
+
+/* Text of the common options for usage messages. */
+#define CLI_COMMON_USAGE                                                        \
+  "  --model DIR         Hugging Face model folder (required)\n"                \
+  "  --threads N         threads to use (default: all cores)\n"                 \
+  "  --ids               inputs are token ids separated by spaces or commas\n"  \
+  "  --batch-size N      sequences per run (default 32)\n"                      \
+  "  -h, --help          show this help\n"
+
+#endif

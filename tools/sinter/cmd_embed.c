@@ -1,0 +1,226 @@
+/* cmd_embed.c — `sinter embed` and `sinter classify`. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+#include "cli.h"
+
+static const char embed_usage[] =
+    "usage: sinter embed --model DIR [--pool cls|mean|max|mean_sqrt_len]\n"
+    "                    [--normalize|--no-normalize] [--similarity] [TEXT...]\n\n"
+    "Prints one JSON line per input: {\"index\", \"text\", \"tokens\", \"embedding\"}.\n"
+    "Without TEXT, reads one input per line from stdin. --similarity prints the\n"
+    "cosine-similarity matrix of the inputs instead.\n\n"
+    "options:\n" CLI_COMMON_USAGE;
+
+static const char classify_usage[] =
+    "usage: sinter classify --model DIR [TEXT...]\n\n"
+    "Prints one JSON line per input: {\"index\", \"text\", \"label\", \"score\",\n"
+    "\"scores\", \"logits\"}. Without TEXT, reads one input per line from stdin.\n\n"
+    "options:\n" CLI_COMMON_USAGE;
+
+/* Writes `s` as a JSON string literal. */
+static void put_json_string(FILE *out, const char *s) {
+  cJSON *item = cJSON_CreateString(s);
+  char *text = item ? cJSON_PrintUnformatted(item) : NULL;
+  fputs(text ? text : "null", out);
+  free(text);
+  cJSON_Delete(item);
+}
+
+/* Floats with 9 significant digits: enough to round-trip a float32. */
+static void put_floats(FILE *out, const float *v, size_t n) {
+  fputc('[', out);
+  for (size_t i = 0; i < n; i++) fprintf(out, i ? ",%.9g" : "%.9g", (double)v[i]);
+  fputc(']', out);
+}
+
+typedef struct embed_ctx {
+  int similarity;
+  float *all; /* every embedding, for --similarity */
+  size_t hidden;
+} embed_ctx_t;
+
+static int print_embeddings(void *p, const cli_inputs_t *in, size_t first,
+                            const sinter_outputs_t *o) {
+  embed_ctx_t *ctx = p;
+  ctx->hidden = o->hidden_size;
+  for (size_t r = 0; r < o->batch; r++) {
+    const float *e = o->embeddings + r * o->hidden_size;
+    if (ctx->similarity) {
+      memcpy(ctx->all + (first + r) * o->hidden_size, e, o->hidden_size * sizeof(float));
+      continue;
+    }
+    printf("{\"index\":%zu,\"text\":", first + r);
+    put_json_string(stdout, in->texts[first + r]);
+    printf(",\"tokens\":%zu,\"embedding\":", in->lengths[first + r]);
+    put_floats(stdout, e, o->hidden_size);
+    printf("}\n");
+  }
+  return 0;
+}
+
+static void print_similarity(const embed_ctx_t *ctx, const cli_inputs_t *in) {
+  size_t n = in->count, h = ctx->hidden;
+  printf("cosine similarity of %zu inputs:\n", n);
+  for (size_t i = 0; i < n; i++) printf("  [%zu] %s\n", i, in->texts[i]);
+  printf("\n     ");
+  for (size_t j = 0; j < n; j++) printf(" %6zu", j);
+  printf("\n");
+  for (size_t i = 0; i < n; i++) {
+    printf("%4zu ", i);
+    for (size_t j = 0; j < n; j++) {
+      const float *a = ctx->all + i * h, *b = ctx->all + j * h;
+      double dot = 0, na = 0, nb = 0;
+      for (size_t k = 0; k < h; k++) {
+        dot += (double)a[k] * b[k];
+        na += (double)a[k] * a[k];
+        nb += (double)b[k] * b[k];
+      }
+      printf(" %6.3f", na > 0 && nb > 0 ? dot / sqrt(na * nb) : 0.0);
+    }
+    printf("\n");
+  }
+}
+
+int sn_cmd_embed(int argc, char **argv) {
+  cli_common_t opts = {0};
+  sinter_run_options_t run = {0};
+  embed_ctx_t ctx = {0};
+  const char *texts[argc];
+  opts.texts = texts;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", embed_usage), 0;
+    int r = cli_parse_common(&opts, argc, argv, &i);
+    if (r < 0) return SN_EXIT_USAGE;
+    if (r > 0) continue;
+    if (!strcmp(a, "--pool")) {
+      static const char *names[] = {"cls", "mean", "max", "mean_sqrt_len"};
+      static const sinter_pooling_t modes[] = {SINTER_POOL_CLS, SINTER_POOL_MEAN, SINTER_POOL_MAX,
+                                               SINTER_POOL_MEAN_SQRT_LEN};
+      if (i + 1 >= argc) return cli_usage_error(embed_usage, "--pool needs a mode");
+      const char *v = argv[++i];
+      for (int k = 0; k < 4; k++)
+        if (!strcmp(v, names[k])) run.pooling = modes[k];
+      if (run.pooling == SINTER_POOL_DEFAULT)
+        return cli_usage_error(embed_usage, "unknown pooling \"%s\"", v);
+    } else if (!strcmp(a, "--normalize")) {
+      run.normalize = 1;
+    } else if (!strcmp(a, "--no-normalize")) {
+      run.normalize = -1;
+    } else if (!strcmp(a, "--similarity")) {
+      ctx.similarity = 1;
+    } else if (a[0] == '-' && a[1] == '-' && a[2]) {
+      return cli_usage_error(embed_usage, "unknown option \"%s\"", a);
+    } else {
+      texts[opts.text_count++] = a;
+    }
+  }
+  if (!opts.model_dir) return cli_usage_error(embed_usage, "--model is required");
+  sinter_error_t err;
+  sinter_model_t *model = NULL;
+  cli_inputs_t in = {0};
+  int rc = SN_EXIT_OK;
+  if (cli_open_model(&opts, &model, &err) || cli_read_inputs(&opts, model, &in, &err)) {
+    rc = cli_fail(&err);
+    goto done;
+  }
+  if (ctx.similarity) {
+    sinter_model_info_t info;
+    sinter_model_get_info(model, &info);
+    ctx.all = calloc(in.count * (size_t)info.hidden_size, sizeof(float));
+    if (!ctx.all) {
+      sn_error_set(&err, SINTER_ERR_OUT_OF_MEMORY, "embeddings");
+      rc = cli_fail(&err);
+      goto done;
+    }
+  }
+  if (cli_run_batches(&opts, model, &in, &run, print_embeddings, &ctx, &err)) {
+    rc = cli_fail(&err);
+    goto done;
+  }
+  if (ctx.similarity) print_similarity(&ctx, &in);
+done:
+  free(ctx.all);
+  cli_inputs_free(&in);
+  sinter_model_close(model);
+  return rc;
+}
+
+typedef struct classify_ctx {
+  const sinter_model_info_t *info;
+} classify_ctx_t;
+
+static int print_classes(void *p, const cli_inputs_t *in, size_t first,
+                         const sinter_outputs_t *o) {
+  const sinter_model_info_t *info = ((classify_ctx_t *)p)->info;
+  for (size_t r = 0; r < o->batch; r++) {
+    const float *scores = o->scores + r * o->num_labels;
+    size_t best = 0;
+    for (size_t k = 1; k < o->num_labels; k++)
+      if (scores[k] > scores[best]) best = k;
+    printf("{\"index\":%zu,\"text\":", first + r);
+    put_json_string(stdout, in->texts[first + r]);
+    printf(",\"label\":");
+    put_json_string(stdout, info->labels[best]);
+    printf(",\"score\":%.9g,\"scores\":{", (double)scores[best]);
+    for (size_t k = 0; k < o->num_labels; k++) {
+      if (k) putchar(',');
+      put_json_string(stdout, info->labels[k]);
+      printf(":%.9g", (double)scores[k]);
+    }
+    printf("},\"logits\":");
+    put_floats(stdout, o->logits + r * o->num_labels, o->num_labels);
+    printf("}\n");
+  }
+  return 0;
+}
+
+int sn_cmd_classify(int argc, char **argv) {
+  cli_common_t opts = {0};
+  const char *texts[argc];
+  opts.texts = texts;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", classify_usage), 0;
+    int r = cli_parse_common(&opts, argc, argv, &i);
+    if (r < 0) return SN_EXIT_USAGE;
+    if (r > 0) continue;
+    if (a[0] == '-' && a[1] == '-' && a[2])
+      return cli_usage_error(classify_usage, "unknown option \"%s\"", a);
+    texts[opts.text_count++] = a;
+  }
+  if (!opts.model_dir) return cli_usage_error(classify_usage, "--model is required");
+  sinter_error_t err;
+  sinter_model_t *model = NULL;
+  cli_inputs_t in = {0};
+  int rc = SN_EXIT_OK;
+  sinter_model_info_t info;
+  if (cli_open_model(&opts, &model, &err)) {
+    rc = cli_fail(&err);
+    goto done;
+  }
+  sinter_model_get_info(model, &info);
+  if (info.num_labels == 0) {
+    sn_error_set(&err, SINTER_ERR_UNSUPPORTED,
+                 "%s: architecture %s has no classification head (a *ForSequenceClassification "
+                 "model is needed); use `sinter embed` for encoders",
+                 opts.model_dir, info.architecture);
+    rc = cli_fail(&err);
+    goto done;
+  }
+  if (cli_read_inputs(&opts, model, &in, &err)) {
+    rc = cli_fail(&err);
+    goto done;
+  }
+  classify_ctx_t ctx = {&info};
+  if (cli_run_batches(&opts, model, &in, NULL, print_classes, &ctx, &err)) rc = cli_fail(&err);
+done:
+  cli_inputs_free(&in);
+  sinter_model_close(model);
+  return rc;
+}

@@ -1,0 +1,64 @@
+/* cmd_info.c — `sinter info`: what a model folder holds. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: sinter info --model DIR\n\n"
+    "Prints the architecture, sizes, parameter count, pooling and labels.\n\n"
+    "options:\n" CLI_COMMON_USAGE;
+
+static const char *pooling_name(sinter_pooling_t p) {
+  switch (p) {
+    case SINTER_POOL_CLS: return "cls";
+    case SINTER_POOL_MEAN: return "mean";
+    case SINTER_POOL_MAX: return "max";
+    case SINTER_POOL_MEAN_SQRT_LEN: return "mean_sqrt_len";
+    default: return "default";
+  }
+}
+
+int sn_cmd_info(int argc, char **argv) {
+  cli_common_t opts = {0};
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return printf("%s", usage), 0;
+    int r = cli_parse_common(&opts, argc, argv, &i);
+    if (r < 0) return SN_EXIT_USAGE;
+    if (r == 0) return cli_usage_error(usage, "unexpected argument \"%s\"", argv[i]);
+  }
+  if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
+  sinter_error_t err;
+  sinter_model_t *model = NULL;
+  if (cli_open_model(&opts, &model, &err)) return cli_fail(&err);
+  sinter_model_info_t info;
+  sinter_model_get_info(model, &info);
+  printf("model:            %s\n", opts.model_dir);
+  printf("model type:       %s\n", info.model_type);
+  printf("architecture:     %s\n", info.architecture);
+  printf("layers:           %d\n", info.num_layers);
+  printf("hidden size:      %d\n", info.hidden_size);
+  printf("attention heads:  %d (head size %d)\n", info.num_heads,
+         info.hidden_size / info.num_heads);
+  printf("intermediate:     %d\n", info.intermediate_size);
+  printf("activation:       %s\n", info.hidden_act);
+  printf("vocabulary:       %d\n", info.vocab_size);
+  printf("max positions:    %d\n", info.max_position_embeddings);
+  printf("max seq length:   %d\n", info.max_seq_length);
+  printf("token types:      %d\n", info.type_vocab_size);
+  printf("layer norm eps:   %g\n", (double)info.layer_norm_eps);
+  printf("parameters:       %lld (%.1f M)\n", (long long)info.parameter_count,
+         (double)info.parameter_count / 1e6);
+  printf("pooler:           %s\n", info.has_pooler ? "yes" : "no");
+  printf("pooling:          %s%s\n", pooling_name(info.pooling),
+         info.normalize ? " + L2 normalize" : "");
+  if (info.num_labels) {
+    printf("labels:           %d:", info.num_labels);
+    for (int i = 0; i < info.num_labels; i++) printf(" %d=%s", i, info.labels[i]);
+    printf("\n");
+  } else {
+    printf("labels:           none (encoder)\n");
+  }
+  sinter_model_close(model);
+  return SN_EXIT_OK;
+}

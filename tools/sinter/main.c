@@ -1,0 +1,56 @@
+/* main.c — the sinter command line: dispatch to one subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "sinter.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} commands[] = {
+    {"info", sn_cmd_info, "describe a model folder"},
+    {"embed", sn_cmd_embed, "sentence embeddings as JSON lines (or a similarity matrix)"},
+    {"classify", sn_cmd_classify, "labels and scores from a classification model"},
+    {"tokenize", sn_cmd_tokenize, "token ids, tokens, type ids and offsets"},
+    {"graph", sn_cmd_graph, "print the unfused graph of a model"},
+};
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "sinter %s — compiler and runtime for BERT-family inference\n\n"
+          "usage: sinter COMMAND [OPTIONS]\n\ncommands:\n",
+          SINTER_VERSION_STRING);
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\n'sinter COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return SN_EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return SN_EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("sinter %s\n", SINTER_VERSION_STRING);
+    return SN_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "sinter: unknown command \"%s\"\n\n", argv[1]);
+  usage(stderr);
+  return SN_EXIT_USAGE;
+}
+
+/* TEMPORARY until cmd_tokenize.c lands (tokenizer issue #3). */
+__attribute__((weak)) int sn_cmd_tokenize(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "sinter: tokenize is not available in this build\n");
+  return SN_EXIT_FAILURE;
+}
