@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# setup.sh — idempotent set-up for a fresh Debian 12 machine (run as root, or
+# with sudo available): system packages, the Python venv for tests, a release
+# build, and the default model. Safe to run again: each step skips what is done.
+#
+#   bash scripts/setup.sh            # packages + venv + build + default model
+#   SINTER_SKIP_MODEL=1 bash ...     # everything but the model download
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages ------------------------------------------------------
+APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates unzip
+  libdnnl-dev libutf8proc-dev libcjson-dev
+  clang libclang-rt-14-dev python3 python3-venv python3-pip)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  say "Debian packages present"
+fi
+
+# --- Python venv for tests and tools -------------------------------------
+PY_REQUIREMENTS=(pytest==8.3.4)
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  python3 -m venv .venv
+fi
+if ! .venv/bin/python -c 'import pytest' 2>/dev/null; then
+  say "installing Python test tools into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
+else
+  say "Python venv ready"
+fi
+
+# --- build ----------------------------------------------------------------
+say "building (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSINTER_WERROR=ON >/dev/null
+cmake --build build -j"$(nproc)"
+
+# --- default model --------------------------------------------------------
+if [ "${SINTER_SKIP_MODEL:-0}" != 1 ]; then
+  bash scripts/fetch_model.sh
+fi
+say "set-up done"

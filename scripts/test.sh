@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# test.sh — set everything up, then run the whole suite: C unit tests
+# (release build, then ASan+UBSan build), short libFuzzer runs of every
+# parser, and the end-to-end pytest suite (CLI on fixtures and the default
+# model). Fails on the first failing stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+JOBS=$(nproc)
+FUZZ_SECONDS=${SINTER_FUZZ_SECONDS:-20}
+
+echo
+echo "==> unit tests (release)"
+ctest --test-dir build --output-on-failure -j"$JOBS"
+
+echo
+echo "==> unit tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSINTER_SANITIZE=ON -DSINTER_WERROR=ON \
+  -DCMAKE_C_FLAGS=-O1 >/dev/null
+cmake --build build-asan -j"$JOBS"
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$JOBS"
+
+echo
+echo "==> fuzz targets (${FUZZ_SECONDS}s each)"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSINTER_FUZZ=ON -DSINTER_WERROR=ON \
+  -DCMAKE_C_FLAGS=-O1 >/dev/null
+cmake --build build-fuzz -j"$JOBS"
+mkdir -p build-fuzz/artifacts build-fuzz/logs
+for fuzzer in build-fuzz/fuzz_*; do
+  [ -f "$fuzzer" ] && [ -x "$fuzzer" ] || continue
+  name=$(basename "$fuzzer")
+  corpus=fuzz/corpus/${name#fuzz_}
+  work=build-fuzz/corpus-${name#fuzz_}
+  mkdir -p "$work"
+  echo "--- $name ($corpus)"
+  if ! "$fuzzer" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ "$work" "$corpus" \
+    >"build-fuzz/logs/$name.log" 2>&1; then
+    tail -n 40 "build-fuzz/logs/$name.log" >&2
+    echo "fuzz target $name failed (log: build-fuzz/logs/$name.log)" >&2
+    exit 1
+  fi
+  grep -E "^stat::number_of_executed_units|^Done" "build-fuzz/logs/$name.log" || true
+done
+
+echo
+echo "==> end-to-end tests (pytest)"
+.venv/bin/python -m pytest -q tests/e2e

@@ -1,0 +1,169 @@
+/* test_config.c — config.json and sentence-transformers module parsing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model/config.h"
+#include "test.h"
+
+static sinter_status_t parse(const char *json, sn_config_t *c, sinter_error_t *err) {
+  return sn_config_parse(json, strlen(json), "cfg/config.json", c, err);
+}
+
+static void test_bert_defaults_and_fields(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  SN_CHECK_OK(parse("{\"model_type\":\"bert\",\"hidden_size\":384,\"num_attention_heads\":12,"
+                    "\"hidden_act\":\"gelu_new\",\"layer_norm_eps\":1e-7}",
+                    &c, &err),
+              &err);
+  SN_CHECK(c.model_type == SN_MODEL_BERT);
+  SN_CHECK(c.hidden_size == 384 && c.num_heads == 12);
+  SN_CHECK(c.num_layers == 12 && c.vocab_size == 30522 && c.intermediate_size == 3072);
+  SN_CHECK(c.activation == SN_ACT_GELU_TANH);
+  SN_CHECK(fabsf(c.layer_norm_eps - 1e-7f) < 1e-12f);
+  SN_CHECK(c.head == SN_HEAD_NONE && !strcmp(c.architecture, "BertModel"));
+  sn_config_deinit(&c);
+}
+
+static void test_classifier_labels(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  SN_CHECK_OK(parse("{\"model_type\":\"bert\",\"architectures\":[\"BertForSequenceClassification\"],"
+                    "\"id2label\":{\"1\":\"POS\",\"0\":\"NEG\",\"2\":\"MID\"}}",
+                    &c, &err),
+              &err);
+  SN_CHECK(c.head == SN_HEAD_SEQUENCE && c.num_labels == 3);
+  SN_CHECK(!strcmp(c.labels[0], "NEG") && !strcmp(c.labels[1], "POS") &&
+           !strcmp(c.labels[2], "MID"));
+  sn_config_deinit(&c);
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"architectures\":[\"BertForSequenceClassification\"],"
+                     "\"id2label\":{\"0\":\"A\",\"5\":\"B\"}}",
+                     &c, &err),
+               SINTER_ERR_FORMAT, &err, "id2label key \"5\"");
+}
+
+static void test_distilbert(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  SN_CHECK_OK(parse("{\"model_type\":\"distilbert\",\"dim\":32,\"n_heads\":4,\"n_layers\":2,"
+                    "\"hidden_dim\":64,\"activation\":\"relu\"}",
+                    &c, &err),
+              &err);
+  SN_CHECK(c.model_type == SN_MODEL_DISTILBERT && c.hidden_size == 32 && c.num_layers == 2);
+  SN_CHECK(c.type_vocab_size == 0 && c.activation == SN_ACT_RELU);
+  sn_config_deinit(&c);
+}
+
+static void test_refusals(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  SN_CHECK_ERR(parse("{\"model_type\":\"roberta\"}", &c, &err), SINTER_ERR_UNSUPPORTED, &err,
+               "unsupported model_type \"roberta\"");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"position_embedding_type\":\"relative_key\"}", &c,
+                     &err),
+               SINTER_ERR_UNSUPPORTED, &err, "relative_key");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"hidden_act\":\"swish\"}", &c, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "activation \"swish\"");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"hidden_size\":0}", &c, &err), SINTER_ERR_FORMAT,
+               &err, "\"hidden_size\" is 0");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"num_hidden_layers\":-3}", &c, &err),
+               SINTER_ERR_FORMAT, &err, "\"num_hidden_layers\" is -3");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"hidden_size\":100,\"num_attention_heads\":12}",
+                     &c, &err),
+               SINTER_ERR_FORMAT, &err, "not a multiple of the number of attention heads");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"hidden_size\":38.5}", &c, &err),
+               SINTER_ERR_FORMAT, &err, "must be an integer");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"architectures\":[\"BertForQuestionAnswering\"]}",
+                     &c, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "BertForQuestionAnswering");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"is_decoder\":true}", &c, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "is_decoder");
+  SN_CHECK_ERR(parse("{\"hidden_size\":32}", &c, &err), SINTER_ERR_FORMAT, &err,
+               "missing field \"model_type\"");
+  SN_CHECK_ERR(parse("[1,2]", &c, &err), SINTER_ERR_FORMAT, &err, "expected a JSON object");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",", &c, &err), SINTER_ERR_FORMAT, &err,
+               "invalid JSON");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"x\":\"\xff\xfe\"}", &c, &err), SINTER_ERR_FORMAT,
+               &err, "invalid UTF-8 at byte 26");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\"} trailing", &c, &err), SINTER_ERR_FORMAT, &err,
+               "unexpected data after JSON");
+}
+
+static void test_missing_file(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  SN_CHECK_ERR(sn_config_load("/nonexistent-sinter-dir", &c, &err), SINTER_ERR_IO, &err,
+               "/nonexistent-sinter-dir/config.json: cannot open");
+}
+
+static void write_file(const char *dir, const char *name, const char *text) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) return;
+  fputs(text, f);
+  fclose(f);
+}
+
+static void test_sentence_transformers_modules(void) {
+  char dir[] = "/tmp/sinter-st-XXXXXX";
+  if (!mkdtemp(dir)) return;
+  char sub[600];
+  snprintf(sub, sizeof sub, "%s/1_Pooling", dir);
+  mkdir(sub, 0700);
+  sn_st_modules_t m;
+  sinter_error_t err;
+  SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err); /* no modules.json: defaults */
+  SN_CHECK(!m.present && m.pooling == SN_POOL_CLS && !m.normalize);
+
+  write_file(dir, "modules.json",
+             "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models."
+             "Transformer\"},{\"idx\":1,\"name\":\"1\",\"path\":\"1_Pooling\",\"type\":"
+             "\"sentence_transformers.models.Pooling\"},{\"idx\":2,\"name\":\"2\",\"path\":\"2_"
+             "Normalize\",\"type\":\"sentence_transformers.models.Normalize\"}]");
+  write_file(dir, "1_Pooling/config.json",
+             "{\"word_embedding_dimension\":384,\"pooling_mode_cls_token\":false,"
+             "\"pooling_mode_mean_tokens\":false,\"pooling_mode_max_tokens\":true}");
+  write_file(dir, "sentence_bert_config.json", "{\"max_seq_length\":128,\"do_lower_case\":true}");
+  SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err);
+  SN_CHECK(m.present && m.pooling == SN_POOL_MAX && m.normalize);
+  SN_CHECK(m.max_seq_length == 128 && m.do_lower_case == 1);
+
+  write_file(dir, "1_Pooling/config.json",
+             "{\"pooling_mode_cls_token\":true,\"pooling_mode_mean_tokens\":true}");
+  SN_CHECK_ERR(sn_st_modules_load(dir, &m, &err), SINTER_ERR_UNSUPPORTED, &err,
+               "2 pooling modes are enabled");
+
+  write_file(dir, "modules.json",
+             "[{\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
+             "{\"path\":\"2_Dense\",\"type\":\"sentence_transformers.models.Dense\"}]");
+  SN_CHECK_ERR(sn_st_modules_load(dir, &m, &err), SINTER_ERR_UNSUPPORTED, &err,
+               "sentence_transformers.models.Dense");
+  write_file(dir, "modules.json", "[{\"path\":\"../x\",\"type\":\"Pooling\"}]");
+  SN_CHECK_ERR(sn_st_modules_load(dir, &m, &err), SINTER_ERR_FORMAT, &err,
+               "leaves the model folder");
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  SN_CHECK(system(cmd) == 0);
+}
+
+static void test_pool_names(void) {
+  sn_pool_mode_t m;
+  SN_CHECK(sn_pool_mode_parse("mean_sqrt_len", &m) == 0 && m == SN_POOL_MEAN_SQRT_LEN);
+  SN_CHECK(sn_pool_mode_parse("median", &m) == -1);
+  SN_CHECK(!strcmp(sn_pool_mode_name(SN_POOL_MAX), "max"));
+}
+
+int main(void) {
+  SN_RUN(test_bert_defaults_and_fields);
+  SN_RUN(test_classifier_labels);
+  SN_RUN(test_distilbert);
+  SN_RUN(test_refusals);
+  SN_RUN(test_missing_file);
+  SN_RUN(test_sentence_transformers_modules);
+  SN_RUN(test_pool_names);
+  return SN_TEST_REPORT();
+}

@@ -1,0 +1,194 @@
+/* test_golden.c — the eager executor against Hugging Face reference outputs
+ * (tests/fixtures/golden, made by scripts/make_fixtures.py with transformers
+ * and sentence-transformers). fp32 outputs must agree within 1e-4 max
+ * absolute difference; the observed maximum per model is printed. */
+#include <stdlib.h>
+
+#include "base/json.h"
+#include "sinter.h"
+#include "test.h"
+
+#define TOLERANCE 1e-4
+
+#ifndef SN_TEST_DEFAULT_MODEL
+#define SN_TEST_DEFAULT_MODEL SN_TEST_FIXTURES "/../../.cache/models/all-MiniLM-L6-v2"
+#endif
+
+/* A batch built from a JSON array of id arrays (and optional type ids). */
+typedef struct json_batch {
+  sinter_batch_t batch;
+  int32_t **ids, **types;
+  size_t *lengths;
+} json_batch_t;
+
+static int32_t *ints_of(const cJSON *arr, size_t *n) {
+  *n = (size_t)cJSON_GetArraySize(arr);
+  int32_t *v = malloc((*n ? *n : 1) * sizeof *v);
+  size_t i = 0;
+  const cJSON *x;
+  cJSON_ArrayForEach(x, arr) v[i++] = (int32_t)x->valuedouble;
+  return v;
+}
+
+static void batch_from_json(json_batch_t *jb, const cJSON *ids, const cJSON *types) {
+  size_t count = (size_t)cJSON_GetArraySize(ids);
+  jb->ids = calloc(count, sizeof *jb->ids);
+  jb->types = calloc(count, sizeof *jb->types);
+  jb->lengths = calloc(count, sizeof *jb->lengths);
+  for (size_t i = 0; i < count; i++) {
+    size_t n;
+    jb->ids[i] = ints_of(cJSON_GetArrayItem(ids, (int)i), &jb->lengths[i]);
+    if (types && cJSON_IsArray(types))
+      jb->types[i] = ints_of(cJSON_GetArrayItem(types, (int)i), &n);
+  }
+  jb->batch = (sinter_batch_t){count, (const int32_t *const *)jb->ids,
+                               (const int32_t *const *)jb->types, jb->lengths};
+}
+
+static void batch_free(json_batch_t *jb) {
+  for (size_t i = 0; i < jb->batch.count; i++) free(jb->ids[i]), free(jb->types[i]);
+  free(jb->ids), free(jb->types), free(jb->lengths);
+}
+
+/* Max |got - want| over a row-major [rows, n] block against a JSON array of rows. */
+static double diff_rows(const float *got, size_t stride, const cJSON *rows) {
+  double worst = 0;
+  size_t r = 0;
+  const cJSON *row;
+  cJSON_ArrayForEach(row, rows) {
+    size_t j = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, row) {
+      double d = fabs((double)got[r * stride + j] - x->valuedouble);
+      worst = d > worst ? d : worst;
+      j++;
+    }
+    r++;
+  }
+  return worst;
+}
+
+static double run_model_golden(const char *name) {
+  char dir[512], path[512];
+  snprintf(dir, sizeof dir, "%s/models/%s", SN_TEST_FIXTURES, name);
+  snprintf(path, sizeof path, "%s/golden/%s.json", SN_TEST_FIXTURES, name);
+  sinter_error_t err;
+  cJSON *golden = NULL;
+  sinter_model_t *model = NULL;
+  sinter_session_t *session = NULL;
+  double worst = 0;
+  SN_CHECK_OK(sn_json_load(path, &golden, &err), &err);
+  SN_CHECK_OK(sinter_model_open(dir, &model, &err), &err);
+  if (model) SN_CHECK_OK(sinter_session_create_eager(model, 0, &session, &err), &err);
+  if (!golden || !session) goto done;
+  const cJSON *c;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(golden, "cases")) {
+    json_batch_t jb;
+    batch_from_json(&jb, cJSON_GetObjectItem(c, "input_ids"), cJSON_GetObjectItem(c, "token_type_ids"));
+    sinter_outputs_t o;
+    sinter_run_options_t opts = {SINTER_POOL_DEFAULT, -1};
+    SN_CHECK_OK(sinter_session_run(session, &jb.batch, &opts, &o, &err), &err);
+    if (err.status == SINTER_OK) {
+      /* last_hidden_state holds only real tokens per sequence in the golden. */
+      const cJSON *seqs = cJSON_GetObjectItem(c, "last_hidden_state");
+      for (size_t i = 0; i < jb.batch.count; i++) {
+        double d = diff_rows(o.last_hidden_state + i * o.max_length * o.hidden_size,
+                             o.hidden_size, cJSON_GetArrayItem(seqs, (int)i));
+        worst = d > worst ? d : worst;
+      }
+      const cJSON *pooler = cJSON_GetObjectItem(c, "pooler_output");
+      SN_CHECK_MSG(cJSON_IsArray(pooler) == (o.pooler_output != NULL), "%s: pooler presence", name);
+      if (cJSON_IsArray(pooler) && o.pooler_output)
+        worst = fmax(worst, diff_rows(o.pooler_output, o.hidden_size, pooler));
+      const cJSON *logits = cJSON_GetObjectItem(c, "logits");
+      SN_CHECK_MSG(cJSON_IsArray(logits) == (o.logits != NULL), "%s: logits presence", name);
+      if (cJSON_IsArray(logits) && o.logits)
+        worst = fmax(worst, diff_rows(o.logits, o.num_labels, logits));
+    }
+    /* Every pooling mode, unnormalized. */
+    static const struct {
+      const char *key;
+      sinter_pooling_t mode;
+    } pools[] = {{"cls", SINTER_POOL_CLS},
+                 {"mean", SINTER_POOL_MEAN},
+                 {"max", SINTER_POOL_MAX},
+                 {"mean_sqrt_len", SINTER_POOL_MEAN_SQRT_LEN}};
+    for (size_t p = 0; p < 4; p++) {
+      sinter_run_options_t po = {pools[p].mode, -1};
+      SN_CHECK_OK(sinter_session_run(session, &jb.batch, &po, &o, &err), &err);
+      if (err.status == SINTER_OK)
+        worst = fmax(worst, diff_rows(o.embeddings, o.hidden_size,
+                                      cJSON_GetObjectItem(cJSON_GetObjectItem(c, "pooled"),
+                                                          pools[p].key)));
+    }
+    batch_free(&jb);
+  }
+  printf("golden %-18s max abs diff %.3g\n", name, worst);
+  SN_CHECK_MSG(worst < TOLERANCE, "%s: max abs diff %g exceeds %g", name, worst, TOLERANCE);
+done:
+  sinter_session_destroy(session);
+  sinter_model_close(model);
+  cJSON_Delete(golden);
+  return worst;
+}
+
+static void test_bert_cls(void) { run_model_golden("bert_cls"); }
+static void test_distilbert_cls(void) { run_model_golden("distilbert_cls"); }
+static void test_bert_gelu_new_st(void) { run_model_golden("bert_gelu_new_st"); }
+static void test_bert_f16(void) { run_model_golden("bert_f16"); }
+static void test_bert_sharded(void) { run_model_golden("bert_sharded"); }
+static void test_bert_mlm(void) { run_model_golden("bert_mlm"); }
+static void test_bert_legacy_bf16(void) { run_model_golden("bert_legacy_bf16"); }
+
+/* all-MiniLM-L6-v2 sentence embeddings against sentence-transformers encode. */
+static void test_default_model(void) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/golden/all_minilm_l6_v2.json", SN_TEST_FIXTURES);
+  sinter_error_t err;
+  cJSON *golden = NULL;
+  sinter_model_t *model = NULL;
+  sinter_session_t *session = NULL;
+  SN_CHECK_OK(sn_json_load(path, &golden, &err), &err);
+  SN_CHECK_OK(sinter_model_open(SN_TEST_DEFAULT_MODEL, &model, &err), &err);
+  if (!model) {
+    fprintf(stderr, "the default model is fetched by scripts/fetch_model.sh\n");
+    goto done;
+  }
+  SN_CHECK_OK(sinter_session_create_eager(model, 0, &session, &err), &err);
+  if (!golden || !session) goto done;
+  cJSON *ids = cJSON_CreateArray(), *want = cJSON_CreateArray();
+  const cJSON *c;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(golden, "cases")) {
+    cJSON_AddItemToArray(ids, cJSON_Duplicate(cJSON_GetObjectItem(c, "input_ids"), 1));
+    cJSON_AddItemToArray(want, cJSON_Duplicate(cJSON_GetObjectItem(c, "embedding"), 1));
+  }
+  json_batch_t jb;
+  batch_from_json(&jb, ids, NULL);
+  sinter_outputs_t o;
+  SN_CHECK_OK(sinter_session_run(session, &jb.batch, NULL, &o, &err), &err);
+  if (err.status == SINTER_OK) {
+    double worst = diff_rows(o.embeddings, o.hidden_size, want);
+    printf("golden %-18s max abs diff %.3g over %zu sentences\n", "all-MiniLM-L6-v2", worst,
+           jb.batch.count);
+    SN_CHECK_MSG(worst < TOLERANCE, "all-MiniLM-L6-v2: max abs diff %g", worst);
+  }
+  batch_free(&jb);
+  cJSON_Delete(ids);
+  cJSON_Delete(want);
+done:
+  sinter_session_destroy(session);
+  sinter_model_close(model);
+  cJSON_Delete(golden);
+}
+
+int main(void) {
+  SN_RUN(test_bert_cls);
+  SN_RUN(test_distilbert_cls);
+  SN_RUN(test_bert_gelu_new_st);
+  SN_RUN(test_bert_f16);
+  SN_RUN(test_bert_sharded);
+  SN_RUN(test_bert_mlm);
+  SN_RUN(test_bert_legacy_bf16);
+  SN_RUN(test_default_model);
+  return SN_TEST_REPORT();
+}
