@@ -65,42 +65,58 @@ sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
   return SINTER_OK;
 }
 
-/* Parses "101 2023, 102" into a new id array. */
-static sinter_status_t parse_ids(const char *text, size_t index, int32_t **out_ids,
-                                 size_t *out_len, sinter_error_t *err) {
+/* Parses a list like "101 2023, 102" into a new array; `what` names it in
+ * errors. Stops at '\0' or '|'; *out_end points there. */
+static sinter_status_t parse_int_list(const char *text, size_t index, const char *what,
+                                      int32_t **out, size_t *out_len, const char **out_end,
+                                      sinter_error_t *err) {
   size_t cap = 16, n = 0;
-  int32_t *ids = malloc(cap * sizeof *ids);
-  if (!ids) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "ids");
+  int32_t *v = malloc(cap * sizeof *v);
+  if (!v) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "ids");
   const char *p = text;
   for (;;) {
     while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\r' || *p == '\n') p++;
-    if (!*p) break;
+    if (!*p || *p == '|') break;
     char *end = NULL;
     errno = 0;
-    long v = strtol(p, &end, 10);
-    if (end == p || errno || v < INT32_MIN || v > INT32_MAX) {
-      free(ids);
+    long x = strtol(p, &end, 10);
+    if (end == p || errno || x < INT32_MIN || x > INT32_MAX) {
+      free(v);
       return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
-                          "input %zu: \"%.40s\" is not a token id at character %zu", index, p,
+                          "input %zu: \"%.40s\" is not a %s at character %zu", index, p, what,
                           (size_t)(p - text));
     }
     if (n == cap) {
-      int32_t *grown = realloc(ids, (cap *= 2) * sizeof *ids);
+      int32_t *grown = realloc(v, (cap *= 2) * sizeof *v);
       if (!grown) {
-        free(ids);
+        free(v);
         return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "ids");
       }
-      ids = grown;
+      v = grown;
     }
-    ids[n++] = (int32_t)v;
+    v[n++] = (int32_t)x;
     p = end;
   }
-  if (n == 0) {
-    free(ids);
-    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "input %zu has no token ids", index);
-  }
-  *out_ids = ids;
+  *out = v;
   *out_len = n;
+  *out_end = p;
+  return SINTER_OK;
+}
+
+/* Parses "IDS" or "IDS | TYPE_IDS" (token ids, then optional token type ids). */
+static sinter_status_t parse_ids(const char *text, size_t index, int32_t **out_ids,
+                                 int32_t **out_types, size_t *out_len, sinter_error_t *err) {
+  const char *end;
+  size_t n_types = 0;
+  SN_TRY(parse_int_list(text, index, "token id", out_ids, out_len, &end, err));
+  if (*out_len == 0)
+    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "input %zu has no token ids", index);
+  if (*end != '|') return SINTER_OK;
+  SN_TRY(parse_int_list(end + 1, index, "token type id", out_types, &n_types, &end, err));
+  if (*end || n_types != *out_len)
+    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                        "input %zu: %zu token ids but %zu token type ids after '|'", index,
+                        *out_len, n_types);
   return SINTER_OK;
 }
 
@@ -159,7 +175,7 @@ sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
   for (size_t i = 0; i < in->count; i++) {
     if (opts->ids_mode) {
-      SN_TRY(parse_ids(in->texts[i], i, &in->ids[i], &in->lengths[i], err));
+      SN_TRY(parse_ids(in->texts[i], i, &in->ids[i], &in->type_ids[i], &in->lengths[i], err));
     } else {
       st = sinter_model_tokenize(model, in->texts[i], strlen(in->texts[i]), &in->ids[i],
                                  &in->type_ids[i], &in->lengths[i], err);

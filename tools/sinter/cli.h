@@ -68,7 +68,8 @@ sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out, s
 #define CLI_COMMON_USAGE                                                        \
   "  --model DIR         Hugging Face model folder (required)\n"                \
   "  --threads N         threads to use (default: all cores)\n"                 \
-  "  --ids               inputs are token ids separated by spaces or commas\n"  \
+  "  --ids               inputs are token ids (spaces or commas between them),\n"  \
+  "                      optionally followed by '|' and token type ids\n"  \
   "  --batch-size N      sequences per run (default 32)\n"                      \
   "  -h, --help          show this help\n"
 

@@ -1,0 +1,76 @@
+"""Shared helpers for the end-to-end tests: they run the built `sinter` CLI
+(build/sinter, made by scripts/setup.sh) on the committed fixtures and on the
+default model fetched into .cache/models."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SINTER = Path(os.environ.get("SINTER_BIN", ROOT / "build" / "sinter"))
+# The ASan+UBSan build, when scripts/test.sh made it: bad-input tests run both.
+SINTER_ASAN = ROOT / "build-asan" / "sinter"
+FIXTURES = ROOT / "tests" / "fixtures"
+MODELS = FIXTURES / "models"
+GOLDEN = FIXTURES / "golden"
+DEFAULT_MODEL = ROOT / ".cache" / "models" / "all-MiniLM-L6-v2"
+
+
+def run(*args, stdin=None, check=None, timeout=300, binary=None):
+    """Runs sinter with args; returns the CompletedProcess (text mode).
+    check=N asserts the exit code is N."""
+    proc = subprocess.run([str(binary or SINTER), *map(str, args)], input=stdin,
+                          capture_output=True, text=True, timeout=timeout)
+    if check is not None:
+        assert proc.returncode == check, (
+            f"exit {proc.returncode}, want {check}\nstdout: {proc.stdout[-2000:]}\n"
+            f"stderr: {proc.stderr[-2000:]}")
+    return proc
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def golden(name):
+    return json.loads((GOLDEN / f"{name}.json").read_text())
+
+
+def ids_arg(ids, types=None):
+    """The --ids form of one input: "IDS" or "IDS | TYPE_IDS"."""
+    text = " ".join(str(i) for i in ids)
+    return text + " | " + " ".join(str(t) for t in types) if types else text
+
+
+def case_args(case):
+    """--ids arguments for every sequence of a golden case (with token types)."""
+    types = case.get("token_type_ids") or [None] * len(case["input_ids"])
+    return [ids_arg(i, t) for i, t in zip(case["input_ids"], types)]
+
+
+def max_abs_diff(a, b):
+    assert len(a) == len(b), (len(a), len(b))
+    return max(abs(x - y) for x, y in zip(a, b))
+
+
+def binaries():
+    """The release binary, plus the sanitizer build when it exists."""
+    return [SINTER] + ([SINTER_ASAN] if SINTER_ASAN.exists() else [])
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    """Returns a function copying a fixture model into tmp_path for corruption."""
+    def copy(name):
+        dest = tmp_path / name
+        shutil.copytree(MODELS / name, dest)
+        return dest
+    return copy
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built_binary():
+    assert SINTER.exists(), f"{SINTER} is missing: run scripts/setup.sh first"

@@ -1,0 +1,121 @@
+"""The CLI end to end: usage and exit codes, info, graph, embed and classify
+against Hugging Face reference outputs."""
+import math
+
+import pytest
+
+from conftest import (DEFAULT_MODEL, MODELS, case_args, golden, ids_arg, json_lines,
+                      max_abs_diff, run)
+
+TOLERANCE = 1e-4
+
+
+@pytest.mark.parametrize("command", ["info", "embed", "classify", "graph", "tokenize"])
+def test_help_for_every_subcommand(command):
+    out = run(command, "--help", check=0).stdout
+    assert out.startswith("usage: sinter " + command)
+
+
+def test_usage_errors_exit_2():
+    assert run().returncode == 2
+    assert "unknown command" in run("frobnicate", check=2).stderr
+    assert "--model is required" in run("embed", "hello", check=2).stderr
+    assert "unknown option" in run("embed", "--model", "x", "--bogus", check=2).stderr
+    assert "unknown pooling" in run("embed", "--model", "x", "--pool", "median", check=2).stderr
+    assert run("embed", "--model", "x", "--threads", "0", check=2)
+
+
+def test_info_reports_architecture_and_labels():
+    out = run("info", "--model", MODELS / "bert_cls", check=0).stdout
+    assert "BertForSequenceClassification" in out
+    assert "0=negative 1=neutral 2=positive" in out
+    out = run("info", "--model", MODELS / "distilbert_cls", check=0).stdout
+    assert "distilbert" in out and "0=NEG 1=POS" in out
+    out = run("info", "--model", MODELS / "bert_gelu_new_st", check=0).stdout
+    assert "mean + L2 normalize" in out and "max seq length:   48" in out
+
+
+def test_graph_prints_verified_unfused_graph():
+    out = run("graph", "--model", MODELS / "bert_cls", check=0).stdout
+    assert "masked_softmax" in out and "gelu" in out and "output logits" in out
+    assert out.rstrip().endswith("verified")
+
+
+@pytest.mark.parametrize("name", ["bert_cls", "distilbert_cls"])
+def test_classify_matches_transformers(name):
+    g = golden(name)
+    for case in g["cases"]:
+        args = ["classify", "--model", MODELS / name, "--ids"]
+        args += case_args(case)
+        rows = json_lines(run(*args, check=0).stdout)
+        assert len(rows) == len(case["logits"])
+        for row, want in zip(rows, case["logits"]):
+            assert max_abs_diff(row["logits"], want) < TOLERANCE
+            best = max(range(len(want)), key=lambda k: want[k])
+            assert row["label"] == list(row["scores"])[best]
+            assert math.isclose(sum(row["scores"].values()), 1.0, rel_tol=1e-5)
+
+
+def test_classify_refuses_an_encoder():
+    proc = run("classify", "--model", MODELS / "bert_mlm", "--ids", "1 2 3", check=1)
+    assert "no classification head" in proc.stderr
+
+
+@pytest.mark.parametrize("pool", ["cls", "mean", "max", "mean_sqrt_len"])
+def test_embed_pooling_modes(pool):
+    g = golden("bert_gelu_new_st")
+    case = g["cases"][0]
+    args = ["embed", "--model", MODELS / "bert_gelu_new_st", "--ids", "--pool", pool,
+            "--no-normalize"] + case_args(case)
+    rows = json_lines(run(*args, check=0).stdout)
+    for row, want in zip(rows, case["pooled"][pool]):
+        assert max_abs_diff(row["embedding"], want) < TOLERANCE
+
+
+def test_embed_uses_folder_pooling_and_normalize_by_default():
+    case = golden("bert_gelu_new_st")["cases"][2]
+    rows = json_lines(run("embed", "--model", MODELS / "bert_gelu_new_st", "--ids",
+                          *case_args(case), check=0).stdout)
+    for row, mean in zip(rows, case["pooled"]["mean"]):
+        norm = math.sqrt(sum(x * x for x in mean))
+        assert max_abs_diff(row["embedding"], [x / norm for x in mean]) < TOLERANCE
+
+
+def test_embed_reads_stdin_lines():
+    case = golden("bert_sharded")["cases"][0]
+    stdin = "\n".join(case_args(case)) + "\n"
+    rows = json_lines(run("embed", "--model", MODELS / "bert_sharded", "--ids", "--pool", "cls",
+                          "--no-normalize", stdin=stdin, check=0).stdout)
+    assert [r["index"] for r in rows] == list(range(len(case["input_ids"])))
+    for row, want in zip(rows, case["pooled"]["cls"]):
+        assert max_abs_diff(row["embedding"], want) < TOLERANCE
+
+
+def test_default_model_matches_sentence_transformers():
+    g = golden("all_minilm_l6_v2")
+    stdin = "\n".join(ids_arg(c["input_ids"]) for c in g["cases"]) + "\n"
+    rows = json_lines(run("embed", "--model", DEFAULT_MODEL, "--ids", stdin=stdin,
+                          check=0).stdout)
+    worst = max(max_abs_diff(r["embedding"], c["embedding"]) for r, c in zip(rows, g["cases"]))
+    print(f"all-MiniLM-L6-v2 via CLI: max abs diff {worst:.3g}")
+    assert len(rows) == len(g["cases"]) and worst < TOLERANCE
+
+
+def test_similarity_matrix():
+    out = run("embed", "--model", MODELS / "bert_cls", "--ids", "--similarity", "1 2 3", "1 2 4",
+              check=0).stdout
+    assert "cosine similarity of 2 inputs" in out
+    assert " 1.000" in out
+
+
+def test_bad_token_inputs():
+    m = MODELS / "bert_cls"
+    assert "outside the vocabulary" in run("embed", "--model", m, "--ids", "1 999", check=1).stderr
+    assert "not a token id" in run("embed", "--model", m, "--ids", "1 x", check=1).stderr
+    assert "no token ids" in run("embed", "--model", m, "--ids", " ", check=1).stderr
+    assert "2 token ids but 1 token type ids" in run("embed", "--model", m, "--ids", "1 2 | 0",
+                                                     check=1).stderr
+    assert "token type 2 is outside" in run("embed", "--model", m, "--ids", "1 2 | 0 2",
+                                            check=1).stderr
+    long = ids_arg([1] * 65)
+    assert "at most 64" in run("embed", "--model", m, "--ids", long, check=1).stderr
