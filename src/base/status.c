@@ -39,9 +39,11 @@ sinter_status_t sn_error_prefix(sinter_error_t *err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
-  char joined[sizeof err->message];
+  char joined[sizeof prefix + sizeof err->message + 2];
   snprintf(joined, sizeof joined, "%s: %s", prefix, err->message);
-  memcpy(err->message, joined, sizeof joined);
+  /* Keep the head of the joined text: prefix first, then as much as fits. */
+  memcpy(err->message, joined, sizeof err->message - 1);
+  err->message[sizeof err->message - 1] = '\0';
   return err->status;
 }
 
