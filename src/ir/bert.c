@@ -15,8 +15,8 @@ sinter_status_t sn_ir_build_bert(const sinter_model_t *model, const sn_build_opt
   int32_t mask = sn_ir_input(g, SN_INPUT_MASK);
 
   /* BertEmbeddings: words + token types, then + positions, then LayerNorm. */
-  int32_t words = sn_ir_binary(g, SN_OP_GATHER,
-                               sn_ir_model_weight(g, model, "embeddings.word_embeddings.weight"), ids);
+  int32_t words = sn_ir_binary(
+      g, SN_OP_GATHER, sn_ir_model_weight(g, model, "embeddings.word_embeddings.weight"), ids);
   int32_t types = sn_ir_binary(
       g, SN_OP_GATHER, sn_ir_model_weight(g, model, "embeddings.token_type_embeddings.weight"),
       type_ids);
@@ -24,7 +24,8 @@ sinter_status_t sn_ir_build_bert(const sinter_model_t *model, const sn_build_opt
       g, SN_OP_GATHER, sn_ir_model_weight(g, model, "embeddings.position_embeddings.weight"),
       sn_ir_arange(g));
   int32_t emb = sn_ir_binary(g, SN_OP_ADD, sn_ir_binary(g, SN_OP_ADD, words, types), positions);
-  int32_t h = sn_ir_model_layernorm(g, model, emb, "embeddings.LayerNorm", eps);
+  int32_t h = sn_ir_unary(g, SN_OP_DROPOUT,
+                          sn_ir_model_layernorm(g, model, emb, "embeddings.LayerNorm", eps));
 
   const float score_scale = 1.0f / sqrtf((float)(c->hidden_size / c->num_heads));
   char p[160];
@@ -37,13 +38,15 @@ sinter_status_t sn_ir_build_bert(const sinter_model_t *model, const sn_build_opt
     int32_t v = sn_ir_linear(g, model, h, p);
     int32_t ctx = sn_ir_attention(g, c, q, k, v, mask, 1.0f, score_scale);
     snprintf(p, sizeof p, "encoder.layer.%d.attention.output.dense", i);
-    int32_t attn = sn_ir_binary(g, SN_OP_ADD, sn_ir_linear(g, model, ctx, p), h);
+    int32_t attn = sn_ir_binary(g, SN_OP_ADD,
+                                sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_linear(g, model, ctx, p)), h);
     snprintf(p, sizeof p, "encoder.layer.%d.attention.output.LayerNorm", i);
     int32_t h1 = sn_ir_model_layernorm(g, model, attn, p, eps);
     snprintf(p, sizeof p, "encoder.layer.%d.intermediate.dense", i);
     int32_t ff = sn_ir_activation(g, c->activation, sn_ir_linear(g, model, h1, p));
     snprintf(p, sizeof p, "encoder.layer.%d.output.dense", i);
-    int32_t out = sn_ir_binary(g, SN_OP_ADD, sn_ir_linear(g, model, ff, p), h1);
+    int32_t out = sn_ir_binary(g, SN_OP_ADD,
+                               sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_linear(g, model, ff, p)), h1);
     snprintf(p, sizeof p, "encoder.layer.%d.output.LayerNorm", i);
     h = sn_ir_model_layernorm(g, model, out, p, eps);
   }
@@ -55,7 +58,7 @@ sinter_status_t sn_ir_build_bert(const sinter_model_t *model, const sn_build_opt
     int32_t pooled = sn_ir_unary(g, SN_OP_TANH, sn_ir_linear(g, model, cls, "pooler.dense"));
     sn_ir_mark_output(g, "pooler_output", pooled);
     if (c->head == SN_HEAD_SEQUENCE) {
-      int32_t logits = sn_ir_linear(g, model, pooled, "classifier");
+      int32_t logits = sn_ir_linear(g, model, sn_ir_unary(g, SN_OP_DROPOUT, pooled), "classifier");
       sn_ir_mark_output(g, "logits", logits);
       sn_ir_mark_output(g, "scores", sn_ir_unary(g, SN_OP_SOFTMAX, logits));
     }

@@ -46,7 +46,7 @@ int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32
   int32_t kh = sn_ir_transpose(g, sn_ir_reshape(g, k, 4, split), to_heads);
   int32_t vh = sn_ir_transpose(g, sn_ir_reshape(g, v, 4, split), to_heads);
   int32_t scores = sn_ir_matmul(g, qh, kh, 1);
-  int32_t probs = sn_ir_masked_softmax(g, scores, mask, score_scale);
+  int32_t probs = sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_masked_softmax(g, scores, mask, score_scale));
   int32_t ctx = sn_ir_matmul(g, probs, vh, 0);
   return sn_ir_reshape(g, sn_ir_transpose(g, ctx, to_heads), 3, merged);
 }

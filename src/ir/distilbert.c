@@ -13,13 +13,15 @@ sinter_status_t sn_ir_build_distilbert(const sinter_model_t *model,
   int32_t mask = sn_ir_input(g, SN_INPUT_MASK);
 
   /* Embeddings: words + positions, LayerNorm; no token types. */
-  int32_t words = sn_ir_binary(g, SN_OP_GATHER,
-                               sn_ir_model_weight(g, model, "embeddings.word_embeddings.weight"), ids);
+  int32_t words = sn_ir_binary(
+      g, SN_OP_GATHER, sn_ir_model_weight(g, model, "embeddings.word_embeddings.weight"), ids);
   int32_t positions = sn_ir_binary(
       g, SN_OP_GATHER, sn_ir_model_weight(g, model, "embeddings.position_embeddings.weight"),
       sn_ir_arange(g));
-  int32_t h = sn_ir_model_layernorm(g, model, sn_ir_binary(g, SN_OP_ADD, words, positions),
-                                    "embeddings.LayerNorm", eps);
+  int32_t h =
+      sn_ir_unary(g, SN_OP_DROPOUT,
+                  sn_ir_model_layernorm(g, model, sn_ir_binary(g, SN_OP_ADD, words, positions),
+                                        "embeddings.LayerNorm", eps));
 
   /* DistilBERT scales q by 1/sqrt(head_dim) before the scores. */
   const float q_scale = 1.0f / sqrtf((float)(c->hidden_size / c->num_heads));
@@ -39,7 +41,8 @@ sinter_status_t sn_ir_build_distilbert(const sinter_model_t *model,
     snprintf(p, sizeof p, "transformer.layer.%d.ffn.lin1", i);
     int32_t ff = sn_ir_activation(g, c->activation, sn_ir_linear(g, model, h1, p));
     snprintf(p, sizeof p, "transformer.layer.%d.ffn.lin2", i);
-    int32_t out = sn_ir_binary(g, SN_OP_ADD, sn_ir_linear(g, model, ff, p), h1);
+    int32_t out = sn_ir_binary(g, SN_OP_ADD,
+                               sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_linear(g, model, ff, p)), h1);
     snprintf(p, sizeof p, "transformer.layer.%d.output_layer_norm", i);
     h = sn_ir_model_layernorm(g, model, out, p, eps);
   }
@@ -50,7 +53,7 @@ sinter_status_t sn_ir_build_distilbert(const sinter_model_t *model,
     /* hidden[:, 0] -> pre_classifier -> ReLU -> classifier */
     int32_t cls = sn_ir_unary(g, SN_OP_SLICE_FIRST, h);
     int32_t pre = sn_ir_unary(g, SN_OP_RELU, sn_ir_linear(g, model, cls, "pre_classifier"));
-    int32_t logits = sn_ir_linear(g, model, pre, "classifier");
+    int32_t logits = sn_ir_linear(g, model, sn_ir_unary(g, SN_OP_DROPOUT, pre), "classifier");
     sn_ir_mark_output(g, "logits", logits);
     sn_ir_mark_output(g, "scores", sn_ir_unary(g, SN_OP_SOFTMAX, logits));
   }

@@ -25,6 +25,12 @@ static const char *const op_names[SN_OP_COUNT_] = {
     [SN_OP_POOL] = "pool",
     [SN_OP_L2_NORMALIZE] = "l2_normalize",
     [SN_OP_SOFTMAX] = "softmax",
+    [SN_OP_DROPOUT] = "dropout",
+    [SN_OP_SLICE_COLS] = "slice_cols",
+    [SN_OP_LINEAR] = "linear",
+    [SN_OP_ATTENTION] = "attention",
+    [SN_OP_ADD_LAYERNORM] = "add_layernorm",
+    [SN_OP_EMBED_LN] = "embed_layernorm",
 };
 
 const char *sn_ir_op_name(sn_ir_op_t op) {
@@ -36,7 +42,11 @@ void sn_ir_graph_init(sn_ir_graph_t *g) {
 }
 
 void sn_ir_graph_deinit(sn_ir_graph_t *g) {
-  for (int32_t i = 0; i < g->count; i++) free(g->nodes[i].name);
+  for (int32_t i = 0; i < g->count; i++) {
+    free(g->nodes[i].name);
+    free(g->nodes[i].owned);
+    free(g->nodes[i].layout);
+  }
   free(g->nodes);
   memset(g, 0, sizeof *g);
 }
@@ -44,7 +54,10 @@ void sn_ir_graph_deinit(sn_ir_graph_t *g) {
 int64_t sn_ir_shape_bind(const sn_ir_shape_t *shape, int64_t b, int64_t s, int64_t *dims) {
   int64_t n = 1;
   for (int i = 0; i < shape->rank; i++) {
-    int64_t d = shape->dims[i] == SN_DIM_B ? b : shape->dims[i] == SN_DIM_S ? s : shape->dims[i];
+    /* Packed graphs bind T (total tokens) through the `s` argument. */
+    int64_t d = shape->dims[i] == SN_DIM_B                                 ? b
+                : shape->dims[i] == SN_DIM_S || shape->dims[i] == SN_DIM_T ? s
+                                                                           : shape->dims[i];
     if (dims) dims[i] = d;
     n *= d;
   }
@@ -52,7 +65,9 @@ int64_t sn_ir_shape_bind(const sn_ir_shape_t *shape, int64_t b, int64_t s, int64
 }
 
 static void format_dim(int64_t d, char *buf, size_t cap) {
-  if (d == SN_DIM_B) {
+  if (d == SN_DIM_T) {
+    snprintf(buf, cap, "T");
+  } else if (d == SN_DIM_B) {
     snprintf(buf, cap, "B");
   } else if (d == SN_DIM_S) {
     snprintf(buf, cap, "S");
@@ -80,28 +95,28 @@ static int same_dims(const int64_t *a, const int64_t *b, int n) {
 /* Symbolic element counts are equal when the constant products and the
  * number of each symbol agree. */
 static int same_numel(const sn_ir_shape_t *a, const sn_ir_shape_t *b) {
-  int64_t pa = 1, pb = 1;
-  int ba = 0, sa = 0, bb = 0, sb = 0;
-  for (int i = 0; i < a->rank; i++) {
-    if (a->dims[i] == SN_DIM_B) ba++;
-    else if (a->dims[i] == SN_DIM_S) sa++;
-    else pa *= a->dims[i];
-  }
-  for (int i = 0; i < b->rank; i++) {
-    if (b->dims[i] == SN_DIM_B) bb++;
-    else if (b->dims[i] == SN_DIM_S) sb++;
-    else pb *= b->dims[i];
-  }
-  return pa == pb && ba == bb && sa == sb;
+  int64_t p[2] = {1, 1};
+  int sym[2][3] = {{0, 0, 0}, {0, 0, 0}};
+  const sn_ir_shape_t *s[2] = {a, b};
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < s[k]->rank; i++) {
+      int64_t d = s[k]->dims[i];
+      if (d < 0)
+        sym[k][-d - 1]++;
+      else
+        p[k] *= d;
+    }
+  return p[0] == p[1] && !memcmp(sym[0], sym[1], sizeof sym[0]);
 }
 
 /* Infers node n's dtype and shape from its inputs and attributes. On failure
  * writes why into msg and returns -1. */
-static int infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt,
-                 sn_ir_shape_t *out, char *msg, size_t cap) {
+int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt,
+                sn_ir_shape_t *out, char *msg, size_t cap) {
   const sn_ir_node_t *in[SN_IR_MAX_INPUTS] = {0};
   for (int i = 0; i < n->num_inputs; i++) {
-    if (n->inputs[i] < 0 || n->inputs[i] >= g->count || (n != NULL && &g->nodes[n->inputs[i]] >= n)) {
+    if (n->inputs[i] < 0 || n->inputs[i] >= g->count ||
+        (n != NULL && &g->nodes[n->inputs[i]] >= n)) {
       snprintf(msg, cap, "input %d refers to node %d, which is not defined before it", i,
                (int)n->inputs[i]);
       return -1;
@@ -116,7 +131,11 @@ static int infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *d
   switch (n->op) {
     case SN_OP_INPUT:
       *dt = n->input == SN_INPUT_MASK ? SN_IR_F32 : SN_IR_I32;
-      *out = (sn_ir_shape_t){2, {SN_DIM_B, SN_DIM_S}};
+      if (g->packed && n->input == SN_INPUT_MASK) {
+        snprintf(msg, cap, "a packed graph has no attention mask input");
+        return -1;
+      }
+      *out = g->packed ? (sn_ir_shape_t){1, {SN_DIM_T}} : (sn_ir_shape_t){2, {SN_DIM_B, SN_DIM_S}};
       return 0;
     case SN_OP_WEIGHT:
       *out = declared;
@@ -126,6 +145,10 @@ static int infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *d
       }
       return 0;
     case SN_OP_ARANGE:
+      if (g->packed) {
+        snprintf(msg, cap, "a packed graph has no arange (positions are per sequence)");
+        return -1;
+      }
       *dt = SN_IR_I32;
       *out = (sn_ir_shape_t){1, {SN_DIM_S}};
       return 0;
@@ -148,6 +171,7 @@ static int infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *d
       *out = a->shape;
       return 0;
     }
+    case SN_OP_DROPOUT:
     case SN_OP_MUL_SCALAR:
     case SN_OP_GELU:
     case SN_OP_GELU_TANH:
@@ -163,8 +187,8 @@ static int infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *d
       return 0;
     case SN_OP_MATMUL: {
       int ra = a->shape.rank, rb = b->shape.rank;
-      if (a->dtype != SN_IR_F32 || b->dtype != SN_IR_F32 || ra < 2 ||
-          (rb != 2 && rb != ra) || (rb == ra && !same_dims(a->shape.dims, b->shape.dims, ra - 2))) {
+      if (a->dtype != SN_IR_F32 || b->dtype != SN_IR_F32 || ra < 2 || (rb != 2 && rb != ra) ||
+          (rb == ra && !same_dims(a->shape.dims, b->shape.dims, ra - 2))) {
         snprintf(msg, cap, "matmul needs a [..., M, K] and b [K, N] or with a's batch dims");
         return -1;
       }
@@ -224,39 +248,122 @@ static int infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *d
       return 0;
     }
     case SN_OP_SLICE_FIRST:
-      if (a->shape.rank != 3) {
-        snprintf(msg, cap, "slice_first needs a rank-3 operand");
-        return -1;
-      }
-      *out = (sn_ir_shape_t){2, {a->shape.dims[0], a->shape.dims[2]}};
-      return 0;
     case SN_OP_POOL:
-      if (a->shape.rank != 3 || b->shape.rank != 2 || b->dtype != SN_IR_F32 ||
-          !same_dims(a->shape.dims, b->shape.dims, 2)) {
-        snprintf(msg, cap, "pool needs x [B, S, H] and an f32 mask [B, S]");
+      if (g->packed) {
+        if (a->shape.rank != 2 || a->shape.dims[0] != SN_DIM_T || n->num_inputs != 1) {
+          snprintf(msg, cap, "%s needs packed rows [T, H]", sn_ir_op_name(n->op));
+          return -1;
+        }
+        *out = (sn_ir_shape_t){2, {SN_DIM_B, a->shape.dims[1]}};
+        return 0;
+      }
+      if (a->shape.rank != 3 ||
+          (n->op == SN_OP_POOL &&
+           (n->num_inputs != 2 || b->shape.rank != 2 || b->dtype != SN_IR_F32 ||
+            !same_dims(a->shape.dims, b->shape.dims, 2)))) {
+        snprintf(msg, cap, "%s needs x [B, S, H]%s", sn_ir_op_name(n->op),
+                 n->op == SN_OP_POOL ? " and an f32 mask [B, S]" : "");
         return -1;
       }
       *out = (sn_ir_shape_t){2, {a->shape.dims[0], a->shape.dims[2]}};
       return 0;
-    case SN_OP_COUNT_:
-      break;
+    case SN_OP_SLICE_COLS: {
+      int64_t last = a->shape.dims[a->shape.rank - 1];
+      if (a->dtype != SN_IR_F32 || last < 0 || n->begin < 0 || n->begin >= n->end ||
+          n->end > last) {
+        snprintf(msg, cap, "slice_cols [%lld, %lld) is outside the last dim", (long long)n->begin,
+                 (long long)n->end);
+        return -1;
+      }
+      *out = a->shape;
+      out->dims[out->rank - 1] = n->end - n->begin;
+      return 0;
+    }
+    case SN_OP_LINEAR: {
+      int64_t k = a->shape.dims[a->shape.rank - 1];
+      if (a->dtype != SN_IR_F32 || b->op != SN_OP_WEIGHT || b->shape.rank != 2 ||
+          b->shape.dims[1] != k || c->shape.rank != 1 || c->shape.dims[0] != b->shape.dims[0]) {
+        snprintf(msg, cap, "linear needs x [.., K], a weight [N, K] and a bias [N]");
+        return -1;
+      }
+      *out = a->shape;
+      out->dims[out->rank - 1] = b->shape.dims[0];
+      if (n->num_inputs == 4) {
+        const sn_ir_node_t *r = in[3];
+        if (r->shape.rank != out->rank || !same_dims(r->shape.dims, out->dims, out->rank)) {
+          snprintf(msg, cap, "linear residual must have the output's shape");
+          return -1;
+        }
+      }
+      return 0;
+    }
+    case SN_OP_ATTENTION: {
+      int64_t hidden = (int64_t)n->heads * n->head_dim;
+      int r = a->shape.rank;
+      if (n->heads < 1 || n->head_dim < 1 || a->shape.dims[r - 1] != 3 * hidden ||
+          (g->packed ? (r != 2 || n->num_inputs != 1)
+                     : (r != 3 || n->num_inputs != 2 || b->shape.rank != 2 ||
+                        !same_dims(a->shape.dims, b->shape.dims, 2)))) {
+        snprintf(msg, cap, "attention needs qkv [.., 3 x heads x head_dim]%s",
+                 g->packed ? " rows" : " [B, S, 3H] and a mask [B, S]");
+        return -1;
+      }
+      *out = a->shape;
+      out->dims[r - 1] = hidden;
+      return 0;
+    }
+    case SN_OP_ADD_LAYERNORM: {
+      int64_t h = a->shape.dims[a->shape.rank - 1];
+      if (a->dtype != SN_IR_F32 || b->shape.rank != 1 || c->shape.rank != 1 ||
+          b->shape.dims[0] != h || c->shape.dims[0] != h ||
+          (n->num_inputs == 4 && (in[3]->shape.rank != a->shape.rank ||
+                                  !same_dims(in[3]->shape.dims, a->shape.dims, a->shape.rank)))) {
+        snprintf(msg, cap, "add_layernorm needs x, gamma [H], beta [H] and a residual like x");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    }
+    case SN_OP_EMBED_LN: {
+      /* ids, word [V, H], pos [P, H], gamma [H], beta [H], type_ids?, type table? */
+      const sn_ir_node_t *word = b, *pos = c, *gamma = in[3], *beta = in[4];
+      int64_t h = word->shape.dims[1];
+      int has_types = n->num_inputs == 7;
+      if (a->dtype != SN_IR_I32 || word->shape.rank != 2 || pos->shape.rank != 2 ||
+          pos->shape.dims[1] != h || gamma->shape.dims[0] != h || beta->shape.dims[0] != h ||
+          (n->num_inputs != 5 && !has_types) ||
+          (has_types &&
+           (in[5]->dtype != SN_IR_I32 || in[6]->shape.rank != 2 || in[6]->shape.dims[1] != h))) {
+        snprintf(msg, cap, "embed_layernorm needs ids, tables [.., H], gamma and beta [H]");
+        return -1;
+      }
+      *out = a->shape;
+      out->dims[out->rank++] = h;
+      return 0;
+    }
+    case SN_OP_COUNT_: break;
   }
   snprintf(msg, cap, "unknown op %d", (int)n->op);
   return -1;
 }
 
-static int expected_inputs(sn_ir_op_t op) {
+/* Whether an op may take n inputs (some take optional ones). */
+static int inputs_ok(sn_ir_op_t op, int n) {
   switch (op) {
     case SN_OP_INPUT:
     case SN_OP_WEIGHT:
-    case SN_OP_ARANGE: return 0;
+    case SN_OP_ARANGE: return n == 0;
     case SN_OP_GATHER:
     case SN_OP_ADD:
     case SN_OP_MATMUL:
-    case SN_OP_MASKED_SOFTMAX:
-    case SN_OP_POOL: return 2;
-    case SN_OP_LAYERNORM: return 3;
-    default: return 1;
+    case SN_OP_MASKED_SOFTMAX: return n == 2;
+    case SN_OP_POOL:
+    case SN_OP_ATTENTION: return n == 1 || n == 2;
+    case SN_OP_LAYERNORM: return n == 3;
+    case SN_OP_LINEAR:
+    case SN_OP_ADD_LAYERNORM: return n == 3 || n == 4;
+    case SN_OP_EMBED_LN: return n == 5 || n == 7;
+    default: return n == 1;
   }
 }
 
@@ -272,14 +379,23 @@ static void fail(sn_ir_graph_t *g, sinter_status_t st, const char *fmt, ...) {
 }
 
 /* Appends `node` after inferring its shape; returns its id or -1. */
+static void free_node(sn_ir_node_t *n) {
+  free(n->name);
+  free(n->owned);
+  free(n->layout);
+  n->name = NULL;
+  n->owned = NULL;
+  n->layout = NULL;
+}
+
 static int32_t add_node(sn_ir_graph_t *g, sn_ir_node_t node) {
   if (g->build_status != SINTER_OK) {
-    free(node.name);
+    free_node(&node);
     return -1;
   }
   for (int i = 0; i < node.num_inputs; i++) {
     if (node.inputs[i] < 0) {
-      free(node.name);
+      free_node(&node);
       fail(g, SINTER_ERR_INTERNAL, "%s: operand %d is invalid", sn_ir_op_name(node.op), i);
       return -1;
     }
@@ -288,7 +404,7 @@ static int32_t add_node(sn_ir_graph_t *g, sn_ir_node_t node) {
     int32_t cap = g->cap ? g->cap * 2 : 256;
     sn_ir_node_t *p = realloc(g->nodes, (size_t)cap * sizeof *p);
     if (!p) {
-      free(node.name);
+      free_node(&node);
       fail(g, SINTER_ERR_OUT_OF_MEMORY, "graph nodes");
       return -1;
     }
@@ -298,8 +414,8 @@ static int32_t add_node(sn_ir_graph_t *g, sn_ir_node_t node) {
   g->nodes[g->count] = node;
   sn_ir_node_t *n = &g->nodes[g->count];
   char msg[256];
-  if (infer(g, n, &n->dtype, &n->shape, msg, sizeof msg) != 0) {
-    free(n->name);
+  if (sn_ir_infer(g, n, &n->dtype, &n->shape, msg, sizeof msg) != 0) {
+    free_node(n);
     fail(g, SINTER_ERR_INTERNAL, "node %%%d (%s): %s", (int)g->count, sn_ir_op_name(n->op), msg);
     return -1;
   }
@@ -315,6 +431,10 @@ static sn_ir_node_t make(sn_ir_op_t op, int num_inputs, int32_t a, int32_t b, in
   n.inputs[1] = b;
   n.inputs[2] = c;
   return n;
+}
+
+int32_t sn_ir_append(sn_ir_graph_t *g, const sn_ir_node_t *node) {
+  return add_node(g, *node);
 }
 
 int32_t sn_ir_input(sn_ir_graph_t *g, sn_ir_input_t which) {
@@ -421,15 +541,15 @@ sinter_status_t sn_ir_verify(const sn_ir_graph_t *g, sinter_error_t *err) {
   for (int32_t i = 0; i < g->count; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
     if (n->op < 0 || n->op >= SN_OP_COUNT_)
-      return sn_error_set(err, SINTER_ERR_INTERNAL, "verifier: node %%%d has unknown op %d",
-                          (int)i, (int)n->op);
-    if (n->num_inputs != expected_inputs(n->op))
+      return sn_error_set(err, SINTER_ERR_INTERNAL, "verifier: node %%%d has unknown op %d", (int)i,
+                          (int)n->op);
+    if (!inputs_ok(n->op, n->num_inputs))
       return sn_error_set(err, SINTER_ERR_INTERNAL, "verifier: node %%%d (%s) has %d inputs",
                           (int)i, sn_ir_op_name(n->op), n->num_inputs);
     sn_ir_dtype_t dt;
     sn_ir_shape_t shape;
     char msg[256];
-    if (infer(g, n, &dt, &shape, msg, sizeof msg) != 0)
+    if (sn_ir_infer(g, n, &dt, &shape, msg, sizeof msg) != 0)
       return sn_error_set(err, SINTER_ERR_INTERNAL, "verifier: node %%%d (%s): %s", (int)i,
                           sn_ir_op_name(n->op), msg);
     if (dt != n->dtype || shape.rank != n->shape.rank ||
@@ -461,14 +581,16 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
     char shape[96];
     format_shape(&n->shape, shape, sizeof shape);
     fprintf(out, "%%%d = %s", (int)i, sn_ir_op_name(n->op));
-    for (int k = 0; k < n->num_inputs; k++) fprintf(out, "%s%%%d", k ? ", " : " ", (int)n->inputs[k]);
+    for (int k = 0; k < n->num_inputs; k++)
+      fprintf(out, "%s%%%d", k ? ", " : " ", (int)n->inputs[k]);
     switch (n->op) {
       case SN_OP_INPUT:
-        fprintf(out, " %s", n->input == SN_INPUT_IDS        ? "input_ids"
-                            : n->input == SN_INPUT_TYPE_IDS ? "token_type_ids"
-                                                            : "attention_mask");
+        fprintf(out, " %s",
+                n->input == SN_INPUT_IDS        ? "input_ids"
+                : n->input == SN_INPUT_TYPE_IDS ? "token_type_ids"
+                                                : "attention_mask");
         break;
-      case SN_OP_WEIGHT: fprintf(out, " \"%s\"", n->name); break;
+      case SN_OP_WEIGHT: fprintf(out, " \"%s\"%s", n->name, n->layout ? " packed" : ""); break;
       case SN_OP_MUL_SCALAR:
       case SN_OP_MASKED_SOFTMAX: fprintf(out, " scale=%g", (double)n->scale); break;
       case SN_OP_MATMUL:
@@ -481,6 +603,20 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
         break;
       case SN_OP_LAYERNORM: fprintf(out, " eps=%g", (double)n->eps); break;
       case SN_OP_POOL: fprintf(out, " mode=%s", sn_pool_mode_name(n->pool)); break;
+      case SN_OP_SLICE_COLS:
+        fprintf(out, " [%lld:%lld]", (long long)n->begin, (long long)n->end);
+        break;
+      case SN_OP_LINEAR: {
+        static const char *acts[] = {"", " act=gelu", " act=gelu_tanh", " act=relu", " act=tanh"};
+        fprintf(out, "%s%s", acts[n->act], n->num_inputs == 4 ? " +residual" : "");
+        break;
+      }
+      case SN_OP_ATTENTION:
+        fprintf(out, " heads=%d head_dim=%d scale=%g", (int)n->heads, (int)n->head_dim,
+                (double)n->scale);
+        break;
+      case SN_OP_ADD_LAYERNORM:
+      case SN_OP_EMBED_LN: fprintf(out, " eps=%g", (double)n->eps); break;
       default: break;
     }
     fprintf(out, " : %s%s\n", n->dtype == SN_IR_F32 ? "f32" : "i32", shape);

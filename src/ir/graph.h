@@ -18,9 +18,10 @@
 #include "model/config.h"
 
 #define SN_IR_MAX_RANK 4
-#define SN_IR_MAX_INPUTS 3
+#define SN_IR_MAX_INPUTS 7
 #define SN_DIM_B (-1) /* symbolic batch size */
 #define SN_DIM_S (-2) /* symbolic sequence length */
+#define SN_DIM_T (-3) /* symbolic total tokens of a packed batch */
 
 typedef enum sn_ir_dtype { SN_IR_F32 = 0, SN_IR_I32 = 1 } sn_ir_dtype_t;
 
@@ -46,19 +47,37 @@ typedef enum sn_ir_op {
   SN_OP_GELU_TANH,      /* tanh approximation */
   SN_OP_RELU,
   SN_OP_TANH,
-  SN_OP_SLICE_FIRST, /* [B, S, H] -> [B, H]: the first token of each sequence */
-  SN_OP_POOL,        /* (x [B, S, H], mask f32 [B, S]) -> [B, H] by attr.pool */
+  SN_OP_SLICE_FIRST,  /* [B, S, H] -> [B, H]: the first token of each sequence */
+  SN_OP_POOL,         /* (x [B, S, H], mask f32 [B, S]) -> [B, H] by attr.pool */
   SN_OP_L2_NORMALIZE, /* rows of the last dim to unit length (eps 1e-12, as torch) */
   SN_OP_SOFTMAX,      /* over the last dim */
+  SN_OP_DROPOUT,      /* identity at inference (captured as the tracer sees it) */
+  /* Ops made by the compiler's passes. */
+  SN_OP_SLICE_COLS,    /* columns [begin, end) of the last dim */
+  SN_OP_LINEAR,        /* (x, w [N, K], bias [N], residual?) -> act(x w^T + bias) + residual */
+  SN_OP_ATTENTION,     /* (qkv [.., 3H], mask when unpacked) -> [.., H]: fused multi-head
+                          attention with heads, head_dim, scale */
+  SN_OP_ADD_LAYERNORM, /* (x, gamma, beta, residual?) -> LayerNorm(x + residual) */
+  SN_OP_EMBED_LN,      /* (ids, word, pos, gamma, beta, type_ids?, type table?) -> LayerNorm of
+                          the summed embeddings; positions restart at 0 in each sequence */
   SN_OP_COUNT_
 } sn_ir_op_t;
 
 /* Which run input an INPUT node reads. */
 typedef enum sn_ir_input {
-  SN_INPUT_IDS = 0,        /* i32 [B, S] token ids */
-  SN_INPUT_TYPE_IDS = 1,   /* i32 [B, S] token type ids */
-  SN_INPUT_MASK = 2,       /* f32 [B, S]: 1 for real tokens, 0 for padding */
+  SN_INPUT_IDS = 0,      /* i32 [B, S] token ids */
+  SN_INPUT_TYPE_IDS = 1, /* i32 [B, S] token type ids */
+  SN_INPUT_MASK = 2,     /* f32 [B, S]: 1 for real tokens, 0 for padding */
 } sn_ir_input_t;
+
+/* Activation fused into a LINEAR epilogue. */
+typedef enum sn_ir_act {
+  SN_IR_ACT_NONE = 0,
+  SN_IR_ACT_GELU = 1,
+  SN_IR_ACT_GELU_TANH = 2,
+  SN_IR_ACT_RELU = 3,
+  SN_IR_ACT_TANH = 4,
+} sn_ir_act_t;
 
 typedef struct sn_ir_node {
   sn_ir_op_t op;
@@ -73,8 +92,17 @@ typedef struct sn_ir_node {
   int perm[SN_IR_MAX_RANK];
   sn_ir_input_t input;
   sn_pool_mode_t pool;
-  const float *data; /* WEIGHT: borrowed from the model */
-  char *name;        /* WEIGHT: canonical tensor name (owned) */
+  int64_t begin, end; /* SLICE_COLS */
+  sn_ir_act_t act;    /* LINEAR */
+  int32_t heads;      /* ATTENTION */
+  int32_t head_dim;   /* ATTENTION */
+  const float *data;  /* WEIGHT: borrowed from the model, or `owned` */
+  char *name;         /* WEIGHT: canonical tensor name (owned) */
+  void *owned;        /* WEIGHT: data made by a compiler pass (owned) */
+  size_t nbytes;      /* WEIGHT with a packed layout: size of `data` */
+  void *layout;       /* WEIGHT: the matmul backend's packed layout descriptor, or NULL
+                         for plain row-major (owned) */
+  size_t layout_size;
 } sn_ir_node_t;
 
 typedef struct sn_ir_output {
@@ -89,6 +117,9 @@ typedef struct sn_ir_graph {
   int32_t count, cap;
   sn_ir_output_t outputs[SN_IR_MAX_OUTPUTS];
   int num_outputs;
+  /* 1 once the compiler has packed the batch: token tensors are [T, ...] and
+   * sequences are delimited by offsets instead of padding and a mask. */
+  int packed;
   /* Set by the first failed add: later adds return -1 and sn_ir_finish reports it. */
   sinter_status_t build_status;
   char build_error[512];
@@ -116,6 +147,16 @@ int32_t sn_ir_transpose(sn_ir_graph_t *g, int32_t x, const int *perm);
 int32_t sn_ir_masked_softmax(sn_ir_graph_t *g, int32_t scores, int32_t mask, float scale);
 int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps);
 int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sn_pool_mode_t mode);
+
+/* Appends a copy of `node` (inputs, attributes; a WEIGHT's owned buffers
+ * move into the graph) after inferring its shape. Used by compiler passes.
+ * Returns its id, or -1 (sticky failure as above). */
+int32_t sn_ir_append(sn_ir_graph_t *g, const sn_ir_node_t *node);
+
+/* Infers the dtype and shape of node `n` of g from its inputs. Returns 0, or
+ * -1 with the reason in msg. */
+int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dtype,
+                sn_ir_shape_t *shape, char *msg, size_t cap);
 
 /* Marks node `id` as the named graph output. */
 void sn_ir_mark_output(sn_ir_graph_t *g, const char *name, int32_t id);

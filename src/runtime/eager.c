@@ -34,6 +34,7 @@ static sinter_status_t run_node(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, int32_t
       return SINTER_OK;
     case SN_OP_WEIGHT: o->data = (void *)n->data; return SINTER_OK;
     case SN_OP_RESHAPE:
+    case SN_OP_DROPOUT: /* identity at inference */
       o->data = a->data;
       o->root = a->root;
       return SINTER_OK;
@@ -70,9 +71,7 @@ static sinter_status_t run_node(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, int32_t
       }
       return sn_matmul_f32(dnnl, batch, m, k, last, x, b->data, b_batched, n->trans_b, out, err);
     }
-    case SN_OP_TRANSPOSE:
-      sn_ref_transpose(x, n->shape.rank, a->dims, n->perm, out);
-      break;
+    case SN_OP_TRANSPOSE: sn_ref_transpose(x, n->shape.rank, a->dims, n->perm, out); break;
     case SN_OP_MASKED_SOFTMAX:
       sn_ref_masked_softmax(x, b->data, o->dims[0], o->dims[1], o->dims[2], o->dims[3], n->scale,
                             out);
@@ -106,7 +105,7 @@ sinter_status_t sn_eager_run(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, const sn_e
   for (int32_t i = 0; i < g->count; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
     s[i].last_use = i;
-    int32_t root = n->op == SN_OP_RESHAPE ? s[n->inputs[0]].root : i;
+    int32_t root = n->op == SN_OP_RESHAPE || n->op == SN_OP_DROPOUT ? s[n->inputs[0]].root : i;
     s[i].root = root;
     for (int k = 0; k < n->num_inputs; k++) {
       int32_t r = s[n->inputs[k]].root;
@@ -117,9 +116,7 @@ sinter_status_t sn_eager_run(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, const sn_e
   sinter_status_t st = SINTER_OK;
   int32_t i;
   for (i = 0; i < g->count && st == SINTER_OK; i++) {
-    int32_t last_use = s[i].last_use;
     st = run_node(dnnl, g, i, s, in, err);
-    s[i].last_use = last_use;
     /* Free storage whose last reader was this node. */
     for (int k = 0; k < g->nodes[i].num_inputs; k++) {
       int32_t r = s[g->nodes[i].inputs[k]].root;
