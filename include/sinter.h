@@ -113,6 +113,28 @@ sinter_status_t sinter_model_tokenize(const sinter_model_t *model, const char *t
                                       int32_t **out_ids, int32_t **out_type_ids,
                                       size_t *out_length, sinter_error_t *error);
 
+/* ---------------------------------------------------------------- compiling */
+
+typedef enum sinter_dtype {
+  SINTER_DTYPE_F32 = 0,
+  SINTER_DTYPE_BF16 = 1,
+  SINTER_DTYPE_INT8 = 2,
+} sinter_dtype_t;
+
+/* Compile options. Zero-initialise for the defaults. */
+typedef struct sinter_compile_options {
+  sinter_dtype_t dtype; /* matmul precision; LayerNorm and softmax stay f32 */
+  int32_t max_tokens;   /* token budget of one packed run (default 8192) */
+  int32_t max_seq;      /* longest sequence (default: the model's max_seq_length) */
+} sinter_compile_options_t;
+
+/* Compiles `model` in memory (graph passes, memory plan, pre-packed weights)
+ * so that compiled sessions can run it. Not thread-safe with other uses of
+ * the model. Errors: UNSUPPORTED for an option this build or CPU cannot do. */
+sinter_status_t sinter_model_compile(sinter_model_t *model,
+                                     const sinter_compile_options_t *options,
+                                     sinter_error_t *error);
+
 /* ---------------------------------------------------------------- running */
 
 /* A batch of token-id sequences of any lengths (1..max positions each). Arrays
@@ -132,12 +154,14 @@ typedef struct sinter_run_options {
 } sinter_run_options_t;
 
 /* Results of one run, owned by the session and valid until its next run or
- * destruction. Arrays are row-major; absent outputs are NULL. */
+ * destruction. Arrays are row-major; absent outputs are NULL. Token outputs
+ * are packed: sequence i owns rows offsets[i] .. offsets[i+1]-1, no padding. */
 typedef struct sinter_outputs {
   size_t batch;                   /* number of sequences */
-  size_t max_length;              /* longest sequence; rows of last_hidden_state */
+  size_t total_tokens;            /* sum of the sequence lengths */
+  const size_t *offsets;          /* [batch + 1] row offsets of each sequence */
   size_t hidden_size;
-  const float *last_hidden_state; /* [batch, max_length, hidden]; pad rows as computed */
+  const float *last_hidden_state; /* [total_tokens, hidden] */
   const float *pooler_output;     /* [batch, hidden] or NULL */
   const float *embeddings;        /* [batch, hidden] pooled (+ normalized) */
   size_t num_labels;
@@ -154,6 +178,15 @@ typedef struct sinter_session sinter_session_t;
 sinter_status_t sinter_session_create_eager(const sinter_model_t *model, int threads,
                                             sinter_session_t **out_session,
                                             sinter_error_t *error);
+
+/* Creates a compiled session: it runs the model's compiled plan (the model
+ * came from an artifact, or sinter_model_compile ran) on packed batches with
+ * no per-request graph work; batches above the plan's token budget are run
+ * in several parts. Errors: INVALID_ARGUMENT when the model is not compiled,
+ * UNSUPPORTED when its pre-packed weights do not suit this CPU. */
+sinter_status_t sinter_session_create_compiled(const sinter_model_t *model, int threads,
+                                               sinter_session_t **out_session,
+                                               sinter_error_t *error);
 
 /* Releases a session. NULL is allowed. */
 void sinter_session_destroy(sinter_session_t *session);

@@ -30,8 +30,8 @@ void sn_dnnl_destroy(sn_dnnl_t *d) {
 }
 
 sinter_status_t sn_matmul_f32(sn_dnnl_t *d, int64_t batch, int64_t m, int64_t k, int64_t n,
-                              const float *a, const float *b, int b_batched, int trans_b,
-                              float *c, sinter_error_t *err) {
+                              const float *a, const float *b, int b_batched, int trans_b, float *c,
+                              sinter_error_t *err) {
   dnnl_memory_desc_t a_md, b_md, c_md;
   dnnl_dims_t a_dims = {batch, m, k}, a_strides = {m * k, k, 1};
   dnnl_dims_t b_dims = {b_batched ? batch : 1, k, n};
@@ -68,4 +68,194 @@ done:
   if (prim) dnnl_primitive_destroy(prim);
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
+}
+
+/* ------------------------------------------------ compiled linear layers */
+
+#include <stdio.h>
+#include <string.h>
+
+struct sn_linear {
+  sn_dnnl_t *d;
+  sn_linear_desc_t desc;
+  dnnl_primitive_t prim;
+  dnnl_memory_desc_t weights_md;
+};
+
+static dnnl_alg_kind_t eltwise_of(int act) {
+  switch (act) {
+    case 1: return dnnl_eltwise_gelu_erf;
+    case 2: return dnnl_eltwise_gelu_tanh;
+    case 3: return dnnl_eltwise_relu;
+    case 4: return dnnl_eltwise_tanh;
+    default: return dnnl_alg_kind_undef;
+  }
+}
+
+/* Primitive descriptor for desc with M a runtime dimension and weights in
+ * the layout of the implementation's choosing. */
+static dnnl_status_t linear_pd(sn_dnnl_t *d, const sn_linear_desc_t *desc,
+                               dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t src, wei, bias, dst;
+  dnnl_dims_t src_dims = {DNNL_RUNTIME_DIM_VAL, desc->k}, src_strides = {desc->k, 1};
+  dnnl_dims_t wei_dims = {desc->k, desc->n}, bias_dims = {1, desc->n};
+  dnnl_dims_t dst_dims = {DNNL_RUNTIME_DIM_VAL, desc->n}, dst_strides = {desc->n, 1};
+  dnnl_status_t s;
+  dnnl_matmul_desc_t md;
+  dnnl_post_ops_t po = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  if ((s = dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_f32, src_strides)) ||
+      (s = dnnl_memory_desc_init_by_tag(&wei, 2, wei_dims, dnnl_f32, dnnl_format_tag_any)) ||
+      (s = dnnl_memory_desc_init_by_tag(&bias, 2, bias_dims, dnnl_f32, dnnl_ab)) ||
+      (s = dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_f32, dst_strides)) ||
+      (s = dnnl_matmul_desc_init(&md, &src, &wei, &bias, &dst)) ||
+      (s = dnnl_post_ops_create(&po)) || (s = dnnl_primitive_attr_create(&attr)))
+    goto done;
+  if (desc->residual && (s = dnnl_post_ops_append_sum(po, 1.0f))) goto done;
+  if (eltwise_of(desc->act) != dnnl_alg_kind_undef &&
+      (s = dnnl_post_ops_append_eltwise(po, 1.0f, eltwise_of(desc->act), 0.0f, 0.0f)))
+    goto done;
+  if ((s = dnnl_primitive_attr_set_post_ops(attr, po))) goto done;
+  s = dnnl_primitive_desc_create(pd, &md, attr, d->engine, NULL);
+done:
+  if (po) dnnl_post_ops_destroy(po);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return s;
+}
+
+sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc, const float *w,
+                                  void **out_data, size_t *out_bytes, void **out_layout,
+                                  size_t *out_layout_size, sinter_error_t *err) {
+  *out_data = *out_layout = NULL;
+  dnnl_primitive_desc_t pd = NULL, rpd = NULL;
+  dnnl_primitive_t reorder = NULL;
+  dnnl_memory_t from = NULL, to = NULL;
+  dnnl_memory_desc_t plain;
+  /* w is [N, K] row-major: as a K x N matrix its strides are (1, K). */
+  dnnl_dims_t dims = {desc->k, desc->n}, strides = {1, desc->k};
+  sinter_status_t st = SINTER_OK;
+  dnnl_status_t s;
+  if ((s = linear_pd(d, desc, &pd))) {
+    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                      "oneDNN has no f32 matmul for K=%lld N=%lld on this CPU (status %d)",
+                      (long long)desc->k, (long long)desc->n, (int)s);
+    goto done;
+  }
+  const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  size_t bytes = dnnl_memory_desc_get_size(wmd);
+  *out_data = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  *out_layout = malloc(sizeof *wmd);
+  if (!*out_data || !*out_layout) {
+    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack: %zu bytes", bytes);
+    goto done;
+  }
+  memcpy(*out_layout, wmd, sizeof *wmd);
+  if ((s = dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_f32, strides)) ||
+      (s = dnnl_memory_create(&from, &plain, d->engine, (void *)w)) ||
+      (s = dnnl_memory_create(&to, wmd, d->engine, *out_data)) ||
+      (s = dnnl_reorder_primitive_desc_create(&rpd, &plain, d->engine, wmd, d->engine, NULL)) ||
+      (s = dnnl_primitive_create(&reorder, rpd))) {
+    st =
+        sn_error_set(err, SINTER_ERR_INTERNAL, "prepack: reorder setup failed (status %d)", (int)s);
+    goto done;
+  }
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  if ((s = dnnl_primitive_execute(reorder, d->stream, 2, args)) ||
+      (s = dnnl_stream_wait(d->stream)))
+    st = sn_error_set(err, SINTER_ERR_INTERNAL, "prepack: reorder failed (status %d)", (int)s);
+  *out_bytes = bytes;
+  *out_layout_size = sizeof *wmd;
+done:
+  if (reorder) dnnl_primitive_destroy(reorder);
+  if (rpd) dnnl_primitive_desc_destroy(rpd);
+  if (from) dnnl_memory_destroy(from);
+  if (to) dnnl_memory_destroy(to);
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (st) {
+    free(*out_data), free(*out_layout);
+    *out_data = *out_layout = NULL;
+  }
+  return st;
+}
+
+sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, const void *layout,
+                                 size_t layout_size, sn_linear_t **out, sinter_error_t *err) {
+  *out = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_status_t s;
+  if ((s = linear_pd(d, desc, &pd)))
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "oneDNN has no f32 matmul for K=%lld N=%lld on this CPU (status %d)",
+                        (long long)desc->k, (long long)desc->n, (int)s);
+  const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  if (layout_size != sizeof *wmd ||
+      !dnnl_memory_desc_equal(wmd, (const dnnl_memory_desc_t *)layout)) {
+    dnnl_primitive_desc_destroy(pd);
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "pre-packed weights (K=%lld N=%lld) are laid out for another CPU or "
+                        "oneDNN build; recompile the artifact on this machine",
+                        (long long)desc->k, (long long)desc->n);
+  }
+  sn_linear_t *l = calloc(1, sizeof *l);
+  if (!l) {
+    dnnl_primitive_desc_destroy(pd);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear");
+  }
+  l->d = d;
+  l->desc = *desc;
+  l->weights_md = *wmd;
+  s = dnnl_primitive_create(&l->prim, pd);
+  dnnl_primitive_desc_destroy(pd);
+  if (s) {
+    free(l);
+    return sn_error_set(err, SINTER_ERR_INTERNAL, "linear: primitive creation failed (status %d)",
+                        (int)s);
+  }
+  *out = l;
+  return SINTER_OK;
+}
+
+sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const void *w,
+                              const float *bias, float *out, sinter_error_t *err) {
+  dnnl_memory_desc_t src, bmd, dst;
+  dnnl_dims_t src_dims = {m, l->desc.k}, src_strides = {l->desc.k, 1};
+  dnnl_dims_t bias_dims = {1, l->desc.n};
+  dnnl_dims_t dst_dims = {m, l->desc.n}, dst_strides = {l->desc.n, 1};
+  dnnl_memory_t mem[4] = {NULL, NULL, NULL, NULL};
+  dnnl_status_t s;
+  sinter_status_t st = SINTER_OK;
+  if ((s = dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_f32, src_strides)) ||
+      (s = dnnl_memory_desc_init_by_tag(&bmd, 2, bias_dims, dnnl_f32, dnnl_ab)) ||
+      (s = dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_f32, dst_strides)) ||
+      (s = dnnl_memory_create(&mem[0], &src, l->d->engine, (void *)x)) ||
+      (s = dnnl_memory_create(&mem[1], &l->weights_md, l->d->engine, (void *)w)) ||
+      (s = dnnl_memory_create(&mem[2], &bmd, l->d->engine, (void *)bias)) ||
+      (s = dnnl_memory_create(&mem[3], &dst, l->d->engine, out))) {
+    st = sn_error_set(err, SINTER_ERR_INTERNAL, "linear: memory setup failed (status %d)", (int)s);
+    goto done;
+  }
+  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mem[0]},
+                             {DNNL_ARG_WEIGHTS, mem[1]},
+                             {DNNL_ARG_BIAS, mem[2]},
+                             {DNNL_ARG_DST, mem[3]}};
+  if ((s = dnnl_primitive_execute(l->prim, l->d->stream, 4, args)) ||
+      (s = dnnl_stream_wait(l->d->stream)))
+    st = sn_error_set(err, SINTER_ERR_INTERNAL, "linear: execution failed (status %d)", (int)s);
+done:
+  for (int i = 0; i < 4; i++)
+    if (mem[i]) dnnl_memory_destroy(mem[i]);
+  return st;
+}
+
+void sn_linear_destroy(sn_linear_t *l) {
+  if (!l) return;
+  if (l->prim) dnnl_primitive_destroy(l->prim);
+  free(l);
+}
+
+const char *sn_dnnl_version(void) {
+  static char buf[32];
+  const dnnl_version_t *v = dnnl_version();
+  snprintf(buf, sizeof buf, "%d.%d.%d", v->major, v->minor, v->patch);
+  return buf;
 }

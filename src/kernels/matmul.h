@@ -27,4 +27,43 @@ sinter_status_t sn_matmul_f32(sn_dnnl_t *d, int64_t batch, int64_t m, int64_t k,
                               const float *a, const float *b, int b_batched, int trans_b,
                               float *c, sinter_error_t *err);
 
+/* ------------------------------------------------ compiled linear layers */
+
+/* What a compiled linear computes: out[M, N] = act(x[M, K] w^T + bias)
+ * (+ out, when residual: the caller places the residual in out first). */
+typedef struct sn_linear_desc {
+  int64_t k, n;
+  int act;      /* sn_ir_act_t */
+  int residual; /* 1: accumulate onto out (oneDNN sum post-op) */
+} sn_linear_desc_t;
+
+/* A oneDNN matmul primitive for any row count M (a runtime dimension), made
+ * once per artifact load. */
+typedef struct sn_linear sn_linear_t;
+
+/* Reorders plain weights w [N, K] (row-major, as stored by transformers) into
+ * the layout the primitive for `desc` wants on this CPU. *out_data (bytes
+ * *out_bytes, 64-byte aligned, free()) and *out_layout (an opaque layout
+ * descriptor of *out_layout_size bytes, free()) are new, owned by the caller. */
+sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc, const float *w,
+                                  void **out_data, size_t *out_bytes, void **out_layout,
+                                  size_t *out_layout_size, sinter_error_t *err);
+
+/* Creates the primitive for desc; checks that `layout` (from sn_linear_prepack,
+ * possibly on another machine) is the layout this CPU's primitive wants.
+ * Errors: UNSUPPORTED when it is not (the artifact targets another CPU). */
+sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, const void *layout,
+                                 size_t layout_size, sn_linear_t **out, sinter_error_t *err);
+
+/* Runs the primitive on m rows: x [m, K], packed weights w, bias [N], out
+ * [m, N] (holding the residual when desc.residual). */
+sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const void *w,
+                              const float *bias, float *out, sinter_error_t *err);
+
+/* Releases a primitive (NULL allowed). */
+void sn_linear_destroy(sn_linear_t *l);
+
+/* The oneDNN version as "major.minor.patch", recorded in artifacts. */
+const char *sn_dnnl_version(void);
+
 #endif

@@ -167,3 +167,78 @@ void sn_ref_softmax(const float *x, int64_t rows, int64_t n, float *out) {
     for (int64_t j = 0; j < n; j++) out[r * n + j] = (float)(out[r * n + j] / sum);
   }
 }
+
+void sn_ref_attention_packed(const float *qkv, const int32_t *offsets, int32_t num_seqs,
+                             int32_t heads, int32_t head_dim, float scale, float *out) {
+  const int64_t hidden = (int64_t)heads * head_dim, stride = 3 * hidden;
+  for (int32_t i = 0; i < num_seqs; i++) {
+    const int64_t first = offsets[i], len = offsets[i + 1] - offsets[i];
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int32_t h = 0; h < heads; h++)
+      for (int64_t qi = 0; qi < len; qi++) {
+        const float *q = qkv + (first + qi) * stride + h * head_dim;
+        float *o = out + (first + qi) * hidden + h * head_dim;
+        float mx = -FLT_MAX;
+        double sum = 0;
+        /* Two passes over the keys: max, then exp-weighted sum of values. */
+        for (int64_t kj = 0; kj < len; kj++) {
+          const float *k = qkv + (first + kj) * stride + hidden + h * head_dim;
+          float s = 0;
+          for (int32_t d = 0; d < head_dim; d++) s += q[d] * k[d];
+          s *= scale;
+          mx = s > mx ? s : mx;
+        }
+        for (int32_t d = 0; d < head_dim; d++) o[d] = 0;
+        for (int64_t kj = 0; kj < len; kj++) {
+          const float *k = qkv + (first + kj) * stride + hidden + h * head_dim;
+          const float *v = qkv + (first + kj) * stride + 2 * hidden + h * head_dim;
+          float s = 0;
+          for (int32_t d = 0; d < head_dim; d++) s += q[d] * k[d];
+          float p = expf(s * scale - mx);
+          sum += p;
+          for (int32_t d = 0; d < head_dim; d++) o[d] += p * v[d];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int32_t d = 0; d < head_dim; d++) o[d] *= inv;
+      }
+  }
+}
+
+void sn_ref_embed_layernorm_packed(const float *word, const float *pos, const float *type,
+                                   const int32_t *ids, const int32_t *type_ids,
+                                   const int32_t *offsets, int32_t num_seqs, int64_t h,
+                                   const float *gamma, const float *beta, float eps, float *out) {
+  for (int32_t i = 0; i < num_seqs; i++) {
+#pragma omp parallel for schedule(static)
+    for (int32_t t = offsets[i]; t < offsets[i + 1]; t++) {
+      float *o = out + (int64_t)t * h;
+      const float *w = word + (int64_t)ids[t] * h, *p = pos + (int64_t)(t - offsets[i]) * h;
+      const float *ty = type ? type + (int64_t)(type_ids ? type_ids[t] : 0) * h : NULL;
+      for (int64_t j = 0; j < h; j++) o[j] = w[j] + (ty ? ty[j] : 0.0f) + p[j];
+      sn_ref_layernorm(o, gamma, beta, 1, h, eps, o);
+    }
+  }
+}
+
+void sn_ref_pool_packed(const float *x, const int32_t *offsets, int32_t num_seqs, int64_t h,
+                        sn_pool_mode_t mode, float *out) {
+  for (int32_t i = 0; i < num_seqs; i++) {
+    const float *seq = x + (int64_t)offsets[i] * h;
+    int64_t len = offsets[i + 1] - offsets[i];
+    float *o = out + (int64_t)i * h;
+    for (int64_t j = 0; j < h; j++) {
+      double acc = mode == SN_POOL_MAX ? -FLT_MAX : 0.0;
+      for (int64_t t = 0; t < (mode == SN_POOL_CLS ? 1 : len); t++) {
+        float v = seq[t * h + j];
+        if (mode == SN_POOL_MAX) {
+          acc = v > acc ? v : acc;
+        } else {
+          acc += v;
+        }
+      }
+      o[j] = (float)(mode == SN_POOL_MEAN            ? acc / (double)len
+                     : mode == SN_POOL_MEAN_SQRT_LEN ? acc / sqrt((double)len)
+                                                     : acc);
+    }
+  }
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "ir/graph.h"
 #include "model/safetensors.h"
 
 /* A weight the architecture needs, with the shape the config implies. */
@@ -308,6 +309,10 @@ sinter_status_t sinter_model_open(const char *dir, sinter_model_t **out_model,
 void sinter_model_close(sinter_model_t *m) {
   if (!m) return;
   sn_model_free_tokenizer(m);
+  if (m->plan) {
+    sn_ir_graph_deinit(m->plan);
+    free(m->plan);
+  }
   for (size_t i = 0; i < m->weight_count; i++) {
     free(m->weights[i].name);
     free(m->weights[i].owned);

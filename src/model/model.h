@@ -42,6 +42,10 @@ struct sinter_model {
   char **warnings;
   size_t warning_count;
   struct sn_tokenizer *tokenizer; /* NULL when the folder has no tokenizer files */
+  /* Compiled models (an artifact, or compiled in memory): the packed plan and
+   * the artifact mapping its weights live in; NULL otherwise. */
+  struct sn_ir_graph *plan;
+  struct sn_artifact *artifact;
 };
 
 /* Finds a weight by canonical name; NULL when absent. */

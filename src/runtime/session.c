@@ -1,24 +1,45 @@
-/* session.c — the public session API over the eager executor: input
- * validation, padding of variable-length batches, output ownership. */
+/* session.c — the public session API over both executors: input validation,
+ * eager padding or compiled packing, output ownership. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/builder.h"
+#include "compiler/compiler.h"
+#include "kernels/reference.h"
 #include "model/model.h"
 #include "runtime/eager.h"
+#include "runtime/plan.h"
 
 /* Upper bound on batch × longest sequence, far above any sane request; it
  * keeps size arithmetic far from overflow. */
 #define MAX_BATCH_TOKENS ((int64_t)1 << 24)
 
+enum { OUT_HIDDEN, OUT_POOLER, OUT_EMBEDDINGS, OUT_LOGITS, OUT_SCORES, OUT_COUNT };
+static const char *const out_names[OUT_COUNT] = {"last_hidden_state", "pooler_output", "embeddings",
+                                                 "logits", "scores"};
+
+/* A growable float buffer owned by the session. */
+typedef struct growable {
+  float *data;
+  size_t cap;
+} growable_t;
+
 struct sinter_session {
   const sinter_model_t *model;
+  int compiled;
+  /* eager */
   sn_dnnl_t *dnnl;
   sn_ir_graph_t graph;
-  sn_build_options_t built_for; /* options the cached graph was built with */
+  sn_build_options_t built_for;
   int has_graph;
-  float *values[SN_IR_MAX_OUTPUTS]; /* outputs of the last run, owned */
+  /* compiled */
+  sn_plan_exec_t *exec;
+  int plan_output[OUT_COUNT]; /* graph output index per kind, or -1 */
+  /* packed inputs and results, reused across runs */
+  int32_t *ids, *types, *chunk_offsets;
+  size_t ids_cap, offsets_cap;
+  size_t *offsets;
+  growable_t out[OUT_COUNT];
 };
 
 static sn_pool_mode_t to_pool_mode(sinter_pooling_t p, sn_pool_mode_t fallback) {
@@ -32,54 +53,86 @@ static sn_pool_mode_t to_pool_mode(sinter_pooling_t p, sn_pool_mode_t fallback) 
   return fallback;
 }
 
-sinter_status_t sinter_session_create_eager(const sinter_model_t *model, int threads,
-                                            sinter_session_t **out_session,
-                                            sinter_error_t *error) {
-  *out_session = NULL;
-  if (!model) return sn_error_set(error, SINTER_ERR_INVALID_ARGUMENT, "model is NULL");
+static sinter_status_t session_new(const sinter_model_t *model, int threads, sinter_session_t **out,
+                                   sinter_error_t *err) {
+  *out = NULL;
+  if (!model) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "model is NULL");
   sinter_session_t *s = calloc(1, sizeof *s);
-  if (!s) return sn_error_set(error, SINTER_ERR_OUT_OF_MEMORY, "session");
+  if (!s) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "session");
   s->model = model;
-  sinter_status_t st = sn_dnnl_create(&s->dnnl, error);
-  if (st) {
-    free(s);
-    return st;
-  }
   /* OpenMP is the one thread pool: oneDNN and our kernels both use it. */
   omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
-  *out_session = s;
+  *out = s;
   return SINTER_OK;
 }
 
-static void release_values(sinter_session_t *s) {
-  for (int k = 0; k < SN_IR_MAX_OUTPUTS; k++) free(s->values[k]), s->values[k] = NULL;
+sinter_status_t sinter_session_create_eager(const sinter_model_t *model, int threads,
+                                            sinter_session_t **out_session, sinter_error_t *error) {
+  SN_TRY(session_new(model, threads, out_session, error));
+  sinter_status_t st = sn_dnnl_create(&(*out_session)->dnnl, error);
+  if (st) {
+    sinter_session_destroy(*out_session);
+    *out_session = NULL;
+  }
+  return st;
+}
+
+sinter_status_t sinter_session_create_compiled(const sinter_model_t *model, int threads,
+                                               sinter_session_t **out_session,
+                                               sinter_error_t *error) {
+  *out_session = NULL;
+  if (model && !model->plan)
+    return sn_error_set(error, SINTER_ERR_INVALID_ARGUMENT,
+                        "%s: the model is not compiled (open an artifact or compile it first)",
+                        model->dir);
+  SN_TRY(session_new(model, threads, out_session, error));
+  sinter_session_t *s = *out_session;
+  s->compiled = 1;
+  for (int k = 0; k < OUT_COUNT; k++) {
+    s->plan_output[k] = -1;
+    for (int j = 0; j < model->plan->num_outputs; j++)
+      if (!strcmp(model->plan->outputs[j].name, out_names[k])) s->plan_output[k] = j;
+  }
+  sinter_status_t st = sn_plan_exec_create(model->plan, &s->exec, error);
+  if (st) {
+    sinter_session_destroy(s);
+    *out_session = NULL;
+  }
+  return st;
 }
 
 void sinter_session_destroy(sinter_session_t *s) {
   if (!s) return;
-  release_values(s);
+  for (int k = 0; k < OUT_COUNT; k++) free(s->out[k].data);
+  free(s->ids), free(s->types), free(s->chunk_offsets), free(s->offsets);
   if (s->has_graph) sn_ir_graph_deinit(&s->graph);
+  sn_plan_exec_destroy(s->exec);
   sn_dnnl_destroy(s->dnnl);
   free(s);
 }
 
 static sinter_status_t validate(const sinter_model_t *m, const sinter_batch_t *batch,
-                                size_t *out_max_len, sinter_error_t *err) {
+                                size_t *out_max_len, size_t *out_total, sinter_error_t *err) {
   const sn_config_t *c = &m->config;
   if (!batch || batch->count == 0 || !batch->input_ids || !batch->lengths)
     return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "batch is empty");
-  size_t max_len = 0;
+  size_t max_len = 0, total = 0;
+  size_t limit = (size_t)c->max_position_embeddings;
+  if (m->plan && m->plan->max_tokens > 0) {
+    /* A compiled plan also bounds one sequence by its token budget. */
+    size_t budget = (size_t)m->plan->max_tokens;
+    limit = limit < budget ? limit : budget;
+  }
   for (size_t i = 0; i < batch->count; i++) {
     size_t len = batch->lengths[i];
-    if (len == 0)
-      return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "sequence %zu is empty", i);
-    if (len > (size_t)c->max_position_embeddings)
+    if (len == 0) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "sequence %zu is empty", i);
+    if (len > limit)
       return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
-                          "sequence %zu has %zu tokens; the model takes at most %d "
-                          "(max_position_embeddings)",
-                          i, len, (int)c->max_position_embeddings);
+                          "sequence %zu has %zu tokens; the model takes at most %zu", i, len,
+                          limit);
     if (!batch->input_ids[i])
       return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "sequence %zu has no ids", i);
+    const int32_t *types = batch->token_type_ids ? batch->token_type_ids[i] : NULL;
     for (size_t t = 0; t < len; t++) {
       int32_t id = batch->input_ids[i][t];
       if (id < 0 || id >= c->vocab_size)
@@ -87,52 +140,89 @@ static sinter_status_t validate(const sinter_model_t *m, const sinter_batch_t *b
                             "sequence %zu, position %zu: token id %d is outside the vocabulary "
                             "[0, %d)",
                             i, t, (int)id, (int)c->vocab_size);
-      const int32_t *types = batch->token_type_ids ? batch->token_type_ids[i] : NULL;
       if (types && c->type_vocab_size > 0 && (types[t] < 0 || types[t] >= c->type_vocab_size))
         return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
                             "sequence %zu, position %zu: token type %d is outside [0, %d)", i, t,
                             (int)types[t], (int)c->type_vocab_size);
     }
     if (len > max_len) max_len = len;
+    total += len;
   }
   if ((int64_t)batch->count * (int64_t)max_len > MAX_BATCH_TOKENS)
     return sn_error_set(err, SINTER_ERR_LIMIT,
                         "batch of %zu sequences padded to %zu tokens exceeds %lld tokens",
                         batch->count, max_len, (long long)MAX_BATCH_TOKENS);
   *out_max_len = max_len;
+  *out_total = total;
   return SINTER_OK;
 }
 
-sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *batch,
-                                   const sinter_run_options_t *options,
-                                   sinter_outputs_t *out, sinter_error_t *error) {
-  sinter_error_t local;
-  sinter_error_t *err = error ? error : &local;
-  sn_error_clear(err);
-  memset(out, 0, sizeof *out);
-  const sinter_model_t *m = s->model;
-  size_t max_len = 0;
-  SN_TRY(validate(m, batch, &max_len, err));
+static float *reserve(growable_t *g, size_t count, sinter_error_t *err) {
+  if (count > g->cap) {
+    float *p = realloc(g->data, count * sizeof *p);
+    if (!p) {
+      sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "outputs: %zu floats", count);
+      return NULL;
+    }
+    g->data = p;
+    g->cap = count;
+  }
+  return g->data;
+}
 
-  sinter_run_options_t defaults = {0};
-  if (!options) options = &defaults;
-  sn_build_options_t want = {
-      .pooling = to_pool_mode(options->pooling, m->modules.pooling),
-      .normalize = options->normalize == 0 ? m->modules.normalize : options->normalize > 0,
-  };
-  if (!s->has_graph || want.pooling != s->built_for.pooling ||
-      want.normalize != s->built_for.normalize) {
+/* Packs the batch's ids and types into the session's reusable buffers. */
+static sinter_status_t pack_inputs(sinter_session_t *s, const sinter_batch_t *batch, size_t total,
+                                   sinter_error_t *err) {
+  size_t b = batch->count;
+  if (total > s->ids_cap) {
+    int32_t *ids = realloc(s->ids, total * sizeof *ids);
+    if (ids) s->ids = ids;
+    int32_t *types = realloc(s->types, total * sizeof *types);
+    if (types) s->types = types;
+    if (!ids || !types) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "packed inputs");
+    s->ids_cap = total;
+  }
+  if (b + 1 > s->offsets_cap) {
+    size_t *o = realloc(s->offsets, (b + 1) * sizeof *o);
+    if (o) s->offsets = o;
+    int32_t *co = realloc(s->chunk_offsets, (b + 1) * sizeof *co);
+    if (co) s->chunk_offsets = co;
+    if (!o || !co) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "offsets");
+    s->offsets_cap = b + 1;
+  }
+  size_t at = 0;
+  for (size_t i = 0; i < b; i++) {
+    s->offsets[i] = at;
+    size_t len = batch->lengths[i];
+    memcpy(s->ids + at, batch->input_ids[i], len * sizeof *s->ids);
+    if (batch->token_type_ids && batch->token_type_ids[i]) {
+      memcpy(s->types + at, batch->token_type_ids[i], len * sizeof *s->types);
+    } else {
+      memset(s->types + at, 0, len * sizeof *s->types);
+    }
+    at += len;
+  }
+  s->offsets[b] = at;
+  return SINTER_OK;
+}
+
+static sinter_status_t run_eager(sinter_session_t *s, const sinter_batch_t *batch,
+                                 const sn_build_options_t *want, size_t max_len, size_t total,
+                                 sinter_error_t *err) {
+  const sinter_model_t *m = s->model;
+  if (!s->has_graph || want->pooling != s->built_for.pooling ||
+      want->normalize != s->built_for.normalize) {
     if (s->has_graph) sn_ir_graph_deinit(&s->graph);
     s->has_graph = 0;
-    SN_TRY(sn_ir_build(m, &want, &s->graph, err));
+    SN_TRY(sn_ir_build(m, want, &s->graph, err));
     s->has_graph = 1;
-    s->built_for = want;
+    s->built_for = *want;
   }
-
   /* Pad to the longest sequence; the mask keeps padding out of attention. */
-  size_t b = batch->count, n = b * max_len;
+  size_t b = batch->count, n = b * max_len, h = (size_t)m->config.hidden_size;
   int32_t *ids = calloc(n, sizeof *ids), *types = calloc(n, sizeof *types);
   float *mask = calloc(n, sizeof *mask);
+  float *values[SN_IR_MAX_OUTPUTS] = {0};
   sinter_status_t st = SINTER_OK;
   if (!ids || !types || !mask) {
     st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "padded inputs");
@@ -145,26 +235,148 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
       memcpy(types + i * max_len, batch->token_type_ids[i], batch->lengths[i] * sizeof *types);
     for (size_t t = 0; t < batch->lengths[i]; t++) mask[i * max_len + t] = 1.0f;
   }
-  release_values(s);
   sn_eager_inputs_t in = {(int64_t)b, (int64_t)max_len, ids, types, mask};
-  st = sn_eager_run(s->dnnl, &s->graph, &in, s->values, err);
+  st = sn_eager_run(s->dnnl, &s->graph, &in, values, err);
   if (st) goto done;
-
-  out->batch = b;
-  out->max_length = max_len;
-  out->hidden_size = (size_t)m->config.hidden_size;
-  for (int k = 0; k < s->graph.num_outputs; k++) {
-    const char *name = s->graph.outputs[k].name;
-    if (!strcmp(name, "last_hidden_state")) out->last_hidden_state = s->values[k];
-    else if (!strcmp(name, "pooler_output")) out->pooler_output = s->values[k];
-    else if (!strcmp(name, "embeddings")) out->embeddings = s->values[k];
-    else if (!strcmp(name, "logits")) out->logits = s->values[k];
-    else if (!strcmp(name, "scores")) out->scores = s->values[k];
+  for (int j = 0; j < s->graph.num_outputs; j++) {
+    for (int k = 0; k < OUT_COUNT; k++) {
+      if (strcmp(s->graph.outputs[j].name, out_names[k])) continue;
+      if (k == OUT_HIDDEN) { /* drop the padding rows */
+        float *dst = reserve(&s->out[k], total * h, err);
+        if (!dst) {
+          st = SINTER_ERR_OUT_OF_MEMORY;
+          goto done;
+        }
+        for (size_t i = 0; i < b; i++)
+          memcpy(dst + s->offsets[i] * h, values[j] + i * max_len * h,
+                 batch->lengths[i] * h * sizeof(float));
+      } else {
+        int64_t numel = sn_ir_shape_bind(&s->graph.nodes[s->graph.outputs[j].node].shape,
+                                         (int64_t)b, (int64_t)max_len, NULL);
+        float *dst = reserve(&s->out[k], (size_t)numel, err);
+        if (!dst) {
+          st = SINTER_ERR_OUT_OF_MEMORY;
+          goto done;
+        }
+        memcpy(dst, values[j], (size_t)numel * sizeof(float));
+      }
+    }
   }
-  if (out->logits) out->num_labels = (size_t)m->config.num_labels;
 done:
-  free(ids);
-  free(types);
-  free(mask);
+  for (int j = 0; j < SN_IR_MAX_OUTPUTS; j++) free(values[j]);
+  free(ids), free(types), free(mask);
   return st;
+}
+
+/* Runs the compiled plan over the packed batch in parts of at most the
+ * plan's token budget, copying each part's outputs into place. */
+static sinter_status_t run_compiled(sinter_session_t *s, size_t b, size_t total,
+                                    sinter_error_t *err) {
+  const sn_ir_graph_t *plan = s->model->plan;
+  size_t h = (size_t)s->model->config.hidden_size;
+  size_t labels = (size_t)s->model->config.num_labels;
+  size_t widths[OUT_COUNT] = {h, h, h, labels, labels};
+  for (int k = 0; k < OUT_COUNT; k++)
+    if (s->plan_output[k] >= 0 &&
+        !reserve(&s->out[k], (k == OUT_HIDDEN ? total : b) * widths[k], err))
+      return SINTER_ERR_OUT_OF_MEMORY;
+  size_t first = 0;
+  while (first < b) {
+    size_t last = first, base = s->offsets[first];
+    while (last < b && s->offsets[last + 1] - base <= (size_t)plan->max_tokens) last++;
+    int32_t n = (int32_t)(last - first);
+    for (size_t i = first; i <= last; i++)
+      s->chunk_offsets[i - first] = (int32_t)(s->offsets[i] - base);
+    SN_TRY(sn_plan_exec_run(s->exec, s->ids + base, s->types + base, s->chunk_offsets, n, err));
+    for (int k = 0; k < OUT_COUNT; k++) {
+      if (s->plan_output[k] < 0) continue;
+      const float *src = sn_plan_exec_output(s->exec, s->plan_output[k]);
+      size_t rows = k == OUT_HIDDEN ? s->offsets[last] - base : (size_t)n;
+      size_t at = k == OUT_HIDDEN ? base : first;
+      memcpy(s->out[k].data + at * widths[k], src, rows * widths[k] * sizeof(float));
+    }
+    first = last;
+  }
+  return SINTER_OK;
+}
+
+sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *batch,
+                                   const sinter_run_options_t *options, sinter_outputs_t *out,
+                                   sinter_error_t *error) {
+  sinter_error_t local;
+  sinter_error_t *err = error ? error : &local;
+  sn_error_clear(err);
+  memset(out, 0, sizeof *out);
+  const sinter_model_t *m = s->model;
+  size_t max_len = 0, total = 0;
+  SN_TRY(validate(m, batch, &max_len, &total, err));
+  SN_TRY(pack_inputs(s, batch, total, err));
+
+  sinter_run_options_t defaults = {0};
+  if (!options) options = &defaults;
+  sn_build_options_t want = {
+      .pooling = to_pool_mode(options->pooling, m->modules.pooling),
+      .normalize = options->normalize == 0 ? m->modules.normalize : options->normalize > 0,
+  };
+  size_t b = batch->count, h = (size_t)m->config.hidden_size;
+  if (s->compiled) {
+    SN_TRY(run_compiled(s, b, total, err));
+    /* The plan pools as the folder says; other poolings come from the rows. */
+    if (want.pooling != m->modules.pooling || want.normalize != m->modules.normalize) {
+      float *emb = reserve(&s->out[OUT_EMBEDDINGS], b * h, err);
+      if (!emb) return SINTER_ERR_OUT_OF_MEMORY;
+      for (size_t i = 0; i <= b; i++) s->chunk_offsets[i] = (int32_t)s->offsets[i];
+      sn_ref_pool_packed(s->out[OUT_HIDDEN].data, s->chunk_offsets, (int32_t)b, (int64_t)h,
+                         want.pooling, emb);
+      if (want.normalize) sn_ref_l2_normalize(emb, (int64_t)b, (int64_t)h, emb);
+    }
+  } else {
+    SN_TRY(run_eager(s, batch, &want, max_len, total, err));
+  }
+  out->batch = b;
+  out->total_tokens = total;
+  out->offsets = s->offsets;
+  out->hidden_size = h;
+  const int present[OUT_COUNT] = {1, m->has_pooler || s->plan_output[OUT_POOLER] >= 0, 1,
+                                  m->config.head == SN_HEAD_SEQUENCE,
+                                  m->config.head == SN_HEAD_SEQUENCE};
+  out->last_hidden_state = s->out[OUT_HIDDEN].data;
+  out->pooler_output = present[OUT_POOLER] ? s->out[OUT_POOLER].data : NULL;
+  out->embeddings = s->out[OUT_EMBEDDINGS].data;
+  out->logits = present[OUT_LOGITS] ? s->out[OUT_LOGITS].data : NULL;
+  out->scores = present[OUT_SCORES] ? s->out[OUT_SCORES].data : NULL;
+  if (out->logits) out->num_labels = (size_t)m->config.num_labels;
+  return SINTER_OK;
+}
+
+sinter_status_t sinter_model_compile(sinter_model_t *model, const sinter_compile_options_t *options,
+                                     sinter_error_t *error) {
+  sinter_compile_options_t defaults = {0};
+  if (!options) options = &defaults;
+  sn_compile_options_t opts = {
+      .dtype = (sn_dtype_t)options->dtype,
+      .max_tokens = options->max_tokens > 0 ? options->max_tokens : 8192,
+      .max_seq = options->max_seq > 0 ? options->max_seq : 0,
+  };
+  if (!opts.max_seq) {
+    sinter_model_info_t info;
+    sinter_model_get_info(model, &info);
+    opts.max_seq = info.max_seq_length;
+  }
+  if (opts.max_seq > opts.max_tokens) opts.max_seq = opts.max_tokens;
+  sn_build_options_t build = {model->modules.pooling, model->modules.normalize};
+  sn_ir_graph_t *g = calloc(1, sizeof *g);
+  if (!g) return sn_error_set(error, SINTER_ERR_OUT_OF_MEMORY, "plan");
+  sn_compile_report_t report;
+  sinter_status_t st = sn_compile_model(model, &build, &opts, g, &report, error);
+  if (st) {
+    free(g);
+    return st;
+  }
+  if (model->plan) {
+    sn_ir_graph_deinit(model->plan);
+    free(model->plan);
+  }
+  model->plan = g;
+  return SINTER_OK;
 }

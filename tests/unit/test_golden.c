@@ -92,8 +92,8 @@ static double run_model_golden(const char *name) {
       /* last_hidden_state holds only real tokens per sequence in the golden. */
       const cJSON *seqs = cJSON_GetObjectItem(c, "last_hidden_state");
       for (size_t i = 0; i < jb.batch.count; i++) {
-        double d = diff_rows(o.last_hidden_state + i * o.max_length * o.hidden_size,
-                             o.hidden_size, cJSON_GetArrayItem(seqs, (int)i));
+        double d = diff_rows(o.last_hidden_state + o.offsets[i] * o.hidden_size, o.hidden_size,
+                             cJSON_GetArrayItem(seqs, (int)i));
         worst = d > worst ? d : worst;
       }
       const cJSON *pooler = cJSON_GetObjectItem(c, "pooler_output");

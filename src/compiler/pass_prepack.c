@@ -1,0 +1,54 @@
+/* pass_prepack.c — kernel selection and weight pre-packing.
+ *
+ * Each linear gets a oneDNN matmul configuration for this CPU (row count a
+ * runtime dimension, epilogue as post-ops), and its weights are reordered
+ * once, here, into the layout that primitive wants; the artifact stores the
+ * packed bytes and the layout descriptor, and the loader checks the layout
+ * still matches before using them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/compiler.h"
+#include "kernels/matmul.h"
+
+sinter_status_t sn_pass_prepack(sn_ir_graph_t *g, const sn_compile_options_t *opts,
+                                sn_pass_report_t *report, sinter_error_t *err) {
+  if (opts->dtype != SN_DTYPE_F32)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "compile: dtype %s is not implemented yet (only f32)",
+                        opts->dtype == SN_DTYPE_BF16 ? "bf16" : "int8");
+  sn_dnnl_t *d = NULL;
+  SN_TRY(sn_dnnl_create(&d, err));
+  sinter_status_t st = SINTER_OK;
+  int32_t count = g->count;
+  for (int32_t i = 0; i < count && !st; i++) {
+    if (g->nodes[i].op != SN_OP_LINEAR) continue;
+    const sn_ir_node_t *w = &g->nodes[g->nodes[i].inputs[1]];
+    if (w->layout) continue;
+    sn_linear_desc_t desc = {w->shape.dims[1], w->shape.dims[0], (int)g->nodes[i].act,
+                             g->nodes[i].num_inputs == 4};
+    void *data = NULL, *layout = NULL;
+    size_t bytes = 0, layout_size = 0;
+    st = sn_linear_prepack(d, &desc, w->data, &data, &bytes, &layout, &layout_size, err);
+    if (st) break;
+    char name[256];
+    snprintf(name, sizeof name, "%s", w->name);
+    int64_t dims[2] = {w->shape.dims[0], w->shape.dims[1]};
+    int32_t id = sn_compiler_owned_weight(g, name, data, 2, dims);
+    if (id < 0) {
+      free(layout);
+      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack");
+      break;
+    }
+    g->nodes[id].layout = layout;
+    g->nodes[id].layout_size = layout_size;
+    g->nodes[id].nbytes = bytes;
+    g->nodes[i].inputs[1] = id;
+    report->bytes_folded += (int64_t)bytes;
+    report->rewrites++;
+  }
+  sn_dnnl_destroy(d);
+  if (st) return st;
+  return sn_compiler_compact(g, err);
+}

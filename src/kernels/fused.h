@@ -1,0 +1,101 @@
+/*
+ * fused.h — optimised CPU kernels for the compiled executor.
+ *
+ * The compiled executor packs a batch of B sequences of lengths L_0..L_{B-1}
+ * without padding into T = sum(L_i) token rows. `offsets` is then an int32
+ * array of B + 1 prefix sums (offsets[0] = 0, offsets[B] = T): sequence i owns
+ * rows offsets[i] .. offsets[i+1]-1. Token-wise kernels run on the [T, H] rows;
+ * attention and pooling run per sequence. Offsets must be non-decreasing.
+ *
+ * Every kernel has AVX-512, AVX2+FMA and portable C inner loops, picked per
+ * call from sn_cpu_isa() (cpu.h). Kernels split their work over OpenMP threads
+ * (the pool oneDNN uses too) when it is large enough to pay for it, allocate
+ * nothing, and keep only small fixed-size buffers on the stack (attention: at
+ * most 64 KiB per thread). Called from inside a parallel region they run on
+ * the calling thread only.
+ *
+ * Buffers are row-major float32 and must not overlap unless a comment allows
+ * it. Indices (token ids, type ids, offsets) are the caller's to validate.
+ * Every function is thread-safe for distinct output buffers.
+ *
+ * Accuracy against the reference kernels (reference.h), as tested:
+ * attention within 1e-5 absolute for inputs of magnitude up to 3; layernorm
+ * within 1e-5 relative; GELU, tanh and softmax within 1e-6 relative or 1e-7
+ * absolute.
+ */
+#ifndef SN_KERNELS_FUSED_H
+#define SN_KERNELS_FUSED_H
+
+#include <stdint.h>
+
+#include "kernels/cpu.h"
+
+/* Largest head size sn_attention_f32 accepts. Head sizes up to 256 run on the
+ * vector paths; larger ones (no BERT-family model has them) run portable C. */
+#define SN_ATTENTION_MAX_HEAD_DIM 1024
+
+/* Fused multi-head self-attention over a packed batch, flash-attention style:
+ * for each sequence and head, softmax(q k^T * scale) v over that sequence's own
+ * keys (packing leaves no padding, so there is no mask), computed in key blocks
+ * with a running max and sum, never forming the L x L score matrix.
+ *
+ * qkv: T rows of stride qkv_stride floats (normally 3H, H = heads * head_dim):
+ *   columns [0, H) are q, [H, 2H) k, [2H, 3H) v; head h uses columns
+ *   h*head_dim .. h*head_dim + head_dim - 1 of each.
+ * offsets: num_seqs + 1 prefix sums, as above.
+ * out: T rows of stride out_stride; row t gets the merged context, head h at
+ *   columns h*head_dim. out may be exactly the q part of qkv (out == qkv and
+ *   out_stride == qkv_stride): each query block reads its q before writing the
+ *   same cells, and no other block reads them. Any other overlap is undefined.
+ * head_dim in [1, SN_ATTENTION_MAX_HEAD_DIM]; 32, 64 and 128 have specialised
+ * loops. Work is split over (sequence, head, block of query rows) so that two
+ * threads stay busy even for one sequence. */
+void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
+                      int32_t num_seqs, int32_t heads, int32_t head_dim, float scale, float *out,
+                      int64_t out_stride);
+
+/* out[r] = LayerNorm(x[r] + residual[r]) * gamma + beta over rows of length h
+ * (the BERT post-attention and post-FFN epilogue). residual may be NULL (plain
+ * LayerNorm). out may alias x or residual (exactly, not shifted). Mean and
+ * variance are two-pass in fp32 over the row, which stays in L1. */
+void sn_add_layernorm_f32(const float *x, const float *residual, const float *gamma,
+                          const float *beta, int64_t rows, int64_t h, float eps, float *out);
+
+/* Embedding sum and LayerNorm for a packed batch. For token t of sequence i at
+ * position p = t - offsets[i]:
+ *   out[t] = LayerNorm(word[ids[t]] + type[type_ids[t]] + pos[p]) * gamma + beta
+ * word_table [vocab, h], pos_table [max_positions, h] (every p must be in
+ * range), type_table [type_vocab, h] or NULL (DistilBERT: no type term),
+ * type_ids NULL means all zeros. ids and type_ids have T = offsets[num_seqs]
+ * entries; out is [T, h] and must not overlap the tables. */
+void sn_embed_layernorm_f32(const float *word_table, const float *pos_table,
+                            const float *type_table, const int32_t *ids, const int32_t *type_ids,
+                            const int32_t *offsets, int32_t num_seqs, int64_t h,
+                            const float *gamma, const float *beta, float eps, float *out);
+
+/* In place over n floats: GELU, erf form (0.5 x (1 + erf(x / sqrt 2))). */
+void sn_gelu_f32(float *x, int64_t n);
+
+/* In place over n floats: GELU, tanh approximation ("gelu_new"). */
+void sn_gelu_tanh_f32(float *x, int64_t n);
+
+/* In place over n floats: tanh (the BERT pooler's activation). */
+void sn_tanh_f32(float *x, int64_t n);
+
+/* Sentence-transformers pooling over a packed batch: out [num_seqs, h] from
+ * x [T, h]. mode is an sn_pool_mode_t (model/config.h): 1 CLS (the first row
+ * of each sequence), 2 mean, 3 max, 4 sum / sqrt(length). Mean sums in double,
+ * as the reference does. An empty sequence gives zeros (max: -1e9, the value
+ * sentence-transformers assigns to masked positions). An unknown mode gives
+ * zeros. out must not overlap x. */
+void sn_pool_packed_f32(const float *x, const int32_t *offsets, int32_t num_seqs, int64_t h,
+                        int mode, float *out);
+
+/* In place: each of rows rows of length h divided by max(||row||_2, 1e-12), as
+ * torch.nn.functional.normalize. */
+void sn_l2_normalize_f32(float *x, int64_t rows, int64_t h);
+
+/* Row softmax over rows of length n (classification scores). out may alias x. */
+void sn_softmax_rows_f32(const float *x, int64_t rows, int64_t n, float *out);
+
+#endif

@@ -1,0 +1,166 @@
+/* plan.c — the compiled executor over packed batches. */
+#include "runtime/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/matmul.h"
+#include "kernels/reference.h"
+
+struct sn_plan_exec {
+  const sn_ir_graph_t *g;
+  sn_dnnl_t *dnnl;
+  sn_linear_t **linear; /* per node, for LINEAR nodes (shared configs share one) */
+  float *arena;
+  int32_t *zeros; /* token types when the caller gives none */
+  int64_t total;  /* tokens of the last run */
+};
+
+static int same_desc(const sn_linear_desc_t *a, const sn_linear_desc_t *b) {
+  return a->k == b->k && a->n == b->n && a->act == b->act && a->residual == b->residual;
+}
+
+static sn_linear_desc_t desc_of(const sn_ir_graph_t *g, const sn_ir_node_t *n) {
+  const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
+  return (sn_linear_desc_t){w->shape.dims[1], w->shape.dims[0], (int)n->act, n->num_inputs == 4};
+}
+
+sinter_status_t sn_plan_exec_create(const sn_ir_graph_t *g, sn_plan_exec_t **out,
+                                    sinter_error_t *err) {
+  *out = NULL;
+  if (!g->packed || g->max_tokens < 1)
+    return sn_error_set(err, SINTER_ERR_INTERNAL, "plan: graph is not compiled");
+  sn_plan_exec_t *e = calloc(1, sizeof *e);
+  if (!e) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "plan executor");
+  e->g = g;
+  sinter_status_t st = sn_dnnl_create(&e->dnnl, err);
+  if (st) goto fail;
+  e->linear = calloc((size_t)g->count, sizeof *e->linear);
+  e->arena = aligned_alloc(64, (size_t)(g->arena_bytes + 64) / 64 * 64);
+  e->zeros = calloc((size_t)g->max_tokens, sizeof *e->zeros);
+  if (!e->linear || !e->arena || !e->zeros) {
+    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "plan: arena of %lld bytes",
+                      (long long)g->arena_bytes);
+    goto fail;
+  }
+  for (int32_t i = 0; i < g->count; i++) {
+    const sn_ir_node_t *n = &g->nodes[i];
+    if (n->op != SN_OP_LINEAR) continue;
+    sn_linear_desc_t d = desc_of(g, n);
+    for (int32_t j = 0; j < i && !e->linear[i]; j++) { /* reuse an identical primitive */
+      if (!e->linear[j]) continue;
+      sn_linear_desc_t dj = desc_of(g, &g->nodes[j]);
+      if (same_desc(&d, &dj)) e->linear[i] = e->linear[j];
+    }
+    if (e->linear[i]) continue;
+    const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
+    st = sn_linear_create(e->dnnl, &d, w->layout, w->layout_size, &e->linear[i], err);
+    if (st) {
+      sn_error_prefix(err, "weight \"%s\"", w->name);
+      goto fail;
+    }
+  }
+  *out = e;
+  return SINTER_OK;
+fail:
+  sn_plan_exec_destroy(e);
+  return st;
+}
+
+void sn_plan_exec_destroy(sn_plan_exec_t *e) {
+  if (!e) return;
+  if (e->linear) {
+    for (int32_t i = 0; i < e->g->count; i++) {
+      if (!e->linear[i]) continue;
+      for (int32_t j = i + 1; j < e->g->count; j++)
+        if (e->linear[j] == e->linear[i]) e->linear[j] = NULL;
+      sn_linear_destroy(e->linear[i]);
+    }
+  }
+  free(e->linear);
+  free(e->arena);
+  free(e->zeros);
+  sn_dnnl_destroy(e->dnnl);
+  free(e);
+}
+
+static float *buf(const sn_plan_exec_t *e, int32_t node) {
+  return (float *)((char *)e->arena + e->g->nodes[node].arena_offset);
+}
+
+/* A node's input data: arena buffers, weights, or the run's token inputs. */
+static const void *in_data(const sn_plan_exec_t *e, const sn_ir_node_t *n, int k,
+                           const int32_t *ids, const int32_t *types) {
+  const sn_ir_node_t *src = &e->g->nodes[n->inputs[k]];
+  if (src->op == SN_OP_WEIGHT) return src->data;
+  if (src->op == SN_OP_INPUT) return src->input == SN_INPUT_IDS ? (const void *)ids : types;
+  return buf(e, n->inputs[k]);
+}
+
+sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const int32_t *type_ids,
+                                 const int32_t *offsets, int32_t num_seqs, sinter_error_t *err) {
+  const sn_ir_graph_t *g = e->g;
+  int64_t total = offsets[num_seqs];
+  if (total < 1 || total > g->max_tokens)
+    return sn_error_set(err, SINTER_ERR_LIMIT, "plan: %lld tokens, compiled for at most %lld",
+                        (long long)total, (long long)g->max_tokens);
+  if (!type_ids) type_ids = e->zeros;
+  e->total = total;
+  for (int32_t i = 0; i < g->count; i++) {
+    const sn_ir_node_t *n = &g->nodes[i];
+    if (n->op == SN_OP_INPUT || n->op == SN_OP_WEIGHT) continue;
+    float *out = buf(e, i);
+    const float *x = in_data(e, n, 0, ids, type_ids);
+    int64_t last = n->shape.dims[n->shape.rank - 1];
+    int64_t rows = n->shape.dims[0] == SN_DIM_T ? total : num_seqs;
+    switch (n->op) {
+      case SN_OP_EMBED_LN:
+        sn_ref_embed_layernorm_packed(
+            in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids),
+            n->num_inputs == 7 ? in_data(e, n, 6, ids, type_ids) : NULL, ids,
+            n->num_inputs == 7 ? type_ids : NULL, offsets, num_seqs, last,
+            in_data(e, n, 3, ids, type_ids), in_data(e, n, 4, ids, type_ids), n->eps, out);
+        break;
+      case SN_OP_LINEAR: {
+        if (n->num_inputs == 4) {
+          const float *res = in_data(e, n, 3, ids, type_ids);
+          if (res != out) memcpy(out, res, (size_t)(total * last) * sizeof(float));
+        }
+        sinter_status_t st = sn_linear_run(e->linear[i], rows, x, in_data(e, n, 1, ids, type_ids),
+                                           in_data(e, n, 2, ids, type_ids), out, err);
+        if (st) return st;
+        break;
+      }
+      case SN_OP_ATTENTION:
+        sn_ref_attention_packed(x, offsets, num_seqs, n->heads, n->head_dim, n->scale, out);
+        break;
+      case SN_OP_ADD_LAYERNORM:
+        if (n->num_inputs == 4) {
+          sn_ref_add(x, rows * last, in_data(e, n, 3, ids, type_ids), rows * last, out);
+          x = out;
+        }
+        sn_ref_layernorm(x, in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids), rows,
+                         last, n->eps, out);
+        break;
+      case SN_OP_SLICE_FIRST:
+        for (int32_t s = 0; s < num_seqs; s++)
+          memcpy(out + s * last, x + (int64_t)offsets[s] * last, (size_t)last * sizeof(float));
+        break;
+      case SN_OP_POOL: sn_ref_pool_packed(x, offsets, num_seqs, last, n->pool, out); break;
+      case SN_OP_L2_NORMALIZE: sn_ref_l2_normalize(x, rows, last, out); break;
+      case SN_OP_SOFTMAX: sn_ref_softmax(x, rows, last, out); break;
+      case SN_OP_GELU: sn_ref_gelu(x, rows * last, out); break;
+      case SN_OP_GELU_TANH: sn_ref_gelu_tanh(x, rows * last, out); break;
+      case SN_OP_RELU: sn_ref_relu(x, rows * last, out); break;
+      case SN_OP_TANH: sn_ref_tanh(x, rows * last, out); break;
+      default:
+        return sn_error_set(err, SINTER_ERR_INTERNAL, "plan: no packed kernel for %s",
+                            sn_ir_op_name(n->op));
+    }
+  }
+  return SINTER_OK;
+}
+
+const float *sn_plan_exec_output(const sn_plan_exec_t *e, int k) {
+  return buf(e, e->g->outputs[k].node);
+}

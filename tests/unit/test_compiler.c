@@ -1,0 +1,249 @@
+/* test_compiler.c — the compiler's passes (graph before and after each) and
+ * the compiled executor against the eager one on every fixture model. */
+#include <stdlib.h>
+
+#include "compiler/compiler.h"
+#include "test.h"
+
+static sinter_model_t *open_fixture(const char *name) {
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/models/%s", SN_TEST_FIXTURES, name);
+  sinter_model_t *m = NULL;
+  sinter_error_t err;
+  SN_CHECK_OK(sinter_model_open(dir, &m, &err), &err);
+  return m;
+}
+
+static int count_op(const sn_ir_graph_t *g, sn_ir_op_t op) {
+  int n = 0;
+  for (int32_t i = 0; i < g->count; i++) n += g->nodes[i].op == op;
+  return n;
+}
+
+static const sn_compile_options_t opts = {SN_DTYPE_F32, 256, 64};
+
+/* Runs passes up to and including `last` on the model's unfused graph. */
+static sinter_status_t run_until(const sinter_model_t *m, int last, sn_ir_graph_t *g,
+                                 sinter_error_t *err) {
+  static const sn_pass_fn passes[] = {sn_pass_cleanup,         sn_pass_fold_scale,
+                                      sn_pass_merge_qkv,       sn_pass_fuse_attention,
+                                      sn_pass_fuse_embeddings, sn_pass_fuse_epilogues,
+                                      sn_pass_fuse_layernorm,  sn_pass_pack,
+                                      sn_pass_plan_memory,     sn_pass_prepack};
+  sn_build_options_t build = {m->modules.pooling, m->modules.normalize};
+  SN_TRY(sn_ir_build(m, &build, g, err));
+  for (int p = 0; p <= last; p++) {
+    sn_pass_report_t r = {0};
+    SN_TRY(passes[p](g, &opts, &r, err));
+  }
+  return SINTER_OK;
+}
+
+static void test_passes_step_by_step(void) {
+  sinter_model_t *m = open_fixture("bert_cls");
+  if (!m) return;
+  sinter_error_t err;
+  sn_ir_graph_t g;
+  /* 2 layers: 8 linears (q, k, v, out, ffn in/out per layer) + pooler + classifier */
+  SN_CHECK_OK(run_until(m, 0, &g, &err), &err);
+  SN_CHECK(count_op(&g, SN_OP_DROPOUT) == 0 && count_op(&g, SN_OP_MATMUL) == 2 * 8 + 2);
+  sn_ir_graph_deinit(&g);
+
+  SN_CHECK_OK(run_until(m, 1, &g, &err), &err);
+  int scaled = 0;
+  for (int32_t i = 0; i < g.count; i++) {
+    if (g.nodes[i].op == SN_OP_MASKED_SOFTMAX) SN_CHECK(g.nodes[i].scale == 1.0f);
+    if (g.nodes[i].op == SN_OP_WEIGHT && strstr(g.nodes[i].name, "query.weight*scale")) scaled++;
+  }
+  SN_CHECK(scaled == 2);
+  sn_ir_graph_deinit(&g);
+
+  SN_CHECK_OK(run_until(m, 2, &g, &err), &err); /* q, k, v -> one matmul per layer */
+  SN_CHECK(count_op(&g, SN_OP_MATMUL) == 2 * 6 + 2 && count_op(&g, SN_OP_SLICE_COLS) == 6);
+  sn_ir_graph_deinit(&g);
+
+  SN_CHECK_OK(run_until(m, 3, &g, &err), &err);
+  SN_CHECK(count_op(&g, SN_OP_ATTENTION) == 2 && count_op(&g, SN_OP_MASKED_SOFTMAX) == 0 &&
+           count_op(&g, SN_OP_TRANSPOSE) == 0 && count_op(&g, SN_OP_SLICE_COLS) == 0);
+  sn_ir_graph_deinit(&g);
+
+  SN_CHECK_OK(run_until(m, 4, &g, &err), &err);
+  SN_CHECK(count_op(&g, SN_OP_EMBED_LN) == 1 && count_op(&g, SN_OP_GATHER) == 0 &&
+           count_op(&g, SN_OP_ARANGE) == 0);
+  sn_ir_graph_deinit(&g);
+
+  SN_CHECK_OK(run_until(m, 6, &g, &err), &err);
+  /* per layer: qkv, out (+residual), ffn in (+gelu), ffn out (+residual); pooler (+tanh);
+     classifier */
+  SN_CHECK(count_op(&g, SN_OP_LINEAR) == 2 * 4 + 2 && count_op(&g, SN_OP_MATMUL) == 0 &&
+           count_op(&g, SN_OP_ADD) == 0 && count_op(&g, SN_OP_GELU) == 0);
+  SN_CHECK(count_op(&g, SN_OP_ADD_LAYERNORM) == 4 && count_op(&g, SN_OP_LAYERNORM) == 0);
+  sn_ir_graph_deinit(&g);
+
+  SN_CHECK_OK(run_until(m, 8, &g, &err), &err);
+  SN_CHECK(g.packed && g.arena_bytes > 0);
+  for (int32_t i = 0; i < g.count; i++) {
+    const sn_ir_node_t *n = &g.nodes[i];
+    SN_CHECK(n->op != SN_OP_INPUT || n->input != SN_INPUT_MASK);
+    if (n->op != SN_OP_WEIGHT && n->op != SN_OP_INPUT) SN_CHECK(n->arena_offset >= 0);
+  }
+  /* The arena is far below the sum of all intermediates: slots are reused. */
+  int64_t sum = 0;
+  for (int32_t i = 0; i < g.count; i++)
+    if (g.nodes[i].arena_offset >= 0)
+      sum += sn_ir_shape_bind(&g.nodes[i].shape, 256, 256, NULL) * 4;
+  SN_CHECK_MSG(g.arena_bytes * 3 < sum, "arena %lld vs %lld", (long long)g.arena_bytes,
+               (long long)sum);
+  sn_ir_graph_deinit(&g);
+  sinter_model_close(m);
+}
+
+/* Two intermediates alive at once never share bytes. */
+static void test_memory_plan_has_no_overlap(void) {
+  sinter_model_t *m = open_fixture("distilbert_cls");
+  if (!m) return;
+  sinter_error_t err;
+  sn_ir_graph_t g;
+  SN_CHECK_OK(run_until(m, 8, &g, &err), &err);
+  int32_t n = g.count;
+  int32_t *last = calloc((size_t)n, sizeof *last);
+  for (int32_t i = 0; i < n; i++) {
+    last[i] = i;
+    for (int k = 0; k < g.nodes[i].num_inputs; k++) last[g.nodes[i].inputs[k]] = i;
+  }
+  for (int k = 0; k < g.num_outputs; k++) last[g.outputs[k].node] = n;
+  int bad = 0;
+  for (int32_t a = 0; a < n; a++)
+    for (int32_t b = a + 1; b < n; b++) {
+      const sn_ir_node_t *x = &g.nodes[a], *y = &g.nodes[b];
+      if (x->arena_offset < 0 || y->arena_offset < 0 || last[a] <= b) continue;
+      /* a is still alive when b is written: their bytes must not overlap */
+      int64_t xs = sn_ir_shape_bind(&x->shape, 256, 256, NULL) * 4;
+      int64_t ys = sn_ir_shape_bind(&y->shape, 256, 256, NULL) * 4;
+      if (x->arena_offset < y->arena_offset + ys && y->arena_offset < x->arena_offset + xs) bad++;
+    }
+  SN_CHECK(bad == 0);
+  free(last);
+  sn_ir_graph_deinit(&g);
+  sinter_model_close(m);
+}
+
+static double max_diff(const float *a, const float *b, size_t n) {
+  double worst = 0;
+  for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - b[i]));
+  return worst;
+}
+
+/* Compiled vs eager on a mixed-length batch, all outputs, within 1e-4. */
+static void compare_modes(const char *name) {
+  sinter_model_t *m = open_fixture(name);
+  if (!m) return;
+  sinter_error_t err;
+  sinter_compile_options_t copts = {SINTER_DTYPE_F32, 40, 32};
+  SN_CHECK_OK(sinter_model_compile(m, &copts, &err), &err);
+  sinter_session_t *eager = NULL, *compiled = NULL;
+  SN_CHECK_OK(sinter_session_create_eager(m, 0, &eager, &err), &err);
+  SN_CHECK_OK(sinter_session_create_compiled(m, 0, &compiled, &err), &err);
+  if (!eager || !compiled) goto done;
+  /* 6 sequences, 78 tokens: more than the 40-token budget, so it runs in parts */
+  enum { B = 6 };
+  static const size_t lengths[B] = {5, 17, 1, 32, 9, 14};
+  int32_t *ids[B], *types[B];
+  unsigned seed = 11;
+  for (int i = 0; i < B; i++) {
+    ids[i] = malloc(lengths[i] * sizeof(int32_t));
+    types[i] = malloc(lengths[i] * sizeof(int32_t));
+    for (size_t t = 0; t < lengths[i]; t++) {
+      seed = seed * 1103515245u + 12345u;
+      ids[i][t] = (int32_t)((seed >> 8) % 128);
+      types[i][t] = m->config.type_vocab_size > 1 && t >= lengths[i] / 2;
+    }
+  }
+  sinter_batch_t batch = {B, (const int32_t *const *)ids, (const int32_t *const *)types, lengths};
+  static const sinter_run_options_t runs[] = {
+      {SINTER_POOL_DEFAULT, 0}, {SINTER_POOL_MAX, -1}, {SINTER_POOL_CLS, 1}};
+  double worst = 0;
+  for (size_t r = 0; r < 3; r++) {
+    sinter_outputs_t a, b;
+    SN_CHECK_OK(sinter_session_run(eager, &batch, &runs[r], &a, &err), &err);
+    float *hidden = malloc(a.total_tokens * a.hidden_size * sizeof(float));
+    float *emb = malloc(a.batch * a.hidden_size * sizeof(float));
+    float *pooler = a.pooler_output ? malloc(a.batch * a.hidden_size * sizeof(float)) : NULL;
+    float *logits = a.logits ? malloc(a.batch * a.num_labels * sizeof(float)) : NULL;
+    memcpy(hidden, a.last_hidden_state, a.total_tokens * a.hidden_size * sizeof(float));
+    memcpy(emb, a.embeddings, a.batch * a.hidden_size * sizeof(float));
+    if (pooler) memcpy(pooler, a.pooler_output, a.batch * a.hidden_size * sizeof(float));
+    if (logits) memcpy(logits, a.logits, a.batch * a.num_labels * sizeof(float));
+    SN_CHECK_OK(sinter_session_run(compiled, &batch, &runs[r], &b, &err), &err);
+    if (err.status == SINTER_OK) {
+      SN_CHECK(b.total_tokens == a.total_tokens && b.batch == a.batch);
+      worst = fmax(worst, max_diff(hidden, b.last_hidden_state, a.total_tokens * a.hidden_size));
+      worst = fmax(worst, max_diff(emb, b.embeddings, a.batch * a.hidden_size));
+      SN_CHECK((pooler != NULL) == (b.pooler_output != NULL));
+      if (pooler && b.pooler_output)
+        worst = fmax(worst, max_diff(pooler, b.pooler_output, a.batch * a.hidden_size));
+      SN_CHECK((logits != NULL) == (b.logits != NULL));
+      if (logits && b.logits)
+        worst = fmax(worst, max_diff(logits, b.logits, a.batch * a.num_labels));
+    }
+    free(hidden), free(emb), free(pooler), free(logits);
+  }
+  printf("compiled vs eager %-18s max abs diff %.3g\n", name, worst);
+  SN_CHECK_MSG(worst < 1e-4, "%s: %g", name, worst);
+  for (int i = 0; i < B; i++) free(ids[i]), free(types[i]);
+done:
+  sinter_session_destroy(eager);
+  sinter_session_destroy(compiled);
+  sinter_model_close(m);
+}
+
+static void test_compiled_bert_cls(void) {
+  compare_modes("bert_cls");
+}
+static void test_compiled_distilbert_cls(void) {
+  compare_modes("distilbert_cls");
+}
+static void test_compiled_gelu_new_st(void) {
+  compare_modes("bert_gelu_new_st");
+}
+static void test_compiled_f16(void) {
+  compare_modes("bert_f16");
+}
+static void test_compiled_sharded(void) {
+  compare_modes("bert_sharded");
+}
+static void test_compiled_mlm(void) {
+  compare_modes("bert_mlm");
+}
+static void test_compiled_legacy(void) {
+  compare_modes("bert_legacy_bf16");
+}
+
+static void test_refusals(void) {
+  sinter_model_t *m = open_fixture("bert_cls");
+  if (!m) return;
+  sinter_error_t err;
+  sinter_session_t *s = NULL;
+  SN_CHECK_ERR(sinter_session_create_compiled(m, 0, &s, &err), SINTER_ERR_INVALID_ARGUMENT, &err,
+               "not compiled");
+  sinter_compile_options_t bad = {SINTER_DTYPE_F32, 16, 32};
+  SN_CHECK_ERR(
+      sinter_model_compile(m, &(sinter_compile_options_t){SINTER_DTYPE_F32, 16, 100}, &err),
+      SINTER_ERR_INVALID_ARGUMENT, &err, "max_position_embeddings");
+  (void)bad;
+  sinter_model_close(m);
+}
+
+int main(void) {
+  SN_RUN(test_passes_step_by_step);
+  SN_RUN(test_memory_plan_has_no_overlap);
+  SN_RUN(test_compiled_bert_cls);
+  SN_RUN(test_compiled_distilbert_cls);
+  SN_RUN(test_compiled_gelu_new_st);
+  SN_RUN(test_compiled_f16);
+  SN_RUN(test_compiled_sharded);
+  SN_RUN(test_compiled_mlm);
+  SN_RUN(test_compiled_legacy);
+  SN_RUN(test_refusals);
+  return SN_TEST_REPORT();
+}
