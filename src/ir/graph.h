@@ -103,6 +103,7 @@ typedef struct sn_ir_node {
   void *layout;       /* WEIGHT: the matmul backend's packed layout descriptor, or NULL
                          for plain row-major (owned) */
   size_t layout_size;
+  int64_t arena_offset; /* planned graphs: byte offset of the output in the arena, -1 if none */
 } sn_ir_node_t;
 
 typedef struct sn_ir_output {
@@ -120,6 +121,10 @@ typedef struct sn_ir_graph {
   /* 1 once the compiler has packed the batch: token tensors are [T, ...] and
    * sequences are delimited by offsets instead of padding and a mask. */
   int packed;
+  /* Set by memory planning: the arena holds every intermediate for up to
+   * max_tokens tokens. */
+  int64_t max_tokens;
+  int64_t arena_bytes;
   /* Set by the first failed add: later adds return -1 and sn_ir_finish reports it. */
   sinter_status_t build_status;
   char build_error[512];
