@@ -66,8 +66,8 @@ static sinter_status_t parse_architecture(const cJSON *root, sn_config_t *c, con
     const cJSON *first = cJSON_GetArrayItem(archs, 0);
     if (first) {
       if (!cJSON_IsString(first))
-        return sn_error_set(err, SINTER_ERR_FORMAT,
-                            "%s: field \"architectures\" must hold strings", label);
+        return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"architectures\" must hold strings",
+                            label);
       name = first->valuestring;
     }
   }
@@ -117,8 +117,8 @@ static sinter_status_t parse_labels(const cJSON *root, sn_config_t *c, const cha
                             "%s: id2label key \"%s\" is not a class id in 0..%lld", label,
                             item->string, (long long)n - 1);
       if (!cJSON_IsString(item))
-        return sn_error_set(err, SINTER_ERR_FORMAT, "%s: id2label[\"%s\"] must be a string",
-                            label, item->string);
+        return sn_error_set(err, SINTER_ERR_FORMAT, "%s: id2label[\"%s\"] must be a string", label,
+                            item->string);
       if (c->labels[id])
         return sn_error_set(err, SINTER_ERR_FORMAT, "%s: id2label has class id %ld twice", label,
                             id);
@@ -150,8 +150,8 @@ static sinter_status_t parse_bert(const cJSON *root, sn_config_t *c, const char 
   SN_TRY(get_i32(root, "hidden_size", 768, 1, MAX_HIDDEN, label, &c->hidden_size, err));
   SN_TRY(get_i32(root, "num_hidden_layers", 12, 1, MAX_LAYERS, label, &c->num_layers, err));
   SN_TRY(get_i32(root, "num_attention_heads", 12, 1, MAX_HIDDEN, label, &c->num_heads, err));
-  SN_TRY(get_i32(root, "intermediate_size", 3072, 1, 16 * MAX_HIDDEN, label,
-                 &c->intermediate_size, err));
+  SN_TRY(get_i32(root, "intermediate_size", 3072, 1, 16 * MAX_HIDDEN, label, &c->intermediate_size,
+                 err));
   SN_TRY(get_i32(root, "max_position_embeddings", 512, 1, MAX_POSITIONS, label,
                  &c->max_position_embeddings, err));
   SN_TRY(get_i32(root, "type_vocab_size", 2, 1, MAX_VOCAB, label, &c->type_vocab_size, err));
@@ -163,8 +163,8 @@ static sinter_status_t parse_bert(const cJSON *root, sn_config_t *c, const char 
   SN_TRY(sn_json_get_string(root, "position_embedding_type", "absolute", label, &pos, err));
   if (strcmp(pos, "absolute"))
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                        "%s: unsupported position_embedding_type \"%s\" (only \"absolute\")",
-                        label, pos);
+                        "%s: unsupported position_embedding_type \"%s\" (only \"absolute\")", label,
+                        pos);
   double eps;
   SN_TRY(sn_json_get_double(root, "layer_norm_eps", 1e-12, label, &eps, err));
   if (!(eps > 0) || eps > 1)
@@ -174,8 +174,7 @@ static sinter_status_t parse_bert(const cJSON *root, sn_config_t *c, const char 
   int flag;
   SN_TRY(sn_json_get_bool(root, "is_decoder", 0, label, &flag, err));
   if (flag)
-    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: is_decoder=true is not supported",
-                        label);
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: is_decoder=true is not supported", label);
   SN_TRY(sn_json_get_bool(root, "add_cross_attention", 0, label, &flag, err));
   if (flag)
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
@@ -189,8 +188,7 @@ static sinter_status_t parse_distilbert(const cJSON *root, sn_config_t *c, const
   SN_TRY(get_i32(root, "dim", 768, 1, MAX_HIDDEN, label, &c->hidden_size, err));
   SN_TRY(get_i32(root, "n_layers", 6, 1, MAX_LAYERS, label, &c->num_layers, err));
   SN_TRY(get_i32(root, "n_heads", 12, 1, MAX_HIDDEN, label, &c->num_heads, err));
-  SN_TRY(get_i32(root, "hidden_dim", 3072, 1, 16 * MAX_HIDDEN, label, &c->intermediate_size,
-                 err));
+  SN_TRY(get_i32(root, "hidden_dim", 3072, 1, 16 * MAX_HIDDEN, label, &c->intermediate_size, err));
   SN_TRY(get_i32(root, "max_position_embeddings", 512, 1, MAX_POSITIONS, label,
                  &c->max_position_embeddings, err));
   SN_TRY(get_i32(root, "pad_token_id", 0, 0, MAX_VOCAB, label, &c->pad_token_id, err));
@@ -227,9 +225,9 @@ sinter_status_t sn_config_parse(const char *json, size_t size, const char *path,
     out->model_type = SN_MODEL_DISTILBERT;
     st = parse_distilbert(root, out, path, err);
   } else {
-    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                      "%s: unsupported model_type \"%s\" (supported: bert, distilbert)", path,
-                      type);
+    st =
+        sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                     "%s: unsupported model_type \"%s\" (supported: bert, distilbert)", path, type);
   }
   if (st) goto done;
   if (out->hidden_size % out->num_heads != 0) {
@@ -345,8 +343,7 @@ static sinter_status_t load_pooling(const char *dir, const char *sub, sn_st_modu
                       path, count);
     goto done;
   }
-  static const char *unsupported[] = {"pooling_mode_weightedmean_tokens",
-                                      "pooling_mode_lasttoken"};
+  static const char *unsupported[] = {"pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"};
   for (size_t i = 0; i < 2; i++) {
     int on = 0;
     st = sn_json_get_bool(root, unsupported[i], 0, path, &on, err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact/artifact.h"
 #include "base/file.h"
 #include "ir/graph.h"
 #include "model/safetensors.h"
@@ -127,8 +128,8 @@ int sn_model_canonical_name(sn_model_type_t type, const char *stored, char *buf,
 
 /* Tensors a checkpoint may carry that we knowingly do not use. */
 static int is_ignorable(const char *canonical) {
-  static const char *prefixes[] = {"cls.",           "vocab_transform.", "vocab_layer_norm.",
-                                   "vocab_projector.", "qa_outputs.",   NULL};
+  static const char *prefixes[] = {
+      "cls.", "vocab_transform.", "vocab_layer_norm.", "vocab_projector.", "qa_outputs.", NULL};
   if (!strcmp(canonical, "embeddings.position_ids")) return 1;
   for (int i = 0; prefixes[i]; i++)
     if (!strncmp(canonical, prefixes[i], strlen(prefixes[i]))) return 1;
@@ -176,8 +177,8 @@ static sinter_status_t bind_weight(const expected_weight_t *e, const sn_st_tenso
   }
   if (t->dtype != SN_ST_F32 && t->dtype != SN_ST_F16 && t->dtype != SN_ST_BF16)
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                        "%s: tensor \"%s\" has dtype %s; weights must be F32, F16 or BF16",
-                        t->file, t->name, sn_st_dtype_name(t->dtype));
+                        "%s: tensor \"%s\" has dtype %s; weights must be F32, F16 or BF16", t->file,
+                        t->name, sn_st_dtype_name(t->dtype));
   w->name = strdup(e->name);
   if (!w->name) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "weight name");
   w->rank = e->rank;
@@ -190,8 +191,8 @@ static sinter_status_t bind_weight(const expected_weight_t *e, const sn_st_tenso
   }
   w->owned = malloc((size_t)t->numel * sizeof(float) + 1);
   if (!w->owned)
-    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: cannot convert tensor \"%s\"",
-                        t->file, t->name);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: cannot convert tensor \"%s\"", t->file,
+                        t->name);
   SN_TRY(sn_st_to_f32(t, w->owned, (size_t)t->numel, err));
   w->data = w->owned;
   return SINTER_OK;
@@ -202,7 +203,7 @@ static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
   expected_list_t list = {0};
   sinter_status_t st = SINTER_OK;
   size_t n_tensors = sn_st_count(m->archive);
-  char (*canon)[160] = calloc(n_tensors ? n_tensors : 1, sizeof *canon);
+  char(*canon)[160] = calloc(n_tensors ? n_tensors : 1, sizeof *canon);
   unsigned char *used = calloc(n_tensors ? n_tensors : 1, 1);
   if (!canon || !used || build_expected(c, &list) != 0) {
     st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "expected weight list");
@@ -228,10 +229,9 @@ static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
     for (size_t i = 0; i < n_tensors; i++) {
       if (!strcmp(canon[i], e->name)) {
         if (found != n_tensors) {
-          st = sn_error_set(err, SINTER_ERR_FORMAT,
-                            "%s: tensors \"%s\" and \"%s\" both provide weight \"%s\"", m->dir,
-                            sn_st_at(m->archive, found)->name, sn_st_at(m->archive, i)->name,
-                            e->name);
+          st = sn_error_set(
+              err, SINTER_ERR_FORMAT, "%s: tensors \"%s\" and \"%s\" both provide weight \"%s\"",
+              m->dir, sn_st_at(m->archive, found)->name, sn_st_at(m->archive, i)->name, e->name);
           goto done;
         }
         found = i;
@@ -288,6 +288,7 @@ sinter_status_t sinter_model_open(const char *dir, sinter_model_t **out_model,
   sn_error_clear(err);
   *out_model = NULL;
   if (!dir) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "model directory is NULL");
+  if (sn_file_exists(dir)) return sn_artifact_open(dir, out_model, err); /* a .sinter file */
   sinter_model_t *m = calloc(1, sizeof *m);
   if (!m || !(m->dir = strdup(dir))) {
     free(m);
@@ -321,6 +322,7 @@ void sinter_model_close(sinter_model_t *m) {
   for (size_t i = 0; i < m->warning_count; i++) free(m->warnings[i]);
   free(m->warnings);
   sn_st_close(m->archive);
+  sn_artifact_release(m->artifact);
   sn_config_deinit(&m->config);
   free(m->dir);
   free(m);
@@ -354,10 +356,10 @@ void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   out->has_pooler = m->has_pooler;
   out->pooling = public_pooling(m->modules.pooling);
   out->normalize = m->modules.normalize;
-  out->max_seq_length = m->modules.max_seq_length > 0 &&
-                                m->modules.max_seq_length < c->max_position_embeddings
-                            ? m->modules.max_seq_length
-                            : c->max_position_embeddings;
+  out->max_seq_length =
+      m->modules.max_seq_length > 0 && m->modules.max_seq_length < c->max_position_embeddings
+          ? m->modules.max_seq_length
+          : c->max_position_embeddings;
   out->num_labels = c->head == SN_HEAD_SEQUENCE ? c->num_labels : 0;
   out->labels = (const char *const *)c->labels;
   out->pad_token_id = c->pad_token_id;

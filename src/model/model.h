@@ -62,6 +62,11 @@ int sn_model_canonical_name(sn_model_type_t type, const char *stored, char *buf,
  * present (left NULL otherwise). Errors from the tokenizer loader pass through. */
 sinter_status_t sn_model_load_tokenizer(sinter_model_t *model, sinter_error_t *err);
 
+/* Loads the tokenizer files found in `dir` (an artifact's unpacked copy)
+ * into model->tokenizer; none is OK. */
+sinter_status_t sn_model_load_tokenizer_from(sinter_model_t *model, const char *dir,
+                                             sinter_error_t *err);
+
 /* Frees model->tokenizer (NULL allowed). */
 void sn_model_free_tokenizer(sinter_model_t *model);
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact/artifact.h"
 #include "model/model.h"
 
 #define MAX_LINE_BYTES (16u << 20)
@@ -35,6 +36,23 @@ int cli_parse_common(cli_common_t *o, int argc, char **argv, int *i) {
     ++*i;
     return 1;
   }
+  if (!strcmp(arg, "--max-tokens")) {
+    if (!has_value || parse_int(argv[*i + 1], 1, 1 << 20, &o->max_tokens) != 0)
+      return fprintf(stderr, "sinter: --max-tokens needs a number from 1 to 1048576\n"), -1;
+    ++*i;
+    return 1;
+  }
+  if (!strcmp(arg, "--mode")) {
+    if (!has_value || (strcmp(argv[*i + 1], "eager") && strcmp(argv[*i + 1], "compiled")))
+      return fprintf(stderr, "sinter: --mode is eager or compiled\n"), -1;
+    o->eager = !strcmp(argv[++*i], "eager");
+    return 1;
+  }
+  if (!strcmp(arg, "--cache")) {
+    if (!has_value) return fprintf(stderr, "sinter: --cache needs a URL\n"), -1;
+    o->cache_url = argv[++*i];
+    return 1;
+  }
   if (!strcmp(arg, "--ids")) {
     o->ids_mode = 1;
     return 1;
@@ -57,9 +75,36 @@ int cli_usage_error(const char *usage, const char *fmt, ...) {
   return SN_EXIT_USAGE;
 }
 
+sn_compile_options_t cli_compile_options(const cli_common_t *opts) {
+  sn_compile_options_t c = {SN_DTYPE_F32, opts->max_tokens > 0 ? opts->max_tokens : 8192, 0, 0};
+  return c;
+}
+
 sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
                                sinter_error_t *err) {
-  SN_TRY(sinter_model_open(opts->model_dir, out, err));
+  if (opts->eager) {
+    SN_TRY(sinter_model_open(opts->model_dir, out, err));
+  } else {
+    sn_compile_options_t c = cli_compile_options(opts);
+    int origin = 0;
+    double seconds = 0;
+    if (!sn_file_exists(opts->model_dir)) {
+      /* max_seq defaults to the folder's limit, known once it is open */
+      sinter_model_t *probe = NULL;
+      SN_TRY(sinter_model_open(opts->model_dir, &probe, err));
+      sinter_model_info_t info;
+      sinter_model_get_info(probe, &info);
+      c.max_seq = info.max_seq_length < c.max_tokens ? info.max_seq_length : c.max_tokens;
+      sinter_model_close(probe);
+    }
+    SN_TRY(sn_open_compiled(opts->model_dir, &c, opts->cache_url, out, &origin, &seconds, err));
+    if (getenv("SINTER_VERBOSE") || seconds > 0)
+      fprintf(stderr, "sinter: %s\n",
+              seconds > 0   ? "compiled (cache miss)"
+              : origin == 2 ? "artifact downloaded from the remote cache"
+              : origin == 1 ? "artifact loaded from the local cache"
+                            : "artifact loaded");
+  }
   for (size_t i = 0; i < sinter_model_warning_count(*out); i++)
     fprintf(stderr, "sinter: warning: %s\n", sinter_model_warning(*out, i));
   return SINTER_OK;
@@ -202,7 +247,11 @@ sinter_status_t cli_run_batches(const cli_common_t *opts, const sinter_model_t *
                                 const cli_inputs_t *in, const sinter_run_options_t *run,
                                 cli_row_fn fn, void *ctx, sinter_error_t *err) {
   sinter_session_t *session = NULL;
-  SN_TRY(sinter_session_create_eager(model, opts->threads, &session, err));
+  if (model->plan) {
+    SN_TRY(sinter_session_create_compiled(model, opts->threads, &session, err));
+  } else {
+    SN_TRY(sinter_session_create_eager(model, opts->threads, &session, err));
+  }
   size_t step = opts->batch_size > 0 ? (size_t)opts->batch_size : 32;
   sinter_status_t st = SINTER_OK;
   for (size_t first = 0; first < in->count && !st; first += step) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "commands.h"
+#include "compiler/compiler.h"
 #include "sinter.h"
 
 /* Options every model-running subcommand accepts. */
@@ -18,6 +19,9 @@ typedef struct cli_common {
   int threads;
   int ids_mode;         /* --ids: inputs are token ids, not text */
   int batch_size;       /* sequences per run */
+  int eager;            /* --mode eager: interpret the unfused graph */
+  const char *cache_url; /* --cache s3://bucket/prefix */
+  int max_tokens;       /* --max-tokens: compile option */
   const char **texts;   /* positional inputs (borrowed from argv) */
   size_t text_count;
 } cli_common_t;
@@ -61,7 +65,11 @@ sinter_status_t cli_run_batches(const cli_common_t *opts, const sinter_model_t *
                                 const cli_inputs_t *in, const sinter_run_options_t *run,
                                 cli_row_fn fn, void *ctx, sinter_error_t *err);
 
-/* Opens opts->model_dir, printing load warnings to stderr. */
+/* Compile options from the common options (max_seq left 0: the model's). */
+sn_compile_options_t cli_compile_options(const cli_common_t *opts);
+
+/* Opens opts->model_dir: compiled through the cache (an artifact file as it
+ * is) unless --mode eager; prints load and cache warnings to stderr. */
 sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out, sinter_error_t *err);
 
 /* Text of the common options for usage messages. */
@@ -71,6 +79,9 @@ sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out, s
   "  --ids               inputs are token ids (spaces or commas between them),\n"  \
   "                      optionally followed by '|' and token type ids\n"  \
   "  --batch-size N      sequences per run (default 32)\n"                      \
+  "  --mode MODE         compiled (default: through the compile cache) or eager\n" \
+  "  --cache URL         remote compile cache, s3://bucket/prefix\n"           \
+  "  --max-tokens N      token budget of one compiled run (default 8192)\n"    \
   "  -h, --help          show this help\n"
 
 #endif

@@ -155,8 +155,7 @@ typedef struct classify_ctx {
   const sinter_model_info_t *info;
 } classify_ctx_t;
 
-static int print_classes(void *p, const cli_inputs_t *in, size_t first,
-                         const sinter_outputs_t *o) {
+static int print_classes(void *p, const cli_inputs_t *in, size_t first, const sinter_outputs_t *o) {
   const sinter_model_info_t *info = ((classify_ctx_t *)p)->info;
   for (size_t r = 0; r < o->batch; r++) {
     const float *scores = o->scores + r * o->num_labels;

@@ -15,5 +15,8 @@ int sn_cmd_embed(int argc, char **argv);
 int sn_cmd_classify(int argc, char **argv);
 int sn_cmd_graph(int argc, char **argv);
 int sn_cmd_tokenize(int argc, char **argv);
+int sn_cmd_compile(int argc, char **argv);
+int sn_cmd_inspect(int argc, char **argv);
+int sn_cmd_cache(int argc, char **argv);
 
 #endif

@@ -15,6 +15,9 @@ static const struct {
     {"classify", sn_cmd_classify, "labels and scores from a classification model"},
     {"tokenize", sn_cmd_tokenize, "token ids, tokens, type ids and offsets"},
     {"graph", sn_cmd_graph, "print the unfused graph of a model"},
+    {"compile", sn_cmd_compile, "compile a model folder into a .sinter artifact"},
+    {"inspect", sn_cmd_inspect, "print and validate a .sinter artifact"},
+    {"cache", sn_cmd_cache, "list, verify, remove and prune compile-cache entries"},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,130 @@
+/* open_compiled.c — a model folder to a running compiled model, through the
+ * compile cache: look up local, then remote, then compile once (under the
+ * per-key lock, so concurrent processes compile once) and store. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "artifact/artifact.h"
+#include "artifact/cache.h"
+#include "base/file.h"
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+sinter_status_t sn_compile_to_file(sinter_model_t *model, const sn_compile_options_t *opts,
+                                   const char *path, sn_compile_report_t *report,
+                                   sinter_error_t *err) {
+  uint8_t key[32];
+  SN_TRY(sn_artifact_key(model, opts, key, err));
+  sn_build_options_t build = {model->modules.pooling, model->modules.normalize};
+  sn_ir_graph_t *g = calloc(1, sizeof *g);
+  if (!g) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "plan");
+  sinter_status_t st = sn_compile_model(model, &build, opts, g, report, err);
+  if (st) {
+    free(g);
+    return st;
+  }
+  if (model->plan) {
+    sn_ir_graph_deinit(model->plan);
+    free(model->plan);
+  }
+  model->plan = g;
+  return sn_artifact_write(model, opts, key, report, path, err);
+}
+
+/* The cache's validator opens the artifact fully and keeps it, so a hit is
+ * checked and loaded once. */
+typedef struct open_ctx {
+  sinter_model_t *model;
+} open_ctx_t;
+
+static sinter_status_t validate_and_keep(const char *path, void *p, sinter_error_t *err) {
+  open_ctx_t *ctx = p;
+  sinter_model_close(ctx->model);
+  ctx->model = NULL;
+  return sn_artifact_open(path, &ctx->model, err);
+}
+
+static void add_warnings(sinter_model_t *m, sn_cache_t *cache) {
+  for (size_t i = 0; i < sn_cache_warning_count(cache); i++) {
+    char **p = realloc(m->warnings, (m->warning_count + 1) * sizeof *p);
+    if (!p) return;
+    m->warnings = p;
+    char buf[1200];
+    snprintf(buf, sizeof buf, "cache: %s", sn_cache_warning(cache, i));
+    if ((p[m->warning_count] = strdup(buf))) m->warning_count++;
+  }
+}
+
+sinter_status_t sn_open_compiled(const char *path, const sn_compile_options_t *opts,
+                                 const char *cache_url, sinter_model_t **out, int *out_origin,
+                                 double *out_compile_seconds, sinter_error_t *err) {
+  *out = NULL;
+  if (out_origin) *out_origin = SN_CACHE_MISS;
+  if (out_compile_seconds) *out_compile_seconds = 0;
+  if (sn_file_exists(path)) return sn_artifact_open(path, out, err);
+
+  sinter_model_t *folder = NULL;
+  sn_cache_t *cache = NULL;
+  open_ctx_t ctx = {NULL};
+  sn_cache_lock_t lock = {-1};
+  char *cached = NULL, hex[SN_CACHE_KEY_LEN + 1];
+  uint8_t key[32];
+  sn_cache_origin_t origin = SN_CACHE_MISS;
+  sinter_status_t st = sinter_model_open(path, &folder, err);
+  if (!st) st = sn_artifact_key(folder, opts, key, err);
+  if (!st) st = sn_cache_create(NULL, cache_url, &cache, err);
+  if (st) goto done;
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+  /* A miss is NOT_FOUND; anything else is a real error. */
+  st = sn_cache_lookup(cache, hex, validate_and_keep, &ctx, &cached, &origin, err);
+  if (st == SINTER_ERR_NOT_FOUND) st = SINTER_OK, origin = SN_CACHE_MISS;
+  if (st) goto done;
+  if (origin == SN_CACHE_MISS) {
+    /* Compile once per key: whoever holds the lock compiles, the others
+     * wait and then find the entry. */
+    if ((st = sn_cache_acquire(cache, hex, &lock, err))) goto done;
+    free(cached);
+    cached = NULL;
+    st = sn_cache_lookup(cache, hex, validate_and_keep, &ctx, &cached, &origin, err);
+    if (st == SINTER_ERR_NOT_FOUND) st = SINTER_OK, origin = SN_CACHE_MISS;
+    if (st) goto done;
+    if (origin == SN_CACHE_MISS) {
+      char tmp[4096];
+      snprintf(tmp, sizeof tmp, "%s/%s.compile.%d", sn_cache_dir(cache), hex, (int)getpid());
+      sn_compile_report_t report;
+      double t0 = now_seconds();
+      st = sn_compile_to_file(folder, opts, tmp, &report, err);
+      if (out_compile_seconds) *out_compile_seconds = now_seconds() - t0;
+      if (!st) st = sn_cache_put(cache, hex, tmp, SN_CACHE_PUT_MOVE, &cached, err);
+      unlink(tmp);
+      if (!st) st = validate_and_keep(cached, &ctx, err);
+    }
+  }
+  if (st) goto done;
+  if (out_origin) *out_origin = (int)origin;
+  /* Load warnings of the folder (unexpected tensors) and of the cache. */
+  for (size_t i = 0; i < folder->warning_count; i++) {
+    char **p = realloc(ctx.model->warnings, (ctx.model->warning_count + 1) * sizeof *p);
+    if (!p) break;
+    ctx.model->warnings = p;
+    if ((p[ctx.model->warning_count] = strdup(folder->warnings[i]))) ctx.model->warning_count++;
+  }
+  add_warnings(ctx.model, cache);
+  *out = ctx.model;
+  ctx.model = NULL;
+done:
+  sn_cache_release(&lock);
+  free(cached);
+  sinter_model_close(ctx.model);
+  sinter_model_close(folder);
+  sn_cache_destroy(cache);
+  return st;
+}

@@ -1,0 +1,165 @@
+/* cmd_compile.c — `sinter compile` and `sinter inspect`. */
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "artifact/artifact.h"
+#include "cli.h"
+
+static const char compile_usage[] =
+    "usage: sinter compile --model DIR [--dtype f32|bf16|int8] [--max-tokens N]\n"
+    "                      [--max-seq N] [--target native|avx2|avx512] [-o FILE]\n"
+    "                      [--explain] [--cache URL]\n\n"
+    "Compiles a model folder ahead of time into a .sinter artifact: drops dropout,\n"
+    "folds the attention scale, merges Q/K/V, fuses attention, embeddings, GEMM\n"
+    "epilogues and LayerNorm, packs batches, plans memory and pre-packs weights.\n"
+    "With -o the artifact is written to FILE; otherwise it goes into the compile\n"
+    "cache (and the remote cache, if any) and its path is printed.\n"
+    "--explain prints what each pass did and the compiled plan.\n\n"
+    "options:\n" CLI_COMMON_USAGE;
+
+static const char inspect_usage[] =
+    "usage: sinter inspect FILE\n\n"
+    "Prints an artifact's header, sections (with checksum status), config,\n"
+    "metadata and plan, and validates it.\n";
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* --target: limits oneDNN's instruction set before any primitive exists and
+ * records the features the artifact needs. */
+static int apply_target(const char *target, sn_compile_options_t *c, sinter_error_t *err) {
+  uint64_t have = sn_cpu_features(), want;
+  dnnl_cpu_isa_t isa;
+  if (!strcmp(target, "native")) return 0;
+  if (!strcmp(target, "avx2")) {
+    want = SN_FEATURE_AVX2 | SN_FEATURE_FMA;
+    isa = dnnl_cpu_isa_avx2;
+  } else if (!strcmp(target, "avx512")) {
+    want = SN_FEATURE_AVX2 | SN_FEATURE_FMA | SN_FEATURE_AVX512F | SN_FEATURE_AVX512BW |
+           SN_FEATURE_AVX512VL | SN_FEATURE_AVX512DQ;
+    isa = dnnl_cpu_isa_avx512_core;
+  } else {
+    sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "unknown target \"%s\" (native, avx2, avx512)",
+                 target);
+    return -1;
+  }
+  if (want & ~have) {
+    char names[128];
+    sn_features_format(want & ~have, names, sizeof names);
+    sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                 "target %s needs %s, which this CPU lacks (oneDNN generates its kernels for the "
+                 "machine it runs on)",
+                 target, names);
+    return -1;
+  }
+  dnnl_set_max_cpu_isa(isa);
+  c->target_features = want;
+  return 0;
+}
+
+int sn_cmd_compile(int argc, char **argv) {
+  cli_common_t opts = {0};
+  const char *out_path = NULL, *target = "native", *dtype = "f32";
+  int explain = 0, max_seq = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", compile_usage), 0;
+    int r = cli_parse_common(&opts, argc, argv, &i);
+    if (r < 0) return SN_EXIT_USAGE;
+    if (r > 0) continue;
+    int has = i + 1 < argc;
+    if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && has) {
+      out_path = argv[++i];
+    } else if (!strcmp(a, "--target") && has) {
+      target = argv[++i];
+    } else if (!strcmp(a, "--dtype") && has) {
+      dtype = argv[++i];
+    } else if (!strcmp(a, "--max-seq") && has) {
+      max_seq = atoi(argv[++i]);
+      if (max_seq < 1) return cli_usage_error(compile_usage, "--max-seq needs a positive number");
+    } else if (!strcmp(a, "--explain")) {
+      explain = 1;
+    } else {
+      return cli_usage_error(compile_usage, "unexpected argument \"%s\"", a);
+    }
+  }
+  if (!opts.model_dir) return cli_usage_error(compile_usage, "--model is required");
+  sn_compile_options_t c = cli_compile_options(&opts);
+  if (!strcmp(dtype, "f32")) {
+    c.dtype = SN_DTYPE_F32;
+  } else if (!strcmp(dtype, "bf16")) {
+    c.dtype = SN_DTYPE_BF16;
+  } else if (!strcmp(dtype, "int8")) {
+    c.dtype = SN_DTYPE_INT8;
+  } else {
+    return cli_usage_error(compile_usage, "unknown dtype \"%s\" (f32, bf16, int8)", dtype);
+  }
+  sinter_error_t err;
+  if (apply_target(target, &c, &err) != 0) return cli_fail(&err);
+  sinter_model_t *model = NULL;
+  opts.eager = 1;
+  if (cli_open_model(&opts, &model, &err)) return cli_fail(&err);
+  sinter_model_info_t info;
+  sinter_model_get_info(model, &info);
+  c.max_seq =
+      max_seq ? max_seq : (info.max_seq_length < c.max_tokens ? info.max_seq_length : c.max_tokens);
+  int rc = SN_EXIT_OK;
+  double t0 = now_seconds();
+  sn_compile_report_t report;
+  if (out_path) {
+    if (sn_compile_to_file(model, &c, out_path, &report, &err)) {
+      rc = cli_fail(&err);
+      goto done;
+    }
+    fprintf(stderr, "sinter: compiled %s in %.2f s -> %s\n", opts.model_dir, now_seconds() - t0,
+            out_path);
+    if (explain) {
+      sn_compile_report_print(&report, stdout);
+      sn_ir_print(model->plan, stdout);
+    }
+  } else {
+    sinter_model_t *compiled = NULL;
+    int origin = 0;
+    double seconds = 0;
+    if (sn_open_compiled(opts.model_dir, &c, opts.cache_url, &compiled, &origin, &seconds, &err)) {
+      rc = cli_fail(&err);
+      goto done;
+    }
+    for (size_t i = 0; i < sinter_model_warning_count(compiled); i++)
+      fprintf(stderr, "sinter: warning: %s\n", sinter_model_warning(compiled, i));
+    fprintf(stderr, "sinter: %s in %.2f s\n",
+            seconds > 0   ? "compiled"
+            : origin == 2 ? "found in the remote cache"
+                          : "found in the local cache",
+            now_seconds() - t0);
+    printf("%s\n", compiled->dir);
+    if (explain) {
+      /* The cached artifact holds the pass report in its metadata. */
+      sinter_error_t ierr;
+      sn_artifact_inspect(compiled->dir, stdout, &ierr);
+    }
+    sinter_model_close(compiled);
+  }
+done:
+  sinter_model_close(model);
+  return rc;
+}
+
+int sn_cmd_inspect(int argc, char **argv) {
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return printf("%s", inspect_usage), 0;
+    if (path) return cli_usage_error(inspect_usage, "unexpected argument \"%s\"", argv[i]);
+    path = argv[i];
+  }
+  if (!path) return cli_usage_error(inspect_usage, "an artifact FILE is required");
+  sinter_error_t err;
+  if (sn_artifact_inspect(path, stdout, &err)) return cli_fail(&err);
+  return SN_EXIT_OK;
+}
