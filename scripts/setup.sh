@@ -31,12 +31,12 @@ else
 fi
 
 # --- Python venv for tests and tools -------------------------------------
-PY_REQUIREMENTS=(pytest==8.3.4)
+PY_REQUIREMENTS=(pytest==8.3.4 "moto[server]==5.2.5")
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import pytest' 2>/dev/null; then
+if ! .venv/bin/python -c "import pytest, moto.server" 2>/dev/null; then
   say "installing Python test tools into .venv"
   .venv/bin/pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
 else
