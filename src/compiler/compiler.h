@@ -30,6 +30,7 @@ typedef struct sn_compile_options {
   sn_dtype_t dtype;
   int64_t max_tokens; /* largest packed batch the arena is planned for */
   int64_t max_seq;    /* longest sequence accepted */
+  uint64_t target_features; /* CPU features the artifact may use (SN_FEATURE_*); 0: this CPU */
 } sn_compile_options_t;
 
 /* What one pass did, for `sinter compile --explain`. */
