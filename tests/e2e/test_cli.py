@@ -1,10 +1,12 @@
 """The CLI end to end: usage and exit codes, info, graph, embed and classify
 against Hugging Face reference outputs."""
 import math
+import os
+import subprocess
 
 import pytest
 
-from conftest import (DEFAULT_MODEL, MODELS, case_args, golden, ids_arg, json_lines,
+from conftest import (DEFAULT_MODEL, MODELS, SINTER, case_args, golden, ids_arg, json_lines,
                       max_abs_diff, run)
 
 TOLERANCE = 1e-4
@@ -119,3 +121,39 @@ def test_bad_token_inputs():
                                             check=1).stderr
     long = ids_arg([1] * 65)
     assert "at most 64" in run("embed", "--model", m, "--ids", long, check=1).stderr
+
+
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+def test_default_model_text_matches_sentence_transformers(mode, tmp_path):
+    """Text in (our tokenizer), embeddings out, against SentenceTransformer.encode."""
+    g = golden("all_minilm_l6_v2")
+    cases = [c for c in g["cases"] if "\n" not in c["text"]]
+    texts = [c["text"] for c in cases]
+    env = dict(os.environ, SINTER_CACHE_DIR=str(tmp_path))
+    proc = subprocess.run([str(SINTER), "embed", "--model", str(DEFAULT_MODEL), "--mode", mode],
+                          input="\n".join(texts) + "\n", capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = json_lines(proc.stdout)
+    assert [r["tokens"] for r in rows] == [len(c["input_ids"]) for c in cases]
+    worst = max(max_abs_diff(r["embedding"], c["embedding"]) for r, c in zip(rows, cases))
+    print(f"all-MiniLM-L6-v2 text, {mode}: max abs diff {worst:.3g}")
+    assert worst < TOLERANCE
+
+
+def test_tokenize_default_model():
+    rows = json_lines(run("tokenize", "--model", DEFAULT_MODEL, "Hello, world!", check=0).stdout)
+    assert rows[0]["ids"] == [101, 7592, 1010, 2088, 999, 102]
+    assert rows[0]["tokens"][1] == "hello" and rows[0]["offsets"][1] == [0, 5]
+
+
+def test_text_without_tokenizer_is_a_clear_error():
+    proc = run("embed", "--model", MODELS / "bert_cls", "--mode", "eager", "hello", check=1)
+    assert "no tokenizer" in proc.stderr and "--ids" in proc.stderr
+
+
+def test_invalid_utf8_text_names_the_offset():
+    proc = subprocess.run([str(SINTER), "embed", "--model", str(DEFAULT_MODEL), "--mode", "eager"],
+                          input=b"ok\nbad \xff text\n", capture_output=True, timeout=300)
+    assert proc.returncode == 1
+    assert b"input 1" in proc.stderr and b"byte offset 4" in proc.stderr
