@@ -20,7 +20,7 @@ static int count_op(const sn_ir_graph_t *g, sn_ir_op_t op) {
   return n;
 }
 
-static const sn_compile_options_t opts = {SN_DTYPE_F32, 256, 64};
+static const sn_compile_options_t opts = {SN_DTYPE_F32, 256, 64, 0};
 
 /* Runs passes up to and including `last` on the model's unfused graph. */
 static sinter_status_t run_until(const sinter_model_t *m, int last, sn_ir_graph_t *g,

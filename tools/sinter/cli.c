@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "artifact/artifact.h"
+#include "base/file.h"
 #include "model/model.h"
 
 #define MAX_LINE_BYTES (16u << 20)
