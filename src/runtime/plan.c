@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/fused.h"
 #include "kernels/matmul.h"
-#include "kernels/reference.h"
 
 struct sn_plan_exec {
   const sn_ir_graph_t *g;
@@ -115,7 +115,7 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
     int64_t rows = n->shape.dims[0] == SN_DIM_T ? total : num_seqs;
     switch (n->op) {
       case SN_OP_EMBED_LN:
-        sn_ref_embed_layernorm_packed(
+        sn_embed_layernorm_f32(
             in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids),
             n->num_inputs == 7 ? in_data(e, n, 6, ids, type_ids) : NULL, ids,
             n->num_inputs == 7 ? type_ids : NULL, offsets, num_seqs, last,
@@ -132,27 +132,33 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
         break;
       }
       case SN_OP_ATTENTION:
-        sn_ref_attention_packed(x, offsets, num_seqs, n->heads, n->head_dim, n->scale, out);
+        sn_attention_f32(x, 3 * last, offsets, num_seqs, n->heads, n->head_dim, n->scale, out,
+                         last);
         break;
       case SN_OP_ADD_LAYERNORM:
-        if (n->num_inputs == 4) {
-          sn_ref_add(x, rows * last, in_data(e, n, 3, ids, type_ids), rows * last, out);
-          x = out;
-        }
-        sn_ref_layernorm(x, in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids), rows,
-                         last, n->eps, out);
+        sn_add_layernorm_f32(x, n->num_inputs == 4 ? in_data(e, n, 3, ids, type_ids) : NULL,
+                             in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids),
+                             rows, last, n->eps, out);
         break;
       case SN_OP_SLICE_FIRST:
         for (int32_t s = 0; s < num_seqs; s++)
           memcpy(out + s * last, x + (int64_t)offsets[s] * last, (size_t)last * sizeof(float));
         break;
-      case SN_OP_POOL: sn_ref_pool_packed(x, offsets, num_seqs, last, n->pool, out); break;
-      case SN_OP_L2_NORMALIZE: sn_ref_l2_normalize(x, rows, last, out); break;
-      case SN_OP_SOFTMAX: sn_ref_softmax(x, rows, last, out); break;
-      case SN_OP_GELU: sn_ref_gelu(x, rows * last, out); break;
-      case SN_OP_GELU_TANH: sn_ref_gelu_tanh(x, rows * last, out); break;
-      case SN_OP_RELU: sn_ref_relu(x, rows * last, out); break;
-      case SN_OP_TANH: sn_ref_tanh(x, rows * last, out); break;
+      case SN_OP_POOL: sn_pool_packed_f32(x, offsets, num_seqs, last, (int)n->pool, out); break;
+      case SN_OP_SOFTMAX: sn_softmax_rows_f32(x, rows, last, out); break;
+      case SN_OP_L2_NORMALIZE:
+      case SN_OP_GELU:
+      case SN_OP_GELU_TANH:
+      case SN_OP_RELU:
+      case SN_OP_TANH: /* in place kernels: copy first unless planned in place */
+        if (out != x) memcpy(out, x, (size_t)(rows * last) * sizeof(float));
+        if (n->op == SN_OP_L2_NORMALIZE) sn_l2_normalize_f32(out, rows, last);
+        if (n->op == SN_OP_GELU) sn_gelu_f32(out, rows * last);
+        if (n->op == SN_OP_GELU_TANH) sn_gelu_tanh_f32(out, rows * last);
+        if (n->op == SN_OP_TANH) sn_tanh_f32(out, rows * last);
+        if (n->op == SN_OP_RELU)
+          for (int64_t k = 0; k < rows * last; k++) out[k] = out[k] > 0 ? out[k] : 0;
+        break;
       default:
         return sn_error_set(err, SINTER_ERR_INTERNAL, "plan: no packed kernel for %s",
                             sn_ir_op_name(n->op));

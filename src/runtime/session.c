@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "compiler/compiler.h"
-#include "kernels/reference.h"
+#include "kernels/fused.h"
 #include "model/model.h"
 #include "runtime/eager.h"
 #include "runtime/plan.h"
@@ -326,9 +326,9 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
       float *emb = reserve(&s->out[OUT_EMBEDDINGS], b * h, err);
       if (!emb) return SINTER_ERR_OUT_OF_MEMORY;
       for (size_t i = 0; i <= b; i++) s->chunk_offsets[i] = (int32_t)s->offsets[i];
-      sn_ref_pool_packed(s->out[OUT_HIDDEN].data, s->chunk_offsets, (int32_t)b, (int64_t)h,
-                         want.pooling, emb);
-      if (want.normalize) sn_ref_l2_normalize(emb, (int64_t)b, (int64_t)h, emb);
+      sn_pool_packed_f32(s->out[OUT_HIDDEN].data, s->chunk_offsets, (int32_t)b, (int64_t)h,
+                         (int)want.pooling, emb);
+      if (want.normalize) sn_l2_normalize_f32(emb, (int64_t)b, (int64_t)h);
     }
   } else {
     SN_TRY(run_eager(s, batch, &want, max_len, total, err));
