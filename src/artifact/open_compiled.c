@@ -1,16 +1,19 @@
 /* open_compiled.c — a model folder to a running compiled model, through the
  * compile cache: look up local, then remote, then compile once (under the
  * per-key lock, so concurrent processes compile once) and store. */
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "artifact/artifact.h"
 #include "artifact/cache.h"
 #include "base/file.h"
+#include "model/safetensors.h"
 
 static double now_seconds(void) {
   struct timespec t;
@@ -37,6 +40,98 @@ sinter_status_t sn_compile_to_file(sinter_model_t *model, const sn_compile_optio
   }
   model->plan = g;
   return sn_artifact_write(model, opts, key, report, path, err);
+}
+
+/* Hashing every weight byte (hundreds of MB) on each start would dominate a
+ * cache hit, so the content key is remembered per "stat fingerprint" of the
+ * folder's files (path, size, mtime in ns, inode), like ccache's direct mode:
+ * DIR/keys/<fingerprint> holds the content key. Any change to a file's size,
+ * mtime or inode misses the memo and the content is hashed again. */
+static const char *const FINGERPRINT_FILES[] = {
+    "config.json",           "modules.json",
+    "1_Pooling/config.json", "sentence_bert_config.json",
+    "model.safetensors",     "model.safetensors.index.json",
+    "tokenizer.json",        "vocab.txt",
+    "tokenizer_config.json", "special_tokens_map.json",
+    "added_tokens.json"};
+
+static int fingerprint(const sinter_model_t *m, const sn_compile_options_t *opts, char *hex) {
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+    EVP_MD_CTX_free(ctx);
+    return -1;
+  }
+  char real[4096];
+  if (!realpath(m->dir, real)) snprintf(real, sizeof real, "%s", m->dir);
+  EVP_DigestUpdate(ctx, real, strlen(real) + 1);
+  int64_t o[4] = {(int64_t)opts->dtype, opts->max_tokens, opts->max_seq,
+                  (int64_t)sn_target_features(opts)};
+  EVP_DigestUpdate(ctx, o, sizeof o);
+  EVP_DigestUpdate(ctx, SN_COMPILER_VERSION, sizeof SN_COMPILER_VERSION);
+  /* Shards too: every distinct file the weights come from. */
+  size_t n = m->archive ? sn_st_count(m->archive) : 0;
+  for (size_t i = 0; i < sizeof FINGERPRINT_FILES / sizeof *FINGERPRINT_FILES + n; i++) {
+    char *path =
+        i < sizeof FINGERPRINT_FILES / sizeof *FINGERPRINT_FILES
+            ? sn_path_join(m->dir, FINGERPRINT_FILES[i])
+            : strdup(sn_st_at(m->archive, i - sizeof FINGERPRINT_FILES / sizeof *FINGERPRINT_FILES)
+                         ->file);
+    struct stat st;
+    if (path && stat(path, &st) == 0) {
+      int64_t f[4] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec,
+                      (int64_t)st.st_ino};
+      EVP_DigestUpdate(ctx, path, strlen(path) + 1);
+      EVP_DigestUpdate(ctx, f, sizeof f);
+    }
+    free(path);
+  }
+  unsigned char d[32];
+  unsigned int len = 0;
+  int ok = EVP_DigestFinal_ex(ctx, d, &len) == 1;
+  EVP_MD_CTX_free(ctx);
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+  return ok ? 0 : -1;
+}
+
+static int hex_to_key(const char *hex, uint8_t key[32]) {
+  for (int i = 0; i < 32; i++) {
+    unsigned v;
+    if (sscanf(hex + 2 * i, "%2x", &v) != 1) return -1;
+    key[i] = (uint8_t)v;
+  }
+  return 0;
+}
+
+/* The content key of the folder, from the memo when its files are unchanged. */
+static sinter_status_t content_key(const sinter_model_t *m, const sn_compile_options_t *opts,
+                                   const char *cache_dir, uint8_t key[32], sinter_error_t *err) {
+  char fp[65], memo[4096], text[80] = "";
+  int have_fp = fingerprint(m, opts, fp) == 0;
+  if (have_fp) {
+    snprintf(memo, sizeof memo, "%s/keys/%s", cache_dir, fp);
+    FILE *f = fopen(memo, "r");
+    if (f) {
+      size_t got = fread(text, 1, 64, f);
+      fclose(f);
+      text[got] = '\0';
+      if (got == 64 && sn_cache_key_is_valid(text) && hex_to_key(text, key) == 0) return SINTER_OK;
+    }
+  }
+  SN_TRY(sn_artifact_key(m, opts, key, err));
+  if (have_fp) { /* best effort: a missing memo only costs a rehash */
+    char dir[4096], tmp[4200];
+    mkdir(cache_dir, 0755);
+    snprintf(dir, sizeof dir, "%s/keys", cache_dir);
+    mkdir(dir, 0755);
+    snprintf(tmp, sizeof tmp, "%s.%d", memo, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+      for (int i = 0; i < 32; i++) fprintf(f, "%02x", key[i]);
+      if (fclose(f) == 0 && rename(tmp, memo) == 0) return SINTER_OK;
+      unlink(tmp);
+    }
+  }
+  return SINTER_OK;
 }
 
 /* The cache's validator opens the artifact fully and keeps it, so a hit is
@@ -79,8 +174,8 @@ sinter_status_t sn_open_compiled(const char *path, const sn_compile_options_t *o
   uint8_t key[32];
   sn_cache_origin_t origin = SN_CACHE_MISS;
   sinter_status_t st = sinter_model_open(path, &folder, err);
-  if (!st) st = sn_artifact_key(folder, opts, key, err);
   if (!st) st = sn_cache_create(NULL, cache_url, &cache, err);
+  if (!st) st = content_key(folder, opts, sn_cache_dir(cache), key, err);
   if (st) goto done;
   for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
   /* A miss is NOT_FOUND; anything else is a real error. */

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "artifact/artifact.h"
 #include "base/file.h"
@@ -81,8 +82,21 @@ sn_compile_options_t cli_compile_options(const cli_common_t *opts) {
   return c;
 }
 
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* SINTER_VERBOSE=1 prints where start-up time goes. */
+static void verbose_time(const char *what, double since) {
+  if (getenv("SINTER_VERBOSE"))
+    fprintf(stderr, "sinter: %s: %.1f ms\n", what, (now_seconds() - since) * 1e3);
+}
+
 sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
                                sinter_error_t *err) {
+  double t0 = now_seconds();
   if (opts->eager) {
     SN_TRY(sinter_model_open(opts->model_dir, out, err));
   } else {
@@ -106,6 +120,7 @@ sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
               : origin == 1 ? "artifact loaded from the local cache"
                             : "artifact loaded");
   }
+  verbose_time("model opened", t0);
   for (size_t i = 0; i < sinter_model_warning_count(*out); i++)
     fprintf(stderr, "sinter: warning: %s\n", sinter_model_warning(*out, i));
   return SINTER_OK;
@@ -248,11 +263,13 @@ sinter_status_t cli_run_batches(const cli_common_t *opts, const sinter_model_t *
                                 const cli_inputs_t *in, const sinter_run_options_t *run,
                                 cli_row_fn fn, void *ctx, sinter_error_t *err) {
   sinter_session_t *session = NULL;
+  double t0 = now_seconds();
   if (model->plan) {
     SN_TRY(sinter_session_create_compiled(model, opts->threads, &session, err));
   } else {
     SN_TRY(sinter_session_create_eager(model, opts->threads, &session, err));
   }
+  verbose_time("session created", t0);
   size_t step = opts->batch_size > 0 ? (size_t)opts->batch_size : 32;
   sinter_status_t st = SINTER_OK;
   for (size_t first = 0; first < in->count && !st; first += step) {
@@ -262,6 +279,7 @@ sinter_status_t cli_run_batches(const cli_common_t *opts, const sinter_model_t *
     sinter_outputs_t outputs;
     st = sinter_session_run(session, &batch, run, &outputs, err);
     if (!st && fn(ctx, in, first, &outputs) != 0) break;
+    if (first == 0) verbose_time("first batch done", t0);
   }
   sinter_session_destroy(session);
   return st;
