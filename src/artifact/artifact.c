@@ -207,27 +207,6 @@ static void write_plan(const sn_ir_graph_t *g, wbuf_t *plan, wbuf_t *tensors) {
   }
 }
 
-/* Ops the compiled executor runs; anything else in a plan is refused. */
-static int plan_op_ok(uint32_t op) {
-  switch (op) {
-    case SN_OP_INPUT:
-    case SN_OP_WEIGHT:
-    case SN_OP_EMBED_LN:
-    case SN_OP_LINEAR:
-    case SN_OP_ATTENTION:
-    case SN_OP_ADD_LAYERNORM:
-    case SN_OP_SLICE_FIRST:
-    case SN_OP_POOL:
-    case SN_OP_L2_NORMALIZE:
-    case SN_OP_SOFTMAX:
-    case SN_OP_GELU:
-    case SN_OP_GELU_TANH:
-    case SN_OP_RELU:
-    case SN_OP_TANH: return 1;
-    default: return 0;
-  }
-}
-
 #define PLAN_MAX_NODES 1000000
 #define PLAN_MAX_TOKENS (1 << 24)
 #define PLAN_MAX_ARENA ((uint64_t)64 << 30)
@@ -286,8 +265,9 @@ static sinter_status_t read_plan(const unsigned char *data, size_t size,
     n->head_dim = (int32_t)r_u32(&r);
     n->arena_offset = (int64_t)r_u64(&r);
     if (r.bad) break;
-    if (!plan_op_ok((uint32_t)n->op) || n->num_inputs < 0 || n->num_inputs > SN_IR_MAX_INPUTS ||
-        n->shape.rank < 1 || n->shape.rank > SN_IR_MAX_RANK || n->dtype > SN_IR_I32 ||
+    if (n->op < 0 || n->op >= SN_OP_COUNT_ || !sn_ir_op_is_packed(n->op) || n->num_inputs < 0 ||
+        n->num_inputs > SN_IR_MAX_INPUTS || n->shape.rank < 1 || n->shape.rank > SN_IR_MAX_RANK ||
+        n->dtype > SN_IR_I32 ||
         (n->op == SN_OP_INPUT && n->input != SN_INPUT_IDS && n->input != SN_INPUT_TYPE_IDS) ||
         (n->op == SN_OP_POOL && (n->pool < SN_POOL_CLS || n->pool > SN_POOL_MEAN_SQRT_LEN)) ||
         (n->op == SN_OP_LINEAR && (n->act < SN_IR_ACT_NONE || n->act > SN_IR_ACT_TANH)))

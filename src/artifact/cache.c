@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "artifact/s3.h"
+#include "base/str.h"
 
 #define ENTRY_SUFFIX ".sinter"
 #define LOCK_SUFFIX ".lock"
@@ -42,29 +43,6 @@ struct sn_cache {
 
 /* ---------------------------------------------------------------- helpers */
 
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
-/* A new heap string from printf-style arguments, or NULL on allocation failure. */
-static char *format_str(const char *fmt, ...) SN_PRINTF(1, 2);
-static char *format_str(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) return NULL;
-  char *s = malloc((size_t)n + 1);
-  if (!s) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
 /* Records a warning. Warnings beyond MAX_WARNINGS, or that cannot be
  * allocated, are dropped: they are advice, never a reason to fail. */
 static void warn(sn_cache_t *c, const char *fmt, ...) SN_PRINTF(2, 3);
@@ -79,7 +57,7 @@ static void warn(sn_cache_t *c, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  char *w = dup_str(buf);
+  char *w = strdup(buf);
   if (w) c->warnings[c->warning_count++] = w;
 }
 
@@ -102,7 +80,7 @@ static sinter_status_t check_key(const char *key, sinter_error_t *err) {
 
 /* <dir>/<key><suffix> as a new string, or NULL on allocation failure. */
 static char *key_path(const sn_cache_t *c, const char *key, const char *suffix) {
-  return format_str("%s/%s%s", c->dir, key, suffix);
+  return sn_format("%s/%s%s", c->dir, key, suffix);
 }
 
 static sinter_status_t oom(sinter_error_t *err, const char *what) {
@@ -111,7 +89,7 @@ static sinter_status_t oom(sinter_error_t *err, const char *what) {
 
 /* mkdir -p with mode 0755 for the components it creates. */
 static sinter_status_t make_dirs(const char *path, sinter_error_t *err) {
-  char *p = dup_str(path);
+  char *p = strdup(path);
   if (!p) return oom(err, path);
   sinter_status_t st = SINTER_OK;
   for (char *s = p + 1;; s++) {
@@ -164,7 +142,7 @@ static sinter_status_t temp_create(const sn_cache_t *c, const char *key, char **
       clock_gettime(CLOCK_MONOTONIC, &ts);
       r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)tries << 56);
     }
-    char *path = format_str("%s/%s%s%ld.%016" PRIx64, c->dir, key, TEMP_MARK, (long)getpid(), r);
+    char *path = sn_format("%s/%s%s%ld.%016" PRIx64, c->dir, key, TEMP_MARK, (long)getpid(), r);
     if (!path) return oom(err, "temporary file name");
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
@@ -251,12 +229,12 @@ static sinter_status_t resolve_dir(const char *override, char **out, sinter_erro
   const char *v = override && override[0] ? override : getenv("SINTER_CACHE_DIR");
   char *dir = NULL;
   if (v && v[0]) {
-    dir = dup_str(v);
+    dir = strdup(v);
   } else if ((v = getenv("XDG_CACHE_HOME")) && v[0] == '/') {
     /* The XDG spec says relative values are invalid and must be ignored. */
-    dir = format_str("%s/sinter", v);
+    dir = sn_format("%s/sinter", v);
   } else if ((v = getenv("HOME")) && v[0]) {
-    dir = format_str("%s/.cache/sinter", v);
+    dir = sn_format("%s/.cache/sinter", v);
   } else {
     return sn_error_set(err, SINTER_ERR_NOT_FOUND,
                         "cannot choose a cache directory: set SINTER_CACHE_DIR (or "

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/str.h"
+
 #define S3_MAX_PUT_BYTES (5ull << 30) /* S3's limit for one PUT */
 #define S3_ERROR_BODY_MAX 16384       /* error bodies kept for parsing */
 #define S3_SLOW_BYTES 1024L           /* a trickle: slower than this per second ... */
@@ -57,29 +59,6 @@ static CURLcode global_status = CURLE_FAILED_INIT;
 
 static void global_init(void) {
   global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
-/* A new heap string from printf-style arguments, or NULL on allocation failure. */
-static char *format_str(const char *fmt, ...) SN_PRINTF(1, 2);
-static char *format_str(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) return NULL;
-  char *s = malloc((size_t)n + 1);
-  if (!s) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
 }
 
 static const char *env_nonempty(const char *name) {
@@ -284,27 +263,27 @@ sinter_status_t sn_s3_client_create(const char *url, const sn_s3_options_t *opti
   const char *endpoint = env_nonempty("AWS_ENDPOINT_URL_S3");
   if (!endpoint) endpoint = env_nonempty("AWS_ENDPOINT_URL");
 
-  c->region = dup_str(region);
-  c->sigv4 = format_str("aws:amz:%s:s3", region);
-  c->display = c->prefix[0] ? format_str("s3://%s/%s", c->bucket, c->prefix)
-                            : format_str("s3://%s", c->bucket);
+  c->region = strdup(region);
+  c->sigv4 = sn_format("aws:amz:%s:s3", region);
+  c->display = c->prefix[0] ? sn_format("s3://%s/%s", c->bucket, c->prefix)
+                            : sn_format("s3://%s", c->bucket);
   if (!c->region || !c->sigv4 || !c->display) goto oom;
   if (endpoint) {
     st = parse_endpoint(endpoint, &c->origin, err);
     if (st != SINTER_OK) goto fail;
-    c->base_url = format_str("%s/%s", c->origin, c->bucket);
+    c->base_url = sn_format("%s/%s", c->origin, c->bucket);
   } else if (strchr(c->bucket, '.')) {
     /* A dotted bucket name breaks the TLS wildcard of virtual-hosted names. */
-    c->origin = format_str("https://s3.%s.amazonaws.com", region);
-    c->base_url = c->origin ? format_str("%s/%s", c->origin, c->bucket) : NULL;
+    c->origin = sn_format("https://s3.%s.amazonaws.com", region);
+    c->base_url = c->origin ? sn_format("%s/%s", c->origin, c->bucket) : NULL;
   } else {
-    c->origin = format_str("https://%s.s3.%s.amazonaws.com", c->bucket, region);
-    c->base_url = c->origin ? dup_str(c->origin) : NULL;
+    c->origin = sn_format("https://%s.s3.%s.amazonaws.com", c->bucket, region);
+    c->base_url = c->origin ? strdup(c->origin) : NULL;
   }
   if (!c->origin || !c->base_url) goto oom;
   if (access) {
-    c->access_key = dup_str(access);
-    c->secret_key = dup_str(secret);
+    c->access_key = strdup(access);
+    c->secret_key = strdup(secret);
     if (!c->access_key || !c->secret_key) goto oom;
     const char *token = env_nonempty("AWS_SESSION_TOKEN");
     if (token) {
@@ -313,12 +292,12 @@ sinter_status_t sn_s3_client_create(const char *url, const sn_s3_options_t *opti
                           "AWS_SESSION_TOKEN contains control characters");
         goto fail;
       }
-      c->token_header = format_str("x-amz-security-token: %s", token);
+      c->token_header = sn_format("x-amz-security-token: %s", token);
       if (!c->token_header) goto oom;
     }
   }
   const char *ca = env_nonempty("AWS_CA_BUNDLE");
-  if (ca && !(c->ca_bundle = dup_str(ca))) goto oom;
+  if (ca && !(c->ca_bundle = strdup(ca))) goto oom;
   c->curl = curl_easy_init();
   if (!c->curl) {
     st = sn_error_set(err, SINTER_ERR_INTERNAL, "S3 client: curl_easy_init failed");
@@ -683,10 +662,10 @@ static void sleep_ms(long ms) {
  * NULL). Returns OK, NOT_FOUND or IO with the message in err. */
 static sinter_status_t perform(sn_s3_client_t *c, transfer_t *t, const char *name,
                                struct curl_slist *headers, sinter_error_t *err) {
-  char *object = c->prefix[0] ? format_str("%s/%s", c->prefix, name) : dup_str(name);
+  char *object = c->prefix[0] ? sn_format("%s/%s", c->prefix, name) : strdup(name);
   char *encoded = object ? encode_path(object) : NULL;
-  char *url = encoded ? format_str("%s/%s", c->base_url, encoded) : NULL;
-  char *shown = object ? format_str("s3://%s/%s", c->bucket, object) : NULL;
+  char *url = encoded ? sn_format("%s/%s", c->base_url, encoded) : NULL;
+  char *shown = object ? sn_format("s3://%s/%s", c->bucket, object) : NULL;
   sinter_status_t st = SINTER_OK;
   if (!url || !shown) {
     st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "S3 %s %s: out of memory",

@@ -43,7 +43,8 @@ sinter_status_t sn_file_map(const char *path, sn_mapped_file_t *out, sinter_erro
   void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
   int e = errno;
   close(fd);
-  if (p == MAP_FAILED) return sn_error_set(err, SINTER_ERR_IO, "%s: cannot mmap: %s", path, strerror(e));
+  if (p == MAP_FAILED)
+    return sn_error_set(err, SINTER_ERR_IO, "%s: cannot mmap: %s", path, strerror(e));
   out->data = p;
   out->size = size;
   return SINTER_OK;

@@ -88,9 +88,8 @@ sinter_status_t sn_json_get_int(const cJSON *obj, const char *key, int64_t fallb
   if (!cJSON_IsNumber(v) || !isfinite(d) || d != floor(d))
     return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"%s\" must be an integer", label, key);
   if (d < (double)min || d > (double)max)
-    return sn_error_set(err, SINTER_ERR_FORMAT,
-                        "%s: field \"%s\" is %.0f, expected %lld to %lld", label, key, d,
-                        (long long)min, (long long)max);
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"%s\" is %.0f, expected %lld to %lld",
+                        label, key, d, (long long)min, (long long)max);
   *out = (int64_t)d;
   return SINTER_OK;
 }
@@ -108,8 +107,8 @@ sinter_status_t sn_json_get_double(const cJSON *obj, const char *key, double fal
   return SINTER_OK;
 }
 
-sinter_status_t sn_json_get_bool(const cJSON *obj, const char *key, int fallback,
-                                 const char *label, int *out, sinter_error_t *err) {
+sinter_status_t sn_json_get_bool(const cJSON *obj, const char *key, int fallback, const char *label,
+                                 int *out, sinter_error_t *err) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   if (!v || cJSON_IsNull(v)) {
     *out = fallback;

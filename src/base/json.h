@@ -38,8 +38,8 @@ sinter_status_t sn_json_get_double(const cJSON *obj, const char *key, double fal
                                    const char *label, double *out, sinter_error_t *err);
 
 /* Reads a boolean field (or `fallback`); FORMAT when not a boolean. */
-sinter_status_t sn_json_get_bool(const cJSON *obj, const char *key, int fallback,
-                                 const char *label, int *out, sinter_error_t *err);
+sinter_status_t sn_json_get_bool(const cJSON *obj, const char *key, int fallback, const char *label,
+                                 int *out, sinter_error_t *err);
 
 /* Returns the string value of field `key` (borrowed from obj), or `fallback`
  * when absent or null; FORMAT (and *out NULL) when present but not a string. */

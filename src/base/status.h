@@ -30,10 +30,10 @@ sinter_status_t sn_error_prefix(sinter_error_t *err, const char *fmt, ...) SN_PR
 void sn_error_clear(sinter_error_t *err);
 
 /* Propagates a non-OK status from an expression. */
-#define SN_TRY(expr)                                                                   \
-  do {                                                                                 \
-    sinter_status_t sn_try_status_ = (expr);                                           \
-    if (sn_try_status_ != SINTER_OK) return sn_try_status_;                            \
+#define SN_TRY(expr)                                        \
+  do {                                                      \
+    sinter_status_t sn_try_status_ = (expr);                \
+    if (sn_try_status_ != SINTER_OK) return sn_try_status_; \
   } while (0)
 
 #endif

@@ -8,33 +8,13 @@
  * means a fusion did not apply: that is reported by name. */
 #include "compiler/compiler.h"
 
-static int packable(sn_ir_op_t op) {
-  switch (op) {
-    case SN_OP_INPUT:
-    case SN_OP_WEIGHT:
-    case SN_OP_EMBED_LN:
-    case SN_OP_LINEAR:
-    case SN_OP_ATTENTION:
-    case SN_OP_ADD_LAYERNORM:
-    case SN_OP_SLICE_FIRST:
-    case SN_OP_POOL:
-    case SN_OP_L2_NORMALIZE:
-    case SN_OP_SOFTMAX:
-    case SN_OP_GELU:
-    case SN_OP_GELU_TANH:
-    case SN_OP_RELU:
-    case SN_OP_TANH: return 1;
-    default: return 0;
-  }
-}
-
 sinter_status_t sn_pass_pack(sn_ir_graph_t *g, const sn_compile_options_t *opts,
                              sn_pass_report_t *report, sinter_error_t *err) {
   (void)opts;
   for (int32_t i = 0; i < g->count; i++) {
     sn_ir_node_t *n = &g->nodes[i];
     if (n->op == SN_OP_INPUT && n->input == SN_INPUT_MASK) continue; /* dropped below */
-    if (!packable(n->op))
+    if (!sn_ir_op_is_packed(n->op))
       return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
                           "compiler: node %%%d (%s) is still unfused; the packed executor has "
                           "no kernel for it",

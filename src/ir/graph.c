@@ -33,6 +33,26 @@ static const char *const op_names[SN_OP_COUNT_] = {
     [SN_OP_EMBED_LN] = "embed_layernorm",
 };
 
+int sn_ir_op_is_packed(sn_ir_op_t op) {
+  switch (op) {
+    case SN_OP_INPUT:
+    case SN_OP_WEIGHT:
+    case SN_OP_EMBED_LN:
+    case SN_OP_LINEAR:
+    case SN_OP_ATTENTION:
+    case SN_OP_ADD_LAYERNORM:
+    case SN_OP_SLICE_FIRST:
+    case SN_OP_POOL:
+    case SN_OP_L2_NORMALIZE:
+    case SN_OP_SOFTMAX:
+    case SN_OP_GELU:
+    case SN_OP_GELU_TANH:
+    case SN_OP_RELU:
+    case SN_OP_TANH: return 1;
+    default: return 0;
+  }
+}
+
 const char *sn_ir_op_name(sn_ir_op_t op) {
   return op >= 0 && op < SN_OP_COUNT_ ? op_names[op] : "?";
 }

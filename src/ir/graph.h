@@ -179,6 +179,10 @@ int32_t sn_ir_find_output(const sn_ir_graph_t *g, const char *name);
 /* Writes the graph as text, one node a line. */
 void sn_ir_print(const sn_ir_graph_t *g, FILE *out);
 
+/* 1 when the compiled (packed) executor has a kernel for op: the ops a
+ * packed plan may hold. */
+int sn_ir_op_is_packed(sn_ir_op_t op);
+
 /* The op's name as printed ("matmul", ...). */
 const char *sn_ir_op_name(sn_ir_op_t op);
 

@@ -115,11 +115,11 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
     int64_t rows = n->shape.dims[0] == SN_DIM_T ? total : num_seqs;
     switch (n->op) {
       case SN_OP_EMBED_LN:
-        sn_embed_layernorm_f32(
-            in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids),
-            n->num_inputs == 7 ? in_data(e, n, 6, ids, type_ids) : NULL, ids,
-            n->num_inputs == 7 ? type_ids : NULL, offsets, num_seqs, last,
-            in_data(e, n, 3, ids, type_ids), in_data(e, n, 4, ids, type_ids), n->eps, out);
+        sn_embed_layernorm_f32(in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids),
+                               n->num_inputs == 7 ? in_data(e, n, 6, ids, type_ids) : NULL, ids,
+                               n->num_inputs == 7 ? type_ids : NULL, offsets, num_seqs, last,
+                               in_data(e, n, 3, ids, type_ids), in_data(e, n, 4, ids, type_ids),
+                               n->eps, out);
         break;
       case SN_OP_LINEAR: {
         if (n->num_inputs == 4) {
@@ -137,8 +137,8 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
         break;
       case SN_OP_ADD_LAYERNORM:
         sn_add_layernorm_f32(x, n->num_inputs == 4 ? in_data(e, n, 3, ids, type_ids) : NULL,
-                             in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids),
-                             rows, last, n->eps, out);
+                             in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids), rows,
+                             last, n->eps, out);
         break;
       case SN_OP_SLICE_FIRST:
         for (int32_t s = 0; s < num_seqs; s++)

@@ -97,7 +97,8 @@ static void test_damage(void) {
   /* A flipped byte in each section is caught by that section's checksum. */
   static const char *names[] = {"CONFIG", "PLAN", "TENSORS", "TOKENIZER", "METADATA"};
   for (int s = 0; s < 5; s++) {
-    uint64_t off = u64_at(orig, 256 + 32 * (size_t)s + 8), len = u64_at(orig, 256 + 32 * (size_t)s + 16);
+    uint64_t off = u64_at(orig, 256 + 32 * (size_t)s + 8),
+             len = u64_at(orig, 256 + 32 * (size_t)s + 16);
     if (!len) continue;
     memcpy(img, orig, size);
     img[off + len / 2] ^= 0x40;

@@ -84,7 +84,8 @@ static double run_model_golden(const char *name) {
   const cJSON *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(golden, "cases")) {
     json_batch_t jb;
-    batch_from_json(&jb, cJSON_GetObjectItem(c, "input_ids"), cJSON_GetObjectItem(c, "token_type_ids"));
+    batch_from_json(&jb, cJSON_GetObjectItem(c, "input_ids"),
+                    cJSON_GetObjectItem(c, "token_type_ids"));
     sinter_outputs_t o;
     sinter_run_options_t opts = {SINTER_POOL_DEFAULT, -1};
     SN_CHECK_OK(sinter_session_run(session, &jb.batch, &opts, &o, &err), &err);
@@ -117,9 +118,9 @@ static double run_model_golden(const char *name) {
       sinter_run_options_t po = {pools[p].mode, -1};
       SN_CHECK_OK(sinter_session_run(session, &jb.batch, &po, &o, &err), &err);
       if (err.status == SINTER_OK)
-        worst = fmax(worst, diff_rows(o.embeddings, o.hidden_size,
-                                      cJSON_GetObjectItem(cJSON_GetObjectItem(c, "pooled"),
-                                                          pools[p].key)));
+        worst = fmax(
+            worst, diff_rows(o.embeddings, o.hidden_size,
+                             cJSON_GetObjectItem(cJSON_GetObjectItem(c, "pooled"), pools[p].key)));
     }
     batch_free(&jb);
   }
@@ -132,13 +133,27 @@ done:
   return worst;
 }
 
-static void test_bert_cls(void) { run_model_golden("bert_cls"); }
-static void test_distilbert_cls(void) { run_model_golden("distilbert_cls"); }
-static void test_bert_gelu_new_st(void) { run_model_golden("bert_gelu_new_st"); }
-static void test_bert_f16(void) { run_model_golden("bert_f16"); }
-static void test_bert_sharded(void) { run_model_golden("bert_sharded"); }
-static void test_bert_mlm(void) { run_model_golden("bert_mlm"); }
-static void test_bert_legacy_bf16(void) { run_model_golden("bert_legacy_bf16"); }
+static void test_bert_cls(void) {
+  run_model_golden("bert_cls");
+}
+static void test_distilbert_cls(void) {
+  run_model_golden("distilbert_cls");
+}
+static void test_bert_gelu_new_st(void) {
+  run_model_golden("bert_gelu_new_st");
+}
+static void test_bert_f16(void) {
+  run_model_golden("bert_f16");
+}
+static void test_bert_sharded(void) {
+  run_model_golden("bert_sharded");
+}
+static void test_bert_mlm(void) {
+  run_model_golden("bert_mlm");
+}
+static void test_bert_legacy_bf16(void) {
+  run_model_golden("bert_legacy_bf16");
+}
 
 /* all-MiniLM-L6-v2 sentence embeddings against sentence-transformers encode. */
 static void test_default_model(void) {

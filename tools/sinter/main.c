@@ -65,4 +65,3 @@ int main(int argc, char **argv) {
   usage(stderr);
   return SN_EXIT_USAGE;
 }
-
