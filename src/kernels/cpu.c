@@ -2,11 +2,11 @@
  * cpu.c — run-time detection of the instruction-set level (see cpu.h).
  *
  * Detection runs once, lazily, and is cached in an atomic so kernels can ask on
- * every call. AVX2 needs FMA as well because every AVX2 kernel uses it; AVX-512
- * needs F, BW, DQ and VL together because the kernels use masked byte/dword
- * moves and 256-bit EVEX forms. __builtin_cpu_supports also checks that the OS
- * saves the wide register state (XCR0); bf16 and VNNI are read from cpuid
- * directly because older compilers do not know their names.
+ * every call. AVX2 needs FMA as well because every AVX2 kernel uses it. AVX-512
+ * means F+BW+DQ+VL, the set every AVX-512 CPU since Skylake-SP has (the kernels
+ * use F and DQ), so one level covers them all. __builtin_cpu_supports also
+ * checks that the OS saves the wide register state (XCR0); bf16 and VNNI are
+ * read from cpuid directly because older compilers do not know their names.
  */
 #include "kernels/cpu.h"
 

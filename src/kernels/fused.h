@@ -11,17 +11,17 @@
  * call from sn_cpu_isa() (cpu.h). Kernels split their work over OpenMP threads
  * (the pool oneDNN uses too) when it is large enough to pay for it, allocate
  * nothing, and keep only small fixed-size buffers on the stack (attention: at
- * most 64 KiB per thread). Called from inside a parallel region they run on
+ * most about 80 KiB per thread). Called from inside a parallel region they run on
  * the calling thread only.
  *
  * Buffers are row-major float32 and must not overlap unless a comment allows
  * it. Indices (token ids, type ids, offsets) are the caller's to validate.
  * Every function is thread-safe for distinct output buffers.
  *
- * Accuracy against the reference kernels (reference.h), as tested:
- * attention within 1e-5 absolute for inputs of magnitude up to 3; layernorm
- * within 1e-5 relative; GELU, tanh and softmax within 1e-6 relative or 1e-7
- * absolute.
+ * Accuracy against the reference kernels (reference.h), as tested (numbers in
+ * bench/KERNELS.md): attention within 1e-5 absolute for inputs in [-2.5, 2.5];
+ * layernorm within 1e-5 relative; GELU, tanh and softmax within 1e-6 relative
+ * or 1e-7 absolute; pooling and L2 normalisation within 1e-6 relative.
  */
 #ifndef SN_KERNELS_FUSED_H
 #define SN_KERNELS_FUSED_H
@@ -70,8 +70,8 @@ void sn_add_layernorm_f32(const float *x, const float *residual, const float *ga
  * entries; out is [T, h] and must not overlap the tables. */
 void sn_embed_layernorm_f32(const float *word_table, const float *pos_table,
                             const float *type_table, const int32_t *ids, const int32_t *type_ids,
-                            const int32_t *offsets, int32_t num_seqs, int64_t h,
-                            const float *gamma, const float *beta, float eps, float *out);
+                            const int32_t *offsets, int32_t num_seqs, int64_t h, const float *gamma,
+                            const float *beta, float eps, float *out);
 
 /* In place over n floats: GELU, erf form (0.5 x (1 + erf(x / sqrt 2))). */
 void sn_gelu_f32(float *x, int64_t n);

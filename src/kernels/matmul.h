@@ -24,8 +24,8 @@ void sn_dnnl_destroy(sn_dnnl_t *d);
  * or one shared matrix. All contiguous row-major. Errors: INTERNAL with the
  * oneDNN status when a primitive cannot be made or run. */
 sinter_status_t sn_matmul_f32(sn_dnnl_t *d, int64_t batch, int64_t m, int64_t k, int64_t n,
-                              const float *a, const float *b, int b_batched, int trans_b,
-                              float *c, sinter_error_t *err);
+                              const float *a, const float *b, int b_batched, int trans_b, float *c,
+                              sinter_error_t *err);
 
 /* ------------------------------------------------ compiled linear layers */
 

@@ -1,0 +1,582 @@
+/*
+ * attention.c — fused multi-head self-attention over a packed batch
+ * (sn_attention_f32 in fused.h), flash-attention style.
+ *
+ * Why this shape. The unfused path (transpose, Q K^T, masked softmax, P V,
+ * transpose back) writes and re-reads an L x L score matrix per head and
+ * spends most of its time in memory traffic. Here each work item takes one
+ * (sequence, head, block of query rows) and streams over the sequence's keys in
+ * blocks, keeping a running max and sum per query (online softmax), so scores
+ * live only in registers.
+ *
+ * Vector layout: the lanes of a register are *queries*, not keys or features.
+ * A block of LANES queries (16 for AVX-512, 8 for AVX2) is transposed once into
+ * qt[c][query] (pre-scaled by scale * log2 e, so the softmax needs exp2 only).
+ * For a block of LANES keys copied into a small tile, score vector s[j] (key j,
+ * all queries) is a chain of FMAs of qt[c] with key j's feature c broadcast
+ * from memory; the row max and sum of the softmax are then plain vertical
+ * max/add over the s[j], with no horizontal reductions. With AVX-512 the
+ * output update o[c][query] += p[j] * v[j][c] is again broadcast FMAs with the
+ * p[j] still in registers; AVX2 has too few registers for that and runs it as
+ * a small GEMM micro-kernel over [query][feature] rows instead (PV_ROWS). Only
+ * the query block's start and end pay for 16x16 (8x8) in-register transposes. Head sizes 32, 64 and
+ * 128 are compiled with a constant head size (unrolled, no tails); other sizes run the same code
+ * with the feature dimension padded to a multiple of LANES with zeros.
+ *
+ * The AVX-512 and AVX2 bodies are one template: this file includes itself with
+ * SN_ATT_TEMPLATE defined and a set of vector macros (V_*), once per ISA.
+ *
+ * Work split: items are ordered (sequence, head, query block) and cut into one
+ * contiguous range per OpenMP thread by estimated cost (keys visited), so one
+ * long sequence still keeps two threads busy, and a thread's consecutive items
+ * mostly share a head's keys and values in cache.
+ */
+#ifndef SN_ATT_TEMPLATE
+
+#include <math.h>
+
+#include "kernels/fused.h"
+#include "kernels/vecmath.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Head sizes above this run the portable path (stack tiles are sized by it). */
+#define ATT_VEC_MAX_D 256
+/* Query rows per portable work item. */
+#define ATT_PORTABLE_QB 16
+/* Cost of an item beyond its keys (transposes, setup), in key units. */
+#define ATT_ITEM_OVERHEAD 32
+/* Below this many multiply-adds a parallel region costs more than it saves. */
+#define ATT_PARALLEL_MIN_FMAS (1 << 18)
+
+typedef struct att_args {
+  const float *qkv;
+  int64_t qkv_stride;
+  const int32_t *offsets;
+  int32_t num_seqs, heads, head_dim;
+  float scale;
+  float *out;
+  int64_t out_stride;
+} att_args_t;
+
+/* Runs one item: one head's query rows [q0, q0 + nq) of the packed batch
+ * against the key rows [k0, k0 + len) of their sequence. scratch is the
+ * calling thread's stack tile. */
+typedef void (*att_item_fn)(const att_args_t *a, int64_t k0, int len, int head, int64_t q0, int nq,
+                            void *scratch);
+
+/* Calls fn for this thread's share of the items, query blocks of qb rows. */
+static void att_partition(const att_args_t *a, int qb, int tid, int nt, att_item_fn fn,
+                          void *scratch) {
+  int64_t total = 0;
+  for (int32_t i = 0; i < a->num_seqs; i++) {
+    int64_t len = a->offsets[i + 1] - a->offsets[i];
+    total += (int64_t)a->heads * ((len + qb - 1) / qb) * (len + ATT_ITEM_OVERHEAD);
+  }
+  /* This thread owns the items whose cumulative cost starts in [lo, hi). */
+  int64_t lo = total * tid / nt, hi = total * (tid + 1) / nt, acc = 0;
+  for (int32_t i = 0; i < a->num_seqs && acc < hi; i++) {
+    int len = a->offsets[i + 1] - a->offsets[i];
+    int64_t nb = (len + qb - 1) / qb, cost = len + ATT_ITEM_OVERHEAD;
+    int64_t items = a->heads * nb;
+    if (acc + items * cost <= lo) {
+      acc += items * cost;
+      continue;
+    }
+    int64_t first = acc >= lo ? 0 : (lo - acc + cost - 1) / cost;
+    for (int64_t it = first; it < items && acc + it * cost < hi; it++) {
+      int head = (int)(it / nb), b = (int)(it % nb);
+      int nq = len - b * qb < qb ? len - b * qb : qb;
+      fn(a, a->offsets[i], len, head, (int64_t)a->offsets[i] + (int64_t)b * qb, nq, scratch);
+    }
+    acc += items * cost;
+  }
+}
+
+/* ----------------------------------------------------------------- portable */
+
+typedef struct att_portable_scratch {
+  double q[SN_ATTENTION_MAX_HEAD_DIM];
+  double o[SN_ATTENTION_MAX_HEAD_DIM];
+} att_portable_scratch_t;
+
+/* One query row at a time: scores for 16 keys, then the online-softmax update.
+ * Accumulates in double: this path is the fallback for any CPU and the most
+ * accurate one, not the fast one. q is copied first so out may alias it. */
+static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head, int64_t q0,
+                              int nq, void *scratch) {
+  att_portable_scratch_t *sc = scratch;
+  const int d = a->head_dim;
+  const int64_t hd = (int64_t)a->heads * d, st = a->qkv_stride;
+  const float *kbase = a->qkv + k0 * st + hd + (int64_t)head * d;
+  const float *vbase = kbase + hd;
+  for (int r = 0; r < nq; r++) {
+    const float *qrow = a->qkv + (q0 + r) * st + (int64_t)head * d;
+    for (int c = 0; c < d; c++) {
+      sc->q[c] = qrow[c];
+      sc->o[c] = 0.0;
+    }
+    double m = -INFINITY, l = 0.0;
+    for (int kb = 0; kb < len; kb += 16) {
+      int nk = len - kb < 16 ? len - kb : 16;
+      double s[16], mx = -INFINITY;
+      for (int j = 0; j < nk; j++) {
+        const float *krow = kbase + (int64_t)(kb + j) * st;
+        /* Four partial sums: one chain would wait on the add latency. */
+        double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;
+        int c = 0;
+        for (; c + 4 <= d; c += 4) {
+          d0 += sc->q[c] * krow[c];
+          d1 += sc->q[c + 1] * krow[c + 1];
+          d2 += sc->q[c + 2] * krow[c + 2];
+          d3 += sc->q[c + 3] * krow[c + 3];
+        }
+        for (; c < d; c++) d0 += sc->q[c] * krow[c];
+        s[j] = ((d0 + d1) + (d2 + d3)) * a->scale;
+        mx = s[j] > mx ? s[j] : mx;
+      }
+      double mnew = mx > m ? mx : m;
+      double alpha = exp(m - mnew); /* 0 on the first block: m is -inf */
+      l *= alpha;
+      for (int c = 0; c < d; c++) sc->o[c] *= alpha;
+      for (int j = 0; j < nk; j++) {
+        double p = exp(s[j] - mnew);
+        const float *vrow = vbase + (int64_t)(kb + j) * st;
+        l += p;
+        for (int c = 0; c < d; c++) sc->o[c] += p * vrow[c];
+      }
+      m = mnew;
+    }
+    float *orow = a->out + (q0 + r) * a->out_stride + (int64_t)head * d;
+    for (int c = 0; c < d; c++) orow[c] = (float)(sc->o[c] / l);
+  }
+}
+
+static void att_thread_portable(const att_args_t *a, int tid, int nt) {
+  att_portable_scratch_t scratch;
+  att_partition(a, ATT_PORTABLE_QB, tid, nt, att_item_portable, &scratch);
+}
+
+/* ------------------------------------------------------------- vector paths */
+
+#if SN_X86
+#define SN_ATT_TEMPLATE
+
+/* AVX-512: 16 query lanes, 16-key blocks (16 score registers), 8 output
+ * accumulation chains (16 weights + 8 accumulators fit the 32 zmm registers). */
+#define LANES 16
+#define QGROUPS 1
+#define PV_ROWS 0
+#define PV_CHAINS 8
+#define DP_ALIGN 16
+#define VEC __m512
+#define TARGET SN_TARGET_AVX512
+#define SFX(name) name##_avx512
+#define V_ZERO() _mm512_setzero_ps()
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_LOAD(p) _mm512_load_ps(p)
+#define V_STORE(p, v) _mm512_store_ps(p, v)
+#define V_LOADU(p) _mm512_loadu_ps(p)
+#define V_STOREU(p, v) _mm512_storeu_ps(p, v)
+#define V_LOADU_PART(p, n) _mm512_maskz_loadu_ps(sn_mask16(n), p)
+#define V_STOREU_PART(p, n, v) _mm512_mask_storeu_ps(p, sn_mask16(n), v)
+#define V_BCAST(p) _mm512_set1_ps(*(p))
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_MAX(a, b) _mm512_max_ps(a, b)
+#define V_SUB(a, b) _mm512_sub_ps(a, b)
+#define V_DIV(a, b) _mm512_div_ps(a, b)
+#define V_EXP2(t) sn_exp2_neg_v16(t)
+
+/* Transposes r[0..15] (row i = r[i]) in registers: 64 shuffles. */
+SN_TARGET_AVX512 static inline void transpose_avx512(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  /* r[4i + k], 128-bit lane l: rows 4i..4i+3 of column 4l + k. */
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++) {
+    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  /* Gather the 128-bit lanes: first rows 0-7 and 8-15, then all 16. */
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; k++) {
+    t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);
+    t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xDD);
+    t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+    t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xDD);
+  }
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; k++) {
+    r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+    r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xDD);
+    r[4 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88);
+    r[12 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xDD);
+  }
+}
+#define V_TRANSPOSE(r) transpose_avx512(r)
+
+#include "kernels/attention.c"
+
+#undef LANES
+#undef QGROUPS
+#undef PV_ROWS
+#undef PV_CHAINS
+#undef DP_ALIGN
+#undef VEC
+#undef TARGET
+#undef SFX
+#undef V_ZERO
+#undef V_SET1
+#undef V_LOAD
+#undef V_STORE
+#undef V_LOADU
+#undef V_STOREU
+#undef V_LOADU_PART
+#undef V_STOREU_PART
+#undef V_BCAST
+#undef V_FMA
+#undef V_MUL
+#undef V_ADD
+#undef V_MAX
+#undef V_SUB
+#undef V_DIV
+#undef V_EXP2
+#undef V_TRANSPOSE
+
+/* AVX2: 8 query lanes, 8-key blocks; only 16 ymm registers, so the P V
+ * update runs as a 4 x 2 GEMM micro-kernel, and four query groups share each
+ * key/value tile (an 8 x 8 block is too small to amortise the copy alone). */
+#define LANES 8
+#define QGROUPS 4
+#define PV_ROWS 1
+#define PV_CHAINS 4
+#define DP_ALIGN 16
+#define VEC __m256
+#define TARGET SN_TARGET_AVX2
+#define SFX(name) name##_avx2
+#define V_ZERO() _mm256_setzero_ps()
+#define V_SET1(x) _mm256_set1_ps(x)
+#define V_LOAD(p) _mm256_load_ps(p)
+#define V_STORE(p, v) _mm256_store_ps(p, v)
+#define V_LOADU(p) _mm256_loadu_ps(p)
+#define V_STOREU(p, v) _mm256_storeu_ps(p, v)
+#define V_LOADU_PART(p, n) _mm256_maskload_ps(p, sn_mask8(n))
+#define V_STOREU_PART(p, n, v) _mm256_maskstore_ps(p, sn_mask8(n), v)
+#define V_BCAST(p) _mm256_broadcast_ss(p)
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_MAX(a, b) _mm256_max_ps(a, b)
+#define V_SUB(a, b) _mm256_sub_ps(a, b)
+#define V_DIV(a, b) _mm256_div_ps(a, b)
+#define V_EXP2(t) sn_exp2_neg_v8(t)
+
+SN_TARGET_AVX2 static inline void transpose_avx2(__m256 r[8]) {
+  __m256 t[8];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  /* u[4i + k], 128-bit lane l: rows 4i..4i+3 of column 4l + k. */
+  __m256 u[8];
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; i++) {
+    u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; k++) {
+    r[k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x20);
+    r[4 + k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x31);
+  }
+}
+#define V_TRANSPOSE(r) transpose_avx2(r)
+
+#include "kernels/attention.c"
+
+#undef SN_ATT_TEMPLATE
+#endif /* SN_X86 */
+
+/* ----------------------------------------------------------------- dispatch */
+
+void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
+                      int32_t num_seqs, int32_t heads, int32_t head_dim, float scale, float *out,
+                      int64_t out_stride) {
+  if (num_seqs <= 0 || heads <= 0 || head_dim <= 0 || head_dim > SN_ATTENTION_MAX_HEAD_DIM) return;
+  att_args_t a = {qkv, qkv_stride, offsets, num_seqs, heads, head_dim, scale, out, out_stride};
+  void (*thread_fn)(const att_args_t *, int, int) = att_thread_portable;
+#if SN_X86
+  int isa = sn_cpu_isa();
+  if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX512)
+    thread_fn = att_thread_avx512;
+  else if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX2)
+    thread_fn = att_thread_avx2;
+#endif
+  int64_t fmas = 0;
+  for (int32_t i = 0; i < num_seqs; i++) {
+    int64_t len = offsets[i + 1] - offsets[i];
+    fmas += 2 * len * len * head_dim * heads;
+  }
+#ifdef _OPENMP
+#pragma omp parallel if (fmas >= ATT_PARALLEL_MIN_FMAS)
+  thread_fn(&a, omp_get_thread_num(), omp_get_num_threads());
+#else
+  (void)fmas;
+  thread_fn(&a, 0, 1);
+#endif
+}
+
+#else /* SN_ATT_TEMPLATE: the vector body, instantiated once per ISA */
+
+/* Template parameters (set by the includer):
+ *  LANES      queries per vector and keys per block
+ *  QGROUPS    groups of LANES queries per work item; they share each copied
+ *             key/value tile, which matters where tiles are small (AVX2)
+ *  PV_ROWS    0: output accumulators transposed like the queries, updated
+ *             with the weights still in registers (needs 2 x LANES + chains
+ *             registers: AVX-512); 1: weights spilled to a small buffer and
+ *             the update done as a GEMM micro-kernel over [query][feature]
+ *             rows, 4 queries x 2 vectors (8 FMA chains in 16 registers: AVX2)
+ *  PV_CHAINS  feature vectors in flight in the PV_ROWS == 0 update
+ *  DP_ALIGN   the padded head size dp is a multiple of this */
+
+/* Loads/stores n (> 0) features: a plain access when n >= LANES, which is
+ * known at compile time for the specialised head sizes; masked otherwise
+ * (masked moves are much slower, on AMD especially, and the tail of the last
+ * row must not be read past). */
+#define LOAD_FEAT(p, n) ((n) >= LANES ? V_LOADU(p) : V_LOADU_PART(p, n))
+#define STORE_FEAT(p, n, v)   \
+  do {                        \
+    if ((n) >= LANES)         \
+      V_STOREU(p, v);         \
+    else                      \
+      V_STOREU_PART(p, n, v); \
+  } while (0)
+
+typedef struct SFX(att_scratch) {
+  _Alignas(64) float qt[QGROUPS][ATT_VEC_MAX_D * LANES]; /* queries, [feature][query] */
+  _Alignas(64) float ot[QGROUPS][ATT_VEC_MAX_D * LANES]; /* outputs, see PV_ROWS */
+  _Alignas(64) float kt[LANES * ATT_VEC_MAX_D];          /* key tile, [key][feature] */
+  _Alignas(64) float vt[LANES * ATT_VEC_MAX_D];          /* value tile, same */
+  _Alignas(64) float pbuf[LANES * LANES];                /* weights, [key][query] */
+  _Alignas(64) float abuf[LANES];                        /* rescale factors */
+} SFX(att_scratch_t);
+
+/* One work item: up to QGROUPS * LANES queries starting at row q0. d is the
+ * head size, dp = d rounded up to DP_ALIGN. Inlined into callers with constant
+ * d so the specialised loops have fixed trip counts. */
+TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
+    const att_args_t *a, int64_t k0, int len, int head, int64_t q0, int nq, const int d,
+    const int dp, SFX(att_scratch_t) * sc) {
+  const int64_t hd = (int64_t)a->heads * d, st = a->qkv_stride, ost = a->out_stride;
+  const float *kbase = a->qkv + k0 * st + hd + (int64_t)head * d;
+  const float *vbase = kbase + hd;
+  /* The softmax runs in base 2: fold log2(e) into the queries once. */
+  const VEC qscale = V_SET1(a->scale * SN_LOG2E);
+  float *restrict kt = sc->kt, *restrict vt = sc->vt;
+  const int ngroups = (nq + LANES - 1) / LANES;
+  VEC m[QGROUPS], l[QGROUPS];
+
+  /* Queries -> qt, LANES features at a time; absent rows and padded features
+   * are zero, which makes their scores 0 (finite) and their outputs unused. */
+  for (int g = 0; g < ngroups; g++) {
+    const float *qbase = a->qkv + (q0 + g * LANES) * st + (int64_t)head * d;
+    const int ng = nq - g * LANES;
+    float *restrict qt = sc->qt[g], *restrict ot = sc->ot[g];
+    for (int c0 = 0; c0 < dp; c0 += LANES) {
+      VEC r[LANES];
+#pragma GCC unroll 16
+      for (int i = 0; i < LANES; i++)
+        r[i] = i < ng ? V_MUL(LOAD_FEAT(qbase + i * st + c0, d - c0), qscale) : V_ZERO();
+      V_TRANSPOSE(r);
+#pragma GCC unroll 16
+      for (int i = 0; i < LANES; i++) {
+        V_STORE(qt + (c0 + i) * LANES, r[i]);
+        V_STORE(ot + (c0 + i) * LANES, V_ZERO());
+      }
+    }
+    m[g] = V_SET1(-INFINITY);
+    l[g] = V_ZERO();
+  }
+
+  for (int kb = 0; kb < len; kb += LANES) {
+    const int nk = len - kb < LANES ? len - kb : LANES;
+    /* Copy the key and value rows into contiguous tiles: every broadcast in the
+     * loops below is then at a constant offset from one pointer. */
+    for (int j = 0; j < LANES; j++) {
+      const float *krow = kbase + (int64_t)(kb + j) * st, *vrow = vbase + (int64_t)(kb + j) * st;
+      for (int c = 0; c < dp; c += LANES) {
+        VEC kv = j < nk ? LOAD_FEAT(krow + c, d - c) : V_ZERO();
+        VEC vv = j < nk ? LOAD_FEAT(vrow + c, d - c) : V_ZERO();
+        V_STORE(kt + j * dp + c, kv);
+        V_STORE(vt + j * dp + c, vv);
+      }
+    }
+
+    for (int g = 0; g < ngroups; g++) {
+      const float *restrict qt = sc->qt[g];
+      float *restrict ot = sc->ot[g];
+      /* s[j] = scores of key j against this group's LANES queries. */
+      VEC s[LANES];
+#pragma GCC unroll 16
+      for (int j = 0; j < LANES; j++) s[j] = V_ZERO();
+      for (int c = 0; c < dp; c++) {
+        VEC qv = V_LOAD(qt + c * LANES);
+#pragma GCC unroll 16
+        for (int j = 0; j < LANES; j++) s[j] = V_FMA(qv, V_BCAST(kt + j * dp + c), s[j]);
+      }
+      if (nk < LANES) {
+#pragma GCC unroll 16
+        for (int j = 0; j < LANES; j++)
+          if (j >= nk) s[j] = V_SET1(-INFINITY);
+      }
+
+      /* Online softmax: new running max, rescale factor, weights, sum. */
+      VEC mx = s[0];
+#pragma GCC unroll 16
+      for (int j = 1; j < LANES; j++) mx = V_MAX(mx, s[j]);
+      VEC mnew = V_MAX(m[g], mx);
+      VEC alpha = V_EXP2(V_SUB(m[g], mnew));
+      m[g] = mnew;
+      VEC psum = V_ZERO();
+#pragma GCC unroll 16
+      for (int j = 0; j < LANES; j++) {
+        s[j] = V_EXP2(V_SUB(s[j], mnew));
+        psum = V_ADD(psum, s[j]);
+      }
+      l[g] = V_FMA(l[g], alpha, psum);
+
+#if PV_ROWS
+      /* ot[q][c] = ot[q][c] * alpha[q] + sum_j p[j][q] * v[j][c]: 4 queries x
+       * 2 feature vectors per step, each key a broadcast weight times two
+       * value loads. */
+#pragma GCC unroll 16
+      for (int j = 0; j < LANES; j++) V_STORE(sc->pbuf + j * LANES, s[j]);
+      V_STORE(sc->abuf, alpha);
+      for (int q = 0; q < LANES; q += 4) {
+        for (int c = 0; c < dp; c += 2 * LANES) {
+          const float *restrict pw = sc->pbuf + q, *restrict al = sc->abuf + q;
+          /* Opaque to the optimiser, which would otherwise hoist the 32
+           * addresses pw + constant out of this loop and spill them. */
+          __asm__("" : "+r"(pw));
+          float *restrict orow = ot + q * dp + c;
+          const float *restrict vcol = vt + c;
+          VEC acc[4][2];
+#pragma GCC unroll 4
+          for (int i = 0; i < 4; i++) {
+            VEC ai = V_BCAST(al + i);
+            acc[i][0] = V_MUL(V_LOAD(orow + i * dp), ai);
+            acc[i][1] = V_MUL(V_LOAD(orow + i * dp + LANES), ai);
+          }
+#pragma GCC unroll 16
+          for (int j = 0; j < LANES; j++) {
+            VEC v0 = V_LOAD(vcol + j * dp), v1 = V_LOAD(vcol + j * dp + LANES);
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+              VEC wi = V_BCAST(pw + j * LANES + i);
+              acc[i][0] = V_FMA(wi, v0, acc[i][0]);
+              acc[i][1] = V_FMA(wi, v1, acc[i][1]);
+            }
+          }
+#pragma GCC unroll 4
+          for (int i = 0; i < 4; i++) {
+            V_STORE(orow + i * dp, acc[i][0]);
+            V_STORE(orow + i * dp + LANES, acc[i][1]);
+          }
+        }
+      }
+#else
+      /* ot[c] = ot[c] * alpha + sum_j p[j] * v[j][c], PV_CHAINS features at a
+       * time so that many independent FMA chains hide the FMA latency. */
+      for (int c = 0; c < dp; c += PV_CHAINS) {
+        VEC acc[PV_CHAINS];
+#pragma GCC unroll 8
+        for (int i = 0; i < PV_CHAINS; i++) acc[i] = V_MUL(V_LOAD(ot + (c + i) * LANES), alpha);
+#pragma GCC unroll 16
+        for (int j = 0; j < LANES; j++) {
+#pragma GCC unroll 8
+          for (int i = 0; i < PV_CHAINS; i++)
+            acc[i] = V_FMA(s[j], V_BCAST(vt + j * dp + c + i), acc[i]);
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < PV_CHAINS; i++) V_STORE(ot + (c + i) * LANES, acc[i]);
+      }
+#endif
+    }
+  }
+
+  /* Normalise and write the nq real rows and d real features. */
+  for (int g = 0; g < ngroups; g++) {
+    const int ng = nq - g * LANES;
+    const float *ot = sc->ot[g];
+    float *obase = a->out + (q0 + g * LANES) * ost + (int64_t)head * d;
+    VEC inv = V_DIV(V_SET1(1.0f), l[g]);
+#if PV_ROWS
+    V_STORE(sc->abuf, inv);
+    for (int i = 0; i < LANES && i < ng; i++) {
+      VEC iv = V_BCAST(sc->abuf + i);
+      for (int c = 0; c < dp; c += LANES)
+        STORE_FEAT(obase + i * ost + c, d - c, V_MUL(V_LOAD(ot + i * dp + c), iv));
+    }
+#else
+    for (int c0 = 0; c0 < dp; c0 += LANES) {
+      VEC r[LANES];
+#pragma GCC unroll 16
+      for (int i = 0; i < LANES; i++) r[i] = V_MUL(V_LOAD(ot + (c0 + i) * LANES), inv);
+      V_TRANSPOSE(r);
+#pragma GCC unroll 16
+      for (int i = 0; i < LANES; i++)
+        if (i < ng) STORE_FEAT(obase + i * ost + c0, d - c0, r[i]);
+    }
+#endif
+  }
+}
+
+/* Specialised instances: the head size is a compile-time constant. */
+TARGET static void SFX(att_item_d32)(const att_args_t *a, int64_t k0, int len, int head, int64_t q0,
+                                     int nq, void *sc) {
+  SFX(att_block)(a, k0, len, head, q0, nq, 32, 32, sc);
+}
+
+TARGET static void SFX(att_item_d64)(const att_args_t *a, int64_t k0, int len, int head, int64_t q0,
+                                     int nq, void *sc) {
+  SFX(att_block)(a, k0, len, head, q0, nq, 64, 64, sc);
+}
+
+TARGET static void SFX(att_item_d128)(const att_args_t *a, int64_t k0, int len, int head,
+                                      int64_t q0, int nq, void *sc) {
+  SFX(att_block)(a, k0, len, head, q0, nq, 128, 128, sc);
+}
+
+TARGET static void SFX(att_item_any)(const att_args_t *a, int64_t k0, int len, int head, int64_t q0,
+                                     int nq, void *sc) {
+  int d = a->head_dim;
+  SFX(att_block)(a, k0, len, head, q0, nq, d, (d + DP_ALIGN - 1) / DP_ALIGN * DP_ALIGN, sc);
+}
+
+static void SFX(att_thread)(const att_args_t *a, int tid, int nt) {
+  SFX(att_scratch_t) scratch;
+  att_item_fn fn = a->head_dim == 32    ? SFX(att_item_d32)
+                   : a->head_dim == 64  ? SFX(att_item_d64)
+                   : a->head_dim == 128 ? SFX(att_item_d128)
+                                        : SFX(att_item_any);
+  att_partition(a, QGROUPS * LANES, tid, nt, fn, &scratch);
+}
+
+#undef LOAD_FEAT
+#undef STORE_FEAT
+
+#endif /* SN_ATT_TEMPLATE */

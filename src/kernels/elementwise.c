@@ -1,0 +1,193 @@
+/*
+ * elementwise.c — GELU (erf and tanh forms), tanh and row softmax for the
+ * compiled executor, with AVX-512, AVX2 and portable inner loops (fused.h).
+ *
+ * The activations are the FFN's only non-GEMM work and run over T x 4H floats
+ * per layer, so they are vectorised with our own accurate exp/erf/tanh
+ * (vecmath.h) rather than calling scalar libm per element. The portable path is
+ * the reference formula itself.
+ */
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+
+#include "kernels/fused.h"
+#include "kernels/vecmath.h"
+
+/* Below this many floats a parallel region costs more than it saves. */
+#define PARALLEL_MIN 32768
+/* Chunk per task: big enough to amortise scheduling, small enough to balance. */
+#define CHUNK 16384
+
+typedef void (*unary_fn)(float *x, int64_t n);
+
+static void gelu_portable(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * SN_SQRT1_2));
+}
+
+static void gelu_tanh_portable(float *x, int64_t n) {
+  const float k = SN_GELU_TANH_K; /* the reference's (float)sqrt(2 / pi) */
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+  }
+}
+
+static void tanh_portable(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
+}
+
+#if SN_X86
+/* One definition per (activation, ISA): full vectors, then one masked tail. */
+#define SN_UNARY_AVX512(name, vfn)                                                     \
+  SN_TARGET_AVX512 static void name(float *x, int64_t n) {                             \
+    int64_t i = 0;                                                                     \
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, vfn(_mm512_loadu_ps(x + i))); \
+    if (i < n) {                                                                       \
+      __mmask16 m = sn_mask16(n - i);                                                  \
+      _mm512_mask_storeu_ps(x + i, m, vfn(_mm512_maskz_loadu_ps(m, x + i)));           \
+    }                                                                                  \
+  }
+
+#define SN_UNARY_AVX2(name, vfn)                                                     \
+  SN_TARGET_AVX2 static void name(float *x, int64_t n) {                             \
+    int64_t i = 0;                                                                   \
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, vfn(_mm256_loadu_ps(x + i))); \
+    if (i < n) {                                                                     \
+      __m256i m = sn_mask8(n - i);                                                   \
+      _mm256_maskstore_ps(x + i, m, vfn(_mm256_maskload_ps(x + i, m)));              \
+    }                                                                                \
+  }
+
+SN_UNARY_AVX512(gelu_avx512, sn_gelu_v16)
+SN_UNARY_AVX512(gelu_tanh_avx512, sn_gelu_tanh_v16)
+SN_UNARY_AVX512(tanh_avx512, sn_tanh_v16)
+SN_UNARY_AVX2(gelu_avx2, sn_gelu_v8)
+SN_UNARY_AVX2(gelu_tanh_avx2, sn_gelu_tanh_v8)
+SN_UNARY_AVX2(tanh_avx2, sn_tanh_v8)
+#endif
+
+static unary_fn pick(unary_fn avx512, unary_fn avx2, unary_fn portable) {
+  int isa = sn_cpu_isa();
+  if (isa >= SN_ISA_AVX512 && avx512) return avx512;
+  if (isa >= SN_ISA_AVX2 && avx2) return avx2;
+  return portable;
+}
+
+static void run_unary(unary_fn fn, float *x, int64_t n) {
+  if (n < PARALLEL_MIN) {
+    fn(x, n);
+    return;
+  }
+  int64_t chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; c++) {
+    int64_t len = n - c * CHUNK < CHUNK ? n - c * CHUNK : CHUNK;
+    fn(x + c * CHUNK, len);
+  }
+}
+
+#if SN_X86
+#define PICK(base) pick(base##_avx512, base##_avx2, base##_portable)
+#else
+#define PICK(base) pick(NULL, NULL, base##_portable)
+#endif
+
+void sn_gelu_f32(float *x, int64_t n) {
+  run_unary(PICK(gelu), x, n);
+}
+
+void sn_gelu_tanh_f32(float *x, int64_t n) {
+  run_unary(PICK(gelu_tanh), x, n);
+}
+
+void sn_tanh_f32(float *x, int64_t n) {
+  run_unary(PICK(tanh), x, n);
+}
+
+/* ------------------------------------------------------------------ softmax */
+
+typedef void (*softmax_fn)(const float *x, int64_t n, float *out);
+
+static void softmax_portable(const float *x, int64_t n, float *out) {
+  float mx = -FLT_MAX;
+  for (int64_t j = 0; j < n; j++) mx = x[j] > mx ? x[j] : mx;
+  double sum = 0;
+  for (int64_t j = 0; j < n; j++) sum += (out[j] = expf(x[j] - mx));
+  float inv = (float)(1.0 / sum);
+  for (int64_t j = 0; j < n; j++) out[j] *= inv;
+}
+
+#if SN_X86
+SN_TARGET_AVX512 static void softmax_avx512(const float *x, int64_t n, float *out) {
+  __m512 vmax = _mm512_set1_ps(-FLT_MAX);
+  for (int64_t j = 0; j < n; j += 16) {
+    __mmask16 m = sn_mask16(n - j);
+    vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_maskz_loadu_ps(m, x + j));
+  }
+  __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax)), vsum = _mm512_setzero_ps();
+  /* Masked moves only for the tail: they are slow on AMD cores. */
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m512 e = sn_exp_v16(_mm512_sub_ps(_mm512_loadu_ps(x + j), mx));
+    vsum = _mm512_add_ps(vsum, e);
+    _mm512_storeu_ps(out + j, e);
+  }
+  if (j < n) {
+    __mmask16 m = sn_mask16(n - j);
+    __m512 e =
+        _mm512_maskz_mov_ps(m, sn_exp_v16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), mx)));
+    vsum = _mm512_add_ps(vsum, e);
+    _mm512_mask_storeu_ps(out + j, m, e);
+  }
+  __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+  for (j = 0; j + 16 <= n; j += 16)
+    _mm512_storeu_ps(out + j, _mm512_mul_ps(_mm512_loadu_ps(out + j), inv));
+  if (j < n) {
+    __mmask16 m = sn_mask16(n - j);
+    _mm512_mask_storeu_ps(out + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, out + j), inv));
+  }
+}
+
+SN_TARGET_AVX2 static void softmax_avx2(const float *x, int64_t n, float *out) {
+  __m256 vmax = _mm256_set1_ps(-FLT_MAX);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + j));
+  float mxs = sn_hmax_v8(vmax);
+  for (; j < n; j++) mxs = x[j] > mxs ? x[j] : mxs;
+  __m256 mx = _mm256_set1_ps(mxs), vsum = _mm256_setzero_ps();
+  for (j = 0; j + 8 <= n; j += 8) {
+    __m256 e = sn_exp_v8(_mm256_sub_ps(_mm256_loadu_ps(x + j), mx));
+    vsum = _mm256_add_ps(vsum, e);
+    _mm256_storeu_ps(out + j, e);
+  }
+  if (j < n) {
+    __m256i m = sn_mask8(n - j);
+    __m256 e = sn_exp_v8(_mm256_sub_ps(_mm256_maskload_ps(x + j, m), mx));
+    e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
+    vsum = _mm256_add_ps(vsum, e);
+    _mm256_maskstore_ps(out + j, m, e);
+  }
+  __m256 inv = _mm256_set1_ps(1.0f / sn_hsum_v8(vsum));
+  for (j = 0; j + 8 <= n; j += 8)
+    _mm256_storeu_ps(out + j, _mm256_mul_ps(_mm256_loadu_ps(out + j), inv));
+  if (j < n) {
+    __m256i m = sn_mask8(n - j);
+    _mm256_maskstore_ps(out + j, m, _mm256_mul_ps(_mm256_maskload_ps(out + j, m), inv));
+  }
+}
+#endif
+
+void sn_softmax_rows_f32(const float *x, int64_t rows, int64_t n, float *out) {
+  softmax_fn fn = softmax_portable;
+#if SN_X86
+  int isa = sn_cpu_isa();
+  if (isa >= SN_ISA_AVX512)
+    fn = softmax_avx512;
+  else if (isa >= SN_ISA_AVX2)
+    fn = softmax_avx2;
+#endif
+  if (n <= 0) return;
+#pragma omp parallel for schedule(static) if (rows * n >= PARALLEL_MIN)
+  for (int64_t r = 0; r < rows; r++) fn(x + r * n, n, out + r * n);
+}
