@@ -108,10 +108,6 @@ static void w_str(wbuf_t *w, const char *s) {
   w_u32(w, (uint32_t)strlen(s));
   w_bytes(w, s, strlen(s));
 }
-static void w_pad(wbuf_t *w, size_t align) {
-  static const unsigned char zeros[ALIGN];
-  while (w->n % align) w_bytes(w, zeros, 1);
-}
 
 /* A bounds-checked reader: reads past the end set `bad` and yield zeros. */
 typedef struct rbuf {
@@ -182,8 +178,20 @@ static size_t weight_bytes(const sn_ir_node_t *n) {
   return n->layout ? n->nbytes : (size_t)sn_ir_shape_bind(&n->shape, 1, 1, NULL) * 4;
 }
 
-/* Serialises the plan into `plan` and the weights into `tensors`. */
-static void write_plan(const sn_ir_graph_t *g, wbuf_t *plan, wbuf_t *tensors) {
+/* Serialises the plan into `plan`. Weights are not copied: their offsets in
+ * the TENSORS section are laid out here (64-byte aligned), the section's size
+ * and checksum computed by streaming over them, and the writer copies each
+ * weight from where it lives straight into the file. */
+static void write_plan(const sn_ir_graph_t *g, wbuf_t *plan, uint64_t *tensors_size,
+                       uint64_t *tensors_checksum) {
+  static const unsigned char zeros[ALIGN];
+  XXH3_state_t *hash = XXH3_createState();
+  if (!hash) {
+    plan->oom = 1;
+    return;
+  }
+  XXH3_64bits_reset(hash);
+  uint64_t at = 0;
   w_u32(plan, (uint32_t)g->count);
   w_u32(plan, (uint32_t)g->packed);
   w_u64(plan, (uint64_t)g->max_tokens);
@@ -197,15 +205,24 @@ static void write_plan(const sn_ir_graph_t *g, wbuf_t *plan, wbuf_t *tensors) {
   }
   for (int32_t i = 0; i < g->count; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
-    uint64_t at = 0;
+    uint64_t offset = 0;
     if (n->op == SN_OP_WEIGHT) {
-      w_pad(tensors, ALIGN);
-      at = tensors->n;
-      w_bytes(tensors, n->data, weight_bytes(n));
+      size_t pad = (size_t)((ALIGN - at % ALIGN) % ALIGN);
+      XXH3_64bits_update(hash, zeros, pad);
+      offset = at += pad;
+      XXH3_64bits_update(hash, n->data, weight_bytes(n));
+      at += weight_bytes(n);
     }
-    write_node(plan, n, at);
+    write_node(plan, n, offset);
   }
+  *tensors_size = at;
+  *tensors_checksum = XXH3_64bits_digest(hash);
+  XXH3_freeState(hash);
 }
+
+/* Writes the TENSORS section: each weight at its laid-out offset. */
+static sinter_status_t write_tensors(int fd, const sn_ir_graph_t *g, const char *path,
+                                     sinter_error_t *err);
 
 #define PLAN_MAX_NODES 1000000
 #define PLAN_MAX_TOKENS (1 << 24)
@@ -543,7 +560,8 @@ sinter_status_t sn_artifact_write(const sinter_model_t *model, const sn_compile_
   if (!cfg) return err->status;
   w_bytes(&sec[0], cfg, strlen(cfg));
   free(cfg);
-  write_plan(model->plan, &sec[1], &sec[2]);
+  uint64_t tensors_size = 0, tensors_checksum = 0;
+  write_plan(model->plan, &sec[1], &tensors_size, &tensors_checksum);
   if ((st = write_tokenizer_files(model->dir, &sec[3], err))) goto done;
   {
     cJSON *meta = cJSON_CreateObject();
@@ -578,8 +596,12 @@ sinter_status_t sn_artifact_write(const sinter_model_t *model, const sn_compile_
   section_t table[5];
   uint64_t at = HEADER_BYTES + ALIGN * ((5 * ENTRY_BYTES + ALIGN - 1) / ALIGN);
   for (int i = 0; i < 5; i++) {
-    table[i] = (section_t){kinds[i], at, sec[i].n, XXH3_64bits(sec[i].p, sec[i].n)};
-    at = (at + sec[i].n + ALIGN - 1) / ALIGN * ALIGN;
+    if (kinds[i] == SN_SECTION_TENSORS) {
+      table[i] = (section_t){kinds[i], at, tensors_size, tensors_checksum};
+    } else {
+      table[i] = (section_t){kinds[i], at, sec[i].n, XXH3_64bits(sec[i].p, sec[i].n)};
+    }
+    at = (at + table[i].size + ALIGN - 1) / ALIGN * ALIGN;
   }
   uint64_t file_size = table[4].offset + table[4].size;
   wbuf_t head = {0}, tab = {0};
@@ -625,7 +647,8 @@ sinter_status_t sn_artifact_write(const sinter_model_t *model, const sn_compile_
   st = write_all(fd, head.p, head.n, tmp, err);
   if (!st) st = write_all(fd, tab.p, tab.n, tmp, err);
   for (int i = 0; i < 5 && !st; i++) {
-    st = write_all(fd, sec[i].p, sec[i].n, tmp, err);
+    st = kinds[i] == SN_SECTION_TENSORS ? write_tensors(fd, model->plan, tmp, err)
+                                        : write_all(fd, sec[i].p, sec[i].n, tmp, err);
     size_t pad = i < 4 ? (size_t)(table[i + 1].offset - table[i].offset - table[i].size) : 0;
     if (!st && pad) st = write_all(fd, zeros, pad, tmp, err);
   }
@@ -641,6 +664,21 @@ done_head:
 done:
   for (int i = 0; i < 5; i++) free(sec[i].p);
   return st;
+}
+
+static sinter_status_t write_tensors(int fd, const sn_ir_graph_t *g, const char *path,
+                                     sinter_error_t *err) {
+  static const unsigned char zeros[ALIGN];
+  uint64_t at = 0;
+  for (int32_t i = 0; i < g->count; i++) {
+    const sn_ir_node_t *n = &g->nodes[i];
+    if (n->op != SN_OP_WEIGHT) continue;
+    size_t pad = (size_t)((ALIGN - at % ALIGN) % ALIGN);
+    if (pad) SN_TRY(write_all(fd, zeros, pad, path, err));
+    SN_TRY(write_all(fd, n->data, weight_bytes(n), path, err));
+    at += pad + weight_bytes(n);
+  }
+  return SINTER_OK;
 }
 
 /* Parsed header and table of an image. */

@@ -32,6 +32,14 @@ sinter_status_t sn_pass_prepack(sn_ir_graph_t *g, const sn_compile_options_t *op
     size_t bytes = 0, layout_size = 0;
     st = sn_linear_prepack(d, &desc, w->data, &data, &bytes, &layout, &layout_size, err);
     if (st) break;
+    if (!data) { /* already in the wanted layout: record it, copy nothing */
+      sn_ir_node_t *wn = &g->nodes[g->nodes[i].inputs[1]];
+      wn->layout = layout;
+      wn->layout_size = layout_size;
+      wn->nbytes = bytes;
+      report->rewrites++;
+      continue;
+    }
     char name[256];
     snprintf(name, sizeof name, "%s", w->name);
     int64_t dims[2] = {w->shape.dims[0], w->shape.dims[1]};

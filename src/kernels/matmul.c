@@ -143,15 +143,27 @@ sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc, co
   }
   const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
   size_t bytes = dnnl_memory_desc_get_size(wmd);
-  *out_data = aligned_alloc(64, (bytes + 63) / 64 * 64);
   *out_layout = malloc(sizeof *wmd);
-  if (!*out_data || !*out_layout) {
-    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack: %zu bytes", bytes);
+  if (!*out_layout) {
+    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack: layout");
     goto done;
   }
   memcpy(*out_layout, wmd, sizeof *wmd);
-  if ((s = dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_f32, strides)) ||
-      (s = dnnl_memory_create(&from, &plain, d->engine, (void *)w)) ||
+  *out_bytes = bytes;
+  *out_layout_size = sizeof *wmd;
+  if ((s = dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_f32, strides))) {
+    st = sn_error_set(err, SINTER_ERR_INTERNAL, "prepack: plain layout (status %d)", (int)s);
+    goto done;
+  }
+  /* When the kernel wants the weights as transformers stores them (the
+   * case for some ISAs), there is nothing to reorder: keep them in place. */
+  if (dnnl_memory_desc_equal(&plain, wmd)) goto done;
+  *out_data = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!*out_data) {
+    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack: %zu bytes", bytes);
+    goto done;
+  }
+  if ((s = dnnl_memory_create(&from, &plain, d->engine, (void *)w)) ||
       (s = dnnl_memory_create(&to, wmd, d->engine, *out_data)) ||
       (s = dnnl_reorder_primitive_desc_create(&rpd, &plain, d->engine, wmd, d->engine, NULL)) ||
       (s = dnnl_primitive_create(&reorder, rpd))) {
@@ -163,8 +175,6 @@ sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc, co
   if ((s = dnnl_primitive_execute(reorder, d->stream, 2, args)) ||
       (s = dnnl_stream_wait(d->stream)))
     st = sn_error_set(err, SINTER_ERR_INTERNAL, "prepack: reorder failed (status %d)", (int)s);
-  *out_bytes = bytes;
-  *out_layout_size = sizeof *wmd;
 done:
   if (reorder) dnnl_primitive_destroy(reorder);
   if (rpd) dnnl_primitive_desc_destroy(rpd);

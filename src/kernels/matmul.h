@@ -44,7 +44,8 @@ typedef struct sn_linear sn_linear_t;
 /* Reorders plain weights w [N, K] (row-major, as stored by transformers) into
  * the layout the primitive for `desc` wants on this CPU. *out_data (bytes
  * *out_bytes, 64-byte aligned, free()) and *out_layout (an opaque layout
- * descriptor of *out_layout_size bytes, free()) are new, owned by the caller. */
+ * descriptor of *out_layout_size bytes, free()) are new, owned by the caller.
+ * *out_data is NULL when w is already in the wanted layout (use it as is). */
 sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc, const float *w,
                                   void **out_data, size_t *out_bytes, void **out_layout,
                                   size_t *out_layout_size, sinter_error_t *err);
