@@ -825,7 +825,8 @@ sinter_status_t sn_artifact_open(const char *path, sinter_model_t **out, sinter_
   }
   m->artifact = a;
   image_t im;
-  sinter_status_t st = sn_file_map(path, &a->map, err);
+  /* Every byte is read (checksums, then the weights), so map it all at once. */
+  sinter_status_t st = sn_file_map_all(path, &a->map, err);
   if (!st) st = load_image(a->map.data, a->map.size, path, 1, 1, m, &im, err);
   if (st) {
     sinter_model_close(m);

@@ -30,7 +30,8 @@ static sinter_status_t open_regular(const char *path, int *out_fd, size_t *out_s
   return SINTER_OK;
 }
 
-sinter_status_t sn_file_map(const char *path, sn_mapped_file_t *out, sinter_error_t *err) {
+static sinter_status_t map_file(const char *path, int flags, sn_mapped_file_t *out,
+                                sinter_error_t *err) {
   out->data = NULL;
   out->size = 0;
   int fd = -1;
@@ -40,7 +41,7 @@ sinter_status_t sn_file_map(const char *path, sn_mapped_file_t *out, sinter_erro
     close(fd);
     return SINTER_OK;
   }
-  void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | flags, fd, 0);
   int e = errno;
   close(fd);
   if (p == MAP_FAILED)
@@ -48,6 +49,14 @@ sinter_status_t sn_file_map(const char *path, sn_mapped_file_t *out, sinter_erro
   out->data = p;
   out->size = size;
   return SINTER_OK;
+}
+
+sinter_status_t sn_file_map(const char *path, sn_mapped_file_t *out, sinter_error_t *err) {
+  return map_file(path, 0, out, err);
+}
+
+sinter_status_t sn_file_map_all(const char *path, sn_mapped_file_t *out, sinter_error_t *err) {
+  return map_file(path, MAP_POPULATE, out, err);
 }
 
 void sn_file_unmap(sn_mapped_file_t *file) {
