@@ -94,10 +94,27 @@ static void verbose_time(const char *what, double since) {
     fprintf(stderr, "sinter: %s: %.1f ms\n", what, (now_seconds() - since) * 1e3);
 }
 
+static void print_warnings(const sinter_model_t *m) {
+  for (size_t i = 0; i < sinter_model_warning_count(m); i++)
+    fprintf(stderr, "sinter: warning: %s\n", sinter_model_warning(m, i));
+}
+
+sinter_status_t cli_open_as_is(const cli_common_t *opts, sinter_model_t **out,
+                               sinter_error_t *err) {
+  SN_TRY(sinter_model_open(opts->model_dir, out, err));
+  print_warnings(*out);
+  return SINTER_OK;
+}
+
 sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
                                sinter_error_t *err) {
   double t0 = now_seconds();
   if (opts->eager) {
+    if (sn_file_exists(opts->model_dir))
+      return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                          "%s: --mode eager needs a model folder; an artifact holds only the "
+                          "compiled plan",
+                          opts->model_dir);
     SN_TRY(sinter_model_open(opts->model_dir, out, err));
   } else {
     sn_compile_options_t c = cli_compile_options(opts);
@@ -121,8 +138,7 @@ sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
                             : "artifact loaded");
   }
   verbose_time("model opened", t0);
-  for (size_t i = 0; i < sinter_model_warning_count(*out); i++)
-    fprintf(stderr, "sinter: warning: %s\n", sinter_model_warning(*out, i));
+  print_warnings(*out);
   return SINTER_OK;
 }
 

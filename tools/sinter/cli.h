@@ -72,6 +72,10 @@ sn_compile_options_t cli_compile_options(const cli_common_t *opts);
  * is) unless --mode eager; prints load and cache warnings to stderr. */
 sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out, sinter_error_t *err);
 
+/* Opens opts->model_dir as it is (a folder, or an artifact), compiling
+ * nothing; prints load warnings. */
+sinter_status_t cli_open_as_is(const cli_common_t *opts, sinter_model_t **out, sinter_error_t *err);
+
 /* Text of the common options for usage messages. */
 #define CLI_COMMON_USAGE                                                        \
   "  --model DIR         Hugging Face model folder (required)\n"                \

@@ -103,8 +103,14 @@ int sn_cmd_compile(int argc, char **argv) {
   sinter_error_t err;
   if (apply_target(target, &c, &err) != 0) return cli_fail(&err);
   sinter_model_t *model = NULL;
-  opts.eager = 1;
-  if (cli_open_model(&opts, &model, &err)) return cli_fail(&err);
+  if (cli_open_as_is(&opts, &model, &err)) return cli_fail(&err);
+  if (model->plan) {
+    sinter_model_close(model);
+    sn_error_set(&err, SINTER_ERR_INVALID_ARGUMENT,
+                 "%s is already a compiled artifact; compile takes a model folder",
+                 opts.model_dir);
+    return cli_fail(&err);
+  }
   sinter_model_info_t info;
   sinter_model_get_info(model, &info);
   c.max_seq =

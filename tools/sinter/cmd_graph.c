@@ -19,10 +19,15 @@ int sn_cmd_graph(int argc, char **argv) {
     if (r == 0) return cli_usage_error(usage, "unexpected argument \"%s\"", argv[i]);
   }
   if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
-  opts.eager = 1; /* describe the folder itself: nothing to compile */
   sinter_error_t err;
   sinter_model_t *model = NULL;
-  if (cli_open_model(&opts, &model, &err)) return cli_fail(&err);
+  if (cli_open_as_is(&opts, &model, &err)) return cli_fail(&err);
+  if (model->plan) { /* an artifact: its compiled plan is the graph there is */
+    sn_ir_print(model->plan, stdout);
+    printf("# %d nodes, compiled plan\n", (int)model->plan->count);
+    sinter_model_close(model);
+    return SN_EXIT_OK;
+  }
   sn_build_options_t build = {model->modules.pooling, model->modules.normalize};
   sn_ir_graph_t g;
   if (sn_ir_build(model, &build, &g, &err)) {

@@ -28,10 +28,9 @@ int sn_cmd_info(int argc, char **argv) {
     if (r == 0) return cli_usage_error(usage, "unexpected argument \"%s\"", argv[i]);
   }
   if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
-  opts.eager = 1; /* describe the folder itself: nothing to compile */
   sinter_error_t err;
   sinter_model_t *model = NULL;
-  if (cli_open_model(&opts, &model, &err)) return cli_fail(&err);
+  if (cli_open_as_is(&opts, &model, &err)) return cli_fail(&err);
   sinter_model_info_t info;
   sinter_model_get_info(model, &info);
   printf("model:            %s\n", opts.model_dir);
