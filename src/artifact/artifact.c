@@ -162,6 +162,7 @@ static void write_node(wbuf_t *w, const sn_ir_node_t *n, uint64_t tensor_offset)
   w_u64(w, (uint64_t)n->begin);
   w_u64(w, (uint64_t)n->end);
   w_u32(w, (uint32_t)n->act);
+  w_u32(w, (uint32_t)n->int8);
   w_u32(w, (uint32_t)n->heads);
   w_u32(w, (uint32_t)n->head_dim);
   w_u64(w, (uint64_t)n->arena_offset);
@@ -278,6 +279,7 @@ static sinter_status_t read_plan(const unsigned char *data, size_t size,
     n->begin = (int64_t)r_u64(&r);
     n->end = (int64_t)r_u64(&r);
     n->act = (sn_ir_act_t)r_u32(&r);
+    n->int8 = (int32_t)r_u32(&r);
     n->heads = (int32_t)r_u32(&r);
     n->head_dim = (int32_t)r_u32(&r);
     n->arena_offset = (int64_t)r_u64(&r);
@@ -287,7 +289,8 @@ static sinter_status_t read_plan(const unsigned char *data, size_t size,
         n->dtype > SN_IR_I32 ||
         (n->op == SN_OP_INPUT && n->input != SN_INPUT_IDS && n->input != SN_INPUT_TYPE_IDS) ||
         (n->op == SN_OP_POOL && (n->pool < SN_POOL_CLS || n->pool > SN_POOL_MEAN_SQRT_LEN)) ||
-        (n->op == SN_OP_LINEAR && (n->act < SN_IR_ACT_NONE || n->act > SN_IR_ACT_TANH)))
+        (n->op == SN_OP_LINEAR && (n->act < SN_IR_ACT_NONE || n->act > SN_IR_ACT_TANH)) ||
+        (n->int8 != 0 && (n->op != SN_OP_LINEAR || n->int8 != 1)))
       return sn_error_set(err, SINTER_ERR_FORMAT,
                           "%s: PLAN node %u at byte %zu is invalid (op %d, %d inputs)", label, i,
                           node_at, (int)n->op, n->num_inputs);

@@ -28,7 +28,7 @@
 #include "compiler/compiler.h"
 #include "model/model.h"
 
-#define SN_ARTIFACT_FORMAT_VERSION 1
+#define SN_ARTIFACT_FORMAT_VERSION 2
 #define SN_COMPILER_VERSION SINTER_VERSION_STRING
 
 enum {

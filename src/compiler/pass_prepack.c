@@ -12,12 +12,24 @@
 #include "compiler/compiler.h"
 #include "kernels/matmul.h"
 
+/* Which linears int8 quantises. Dynamic per-token s8 activations lose too
+ * much on inputs with outlier channels; measured on all-MiniLM-L6-v2 (worst
+ * / mean cosine of the 37 golden sentence embeddings to fp32, bench/RESULTS.md):
+ * every encoder linear 0.987 / 0.995; Q/K/V + FFN-up 0.990 / 0.996; Q/K/V only
+ * 0.993 / 0.997; FFN-up only 0.997 / 0.999. So the FFN up-projection (BERT's
+ * largest GEMM, 1/3 of the FLOPs) and the pooler are quantised; attention,
+ * the FFN down-projection and the classifier stay fp32. */
+static int quantizable(const char *name) {
+  return strstr(name, "intermediate.dense") || strstr(name, "ffn.lin1") || strstr(name, "pooler");
+}
+
 sinter_status_t sn_pass_prepack(sn_ir_graph_t *g, const sn_compile_options_t *opts,
                                 sn_pass_report_t *report, sinter_error_t *err) {
-  if (opts->dtype != SN_DTYPE_F32)
+  if (opts->dtype == SN_DTYPE_BF16)
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                        "compile: dtype %s is not implemented yet (only f32)",
-                        opts->dtype == SN_DTYPE_BF16 ? "bf16" : "int8");
+                        "compile: dtype bf16 is not supported: its matmuls need AVX512_BF16 (or "
+                        "oneDNN's AVX-512 emulation) and sinter has no bf16 kernels yet; use f32 "
+                        "or int8");
   sn_dnnl_t *d = NULL;
   SN_TRY(sn_dnnl_create(&d, err));
   sinter_status_t st = SINTER_OK;
@@ -26,8 +38,10 @@ sinter_status_t sn_pass_prepack(sn_ir_graph_t *g, const sn_compile_options_t *op
     if (g->nodes[i].op != SN_OP_LINEAR) continue;
     const sn_ir_node_t *w = &g->nodes[g->nodes[i].inputs[1]];
     if (w->layout) continue;
+    int int8 = opts->dtype == SN_DTYPE_INT8 && quantizable(w->name);
+    g->nodes[i].int8 = int8;
     sn_linear_desc_t desc = {w->shape.dims[1], w->shape.dims[0], (int)g->nodes[i].act,
-                             g->nodes[i].num_inputs == 4};
+                             g->nodes[i].num_inputs == 4, int8};
     void *data = NULL, *layout = NULL;
     size_t bytes = 0, layout_size = 0;
     st = sn_linear_prepack(d, &desc, w->data, &data, &bytes, &layout, &layout_size, err);

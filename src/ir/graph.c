@@ -628,7 +628,8 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
         break;
       case SN_OP_LINEAR: {
         static const char *acts[] = {"", " act=gelu", " act=gelu_tanh", " act=relu", " act=tanh"};
-        fprintf(out, "%s%s", acts[n->act], n->num_inputs == 4 ? " +residual" : "");
+        fprintf(out, "%s%s%s", acts[n->act], n->num_inputs == 4 ? " +residual" : "",
+                n->int8 ? " int8" : "");
         break;
       }
       case SN_OP_ATTENTION:

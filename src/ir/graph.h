@@ -94,6 +94,7 @@ typedef struct sn_ir_node {
   sn_pool_mode_t pool;
   int64_t begin, end; /* SLICE_COLS */
   sn_ir_act_t act;    /* LINEAR */
+  int32_t int8;       /* LINEAR: s8 weights, dynamic per-token s8 activations */
   int32_t heads;      /* ATTENTION */
   int32_t head_dim;   /* ATTENTION */
   const float *data;  /* WEIGHT: borrowed from the model, or `owned` */

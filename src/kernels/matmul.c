@@ -1,8 +1,13 @@
 /* matmul.c — oneDNN matmul with plain layouts (eager path). */
 #include "kernels/matmul.h"
 
+#include <math.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "kernels/fused.h"
 
 struct sn_dnnl {
   dnnl_engine_t engine;
@@ -72,15 +77,25 @@ done:
 
 /* ------------------------------------------------ compiled linear layers */
 
-#include <stdio.h>
-#include <string.h>
+/* Rows per int8 step: bounds the quantisation scratch to a few MB. */
+#define INT8_CHUNK 256
 
 struct sn_linear {
   sn_dnnl_t *d;
   sn_linear_desc_t desc;
   dnnl_primitive_t prim;
   dnnl_memory_desc_t weights_md;
+  /* int8 scratch for INT8_CHUNK rows */
+  int8_t *xq;
+  float *x_scale;
+  int32_t *acc;
+  float *tmp;
 };
+
+size_t sn_linear_int8_bytes(int64_t k, int64_t n) {
+  size_t q = (size_t)(k * n);
+  return (q + 63) / 64 * 64 + (size_t)n * sizeof(float);
+}
 
 static dnnl_alg_kind_t eltwise_of(int act) {
   switch (act) {
@@ -94,8 +109,27 @@ static dnnl_alg_kind_t eltwise_of(int act) {
 
 /* Primitive descriptor for desc with M a runtime dimension and weights in
  * the layout of the implementation's choosing. */
+/* int8: s8 x s8 -> s32 with plain layouts and no post-ops (the fp32
+ * epilogue is ours, since scales are per token and per channel). */
+static dnnl_status_t int8_pd(sn_dnnl_t *d, const sn_linear_desc_t *desc,
+                             dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t src, wei, dst;
+  dnnl_dims_t src_dims = {DNNL_RUNTIME_DIM_VAL, desc->k}, src_strides = {desc->k, 1};
+  dnnl_dims_t wei_dims = {desc->k, desc->n}, wei_strides = {1, desc->k};
+  dnnl_dims_t dst_dims = {DNNL_RUNTIME_DIM_VAL, desc->n}, dst_strides = {desc->n, 1};
+  dnnl_matmul_desc_t md;
+  dnnl_status_t s;
+  if ((s = dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_s8, src_strides)) ||
+      (s = dnnl_memory_desc_init_by_strides(&wei, 2, wei_dims, dnnl_s8, wei_strides)) ||
+      (s = dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_s32, dst_strides)) ||
+      (s = dnnl_matmul_desc_init(&md, &src, &wei, NULL, &dst)))
+    return s;
+  return dnnl_primitive_desc_create(pd, &md, NULL, d->engine, NULL);
+}
+
 static dnnl_status_t linear_pd(sn_dnnl_t *d, const sn_linear_desc_t *desc,
                                dnnl_primitive_desc_t *pd) {
+  if (desc->int8) return int8_pd(d, desc, pd);
   dnnl_memory_desc_t src, wei, bias, dst;
   dnnl_dims_t src_dims = {DNNL_RUNTIME_DIM_VAL, desc->k}, src_strides = {desc->k, 1};
   dnnl_dims_t wei_dims = {desc->k, desc->n}, bias_dims = {1, desc->n};
@@ -123,10 +157,51 @@ done:
   return s;
 }
 
+/* Per output channel: scale = max |w| / 127, q = round(w / scale). */
+static sinter_status_t prepack_int8(sn_dnnl_t *d, const sn_linear_desc_t *desc, const float *w,
+                                    void **out_data, size_t *out_bytes, void **out_layout,
+                                    size_t *out_layout_size, sinter_error_t *err) {
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_status_t s = int8_pd(d, desc, &pd);
+  if (s)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "oneDNN has no s8 matmul for K=%lld N=%lld on this CPU (status %d)",
+                        (long long)desc->k, (long long)desc->n, (int)s);
+  const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  size_t bytes = sn_linear_int8_bytes(desc->k, desc->n);
+  unsigned char *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  void *layout = malloc(sizeof *wmd);
+  if (!buf || !layout) {
+    free(buf), free(layout);
+    dnnl_primitive_desc_destroy(pd);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack: %zu bytes", bytes);
+  }
+  memcpy(layout, wmd, sizeof *wmd);
+  dnnl_primitive_desc_destroy(pd);
+  memset(buf, 0, bytes);
+  int8_t *q = (int8_t *)buf;
+  float *scale = (float *)(buf + bytes - (size_t)desc->n * sizeof(float));
+  for (int64_t n = 0; n < desc->n; n++) {
+    const float *row = w + n * desc->k;
+    float mx = 0;
+    for (int64_t k = 0; k < desc->k; k++) mx = fmaxf(mx, fabsf(row[k]));
+    float s_n = mx > 0 ? mx / 127.0f : 1.0f;
+    scale[n] = s_n;
+    for (int64_t k = 0; k < desc->k; k++) q[n * desc->k + k] = (int8_t)lrintf(row[k] / s_n);
+  }
+  *out_data = buf;
+  *out_bytes = bytes;
+  *out_layout = layout;
+  *out_layout_size = sizeof *wmd;
+  return SINTER_OK;
+}
+
 sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc, const float *w,
                                   void **out_data, size_t *out_bytes, void **out_layout,
                                   size_t *out_layout_size, sinter_error_t *err) {
   *out_data = *out_layout = NULL;
+  if (desc->int8)
+    return prepack_int8(d, desc, w, out_data, out_bytes, out_layout, out_layout_size, err);
   dnnl_primitive_desc_t pd = NULL, rpd = NULL;
   dnnl_primitive_t reorder = NULL;
   dnnl_memory_t from = NULL, to = NULL;
@@ -189,7 +264,8 @@ done:
 }
 
 sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, const void *layout,
-                                 size_t layout_size, sn_linear_t **out, sinter_error_t *err) {
+                                 size_t layout_size, size_t weight_bytes, sn_linear_t **out,
+                                 sinter_error_t *err) {
   *out = NULL;
   dnnl_primitive_desc_t pd = NULL;
   dnnl_status_t s;
@@ -206,6 +282,16 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
                         "oneDNN build; recompile the artifact on this machine",
                         (long long)desc->k, (long long)desc->n);
   }
+  /* The weights' size follows from the (now trusted) layout: a buffer of
+   * any other size would be read out of bounds. */
+  size_t want =
+      desc->int8 ? sn_linear_int8_bytes(desc->k, desc->n) : dnnl_memory_desc_get_size(wmd);
+  if (weight_bytes != want) {
+    dnnl_primitive_desc_destroy(pd);
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "weights of a K=%lld N=%lld linear are %zu bytes; the layout needs %zu",
+                        (long long)desc->k, (long long)desc->n, weight_bytes, want);
+  }
   sn_linear_t *l = calloc(1, sizeof *l);
   if (!l) {
     dnnl_primitive_desc_destroy(pd);
@@ -214,6 +300,17 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
   l->d = d;
   l->desc = *desc;
   l->weights_md = *wmd;
+  if (desc->int8) {
+    l->xq = malloc((size_t)(INT8_CHUNK * desc->k));
+    l->x_scale = malloc(INT8_CHUNK * sizeof(float));
+    l->acc = malloc((size_t)(INT8_CHUNK * desc->n) * sizeof(int32_t));
+    l->tmp = malloc((size_t)(INT8_CHUNK * desc->n) * sizeof(float));
+    if (!l->xq || !l->x_scale || !l->acc || !l->tmp) {
+      dnnl_primitive_desc_destroy(pd);
+      sn_linear_destroy(l);
+      return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "int8 linear scratch");
+    }
+  }
   s = dnnl_primitive_create(&l->prim, pd);
   dnnl_primitive_desc_destroy(pd);
   if (s) {
@@ -225,8 +322,73 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
   return SINTER_OK;
 }
 
+/* One int8 step over rows [0, m) of x (m <= INT8_CHUNK). */
+static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x, const void *w,
+                                      const float *bias, float *out, sinter_error_t *err) {
+  const int64_t K = l->desc.k, N = l->desc.n;
+  const float *w_scale =
+      (const float *)((const unsigned char *)w + sn_linear_int8_bytes(K, N) - (size_t)N * 4);
+  /* Dynamic symmetric quantisation, one scale per token. */
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < m; r++) {
+    const float *row = x + r * K;
+    float mx = 0;
+    for (int64_t k = 0; k < K; k++) mx = fmaxf(mx, fabsf(row[k]));
+    float s = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / s;
+    l->x_scale[r] = s;
+    for (int64_t k = 0; k < K; k++) l->xq[r * K + k] = (int8_t)lrintf(row[k] * inv);
+  }
+  dnnl_memory_desc_t src, dst;
+  dnnl_dims_t src_dims = {m, K}, src_strides = {K, 1}, dst_dims = {m, N}, dst_strides = {N, 1};
+  dnnl_memory_t mem[3] = {NULL, NULL, NULL};
+  dnnl_status_t s;
+  sinter_status_t st = SINTER_OK;
+  if ((s = dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_s8, src_strides)) ||
+      (s = dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_s32, dst_strides)) ||
+      (s = dnnl_memory_create(&mem[0], &src, l->d->engine, l->xq)) ||
+      (s = dnnl_memory_create(&mem[1], &l->weights_md, l->d->engine, (void *)w)) ||
+      (s = dnnl_memory_create(&mem[2], &dst, l->d->engine, l->acc))) {
+    st = sn_error_set(err, SINTER_ERR_INTERNAL, "int8 linear: setup failed (status %d)", (int)s);
+  } else {
+    dnnl_exec_arg_t args[3] = {
+        {DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]}};
+    if ((s = dnnl_primitive_execute(l->prim, l->d->stream, 3, args)) ||
+        (s = dnnl_stream_wait(l->d->stream)))
+      st = sn_error_set(err, SINTER_ERR_INTERNAL, "int8 linear: execution failed (status %d)",
+                        (int)s);
+  }
+  for (int i = 0; i < 3; i++)
+    if (mem[i]) dnnl_memory_destroy(mem[i]);
+  if (st) return st;
+  /* Epilogue in fp32: dequantise, bias, activation, residual. */
+  float *v = l->desc.residual ? l->tmp : out;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < m; r++)
+    for (int64_t c = 0; c < N; c++)
+      v[r * N + c] = (float)l->acc[r * N + c] * l->x_scale[r] * w_scale[c] + bias[c];
+  switch (l->desc.act) {
+    case 1: sn_gelu_f32(v, m * N); break;
+    case 2: sn_gelu_tanh_f32(v, m * N); break;
+    case 3:
+      for (int64_t i = 0; i < m * N; i++) v[i] = v[i] > 0 ? v[i] : 0;
+      break;
+    case 4: sn_tanh_f32(v, m * N); break;
+    default: break;
+  }
+  if (l->desc.residual)
+    for (int64_t i = 0; i < m * N; i++) out[i] += v[i];
+  return SINTER_OK;
+}
+
 sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const void *w,
                               const float *bias, float *out, sinter_error_t *err) {
+  if (l->desc.int8) {
+    for (int64_t r = 0; r < m; r += INT8_CHUNK) {
+      int64_t rows = m - r < INT8_CHUNK ? m - r : INT8_CHUNK;
+      SN_TRY(run_int8_chunk(l, rows, x + r * l->desc.k, w, bias, out + r * l->desc.n, err));
+    }
+    return SINTER_OK;
+  }
   dnnl_memory_desc_t src, bmd, dst;
   dnnl_dims_t src_dims = {m, l->desc.k}, src_strides = {l->desc.k, 1};
   dnnl_dims_t bias_dims = {1, l->desc.n};
@@ -260,6 +422,7 @@ done:
 void sn_linear_destroy(sn_linear_t *l) {
   if (!l) return;
   if (l->prim) dnnl_primitive_destroy(l->prim);
+  free(l->xq), free(l->x_scale), free(l->acc), free(l->tmp);
   free(l);
 }
 

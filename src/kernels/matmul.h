@@ -35,7 +35,14 @@ typedef struct sn_linear_desc {
   int64_t k, n;
   int act;      /* sn_ir_act_t */
   int residual; /* 1: accumulate onto out (oneDNN sum post-op) */
+  int int8;     /* 1: s8 weights with a float scale per output channel; activations
+                   quantized to s8 per token at run time (dynamic), s32 accumulation,
+                   dequantisation, bias, activation and residual in fp32 */
 } sn_linear_desc_t;
+
+/* Bytes of an int8 linear's weight buffer: N*K s8 values (row n = output
+ * channel n), padding to 64 bytes, then N float scales. */
+size_t sn_linear_int8_bytes(int64_t k, int64_t n);
 
 /* A oneDNN matmul primitive for any row count M (a runtime dimension), made
  * once per artifact load. */
@@ -51,10 +58,13 @@ sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc, co
                                   size_t *out_layout_size, sinter_error_t *err);
 
 /* Creates the primitive for desc; checks that `layout` (from sn_linear_prepack,
- * possibly on another machine) is the layout this CPU's primitive wants.
- * Errors: UNSUPPORTED when it is not (the artifact targets another CPU). */
+ * possibly on another machine) is the layout this CPU's primitive wants and
+ * that the weights are `weight_bytes` long as that layout needs.
+ * Errors: UNSUPPORTED when the layout differs (the artifact targets another
+ * CPU), FORMAT for a wrong size. */
 sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, const void *layout,
-                                 size_t layout_size, sn_linear_t **out, sinter_error_t *err);
+                                 size_t layout_size, size_t weight_bytes, sn_linear_t **out,
+                                 sinter_error_t *err);
 
 /* Runs the primitive on m rows: x [m, K], packed weights w, bias [N], out
  * [m, N] (holding the residual when desc.residual). */

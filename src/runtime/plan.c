@@ -17,12 +17,14 @@ struct sn_plan_exec {
 };
 
 static int same_desc(const sn_linear_desc_t *a, const sn_linear_desc_t *b) {
-  return a->k == b->k && a->n == b->n && a->act == b->act && a->residual == b->residual;
+  return a->k == b->k && a->n == b->n && a->act == b->act && a->residual == b->residual &&
+         a->int8 == b->int8;
 }
 
 static sn_linear_desc_t desc_of(const sn_ir_graph_t *g, const sn_ir_node_t *n) {
   const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
-  return (sn_linear_desc_t){w->shape.dims[1], w->shape.dims[0], (int)n->act, n->num_inputs == 4};
+  return (sn_linear_desc_t){w->shape.dims[1], w->shape.dims[0], (int)n->act, n->num_inputs == 4,
+                            n->int8 != 0};
 }
 
 sinter_status_t sn_plan_exec_create(const sn_ir_graph_t *g, sn_plan_exec_t **out,
@@ -54,7 +56,7 @@ sinter_status_t sn_plan_exec_create(const sn_ir_graph_t *g, sn_plan_exec_t **out
     }
     if (e->linear[i]) continue;
     const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
-    st = sn_linear_create(e->dnnl, &d, w->layout, w->layout_size, &e->linear[i], err);
+    st = sn_linear_create(e->dnnl, &d, w->layout, w->layout_size, w->nbytes, &e->linear[i], err);
     if (st) {
       sn_error_prefix(err, "weight \"%s\"", w->name);
       goto fail;

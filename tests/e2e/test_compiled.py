@@ -118,9 +118,10 @@ def test_bad_artifacts_are_refused(tmp_path):
     assert "header checksum" in proc.stderr or "format version 7" in proc.stderr
 
 
-def test_compile_refuses_unsupported_options():
-    proc = run("compile", "--model", MODELS / "bert_cls", "--dtype", "bf16", "-o", "/tmp/x", check=1)
-    assert "bf16" in proc.stderr
+def test_compile_refuses_unsupported_options(tmp_path):
+    proc = run("compile", "--model", MODELS / "bert_cls", "--dtype", "bf16", "-o", tmp_path / "x",
+               check=1)
+    assert "bf16 is not supported" in proc.stderr
     assert "unknown target" in run("compile", "--model", MODELS / "bert_cls", "--target", "arm",
                                    check=1).stderr
 
@@ -168,3 +169,21 @@ def test_two_processes_compile_one_entry(tmp_path):
     assert sum("compiled (cache miss)" in p.stderr for p in procs) == 1
     assert procs[0].stdout == procs[1].stdout
     assert len(list((tmp_path / "cache").glob("*.sinter"))) == 1
+
+
+def test_int8_default_model_cosine_to_fp32(tmp_path):
+    """int8 (per-channel s8 weights, dynamic per-token activations) keeps the
+    sentence embeddings within the 0.99 cosine target of the fp32 reference."""
+    art = tmp_path / "minilm-int8.sinter"
+    run("compile", "--model", DEFAULT_MODEL, "--dtype", "int8", "-o", art, check=0)
+    assert " int8" in run("inspect", art, check=0).stdout
+    g = golden("all_minilm_l6_v2")
+    stdin = "\n".join(" ".join(map(str, c["input_ids"])) for c in g["cases"]) + "\n"
+    rows = json_lines(run("embed", "--model", art, "--ids", stdin=stdin, check=0).stdout)
+
+    def cos(a, b):
+        return sum(x * y for x, y in zip(a, b)) / (sum(x * x for x in a) * sum(y * y for y in b)) ** 0.5
+
+    cosines = [cos(r["embedding"], c["embedding"]) for r, c in zip(rows, g["cases"])]
+    print(f"int8 vs fp32: min cosine {min(cosines):.5f}, mean {sum(cosines) / len(cosines):.5f}")
+    assert len(cosines) == len(g["cases"]) and min(cosines) >= 0.99
