@@ -74,3 +74,12 @@ def model_copy(tmp_path):
 @pytest.fixture(scope="session", autouse=True)
 def built_binary():
     assert SINTER.exists(), f"{SINTER} is missing: run scripts/setup.sh first"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory):
+    """Compiled runs go through the compile cache: keep the suite's entries
+    out of the user's ~/.cache."""
+    os.environ["SINTER_CACHE_DIR"] = str(tmp_path_factory.mktemp("sinter-cache"))
+    os.environ.pop("SINTER_CACHE_URL", None)
+    yield

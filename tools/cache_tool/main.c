@@ -1,12 +1,9 @@
 /*
  * main.c — sinter-cache-tool: drives the compile cache (src/artifact/cache.h)
  * and its S3 client from the command line, for tests and for poking at a
- * cache by hand, until the sinter CLI grows its own cache commands.
+ * cache by hand (`sinter cache` is the user-facing command).
  *
- * Build (from the repository root):
- *   gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Iinclude -Isrc \
- *       src/base/status.c src/base/file.c src/artifact/cache.c src/artifact/s3.c \
- *       tools/cache_tool/main.c -lcurl -lcrypto -o build/sinter-cache-tool
+ * Built by CMake as build/sinter-cache-tool.
  *
  * Exit status: 0 success (or hit), 1 error, 2 usage, 3 miss / not found.
  * Warnings (remote failures, corrupt entries) go to stderr as "warning: ...".
