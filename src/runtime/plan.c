@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernels/fused.h"
 #include "kernels/matmul.h"
@@ -14,7 +15,27 @@ struct sn_plan_exec {
   float *arena;
   int32_t *zeros; /* token types when the caller gives none */
   int64_t total;  /* tokens of the last run */
+  int profile;
+  double seconds[SN_OP_COUNT_];
+  int64_t calls[SN_OP_COUNT_];
 };
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+void sn_plan_exec_profile(sn_plan_exec_t *e, int on) {
+  e->profile = on;
+  memset(e->seconds, 0, sizeof e->seconds);
+  memset(e->calls, 0, sizeof e->calls);
+}
+
+void sn_plan_exec_profile_get(const sn_plan_exec_t *e, double *seconds, int64_t *calls) {
+  memcpy(seconds, e->seconds, sizeof e->seconds);
+  memcpy(calls, e->calls, sizeof e->calls);
+}
 
 static int same_desc(const sn_linear_desc_t *a, const sn_linear_desc_t *b) {
   return a->k == b->k && a->n == b->n && a->act == b->act && a->residual == b->residual &&
@@ -111,6 +132,7 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
   for (int32_t i = 0; i < g->count; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
     if (n->op == SN_OP_INPUT || n->op == SN_OP_WEIGHT) continue;
+    double t0 = e->profile ? now_seconds() : 0;
     float *out = buf(e, i);
     const float *x = in_data(e, n, 0, ids, type_ids);
     int64_t last = n->shape.dims[n->shape.rank - 1];
@@ -164,6 +186,10 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
       default:
         return sn_error_set(err, SINTER_ERR_INTERNAL, "plan: no packed kernel for %s",
                             sn_ir_op_name(n->op));
+    }
+    if (e->profile) {
+      e->seconds[n->op] += now_seconds() - t0;
+      e->calls[n->op]++;
     }
   }
   return SINTER_OK;

@@ -29,6 +29,12 @@ void sn_plan_exec_destroy(sn_plan_exec_t *e);
 sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const int32_t *type_ids,
                                  const int32_t *offsets, int32_t num_seqs, sinter_error_t *err);
 
+/* Per-op-kind wall time, accumulated over runs while profiling is on
+ * (sn_plan_exec_profile(e, 1)); seconds[op] and calls[op] for each
+ * sn_ir_op_t. Off by default: timing costs two clock reads per node. */
+void sn_plan_exec_profile(sn_plan_exec_t *e, int on);
+void sn_plan_exec_profile_get(const sn_plan_exec_t *e, double *seconds, int64_t *calls);
+
 /* The k-th graph output of the last run (rows: total tokens or sequences). */
 const float *sn_plan_exec_output(const sn_plan_exec_t *e, int k);
 

@@ -9,6 +9,7 @@
 #include "model/model.h"
 #include "runtime/eager.h"
 #include "runtime/plan.h"
+#include "runtime/session.h"
 
 /* Upper bound on batch × longest sequence, far above any sane request; it
  * keeps size arithmetic far from overflow. */
@@ -379,4 +380,8 @@ sinter_status_t sinter_model_compile(sinter_model_t *model, const sinter_compile
   }
   model->plan = g;
   return SINTER_OK;
+}
+
+sn_plan_exec_t *sn_session_plan_exec(sinter_session_t *session) {
+  return session->exec;
 }

@@ -9,15 +9,18 @@
 
 #include "cli.h"
 #include "model/model.h"
+#include "runtime/session.h"
 
 static const char usage[] =
     "usage: sinter bench --model DIR|FILE [--mode eager|compiled] [--batch B --seq S]\n"
-    "                    [--lengths lognormal|FILE] [--iters N] [--warmup N] [--json]\n\n"
+    "                    [--lengths lognormal|FILE] [--iters N] [--warmup N] [--json]\n"
+    "                    [--breakdown]\n\n"
     "Runs batches of random token ids and prints sequences/s, tokens/s, p50/p90/p99\n"
     "latency per batch and achieved GFLOP/s (2*L*(4H^2+2HI) + 4*L^2*H per layer and\n"
     "sequence of L tokens). --lengths lognormal draws lengths with a fixed seed from\n"
     "a log-normal with median 22 and 95th percentile 80, capped at 128 (sentence-level\n"
-    "traffic); a FILE gives one length per line.\n\n"
+    "traffic); a FILE gives one length per line. --breakdown (compiled mode) prints\n"
+    "where the time goes, per op kind.\n\n"
     "options:\n" CLI_COMMON_USAGE;
 
 static double now_seconds(void) {
@@ -39,7 +42,7 @@ static int cmp_double(const void *a, const void *b) {
 
 int sn_cmd_bench(int argc, char **argv) {
   cli_common_t opts = {0};
-  int batch = 8, seq = 128, iters = 20, warmup = 3, json = 0;
+  int batch = 8, seq = 128, iters = 20, warmup = 3, json = 0, breakdown = 0;
   const char *lengths_spec = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -60,6 +63,8 @@ int sn_cmd_bench(int argc, char **argv) {
       lengths_spec = argv[++i];
     } else if (!strcmp(a, "--json")) {
       json = 1;
+    } else if (!strcmp(a, "--breakdown")) {
+      breakdown = 1;
     } else {
       return cli_usage_error(usage, "unexpected argument \"%s\"", a);
     }
@@ -122,6 +127,8 @@ int sn_cmd_bench(int argc, char **argv) {
       goto done;
     }
     if (i >= warmup) lat[i - warmup] = now_seconds() - t0;
+    if (i + 1 == warmup && breakdown && sn_session_plan_exec(session))
+      sn_plan_exec_profile(sn_session_plan_exec(session), 1);
   }
   double sum = 0;
   for (int i = 0; i < iters; i++) sum += lat[i];
@@ -144,6 +151,18 @@ int sn_cmd_bench(int argc, char **argv) {
            flops / mean / 1e9);
     printf("latency per batch: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms\n", p50 * 1e3, p90 * 1e3,
            p99 * 1e3);
+  }
+  if (breakdown && sn_session_plan_exec(session)) {
+    double seconds[SN_OP_COUNT_], all = 0;
+    int64_t calls[SN_OP_COUNT_];
+    sn_plan_exec_profile_get(sn_session_plan_exec(session), seconds, calls);
+    for (int op = 0; op < SN_OP_COUNT_; op++) all += seconds[op];
+    printf("%-16s %8s %12s %7s\n", "op", "calls", "ms/batch", "share");
+    for (int op = 0; op < SN_OP_COUNT_; op++)
+      if (calls[op])
+        printf("%-16s %8lld %12.2f %6.1f%%\n", sn_ir_op_name((sn_ir_op_t)op),
+               (long long)(calls[op] / iters), seconds[op] * 1e3 / iters,
+               100.0 * seconds[op] / (all > 0 ? all : 1));
   }
   goto done;
 oom:
