@@ -110,8 +110,8 @@ const char *sinter_model_warning(const sinter_model_t *model, size_t index);
  * tokenizer files, INVALID_ARGUMENT for invalid UTF-8 (with its byte offset).
  * Thread-safe: a model may tokenize on many threads at once. */
 sinter_status_t sinter_model_tokenize(const sinter_model_t *model, const char *text, size_t size,
-                                      int32_t **out_ids, int32_t **out_type_ids,
-                                      size_t *out_length, sinter_error_t *error);
+                                      int32_t **out_ids, int32_t **out_type_ids, size_t *out_length,
+                                      sinter_error_t *error);
 
 /* ---------------------------------------------------------------- compiling */
 
@@ -131,8 +131,7 @@ typedef struct sinter_compile_options {
 /* Compiles `model` in memory (graph passes, memory plan, pre-packed weights)
  * so that compiled sessions can run it. Not thread-safe with other uses of
  * the model. Errors: UNSUPPORTED for an option this build or CPU cannot do. */
-sinter_status_t sinter_model_compile(sinter_model_t *model,
-                                     const sinter_compile_options_t *options,
+sinter_status_t sinter_model_compile(sinter_model_t *model, const sinter_compile_options_t *options,
                                      sinter_error_t *error);
 
 /* ---------------------------------------------------------------- running */
@@ -157,16 +156,16 @@ typedef struct sinter_run_options {
  * destruction. Arrays are row-major; absent outputs are NULL. Token outputs
  * are packed: sequence i owns rows offsets[i] .. offsets[i+1]-1, no padding. */
 typedef struct sinter_outputs {
-  size_t batch;                   /* number of sequences */
-  size_t total_tokens;            /* sum of the sequence lengths */
-  const size_t *offsets;          /* [batch + 1] row offsets of each sequence */
+  size_t batch;          /* number of sequences */
+  size_t total_tokens;   /* sum of the sequence lengths */
+  const size_t *offsets; /* [batch + 1] row offsets of each sequence */
   size_t hidden_size;
   const float *last_hidden_state; /* [total_tokens, hidden] */
   const float *pooler_output;     /* [batch, hidden] or NULL */
   const float *embeddings;        /* [batch, hidden] pooled (+ normalized) */
   size_t num_labels;
-  const float *logits;            /* [batch, num_labels] or NULL */
-  const float *scores;            /* softmax(logits) or NULL */
+  const float *logits; /* [batch, num_labels] or NULL */
+  const float *scores; /* softmax(logits) or NULL */
 } sinter_outputs_t;
 
 /* An execution context over a model. The eager session interprets the unfused
@@ -176,8 +175,7 @@ typedef struct sinter_session sinter_session_t;
 /* Creates an eager session over `model` (borrowed: it must outlive the
  * session). `threads` <= 0 uses all cores. */
 sinter_status_t sinter_session_create_eager(const sinter_model_t *model, int threads,
-                                            sinter_session_t **out_session,
-                                            sinter_error_t *error);
+                                            sinter_session_t **out_session, sinter_error_t *error);
 
 /* Creates a compiled session: it runs the model's compiled plan (the model
  * came from an artifact, or sinter_model_compile ran) on packed batches with

@@ -28,8 +28,8 @@ typedef enum sn_dtype { SN_DTYPE_F32 = 0, SN_DTYPE_BF16 = 1, SN_DTYPE_INT8 = 2 }
 
 typedef struct sn_compile_options {
   sn_dtype_t dtype;
-  int64_t max_tokens; /* largest packed batch the arena is planned for */
-  int64_t max_seq;    /* longest sequence accepted */
+  int64_t max_tokens;       /* largest packed batch the arena is planned for */
+  int64_t max_seq;          /* longest sequence accepted */
   uint64_t target_features; /* CPU features the artifact may use (SN_FEATURE_*); 0: this CPU */
 } sn_compile_options_t;
 
@@ -68,8 +68,8 @@ sinter_status_t sn_pass_cleanup(sn_ir_graph_t *, const sn_compile_options_t *, s
                                 sinter_error_t *);
 sinter_status_t sn_pass_fold_scale(sn_ir_graph_t *, const sn_compile_options_t *,
                                    sn_pass_report_t *, sinter_error_t *);
-sinter_status_t sn_pass_merge_qkv(sn_ir_graph_t *, const sn_compile_options_t *,
-                                  sn_pass_report_t *, sinter_error_t *);
+sinter_status_t sn_pass_merge_qkv(sn_ir_graph_t *, const sn_compile_options_t *, sn_pass_report_t *,
+                                  sinter_error_t *);
 sinter_status_t sn_pass_fuse_attention(sn_ir_graph_t *, const sn_compile_options_t *,
                                        sn_pass_report_t *, sinter_error_t *);
 sinter_status_t sn_pass_fuse_embeddings(sn_ir_graph_t *, const sn_compile_options_t *,

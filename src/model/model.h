@@ -56,8 +56,6 @@ const sn_weight_t *sn_model_weight(const sinter_model_t *model, const char *name
  * weight/bias. Returns 0, or -1 when it does not fit. Exposed for tests. */
 int sn_model_canonical_name(sn_model_type_t type, const char *stored, char *buf, size_t cap);
 
-
-
 /* Loads the folder's tokenizer into model->tokenizer when tokenizer files are
  * present (left NULL otherwise). Errors from the tokenizer loader pass through. */
 sinter_status_t sn_model_load_tokenizer(sinter_model_t *model, sinter_error_t *err);

@@ -22,50 +22,50 @@ static int sn_test_passed, sn_test_failed;
     }                                                                          \
   } while (0)
 
-#define SN_CHECK_MSG(cond, ...)                                          \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
+#define SN_CHECK_MSG(cond, ...)                                                \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                      \
-      fputc('\n', stderr);                                               \
-      sn_test_failed_checks++;                                           \
-    }                                                                    \
+      fprintf(stderr, __VA_ARGS__);                                            \
+      fputc('\n', stderr);                                                     \
+      sn_test_failed_checks++;                                                 \
+    }                                                                          \
   } while (0)
 
 /* Checks that a status is OK, printing the error context when it is not. */
-#define SN_CHECK_OK(expr, errp)                                                         \
-  do {                                                                                  \
-    sinter_status_t st_ = (expr);                                                       \
-    if (st_ != SINTER_OK) {                                                             \
+#define SN_CHECK_OK(expr, errp)                                                              \
+  do {                                                                                       \
+    sinter_status_t st_ = (expr);                                                            \
+    if (st_ != SINTER_OK) {                                                                  \
       fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, (errp)->message); \
-      sn_test_failed_checks++;                                                          \
-    }                                                                                   \
+      sn_test_failed_checks++;                                                               \
+    }                                                                                        \
   } while (0)
 
 /* Checks that a status equals `code` and that the message contains `needle`. */
-#define SN_CHECK_ERR(expr, code, errp, needle)                                          \
-  do {                                                                                  \
-    sinter_status_t st_ = (expr);                                                       \
-    if (st_ != (code) || !strstr((errp)->message, (needle))) {                          \
-      fprintf(stderr, "%s:%d: %s: want status %d with \"%s\", got %d: %s\n", __FILE__, \
-              __LINE__, #expr, (int)(code), (needle), (int)st_, (errp)->message);       \
-      sn_test_failed_checks++;                                                          \
-    }                                                                                   \
+#define SN_CHECK_ERR(expr, code, errp, needle)                                                   \
+  do {                                                                                           \
+    sinter_status_t st_ = (expr);                                                                \
+    if (st_ != (code) || !strstr((errp)->message, (needle))) {                                   \
+      fprintf(stderr, "%s:%d: %s: want status %d with \"%s\", got %d: %s\n", __FILE__, __LINE__, \
+              #expr, (int)(code), (needle), (int)st_, (errp)->message);                          \
+      sn_test_failed_checks++;                                                                   \
+    }                                                                                            \
   } while (0)
 
-#define SN_RUN(fn)                                                \
-  do {                                                            \
-    int before_ = sn_test_failed_checks;                          \
-    fn();                                                         \
-    if (sn_test_failed_checks == before_) {                       \
-      sn_test_passed++;                                           \
-    } else {                                                      \
-      sn_test_failed++;                                           \
-      fprintf(stderr, "FAIL %s\n", #fn);                          \
-    }                                                             \
+#define SN_RUN(fn)                          \
+  do {                                      \
+    int before_ = sn_test_failed_checks;    \
+    fn();                                   \
+    if (sn_test_failed_checks == before_) { \
+      sn_test_passed++;                     \
+    } else {                                \
+      sn_test_failed++;                     \
+      fprintf(stderr, "FAIL %s\n", #fn);    \
+    }                                       \
   } while (0)
 
-#define SN_TEST_REPORT()                                                        \
+#define SN_TEST_REPORT() \
   (printf("%d passed, %d failed\n", sn_test_passed, sn_test_failed), sn_test_failed ? 1 : 0)
 
 #endif

@@ -31,18 +31,20 @@ static void test_bert_defaults_and_fields(void) {
 static void test_classifier_labels(void) {
   sn_config_t c;
   sinter_error_t err;
-  SN_CHECK_OK(parse("{\"model_type\":\"bert\",\"architectures\":[\"BertForSequenceClassification\"],"
-                    "\"id2label\":{\"1\":\"POS\",\"0\":\"NEG\",\"2\":\"MID\"}}",
-                    &c, &err),
-              &err);
+  SN_CHECK_OK(
+      parse("{\"model_type\":\"bert\",\"architectures\":[\"BertForSequenceClassification\"],"
+            "\"id2label\":{\"1\":\"POS\",\"0\":\"NEG\",\"2\":\"MID\"}}",
+            &c, &err),
+      &err);
   SN_CHECK(c.head == SN_HEAD_SEQUENCE && c.num_labels == 3);
   SN_CHECK(!strcmp(c.labels[0], "NEG") && !strcmp(c.labels[1], "POS") &&
            !strcmp(c.labels[2], "MID"));
   sn_config_deinit(&c);
-  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"architectures\":[\"BertForSequenceClassification\"],"
-                     "\"id2label\":{\"0\":\"A\",\"5\":\"B\"}}",
-                     &c, &err),
-               SINTER_ERR_FORMAT, &err, "id2label key \"5\"");
+  SN_CHECK_ERR(
+      parse("{\"model_type\":\"bert\",\"architectures\":[\"BertForSequenceClassification\"],"
+            "\"id2label\":{\"0\":\"A\",\"5\":\"B\"}}",
+            &c, &err),
+      SINTER_ERR_FORMAT, &err, "id2label key \"5\"");
 }
 
 static void test_distilbert(void) {
@@ -62,23 +64,23 @@ static void test_refusals(void) {
   sinter_error_t err;
   SN_CHECK_ERR(parse("{\"model_type\":\"roberta\"}", &c, &err), SINTER_ERR_UNSUPPORTED, &err,
                "unsupported model_type \"roberta\"");
-  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"position_embedding_type\":\"relative_key\"}", &c,
-                     &err),
-               SINTER_ERR_UNSUPPORTED, &err, "relative_key");
+  SN_CHECK_ERR(
+      parse("{\"model_type\":\"bert\",\"position_embedding_type\":\"relative_key\"}", &c, &err),
+      SINTER_ERR_UNSUPPORTED, &err, "relative_key");
   SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"hidden_act\":\"swish\"}", &c, &err),
                SINTER_ERR_UNSUPPORTED, &err, "activation \"swish\"");
   SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"hidden_size\":0}", &c, &err), SINTER_ERR_FORMAT,
                &err, "\"hidden_size\" is 0");
   SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"num_hidden_layers\":-3}", &c, &err),
                SINTER_ERR_FORMAT, &err, "\"num_hidden_layers\" is -3");
-  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"hidden_size\":100,\"num_attention_heads\":12}",
-                     &c, &err),
-               SINTER_ERR_FORMAT, &err, "not a multiple of the number of attention heads");
-  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"hidden_size\":38.5}", &c, &err),
-               SINTER_ERR_FORMAT, &err, "must be an integer");
-  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"architectures\":[\"BertForQuestionAnswering\"]}",
-                     &c, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "BertForQuestionAnswering");
+  SN_CHECK_ERR(
+      parse("{\"model_type\":\"bert\",\"hidden_size\":100,\"num_attention_heads\":12}", &c, &err),
+      SINTER_ERR_FORMAT, &err, "not a multiple of the number of attention heads");
+  SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"hidden_size\":38.5}", &c, &err), SINTER_ERR_FORMAT,
+               &err, "must be an integer");
+  SN_CHECK_ERR(
+      parse("{\"model_type\":\"bert\",\"architectures\":[\"BertForQuestionAnswering\"]}", &c, &err),
+      SINTER_ERR_UNSUPPORTED, &err, "BertForQuestionAnswering");
   SN_CHECK_ERR(parse("{\"model_type\":\"bert\",\"is_decoder\":true}", &c, &err),
                SINTER_ERR_UNSUPPORTED, &err, "is_decoder");
   SN_CHECK_ERR(parse("{\"hidden_size\":32}", &c, &err), SINTER_ERR_FORMAT, &err,

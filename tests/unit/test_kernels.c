@@ -111,8 +111,11 @@ static void test_matmul(void) {
   SN_CHECK_OK(sn_dnnl_create(&d, &err), &err);
   if (!d) return;
   const int64_t shapes[][6] = {/* batch, m, k, n, b_batched, trans_b */
-                               {1, 7, 13, 5, 0, 1},  {1, 129, 64, 33, 0, 0}, {3, 5, 32, 9, 1, 1},
-                               {4, 1, 17, 3, 1, 0}, {2, 8, 8, 8, 0, 1}};
+                               {1, 7, 13, 5, 0, 1},
+                               {1, 129, 64, 33, 0, 0},
+                               {3, 5, 32, 9, 1, 1},
+                               {4, 1, 17, 3, 1, 0},
+                               {2, 8, 8, 8, 0, 1}};
   unsigned seed = 7;
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     int64_t batch = shapes[s][0], m = shapes[s][1], k = shapes[s][2], n = shapes[s][3];

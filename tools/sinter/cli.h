@@ -17,12 +17,12 @@
 typedef struct cli_common {
   const char *model_dir;
   int threads;
-  int ids_mode;         /* --ids: inputs are token ids, not text */
-  int batch_size;       /* sequences per run */
-  int eager;            /* --mode eager: interpret the unfused graph */
+  int ids_mode;          /* --ids: inputs are token ids, not text */
+  int batch_size;        /* sequences per run */
+  int eager;             /* --mode eager: interpret the unfused graph */
   const char *cache_url; /* --cache s3://bucket/prefix */
-  int max_tokens;       /* --max-tokens: compile option */
-  const char **texts;   /* positional inputs (borrowed from argv) */
+  int max_tokens;        /* --max-tokens: compile option */
+  const char **texts;    /* positional inputs (borrowed from argv) */
   size_t text_count;
 } cli_common_t;
 
@@ -39,9 +39,9 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
 /* Inputs of one invocation: owned copies. */
 typedef struct cli_inputs {
   size_t count;
-  char **texts;        /* original lines or arguments */
-  int32_t **ids;       /* token ids per input */
-  int32_t **type_ids;  /* token types per input (may hold NULLs) */
+  char **texts;       /* original lines or arguments */
+  int32_t **ids;      /* token ids per input */
+  int32_t **type_ids; /* token types per input (may hold NULLs) */
   size_t *lengths;
 } cli_inputs_t;
 
@@ -77,15 +77,15 @@ sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out, s
 sinter_status_t cli_open_as_is(const cli_common_t *opts, sinter_model_t **out, sinter_error_t *err);
 
 /* Text of the common options for usage messages. */
-#define CLI_COMMON_USAGE                                                        \
-  "  --model DIR         Hugging Face model folder (required)\n"                \
-  "  --threads N         threads to use (default: all cores)\n"                 \
+#define CLI_COMMON_USAGE                                                           \
+  "  --model DIR         Hugging Face model folder (required)\n"                   \
+  "  --threads N         threads to use (default: all cores)\n"                    \
   "  --ids               inputs are token ids (spaces or commas between them),\n"  \
-  "                      optionally followed by '|' and token type ids\n"  \
-  "  --batch-size N      sequences per run (default 32)\n"                      \
+  "                      optionally followed by '|' and token type ids\n"          \
+  "  --batch-size N      sequences per run (default 32)\n"                         \
   "  --mode MODE         compiled (default: through the compile cache) or eager\n" \
-  "  --cache URL         remote compile cache, s3://bucket/prefix\n"           \
-  "  --max-tokens N      token budget of one compiled run (default 8192)\n"    \
+  "  --cache URL         remote compile cache, s3://bucket/prefix\n"               \
+  "  --max-tokens N      token budget of one compiled run (default 8192)\n"        \
   "  -h, --help          show this help\n"
 
 #endif

@@ -107,8 +107,7 @@ int sn_cmd_compile(int argc, char **argv) {
   if (model->plan) {
     sinter_model_close(model);
     sn_error_set(&err, SINTER_ERR_INVALID_ARGUMENT,
-                 "%s is already a compiled artifact; compile takes a model folder",
-                 opts.model_dir);
+                 "%s is already a compiled artifact; compile takes a model folder", opts.model_dir);
     return cli_fail(&err);
   }
   sinter_model_info_t info;
