@@ -92,7 +92,7 @@ sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_op
  * SINTER_CACHE_URL, then compiling and storing the result in both). Cache
  * warnings become model warnings. *out_origin (may be NULL) tells where the
  * artifact came from; *out_compile_seconds (may be NULL) is 0 unless it was
- * compiled here. */
+ * compiled here. opts->max_seq 0 means the folder's max_seq_length. */
 sinter_status_t sn_open_compiled(const char *path, const sn_compile_options_t *opts,
                                  const char *cache_url, sinter_model_t **out, int *out_origin,
                                  double *out_compile_seconds, sinter_error_t *err);

@@ -173,7 +173,15 @@ sinter_status_t sn_open_compiled(const char *path, const sn_compile_options_t *o
   char *cached = NULL, hex[SN_CACHE_KEY_LEN + 1];
   uint8_t key[32];
   sn_cache_origin_t origin = SN_CACHE_MISS;
+  sn_compile_options_t with_seq = *opts;
   sinter_status_t st = sinter_model_open(path, &folder, err);
+  if (!st && !with_seq.max_seq) { /* default: the folder's own limit */
+    sinter_model_info_t info;
+    sinter_model_get_info(folder, &info);
+    with_seq.max_seq =
+        info.max_seq_length < with_seq.max_tokens ? info.max_seq_length : with_seq.max_tokens;
+  }
+  opts = &with_seq;
   if (!st) st = sn_cache_create(NULL, cache_url, &cache, err);
   if (!st) st = content_key(folder, opts, sn_cache_dir(cache), key, err);
   if (st) goto done;

@@ -120,15 +120,6 @@ sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
     sn_compile_options_t c = cli_compile_options(opts);
     int origin = 0;
     double seconds = 0;
-    if (!sn_file_exists(opts->model_dir)) {
-      /* max_seq defaults to the folder's limit, known once it is open */
-      sinter_model_t *probe = NULL;
-      SN_TRY(sinter_model_open(opts->model_dir, &probe, err));
-      sinter_model_info_t info;
-      sinter_model_get_info(probe, &info);
-      c.max_seq = info.max_seq_length < c.max_tokens ? info.max_seq_length : c.max_tokens;
-      sinter_model_close(probe);
-    }
     SN_TRY(sn_open_compiled(opts->model_dir, &c, opts->cache_url, out, &origin, &seconds, err));
     if (getenv("SINTER_VERBOSE") || seconds > 0)
       fprintf(stderr, "sinter: %s\n",
