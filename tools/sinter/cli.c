@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,15 +242,28 @@ sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *
   in->lengths = calloc(in->count, sizeof *in->lengths);
   if (!in->ids || !in->type_ids || !in->lengths)
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
-  for (size_t i = 0; i < in->count; i++) {
-    if (opts->ids_mode) {
+  if (opts->ids_mode) {
+    for (size_t i = 0; i < in->count; i++)
       SN_TRY(parse_ids(in->texts[i], i, &in->ids[i], &in->type_ids[i], &in->lengths[i], err));
-    } else {
-      st = sinter_model_tokenize(model, in->texts[i], strlen(in->texts[i]), &in->ids[i],
-                                 &in->type_ids[i], &in->lengths[i], err);
-      if (st) return sn_error_prefix(err, "input %zu", i);
+    return SINTER_OK;
+  }
+  /* Tokenize on every thread (a model's tokenizer is shared read-only); the
+   * error reported is that of the first failing input. */
+  size_t first_bad = in->count;
+  if (opts->threads > 0) omp_set_num_threads(opts->threads);
+#pragma omp parallel for schedule(dynamic, 16)
+  for (size_t i = 0; i < in->count; i++) {
+    sinter_error_t e;
+    if (sinter_model_tokenize(model, in->texts[i], strlen(in->texts[i]), &in->ids[i],
+                              &in->type_ids[i], &in->lengths[i], &e) != SINTER_OK) {
+#pragma omp critical
+      if (i < first_bad) {
+        first_bad = i;
+        *err = e;
+      }
     }
   }
+  if (first_bad < in->count) return sn_error_prefix(err, "input %zu", first_bad);
   return SINTER_OK;
 }
 
