@@ -12,7 +12,8 @@ from conftest import (DEFAULT_MODEL, MODELS, SINTER, case_args, golden, ids_arg,
 TOLERANCE = 1e-4
 
 
-@pytest.mark.parametrize("command", ["info", "embed", "classify", "graph", "tokenize"])
+@pytest.mark.parametrize("command", ["info", "embed", "classify", "graph", "tokenize", "compile",
+                                     "inspect", "cache", "bench", "profile"])
 def test_help_for_every_subcommand(command):
     out = run(command, "--help", check=0).stdout
     assert out.startswith("usage: sinter " + command)
@@ -157,3 +158,25 @@ def test_invalid_utf8_text_names_the_offset():
                           input=b"ok\nbad \xff text\n", capture_output=True, timeout=300)
     assert proc.returncode == 1
     assert b"input 1" in proc.stderr and b"byte offset 4" in proc.stderr
+
+
+def test_bench_json_and_breakdown():
+    import json as _json
+    out = run("bench", "--model", MODELS / "bert_cls", "--batch", "3", "--seq", "8", "--iters",
+              "2", "--warmup", "1", "--json", check=0).stdout
+    row = _json.loads(out.splitlines()[-1])
+    assert row["mode"] == "compiled" and row["tokens"] == 24 and row["seq_per_s"] > 0
+    out = run("bench", "--model", MODELS / "distilbert_cls", "--lengths", "lognormal", "--batch",
+              "5", "--iters", "2", "--breakdown", check=0).stdout
+    assert "attention" in out and "linear" in out and "% of the" in out
+    assert "fp32 FMA peak" in run("bench", "--peak", "--threads", "1", check=0).stdout
+
+
+def test_profile_recommends_and_plots(tmp_path):
+    svg = tmp_path / "p.svg"
+    out = run("profile", "--model", MODELS / "bert_cls", "--batches", "1,2", "--seqs", "4,8",
+              "--iters", "2", "--latency-budget", "1000", "--plot", svg, check=0).stdout
+    assert "recommended within 1000 ms p99: batch" in out
+    assert svg.read_text().startswith("<svg") and "2x8" in svg.read_text()
+    assert "SVG" in run("profile", "--model", MODELS / "bert_cls", "--plot", "x.png",
+                        check=2).stderr

@@ -1,48 +1,69 @@
 /* cmd_bench.c — `sinter bench`: throughput, latency percentiles and achieved
- * GFLOP/s of eager or compiled runs on synthetic token batches. A benchmark,
- * not a test: it reports, it never asserts. */
+ * GFLOP/s (and its share of the measured peak) of eager or compiled runs on
+ * synthetic token batches. A benchmark, not a test: it reports, it never
+ * asserts. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
+#include "kernels/peak.h"
+#include "measure.h"
 #include "model/model.h"
 #include "runtime/session.h"
 
 static const char usage[] =
     "usage: sinter bench --model DIR|FILE [--mode eager|compiled] [--batch B --seq S]\n"
     "                    [--lengths lognormal|FILE] [--iters N] [--warmup N] [--json]\n"
-    "                    [--breakdown]\n\n"
+    "                    [--breakdown]\n"
+    "       sinter bench --peak [--threads T]\n\n"
     "Runs batches of random token ids and prints sequences/s, tokens/s, p50/p90/p99\n"
-    "latency per batch and achieved GFLOP/s (2*L*(4H^2+2HI) + 4*L^2*H per layer and\n"
-    "sequence of L tokens). --lengths lognormal draws lengths with a fixed seed from\n"
-    "a log-normal with median 22 and 95th percentile 80, capped at 128 (sentence-level\n"
-    "traffic); a FILE gives one length per line. --breakdown (compiled mode) prints\n"
-    "where the time goes, per op kind.\n\n"
+    "latency per batch, achieved GFLOP/s (2*L*(4H^2+2HI) + 4*L^2*H per layer and\n"
+    "sequence of L tokens) and its share of the fp32 FMA peak measured on the spot.\n"
+    "--lengths lognormal draws lengths with a fixed seed from a log-normal with\n"
+    "median 22 and 95th percentile 80, capped at 128 (sentence-level traffic); a\n"
+    "FILE gives one length per line. --breakdown (compiled mode) prints where the\n"
+    "time goes, per op kind. --peak only measures the peak.\n\n"
     "options:\n" CLI_COMMON_USAGE;
 
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+/* Lengths for a batch: fixed, log-normal (seeded) or from a file. */
+static int fill_lengths(const char *spec, int seq, int max_len, size_t batch, size_t *out) {
+  FILE *f = spec && strcmp(spec, "lognormal") ? fopen(spec, "r") : NULL;
+  if (spec && strcmp(spec, "lognormal") && !f) return -1;
+  uint64_t rng = 0x2545F4914F6CDD1Dull;
+  for (size_t i = 0; i < batch; i++) {
+    long len = seq;
+    if (f) {
+      if (fscanf(f, "%ld", &len) != 1) {
+        fclose(f);
+        return -2;
+      }
+    } else if (spec) {
+      rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+      double u1 = (double)(rng >> 11) / 9007199254740992.0 + 1e-12;
+      rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+      double u2 = (double)(rng >> 11) / 9007199254740992.0;
+      double z = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+      len = lround(exp(log(22.0) + z * log(80.0 / 22.0) / 1.645));
+      len = len < 3 ? 3 : len > 128 ? 128 : len;
+    }
+    if (len < 1) len = 1;
+    out[i] = (size_t)(len > max_len ? max_len : len);
+  }
+  if (f) fclose(f);
+  return 0;
 }
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double uniform(void) {
-  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-  return (double)(rng >> 11) / 9007199254740992.0;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
+static void start_profile(void *session) {
+  sn_plan_exec_t *e = sn_session_plan_exec(session);
+  if (e) sn_plan_exec_profile(e, 1);
 }
 
 int sn_cmd_bench(int argc, char **argv) {
   cli_common_t opts = {0};
-  int batch = 8, seq = 128, iters = 20, warmup = 3, json = 0, breakdown = 0;
+  int batch = 8, seq = 128, iters = 20, warmup = 3, json = 0, breakdown = 0, peak_only = 0;
   const char *lengths_spec = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -65,9 +86,19 @@ int sn_cmd_bench(int argc, char **argv) {
       json = 1;
     } else if (!strcmp(a, "--breakdown")) {
       breakdown = 1;
+    } else if (!strcmp(a, "--peak")) {
+      peak_only = 1;
     } else {
       return cli_usage_error(usage, "unexpected argument \"%s\"", a);
     }
+  }
+  const char *isa = NULL;
+  if (peak_only) {
+    double one = sn_peak_fp32_gflops(1, 0.5, &isa);
+    double all = sn_peak_fp32_gflops(opts.threads, 0.5, &isa);
+    printf("fp32 FMA peak (%s): %.1f GFLOP/s on one thread, %.1f GFLOP/s on %d threads\n", isa, one,
+           all, opts.threads > 0 ? opts.threads : (int)(all / one + 0.5));
+    return SN_EXIT_OK;
   }
   if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
   if (batch < 1 || seq < 1 || iters < 1 || warmup < 0)
@@ -79,78 +110,44 @@ int sn_cmd_bench(int argc, char **argv) {
   sinter_model_get_info(model, &info);
   int rc = SN_EXIT_OK;
   size_t *lengths = calloc((size_t)batch, sizeof *lengths);
-  int32_t **ids = calloc((size_t)batch, sizeof *ids);
-  double *lat = calloc((size_t)iters, sizeof *lat);
   sinter_session_t *session = NULL;
-  if (!lengths || !ids || !lat) goto oom;
-  FILE *lf = lengths_spec && strcmp(lengths_spec, "lognormal") ? fopen(lengths_spec, "r") : NULL;
-  if (lengths_spec && strcmp(lengths_spec, "lognormal") && !lf) {
-    sn_error_set(&err, SINTER_ERR_IO, "%s: cannot open", lengths_spec);
+  measure_result_t res;
+  if (!lengths) {
+    sn_error_set(&err, SINTER_ERR_OUT_OF_MEMORY, "lengths");
     rc = cli_fail(&err);
     goto done;
   }
-  size_t total = 0;
-  double flops = 0;
-  const double H = info.hidden_size, I = info.intermediate_size;
-  for (int i = 0; i < batch; i++) {
-    long len = seq;
-    if (lf) {
-      if (fscanf(lf, "%ld", &len) != 1) rewind(lf), len = fscanf(lf, "%ld", &len) == 1 ? len : seq;
-    } else if (lengths_spec) {
-      /* log-normal: median 22, p95 80 -> sigma = ln(80/22) / 1.645 */
-      double u1 = uniform() + 1e-12, u2 = uniform();
-      double z = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
-      len = lround(exp(log(22.0) + z * log(80.0 / 22.0) / 1.645));
-      len = len < 3 ? 3 : len > 128 ? 128 : len;
-    }
-    if (len > info.max_seq_length) len = info.max_seq_length;
-    lengths[i] = (size_t)len;
-    total += (size_t)len;
-    flops += info.num_layers * (2.0 * len * (4 * H * H + 2 * H * I) + 4.0 * len * len * H);
-    if (!(ids[i] = malloc((size_t)len * sizeof **ids))) goto oom;
-    for (long t = 0; t < len; t++)
-      ids[i][t] = 1000 + (int32_t)(uniform() * (info.vocab_size - 1000));
-    ids[i][0] = 101;
+  if (fill_lengths(lengths_spec, seq, info.max_seq_length, (size_t)batch, lengths) != 0) {
+    sn_error_set(&err, SINTER_ERR_INVALID_ARGUMENT, "%s: cannot read %d lengths", lengths_spec,
+                 batch);
+    rc = cli_fail(&err);
+    goto done;
   }
-  if (lf) fclose(lf);
-  sinter_batch_t b = {(size_t)batch, (const int32_t *const *)ids, NULL, lengths};
   if ((model->plan ? sinter_session_create_compiled(model, opts.threads, &session, &err)
-                   : sinter_session_create_eager(model, opts.threads, &session, &err))) {
+                   : sinter_session_create_eager(model, opts.threads, &session, &err)) ||
+      measure_session(session, &info, (size_t)batch, lengths, iters, warmup,
+                      breakdown ? start_profile : NULL, session, &res, &err)) {
     rc = cli_fail(&err);
     goto done;
   }
-  sinter_outputs_t out;
-  for (int i = 0; i < warmup + iters; i++) {
-    double t0 = now_seconds();
-    if (sinter_session_run(session, &b, NULL, &out, &err)) {
-      rc = cli_fail(&err);
-      goto done;
-    }
-    if (i >= warmup) lat[i - warmup] = now_seconds() - t0;
-    if (i + 1 == warmup && breakdown && sn_session_plan_exec(session))
-      sn_plan_exec_profile(sn_session_plan_exec(session), 1);
-  }
-  double sum = 0;
-  for (int i = 0; i < iters; i++) sum += lat[i];
-  qsort(lat, (size_t)iters, sizeof *lat, cmp_double);
-  double mean = sum / iters;
-  double p50 = lat[(iters - 1) * 50 / 100], p90 = lat[(iters - 1) * 90 / 100];
-  double p99 = lat[(iters - 1) * 99 / 100];
+  double peak = sn_peak_fp32_gflops(opts.threads, 0.3, &isa);
   const char *mode = model->plan ? "compiled" : "eager";
   if (json) {
     printf(
         "{\"model\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"tokens\":%zu,\"iters\":%d,"
         "\"seq_per_s\":%.3f,\"tokens_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
-        "\"p99_ms\":%.3f,\"gflops\":%.2f}\n",
-        opts.model_dir, mode, batch, total, iters, batch / mean, total / mean, p50 * 1e3, p90 * 1e3,
-        p99 * 1e3, flops / mean / 1e9);
+        "\"p99_ms\":%.3f,\"gflops\":%.2f,\"peak_gflops\":%.1f}\n",
+        opts.model_dir, mode, batch, res.tokens, iters, res.seq_per_s, res.tokens_per_s,
+        res.p50_s * 1e3, res.p90_s * 1e3, res.p99_s * 1e3, res.gflops, peak);
   } else {
     printf("model %s, %s, %d sequences, %zu tokens per batch, %d iterations\n", opts.model_dir,
-           mode, batch, total, iters);
-    printf("throughput: %.2f seq/s, %.0f tokens/s, %.1f GFLOP/s\n", batch / mean, total / mean,
-           flops / mean / 1e9);
-    printf("latency per batch: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms\n", p50 * 1e3, p90 * 1e3,
-           p99 * 1e3);
+           mode, batch, res.tokens, iters);
+    printf(
+        "throughput: %.2f seq/s, %.0f tokens/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s "
+        "%s fp32 peak)\n",
+        res.seq_per_s, res.tokens_per_s, res.gflops, 100 * res.gflops / peak, peak, isa);
+    printf("latency per batch: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms\n", res.p50_s * 1e3,
+           res.p90_s * 1e3, res.p99_s * 1e3);
   }
   if (breakdown && sn_session_plan_exec(session)) {
     double seconds[SN_OP_COUNT_], all = 0;
@@ -164,14 +161,9 @@ int sn_cmd_bench(int argc, char **argv) {
                (long long)(calls[op] / iters), seconds[op] * 1e3 / iters,
                100.0 * seconds[op] / (all > 0 ? all : 1));
   }
-  goto done;
-oom:
-  sn_error_set(&err, SINTER_ERR_OUT_OF_MEMORY, "bench inputs");
-  rc = cli_fail(&err);
 done:
   sinter_session_destroy(session);
-  for (int i = 0; ids && i < batch; i++) free(ids[i]);
-  free(ids), free(lengths), free(lat);
+  free(lengths);
   sinter_model_close(model);
   return rc;
 }

@@ -19,5 +19,6 @@ int sn_cmd_compile(int argc, char **argv);
 int sn_cmd_inspect(int argc, char **argv);
 int sn_cmd_cache(int argc, char **argv);
 int sn_cmd_bench(int argc, char **argv);
+int sn_cmd_profile(int argc, char **argv);
 
 #endif

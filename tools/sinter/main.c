@@ -20,6 +20,7 @@ static const struct {
     {"compile", sn_cmd_compile, "compile a model folder into a .sinter artifact"},
     {"inspect", sn_cmd_inspect, "print and validate a .sinter artifact"},
     {"bench", sn_cmd_bench, "throughput and latency of eager or compiled runs"},
+    {"profile", sn_cmd_profile, "sweep batch and length, recommend a configuration"},
     {"cache", sn_cmd_cache, "list, verify, remove and prune compile-cache entries"},
 };
 
