@@ -170,6 +170,7 @@ def test_bench_json_and_breakdown():
               "5", "--iters", "2", "--breakdown", check=0).stdout
     assert "attention" in out and "linear" in out and "% of the" in out
     assert "fp32 FMA peak" in run("bench", "--peak", "--threads", "1", check=0).stdout
+    assert "unknown --config" in run("bench", "--config", "bert-huge", check=1).stderr
 
 
 def test_profile_recommends_and_plots(tmp_path):

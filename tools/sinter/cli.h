@@ -76,6 +76,10 @@ sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out, s
  * nothing; prints load warnings. */
 sinter_status_t cli_open_as_is(const cli_common_t *opts, sinter_model_t **out, sinter_error_t *err);
 
+/* Makes (once, under $TMPDIR) a model folder with random weights for the
+ * named configuration ("bert-base", "bert-large") and writes its path. */
+sinter_status_t cli_synth_model(const char *name, char *out_dir, size_t cap, sinter_error_t *err);
+
 /* Text of the common options for usage messages. */
 #define CLI_COMMON_USAGE                                                           \
   "  --model DIR         Hugging Face model folder (required)\n"                   \

@@ -15,7 +15,8 @@
 #include "runtime/session.h"
 
 static const char usage[] =
-    "usage: sinter bench --model DIR|FILE [--mode eager|compiled] [--batch B --seq S]\n"
+    "usage: sinter bench --model DIR|FILE|--config bert-base|bert-large [--mode eager|compiled] "
+    "[--batch B --seq S]\n"
     "                    [--lengths lognormal|FILE] [--iters N] [--warmup N] [--json]\n"
     "                    [--breakdown]\n"
     "       sinter bench --peak [--threads T]\n\n"
@@ -63,11 +64,18 @@ static void start_profile(void *session) {
 
 int sn_cmd_bench(int argc, char **argv) {
   cli_common_t opts = {0};
+  static char synth_dir[512];
   int batch = 8, seq = 128, iters = 20, warmup = 3, json = 0, breakdown = 0, peak_only = 0;
   const char *lengths_spec = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage), 0;
+    if (!strcmp(a, "--config") && i + 1 < argc) {
+      sinter_error_t cerr;
+      if (cli_synth_model(argv[++i], synth_dir, sizeof synth_dir, &cerr)) return cli_fail(&cerr);
+      opts.model_dir = synth_dir;
+      continue;
+    }
     int r = cli_parse_common(&opts, argc, argv, &i);
     if (r < 0) return SN_EXIT_USAGE;
     if (r > 0) continue;
@@ -100,7 +108,7 @@ int sn_cmd_bench(int argc, char **argv) {
            all, opts.threads > 0 ? opts.threads : (int)(all / one + 0.5));
     return SN_EXIT_OK;
   }
-  if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
+  if (!opts.model_dir) return cli_usage_error(usage, "--model or --config is required");
   if (batch < 1 || seq < 1 || iters < 1 || warmup < 0)
     return cli_usage_error(usage, "--batch, --seq and --iters must be positive");
   sinter_error_t err;

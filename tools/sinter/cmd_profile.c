@@ -11,7 +11,8 @@
 #include "model/model.h"
 
 static const char usage[] =
-    "usage: sinter profile --model DIR|FILE [--batches 1,2,4,8,16,32]\n"
+    "usage: sinter profile --model DIR|FILE|--config bert-base|bert-large [--batches "
+    "1,2,4,8,16,32]\n"
     "                      [--seqs 16,32,64,128,256] [--latency-budget MS]\n"
     "                      [--iters N] [--plot FILE.svg]\n\n"
     "Runs every batch size x sequence length, prints throughput and p99 per batch,\n"
@@ -94,6 +95,7 @@ static int write_svg(const char *path, const point_t *p, int n, double budget_ms
 
 int sn_cmd_profile(int argc, char **argv) {
   cli_common_t opts = {0};
+  static char synth_dir[512];
   int batches[MAX_POINTS] = {1, 2, 4, 8, 16, 32}, seqs[MAX_POINTS] = {16, 32, 64, 128, 256};
   int n_batches = 6, n_seqs = 5, iters = 5;
   double budget_ms = 100;
@@ -101,6 +103,12 @@ int sn_cmd_profile(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage), 0;
+    if (!strcmp(a, "--config") && i + 1 < argc) {
+      sinter_error_t cerr;
+      if (cli_synth_model(argv[++i], synth_dir, sizeof synth_dir, &cerr)) return cli_fail(&cerr);
+      opts.model_dir = synth_dir;
+      continue;
+    }
     int r = cli_parse_common(&opts, argc, argv, &i);
     if (r < 0) return SN_EXIT_USAGE;
     if (r > 0) continue;
@@ -126,7 +134,7 @@ int sn_cmd_profile(int argc, char **argv) {
       return cli_usage_error(usage, "unexpected argument \"%s\"", a);
     }
   }
-  if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
+  if (!opts.model_dir) return cli_usage_error(usage, "--model or --config is required");
   sinter_error_t err;
   sinter_model_t *model = NULL;
   if (cli_open_model(&opts, &model, &err)) return cli_fail(&err);
