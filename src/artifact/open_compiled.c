@@ -13,6 +13,7 @@
 #include "artifact/artifact.h"
 #include "artifact/cache.h"
 #include "base/file.h"
+#include "kernels/matmul.h"
 #include "model/safetensors.h"
 
 static double now_seconds(void) {
@@ -67,7 +68,11 @@ static int fingerprint(const sinter_model_t *m, const sn_compile_options_t *opts
   int64_t o[4] = {(int64_t)opts->dtype, opts->max_tokens, opts->max_seq,
                   (int64_t)sn_target_features(opts)};
   EVP_DigestUpdate(ctx, o, sizeof o);
-  EVP_DigestUpdate(ctx, SN_COMPILER_VERSION, sizeof SN_COMPILER_VERSION);
+  /* Everything the content key covers besides file contents. */
+  char versions[128];
+  snprintf(versions, sizeof versions, "sinter %s format %d onednn %s", SN_COMPILER_VERSION,
+           SN_ARTIFACT_FORMAT_VERSION, sn_dnnl_version());
+  EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   /* Shards too: every distinct file the weights come from. */
   size_t n = m->archive ? sn_st_count(m->archive) : 0;
   for (size_t i = 0; i < sizeof FINGERPRINT_FILES / sizeof *FINGERPRINT_FILES + n; i++) {
