@@ -343,9 +343,6 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
   return SINTER_OK;
 }
 
-/* out[r, n] = x[r, :] . w[n, :] for r < m <= SMALL_M, w plain [N, K]: each
- * weight row is streamed once per group of 8 rows (8 accumulators and the
- * weight vector fit AVX2's 16 registers), x stays in L1. Threads split N. */
 /* Dot products of one weight row with ROWS rows of x, in registers. */
 #define SMALL_M_BLOCK(ROWS)                                                                     \
   do {                                                                                          \
@@ -366,25 +363,30 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
     }                                                                                           \
   } while (0)
 
-/* out[r, n] = x[r, :] . w[n, :] for r < m <= SMALL_M, w plain [N, K]: each
- * weight row is loaded once per block of 8 rows (8 accumulators and the
- * weight vector fit AVX2's 16 registers), x stays in L1. Threads split N. */
-__attribute__((target("avx2,fma"))) static void small_m_f32(const float *x, const float *w,
-                                                            int64_t m, int64_t k, int64_t n,
-                                                            float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < n; c++) {
-    const float *wr = w + c * k;
-    int64_t r0 = 0, j;
-    for (; r0 + 8 <= m; r0 += 8) {
-      const float *xr = x + r0 * k;
-      SMALL_M_BLOCK(8);
-    }
-    for (; r0 < m; r0++) {
-      const float *xr = x + r0 * k;
-      SMALL_M_BLOCK(1);
-    }
+/* Output column c: out[r, c] = x[r, :] . w[c, :] for every r < m. The weight
+ * row is loaded once per block of 8 rows (8 accumulators and the weight
+ * vector fit AVX2's 16 registers); x stays in L1. */
+__attribute__((target("avx2,fma"))) static void small_m_column(const float *x, const float *wr,
+                                                               int64_t m, int64_t k, int64_t n,
+                                                               int64_t c, float *out) {
+  int64_t r0 = 0, j;
+  for (; r0 + 8 <= m; r0 += 8) {
+    const float *xr = x + r0 * k;
+    SMALL_M_BLOCK(8);
   }
+  for (; r0 < m; r0++) {
+    const float *xr = x + r0 * k;
+    SMALL_M_BLOCK(1);
+  }
+}
+
+/* out = x w^T for m <= SMALL_M rows, w plain [N, K]; threads split N. (The
+ * OpenMP region stays outside the AVX2 function: clang does not carry the
+ * target attribute into outlined regions.) */
+static void small_m_f32(const float *x, const float *w, int64_t m, int64_t k, int64_t n,
+                        float *out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < n; c++) small_m_column(x, w + c * k, m, k, n, c, out);
 }
 
 /* The small-M path: GEMM, then the same epilogue the oneDNN post-ops give. */
