@@ -54,23 +54,4 @@ void sn_ref_l2_normalize(const float *x, int64_t rows, int64_t h, float *out);
 /* Row softmax over the last dim. */
 void sn_ref_softmax(const float *x, int64_t rows, int64_t n, float *out);
 
-/* --- packed batches: sequence i is rows offsets[i] .. offsets[i+1] --- */
-
-/* Multi-head attention per sequence over qkv rows [T, 3H] (q | k | v, head h
- * at columns h*d of each), writing the merged context [T, H]. One score row
- * at a time (scratch of `max_len` floats per thread is on the stack). */
-void sn_ref_attention_packed(const float *qkv, const int32_t *offsets, int32_t num_seqs,
-                             int32_t heads, int32_t head_dim, float scale, float *out);
-
-/* out[t] = LayerNorm(word[ids[t]] + pos[t - offsets[i]] + type[type_ids[t]]);
- * type may be NULL (DistilBERT). */
-void sn_ref_embed_layernorm_packed(const float *word, const float *pos, const float *type,
-                                   const int32_t *ids, const int32_t *type_ids,
-                                   const int32_t *offsets, int32_t num_seqs, int64_t h,
-                                   const float *gamma, const float *beta, float eps, float *out);
-
-/* Pooling of packed rows per sequence (all rows are real tokens). */
-void sn_ref_pool_packed(const float *x, const int32_t *offsets, int32_t num_seqs, int64_t h,
-                        sn_pool_mode_t mode, float *out);
-
 #endif
