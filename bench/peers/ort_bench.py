@@ -18,9 +18,7 @@ start to the first (1x4) result with the .onnx cached (null on a run that had to
 export; torch is imported only afterwards, to draw the same ids as torch_bench.py)."""
 import argparse
 import json
-import math
 import os
-import random
 import statistics
 import sys
 import time
@@ -29,18 +27,8 @@ T_START = time.perf_counter()
 CACHE = "/tmp/sinter-ort"
 
 
-def lengths_for(args):
-    if args.lengths and args.lengths != "lognormal":  # a file, one length per line
-        with open(args.lengths) as f:
-            return [int(x) for x in f.read().split()][:args.batch]
-    if args.lengths != "lognormal":
-        return [args.seq] * args.batch
-    rng = random.Random(1)
-    out = []
-    for _ in range(args.batch):
-        z = rng.gauss(0, 1)
-        out.append(max(3, min(128, round(math.exp(math.log(22) + z * math.log(80 / 22) / 1.645)))))
-    return out
+# The same lengths and ids as the PyTorch peer (same folder).
+from torch_bench import lengths_for  # noqa: E402
 
 
 def export(model_dir, path):

@@ -63,6 +63,19 @@ int cli_parse_common(cli_common_t *o, int argc, char **argv, int *i) {
   return 0;
 }
 
+int cli_parse_benchmark(cli_common_t *opts, int argc, char **argv, int *i) {
+  static char synth_dir[512];
+  if (strcmp(argv[*i], "--config") != 0 || *i + 1 >= argc)
+    return cli_parse_common(opts, argc, argv, i);
+  sinter_error_t err;
+  if (cli_synth_model(argv[++*i], synth_dir, sizeof synth_dir, &err)) {
+    cli_fail(&err);
+    return -2;
+  }
+  opts->model_dir = synth_dir;
+  return 1;
+}
+
 int cli_fail(const sinter_error_t *err) {
   fprintf(stderr, "sinter: %s: %s\n", sinter_status_name(err->status), err->message);
   return SN_EXIT_FAILURE;

@@ -30,6 +30,11 @@ typedef struct cli_common {
  * when consumed, 0 when not a common option, -1 on a usage error (printed). */
 int cli_parse_common(cli_common_t *opts, int argc, char **argv, int *i);
 
+/* cli_parse_common plus `--config bert-base|bert-large` (a synthetic model
+ * folder, made once, becomes model_dir), for bench and profile. Returns as
+ * cli_parse_common, or -2 (error printed) when the model cannot be made. */
+int cli_parse_benchmark(cli_common_t *opts, int argc, char **argv, int *i);
+
 /* Prints "sinter: <status>: <message>" to stderr and returns SN_EXIT_FAILURE. */
 int cli_fail(const sinter_error_t *err);
 

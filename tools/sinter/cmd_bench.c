@@ -64,19 +64,13 @@ static void start_profile(void *session) {
 
 int sn_cmd_bench(int argc, char **argv) {
   cli_common_t opts = {0};
-  static char synth_dir[512];
   int batch = 8, seq = 128, iters = 20, warmup = 3, json = 0, breakdown = 0, peak_only = 0;
   const char *lengths_spec = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage), 0;
-    if (!strcmp(a, "--config") && i + 1 < argc) {
-      sinter_error_t cerr;
-      if (cli_synth_model(argv[++i], synth_dir, sizeof synth_dir, &cerr)) return cli_fail(&cerr);
-      opts.model_dir = synth_dir;
-      continue;
-    }
-    int r = cli_parse_common(&opts, argc, argv, &i);
+    int r = cli_parse_benchmark(&opts, argc, argv, &i);
+    if (r == -2) return SN_EXIT_FAILURE;
     if (r < 0) return SN_EXIT_USAGE;
     if (r > 0) continue;
     int has = i + 1 < argc;

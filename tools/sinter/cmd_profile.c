@@ -95,7 +95,6 @@ static int write_svg(const char *path, const point_t *p, int n, double budget_ms
 
 int sn_cmd_profile(int argc, char **argv) {
   cli_common_t opts = {0};
-  static char synth_dir[512];
   int batches[MAX_POINTS] = {1, 2, 4, 8, 16, 32}, seqs[MAX_POINTS] = {16, 32, 64, 128, 256};
   int n_batches = 6, n_seqs = 5, iters = 5;
   double budget_ms = 100;
@@ -103,13 +102,8 @@ int sn_cmd_profile(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage), 0;
-    if (!strcmp(a, "--config") && i + 1 < argc) {
-      sinter_error_t cerr;
-      if (cli_synth_model(argv[++i], synth_dir, sizeof synth_dir, &cerr)) return cli_fail(&cerr);
-      opts.model_dir = synth_dir;
-      continue;
-    }
-    int r = cli_parse_common(&opts, argc, argv, &i);
+    int r = cli_parse_benchmark(&opts, argc, argv, &i);
+    if (r == -2) return SN_EXIT_FAILURE;
     if (r < 0) return SN_EXIT_USAGE;
     if (r > 0) continue;
     int has = i + 1 < argc;
