@@ -190,8 +190,22 @@ sinter_status_t sn_post_assemble(const sn_tokenizer_t *tok, const sn_encode_opti
      * disables truncation rather than failing. */
     if (tr->max_length >= n_added) SN_TRY(truncate(tr, tr->max_length - n_added, a, b, err));
   }
-  size_t total = a->len + (b ? b->len : 0);
-  if (add_special) total += sn_post_added_count(&tok->post, b != NULL);
+  /* Size the output by walking what will be written: a template may name a
+   * sequence more than once (or not at all). */
+  size_t total = 0;
+  if (!add_special) {
+    total = a->len + (b ? b->len : 0);
+  } else {
+    const sn_template_piece_t *v = b ? tok->post.pair : tok->post.single;
+    size_t n = b ? tok->post.pair_len : tok->post.single_len;
+    for (size_t p = 0; p < n; p++) {
+      if (!v[p].is_sequence) {
+        total += tok->post.specials[v[p].special_index].count;
+      } else if (v[p].sequence == 0 || b) {
+        total += v[p].sequence == 0 ? a->len : b->len;
+      }
+    }
+  }
   SN_TRY(sn_encoding_reserve(enc, total, err));
   char_cursor_t ca = {(const unsigned char *)text_a, 0, 0};
   char_cursor_t cb = {(const unsigned char *)text_b, 0, 0};
