@@ -11,10 +11,35 @@ import argparse
 import json
 import math
 import os
-import random
 import statistics
 import sys
 import time
+
+
+def lognormal_lengths(n, max_len=128):
+    """The lengths `sinter bench --lengths lognormal` draws (tools/sinter/cmd_bench.c):
+    the same xorshift64 generator and Box-Muller step, in doubles, so every peer and
+    sinter get the same batch. Median 22, 95th percentile 80, clamped to [3, 128]."""
+    mask = (1 << 64) - 1
+    rng = 0x2545F4914F6CDD1D
+
+    def step(r):
+        r ^= (r << 13) & mask
+        r ^= r >> 7
+        r ^= (r << 17) & mask
+        return r
+
+    out = []
+    for _ in range(n):
+        rng = step(rng)
+        u1 = (rng >> 11) / 9007199254740992.0 + 1e-12
+        rng = step(rng)
+        u2 = (rng >> 11) / 9007199254740992.0
+        z = math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2)
+        x = math.exp(math.log(22.0) + z * math.log(80.0 / 22.0) / 1.645)
+        length = math.floor(x + 0.5)  # C's lround for positive x
+        out.append(min(max(3, min(128, length)), max_len))
+    return out
 
 
 def lengths_for(args):
@@ -23,12 +48,7 @@ def lengths_for(args):
             return [int(x) for x in f.read().split()][:args.batch]
     if args.lengths != "lognormal":
         return [args.seq] * args.batch
-    rng = random.Random(1)
-    out = []
-    for _ in range(args.batch):
-        z = rng.gauss(0, 1)
-        out.append(max(3, min(128, round(math.exp(math.log(22) + z * math.log(80 / 22) / 1.645)))))
-    return out
+    return lognormal_lengths(args.batch)
 
 
 def main():

@@ -1,10 +1,14 @@
-/* peak.c — register-only FMA loops that measure the fp32 peak. Ten
- * independent accumulators hide the FMA latency on current x86 cores. */
+/* peak.c — register-only loops that measure the arithmetic peaks: fp32 FMA,
+ * int8 dot products (VNNI vpdpbusd, or AVX2's vpmaddubsw + vpmaddwd + vpaddd
+ * sequence) and bf16 dot products (vdpbf16ps). Ten independent accumulators
+ * hide the instruction latency on current x86 cores. */
 #include "kernels/peak.h"
 
 #include <immintrin.h>
 #include <omp.h>
 #include <time.h>
+
+#include "kernels/cpu.h"
 
 static double now_seconds(void) {
   struct timespec t;
@@ -44,30 +48,121 @@ static float loop_scalar(long rounds) {
   return a[0] + a[9];
 }
 
+/* int8: u8 x s8 products summed into s32, as an int8 GEMM's inner loop does.
+ * The inputs come from a volatile so the compiler cannot fold the loop. */
+static volatile int int8_seed = 0x01020304;
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static float int8_vnni(long rounds) {
+  __m512i a[10], u = _mm512_set1_epi32(int8_seed), w = _mm512_set1_epi32(int8_seed >> 1);
+  for (int i = 0; i < 10; i++) a[i] = _mm512_set1_epi32(i);
+  for (long r = 0; r < rounds * ITERS; r++)
+    for (int i = 0; i < 10; i++) a[i] = _mm512_dpbusd_epi32(a[i], u, w);
+  __m512i s = a[0];
+  for (int i = 1; i < 10; i++) s = _mm512_add_epi32(s, a[i]);
+  return (float)_mm512_reduce_add_epi32(s);
+}
+
+__attribute__((target("avx512f,avx512bw"))) static float int8_avx512(long rounds) {
+  __m512i a[10], u = _mm512_set1_epi32(int8_seed), w = _mm512_set1_epi32(int8_seed >> 1),
+                 one = _mm512_set1_epi16(1);
+  for (int i = 0; i < 10; i++) a[i] = _mm512_set1_epi32(i);
+  for (long r = 0; r < rounds * ITERS; r++)
+    for (int i = 0; i < 10; i++)
+      a[i] = _mm512_add_epi32(a[i], _mm512_madd_epi16(_mm512_maddubs_epi16(u, w), one));
+  __m512i s = a[0];
+  for (int i = 1; i < 10; i++) s = _mm512_add_epi32(s, a[i]);
+  return (float)_mm512_reduce_add_epi32(s);
+}
+
+__attribute__((target("avx2"))) static float int8_avx2(long rounds) {
+  __m256i a[10], u = _mm256_set1_epi32(int8_seed), w = _mm256_set1_epi32(int8_seed >> 1),
+                 one = _mm256_set1_epi16(1);
+  for (int i = 0; i < 10; i++) a[i] = _mm256_set1_epi32(i);
+  for (long r = 0; r < rounds * ITERS; r++)
+    for (int i = 0; i < 10; i++)
+      a[i] = _mm256_add_epi32(a[i], _mm256_madd_epi16(_mm256_maddubs_epi16(u, w), one));
+  __m256i s = a[0];
+  for (int i = 1; i < 10; i++) s = _mm256_add_epi32(s, a[i]);
+  return (float)_mm256_extract_epi32(s, 0);
+}
+
+static float int8_scalar(long rounds) {
+  int a[10];
+  for (int i = 0; i < 10; i++) a[i] = i;
+  const int u = int8_seed & 0x7f, w = int8_seed >> 24;
+  for (long r = 0; r < rounds * ITERS; r++)
+    for (int i = 0; i < 10; i++) a[i] += u * w;
+  return (float)(a[0] + a[9]);
+}
+
+/* bf16: vdpbf16ps, two bf16 products per fp32 lane per instruction. */
+__attribute__((target("avx512f,avx512bf16"))) static float bf16_avx512(long rounds) {
+  __m512 a[10];
+  __m512i bits = _mm512_set1_epi32(0x3f7f3f7f); /* two bf16 values just under 1 */
+  __m512bh x = (__m512bh)bits;
+  for (int i = 0; i < 10; i++) a[i] = _mm512_set1_ps((float)i * 1e-3f);
+  for (long r = 0; r < rounds * ITERS; r++)
+    for (int i = 0; i < 10; i++) a[i] = _mm512_dpbf16_ps(a[i], x, x);
+  __m512 s = a[0];
+  for (int i = 1; i < 10; i++) s = _mm512_add_ps(s, a[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+/* Runs `loop` on `threads` threads for about `seconds` (one round calibrated
+ * first) and returns operations per second / 1e9, `ops_per_round` counting
+ * one thread's round. */
+static double run_peak(float (*loop)(long), double ops_per_round, int threads, double seconds) {
+  if (threads <= 0) threads = omp_get_num_procs();
+  volatile float sink = 0;
+  double t0 = now_seconds();
+  sink += loop(1);
+  double one = now_seconds() - t0;
+  long rounds = one > 0 ? (long)(seconds / one) + 1 : 1;
+  t0 = now_seconds();
+#pragma omp parallel num_threads(threads)
+  {
+    float v = loop(rounds);
+#pragma omp atomic
+    sink += v;
+  }
+  double dt = now_seconds() - t0;
+  (void)sink;
+  return ops_per_round * (double)rounds * threads / dt / 1e9;
+}
+
 double sn_peak_fp32_gflops(int threads, double seconds, const char **isa_name) {
   __builtin_cpu_init();
   int lanes = __builtin_cpu_supports("avx512f")                                 ? 16
               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 8
                                                                                 : 1;
   if (isa_name) *isa_name = lanes == 16 ? "avx512" : lanes == 8 ? "avx2+fma" : "scalar";
-  if (threads <= 0) threads = omp_get_num_procs();
-  /* Calibrate one round, then run enough rounds for `seconds`. */
-  long rounds = 1;
-  volatile float sink = 0;
-  double t0 = now_seconds();
-  sink += lanes == 16 ? loop_avx512(1) : lanes == 8 ? loop_avx2(1) : loop_scalar(1);
-  double one = now_seconds() - t0;
-  rounds = one > 0 ? (long)(seconds / one) + 1 : 1;
-  t0 = now_seconds();
-#pragma omp parallel num_threads(threads)
-  {
-    float v = lanes == 16  ? loop_avx512(rounds)
-              : lanes == 8 ? loop_avx2(rounds)
-                           : loop_scalar(rounds);
-#pragma omp atomic
-    sink += v;
+  float (*loop)(long) = lanes == 16 ? loop_avx512 : lanes == 8 ? loop_avx2 : loop_scalar;
+  /* one FMA = 2 flops per lane, 10 accumulators */
+  return run_peak(loop, 2.0 * 10.0 * lanes * ITERS, threads, seconds);
+}
+
+double sn_peak_int8_gops(int threads, double seconds, const char **isa_name) {
+  __builtin_cpu_init();
+  float (*loop)(long) = int8_scalar;
+  int macs = 1; /* u8 x s8 multiply-adds per accumulator step */
+  const char *name = "scalar";
+  if (sn_cpu_has_avx512_vnni()) {
+    loop = int8_vnni, macs = 64, name = "avx512-vnni";
+  } else if (sn_cpu_isa_max() >= SN_ISA_AVX512) {
+    loop = int8_avx512, macs = 64, name = "avx512bw";
+  } else if (__builtin_cpu_supports("avx2")) {
+    loop = int8_avx2, macs = 32, name = "avx2";
   }
-  double dt = now_seconds() - t0;
-  (void)sink;
-  return 2.0 * 10.0 * lanes * (double)ITERS * (double)rounds * threads / dt / 1e9;
+  if (isa_name) *isa_name = name;
+  return run_peak(loop, 2.0 * 10.0 * macs * ITERS, threads, seconds);
+}
+
+double sn_peak_bf16_gflops(int threads, double seconds, const char **isa_name) {
+  if (!sn_cpu_has_avx512_bf16()) {
+    if (isa_name) *isa_name = "this CPU has no AVX512_BF16";
+    return 0;
+  }
+  if (isa_name) *isa_name = "avx512-bf16";
+  /* 16 lanes x 2 products x 2 flops per instruction */
+  return run_peak(bf16_avx512, 2.0 * 10.0 * 32 * ITERS, threads, seconds);
 }

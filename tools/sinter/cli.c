@@ -45,6 +45,19 @@ int cli_parse_common(cli_common_t *o, int argc, char **argv, int *i) {
     ++*i;
     return 1;
   }
+  if (!strcmp(arg, "--dtype")) {
+    const char *v = has_value ? argv[*i + 1] : "";
+    if (!strcmp(v, "f32"))
+      o->dtype = SN_DTYPE_F32;
+    else if (!strcmp(v, "bf16"))
+      o->dtype = SN_DTYPE_BF16;
+    else if (!strcmp(v, "int8"))
+      o->dtype = SN_DTYPE_INT8;
+    else
+      return fprintf(stderr, "sinter: --dtype is f32, bf16 or int8\n"), -1;
+    ++*i;
+    return 1;
+  }
   if (!strcmp(arg, "--mode")) {
     if (!has_value || (strcmp(argv[*i + 1], "eager") && strcmp(argv[*i + 1], "compiled")))
       return fprintf(stderr, "sinter: --mode is eager or compiled\n"), -1;
@@ -92,7 +105,7 @@ int cli_usage_error(const char *usage, const char *fmt, ...) {
 }
 
 sn_compile_options_t cli_compile_options(const cli_common_t *opts) {
-  sn_compile_options_t c = {SN_DTYPE_F32, opts->max_tokens > 0 ? opts->max_tokens : 8192, 0, 0};
+  sn_compile_options_t c = {(sn_dtype_t)opts->dtype, opts->max_tokens > 0 ? opts->max_tokens : 8192, 0, 0};
   return c;
 }
 

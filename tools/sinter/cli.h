@@ -22,6 +22,7 @@ typedef struct cli_common {
   int eager;             /* --mode eager: interpret the unfused graph */
   const char *cache_url; /* --cache s3://bucket/prefix */
   int max_tokens;        /* --max-tokens: compile option */
+  int dtype;             /* --dtype f32|bf16|int8: compile option (sn_dtype_t) */
   const char **texts;    /* positional inputs (borrowed from argv) */
   size_t text_count;
 } cli_common_t;
@@ -95,6 +96,8 @@ sinter_status_t cli_synth_model(const char *name, char *out_dir, size_t cap, sin
   "  --mode MODE         compiled (default: through the compile cache) or eager\n" \
   "  --cache URL         remote compile cache, s3://bucket/prefix\n"               \
   "  --max-tokens N      token budget of one compiled run (default 8192)\n"        \
+  "  --dtype T           matmul precision of the compiled plan: f32 (default),\n"   \
+  "                      int8, or bf16 (needs AVX512_BF16)\n"                        \
   "  -h, --help          show this help\n"
 
 #endif

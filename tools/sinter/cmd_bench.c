@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "cli.h"
 #include "kernels/peak.h"
@@ -16,9 +18,9 @@
 
 static const char usage[] =
     "usage: sinter bench --model DIR|FILE|--config bert-base|bert-large [--mode eager|compiled] "
-    "[--batch B --seq S]\n"
-    "                    [--lengths lognormal|FILE] [--iters N] [--warmup N] [--json]\n"
-    "                    [--breakdown]\n"
+    "[--dtype f32|int8|bf16]\n"
+    "                    [--batch B --seq S | --lengths lognormal|FILE] [--threads T]\n"
+    "                    [--iters N] [--warmup N] [--json] [--breakdown] [--idle SECONDS]\n"
     "       sinter bench --peak [--threads T]\n\n"
     "Runs batches of random token ids and prints sequences/s, tokens/s, p50/p90/p99\n"
     "latency per batch, achieved GFLOP/s (2*L*(4H^2+2HI) + 4*L^2*H per layer and\n"
@@ -26,7 +28,9 @@ static const char usage[] =
     "--lengths lognormal draws lengths with a fixed seed from a log-normal with\n"
     "median 22 and 95th percentile 80, capped at 128 (sentence-level traffic); a\n"
     "FILE gives one length per line. --breakdown (compiled mode) prints where the\n"
-    "time goes, per op kind. --peak only measures the peak.\n\n"
+    "time goes, per op kind. --idle SECONDS then sleeps that long with the session\n"
+    "and its thread pool alive and reports the CPU time the process burnt meanwhile\n"
+    "(what an idle server costs). --peak only measures the peaks.\n\n"
     "options:\n" CLI_COMMON_USAGE;
 
 /* Lengths for a batch: fixed, log-normal (seeded) or from a file. */
@@ -57,6 +61,33 @@ static int fill_lengths(const char *spec, int seq, int max_len, size_t batch, si
   return 0;
 }
 
+/* The matmul precision of a session's plan: "int8" when any linear is
+ * quantised, else "f32" (eager sessions are always f32). */
+static const char *plan_dtype(const sinter_model_t *model) {
+  if (!model->plan) return "f32";
+  for (int32_t i = 0; i < model->plan->count; i++)
+    if (model->plan->nodes[i].int8) return "int8";
+  return "f32";
+}
+
+/* CPU seconds (user + system, all threads) the process has used so far. */
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+         (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+/* Sleeps `seconds` with everything alive and returns the share of one core
+ * the process used meanwhile (spinning worker threads show up here). */
+static double idle_core_share(double seconds) {
+  double c0 = cpu_seconds(), t0 = measure_now();
+  struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+  return (cpu_seconds() - c0) / (measure_now() - t0);
+}
+
 static void start_profile(void *session) {
   sn_plan_exec_t *e = sn_session_plan_exec(session);
   if (e) sn_plan_exec_profile(e, 1);
@@ -65,6 +96,7 @@ static void start_profile(void *session) {
 int sn_cmd_bench(int argc, char **argv) {
   cli_common_t opts = {0};
   int batch = 8, seq = 128, iters = 20, warmup = 3, json = 0, breakdown = 0, peak_only = 0;
+  double idle = 0;
   const char *lengths_spec = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -88,6 +120,10 @@ int sn_cmd_bench(int argc, char **argv) {
       json = 1;
     } else if (!strcmp(a, "--breakdown")) {
       breakdown = 1;
+    } else if (!strcmp(a, "--idle") && has) {
+      idle = atof(argv[++i]);
+      if (!(idle > 0 && idle <= 3600))
+        return cli_usage_error(usage, "--idle needs seconds, more than 0 and at most 3600");
     } else if (!strcmp(a, "--peak")) {
       peak_only = 1;
     } else {
@@ -98,8 +134,21 @@ int sn_cmd_bench(int argc, char **argv) {
   if (peak_only) {
     double one = sn_peak_fp32_gflops(1, 0.5, &isa);
     double all = sn_peak_fp32_gflops(opts.threads, 0.5, &isa);
+    int threads = opts.threads > 0 ? opts.threads : (int)(all / one + 0.5);
     printf("fp32 FMA peak (%s): %.1f GFLOP/s on one thread, %.1f GFLOP/s on %d threads\n", isa, one,
-           all, opts.threads > 0 ? opts.threads : (int)(all / one + 0.5));
+           all, threads);
+    one = sn_peak_int8_gops(1, 0.5, &isa);
+    all = sn_peak_int8_gops(opts.threads, 0.5, &isa);
+    printf("int8 dot-product peak (%s): %.1f GOP/s on one thread, %.1f GOP/s on %d threads\n",
+           isa, one, all, threads);
+    one = sn_peak_bf16_gflops(1, 0.5, &isa);
+    if (one > 0) {
+      all = sn_peak_bf16_gflops(opts.threads, 0.5, &isa);
+      printf("bf16 dot-product peak (%s): %.1f GFLOP/s on one thread, %.1f GFLOP/s on %d threads\n",
+             isa, one, all, threads);
+    } else {
+      printf("bf16 dot-product peak: none (%s)\n", isa);
+    }
     return SN_EXIT_OK;
   }
   if (!opts.model_dir) return cli_usage_error(usage, "--model or --config is required");
@@ -132,24 +181,33 @@ int sn_cmd_bench(int argc, char **argv) {
     rc = cli_fail(&err);
     goto done;
   }
+  double idle_share = idle > 0 ? idle_core_share(idle) : -1;
   double peak = sn_peak_fp32_gflops(opts.threads, 0.3, &isa);
-  const char *mode = model->plan ? "compiled" : "eager";
+  const char *mode = model->plan ? "compiled" : "eager", *dtype = plan_dtype(model);
   if (json) {
     printf(
-        "{\"model\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"tokens\":%zu,\"iters\":%d,"
-        "\"seq_per_s\":%.3f,\"tokens_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
-        "\"p99_ms\":%.3f,\"gflops\":%.2f,\"peak_gflops\":%.1f}\n",
-        opts.model_dir, mode, batch, res.tokens, iters, res.seq_per_s, res.tokens_per_s,
-        res.p50_s * 1e3, res.p90_s * 1e3, res.p99_s * 1e3, res.gflops, peak);
+        "{\"model\":\"%s\",\"mode\":\"%s\",\"dtype\":\"%s\",\"threads\":%d,\"batch\":%d,"
+        "\"tokens\":%zu,\"iters\":%d,\"seq_per_s\":%.3f,\"tokens_per_s\":%.1f,\"p50_ms\":%.3f,"
+        "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"gflops\":%.2f,\"peak_gflops\":%.1f",
+        opts.model_dir, mode, dtype, opts.threads > 0 ? opts.threads : omp_get_max_threads(), batch,
+        res.tokens, iters, res.seq_per_s, res.tokens_per_s, res.p50_s * 1e3, res.p90_s * 1e3,
+        res.p99_s * 1e3, res.gflops, peak);
+    if (idle_share >= 0) printf(",\"idle_s\":%.1f,\"idle_core_share\":%.4f", idle, idle_share);
+    printf(",\"lengths\":[");
+    for (int b = 0; b < batch; b++) printf("%s%zu", b ? "," : "", lengths[b]);
+    printf("]}\n");
   } else {
-    printf("model %s, %s, %d sequences, %zu tokens per batch, %d iterations\n", opts.model_dir,
-           mode, batch, res.tokens, iters);
+    printf("model %s, %s %s, %d sequences, %zu tokens per batch, %d iterations\n", opts.model_dir,
+           mode, dtype, batch, res.tokens, iters);
     printf(
         "throughput: %.2f seq/s, %.0f tokens/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s "
         "%s fp32 peak)\n",
         res.seq_per_s, res.tokens_per_s, res.gflops, 100 * res.gflops / peak, peak, isa);
     printf("latency per batch: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms\n", res.p50_s * 1e3,
            res.p90_s * 1e3, res.p99_s * 1e3);
+    if (idle_share >= 0)
+      printf("idle: %.2f%% of one core over %.1f s after the last batch\n", 100 * idle_share,
+             idle);
   }
   if (breakdown && sn_session_plan_exec(session)) {
     double seconds[SN_OP_COUNT_], all = 0;

@@ -65,7 +65,7 @@ static int apply_target(const char *target, sn_compile_options_t *c, sinter_erro
 
 int sn_cmd_compile(int argc, char **argv) {
   cli_common_t opts = {0};
-  const char *out_path = NULL, *target = "native", *dtype = "f32";
+  const char *out_path = NULL, *target = "native";
   int explain = 0, max_seq = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -78,8 +78,6 @@ int sn_cmd_compile(int argc, char **argv) {
       out_path = argv[++i];
     } else if (!strcmp(a, "--target") && has) {
       target = argv[++i];
-    } else if (!strcmp(a, "--dtype") && has) {
-      dtype = argv[++i];
     } else if (!strcmp(a, "--max-seq") && has) {
       max_seq = atoi(argv[++i]);
       if (max_seq < 1) return cli_usage_error(compile_usage, "--max-seq needs a positive number");
@@ -91,15 +89,6 @@ int sn_cmd_compile(int argc, char **argv) {
   }
   if (!opts.model_dir) return cli_usage_error(compile_usage, "--model is required");
   sn_compile_options_t c = cli_compile_options(&opts);
-  if (!strcmp(dtype, "f32")) {
-    c.dtype = SN_DTYPE_F32;
-  } else if (!strcmp(dtype, "bf16")) {
-    c.dtype = SN_DTYPE_BF16;
-  } else if (!strcmp(dtype, "int8")) {
-    c.dtype = SN_DTYPE_INT8;
-  } else {
-    return cli_usage_error(compile_usage, "unknown dtype \"%s\" (f32, bf16, int8)", dtype);
-  }
   sinter_error_t err;
   if (apply_target(target, &c, &err) != 0) return cli_fail(&err);
   sinter_model_t *model = NULL;
