@@ -169,8 +169,31 @@ def test_bench_json_and_breakdown():
     out = run("bench", "--model", MODELS / "distilbert_cls", "--lengths", "lognormal", "--batch",
               "5", "--iters", "2", "--breakdown", check=0).stdout
     assert "attention" in out and "linear" in out and "% of the" in out
-    assert "fp32 FMA peak" in run("bench", "--peak", "--threads", "1", check=0).stdout
+    peaks = run("bench", "--peak", "--threads", "1", check=0).stdout
+    assert "fp32 FMA peak" in peaks and "int8 dot-product peak" in peaks and "bf16" in peaks
     assert "unknown --config" in run("bench", "--config", "bert-huge", check=1).stderr
+
+
+def test_bench_reports_dtype_lengths_and_idle_cpu():
+    """The JSON row names the plan's dtype and the lengths drawn: the log-normal
+    draw is the one bench/peers/torch_bench.py reproduces, so peers see the same
+    batch. --idle measures the CPU the process burns while its thread pool is
+    idle: with the CLI's OpenMP wait policy it must stay far below one core."""
+    import json as _json
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench", "peers"))
+    from torch_bench import lognormal_lengths
+    out = run("bench", "--model", MODELS / "bert_cls", "--lengths", "lognormal", "--batch", "12",
+              "--iters", "2", "--warmup", "1", "--json", "--idle", "1", check=0).stdout
+    row = _json.loads(out.splitlines()[-1])
+    assert row["dtype"] == "f32" and row["threads"] >= 1
+    assert row["lengths"] == lognormal_lengths(12, max_len=64)  # bert_cls: 64 positions
+    assert row["idle_s"] == 1.0 and row["idle_core_share"] < 0.25
+    row = _json.loads(run("bench", "--model", MODELS / "bert_cls", "--dtype", "int8", "--batch",
+                          "2", "--seq", "8", "--iters", "1", "--json", check=0).stdout.splitlines()[-1])
+    assert row["dtype"] == "int8"
+    assert "--dtype is f32, bf16 or int8" in run("bench", "--model", MODELS / "bert_cls",
+                                                  "--dtype", "fp16", check=2).stderr
 
 
 def test_profile_recommends_and_plots(tmp_path):
