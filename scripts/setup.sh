@@ -13,7 +13,7 @@ say() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages ------------------------------------------------------
 APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates unzip
-  libdnnl-dev libutf8proc-dev libcjson-dev libxxhash-dev libssl-dev libcurl4-openssl-dev
+  libdnnl-dev libutf8proc-dev libcjson-dev libxxhash-dev libssl-dev libcurl4-openssl-dev libpng-dev
   clang libclang-rt-14-dev python3 python3-venv python3-pip)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

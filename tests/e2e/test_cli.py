@@ -197,10 +197,26 @@ def test_bench_reports_dtype_lengths_and_idle_cpu():
 
 
 def test_profile_recommends_and_plots(tmp_path):
-    svg = tmp_path / "p.svg"
-    out = run("profile", "--model", MODELS / "bert_cls", "--batches", "1,2", "--seqs", "4,8",
-              "--iters", "2", "--latency-budget", "1000", "--plot", svg, check=0).stdout
+    import zlib
+    svg, png = tmp_path / "p.svg", tmp_path / "P.PNG"
+    args = ("profile", "--model", MODELS / "bert_cls", "--batches", "1,2", "--seqs", "4,8",
+            "--iters", "2", "--latency-budget", "1000")
+    out = run(*args, "--plot", svg, check=0).stdout
     assert "recommended within 1000 ms p99: batch" in out
     assert svg.read_text().startswith("<svg") and "2x8" in svg.read_text()
-    assert "SVG" in run("profile", "--model", MODELS / "bert_cls", "--plot", "x.png",
-                        check=2).stderr
+    assert f"plot written to {png}" in run(*args, "--plot", png, check=0).stdout
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert 400 <= width <= 2000 and 300 <= height <= 2000 and data[24:26] == b"\x08\x02"  # RGB8
+    assert data[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    pixels, at = b"", 8  # the IDAT chunks hold one filter byte and width RGB pixels a row
+    while at < len(data):
+        size, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+        pixels += data[at + 8:at + 8 + size] if kind == b"IDAT" else b""
+        at += 12 + size
+    assert len(zlib.decompress(pixels)) == height * (1 + 3 * width)
+    err = run("profile", "--model", MODELS / "bert_cls", "--plot", "x.jpg", check=2).stderr
+    assert "FILE.svg" in err.splitlines()[0] and "FILE.png" in err.splitlines()[0]
+    err = run(*args, "--plot", tmp_path / "missing" / "p.png", check=1).stderr
+    assert str(tmp_path / "missing" / "p.png") in err

@@ -1,7 +1,7 @@
 /* cmd_profile.c — `sinter profile`: sweeps batch sizes and sequence lengths,
- * tabulates throughput and p99 latency, plots throughput against p99 as an
- * SVG, and recommends the configuration with the highest throughput within
- * a latency budget. */
+ * tabulates throughput and p99 latency, plots throughput against p99 as SVG
+ * or PNG (plot.h), and recommends the configuration with the highest
+ * throughput within a latency budget. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,19 +9,21 @@
 #include "cli.h"
 #include "measure.h"
 #include "model/model.h"
+#include "plot.h"
 
 static const char usage[] =
     "usage: sinter profile --model DIR|FILE|--config bert-base|bert-large [--batches "
     "1,2,4,8,16,32]\n"
     "                      [--seqs 16,32,64,128,256] [--latency-budget MS]\n"
-    "                      [--iters N] [--plot FILE.svg]\n\n"
+    "                      [--iters N] [--plot FILE.svg|FILE.png]\n\n"
     "Runs every batch size x sequence length, prints throughput and p99 per batch,\n"
     "and recommends the batch size and token budget (batch x length) with the\n"
     "highest throughput whose p99 fits the latency budget (default 100 ms).\n"
-    "--plot draws throughput against p99 latency as an SVG picture.\n\n"
+    "--plot draws throughput against p99 latency as an SVG or PNG picture, by the\n"
+    "file's extension.\n\n"
     "options:\n" CLI_COMMON_USAGE;
 
-#define MAX_POINTS 16
+#define MAX_POINTS 16 /* per list: MAX_POINTS^2 <= CLI_PLOT_MAX_POINTS */
 
 static int parse_list(const char *s, int *out, int cap) {
   int n = 0;
@@ -34,63 +36,6 @@ static int parse_list(const char *s, int *out, int cap) {
     if (*end && *end != ',') return -1;
   }
   return n;
-}
-
-typedef struct point {
-  int batch, seq;
-  double seq_per_s, p99_ms;
-} point_t;
-
-static int write_svg(const char *path, const point_t *p, int n, double budget_ms, int best) {
-  FILE *f = fopen(path, "w");
-  if (!f) return -1;
-  double max_x = budget_ms, max_y = 1;
-  for (int i = 0; i < n; i++) {
-    if (p[i].p99_ms > max_x) max_x = p[i].p99_ms;
-    if (p[i].seq_per_s > max_y) max_y = p[i].seq_per_s;
-  }
-  max_x *= 1.1, max_y *= 1.1;
-  const double W = 720, H = 480, L = 70, B = 50, R = 20, T = 30;
-  fprintf(f,
-          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-          "font-family=\"sans-serif\" font-size=\"11\">\n",
-          W, H);
-  fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-  fprintf(f, "<text x=\"%.0f\" y=\"18\" font-size=\"14\">throughput vs p99 latency</text>\n", L);
-  fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, H - B,
-          W - R, H - B);
-  fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, T, L,
-          H - B);
-  for (int k = 0; k <= 5; k++) {
-    double x = L + (W - L - R) * k / 5, y = H - B - (H - B - T) * k / 5;
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n", x, H - B + 16,
-            max_x * k / 5);
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%.0f</text>\n", L - 6, y + 4,
-            max_y * k / 5);
-  }
-  fprintf(f,
-          "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">p99 latency per batch (ms)</text>\n",
-          (W + L) / 2, H - 12);
-  fprintf(f,
-          "<text x=\"16\" y=\"%.0f\" transform=\"rotate(-90 16 %.0f)\" "
-          "text-anchor=\"middle\">sequences/s</text>\n",
-          (H - B + T) / 2, (H - B + T) / 2);
-  double bx = L + (W - L - R) * budget_ms / max_x;
-  fprintf(f,
-          "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"red\" "
-          "stroke-dasharray=\"4 3\"/>\n",
-          bx, T, bx, H - B);
-  fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" fill=\"red\">budget %.0f ms</text>\n", bx + 4, T + 10,
-          budget_ms);
-  for (int i = 0; i < n; i++) {
-    double x = L + (W - L - R) * p[i].p99_ms / max_x;
-    double y = H - B - (H - B - T) * p[i].seq_per_s / max_y;
-    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\"/>\n", x, y, i == best ? 6 : 4,
-            i == best ? "green" : "steelblue");
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%dx%d</text>\n", x + 7, y + 4, p[i].batch, p[i].seq);
-  }
-  fprintf(f, "</svg>\n");
-  return fclose(f);
 }
 
 int sn_cmd_profile(int argc, char **argv) {
@@ -121,9 +66,9 @@ int sn_cmd_profile(int argc, char **argv) {
       if (iters < 1) return cli_usage_error(usage, "--iters must be positive");
     } else if (!strcmp(a, "--plot") && has) {
       plot = argv[++i];
-      size_t len = strlen(plot);
-      if (len < 4 || strcmp(plot + len - 4, ".svg"))
-        return cli_usage_error(usage, "--plot writes an SVG file (FILE.svg)");
+      if (!cli_plot_format_known(plot))
+        return cli_usage_error(usage, "--plot writes FILE.svg (SVG) or FILE.png (PNG), not \"%s\"",
+                               plot);
     } else {
       return cli_usage_error(usage, "unexpected argument \"%s\"", a);
     }
@@ -135,7 +80,7 @@ int sn_cmd_profile(int argc, char **argv) {
   sinter_model_info_t info;
   sinter_model_get_info(model, &info);
   sinter_session_t *session = NULL;
-  point_t points[MAX_POINTS * MAX_POINTS];
+  cli_plot_point_t points[MAX_POINTS * MAX_POINTS];
   int n = 0, best = -1, rc = SN_EXIT_OK;
   static size_t lengths[4096];
   if ((model->plan ? sinter_session_create_compiled(model, opts.threads, &session, &err)
@@ -154,7 +99,7 @@ int sn_cmd_profile(int argc, char **argv) {
         rc = cli_fail(&err);
         goto done;
       }
-      points[n] = (point_t){b, s, res.seq_per_s, res.p99_s * 1e3};
+      points[n] = (cli_plot_point_t){b, s, res.seq_per_s, res.p99_s * 1e3};
       printf("%6d %6d %12.2f %12.0f %12.2f\n", b, s, res.seq_per_s, res.tokens_per_s,
              res.p99_s * 1e3);
       fflush(stdout);
@@ -165,16 +110,15 @@ int sn_cmd_profile(int argc, char **argv) {
     }
   if (best >= 0) {
     printf(
-        "recommended within %.0f ms p99: batch %d x %d tokens (token budget %d): %.2f seq/s, "
+        "recommended within %g ms p99: batch %d x %d tokens (token budget %d): %.2f seq/s, "
         "p99 %.2f ms\n",
         budget_ms, points[best].batch, points[best].seq, points[best].batch * points[best].seq,
         points[best].seq_per_s, points[best].p99_ms);
   } else {
-    printf("no configuration meets a %.0f ms p99 budget\n", budget_ms);
+    printf("no configuration meets a %g ms p99 budget\n", budget_ms);
   }
   if (plot) {
-    if (write_svg(plot, points, n, budget_ms, best) != 0) {
-      sn_error_set(&err, SINTER_ERR_IO, "%s: cannot write the plot", plot);
+    if (cli_plot_write(plot, points, n, budget_ms, best, &err)) {
       rc = cli_fail(&err);
     } else {
       printf("plot written to %s\n", plot);
