@@ -69,9 +69,10 @@ static int fingerprint(const sinter_model_t *m, const sn_compile_options_t *opts
                   (int64_t)sn_target_features(opts)};
   EVP_DigestUpdate(ctx, o, sizeof o);
   /* Everything the content key covers besides file contents. */
-  char versions[128];
-  snprintf(versions, sizeof versions, "sinter %s format %d onednn %s", SN_COMPILER_VERSION,
-           SN_ARTIFACT_FORMAT_VERSION, sn_dnnl_version());
+  char versions[160];
+  snprintf(versions, sizeof versions, "sinter %s format %d onednn %s linear %d",
+           SN_COMPILER_VERSION, SN_ARTIFACT_FORMAT_VERSION, sn_dnnl_version(),
+           sn_compile_linear_kernel(opts));
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   /* Shards too: every distinct file the weights come from. */
   size_t n = m->archive ? sn_st_count(m->archive) : 0;

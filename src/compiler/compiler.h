@@ -82,6 +82,13 @@ sinter_status_t sn_pass_pack(sn_ir_graph_t *, const sn_compile_options_t *, sn_p
                              sinter_error_t *);
 sinter_status_t sn_pass_plan_memory(sn_ir_graph_t *, const sn_compile_options_t *,
                                     sn_pass_report_t *, sinter_error_t *);
+/* The fp32 linear kernel (sn_linear_kernel_t, kernels/matmul.h) prepack picks
+ * for these options: sinter's GEMM unless the target has AVX-512, where
+ * oneDNN's kernels are the faster ones. SINTER_GEMM=onednn|sinter in the
+ * environment overrides it (A/B measurements); the choice is part of the
+ * artifact's content key. */
+int sn_compile_linear_kernel(const sn_compile_options_t *opts);
+
 sinter_status_t sn_pass_prepack(sn_ir_graph_t *, const sn_compile_options_t *, sn_pass_report_t *,
                                 sinter_error_t *);
 

@@ -1,16 +1,30 @@
 /* pass_prepack.c — kernel selection and weight pre-packing.
  *
- * Each linear gets a oneDNN matmul configuration for this CPU (row count a
- * runtime dimension, epilogue as post-ops), and its weights are reordered
- * once, here, into the layout that primitive wants; the artifact stores the
- * packed bytes and the layout descriptor, and the loader checks the layout
- * still matches before using them. */
+ * Each fp32 linear gets one of two kernels, chosen by numbers (bench/GEMM.md):
+ * sinter's GEMM (gemm.h) on targets without AVX-512, where it ties oneDNN
+ * 2.6's gemm:jit at 1024 rows and is 1.04-2x faster at 16-128 rows (a GELU
+ * epilogue most of all); oneDNN on AVX-512 targets, where our kernel (AVX2
+ * only) would run at half the machine's peak. int8 linears use oneDNN's s8
+ * matmul. The oneDNN path is a matmul configuration for the target (row count
+ * a runtime dimension, epilogue as post-ops) with the weights reordered into
+ * the layout that primitive wants; sinter's path packs the weights into its
+ * panels. Either way the packing happens once, here; the artifact stores the
+ * packed bytes and a layout descriptor, and the loader checks the layout
+ * before using them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact/artifact.h"
 #include "compiler/compiler.h"
 #include "kernels/matmul.h"
+
+int sn_compile_linear_kernel(const sn_compile_options_t *opts) {
+  const char *force = getenv("SINTER_GEMM");
+  if (force && !strcmp(force, "onednn")) return SN_LINEAR_ONEDNN;
+  if (force && !strcmp(force, "sinter")) return SN_LINEAR_GEMM;
+  return sn_target_features(opts) & SN_FEATURE_AVX512F ? SN_LINEAR_ONEDNN : SN_LINEAR_GEMM;
+}
 
 /* Which linears int8 quantises. Dynamic per-token s8 activations lose too
  * much on inputs with outlier channels; measured on all-MiniLM-L6-v2 (worst
@@ -33,6 +47,7 @@ sinter_status_t sn_pass_prepack(sn_ir_graph_t *g, const sn_compile_options_t *op
   sn_dnnl_t *d = NULL;
   SN_TRY(sn_dnnl_create(&d, err));
   sinter_status_t st = SINTER_OK;
+  sn_linear_kernel_t kernel = (sn_linear_kernel_t)sn_compile_linear_kernel(opts);
   int32_t count = g->count;
   for (int32_t i = 0; i < count && !st; i++) {
     if (g->nodes[i].op != SN_OP_LINEAR) continue;
@@ -44,7 +59,7 @@ sinter_status_t sn_pass_prepack(sn_ir_graph_t *g, const sn_compile_options_t *op
                              g->nodes[i].num_inputs == 4, int8};
     void *data = NULL, *layout = NULL;
     size_t bytes = 0, layout_size = 0;
-    st = sn_linear_prepack(d, &desc, w->data, &data, &bytes, &layout, &layout_size, err);
+    st = sn_linear_prepack(d, &desc, kernel, w->data, &data, &bytes, &layout, &layout_size, err);
     if (st) break;
     if (!data) { /* already in the wanted layout: record it, copy nothing */
       sn_ir_node_t *wn = &g->nodes[g->nodes[i].inputs[1]];

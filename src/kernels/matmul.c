@@ -1,14 +1,17 @@
-/* matmul.c — oneDNN matmul with plain layouts (eager path). */
+/* matmul.c — oneDNN matmul with plain layouts (eager path), and the compiled
+ * linears: oneDNN primitives or sinter's GEMM on pre-packed weights. */
 #include "kernels/matmul.h"
 
 #include <immintrin.h>
 #include <math.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/fused.h"
+#include "kernels/gemm.h"
 
 struct sn_dnnl {
   dnnl_engine_t engine;
@@ -92,6 +95,9 @@ struct sn_linear {
   dnnl_primitive_t prim;
   dnnl_memory_desc_t weights_md;
   int small_m; /* weights are plain [N, K] and the CPU has AVX2+FMA */
+  int gemm;    /* sinter's GEMM on sn_gemm_pack'ed weights; no oneDNN primitive */
+  float *scratch;      /* gemm: per-thread packing buffers ... */
+  int scratch_threads; /* ... for this many threads */
   /* int8 scratch for INT8_CHUNK rows */
   int8_t *xq;
   float *x_scale;
@@ -102,6 +108,80 @@ struct sn_linear {
 size_t sn_linear_int8_bytes(int64_t k, int64_t n) {
   size_t q = (size_t)(k * n);
   return (q + 63) / 64 * 64 + (size_t)n * sizeof(float);
+}
+
+/* The layout descriptor of weights packed for sinter's GEMM: a tag and the
+ * packing parameters, so that a build packing differently refuses them. Its
+ * size differs from a oneDNN memory descriptor's, so neither is mistaken for
+ * the other. */
+typedef struct gemm_layout {
+  char tag[16];
+  int32_t nr, kc;
+} gemm_layout_t;
+static const char gemm_tag[16] = "sinter-gemm-v1";
+
+static int is_gemm_layout(const void *layout, size_t size) {
+  return size == sizeof(gemm_layout_t) && !memcmp(layout, gemm_tag, sizeof gemm_tag);
+}
+
+static sinter_status_t prepack_gemm(const sn_linear_desc_t *desc, const float *w, void **out_data,
+                                    size_t *out_bytes, void **out_layout, size_t *out_layout_size,
+                                    sinter_error_t *err) {
+  size_t bytes = sn_gemm_packed_bytes(desc->k, desc->n);
+  float *packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  gemm_layout_t *layout = calloc(1, sizeof *layout);
+  if (!packed || !layout) {
+    free(packed), free(layout);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack: %zu bytes", bytes);
+  }
+  sn_gemm_pack(desc->k, desc->n, w, packed);
+  memcpy(layout->tag, gemm_tag, sizeof gemm_tag);
+  layout->nr = SN_GEMM_NR;
+  layout->kc = SN_GEMM_KC;
+  *out_data = packed;
+  *out_bytes = bytes;
+  *out_layout = layout;
+  *out_layout_size = sizeof *layout;
+  return SINTER_OK;
+}
+
+/* Sizes the GEMM's packing scratch for `threads` threads. */
+static int gemm_scratch_reserve(sn_linear_t *l, int threads) {
+  if (threads <= l->scratch_threads) return 0;
+  float *s = aligned_alloc(64, (sn_gemm_scratch_bytes(l->desc.k, threads) + 63) / 64 * 64);
+  if (!s) return -1;
+  free(l->scratch);
+  l->scratch = s;
+  l->scratch_threads = threads;
+  return 0;
+}
+
+static sinter_status_t create_gemm(const sn_linear_desc_t *desc, const gemm_layout_t *layout,
+                                   size_t weight_bytes, sn_linear_t **out, sinter_error_t *err) {
+  if (layout->nr != SN_GEMM_NR || layout->kc != SN_GEMM_KC)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "weights are packed in %d x %d blocks; this build packs %d x %d; "
+                        "recompile the artifact",
+                        layout->nr, layout->kc, SN_GEMM_NR, SN_GEMM_KC);
+  size_t want = sn_gemm_packed_bytes(desc->k, desc->n);
+  if (desc->int8 || weight_bytes != want)
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "packed weights of a K=%lld N=%lld linear are %zu bytes; the layout "
+                        "needs %zu%s",
+                        (long long)desc->k, (long long)desc->n, weight_bytes, want,
+                        desc->int8 ? " and an fp32 linear" : "");
+  sn_linear_t *l = calloc(1, sizeof *l);
+  if (!l) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear");
+  l->desc = *desc;
+  l->gemm = 1;
+  int threads = omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads()
+                                                            : omp_get_num_procs();
+  if (gemm_scratch_reserve(l, threads) != 0) {
+    free(l);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch");
+  }
+  *out = l;
+  return SINTER_OK;
 }
 
 static dnnl_alg_kind_t eltwise_of(int act) {
@@ -203,10 +283,13 @@ static sinter_status_t prepack_int8(sn_dnnl_t *d, const sn_linear_desc_t *desc, 
   return SINTER_OK;
 }
 
-sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc, const float *w,
-                                  void **out_data, size_t *out_bytes, void **out_layout,
-                                  size_t *out_layout_size, sinter_error_t *err) {
+sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc,
+                                  sn_linear_kernel_t kernel, const float *w, void **out_data,
+                                  size_t *out_bytes, void **out_layout, size_t *out_layout_size,
+                                  sinter_error_t *err) {
   *out_data = *out_layout = NULL;
+  if (kernel == SN_LINEAR_GEMM && !desc->int8)
+    return prepack_gemm(desc, w, out_data, out_bytes, out_layout, out_layout_size, err);
   if (desc->int8)
     return prepack_int8(d, desc, w, out_data, out_bytes, out_layout, out_layout_size, err);
   dnnl_primitive_desc_t pd = NULL, rpd = NULL;
@@ -274,6 +357,8 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
                                  size_t layout_size, size_t weight_bytes, sn_linear_t **out,
                                  sinter_error_t *err) {
   *out = NULL;
+  if (is_gemm_layout(layout, layout_size))
+    return create_gemm(desc, layout, weight_bytes, out, err);
   dnnl_primitive_desc_t pd = NULL;
   dnnl_status_t s;
   if ((s = linear_pd(d, desc, &pd)))
@@ -470,6 +555,15 @@ static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x,
 
 sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const void *w,
                               const float *bias, float *out, sinter_error_t *err) {
+  if (l->gemm) {
+    /* More threads than at creation (omp_set_num_threads since): grow once. */
+    if (gemm_scratch_reserve(l, omp_get_max_threads()) != 0)
+      return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch for %d threads",
+                          omp_get_max_threads());
+    sn_gemm_run(m, l->desc.k, l->desc.n, x, w, bias, l->desc.act, l->desc.residual, out,
+                l->scratch);
+    return SINTER_OK;
+  }
   if (l->small_m && m <= SMALL_M) {
     run_small_m(l, m, x, w, bias, out, l->tmp);
     return SINTER_OK;
@@ -514,7 +608,7 @@ done:
 void sn_linear_destroy(sn_linear_t *l) {
   if (!l) return;
   if (l->prim) dnnl_primitive_destroy(l->prim);
-  free(l->xq), free(l->x_scale), free(l->acc), free(l->tmp);
+  free(l->xq), free(l->x_scale), free(l->acc), free(l->tmp), free(l->scratch);
   free(l);
 }
 

@@ -1,7 +1,9 @@
 /*
  * matmul.h — float32 matrix products through oneDNN with plain (unpacked)
- * layouts, as the eager executor uses them. oneDNN's primitive cache makes
- * re-creating a primitive for a shape seen before cheap.
+ * layouts, as the eager executor uses them (oneDNN's primitive cache makes
+ * re-creating a primitive for a shape seen before cheap), and the compiled
+ * linear layers, which run oneDNN or sinter's own GEMM (gemm.h) on weights
+ * packed at compile time.
  */
 #ifndef SN_KERNELS_MATMUL_H
 #define SN_KERNELS_MATMUL_H
@@ -40,6 +42,13 @@ typedef struct sn_linear_desc {
                    dequantisation, bias, activation and residual in fp32 */
 } sn_linear_desc_t;
 
+/* Which fp32 kernel a compiled linear runs; the compiler chooses at prepack
+ * time and the choice travels with the weights (their layout records it). */
+typedef enum sn_linear_kernel {
+  SN_LINEAR_ONEDNN = 0, /* oneDNN matmul, weights in the layout it asks for */
+  SN_LINEAR_GEMM = 1,   /* sinter's GEMM (gemm.h), weights packed by sn_gemm_pack */
+} sn_linear_kernel_t;
+
 /* Bytes of an int8 linear's weight buffer: N*K s8 values (row n = output
  * channel n), padding to 64 bytes, then N float scales. */
 size_t sn_linear_int8_bytes(int64_t k, int64_t n);
@@ -49,17 +58,22 @@ size_t sn_linear_int8_bytes(int64_t k, int64_t n);
 typedef struct sn_linear sn_linear_t;
 
 /* Reorders plain weights w [N, K] (row-major, as stored by transformers) into
- * the layout the primitive for `desc` wants on this CPU. *out_data (bytes
- * *out_bytes, 64-byte aligned, free()) and *out_layout (an opaque layout
- * descriptor of *out_layout_size bytes, free()) are new, owned by the caller.
- * *out_data is NULL when w is already in the wanted layout (use it as is). */
-sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc, const float *w,
-                                  void **out_data, size_t *out_bytes, void **out_layout,
-                                  size_t *out_layout_size, sinter_error_t *err);
+ * the layout `kernel` wants: for SN_LINEAR_ONEDNN, the layout the primitive
+ * for `desc` wants on this CPU; for SN_LINEAR_GEMM (fp32 only; int8 linears
+ * always use oneDNN), sinter's packed panels. *out_data (bytes *out_bytes,
+ * 64-byte aligned, free()) and *out_layout (a layout descriptor of
+ * *out_layout_size bytes, free()) are new, owned by the caller. *out_data is
+ * NULL when w is already in the wanted layout (use it as is). */
+sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc,
+                                  sn_linear_kernel_t kernel, const float *w, void **out_data,
+                                  size_t *out_bytes, void **out_layout, size_t *out_layout_size,
+                                  sinter_error_t *err);
 
-/* Creates the primitive for desc; checks that `layout` (from sn_linear_prepack,
- * possibly on another machine) is the layout this CPU's primitive wants and
- * that the weights are `weight_bytes` long as that layout needs.
+/* Creates the linear for desc, with the kernel its layout names; checks that
+ * `layout` (from sn_linear_prepack, possibly on another machine) is one this
+ * build runs here (a oneDNN layout must be the one this CPU's primitive wants;
+ * sinter's packed layout runs anywhere) and that the weights are
+ * `weight_bytes` long as that layout needs.
  * Errors: UNSUPPORTED when the layout differs (the artifact targets another
  * CPU), FORMAT for a wrong size. */
 sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, const void *layout,

@@ -1,8 +1,12 @@
 /* test_compiler.c — the compiler's passes (graph before and after each) and
  * the compiled executor against the eager one on every fixture model. */
 #include <stdlib.h>
+#include <string.h>
 
+#include "artifact/artifact.h"
 #include "compiler/compiler.h"
+#include "kernels/cpu.h"
+#include "kernels/matmul.h"
 #include "test.h"
 
 static sinter_model_t *open_fixture(const char *name) {
@@ -134,12 +138,17 @@ static double max_diff(const float *a, const float *b, size_t n) {
   return worst;
 }
 
-/* Compiled vs eager on a mixed-length batch, all outputs, within 1e-4. */
-static void compare_modes(const char *name) {
+/* Compiled vs eager on a mixed-length batch, all outputs, within 1e-4, with
+ * the linears on `kernel` ("sinter" or "onednn", as SINTER_GEMM takes it) at
+ * the kernels' ISA level `isa`. */
+static void compare_modes_with(const char *name, const char *kernel, int isa) {
   sinter_model_t *m = open_fixture(name);
   if (!m) return;
   sinter_error_t err;
   sinter_compile_options_t copts = {SINTER_DTYPE_F32, 40, 32};
+  setenv("SINTER_GEMM", kernel, 1);
+  int saved_isa = sn_cpu_isa();
+  sn_cpu_set_isa(isa);
   SN_CHECK_OK(sinter_model_compile(m, &copts, &err), &err);
   sinter_session_t *eager = NULL, *compiled = NULL;
   SN_CHECK_OK(sinter_session_create_eager(m, 0, &eager, &err), &err);
@@ -188,12 +197,53 @@ static void compare_modes(const char *name) {
     }
     free(hidden), free(emb), free(pooler), free(logits);
   }
-  printf("compiled vs eager %-18s max abs diff %.3g\n", name, worst);
+  printf("compiled (%s, %s) vs eager %-18s max abs diff %.3g\n", kernel, sn_cpu_isa_name(isa),
+         name, worst);
   SN_CHECK_MSG(worst < 1e-4, "%s: %g", name, worst);
   for (int i = 0; i < B; i++) free(ids[i]), free(types[i]);
 done:
   sinter_session_destroy(eager);
   sinter_session_destroy(compiled);
+  sinter_model_close(m);
+  sn_cpu_set_isa(saved_isa);
+  unsetenv("SINTER_GEMM");
+}
+
+/* Both linear kernels; sinter's GEMM also on its portable path. */
+static void compare_modes(const char *name) {
+  compare_modes_with(name, "sinter", sn_cpu_isa_max());
+  compare_modes_with(name, "onednn", sn_cpu_isa_max());
+  compare_modes_with(name, "sinter", SN_ISA_PORTABLE);
+}
+
+/* The kernel choice is visible in the plan: sinter's GEMM weights carry its
+ * layout tag, oneDNN's a memory descriptor. */
+static void test_linear_kernel_choice(void) {
+  sinter_model_t *m = open_fixture("bert_cls");
+  if (!m) return;
+  sinter_error_t err;
+  sn_compile_options_t opts = {SN_DTYPE_F32, 64, 32, 0};
+  setenv("SINTER_GEMM", "sinter", 1);
+  SN_CHECK(sn_compile_linear_kernel(&opts) == SN_LINEAR_GEMM);
+  sinter_compile_options_t copts = {SINTER_DTYPE_F32, 64, 32};
+  SN_CHECK_OK(sinter_model_compile(m, &copts, &err), &err);
+  int tagged = 0, linears = 0;
+  for (int32_t i = 0; m->plan && i < m->plan->count; i++) {
+    const sn_ir_node_t *n = &m->plan->nodes[i];
+    if (n->op != SN_OP_LINEAR) continue;
+    linears++;
+    const sn_ir_node_t *w = &m->plan->nodes[n->inputs[1]];
+    tagged += w->layout && !strcmp((const char *)w->layout, "sinter-gemm-v1");
+  }
+  SN_CHECK(linears > 0 && tagged == linears);
+  setenv("SINTER_GEMM", "onednn", 1);
+  SN_CHECK(sn_compile_linear_kernel(&opts) == SN_LINEAR_ONEDNN);
+  unsetenv("SINTER_GEMM");
+  /* Unforced: oneDNN exactly when the target has AVX-512. */
+  opts.target_features = SN_FEATURE_AVX2 | SN_FEATURE_FMA;
+  SN_CHECK(sn_compile_linear_kernel(&opts) == SN_LINEAR_GEMM);
+  opts.target_features |= SN_FEATURE_AVX512F;
+  SN_CHECK(sn_compile_linear_kernel(&opts) == SN_LINEAR_ONEDNN);
   sinter_model_close(m);
 }
 
@@ -243,5 +293,6 @@ int main(void) {
   SN_RUN(test_compiled_mlm);
   SN_RUN(test_compiled_legacy);
   SN_RUN(test_refusals);
+  SN_RUN(test_linear_kernel_choice);
   return SN_TEST_REPORT();
 }

@@ -1,0 +1,82 @@
+/*
+ * gemm.h — our own fp32 GEMM for compiled linear layers, with the weights
+ * packed once, at compile time, into the layout its microkernel streams.
+ *
+ * Why our own: a BLIS-style kernel over weights packed at compile time needs
+ * no run-time weight handling, packs only the activation block per thread,
+ * and applies bias, activation and residual to each output tile while it is
+ * still in registers. On the 2-core Zen 3 VM (AVX2) it ties oneDNN 2.6's
+ * gemm:jit at M = 1024 and is 1.04-2x faster at M = 16 and 128, most with a
+ * GELU epilogue (bench/GEMM.md). It has no AVX-512 kernel.
+ *
+ * What it computes (as sn_linear_desc_t in matmul.h):
+ *   out[M, N] = act(x[M, K] W^T + bias)   (+ out, when residual)
+ * with W given as transformers stores it, [N, K] row-major.
+ *
+ * Packed layout (sn_gemm_pack): N is cut into P = ceil(N / 16) panels of
+ * SN_GEMM_NR = 16 output columns (the last one padded with zero columns), and
+ * K into B = ceil(K / SN_GEMM_KC) blocks of equal length kc = ceil(K / B),
+ * the last block taking the rest (with SN_GEMM_KC = 768: K = 384 and 768 are
+ * one block, 1536 two of 768, 3072 four of 768, 1000 two of 500). K block b
+ * (rows k0 = b kc .. k0 + kb - 1) holds its P panels one after the other,
+ * each [kb][16] contiguous:
+ *   packed[k0 * P * 16 + p * kb * 16 + (k - k0) * 16 + t] = W[16 p + t, k]
+ * so a sweep over all panels of one K block is one sequential stream. The
+ * layout depends only on K, N and SN_GEMM_KC, never on the CPU: weights
+ * packed on one machine run on any other, at any ISA level. SN_GEMM_KC is
+ * part of the format; an artifact that stores packed weights must record it
+ * (or a format version that implies it).
+ *
+ * The run path allocates nothing: the caller provides per-thread scratch for
+ * the packed activation blocks (sn_gemm_scratch_bytes). Work is split over
+ * OpenMP threads; called from inside a parallel region it runs on the calling
+ * thread only. Inner loops: AVX2+FMA (a 6 x 16 register tile) or portable C,
+ * picked per call from sn_cpu_isa() (cpu.h); on AVX-512 CPUs the AVX2 kernel
+ * runs. Everything is thread-safe for distinct out and scratch buffers.
+ *
+ * Accuracy: fp32 products accumulated in fp32 in K order per K block, so the
+ * error against an exact dot product grows like K * 2^-24 * sum |x w|.
+ */
+#ifndef SN_KERNELS_GEMM_H
+#define SN_KERNELS_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Output columns per packed panel. */
+#define SN_GEMM_NR 16
+/* Longest K block of the packed layout (part of the format: changing it
+ * changes every packed weight). Overridable only for tuning experiments. */
+#ifndef SN_GEMM_KC
+#define SN_GEMM_KC 768
+#endif
+
+/* Bytes of the packed form of a [N, K] weight matrix: ceil(N / 16) panels of
+ * K x 16 floats. 0 when k or n is not positive. */
+size_t sn_gemm_packed_bytes(int64_t k, int64_t n);
+
+/* Packs w [N, K] (row-major) into `packed` (sn_gemm_packed_bytes(k, n)
+ * bytes, any alignment; 64 bytes is best), in the layout described above.
+ * Meant for compile time: plain C, single-threaded. k, n >= 1. */
+void sn_gemm_pack(int64_t k, int64_t n, const float *w, float *packed);
+
+/* Bytes of scratch sn_gemm_run needs for a K of k when up to `threads`
+ * OpenMP threads run it (pass omp_get_max_threads() as it will be at run
+ * time; a larger value is always safe). Independent of M and N. */
+size_t sn_gemm_scratch_bytes(int64_t k, int threads);
+
+/* out[m, n] = act(x[m, k] W^T + bias) (+ out when residual).
+ *   x:        [m, k] row-major.
+ *   packed:   W packed by sn_gemm_pack(k, n, ...).
+ *   bias:     [n], or NULL for none.
+ *   act:      sn_ir_act_t: 0 none, 1 GELU (erf), 2 GELU (tanh form), 3 ReLU,
+ *             4 tanh. Other values are treated as none.
+ *   residual: 1 when out already holds a residual to add after the activation.
+ *   out:      [m, n] row-major; must not overlap x, packed or bias.
+ *   scratch:  sn_gemm_scratch_bytes(k, t) bytes, t >= the number of threads
+ *             a parallel region gets here (omp_get_max_threads()); any alignment.
+ * m >= 0 (0 does nothing), k >= 1, n >= 1. Allocates nothing. */
+void sn_gemm_run(int64_t m, int64_t k, int64_t n, const float *x, const float *packed,
+                 const float *bias, int act, int residual, float *out, float *scratch);
+
+#endif
