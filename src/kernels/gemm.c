@@ -60,11 +60,14 @@
 #ifndef SN_GEMM_PFC
 #define SN_GEMM_PFC 64 /* K steps before the end at which to prefetch the out tile */
 #endif
-/* Below this many flops one thread is faster: with OMP_WAIT_POLICY=PASSIVE
- * (the CLI's default) waking the pool costs 40-75 us per region on the 2-core
- * VM we measure on, and 16 x 768 x 768 (19 MFLOP) ran at 91 GFLOP/s on one
- * thread against 83 on two. */
-#define PARALLEL_MIN_FLOPS 2.5e7
+/* Below this many flops one thread is faster: waking the pool costs 40-75 us
+ * per region on the 2-core VM we measure on with OMP_WAIT_POLICY=PASSIVE.
+ * With weights warm in L3, 16 x 768 x 768 (19 MFLOP) ran at 91 GFLOP/s on one
+ * thread against 83 on two; but in a whole model the weights stream from DRAM
+ * (MiniLM's 42 MB exceed the L3), and two threads pull more bandwidth: one
+ * 16-token MiniLM request took 3.6-3.9 ms p50 with this threshold, 6.1-6.4 ms
+ * with 2.5e7 and 4.1-4.7 ms with 1e6 (`sinter bench --batch 1 --seq 16`). */
+#define PARALLEL_MIN_FLOPS 4e6
 
 static int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
