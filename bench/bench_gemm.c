@@ -21,6 +21,20 @@
  * Weights and activations stay warm in the caches between calls for both
  * contenders (W is at most 9.4 MB; L3 is 32 MB): this measures the kernels,
  * not DRAM.
+ *
+ * `bench_gemm --bf16 [M...]` (default M: 1 16 128 1024) instead times our
+ * GEMM with fp32 weights against the same GEMM with bf16 weights
+ * (sn_gemm_run_bf16), on the MiniLM shapes and BERT-base's FFN-up (with
+ * GELU), in three weight modes:
+ *   warm:  one copy of the weights, warm in cache between calls, as above;
+ *   cold:  each call takes the next copy from a pool of copies of at least
+ *          BENCH_POOL_MB (default 72) MB per variant, so the weights of both
+ *          come from DRAM (as for a model larger than the L3);
+ *   model: pools of as many copies for both as make 42 MB of fp32 weights
+ *          (MiniLM's size): fp32 streams from DRAM, bf16's 21 MB may stay in
+ *          the 32 MB L3 (as for MiniLM run whole).
+ * BENCH_MODES (default "warm,cold,model") picks the modes. No oneDNN is
+ * involved in this mode (the binary still links it).
  */
 #include <math.h>
 #include <omp.h>
@@ -58,7 +72,7 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-enum { OURS, DNNL, DNNL_NOSM };
+enum { OURS, DNNL, DNNL_NOSM, OURS_BF16 };
 
 typedef struct cell {
   int which;
@@ -68,11 +82,23 @@ typedef struct cell {
   float *out, *scratch;
   sn_linear_t *lin;
   const void *w;
+  /* --bf16: weight copies taken in turn, one per call (npool 1: warm). */
+  void *const *pool;
+  int npool;
+  int *next;
 } cell_t;
 
 static void call(const cell_t *c) {
-  if (c->which == OURS) {
-    sn_gemm_run(c->m, c->k, c->n, c->x, c->packed, c->bias, c->act, 0, c->out, c->scratch);
+  if (c->which == OURS || c->which == OURS_BF16) {
+    const void *w = c->packed;
+    if (c->pool) {
+      w = c->pool[*c->next];
+      *c->next = (*c->next + 1) % c->npool;
+    }
+    if (c->which == OURS)
+      sn_gemm_run(c->m, c->k, c->n, c->x, w, c->bias, c->act, 0, c->out, c->scratch);
+    else
+      sn_gemm_run_bf16(c->m, c->k, c->n, c->x, w, c->bias, c->act, 0, c->out, c->scratch);
   } else {
     sinter_error_t err;
     if (sn_linear_run(c->lin, c->m, c->x, c->w, c->bias, c->out, &err) != SINTER_OK) {
@@ -128,7 +154,109 @@ static sn_linear_t *make_linear(sn_dnnl_t *d, const sn_linear_desc_t *desc, cons
   return l;
 }
 
+/* Runs a and b once each on 2 threads; the largest difference of their
+ * outputs (n elements each), for a sanity line (not a test). */
+static double max_diff(const cell_t *a, const cell_t *b, int64_t n) {
+  omp_set_num_threads(2);
+  call(a);
+  call(b);
+  double maxd = 0;
+  for (int64_t i = 0; i < n; i++) maxd = fmax(maxd, fabs((double)a->out[i] - b->out[i]));
+  return maxd;
+}
+
+/* `npool` copies of `bytes` bytes of src, each 64-byte aligned. */
+static void **make_pool(const void *src, size_t bytes, int npool) {
+  void **pool = malloc((size_t)npool * sizeof *pool);
+  for (int i = 0; i < npool; i++) {
+    pool[i] = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    memcpy(pool[i], src, bytes);
+  }
+  return pool;
+}
+
+static void free_pool(void **pool, int npool) {
+  for (int i = 0; i < npool; i++) free(pool[i]);
+  free(pool);
+}
+
+/* --bf16: fp32 weights against bf16 weights, warm / cold / model (above). */
+static int bench_bf16(int argc, char **argv) {
+  static const int64_t shapes[][2] = {{384, 1152}, {384, 1536}, {1536, 384}, {768, 3072}};
+  int64_t ms[8] = {1, 16, 128, 1024};
+  int nm = 4;
+  if (argc > 0) {
+    nm = 0;
+    for (int i = 0; i < argc && nm < 8; i++) ms[nm++] = atoll(argv[i]);
+  }
+  int reps = getenv("BENCH_REPS") ? atoi(getenv("BENCH_REPS")) : 9;
+  double pool_mb = getenv("BENCH_POOL_MB") ? atof(getenv("BENCH_POOL_MB")) : 72.0;
+  const char *modes = getenv("BENCH_MODES") ? getenv("BENCH_MODES") : "warm,cold,model";
+  static const char *mode_names[3] = {"warm", "cold", "model"};
+  printf("fp32 vs bf16 weights; GFLOP/s best (median) of %d batches; cold pool %.0f MB per "
+         "variant, model pool 42 MB of fp32\n",
+         reps, pool_mb);
+  printf("%5s %5s %5s %4s %3s %5s | %-15s | %-15s | %s\n", "M", "K", "N", "act", "thr", "mode",
+         "fp32", "bf16", "bf16/fp32 best (median)");
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    int64_t k = shapes[s][0], n = shapes[s][1];
+    int act = (k == 768 && n == 3072) ? 1 : 0;
+    float *w = random_floats(n * k, -0.05f, 0.05f), *bias = random_floats(n, -1, 1);
+    size_t b32 = sn_gemm_packed_bytes(k, n), b16 = sn_gemm_packed_bytes_bf16(k, n);
+    float *p32 = malloc(b32);
+    uint16_t *p16 = malloc(b16);
+    sn_gemm_pack(k, n, w, p32);
+    sn_gemm_pack_bf16(k, n, w, p16);
+    float *scratch = malloc(sn_gemm_scratch_bytes(k, 2));
+    for (int mode = 0; mode < 3; mode++) {
+      if (!strstr(modes, mode_names[mode])) continue;
+      int n32 = 1, n16 = 1;
+      if (mode == 1) {
+        n32 = (int)(pool_mb * 1e6 / (double)b32) + 1;
+        n16 = (int)(pool_mb * 1e6 / (double)b16) + 1;
+      } else if (mode == 2) {
+        n32 = n16 = (int)(42e6 / (double)b32) + 1;
+      }
+      void **pool32 = make_pool(p32, b32, n32), **pool16 = make_pool(p16, b16, n16);
+      int next32 = 0, next16 = 0;
+      for (int mi = 0; mi < nm; mi++) {
+        int64_t m = ms[mi];
+        float *x = random_floats(m * k, -1, 1);
+        float *o1 = malloc((size_t)(m * n) * sizeof(float));
+        float *o2 = malloc((size_t)(m * n) * sizeof(float));
+        cell_t c[2] = {
+            {.which = OURS, .m = m, .k = k, .n = n, .act = act, .x = x, .bias = bias, .out = o1,
+             .scratch = scratch, .pool = pool32, .npool = n32, .next = &next32},
+            {.which = OURS_BF16, .m = m, .k = k, .n = n, .act = act, .x = x, .bias = bias,
+             .out = o2, .scratch = scratch, .pool = pool16, .npool = n16, .next = &next16},
+        };
+        /* bf16 rounding of |w| <= 0.05 moves an output by ~1e-3. */
+        double maxd = max_diff(&c[0], &c[1], m * n);
+        if (maxd > 2e-2) printf("  !! fp32 and bf16 differ by %.3g\n", maxd);
+        double flops = 2.0 * (double)m * (double)k * (double)n;
+        for (int threads = 1; threads <= 2; threads++) {
+          omp_set_num_threads(threads);
+          double best[2], med[2];
+          time_cells(c, 2, reps, best, med);
+          printf("%5lld %5lld %5lld %4s %3d %5s | %6.1f (%6.1f) | %6.1f (%6.1f) | %.2fx (%.2fx)\n",
+                 (long long)m, (long long)k, (long long)n, act ? "gelu" : "-", threads,
+                 mode_names[mode], flops / best[0] * 1e-9, flops / med[0] * 1e-9,
+                 flops / best[1] * 1e-9, flops / med[1] * 1e-9, best[0] / best[1],
+                 med[0] / med[1]);
+          fflush(stdout);
+        }
+        free(x), free(o1), free(o2);
+      }
+      free_pool(pool32, n32);
+      free_pool(pool16, n16);
+    }
+    free(w), free(bias), free(p32), free(p16), free(scratch);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--bf16")) return bench_bf16(argc - 2, argv + 2);
   static const int64_t shapes[][2] = {{768, 2304}, {768, 768},  {768, 3072}, {3072, 768},
                                       {384, 1152}, {384, 1536}, {1536, 384}};
   int64_t ms[8] = {16, 128, 1024};
@@ -166,16 +294,12 @@ int main(int argc, char **argv) {
       float *o1 = malloc((size_t)(m * n) * sizeof(float));
       float *o2 = malloc((size_t)(m * n) * sizeof(float));
       cell_t c[3] = {
-          {OURS, m, k, n, act, x, packed, bias, o1, scratch, NULL, NULL},
-          {DNNL, m, k, n, act, x, packed, bias, o2, scratch, lin, wd ? wd : w},
-          {DNNL_NOSM, m, k, n, act, x, packed, bias, o2, scratch, lin2, wd2 ? wd2 : w},
+          {OURS, m, k, n, act, x, packed, bias, o1, scratch, NULL, NULL, NULL, 0, NULL},
+          {DNNL, m, k, n, act, x, packed, bias, o2, scratch, lin, wd ? wd : w, NULL, 0, NULL},
+          {DNNL_NOSM, m, k, n, act, x, packed, bias, o2, scratch, lin2, wd2 ? wd2 : w, NULL, 0,
+           NULL},
       };
-      /* Agreement check (not a test: a sanity line for the reader). */
-      omp_set_num_threads(2);
-      call(&c[0]);
-      call(&c[1]);
-      double maxd = 0;
-      for (int64_t i = 0; i < m * n; i++) maxd = fmax(maxd, fabs((double)o1[i] - o2[i]));
+      double maxd = max_diff(&c[0], &c[1], m * n);
       if (maxd > 1e-3) printf("  !! ours and oneDNN differ by %.3g\n", maxd);
       double flops = 2.0 * (double)m * (double)k * (double)n;
       for (int threads = 1; threads <= 2; threads++) {

@@ -909,6 +909,18 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
     }
     fprintf(out, "plan:            %d ops, arena %lld bytes for %lld tokens\n", (int)m.plan->count,
             (long long)m.plan->arena_bytes, (long long)m.plan->max_tokens);
+    int kinds[4] = {0, 0, 0, 0}; /* sinter f32, sinter bf16, oneDNN f32, oneDNN int8 */
+    for (int32_t i = 0; i < m.plan->count; i++) {
+      const sn_ir_node_t *n = &m.plan->nodes[i];
+      if (n->op != SN_OP_LINEAR) continue;
+      const sn_ir_node_t *w = &m.plan->nodes[n->inputs[1]];
+      const char *kind = sn_linear_layout_kind(w->layout, w->layout_size);
+      kinds[n->int8 ? 3 : !strcmp(kind, "f32") ? 0 : !strcmp(kind, "bf16") ? 1 : 2]++;
+    }
+    fprintf(out,
+            "linear kernels:  %d sinter-gemm f32, %d sinter-gemm bf16 weights, %d oneDNN f32, "
+            "%d oneDNN int8\n",
+            kinds[0], kinds[1], kinds[2], kinds[3]);
     sn_ir_print(m.plan, out);
   }
   if (m.plan) {
@@ -950,9 +962,9 @@ sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_op
     return sn_error_set(err, SINTER_ERR_INTERNAL, "SHA-256 unavailable");
   }
   char versions[160];
-  snprintf(versions, sizeof versions, "sinter %s format %d onednn %s features %llx linear %d",
+  snprintf(versions, sizeof versions, "sinter %s format %d onednn %s features %llx linear %d.%d",
            SN_COMPILER_VERSION, SN_ARTIFACT_FORMAT_VERSION, sn_dnnl_version(),
-           (unsigned long long)sn_target_features(opts), sn_compile_linear_kernel(opts));
+           (unsigned long long)sn_target_features(opts), sn_compile_linear_kernel(opts), SN_LINEAR_LAYOUT_REVISION);
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   int64_t o[3] = {(int64_t)opts->dtype, opts->max_tokens, opts->max_seq};
   EVP_DigestUpdate(ctx, o, sizeof o);

@@ -70,9 +70,9 @@ static int fingerprint(const sinter_model_t *m, const sn_compile_options_t *opts
   EVP_DigestUpdate(ctx, o, sizeof o);
   /* Everything the content key covers besides file contents. */
   char versions[160];
-  snprintf(versions, sizeof versions, "sinter %s format %d onednn %s linear %d",
+  snprintf(versions, sizeof versions, "sinter %s format %d onednn %s linear %d.%d",
            SN_COMPILER_VERSION, SN_ARTIFACT_FORMAT_VERSION, sn_dnnl_version(),
-           sn_compile_linear_kernel(opts));
+           sn_compile_linear_kernel(opts), SN_LINEAR_LAYOUT_REVISION);
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   /* Shards too: every distinct file the weights come from. */
   size_t n = m->archive ? sn_st_count(m->archive) : 0;

@@ -39,15 +39,13 @@ static int quantizable(const char *name) {
 
 sinter_status_t sn_pass_prepack(sn_ir_graph_t *g, const sn_compile_options_t *opts,
                                 sn_pass_report_t *report, sinter_error_t *err) {
-  if (opts->dtype == SN_DTYPE_BF16)
-    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                        "compile: dtype bf16 is not supported: its matmuls need AVX512_BF16 (or "
-                        "oneDNN's AVX-512 emulation) and sinter has no bf16 kernels yet; use f32 "
-                        "or int8");
   sn_dnnl_t *d = NULL;
   SN_TRY(sn_dnnl_create(&d, err));
   sinter_status_t st = SINTER_OK;
-  sn_linear_kernel_t kernel = (sn_linear_kernel_t)sn_compile_linear_kernel(opts);
+  /* bf16: every linear's weights in bf16, on sinter's GEMM whatever the target. */
+  sn_linear_kernel_t kernel = opts->dtype == SN_DTYPE_BF16
+                                  ? SN_LINEAR_GEMM_BF16
+                                  : (sn_linear_kernel_t)sn_compile_linear_kernel(opts);
   int32_t count = g->count;
   for (int32_t i = 0; i < count && !st; i++) {
     if (g->nodes[i].op != SN_OP_LINEAR) continue;

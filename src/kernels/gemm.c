@@ -30,6 +30,11 @@
  * it) case packs all of K for a few rows and runs every K block of a tile
  * into a local tile before touching out.
  *
+ * bf16 weights run the same code: every function below that reads B takes
+ * the element type as a flag (a constant after inlining into the per-type
+ * kernels), and only the load of a B row differs (load_b: a 32-byte load,
+ * a shift and a mask, for the interleaved row order of gemm.h).
+ *
  * Threads take (M block, panel chunk) tasks dynamically: on a VM whose other
  * tenants steal one core now and then, a static half each leaves the other
  * core idle at the end. Tasks per thread, chunk width and the single-thread
@@ -90,29 +95,61 @@ static int64_t k_block(int64_t k) {
   return ceil_div(k, ceil_div(k, KC));
 }
 
-/* The B micro-panel of the K block starting at k0 (length kb) and panel j. */
-static const float *b_panel(const float *packed, int64_t n, int64_t k0, int64_t kb, int64_t j) {
-  return packed + (k0 * ceil_div(n, NR) + j * kb) * NR;
+/* Bytes per packed weight element: 2 for bf16, 4 for fp32. */
+static int64_t elem_bytes(int bf16) {
+  return bf16 ? 2 : 4;
+}
+
+/* The B micro-panel of the K block starting at k0 (length kb) and panel j,
+ * in a packed matrix of elements of either type. */
+static const char *b_panel(const void *packed, int bf16, int64_t n, int64_t k0, int64_t kb,
+                           int64_t j) {
+  return (const char *)packed + (k0 * ceil_div(n, NR) + j * kb) * NR * elem_bytes(bf16);
+}
+
+/* Slot of column t (0..15) in a bf16 panel row: the interleave of gemm.h. */
+static int bf16_slot(int64_t t) {
+  return t < 8 ? (int)(2 * t) : (int)(2 * (t - 8) + 1);
+}
+
+static size_t packed_bytes(int64_t k, int64_t n, int bf16) {
+  if (k <= 0 || n <= 0) return 0;
+  return (size_t)(ceil_div(n, NR) * k * NR * elem_bytes(bf16));
 }
 
 size_t sn_gemm_packed_bytes(int64_t k, int64_t n) {
-  if (k <= 0 || n <= 0) return 0;
-  return (size_t)(ceil_div(n, NR) * k * NR) * sizeof(float);
+  return packed_bytes(k, n, 0);
 }
 
-void sn_gemm_pack(int64_t k, int64_t n, const float *w, float *packed) {
+size_t sn_gemm_packed_bytes_bf16(int64_t k, int64_t n) {
+  return packed_bytes(k, n, 1);
+}
+
+static void pack(int64_t k, int64_t n, const float *w, void *packed, int bf16) {
   const int64_t kcb = k_block(k);
   for (int64_t k0 = 0; k0 < k; k0 += kcb) {
     int64_t kb = min64(kcb, k - k0);
     for (int64_t p = 0; p < ceil_div(n, NR); p++) {
-      float *dst = (float *)b_panel(packed, n, k0, kb, p);
+      char *dst = (char *)b_panel(packed, bf16, n, k0, kb, p);
       for (int64_t kk = 0; kk < kb; kk++)
         for (int64_t t = 0; t < NR; t++) {
           int64_t col = p * NR + t;
-          dst[kk * NR + t] = col < n ? w[col * k + k0 + kk] : 0.0f;
+          float v = col < n ? w[col * k + k0 + kk] : 0.0f;
+          if (bf16)
+            ((uint16_t *)dst)[kk * NR + bf16_slot(t)] = sn_f32_to_bf16(v);
+          else
+            ((float *)dst)[kk * NR + t] = v;
         }
     }
   }
+}
+
+void sn_gemm_pack(int64_t k, int64_t n, const float *w, float *packed) {
+  pack(k, n, w, packed, 0);
+}
+
+void sn_gemm_pack_bf16(int64_t k, int64_t n, const float *w, uint16_t *packed) {
+  pack(k, n, w, packed, 1);
 }
 
 size_t sn_gemm_scratch_bytes(int64_t k, int threads) {
@@ -127,7 +164,9 @@ typedef struct plan {
   int64_t mc_max; /* largest M block, a multiple of MR */
   int64_t mc, chunk, nchunks; /* task grid: rows per M block, panels per chunk */
   int act, residual;
-  const float *x, *packed, *bias;
+  int bf16; /* packed holds bf16 (sn_gemm_pack_bf16), else fp32 */
+  const float *x, *bias;
+  const void *packed;
   float *out;
 } plan_t;
 
@@ -150,13 +189,19 @@ static void run_range_portable(const plan_t *p, int64_t m0, int64_t m1, int64_t 
   for (int64_t i = m0; i < m1; i++) {
     const float *xr = p->x + i * K;
     for (int64_t j = p0; j < p1; j++) {
-      float acc[NR] = {0};
+      float acc[NR] = {0}, row[NR];
       for (int64_t k0 = 0; k0 < K; k0 += p->kc) {
         int64_t kb = min64(p->kc, K - k0);
-        const float *b = b_panel(p->packed, N, k0, kb, j);
+        const char *b = b_panel(p->packed, p->bf16, N, k0, kb, j);
         for (int64_t kk = 0; kk < kb; kk++) {
+          const float *br = (const float *)b + kk * NR;
+          if (p->bf16) {
+            for (int t = 0; t < NR; t++)
+              row[t] = sn_bf16_to_f32(((const uint16_t *)b)[kk * NR + bf16_slot(t)]);
+            br = row;
+          }
           float a = xr[k0 + kk];
-          for (int t = 0; t < NR; t++) acc[t] += a * b[kk * NR + t];
+          for (int t = 0; t < NR; t++) acc[t] += a * br[t];
         }
       }
       int64_t c0 = j * NR, nc = min64(NR, N - c0);
@@ -224,15 +269,37 @@ SN_TARGET_AVX2 static void pack_a_avx2(const float *x, int64_t ldx, int64_t mb, 
   }
 }
 
+/* Row `row` of a B micro-panel as fp32 columns 0..7 (*b0) and 8..15 (*b1).
+ * bf16: one 32-byte load; its 32-bit words hold columns j (low half) and
+ * 8 + j (high half) (gemm.h), so a shift left by 16 and a mask of the high
+ * halves widen them exactly, with no cross-lane shuffle (a vpmovzxwd of two
+ * 16-byte loads and two shifts would be 4 ops to these 3). */
+__attribute__((always_inline)) SN_TARGET_AVX2 static inline void load_b(const char *b, int64_t row,
+                                                                        const int bf16, __m256 *b0,
+                                                                        __m256 *b1) {
+  if (bf16) {
+    __m256i w = _mm256_loadu_si256((const __m256i *)(b + row * NR * 2));
+    *b0 = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+    *b1 = _mm256_castsi256_ps(_mm256_and_si256(w, _mm256_set1_epi32(-65536)));
+  } else {
+    *b0 = _mm256_loadu_ps((const float *)(b + row * NR * 4));
+    *b1 = _mm256_loadu_ps((const float *)(b + row * NR * 4) + 8);
+  }
+}
+
 /* The microkernel, for a tile of `rows` (1..6, a constant after inlining)
  * rows by 16 columns: c[i][t] (row stride ldc) gets
  *   act(sum_k a[k][i] b[k][t] (+ bias[t]) (+ c[i][t], when pre_c))
- * a: one packed micro-panel [kc][6]; b: [kc][16] with rows 16 floats apart;
- * bias: 16 floats or NULL; act 0 for none (earlier K blocks). The sums live in
- * up to 12 ymm registers; with b0, b1 and the broadcast that is 15 of 16. */
+ * a: one packed micro-panel [kc][6]; b: [kc][16] with rows 16 elements
+ * apart, fp32 or (bf16, a constant after inlining) bf16 in the interleaved
+ * order; bias: 16 floats or NULL; act 0 for none (earlier K blocks). The
+ * sums live in up to 12 ymm registers; with b0, b1 and the broadcast that is
+ * 15 of 16. */
 __attribute__((always_inline)) SN_TARGET_AVX2 static inline void kernel_body(
-    const int rows, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-    const float *bias, int pre_c, int act) {
+    const int rows, const int bf16, int64_t kc, const float *a, const void *bv, float *c,
+    int64_t ldc, const float *bias, int pre_c, int act) {
+  const char *b = bv;
+  const int64_t brow = NR * elem_bytes(bf16); /* bytes per B row */
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -245,28 +312,27 @@ __attribute__((always_inline)) SN_TARGET_AVX2 static inline void kernel_body(
     c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);     \
     c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);     \
   }
-#define SN_GEMM_STEP(off)                            \
-  do {                                               \
-    __m256 b0 = _mm256_loadu_ps(b + (off) * NR);     \
-    __m256 b1 = _mm256_loadu_ps(b + (off) * NR + 8); \
-    __m256 av;                                       \
-    SN_GEMM_ROW(0, off)                              \
-    SN_GEMM_ROW(1, off)                              \
-    SN_GEMM_ROW(2, off)                              \
-    SN_GEMM_ROW(3, off)                              \
-    SN_GEMM_ROW(4, off)                              \
-    SN_GEMM_ROW(5, off)                              \
+#define SN_GEMM_STEP(off)             \
+  do {                                \
+    __m256 b0, b1, av;                \
+    load_b(b, (off), bf16, &b0, &b1); \
+    SN_GEMM_ROW(0, off)               \
+    SN_GEMM_ROW(1, off)               \
+    SN_GEMM_ROW(2, off)               \
+    SN_GEMM_ROW(3, off)               \
+    SN_GEMM_ROW(4, off)               \
+    SN_GEMM_ROW(5, off)               \
   } while (0)
   /* The tile of out is needed after the loop: fetch it SN_GEMM_PFC steps
    * before the end (earlier, the streaming B panel would evict it again). */
 #define SN_GEMM_STEP4() \
-  do {                   \
-    SN_GEMM_STEP(0);     \
-    SN_GEMM_STEP(1);     \
-    SN_GEMM_STEP(2);     \
-    SN_GEMM_STEP(3);     \
-    a += 4 * MR;         \
-    b += 4 * NR;         \
+  do {                  \
+    SN_GEMM_STEP(0);    \
+    SN_GEMM_STEP(1);    \
+    SN_GEMM_STEP(2);    \
+    SN_GEMM_STEP(3);    \
+    a += 4 * MR;        \
+    b += 4 * brow;      \
   } while (0)
   int64_t k = 0;
   for (; k + 4 <= kc - SN_GEMM_PFC; k += 4) SN_GEMM_STEP4();
@@ -278,7 +344,7 @@ __attribute__((always_inline)) SN_TARGET_AVX2 static inline void kernel_body(
   for (; k < kc; k++) {
     SN_GEMM_STEP(0);
     a += MR;
-    b += NR;
+    b += brow;
   }
 #undef SN_GEMM_STEP4
 #undef SN_GEMM_STEP
@@ -317,32 +383,43 @@ __attribute__((always_inline)) SN_TARGET_AVX2 static inline void kernel_body(
   }
 }
 
-typedef void (*kernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+typedef void (*kernel_fn)(int64_t kc, const float *a, const void *b, float *c, int64_t ldc,
                           const float *bias, int pre_c, int act);
 
-/* One kernel per row count, so a partial row tile (m % 6, or a small M) costs
- * only its own rows instead of a full tile through a buffer. */
-#define SN_GEMM_KERNEL(R)                                                                    \
-  SN_TARGET_AVX2 static void kernel_##R(int64_t kc, const float *a, const float *b, float *c, \
-                                        int64_t ldc, const float *bias, int pre_c, int act) { \
-    kernel_body(R, kc, a, b, c, ldc, bias, pre_c, act);                                      \
+/* One kernel per row count and B element type, so a partial row tile
+ * (m % 6, or a small M) costs only its own rows instead of a full tile
+ * through a buffer. T: f32 (bf16 = 0) or bf16 (1). */
+#define SN_GEMM_KERNEL(T, BF16, R)                                                                 \
+  SN_TARGET_AVX2 static void kernel_##T##_##R(int64_t kc, const float *a, const void *b, float *c, \
+                                              int64_t ldc, const float *bias, int pre_c,           \
+                                              int act) {                                           \
+    kernel_body(R, BF16, kc, a, b, c, ldc, bias, pre_c, act);                                      \
   }
-SN_GEMM_KERNEL(1)
-SN_GEMM_KERNEL(2)
-SN_GEMM_KERNEL(3)
-SN_GEMM_KERNEL(4)
-SN_GEMM_KERNEL(5)
-SN_GEMM_KERNEL(6)
+#define SN_GEMM_KERNELS(T, BF16)                                                                \
+  SN_GEMM_KERNEL(T, BF16, 1)                                                                    \
+  SN_GEMM_KERNEL(T, BF16, 2)                                                                    \
+  SN_GEMM_KERNEL(T, BF16, 3)                                                                    \
+  SN_GEMM_KERNEL(T, BF16, 4)                                                                    \
+  SN_GEMM_KERNEL(T, BF16, 5)                                                                    \
+  SN_GEMM_KERNEL(T, BF16, 6)                                                                    \
+  static const kernel_fn kernels_##T[MR + 1] = {NULL,           kernel_##T##_1, kernel_##T##_2, \
+                                                kernel_##T##_3, kernel_##T##_4, kernel_##T##_5, \
+                                                kernel_##T##_6};
+SN_GEMM_KERNELS(f32, 0)
+SN_GEMM_KERNELS(bf16, 1)
+#undef SN_GEMM_KERNELS
 #undef SN_GEMM_KERNEL
 
-static const kernel_fn kernels[MR + 1] = {NULL,     kernel_1, kernel_2, kernel_3,
-                                          kernel_4, kernel_5, kernel_6};
+/* The kernels of a plan's weight type, indexed by row count. */
+static const kernel_fn *kernels_for(const plan_t *p) {
+  return p->bf16 ? kernels_bf16 : kernels_f32;
+}
 
 /* A tile of fewer than 16 valid columns (the last panel when n % 16 != 0):
  * the kernel runs on a local tile, and only the valid columns go back to c. */
-SN_TARGET_AVX2 static void edge_tile_avx2(int64_t kc, const float *a, const float *b, float *c,
-                                          int64_t ldc, int64_t mr, int64_t nc, const float *bias,
-                                          int pre_c, int act) {
+SN_TARGET_AVX2 static void edge_tile_avx2(const kernel_fn *kernels, int64_t kc, const float *a,
+                                          const void *b, float *c, int64_t ldc, int64_t mr,
+                                          int64_t nc, const float *bias, int pre_c, int act) {
   float t[MR * NR], bb[NR];
   memset(t, 0, sizeof t);
   if (pre_c)
@@ -360,6 +437,7 @@ SN_TARGET_AVX2 static void edge_tile_avx2(int64_t kc, const float *a, const floa
 SN_TARGET_AVX2 static void run_range_avx2(const plan_t *p, int64_t m0, int64_t m1, int64_t p0,
                                           int64_t p1, float *apack) {
   const int64_t K = p->k, N = p->n, rows = m1 - m0;
+  const kernel_fn *kernels = kernels_for(p);
   if (rows <= 0 || p1 <= p0) return;
   /* Even M blocks, so that no block is a sliver. */
   int64_t nbm = ceil_div(rows, p->mc_max);
@@ -374,7 +452,7 @@ SN_TARGET_AVX2 static void run_range_avx2(const plan_t *p, int64_t m0, int64_t m
       const float *bias = first ? p->bias : NULL;
       pack_a_avx2(p->x + i0 * K + k0, K, mb, kb, apack);
       for (int64_t j = p0; j < p1; j++) {
-        const float *bp = b_panel(p->packed, N, k0, kb, j);
+        const char *bp = b_panel(p->packed, p->bf16, N, k0, kb, j);
         int64_t c0 = j * NR, nc = min64(NR, N - c0);
         const float *bj = bias ? bias + c0 : NULL;
         for (int64_t ir = 0; ir < mb; ir += MR) {
@@ -383,7 +461,7 @@ SN_TARGET_AVX2 static void run_range_avx2(const plan_t *p, int64_t m0, int64_t m
           if (nc == NR)
             kernels[mr](kb, apack + ir * kb, bp, cp, N, bj, pre_c, act);
           else
-            edge_tile_avx2(kb, apack + ir * kb, bp, cp, N, mr, nc, bj, pre_c, act);
+            edge_tile_avx2(kernels, kb, apack + ir * kb, bp, cp, N, mr, nc, bj, pre_c, act);
         }
       }
     }
@@ -396,6 +474,7 @@ SN_TARGET_AVX2 static void run_range_avx2(const plan_t *p, int64_t m0, int64_t m
 SN_TARGET_AVX2 static void run_range_res_act_avx2(const plan_t *p, int64_t m0, int64_t m1,
                                                   int64_t p0, int64_t p1, float *apack) {
   const int64_t K = p->k, N = p->n, rows = m1 - m0;
+  const kernel_fn *kernels = kernels_for(p);
   if (rows <= 0 || p1 <= p0) return;
   int64_t nbm = ceil_div(rows, p->mc_max);
   int64_t mc = ceil_div(ceil_div(rows, nbm), MR) * MR;
@@ -412,8 +491,8 @@ SN_TARGET_AVX2 static void run_range_res_act_avx2(const plan_t *p, int64_t m0, i
         for (int64_t k0 = 0; k0 < K; k0 += p->kc) {
           int64_t kb = min64(p->kc, K - k0);
           int first = k0 == 0, last = k0 + kb >= K;
-          kernels[mr](kb, apack + mbp * k0 + ir * kb, b_panel(p->packed, N, k0, kb, j), t, NR,
-                      first && p->bias ? bb : NULL, !first, last ? p->act : 0);
+          kernels[mr](kb, apack + mbp * k0 + ir * kb, b_panel(p->packed, p->bf16, N, k0, kb, j), t,
+                      NR, first && p->bias ? bb : NULL, !first, last ? p->act : 0);
         }
         float *cp = p->out + (i0 + ir) * N + c0;
         for (int64_t i = 0; i < mr; i++)
@@ -451,14 +530,16 @@ static void run_task(const plan_t *p, int isa, int64_t t, float *apack) {
             min64(panels, (c + 1) * p->chunk), apack);
 }
 
-void sn_gemm_run(int64_t m, int64_t k, int64_t n, const float *x, const float *packed,
-                 const float *bias, int act, int residual, float *out, float *scratch) {
+/* sn_gemm_run for either weight type (bf16: packed by sn_gemm_pack_bf16). */
+static void run(int64_t m, int64_t k, int64_t n, const float *x, const void *packed, int bf16,
+                const float *bias, int act, int residual, float *out, float *scratch) {
   if (m <= 0 || k <= 0 || n <= 0) return;
   plan_t p = {.m = m,
               .k = k,
               .n = n,
               .act = act >= 1 && act <= 4 ? act : 0,
               .residual = residual != 0,
+              .bf16 = bf16,
               .x = x,
               .packed = packed,
               .bias = bias,
@@ -500,4 +581,14 @@ void sn_gemm_run(int64_t m, int64_t k, int64_t n, const float *x, const float *p
 #pragma omp for schedule(dynamic, 1) nowait
     for (int64_t t = 0; t < tasks; t++) run_task(&p, isa, t, apack);
   }
+}
+
+void sn_gemm_run(int64_t m, int64_t k, int64_t n, const float *x, const float *packed,
+                 const float *bias, int act, int residual, float *out, float *scratch) {
+  run(m, k, n, x, packed, 0, bias, act, residual, out, scratch);
+}
+
+void sn_gemm_run_bf16(int64_t m, int64_t k, int64_t n, const float *x, const uint16_t *packed,
+                      const float *bias, int act, int residual, float *out, float *scratch) {
+  run(m, k, n, x, packed, 1, bias, act, residual, out, scratch);
 }

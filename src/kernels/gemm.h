@@ -36,12 +36,36 @@
  *
  * Accuracy: fp32 products accumulated in fp32 in K order per K block, so the
  * error against an exact dot product grows like K * 2^-24 * sum |x w|.
+ *
+ * bf16 weights (sn_gemm_pack_bf16, sn_gemm_run_bf16): the same GEMM with the
+ * packed weights stored as bfloat16 (the fp32 value rounded to nearest even
+ * to its upper 16 bits), activations, accumulation and epilogue in fp32.
+ * Why: half the weight bytes. A few-row product (one short request) is bound
+ * by how fast the weights stream in, and in a whole model they come from
+ * DRAM (MiniLM's 42 MB of fp32 weights exceed the 32 MB L3; 21 MB of bf16
+ * fit). It needs no AVX512_BF16: each bf16 row of a panel is widened to fp32
+ * in registers. Where the weights are warm in cache and M is large, the
+ * widening is pure cost (bench/GEMM.md, "bf16 weights").
+ *   Layout: exactly the fp32 layout above (same panels, K blocks and
+ * offsets, counted in elements), 2 bytes per element, except that inside
+ * each 16-element panel row the columns are interleaved: element 2j holds
+ * column j and element 2j + 1 column 8 + j (j = 0..7), i.e.
+ *   packed[k0 * P * 16 + p * kb * 16 + (k - k0) * 16 + s] = bf16(W[16 p + c, k])
+ *   with s = 2c for c < 8 and s = 2 (c - 8) + 1 for c >= 8.
+ * Read as eight 32-bit words, word j then holds column j in its low half and
+ * column 8 + j in its high half, so a shift left by 16 yields columns 0..7
+ * as fp32 and a mask of the high halves columns 8..15: one 32-byte load and
+ * two single-cycle integer ops per row, no shuffle. The order is part of the
+ * format, as SN_GEMM_KC is.
+ * Accuracy: exact fp32 arithmetic on the rounded weights, i.e. the fp32
+ * error above plus each weight's rounding (relative 2^-9 at most).
  */
 #ifndef SN_KERNELS_GEMM_H
 #define SN_KERNELS_GEMM_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Output columns per packed panel. */
 #define SN_GEMM_NR 16
@@ -78,5 +102,45 @@ size_t sn_gemm_scratch_bytes(int64_t k, int threads);
  * m >= 0 (0 does nothing), k >= 1, n >= 1. Allocates nothing. */
 void sn_gemm_run(int64_t m, int64_t k, int64_t n, const float *x, const float *packed,
                  const float *bias, int act, int residual, float *out, float *scratch);
+
+/* ----------------------------------------------------------- bf16 weights */
+
+/* fp32 -> bfloat16, rounded to nearest, ties to even. NaN stays NaN (made
+ * quiet, sign kept: truncating a NaN whose payload sits only in the low 16
+ * bits would give Inf); finite values above the largest bf16 round to Inf;
+ * denormals round like any other value. */
+static inline uint16_t sn_f32_to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x0040u);
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+/* bfloat16 -> fp32: exact (the bits become the upper half). */
+static inline float sn_bf16_to_f32(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* Bytes of the bf16 packed form of a [N, K] weight matrix: the layout of
+ * sn_gemm_packed_bytes at 2 bytes per element, half its size. 0 when k or n
+ * is not positive. */
+size_t sn_gemm_packed_bytes_bf16(int64_t k, int64_t n);
+
+/* Packs w [N, K] (row-major, fp32) into `packed` (sn_gemm_packed_bytes_bf16
+ * bytes, any alignment; 64 bytes is best) as bf16, rounded to nearest even,
+ * in the layout described above (interleaved panel rows). Compile time: plain
+ * C, single-threaded. k, n >= 1. */
+void sn_gemm_pack_bf16(int64_t k, int64_t n, const float *w, uint16_t *packed);
+
+/* sn_gemm_run on weights packed by sn_gemm_pack_bf16: the same parameters,
+ * semantics, scratch size (sn_gemm_scratch_bytes), threading and
+ * thread-safety; out is computed in fp32 from the bf16 weights widened
+ * exactly. Allocates nothing. */
+void sn_gemm_run_bf16(int64_t m, int64_t k, int64_t n, const float *x, const uint16_t *packed,
+                      const float *bias, int act, int residual, float *out, float *scratch);
 
 #endif

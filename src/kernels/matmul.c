@@ -95,7 +95,7 @@ struct sn_linear {
   dnnl_primitive_t prim;
   dnnl_memory_desc_t weights_md;
   int small_m; /* weights are plain [N, K] and the CPU has AVX2+FMA */
-  int gemm;    /* sinter's GEMM on sn_gemm_pack'ed weights; no oneDNN primitive */
+  int gemm;    /* sinter's GEMM, no oneDNN primitive: 4 fp32 weights, 2 bf16 */
   float *scratch;      /* gemm: per-thread packing buffers ... */
   int scratch_threads; /* ... for this many threads */
   /* int8 scratch for INT8_CHUNK rows */
@@ -117,27 +117,41 @@ size_t sn_linear_int8_bytes(int64_t k, int64_t n) {
 typedef struct gemm_layout {
   char tag[16];
   int32_t nr, kc;
+  int32_t elem_bytes; /* 4: fp32 weights, 2: bf16 */
 } gemm_layout_t;
-static const char gemm_tag[16] = "sinter-gemm-v1";
+static const char gemm_tag[16] = "sinter-gemm-v2";
 
 static int is_gemm_layout(const void *layout, size_t size) {
   return size == sizeof(gemm_layout_t) && !memcmp(layout, gemm_tag, sizeof gemm_tag);
 }
 
-static sinter_status_t prepack_gemm(const sn_linear_desc_t *desc, const float *w, void **out_data,
-                                    size_t *out_bytes, void **out_layout, size_t *out_layout_size,
-                                    sinter_error_t *err) {
-  size_t bytes = sn_gemm_packed_bytes(desc->k, desc->n);
-  float *packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
+const char *sn_linear_layout_kind(const void *layout, size_t layout_size) {
+  if (!layout || !is_gemm_layout(layout, layout_size)) return "onednn";
+  return ((const gemm_layout_t *)layout)->elem_bytes == 2 ? "bf16" : "f32";
+}
+
+static size_t gemm_bytes(int64_t k, int64_t n, int elem_bytes) {
+  return elem_bytes == 2 ? sn_gemm_packed_bytes_bf16(k, n) : sn_gemm_packed_bytes(k, n);
+}
+
+static sinter_status_t prepack_gemm(const sn_linear_desc_t *desc, int elem_bytes, const float *w,
+                                    void **out_data, size_t *out_bytes, void **out_layout,
+                                    size_t *out_layout_size, sinter_error_t *err) {
+  size_t bytes = gemm_bytes(desc->k, desc->n, elem_bytes);
+  void *packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
   gemm_layout_t *layout = calloc(1, sizeof *layout);
   if (!packed || !layout) {
     free(packed), free(layout);
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack: %zu bytes", bytes);
   }
-  sn_gemm_pack(desc->k, desc->n, w, packed);
+  if (elem_bytes == 2)
+    sn_gemm_pack_bf16(desc->k, desc->n, w, packed);
+  else
+    sn_gemm_pack(desc->k, desc->n, w, packed);
   memcpy(layout->tag, gemm_tag, sizeof gemm_tag);
   layout->nr = SN_GEMM_NR;
   layout->kc = SN_GEMM_KC;
+  layout->elem_bytes = elem_bytes;
   *out_data = packed;
   *out_bytes = bytes;
   *out_layout = layout;
@@ -158,12 +172,13 @@ static int gemm_scratch_reserve(sn_linear_t *l, int threads) {
 
 static sinter_status_t create_gemm(const sn_linear_desc_t *desc, const gemm_layout_t *layout,
                                    size_t weight_bytes, sn_linear_t **out, sinter_error_t *err) {
-  if (layout->nr != SN_GEMM_NR || layout->kc != SN_GEMM_KC)
+  if (layout->nr != SN_GEMM_NR || layout->kc != SN_GEMM_KC ||
+      (layout->elem_bytes != 4 && layout->elem_bytes != 2))
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                        "weights are packed in %d x %d blocks; this build packs %d x %d; "
-                        "recompile the artifact",
-                        layout->nr, layout->kc, SN_GEMM_NR, SN_GEMM_KC);
-  size_t want = sn_gemm_packed_bytes(desc->k, desc->n);
+                        "weights are packed in %d x %d blocks of %d-byte elements; this build "
+                        "packs %d x %d blocks of 4 or 2 bytes; recompile the artifact",
+                        layout->nr, layout->kc, layout->elem_bytes, SN_GEMM_NR, SN_GEMM_KC);
+  size_t want = gemm_bytes(desc->k, desc->n, layout->elem_bytes);
   if (desc->int8 || weight_bytes != want)
     return sn_error_set(err, SINTER_ERR_FORMAT,
                         "packed weights of a K=%lld N=%lld linear are %zu bytes; the layout "
@@ -173,7 +188,7 @@ static sinter_status_t create_gemm(const sn_linear_desc_t *desc, const gemm_layo
   sn_linear_t *l = calloc(1, sizeof *l);
   if (!l) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear");
   l->desc = *desc;
-  l->gemm = 1;
+  l->gemm = layout->elem_bytes;
   int threads = omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads()
                                                             : omp_get_num_procs();
   if (gemm_scratch_reserve(l, threads) != 0) {
@@ -288,8 +303,9 @@ sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc,
                                   size_t *out_bytes, void **out_layout, size_t *out_layout_size,
                                   sinter_error_t *err) {
   *out_data = *out_layout = NULL;
-  if (kernel == SN_LINEAR_GEMM && !desc->int8)
-    return prepack_gemm(desc, w, out_data, out_bytes, out_layout, out_layout_size, err);
+  if ((kernel == SN_LINEAR_GEMM || kernel == SN_LINEAR_GEMM_BF16) && !desc->int8)
+    return prepack_gemm(desc, kernel == SN_LINEAR_GEMM_BF16 ? 2 : 4, w, out_data, out_bytes,
+                        out_layout, out_layout_size, err);
   if (desc->int8)
     return prepack_int8(d, desc, w, out_data, out_bytes, out_layout, out_layout_size, err);
   dnnl_primitive_desc_t pd = NULL, rpd = NULL;
@@ -560,8 +576,12 @@ sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const v
     if (gemm_scratch_reserve(l, omp_get_max_threads()) != 0)
       return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch for %d threads",
                           omp_get_max_threads());
-    sn_gemm_run(m, l->desc.k, l->desc.n, x, w, bias, l->desc.act, l->desc.residual, out,
-                l->scratch);
+    if (l->gemm == 2)
+      sn_gemm_run_bf16(m, l->desc.k, l->desc.n, x, w, bias, l->desc.act, l->desc.residual, out,
+                       l->scratch);
+    else
+      sn_gemm_run(m, l->desc.k, l->desc.n, x, w, bias, l->desc.act, l->desc.residual, out,
+                  l->scratch);
     return SINTER_OK;
   }
   if (l->small_m && m <= SMALL_M) {

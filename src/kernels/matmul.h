@@ -47,7 +47,16 @@ typedef struct sn_linear_desc {
 typedef enum sn_linear_kernel {
   SN_LINEAR_ONEDNN = 0, /* oneDNN matmul, weights in the layout it asks for */
   SN_LINEAR_GEMM = 1,   /* sinter's GEMM (gemm.h), weights packed by sn_gemm_pack */
+  SN_LINEAR_GEMM_BF16 = 2, /* the same with bf16 weights (sn_gemm_pack_bf16), fp32 math */
 } sn_linear_kernel_t;
+
+/* Revision of the packed layouts above; part of the artifact's content key,
+ * so that a change of layout never reuses a cached artifact. */
+#define SN_LINEAR_LAYOUT_REVISION 2
+
+/* What a weight layout descriptor (from sn_linear_prepack) names: "f32",
+ * "bf16" (sinter's GEMM, by weight type), or "onednn" for anything else. */
+const char *sn_linear_layout_kind(const void *layout, size_t layout_size);
 
 /* Bytes of an int8 linear's weight buffer: N*K s8 values (row n = output
  * channel n), padding to 64 bytes, then N float scales. */

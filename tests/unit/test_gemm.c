@@ -11,6 +11,14 @@
  * chunk) task grid of the threaded path. Guard values after out and after
  * the scratch catch stray writes.
  *
+ * Every shape runs twice: fp32 weights (sn_gemm_pack / sn_gemm_run) and bf16
+ * weights (sn_gemm_pack_bf16 / sn_gemm_run_bf16). The bf16 reference is the
+ * double product on the bf16-rounded weights, so the bf16 variant is held to
+ * the same fp32 tolerance: its only extra error is the weight rounding, which
+ * the reference already contains. The conversions sn_f32_to_bf16 and
+ * sn_bf16_to_f32 are checked on their own (ties to even, NaN, Inf, zeros,
+ * denormals).
+ *
  * Tolerance: fp32 accumulation over k terms can be off by about k * 2^-24 *
  * sum |x w| in the worst case, and the activations add about 1e-6 relative;
  * each element must be within (8 + k) * 6e-8 * (sum |x w| + |bias| + |res|)
@@ -56,13 +64,15 @@ static double act_ref(double v, int act) {
 #define GUARD 16
 static const float guard_value = 12345.5f;
 
-/* Largest (error / tolerance) seen per ISA level; <= 1 passes. */
-static double worst_ratio[3];
+/* Largest (error / tolerance) seen per weight type (0 fp32, 1 bf16) and ISA
+ * level; <= 1 passes. */
+static double worst_ratio[2][3];
 
 /* Every act x bias x residual variant of one shape at the current ISA level,
- * against the double products dot[m][n] and magnitudes mag[m][n]. */
-static void check_variants(int64_t m, int64_t k, int64_t n, const float *x, const float *packed,
-                           const float *bias, const float *res, const double *dot,
+ * against the double products dot[m][n] and magnitudes mag[m][n]; packed
+ * holds bf16 weights when bf16, else fp32. */
+static void check_variants(int64_t m, int64_t k, int64_t n, const float *x, const void *packed,
+                           int bf16, const float *bias, const float *res, const double *dot,
                            const double *mag, float *out, float *scratch, size_t scratch_floats) {
   int isa = sn_cpu_isa();
   for (int act = 0; act <= 4; act++)
@@ -71,7 +81,10 @@ static void check_variants(int64_t m, int64_t k, int64_t n, const float *x, cons
         for (int64_t i = 0; i < m * n; i++) out[i] = residual ? res[i] : -777.0f;
         for (int64_t i = 0; i < GUARD; i++) out[m * n + i] = guard_value;
         for (size_t i = 0; i < GUARD; i++) scratch[scratch_floats + i] = guard_value;
-        sn_gemm_run(m, k, n, x, packed, use_bias ? bias : NULL, act, residual, out, scratch);
+        if (bf16)
+          sn_gemm_run_bf16(m, k, n, x, packed, use_bias ? bias : NULL, act, residual, out, scratch);
+        else
+          sn_gemm_run(m, k, n, x, packed, use_bias ? bias : NULL, act, residual, out, scratch);
         double worst = 0;
         int64_t worst_i = -1;
         for (int64_t i = 0; i < m * n; i++) {
@@ -86,12 +99,12 @@ static void check_variants(int64_t m, int64_t k, int64_t n, const float *x, cons
             worst_i = i;
           }
         }
-        if (worst > worst_ratio[isa]) worst_ratio[isa] = worst;
+        if (worst > worst_ratio[bf16][isa]) worst_ratio[bf16][isa] = worst;
         SN_CHECK_MSG(worst <= 1.0,
-                     "isa %s m=%lld k=%lld n=%lld act=%d bias=%d residual=%d: element %lld "
+                     "%s isa %s m=%lld k=%lld n=%lld act=%d bias=%d residual=%d: element %lld "
                      "off by %.3g tolerances",
-                     sn_cpu_isa_name(isa), (long long)m, (long long)k, (long long)n, act, use_bias,
-                     residual, (long long)worst_i, worst);
+                     bf16 ? "bf16" : "fp32", sn_cpu_isa_name(isa), (long long)m, (long long)k,
+                     (long long)n, act, use_bias, residual, (long long)worst_i, worst);
         int guards_ok = 1;
         for (int64_t i = 0; i < GUARD; i++) guards_ok &= out[m * n + i] == guard_value;
         for (size_t i = 0; i < GUARD; i++) guards_ok &= scratch[scratch_floats + i] == guard_value;
@@ -100,13 +113,20 @@ static void check_variants(int64_t m, int64_t k, int64_t n, const float *x, cons
       }
 }
 
-static void check_shape(int64_t m, int64_t k, int64_t n) {
+/* One shape with fp32 (bf16 = 0) or bf16 weights, at every ISA level. */
+static void check_shape_type(int64_t m, int64_t k, int64_t n, int bf16) {
   float *x = random_floats(m * k, -1.0f, 1.0f);
   float *w = random_floats(n * k, -0.5f, 0.5f);
   float *bias = random_floats(n, -1.0f, 1.0f);
   float *res = random_floats(m * n, -2.0f, 2.0f);
-  float *packed = malloc(sn_gemm_packed_bytes(k, n));
-  sn_gemm_pack(k, n, w, packed);
+  void *packed = malloc(bf16 ? sn_gemm_packed_bytes_bf16(k, n) : sn_gemm_packed_bytes(k, n));
+  if (bf16) {
+    sn_gemm_pack_bf16(k, n, w, packed);
+    /* The reference uses the weights the kernel sees. */
+    for (int64_t i = 0; i < n * k; i++) w[i] = sn_bf16_to_f32(sn_f32_to_bf16(w[i]));
+  } else {
+    sn_gemm_pack(k, n, w, packed);
+  }
   double *dot = malloc((size_t)(m * n) * sizeof(double));
   double *mag = malloc((size_t)(m * n) * sizeof(double));
   for (int64_t i = 0; i < m; i++)
@@ -126,11 +146,16 @@ static void check_shape(int64_t m, int64_t k, int64_t n) {
   int saved = sn_cpu_isa();
   for (int isa = SN_ISA_PORTABLE; isa <= sn_cpu_isa_max(); isa++) {
     sn_cpu_set_isa(isa);
-    check_variants(m, k, n, x, packed, bias, res, dot, mag, out, scratch, scratch_floats);
+    check_variants(m, k, n, x, packed, bf16, bias, res, dot, mag, out, scratch, scratch_floats);
   }
   sn_cpu_set_isa(saved);
   free(x), free(w), free(bias), free(res), free(packed), free(dot), free(mag);
   free(scratch), free(out);
+}
+
+static void check_shape(int64_t m, int64_t k, int64_t n) {
+  check_shape_type(m, k, n, 0);
+  check_shape_type(m, k, n, 1);
 }
 
 static void test_odd_shapes(void) {
@@ -174,6 +199,102 @@ static void test_pack_layout(void) {
   SN_CHECK(ok);
 }
 
+/* bf16 packing: the fp32 layout at 2 bytes an element, each panel row
+ * interleaved (column c at slot 2c for c < 8, 2 (c - 8) + 1 above); padding 0. */
+static void test_pack_layout_bf16(void) {
+  int64_t k = 3, n = 18;
+  float w[18 * 3];
+  uint16_t packed[2 * 3 * 16];
+  for (int i = 0; i < 18 * 3; i++) w[i] = (float)(i + 1); /* exact in bf16 */
+  SN_CHECK(sn_gemm_packed_bytes_bf16(k, n) == sizeof packed);
+  SN_CHECK(sn_gemm_packed_bytes_bf16(k, n) * 2 == sn_gemm_packed_bytes(k, n));
+  SN_CHECK(sn_gemm_packed_bytes_bf16(0, n) == 0);
+  sn_gemm_pack_bf16(k, n, w, packed);
+  int ok = 1;
+  for (int p = 0; p < 2; p++)
+    for (int kk = 0; kk < 3; kk++)
+      for (int c = 0; c < 16; c++) {
+        int col = p * 16 + c, slot = c < 8 ? 2 * c : 2 * (c - 8) + 1;
+        float want = col < n ? w[col * k + kk] : 0.0f;
+        ok &= sn_bf16_to_f32(packed[(p * k + kk) * 16 + slot]) == want;
+      }
+  SN_CHECK(ok);
+}
+
+static float from_bits(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* sn_f32_to_bf16 rounds to nearest, ties to even, in bits; sn_bf16_to_f32 is
+ * exact. */
+static void test_bf16_conversion(void) {
+  /* Exact values keep their bits. */
+  SN_CHECK(sn_f32_to_bf16(1.0f) == 0x3F80);
+  SN_CHECK(sn_f32_to_bf16(-2.0f) == 0xC000);
+  SN_CHECK(sn_bf16_to_f32(0x3F80) == 1.0f);
+  SN_CHECK(sn_bf16_to_f32(0xC040) == -3.0f);
+  /* Below, at and above the halfway point; ties go to the even upper half. */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x3F807FFFu)) == 0x3F80); /* below half: down */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x3F808000u)) == 0x3F80); /* tie, 0x3F80 even: down */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x3F818000u)) == 0x3F82); /* tie, 0x3F81 odd: up */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x3F808001u)) == 0x3F81); /* above half: up */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0xBF818000u)) == 0xBF82); /* negative tie, odd: away */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0xBF808000u)) == 0xBF80); /* negative tie, even */
+  /* A carry through the mantissa into the exponent. */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x3FFFFFFFu)) == 0x4000);
+  /* Infinities stay; the largest finite float rounds up to Inf (above the
+   * largest bf16 by more than half an ulp); the largest bf16 stays. */
+  SN_CHECK(sn_f32_to_bf16(INFINITY) == 0x7F80);
+  SN_CHECK(sn_f32_to_bf16(-INFINITY) == 0xFF80);
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x7F7FFFFFu)) == 0x7F80);
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x7F7F0000u)) == 0x7F7F);
+  SN_CHECK(isinf(sn_bf16_to_f32(0xFF80)) && sn_bf16_to_f32(0xFF80) < 0);
+  /* Zeros keep their sign. */
+  SN_CHECK(sn_f32_to_bf16(0.0f) == 0x0000);
+  SN_CHECK(sn_f32_to_bf16(-0.0f) == 0x8000);
+  SN_CHECK(signbit(sn_bf16_to_f32(0x8000)) && sn_bf16_to_f32(0x8000) == 0.0f);
+  /* NaN stays NaN, whatever its payload: a payload only in the low 16 bits
+   * would truncate to Inf, and rounding 0x7FFFFFFF up would wrap to -0. */
+  uint32_t nans[] = {0x7FC00000u, 0xFFC00000u, 0x7F800001u, 0x7F80FFFFu,
+                     0x7FFFFFFFu, 0xFFFFFFFFu, 0xFF800001u};
+  for (size_t i = 0; i < sizeof nans / sizeof nans[0]; i++) {
+    uint16_t h = sn_f32_to_bf16(from_bits(nans[i]));
+    SN_CHECK_MSG(isnan(sn_bf16_to_f32(h)), "NaN 0x%08x became 0x%04x", (unsigned)nans[i], h);
+    SN_CHECK_MSG((h & 0x8000) == ((nans[i] >> 16) & 0x8000), "NaN 0x%08x lost its sign",
+                 (unsigned)nans[i]);
+  }
+  /* Denormals: bf16 has the same exponent range, so they round in bits too. */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x00010000u)) == 0x0001); /* smallest bf16 denormal */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x00018000u)) == 0x0002); /* tie, odd: up */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x00008000u)) == 0x0000); /* tie, even: to +0 */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x00008001u)) == 0x0001); /* above half: up */
+  SN_CHECK(sn_f32_to_bf16(from_bits(0x807F8000u)) == 0x8080); /* to the smallest normal */
+  SN_CHECK(sn_bf16_to_f32(0x0001) == from_bits(0x00010000u));
+  /* Round trip of every bf16 that is not NaN; and rounding agrees with the
+   * nearest of the two neighbouring bf16 values on random floats. */
+  int ok = 1;
+  for (uint32_t h = 0; h < 0x10000u; h++)
+    if ((h & 0x7FFFu) <= 0x7F80u) ok &= sn_f32_to_bf16(sn_bf16_to_f32((uint16_t)h)) == h;
+  SN_CHECK(ok);
+  for (int i = 0; i < 100000; i++) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    uint32_t u = (uint32_t)(rng_state >> 32);
+    if ((u & 0x7F800000u) == 0x7F800000u) continue; /* Inf, NaN: above */
+    float f = from_bits(u);
+    uint16_t h = sn_f32_to_bf16(f);
+    float lo = from_bits(u & 0xFFFF0000u), hi = from_bits((u & 0xFFFF0000u) + 0x10000u);
+    double dl = fabs((double)f - lo), dh = fabs((double)f - hi);
+    uint16_t want = (uint16_t)(u >> 16);
+    if (dh < dl || (dh == dl && (want & 1))) want++;
+    ok &= h == want;
+  }
+  SN_CHECK(ok);
+}
+
 /* Inside a parallel region the call runs on the calling thread only, so
  * each thread can run its own product with its own scratch. */
 static void test_inside_parallel(void) {
@@ -198,12 +319,16 @@ static void test_inside_parallel(void) {
 }
 
 int main(void) {
+  SN_RUN(test_bf16_conversion);
   SN_RUN(test_pack_layout);
+  SN_RUN(test_pack_layout_bf16);
   SN_RUN(test_odd_shapes);
   SN_RUN(test_k_blocks);
   SN_RUN(test_many_rows);
   SN_RUN(test_inside_parallel);
-  for (int isa = SN_ISA_PORTABLE; isa <= sn_cpu_isa_max(); isa++)
-    printf("gemm %-8s worst error %.3f of tolerance\n", sn_cpu_isa_name(isa), worst_ratio[isa]);
+  for (int bf16 = 0; bf16 <= 1; bf16++)
+    for (int isa = SN_ISA_PORTABLE; isa <= sn_cpu_isa_max(); isa++)
+      printf("gemm %s %-8s worst error %.3f of tolerance\n", bf16 ? "bf16" : "fp32",
+             sn_cpu_isa_name(isa), worst_ratio[bf16][isa]);
   return SN_TEST_REPORT();
 }

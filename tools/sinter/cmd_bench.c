@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "kernels/matmul.h"
 #include "kernels/peak.h"
 #include "measure.h"
 #include "model/model.h"
@@ -62,12 +63,19 @@ static int fill_lengths(const char *spec, int seq, int max_len, size_t batch, si
 }
 
 /* The matmul precision of a session's plan: "int8" when any linear is
- * quantised, else "f32" (eager sessions are always f32). */
+ * quantised, "bf16" when any has bf16 weights, else "f32" (eager sessions are
+ * always f32). An artifact reports what it was compiled with. */
 static const char *plan_dtype(const sinter_model_t *model) {
-  if (!model->plan) return "f32";
-  for (int32_t i = 0; i < model->plan->count; i++)
-    if (model->plan->nodes[i].int8) return "int8";
-  return "f32";
+  const sn_ir_graph_t *g = model->plan;
+  const char *dtype = "f32";
+  for (int32_t i = 0; g && i < g->count; i++) {
+    const sn_ir_node_t *n = &g->nodes[i];
+    if (n->op != SN_OP_LINEAR) continue;
+    if (n->int8) return "int8";
+    const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
+    if (!strcmp(sn_linear_layout_kind(w->layout, w->layout_size), "bf16")) dtype = "bf16";
+  }
+  return dtype;
 }
 
 /* CPU seconds (user + system, all threads) the process has used so far. */
