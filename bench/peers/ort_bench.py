@@ -11,24 +11,20 @@ Attention / SkipLayerNormalization / BiasGelu / EmbedLayerNormalization), and --
 adds quantize_dynamic (QInt8 per-channel weights) on top of the optimised graph.
 The .onnx files are cached under /tmp/sinter-ort/<folder name>/ (remade when older
 than the model's weights or config; --rebuild forces it) and the fused-op counts go
-to stderr. Flags, random ids and JSON keys are those of torch_bench.py, plus
+to stderr. Flags, random ids and JSON keys are those of every peer (common.py), plus
 "onnxruntime" (version) and "session_create_s": InferenceSession() on the cached
 .onnx, the cold-start comparison. process_start_to_first_result_s is interpreter
 start to the first (1x4) result with the .onnx cached (null on a run that had to
 export; torch is imported only afterwards, to draw the same ids as torch_bench.py)."""
-import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
 T_START = time.perf_counter()
 CACHE = "/tmp/sinter-ort"
 
-
-# The same lengths and ids as the PyTorch peer (same folder).
-from torch_bench import lengths_for  # noqa: E402
+from common import lengths_for, padded_batch, parser, report, time_runs  # noqa: E402
 
 
 def export(model_dir, path):
@@ -120,14 +116,7 @@ def build(args, cfg, d):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--model", required=True)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--seq", type=int, default=128)
-    p.add_argument("--lengths", default=None)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--iters", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
+    p = parser(__doc__.split("\n")[0])
     p.add_argument("--int8", action="store_true", help="quantize_dynamic (QInt8 per-channel weights)")
     p.add_argument("--rebuild", action="store_true", help="re-export and re-optimise")
     args = p.parse_args()
@@ -156,31 +145,14 @@ def main():
     sess.run(None, feed(tiny, np.ones_like(tiny)))
     first = time.perf_counter() - T_START
 
-    import torch  # the same ids as torch_bench.py
+    import torch  # the same ids as the other peers (imported after the cold-start timing)
     lens = lengths_for(args)
-    longest = max(lens)
-    g = torch.Generator().manual_seed(0)
-    ids = torch.randint(1000, cfg["vocab_size"], (len(lens), longest), generator=g).numpy()
-    mask = np.zeros_like(ids)
-    for i, n in enumerate(lens):
-        mask[i, :n] = 1
-    inputs = feed(ids, mask)
-    times = []
-    for i in range(args.warmup + args.iters):
-        t0 = time.perf_counter()
-        sess.run(None, inputs)
-        if i >= args.warmup:
-            times.append(time.perf_counter() - t0)
-    mean = statistics.mean(times)
-    times.sort()
-    print(json.dumps({
-        "peer": "onnxruntime-int8" if args.int8 else "onnxruntime", "torch": torch.__version__,
-        "onnxruntime": ort.__version__,
-        "model": args.model, "batch": len(lens), "tokens": sum(lens),
-        "seq_per_s": round(len(lens) / mean, 3),
-        "p50_ms": round(times[len(times) // 2] * 1e3, 2), "p99_ms": round(times[-1] * 1e3, 2),
-        "process_start_to_first_result_s": None if built else round(first, 3),
-        "session_create_s": round(session_create, 3)}))
+    ids, mask = padded_batch(lens, cfg["vocab_size"])
+    inputs = feed(ids.numpy(), mask.numpy())
+    times = time_runs(lambda: sess.run(None, inputs), args.warmup, args.iters)
+    report("onnxruntime-int8" if args.int8 else "onnxruntime", args.model, lens, times,
+           torch=torch.__version__, onnxruntime=ort.__version__,
+           first=None if built else round(first, 3), session_create_s=round(session_create, 3))
 
 
 if __name__ == "__main__":

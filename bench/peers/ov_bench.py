@@ -14,32 +14,23 @@ OpenVINO's standard low-precision mode on CPUs with AVX512_BF16 or AMX; on a CPU
 without them the plugin would silently run f32, so the script refuses instead. The
 precision the compiled model reports is printed in the JSON ("precision").
 
-Flags, random ids and JSON keys are those of torch_bench.py, plus "openvino"
+Flags, random ids and JSON keys are those of every peer (common.py), plus "openvino"
 (version) and "compile_s" (core.compile_model on the cached .onnx: the cold-start
 number). process_start_to_first_result_s is interpreter start to the first (1x4)
 result with the .onnx cached (null on a run that had to export)."""
-import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
 T_START = time.perf_counter()
 
+from common import lengths_for, padded_batch, parser, report, time_runs  # noqa: E402
 from ort_bench import CACHE, export, stale  # noqa: E402
-from torch_bench import lengths_for  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--model", required=True)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--seq", type=int, default=128)
-    p.add_argument("--lengths", default=None)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--iters", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
+    p = parser(__doc__.split("\n")[0])
     p.add_argument("--bf16", action="store_true", help="INFERENCE_PRECISION_HINT=bf16")
     p.add_argument("--rebuild", action="store_true", help="re-export the .onnx")
     args = p.parse_args()
@@ -83,31 +74,14 @@ def main():
     request.infer(feed(tiny, np.ones_like(tiny)))
     first = time.perf_counter() - T_START
 
-    import torch  # the same ids as torch_bench.py
+    import torch  # the same ids as the other peers (imported after the cold-start timing)
     lens = lengths_for(args)
-    longest = max(lens)
-    g = torch.Generator().manual_seed(0)
-    ids = torch.randint(1000, cfg["vocab_size"], (len(lens), longest), generator=g).numpy()
-    mask = np.zeros_like(ids)
-    for i, n in enumerate(lens):
-        mask[i, :n] = 1
-    inputs = feed(ids, mask)
-    times = []
-    for i in range(args.warmup + args.iters):
-        t0 = time.perf_counter()
-        request.infer(inputs)
-        if i >= args.warmup:
-            times.append(time.perf_counter() - t0)
-    mean = statistics.mean(times)
-    times.sort()
-    print(json.dumps({
-        "peer": "openvino-bf16" if args.bf16 else "openvino", "torch": torch.__version__,
-        "openvino": ov.__version__, "precision": precision,
-        "model": args.model, "batch": len(lens), "tokens": sum(lens),
-        "seq_per_s": round(len(lens) / mean, 3),
-        "p50_ms": round(times[len(times) // 2] * 1e3, 2), "p99_ms": round(times[-1] * 1e3, 2),
-        "process_start_to_first_result_s": None if built else round(first, 3),
-        "compile_s": round(compile_s, 3)}))
+    ids, mask = padded_batch(lens, cfg["vocab_size"])
+    inputs = feed(ids.numpy(), mask.numpy())
+    times = time_runs(lambda: request.infer(inputs), args.warmup, args.iters)
+    report("openvino-bf16" if args.bf16 else "openvino", args.model, lens, times,
+           torch=torch.__version__, openvino=ov.__version__, precision=precision,
+           first=None if built else round(first, 3), compile_s=round(compile_s, 3))
 
 
 if __name__ == "__main__":

@@ -176,13 +176,13 @@ def test_bench_json_and_breakdown():
 
 def test_bench_reports_dtype_lengths_and_idle_cpu():
     """The JSON row names the plan's dtype and the lengths drawn: the log-normal
-    draw is the one bench/peers/torch_bench.py reproduces, so peers see the same
+    draw is the one bench/peers/common.py reproduces, so peers see the same
     batch. --idle measures the CPU the process burns while its thread pool is
     idle: with the CLI's OpenMP wait policy it must stay far below one core."""
     import json as _json
     import sys
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench", "peers"))
-    from torch_bench import lognormal_lengths
+    from common import lognormal_lengths
     out = run("bench", "--model", MODELS / "bert_cls", "--lengths", "lognormal", "--batch", "12",
               "--iters", "2", "--warmup", "1", "--json", "--idle", "1", check=0).stdout
     row = _json.loads(out.splitlines()[-1])
