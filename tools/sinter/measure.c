@@ -63,9 +63,11 @@ sinter_status_t measure_session(sinter_session_t *session, const sinter_model_in
   for (int i = 0; i < iters; i++) sum += lat[i];
   qsort(lat, (size_t)iters, sizeof *lat, cmp_double);
   out->mean_s = sum / iters;
-  out->p50_s = lat[(iters - 1) * 50 / 100];
-  out->p90_s = lat[(iters - 1) * 90 / 100];
-  out->p99_s = lat[(iters - 1) * 99 / 100];
+  /* Nearest rank: the smallest latency with at least p% of the runs at or
+   * below it (so with fewer than 100 runs, p99 is the slowest one). */
+  out->p50_s = lat[(iters * 50 + 99) / 100 - 1];
+  out->p90_s = lat[(iters * 90 + 99) / 100 - 1];
+  out->p99_s = lat[(iters * 99 + 99) / 100 - 1];
   out->seq_per_s = (double)batch / out->mean_s;
   out->tokens_per_s = (double)out->tokens / out->mean_s;
   out->gflops = flops / out->mean_s / 1e9;
