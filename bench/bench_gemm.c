@@ -15,8 +15,8 @@
  * Optional arguments: the M values to run (default 16 128 1024). BENCH_REPS
  * (default 9) sets the number of timed batches per contender; each batch runs
  * the product enough times for about 30 ms, the contenders take turns batch by
- * batch, and the per-call time is reported as the best and the median batch. "dnnl-nosm" is oneDNN with the small-M
- * kernel off (SINTER_NO_SMALL_M), shown for M <= 32 only.
+ * batch, and the per-call time is reported as the best and the median batch. "dnnl-nosm" is oneDNN
+ * with the small-M kernel off (SINTER_NO_SMALL_M), shown for M <= 32 only.
  *
  * Weights and activations stay warm in the caches between calls for both
  * contenders (W is at most 9.4 MB; L3 is 32 MB): this measures the kernels,
@@ -142,7 +142,8 @@ static sn_linear_t *make_linear(sn_dnnl_t *d, const sn_linear_desc_t *desc, cons
   size_t bytes = 0, layout_size = 0;
   sn_linear_t *l = NULL;
   if (no_small_m) setenv("SINTER_NO_SMALL_M", "1", 1);
-  if (sn_linear_prepack(d, desc, SN_LINEAR_ONEDNN, w, &data, &bytes, &layout, &layout_size, &err) != SINTER_OK ||
+  if (sn_linear_prepack(d, desc, SN_LINEAR_ONEDNN, w, &data, &bytes, &layout, &layout_size, &err) !=
+          SINTER_OK ||
       sn_linear_create(d, desc, layout, layout_size, data ? bytes : (size_t)(desc->k * desc->n) * 4,
                        &l, &err) != SINTER_OK) {
     fprintf(stderr, "linear: %s\n", err.message);
@@ -193,9 +194,10 @@ static int bench_bf16(int argc, char **argv) {
   double pool_mb = getenv("BENCH_POOL_MB") ? atof(getenv("BENCH_POOL_MB")) : 72.0;
   const char *modes = getenv("BENCH_MODES") ? getenv("BENCH_MODES") : "warm,cold,model";
   static const char *mode_names[3] = {"warm", "cold", "model"};
-  printf("fp32 vs bf16 weights; GFLOP/s best (median) of %d batches; cold pool %.0f MB per "
-         "variant, model pool 42 MB of fp32\n",
-         reps, pool_mb);
+  printf(
+      "fp32 vs bf16 weights; GFLOP/s best (median) of %d batches; cold pool %.0f MB per "
+      "variant, model pool 42 MB of fp32\n",
+      reps, pool_mb);
   printf("%5s %5s %5s %4s %3s %5s | %-15s | %-15s | %s\n", "M", "K", "N", "act", "thr", "mode",
          "fp32", "bf16", "bf16/fp32 best (median)");
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -225,10 +227,30 @@ static int bench_bf16(int argc, char **argv) {
         float *o1 = malloc((size_t)(m * n) * sizeof(float));
         float *o2 = malloc((size_t)(m * n) * sizeof(float));
         cell_t c[2] = {
-            {.which = OURS, .m = m, .k = k, .n = n, .act = act, .x = x, .bias = bias, .out = o1,
-             .scratch = scratch, .pool = pool32, .npool = n32, .next = &next32},
-            {.which = OURS_BF16, .m = m, .k = k, .n = n, .act = act, .x = x, .bias = bias,
-             .out = o2, .scratch = scratch, .pool = pool16, .npool = n16, .next = &next16},
+            {.which = OURS,
+             .m = m,
+             .k = k,
+             .n = n,
+             .act = act,
+             .x = x,
+             .bias = bias,
+             .out = o1,
+             .scratch = scratch,
+             .pool = pool32,
+             .npool = n32,
+             .next = &next32},
+            {.which = OURS_BF16,
+             .m = m,
+             .k = k,
+             .n = n,
+             .act = act,
+             .x = x,
+             .bias = bias,
+             .out = o2,
+             .scratch = scratch,
+             .pool = pool16,
+             .npool = n16,
+             .next = &next16},
         };
         /* bf16 rounding of |w| <= 0.05 moves an output by ~1e-3. */
         double maxd = max_diff(&c[0], &c[1], m * n);
@@ -241,8 +263,7 @@ static int bench_bf16(int argc, char **argv) {
           printf("%5lld %5lld %5lld %4s %3d %5s | %6.1f (%6.1f) | %6.1f (%6.1f) | %.2fx (%.2fx)\n",
                  (long long)m, (long long)k, (long long)n, act ? "gelu" : "-", threads,
                  mode_names[mode], flops / best[0] * 1e-9, flops / med[0] * 1e-9,
-                 flops / best[1] * 1e-9, flops / med[1] * 1e-9, best[0] / best[1],
-                 med[0] / med[1]);
+                 flops / best[1] * 1e-9, flops / med[1] * 1e-9, best[0] / best[1], med[0] / med[1]);
           fflush(stdout);
         }
         free(x), free(o1), free(o2);
@@ -275,8 +296,8 @@ int main(int argc, char **argv) {
   }
   printf("oneDNN %s; GFLOP/s best (median) of %d batches; %% of peak (99 / 197 GFLOP/s)\n",
          sn_dnnl_version(), reps);
-  printf("%5s %5s %5s %4s %3s | %-22s | %-22s | %-22s | %s\n", "M", "K", "N", "act", "thr",
-         "ours", "dnnl", "dnnl-nosm", "ours/dnnl");
+  printf("%5s %5s %5s %4s %3s | %-22s | %-22s | %-22s | %s\n", "M", "K", "N", "act", "thr", "ours",
+         "dnnl", "dnnl-nosm", "ours/dnnl");
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     int64_t k = shapes[s][0], n = shapes[s][1];
     int act = (k == 768 && n == 3072) ? 1 : 0;

@@ -29,13 +29,13 @@ static double now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-#define CHECK(x)                                                            \
-  do {                                                                      \
-    dnnl_status_t s_ = (x);                                                 \
-    if (s_) {                                                               \
+#define CHECK(x)                                                              \
+  do {                                                                        \
+    dnnl_status_t s_ = (x);                                                   \
+    if (s_) {                                                                 \
       fprintf(stderr, "%s:%d: %s failed (%d)\n", __FILE__, __LINE__, #x, s_); \
-      exit(1);                                                              \
-    }                                                                       \
+      exit(1);                                                                \
+    }                                                                         \
   } while (0)
 
 static dnnl_engine_t engine;
@@ -66,8 +66,7 @@ static dnnl_primitive_t make(int64_t m, int64_t k, int64_t n, dnnl_memory_desc_t
 
 /* Median seconds of `reps` runs of p on m rows. */
 static double run(dnnl_primitive_t p, int64_t m, int64_t k, int64_t n,
-                  const dnnl_memory_desc_t *wmd, float *x, float *w, float *b, float *y,
-                  int reps) {
+                  const dnnl_memory_desc_t *wmd, float *x, float *w, float *b, float *y, int reps) {
   dnnl_memory_desc_t src, bias, dst;
   dnnl_dims_t sd = {m, k}, ss = {k, 1}, bd = {1, n}, dd = {m, n}, ds = {n, 1};
   CHECK(dnnl_memory_desc_init_by_strides(&src, 2, sd, dnnl_f32, ss));
@@ -78,8 +77,8 @@ static double run(dnnl_primitive_t p, int64_t m, int64_t k, int64_t n,
   CHECK(dnnl_memory_create(&mw, wmd, engine, w));
   CHECK(dnnl_memory_create(&mb, &bias, engine, b));
   CHECK(dnnl_memory_create(&md, &dst, engine, y));
-  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_BIAS, mb},
-                             {DNNL_ARG_DST, md}};
+  dnnl_exec_arg_t args[4] = {
+      {DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_BIAS, mb}, {DNNL_ARG_DST, md}};
   double t[64];
   for (int r = -1; r < reps; r++) {
     double t0 = now();
@@ -108,8 +107,9 @@ int main(void) {
         *b = calloc((size_t)max_n, 4), *y = calloc((size_t)(max_m * max_n), 4);
   for (int64_t i = 0; i < max_m * max_k; i++) x[i] = (float)(i % 7) * 0.1f;
   for (int64_t i = 0; i < max_k * max_n; i++) w[i] = (float)(i % 5) * 0.01f;
-  printf("| K x N | M | runtime-M ms | exact-M ms | exact-M create ms | same layout | "
-         "bucket M | bucket ms |\n|---|---:|---:|---:|---:|---|---:|---:|\n");
+  printf(
+      "| K x N | M | runtime-M ms | exact-M ms | exact-M create ms | same layout | "
+      "bucket M | bucket ms |\n|---|---:|---:|---:|---:|---|---:|---:|\n");
   for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
     int64_t k = shapes[s][0], n = shapes[s][1];
     dnnl_memory_desc_t w_rt, w_ex, w_bk;
@@ -126,8 +126,7 @@ int main(void) {
       double t_bk = run(p_bk, bucket, k, n, &w_bk, x, w, b, y, reps);
       printf("| %lld x %lld | %lld | %.3f | %.3f | %.2f | %s | %lld | %.3f |\n", (long long)k,
              (long long)n, (long long)m, t_rt * 1e3, t_ex * 1e3, c_ex * 1e3,
-             dnnl_memory_desc_equal(&w_rt, &w_ex) ? "yes" : "no", (long long)bucket,
-             t_bk * 1e3);
+             dnnl_memory_desc_equal(&w_rt, &w_ex) ? "yes" : "no", (long long)bucket, t_bk * 1e3);
       fflush(stdout);
       dnnl_primitive_destroy(p_ex), dnnl_primitive_destroy(p_bk);
     }

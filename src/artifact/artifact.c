@@ -964,7 +964,8 @@ sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_op
   char versions[160];
   snprintf(versions, sizeof versions, "sinter %s format %d onednn %s features %llx linear %d.%d",
            SN_COMPILER_VERSION, SN_ARTIFACT_FORMAT_VERSION, sn_dnnl_version(),
-           (unsigned long long)sn_target_features(opts), sn_compile_linear_kernel(opts), SN_LINEAR_LAYOUT_REVISION);
+           (unsigned long long)sn_target_features(opts), sn_compile_linear_kernel(opts),
+           SN_LINEAR_LAYOUT_REVISION);
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   int64_t o[3] = {(int64_t)opts->dtype, opts->max_tokens, opts->max_seq};
   EVP_DigestUpdate(ctx, o, sizeof o);

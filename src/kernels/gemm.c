@@ -160,8 +160,8 @@ size_t sn_gemm_scratch_bytes(int64_t k, int threads) {
 /* One call's shape, operands and blocking, shared by all threads. */
 typedef struct plan {
   int64_t m, k, n;
-  int64_t kc;     /* K block length (the last block may be shorter) */
-  int64_t mc_max; /* largest M block, a multiple of MR */
+  int64_t kc;                 /* K block length (the last block may be shorter) */
+  int64_t mc_max;             /* largest M block, a multiple of MR */
   int64_t mc, chunk, nchunks; /* task grid: rows per M block, panels per chunk */
   int act, residual;
   int bf16; /* packed holds bf16 (sn_gemm_pack_bf16), else fp32 */
@@ -306,11 +306,11 @@ __attribute__((always_inline)) SN_TARGET_AVX2 static inline void kernel_body(
   __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-#define SN_GEMM_ROW(i, off)                         \
-  if ((i) < rows) {                                 \
-    av = _mm256_broadcast_ss(a + (off) * MR + (i)); \
-    c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);     \
-    c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);     \
+#define SN_GEMM_ROW(i, off)                       \
+  if ((i) < rows) {                               \
+    av = _mm256_broadcast_ss(a + (off)*MR + (i)); \
+    c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);   \
+    c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);   \
   }
 #define SN_GEMM_STEP(off)             \
   do {                                \

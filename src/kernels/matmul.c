@@ -94,8 +94,8 @@ struct sn_linear {
   sn_linear_desc_t desc;
   dnnl_primitive_t prim;
   dnnl_memory_desc_t weights_md;
-  int small_m; /* weights are plain [N, K] and the CPU has AVX2+FMA */
-  int gemm;    /* sinter's GEMM, no oneDNN primitive: 4 fp32 weights, 2 bf16 */
+  int small_m;         /* weights are plain [N, K] and the CPU has AVX2+FMA */
+  int gemm;            /* sinter's GEMM, no oneDNN primitive: 4 fp32 weights, 2 bf16 */
   float *scratch;      /* gemm: per-thread packing buffers ... */
   int scratch_threads; /* ... for this many threads */
   /* int8 scratch for INT8_CHUNK rows */
@@ -189,8 +189,8 @@ static sinter_status_t create_gemm(const sn_linear_desc_t *desc, const gemm_layo
   if (!l) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear");
   l->desc = *desc;
   l->gemm = layout->elem_bytes;
-  int threads = omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads()
-                                                            : omp_get_num_procs();
+  int threads =
+      omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads() : omp_get_num_procs();
   if (gemm_scratch_reserve(l, threads) != 0) {
     free(l);
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch");
@@ -373,8 +373,7 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
                                  size_t layout_size, size_t weight_bytes, sn_linear_t **out,
                                  sinter_error_t *err) {
   *out = NULL;
-  if (is_gemm_layout(layout, layout_size))
-    return create_gemm(desc, layout, weight_bytes, out, err);
+  if (is_gemm_layout(layout, layout_size)) return create_gemm(desc, layout, weight_bytes, out, err);
   dnnl_primitive_desc_t pd = NULL;
   dnnl_status_t s;
   if ((s = linear_pd(d, desc, &pd)))

@@ -45,8 +45,8 @@ typedef struct sn_linear_desc {
 /* Which fp32 kernel a compiled linear runs; the compiler chooses at prepack
  * time and the choice travels with the weights (their layout records it). */
 typedef enum sn_linear_kernel {
-  SN_LINEAR_ONEDNN = 0, /* oneDNN matmul, weights in the layout it asks for */
-  SN_LINEAR_GEMM = 1,   /* sinter's GEMM (gemm.h), weights packed by sn_gemm_pack */
+  SN_LINEAR_ONEDNN = 0,    /* oneDNN matmul, weights in the layout it asks for */
+  SN_LINEAR_GEMM = 1,      /* sinter's GEMM (gemm.h), weights packed by sn_gemm_pack */
   SN_LINEAR_GEMM_BF16 = 2, /* the same with bf16 weights (sn_gemm_pack_bf16), fp32 math */
 } sn_linear_kernel_t;
 

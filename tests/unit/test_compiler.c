@@ -197,8 +197,8 @@ static void compare_modes_with(const char *name, const char *kernel, int isa) {
     }
     free(hidden), free(emb), free(pooler), free(logits);
   }
-  printf("compiled (%s, %s) vs eager %-18s max abs diff %.3g\n", kernel, sn_cpu_isa_name(isa),
-         name, worst);
+  printf("compiled (%s, %s) vs eager %-18s max abs diff %.3g\n", kernel, sn_cpu_isa_name(isa), name,
+         worst);
   SN_CHECK_MSG(worst < 1e-4, "%s: %g", name, worst);
   for (int i = 0; i < B; i++) free(ids[i]), free(types[i]);
 done:

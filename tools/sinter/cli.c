@@ -105,7 +105,8 @@ int cli_usage_error(const char *usage, const char *fmt, ...) {
 }
 
 sn_compile_options_t cli_compile_options(const cli_common_t *opts) {
-  sn_compile_options_t c = {(sn_dtype_t)opts->dtype, opts->max_tokens > 0 ? opts->max_tokens : 8192, 0, 0};
+  sn_compile_options_t c = {(sn_dtype_t)opts->dtype, opts->max_tokens > 0 ? opts->max_tokens : 8192,
+                            0, 0};
   return c;
 }
 

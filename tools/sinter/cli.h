@@ -96,7 +96,7 @@ sinter_status_t cli_synth_model(const char *name, char *out_dir, size_t cap, sin
   "  --mode MODE         compiled (default: through the compile cache) or eager\n" \
   "  --cache URL         remote compile cache, s3://bucket/prefix\n"               \
   "  --max-tokens N      token budget of one compiled run (default 8192)\n"        \
-  "  --dtype T           matmul precision of the compiled plan: f32 (default),\n"   \
+  "  --dtype T           matmul precision of the compiled plan: f32 (default),\n"  \
   "                      int8, or bf16 (bf16 weights, fp32 arithmetic)\n"          \
   "  -h, --help          show this help\n"
 

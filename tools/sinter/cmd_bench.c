@@ -147,8 +147,8 @@ int sn_cmd_bench(int argc, char **argv) {
            all, threads);
     one = sn_peak_int8_gops(1, 0.5, &isa);
     all = sn_peak_int8_gops(opts.threads, 0.5, &isa);
-    printf("int8 dot-product peak (%s): %.1f GOP/s on one thread, %.1f GOP/s on %d threads\n",
-           isa, one, all, threads);
+    printf("int8 dot-product peak (%s): %.1f GOP/s on one thread, %.1f GOP/s on %d threads\n", isa,
+           one, all, threads);
     one = sn_peak_bf16_gflops(1, 0.5, &isa);
     if (one > 0) {
       all = sn_peak_bf16_gflops(opts.threads, 0.5, &isa);
@@ -214,8 +214,7 @@ int sn_cmd_bench(int argc, char **argv) {
     printf("latency per batch: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms\n", res.p50_s * 1e3,
            res.p90_s * 1e3, res.p99_s * 1e3);
     if (idle_share >= 0)
-      printf("idle: %.2f%% of one core over %.1f s after the last batch\n", 100 * idle_share,
-             idle);
+      printf("idle: %.2f%% of one core over %.1f s after the last batch\n", 100 * idle_share, idle);
   }
   if (breakdown && sn_session_plan_exec(session)) {
     double seconds[SN_OP_COUNT_], all = 0;
