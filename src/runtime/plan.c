@@ -70,13 +70,19 @@ sinter_status_t sn_plan_exec_create(const sn_ir_graph_t *g, sn_plan_exec_t **out
     const sn_ir_node_t *n = &g->nodes[i];
     if (n->op != SN_OP_LINEAR) continue;
     sn_linear_desc_t d = desc_of(g, n);
-    for (int32_t j = 0; j < i && !e->linear[i]; j++) { /* reuse an identical primitive */
+    const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
+    /* Reuse an identical linear: same description and the same weight layout
+     * and size, which sn_linear_create validated for the first one (a hostile
+     * artifact could otherwise pair a validated linear with other weights). */
+    for (int32_t j = 0; j < i && !e->linear[i]; j++) {
       if (!e->linear[j]) continue;
       sn_linear_desc_t dj = desc_of(g, &g->nodes[j]);
-      if (same_desc(&d, &dj)) e->linear[i] = e->linear[j];
+      const sn_ir_node_t *wj = &g->nodes[g->nodes[j].inputs[1]];
+      if (same_desc(&d, &dj) && w->nbytes == wj->nbytes && w->layout_size == wj->layout_size &&
+          (!w->layout_size || !memcmp(w->layout, wj->layout, w->layout_size)))
+        e->linear[i] = e->linear[j];
     }
     if (e->linear[i]) continue;
-    const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
     st = sn_linear_create(e->dnnl, &d, w->layout, w->layout_size, w->nbytes, &e->linear[i], err);
     if (st) {
       sn_error_prefix(err, "weight \"%s\"", w->name);

@@ -282,6 +282,39 @@ static void test_refusals(void) {
   sinter_model_close(m);
 }
 
+/* Linears with the same description share one kernel object only when their
+ * weights have the same layout and size too: a tampered second weight must be
+ * validated on its own, not run by the first one's kernel. */
+static void test_shared_linears_validate_each_weight(void) {
+  sinter_model_t *m = open_fixture("bert_cls");
+  if (!m) return;
+  sinter_error_t err;
+  sinter_compile_options_t copts = {SINTER_DTYPE_F32, 64, 32};
+  SN_CHECK_OK(sinter_model_compile(m, &copts, &err), &err);
+  sn_ir_graph_t *g = m->plan;
+  int32_t first = -1, second = -1;
+  for (int32_t i = 0; g && i < g->count && second < 0; i++) {
+    const sn_ir_node_t *n = &g->nodes[i];
+    if (n->op != SN_OP_LINEAR) continue;
+    for (int32_t j = 0; j < i && first < 0; j++) {
+      const sn_ir_node_t *o = &g->nodes[j];
+      if (o->op == SN_OP_LINEAR && o->act == n->act && o->num_inputs == n->num_inputs &&
+          g->nodes[o->inputs[1]].nbytes == g->nodes[n->inputs[1]].nbytes)
+        first = j, second = i;
+    }
+  }
+  SN_CHECK(second > 0);
+  sinter_session_t *s = NULL;
+  if (second > 0) {
+    g->nodes[g->nodes[second].inputs[1]].nbytes -= 4; /* as a hostile artifact could say */
+    SN_CHECK_ERR(sinter_session_create_compiled(m, 0, &s, &err), SINTER_ERR_FORMAT, &err, "bytes");
+    g->nodes[g->nodes[second].inputs[1]].nbytes += 4;
+    SN_CHECK_OK(sinter_session_create_compiled(m, 0, &s, &err), &err);
+  }
+  sinter_session_destroy(s);
+  sinter_model_close(m);
+}
+
 int main(void) {
   SN_RUN(test_passes_step_by_step);
   SN_RUN(test_memory_plan_has_no_overlap);
@@ -294,5 +327,6 @@ int main(void) {
   SN_RUN(test_compiled_legacy);
   SN_RUN(test_refusals);
   SN_RUN(test_linear_kernel_choice);
+  SN_RUN(test_shared_linears_validate_each_weight);
   return SN_TEST_REPORT();
 }
