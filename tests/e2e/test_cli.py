@@ -220,3 +220,24 @@ def test_profile_recommends_and_plots(tmp_path):
     assert "FILE.svg" in err.splitlines()[0] and "FILE.png" in err.splitlines()[0]
     err = run(*args, "--plot", tmp_path / "missing" / "p.png", check=1).stderr
     assert str(tmp_path / "missing" / "p.png") in err
+
+
+def test_compare_driver_table_and_failed_peers(tmp_path):
+    """bench/compare runs the sinter rows, names a peer that cannot run instead of
+    dropping it, and prints one table with ratios to sinter (no peers installed
+    in CI: --python points at a program that fails)."""
+    import sys
+    from conftest import ROOT
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "compare"), "--model", str(MODELS / "bert_cls"),
+         "--batch", "2", "--seq", "8", "--iters", "2", "--warmup", "0", "--rounds", "2",
+         "--only", "sinter,sinter-eager,onnxruntime", "--sinter", str(SINTER),
+         "--python", "/bin/false"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split("|")[1].strip(): line for line in proc.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| engine")}
+    assert set(rows) == {"sinter", "sinter-eager", "onnxruntime"}
+    assert "1.00x (1.00-1.00)" in rows["sinter"]
+    assert "x (" in rows["sinter-eager"] and "failed (exit 1)" in rows["onnxruntime"]
+    assert "2 rounds" in proc.stdout and "GFLOP/s" in proc.stdout
