@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "kernels/fused.h"
 #include "kernels/gemm.h"
 
@@ -95,6 +96,7 @@ struct sn_linear {
   dnnl_primitive_t prim;
   dnnl_memory_desc_t weights_md;
   int small_m;         /* weights are plain [N, K] and the CPU has AVX2+FMA */
+  int int8_exact;      /* int8: exact s32 sums by our AVX2 kernel, not oneDNN's */
   int gemm;            /* sinter's GEMM, no oneDNN primitive: 4 fp32 weights, 2 bf16 */
   float *scratch;      /* gemm: per-thread packing buffers ... */
   int scratch_threads; /* ... for this many threads */
@@ -422,6 +424,8 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch");
   }
   if (desc->int8) {
+    l->int8_exact = __builtin_cpu_supports("avx2") && !sn_cpu_has_avx512_vnni() &&
+                    getenv("SINTER_INT8_ONEDNN") == NULL;
     l->xq = malloc((size_t)(INT8_CHUNK * desc->k));
     l->x_scale = malloc(INT8_CHUNK * sizeof(float));
     l->acc = malloc((size_t)(INT8_CHUNK * desc->n) * sizeof(int32_t));
@@ -510,6 +514,54 @@ static void run_small_m(const sn_linear_t *l, int64_t m, const float *x, const f
     for (int64_t i = 0; i < m * N; i++) out[i] += v[i];
 }
 
+/* On CPUs without VNNI an int8 linear computes its s32 sums itself: oneDNN
+ * 2.6's AVX2 s8 x s8 GEMM goes through vpmaddubsw, whose s16 pair sums
+ * saturate; it measured worst absolute errors of 4.6-7.5 on 384 x 1536
+ * products of uniform inputs, silently (bench/RESULTS.md). Ours widens both
+ * operands to s16 and uses vpmaddwd (pairs of at most 2 * 128 * 127, summed in
+ * s32), so the sums are exact at any row count and an output never depends on
+ * the batch it ran in. It costs int8 throughput at large batches here (MiniLM
+ * 8 x 128: 30 against 37-43 seq/s); with VNNI (vpdpbusd accumulates in s32
+ * without saturating) oneDNN runs instead. */
+
+/* s32 dot products of one s8 weight row with ROWS quantised rows of x. */
+#define INT8_BLOCK(ROWS)                                                                           \
+  do {                                                                                             \
+    __m256i a[ROWS];                                                                               \
+    for (int i = 0; i < ROWS; i++) a[i] = _mm256_setzero_si256();                                  \
+    for (j = 0; j + 16 <= k; j += 16) {                                                            \
+      __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wr + j)));               \
+      for (int i = 0; i < ROWS; i++)                                                               \
+        a[i] = _mm256_add_epi32(                                                                   \
+            a[i], _mm256_madd_epi16(wv, _mm256_cvtepi8_epi16(                                      \
+                                            _mm_loadu_si128((const __m128i *)(xr + i * k + j))))); \
+    }                                                                                              \
+    for (int i = 0; i < ROWS; i++) {                                                               \
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(a[i]), _mm256_extracti128_si256(a[i], 1)); \
+      s4 = _mm_hadd_epi32(s4, s4);                                                                 \
+      s4 = _mm_hadd_epi32(s4, s4);                                                                 \
+      int32_t sum = _mm_cvtsi128_si32(s4);                                                         \
+      for (int64_t t = j; t < k; t++) sum += (int32_t)wr[t] * (int32_t)xr[i * k + t];              \
+      acc[(r0 + i) * n + c] = sum;                                                                 \
+    }                                                                                              \
+  } while (0)
+
+/* Output column c of the s32 sums: acc[r, c] = xq[r, :] . w[c, :], r < m.
+ * The weight row is widened once per block of 4 rows; x stays in L2. */
+__attribute__((target("avx2"))) static void int8_exact_column(const int8_t *xq, const int8_t *wr,
+                                                              int64_t m, int64_t k, int64_t n,
+                                                              int64_t c, int32_t *acc) {
+  int64_t r0 = 0, j;
+  for (; r0 + 4 <= m; r0 += 4) {
+    const int8_t *xr = xq + r0 * k;
+    INT8_BLOCK(4);
+  }
+  for (; r0 < m; r0++) {
+    const int8_t *xr = xq + r0 * k;
+    INT8_BLOCK(1);
+  }
+}
+
 /* One int8 step over rows [0, m) of x (m <= INT8_CHUNK). */
 static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x, const void *w,
                                       const float *bias, float *out, sinter_error_t *err) {
@@ -526,11 +578,17 @@ static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x,
     l->x_scale[r] = s;
     for (int64_t k = 0; k < K; k++) l->xq[r * K + k] = (int8_t)lrintf(row[k] * inv);
   }
+  sinter_status_t st = SINTER_OK;
+  if (l->int8_exact) {
+    const int8_t *wq = w;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < N; c++) int8_exact_column(l->xq, wq + c * K, m, K, N, c, l->acc);
+    goto epilogue;
+  }
   dnnl_memory_desc_t src, dst;
   dnnl_dims_t src_dims = {m, K}, src_strides = {K, 1}, dst_dims = {m, N}, dst_strides = {N, 1};
   dnnl_memory_t mem[3] = {NULL, NULL, NULL};
   dnnl_status_t s;
-  sinter_status_t st = SINTER_OK;
   if ((s = dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_s8, src_strides)) ||
       (s = dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_s32, dst_strides)) ||
       (s = dnnl_memory_create(&mem[0], &src, l->d->engine, l->xq)) ||
@@ -548,6 +606,7 @@ static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x,
   for (int i = 0; i < 3; i++)
     if (mem[i]) dnnl_memory_destroy(mem[i]);
   if (st) return st;
+epilogue:
   /* Epilogue in fp32: dequantise, bias, activation, residual. */
   float *v = l->desc.residual ? l->tmp : out;
 #pragma omp parallel for schedule(static)
