@@ -562,29 +562,11 @@ __attribute__((target("avx2"))) static void int8_exact_column(const int8_t *xq, 
   }
 }
 
-/* One int8 step over rows [0, m) of x (m <= INT8_CHUNK). */
-static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x, const void *w,
-                                      const float *bias, float *out, sinter_error_t *err) {
+/* l->acc = l->xq [m, K] x w^T through oneDNN's s8 matmul primitive. */
+static sinter_status_t int8_sums_onednn(sn_linear_t *l, int64_t m, const void *w,
+                                        sinter_error_t *err) {
   const int64_t K = l->desc.k, N = l->desc.n;
-  const float *w_scale =
-      (const float *)((const unsigned char *)w + sn_linear_int8_bytes(K, N) - (size_t)N * 4);
-  /* Dynamic symmetric quantisation, one scale per token. */
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < m; r++) {
-    const float *row = x + r * K;
-    float mx = 0;
-    for (int64_t k = 0; k < K; k++) mx = fmaxf(mx, fabsf(row[k]));
-    float s = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / s;
-    l->x_scale[r] = s;
-    for (int64_t k = 0; k < K; k++) l->xq[r * K + k] = (int8_t)lrintf(row[k] * inv);
-  }
   sinter_status_t st = SINTER_OK;
-  if (l->int8_exact) {
-    const int8_t *wq = w;
-#pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < N; c++) int8_exact_column(l->xq, wq + c * K, m, K, N, c, l->acc);
-    goto epilogue;
-  }
   dnnl_memory_desc_t src, dst;
   dnnl_dims_t src_dims = {m, K}, src_strides = {K, 1}, dst_dims = {m, N}, dst_strides = {N, 1};
   dnnl_memory_t mem[3] = {NULL, NULL, NULL};
@@ -605,8 +587,32 @@ static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x,
   }
   for (int i = 0; i < 3; i++)
     if (mem[i]) dnnl_memory_destroy(mem[i]);
-  if (st) return st;
-epilogue:
+  return st;
+}
+
+/* One int8 step over rows [0, m) of x (m <= INT8_CHUNK). */
+static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x, const void *w,
+                                      const float *bias, float *out, sinter_error_t *err) {
+  const int64_t K = l->desc.k, N = l->desc.n;
+  const float *w_scale =
+      (const float *)((const unsigned char *)w + sn_linear_int8_bytes(K, N) - (size_t)N * 4);
+  /* Dynamic symmetric quantisation, one scale per token. */
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < m; r++) {
+    const float *row = x + r * K;
+    float mx = 0;
+    for (int64_t k = 0; k < K; k++) mx = fmaxf(mx, fabsf(row[k]));
+    float s = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / s;
+    l->x_scale[r] = s;
+    for (int64_t k = 0; k < K; k++) l->xq[r * K + k] = (int8_t)lrintf(row[k] * inv);
+  }
+  if (l->int8_exact) {
+    const int8_t *wq = w;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < N; c++) int8_exact_column(l->xq, wq + c * K, m, K, N, c, l->acc);
+  } else {
+    SN_TRY(int8_sums_onednn(l, m, w, err));
+  }
   /* Epilogue in fp32: dequantise, bias, activation, residual. */
   float *v = l->desc.residual ? l->tmp : out;
 #pragma omp parallel for schedule(static)
