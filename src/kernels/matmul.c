@@ -102,6 +102,7 @@ struct sn_linear {
   int scratch_threads; /* ... for this many threads */
   /* int8 scratch for INT8_CHUNK rows */
   int8_t *xq;
+  int16_t *x16; /* xq widened, for the exact kernel */
   float *x_scale;
   int32_t *acc;
   float *tmp;
@@ -427,10 +428,11 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
     l->int8_exact = __builtin_cpu_supports("avx2") && !sn_cpu_has_avx512_vnni() &&
                     getenv("SINTER_INT8_ONEDNN") == NULL;
     l->xq = malloc((size_t)(INT8_CHUNK * desc->k));
+    l->x16 = malloc((size_t)(INT8_CHUNK * desc->k) * sizeof(int16_t));
     l->x_scale = malloc(INT8_CHUNK * sizeof(float));
     l->acc = malloc((size_t)(INT8_CHUNK * desc->n) * sizeof(int32_t));
     l->tmp = malloc((size_t)(INT8_CHUNK * desc->n) * sizeof(float));
-    if (!l->xq || !l->x_scale || !l->acc || !l->tmp) {
+    if (!l->xq || !l->x16 || !l->x_scale || !l->acc || !l->tmp) {
       dnnl_primitive_desc_destroy(pd);
       sn_linear_destroy(l);
       return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "int8 linear scratch");
@@ -521,44 +523,59 @@ static void run_small_m(const sn_linear_t *l, int64_t m, const float *x, const f
  * operands to s16 and uses vpmaddwd (pairs of at most 2 * 128 * 127, summed in
  * s32), so the sums are exact at any row count and an output never depends on
  * the batch it ran in. It costs int8 throughput at large batches here (MiniLM
- * 8 x 128: 30 against 37-43 seq/s); with VNNI (vpdpbusd accumulates in s32
+ * 8 x 128: 33 against 41-43 seq/s); with VNNI (vpdpbusd accumulates in s32
  * without saturating) oneDNN runs instead. */
 
 /* s32 dot products of one s8 weight row with ROWS quantised rows of x. */
-#define INT8_BLOCK(ROWS)                                                                           \
-  do {                                                                                             \
-    __m256i a[ROWS];                                                                               \
-    for (int i = 0; i < ROWS; i++) a[i] = _mm256_setzero_si256();                                  \
-    for (j = 0; j + 16 <= k; j += 16) {                                                            \
-      __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wr + j)));               \
-      for (int i = 0; i < ROWS; i++)                                                               \
-        a[i] = _mm256_add_epi32(                                                                   \
-            a[i], _mm256_madd_epi16(wv, _mm256_cvtepi8_epi16(                                      \
-                                            _mm_loadu_si128((const __m128i *)(xr + i * k + j))))); \
-    }                                                                                              \
-    for (int i = 0; i < ROWS; i++) {                                                               \
-      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(a[i]), _mm256_extracti128_si256(a[i], 1)); \
-      s4 = _mm_hadd_epi32(s4, s4);                                                                 \
-      s4 = _mm_hadd_epi32(s4, s4);                                                                 \
-      int32_t sum = _mm_cvtsi128_si32(s4);                                                         \
-      for (int64_t t = j; t < k; t++) sum += (int32_t)wr[t] * (int32_t)xr[i * k + t];              \
-      acc[(r0 + i) * n + c] = sum;                                                                 \
-    }                                                                                              \
+/* s32 dot products of COLS s8 weight rows with ROWS rows of x, x already
+ * widened to s16 (x16, row stride k): every widened weight vector and every x
+ * load serves several products. */
+#define INT8_BLOCK(ROWS, COLS)                                                                    \
+  do {                                                                                            \
+    __m256i a[ROWS][COLS];                                                                        \
+    for (int i = 0; i < ROWS; i++)                                                                \
+      for (int q = 0; q < COLS; q++) a[i][q] = _mm256_setzero_si256();                            \
+    for (j = 0; j + 16 <= k; j += 16) {                                                           \
+      __m256i wv[COLS];                                                                           \
+      for (int q = 0; q < COLS; q++)                                                              \
+        wv[q] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wr + q * k + j)));         \
+      for (int i = 0; i < ROWS; i++) {                                                            \
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(xr + i * k + j));                       \
+        for (int q = 0; q < COLS; q++)                                                            \
+          a[i][q] = _mm256_add_epi32(a[i][q], _mm256_madd_epi16(wv[q], xv));                      \
+      }                                                                                           \
+    }                                                                                             \
+    for (int i = 0; i < ROWS; i++)                                                                \
+      for (int q = 0; q < COLS; q++) {                                                            \
+        __m128i s4 =                                                                              \
+            _mm_add_epi32(_mm256_castsi256_si128(a[i][q]), _mm256_extracti128_si256(a[i][q], 1)); \
+        s4 = _mm_hadd_epi32(s4, s4);                                                              \
+        s4 = _mm_hadd_epi32(s4, s4);                                                              \
+        int32_t sum = _mm_cvtsi128_si32(s4);                                                      \
+        for (int64_t t = j; t < k; t++) sum += (int32_t)wr[q * k + t] * (int32_t)xr[i * k + t];   \
+        acc[(r0 + i) * n + c + q] = sum;                                                          \
+      }                                                                                           \
   } while (0)
 
-/* Output column c of the s32 sums: acc[r, c] = xq[r, :] . w[c, :], r < m.
- * The weight row is widened once per block of 4 rows; x stays in L2. */
-__attribute__((target("avx2"))) static void int8_exact_column(const int8_t *xq, const int8_t *wr,
-                                                              int64_t m, int64_t k, int64_t n,
-                                                              int64_t c, int32_t *acc) {
+/* Output columns c, c+1 (cols = 2) or c alone (cols = 1) of the s32 sums:
+ * acc[r, c] = x[r, :] . w[c, :] for r < m, with x widened to s16. */
+__attribute__((target("avx2"))) static void int8_exact_columns(const int16_t *x16, const int8_t *wr,
+                                                               int cols, int64_t m, int64_t k,
+                                                               int64_t n, int64_t c, int32_t *acc) {
   int64_t r0 = 0, j;
   for (; r0 + 4 <= m; r0 += 4) {
-    const int8_t *xr = xq + r0 * k;
-    INT8_BLOCK(4);
+    const int16_t *xr = x16 + r0 * k;
+    if (cols == 2)
+      INT8_BLOCK(4, 2);
+    else
+      INT8_BLOCK(4, 1);
   }
   for (; r0 < m; r0++) {
-    const int8_t *xr = xq + r0 * k;
-    INT8_BLOCK(1);
+    const int16_t *xr = x16 + r0 * k;
+    if (cols == 2)
+      INT8_BLOCK(1, 2);
+    else
+      INT8_BLOCK(1, 1);
   }
 }
 
@@ -609,7 +626,10 @@ static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x,
   if (l->int8_exact) {
     const int8_t *wq = w;
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < N; c++) int8_exact_column(l->xq, wq + c * K, m, K, N, c, l->acc);
+    for (int64_t i = 0; i < m * K; i++) l->x16[i] = l->xq[i];
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < N; c += 2)
+      int8_exact_columns(l->x16, wq + c * K, c + 1 < N ? 2 : 1, m, K, N, c, l->acc);
   } else {
     SN_TRY(int8_sums_onednn(l, m, w, err));
   }
@@ -692,7 +712,7 @@ done:
 void sn_linear_destroy(sn_linear_t *l) {
   if (!l) return;
   if (l->prim) dnnl_primitive_destroy(l->prim);
-  free(l->xq), free(l->x_scale), free(l->acc), free(l->tmp), free(l->scratch);
+  free(l->xq), free(l->x16), free(l->x_scale), free(l->acc), free(l->tmp), free(l->scratch);
   free(l);
 }
 
