@@ -495,14 +495,11 @@ static void small_m_f32(const float *x, const float *w, int64_t m, int64_t k, in
   for (int64_t c = 0; c < n; c++) small_m_column(x, w + c * k, m, k, n, c, out);
 }
 
-/* The small-M path: GEMM, then the same epilogue the oneDNN post-ops give. */
-static void run_small_m(const sn_linear_t *l, int64_t m, const float *x, const float *w,
-                        const float *bias, float *out, float *tmp) {
-  const int64_t K = l->desc.k, N = l->desc.n;
-  float *v = l->desc.residual ? tmp : out;
-  small_m_f32(x, w, m, K, N, v);
-  for (int64_t r = 0; r < m; r++)
-    for (int64_t c = 0; c < N; c++) v[r * N + c] += bias[c];
+/* The epilogue the oneDNN post-ops give, for paths that compute the product
+ * themselves: v (m x N, bias already added) gets the activation, then is added
+ * onto the residual in out when desc.residual (else v is out). */
+static void finish_epilogue(const sn_linear_t *l, int64_t m, float *v, float *out) {
+  const int64_t N = l->desc.n;
   switch (l->desc.act) {
     case 1: sn_gelu_f32(v, m * N); break;
     case 2: sn_gelu_tanh_f32(v, m * N); break;
@@ -514,6 +511,17 @@ static void run_small_m(const sn_linear_t *l, int64_t m, const float *x, const f
   }
   if (l->desc.residual)
     for (int64_t i = 0; i < m * N; i++) out[i] += v[i];
+}
+
+/* The small-M path: GEMM, then the same epilogue the oneDNN post-ops give. */
+static void run_small_m(const sn_linear_t *l, int64_t m, const float *x, const float *w,
+                        const float *bias, float *out, float *tmp) {
+  const int64_t K = l->desc.k, N = l->desc.n;
+  float *v = l->desc.residual ? tmp : out;
+  small_m_f32(x, w, m, K, N, v);
+  for (int64_t r = 0; r < m; r++)
+    for (int64_t c = 0; c < N; c++) v[r * N + c] += bias[c];
+  finish_epilogue(l, m, v, out);
 }
 
 /* On CPUs without VNNI an int8 linear computes its s32 sums itself: oneDNN
@@ -639,17 +647,7 @@ static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x,
   for (int64_t r = 0; r < m; r++)
     for (int64_t c = 0; c < N; c++)
       v[r * N + c] = (float)l->acc[r * N + c] * l->x_scale[r] * w_scale[c] + bias[c];
-  switch (l->desc.act) {
-    case 1: sn_gelu_f32(v, m * N); break;
-    case 2: sn_gelu_tanh_f32(v, m * N); break;
-    case 3:
-      for (int64_t i = 0; i < m * N; i++) v[i] = v[i] > 0 ? v[i] : 0;
-      break;
-    case 4: sn_tanh_f32(v, m * N); break;
-    default: break;
-  }
-  if (l->desc.residual)
-    for (int64_t i = 0; i < m * N; i++) out[i] += v[i];
+  finish_epilogue(l, m, v, out);
   return SINTER_OK;
 }
 
