@@ -75,18 +75,25 @@ def stale(out, *inputs):
     return not os.path.exists(out) or any(os.path.getmtime(out) < os.path.getmtime(i) for i in inputs)
 
 
+def ensure_export(model_dir, d, rebuild):
+    """d/model.onnx exported from model_dir unless a fresh one is there; returns
+    its path and whether it was (re)made. Shared with ov_bench.py."""
+    raw = os.path.join(d, "model.onnx")
+    os.makedirs(d, exist_ok=True)
+    src = [os.path.join(model_dir, f) for f in os.listdir(model_dir)
+           if f == "config.json" or f.endswith((".safetensors", ".bin"))]
+    if not rebuild and not stale(raw, *src):
+        return raw, False
+    t0 = time.perf_counter()
+    export(model_dir, raw)
+    print(f"exported {raw} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return raw, True
+
+
 def build(args, cfg, d):
     """Make (or reuse) model.onnx, model.opt.onnx and model.opt.int8.onnx under d."""
-    raw, opt, q8 = (os.path.join(d, f) for f in ("model.onnx", "model.opt.onnx", "model.opt.int8.onnx"))
-    os.makedirs(d, exist_ok=True)
-    src = [os.path.join(args.model, f) for f in os.listdir(args.model)
-           if f == "config.json" or f.endswith((".safetensors", ".bin"))]
-    built = False
-    if args.rebuild or stale(raw, *src):
-        t0 = time.perf_counter()
-        export(args.model, raw)
-        print(f"exported {raw} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-        built = True
+    raw, built = ensure_export(args.model, d, args.rebuild)
+    opt, q8 = (os.path.join(d, f) for f in ("model.opt.onnx", "model.opt.int8.onnx"))
     if args.rebuild or stale(opt, raw):
         from onnxruntime.transformers.optimizer import optimize_model
         t0 = time.perf_counter()

@@ -26,7 +26,7 @@ import time
 T_START = time.perf_counter()
 
 from common import lengths_for, padded_batch, parser, report, time_runs  # noqa: E402
-from ort_bench import CACHE, export, stale  # noqa: E402
+from ort_bench import CACHE, ensure_export  # noqa: E402
 
 
 def main():
@@ -37,16 +37,7 @@ def main():
     with open(os.path.join(args.model, "config.json")) as f:
         cfg = json.load(f)
     d = os.path.join(CACHE, os.path.basename(os.path.normpath(args.model)))
-    os.makedirs(d, exist_ok=True)
-    raw = os.path.join(d, "model.onnx")
-    src = [os.path.join(args.model, f) for f in os.listdir(args.model)
-           if f == "config.json" or f.endswith((".safetensors", ".bin"))]
-    built = False
-    if args.rebuild or stale(raw, *src):
-        t0 = time.perf_counter()
-        export(args.model, raw)
-        print(f"exported {raw} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-        built = True
+    raw, built = ensure_export(args.model, d, args.rebuild)
 
     import numpy as np
     import openvino as ov
