@@ -275,10 +275,10 @@ static sinter_status_t read_plan(const unsigned char *data, size_t size,
     n->trans_b = (int)r_u32(&r);
     for (int k = 0; k < SN_IR_MAX_RANK; k++) n->perm[k] = (int)r_u32(&r);
     n->input = (sn_ir_input_t)r_u32(&r);
-    n->pool = (sn_pool_mode_t)r_u32(&r);
+    n->pool = (sinter_pooling_t)r_u32(&r);
     n->begin = (int64_t)r_u64(&r);
     n->end = (int64_t)r_u64(&r);
-    n->act = (sn_ir_act_t)r_u32(&r);
+    n->act = (sn_activation_t)r_u32(&r);
     n->int8 = (int32_t)r_u32(&r);
     n->heads = (int32_t)r_u32(&r);
     n->head_dim = (int32_t)r_u32(&r);
@@ -288,8 +288,8 @@ static sinter_status_t read_plan(const unsigned char *data, size_t size,
         n->num_inputs > SN_IR_MAX_INPUTS || n->shape.rank < 1 || n->shape.rank > SN_IR_MAX_RANK ||
         n->dtype > SN_IR_I32 ||
         (n->op == SN_OP_INPUT && n->input != SN_INPUT_IDS && n->input != SN_INPUT_TYPE_IDS) ||
-        (n->op == SN_OP_POOL && (n->pool < SN_POOL_CLS || n->pool > SN_POOL_MEAN_SQRT_LEN)) ||
-        (n->op == SN_OP_LINEAR && (n->act < SN_IR_ACT_NONE || n->act > SN_IR_ACT_TANH)) ||
+        (n->op == SN_OP_POOL && (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_MEAN_SQRT_LEN)) ||
+        (n->op == SN_OP_LINEAR && (n->act < SN_ACT_NONE || n->act > SN_ACT_TANH)) ||
         (n->int8 != 0 && (n->op != SN_OP_LINEAR || n->int8 != 1)))
       return sn_error_set(err, SINTER_ERR_FORMAT,
                           "%s: PLAN node %u at byte %zu is invalid (op %d, %d inputs)", label, i,
@@ -374,7 +374,7 @@ static char *config_json(const sinter_model_t *m, sinter_error_t *err) {
   cJSON_AddStringToObject(o, "config.json", text);
   free(text);
   cJSON_AddBoolToObject(o, "sentence_transformers", m->modules.present);
-  cJSON_AddStringToObject(o, "pooling", sn_pool_mode_name(m->modules.pooling));
+  cJSON_AddStringToObject(o, "pooling", sn_pooling_name(m->modules.pooling));
   cJSON_AddBoolToObject(o, "normalize", m->modules.normalize);
   cJSON_AddNumberToObject(o, "max_seq_length", m->modules.max_seq_length);
   cJSON_AddBoolToObject(o, "do_lower_case", m->modules.do_lower_case);
@@ -412,7 +412,7 @@ static sinter_status_t read_config(const char *text, size_t size, const char *la
   if ((st = sn_json_get_int(o, "parameter_count", 0, 0, (int64_t)1 << 50, label, &v, err)))
     goto done;
   m->parameter_count = v;
-  if (sn_pool_mode_parse(pool, &m->modules.pooling) != 0)
+  if (sn_pooling_parse(pool, &m->modules.pooling) != 0)
     st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: unknown pooling \"%s\"", label, pool);
 done:
   cJSON_Delete(o);
@@ -900,7 +900,7 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
             m.config.model_type == SN_MODEL_BERT ? "bert" : "distilbert", m.config.architecture,
             (int)m.config.num_layers, (int)m.config.hidden_size, (int)m.config.num_heads,
             (long long)m.parameter_count);
-    fprintf(out, "pooling:         %s%s\n", sn_pool_mode_name(m.modules.pooling),
+    fprintf(out, "pooling:         %s%s\n", sn_pooling_name(m.modules.pooling),
             m.modules.normalize ? " + L2 normalize" : "");
     if (m.config.head == SN_HEAD_SEQUENCE) {
       fprintf(out, "labels:         ");

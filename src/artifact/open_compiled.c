@@ -13,14 +13,9 @@
 #include "artifact/artifact.h"
 #include "artifact/cache.h"
 #include "base/file.h"
+#include "base/time.h"
 #include "kernels/matmul.h"
 #include "model/safetensors.h"
-
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 sinter_status_t sn_compile_to_file(sinter_model_t *model, const sn_compile_options_t *opts,
                                    const char *path, sn_compile_report_t *report,
@@ -209,9 +204,9 @@ sinter_status_t sn_open_compiled(const char *path, const sn_compile_options_t *o
       char tmp[4096];
       snprintf(tmp, sizeof tmp, "%s/%s.compile.%d", sn_cache_dir(cache), hex, (int)getpid());
       sn_compile_report_t report;
-      double t0 = now_seconds();
+      double t0 = sn_time_now();
       st = sn_compile_to_file(folder, opts, tmp, &report, err);
-      if (out_compile_seconds) *out_compile_seconds = now_seconds() - t0;
+      if (out_compile_seconds) *out_compile_seconds = sn_time_now() - t0;
       if (!st) st = sn_cache_put(cache, hex, tmp, SN_CACHE_PUT_MOVE, &cached, err);
       unlink(tmp);
       if (!st) st = validate_and_keep(cached, &ctx, err);

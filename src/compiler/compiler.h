@@ -24,10 +24,8 @@
 
 #include "ir/builder.h"
 
-typedef enum sn_dtype { SN_DTYPE_F32 = 0, SN_DTYPE_BF16 = 1, SN_DTYPE_INT8 = 2 } sn_dtype_t;
-
 typedef struct sn_compile_options {
-  sn_dtype_t dtype;
+  sinter_dtype_t dtype;
   int64_t max_tokens;       /* largest packed batch the arena is planned for */
   int64_t max_seq;          /* longest sequence accepted */
   uint64_t target_features; /* CPU features the artifact may use (SN_FEATURE_*); 0: this CPU */

@@ -5,13 +5,13 @@
 
 #include "compiler/compiler.h"
 
-static sn_ir_act_t act_of(sn_ir_op_t op) {
+static sn_activation_t act_of(sn_ir_op_t op) {
   switch (op) {
-    case SN_OP_GELU: return SN_IR_ACT_GELU;
-    case SN_OP_GELU_TANH: return SN_IR_ACT_GELU_TANH;
-    case SN_OP_RELU: return SN_IR_ACT_RELU;
-    case SN_OP_TANH: return SN_IR_ACT_TANH;
-    default: return SN_IR_ACT_NONE;
+    case SN_OP_GELU: return SN_ACT_GELU;
+    case SN_OP_GELU_TANH: return SN_ACT_GELU_TANH;
+    case SN_OP_RELU: return SN_ACT_RELU;
+    case SN_OP_TANH: return SN_ACT_TANH;
+    default: return SN_ACT_NONE;
   }
 }
 
@@ -43,10 +43,10 @@ sinter_status_t sn_pass_fuse_epilogues(sn_ir_graph_t *g, const sn_compile_option
     if (!sn_compiler_match_linear(g, i, &mm, &w, &b) || uses[mm] != 1) continue;
     int32_t x = g->nodes[mm].inputs[0];
     int32_t fused = i; /* the node that becomes the linear */
-    sn_ir_act_t act = SN_IR_ACT_NONE;
+    sn_activation_t act = SN_ACT_NONE;
     int32_t residual = -1;
     int32_t next = uses[i] == 1 ? reader[i] : -1;
-    if (next >= 0 && act_of(g->nodes[next].op) != SN_IR_ACT_NONE) {
+    if (next >= 0 && act_of(g->nodes[next].op) != SN_ACT_NONE) {
       act = act_of(g->nodes[next].op);
       fused = next;
     } else if (next >= 0 && g->nodes[next].op == SN_OP_ADD &&

@@ -43,7 +43,7 @@ sinter_status_t sn_pass_prepack(sn_ir_graph_t *g, const sn_compile_options_t *op
   SN_TRY(sn_dnnl_create(&d, err));
   sinter_status_t st = SINTER_OK;
   /* bf16: every linear's weights in bf16, on sinter's GEMM whatever the target. */
-  sn_linear_kernel_t kernel = opts->dtype == SN_DTYPE_BF16
+  sn_linear_kernel_t kernel = opts->dtype == SINTER_DTYPE_BF16
                                   ? SN_LINEAR_GEMM_BF16
                                   : (sn_linear_kernel_t)sn_compile_linear_kernel(opts);
   int32_t count = g->count;
@@ -51,7 +51,7 @@ sinter_status_t sn_pass_prepack(sn_ir_graph_t *g, const sn_compile_options_t *op
     if (g->nodes[i].op != SN_OP_LINEAR) continue;
     const sn_ir_node_t *w = &g->nodes[g->nodes[i].inputs[1]];
     if (w->layout) continue;
-    int int8 = opts->dtype == SN_DTYPE_INT8 && quantizable(w->name);
+    int int8 = opts->dtype == SINTER_DTYPE_INT8 && quantizable(w->name);
     g->nodes[i].int8 = int8;
     sn_linear_desc_t desc = {w->shape.dims[1], w->shape.dims[0], (int)g->nodes[i].act,
                              g->nodes[i].num_inputs == 4, int8};

@@ -56,6 +56,8 @@ int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x) {
     case SN_ACT_GELU: return sn_ir_unary(g, SN_OP_GELU, x);
     case SN_ACT_GELU_TANH: return sn_ir_unary(g, SN_OP_GELU_TANH, x);
     case SN_ACT_RELU: return sn_ir_unary(g, SN_OP_RELU, x);
+    case SN_ACT_TANH: return sn_ir_unary(g, SN_OP_TANH, x);
+    case SN_ACT_NONE: return x;
   }
   return -1;
 }

@@ -10,7 +10,7 @@
 
 /* Choices baked into the graph's sentence-embedding output. */
 typedef struct sn_build_options {
-  sn_pool_mode_t pooling;
+  sinter_pooling_t pooling;
   int normalize;
 } sn_build_options_t;
 

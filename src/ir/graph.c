@@ -534,7 +534,7 @@ int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta
   return add_node(g, n);
 }
 
-int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sn_pool_mode_t mode) {
+int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sinter_pooling_t mode) {
   sn_ir_node_t n = make(SN_OP_POOL, 2, x, mask, 0);
   n.pool = mode;
   return add_node(g, n);
@@ -622,7 +622,7 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
         fprintf(out, "]");
         break;
       case SN_OP_LAYERNORM: fprintf(out, " eps=%g", (double)n->eps); break;
-      case SN_OP_POOL: fprintf(out, " mode=%s", sn_pool_mode_name(n->pool)); break;
+      case SN_OP_POOL: fprintf(out, " mode=%s", sn_pooling_name(n->pool)); break;
       case SN_OP_SLICE_COLS:
         fprintf(out, " [%lld:%lld]", (long long)n->begin, (long long)n->end);
         break;

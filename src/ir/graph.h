@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "base/status.h"
-#include "model/config.h"
+#include "base/types.h"
 
 #define SN_IR_MAX_RANK 4
 #define SN_IR_MAX_INPUTS 7
@@ -70,15 +70,6 @@ typedef enum sn_ir_input {
   SN_INPUT_MASK = 2,     /* f32 [B, S]: 1 for real tokens, 0 for padding */
 } sn_ir_input_t;
 
-/* Activation fused into a LINEAR epilogue. */
-typedef enum sn_ir_act {
-  SN_IR_ACT_NONE = 0,
-  SN_IR_ACT_GELU = 1,
-  SN_IR_ACT_GELU_TANH = 2,
-  SN_IR_ACT_RELU = 3,
-  SN_IR_ACT_TANH = 4,
-} sn_ir_act_t;
-
 typedef struct sn_ir_node {
   sn_ir_op_t op;
   int32_t inputs[SN_IR_MAX_INPUTS];
@@ -91,18 +82,18 @@ typedef struct sn_ir_node {
   int trans_b;
   int perm[SN_IR_MAX_RANK];
   sn_ir_input_t input;
-  sn_pool_mode_t pool;
-  int64_t begin, end; /* SLICE_COLS */
-  sn_ir_act_t act;    /* LINEAR */
-  int32_t int8;       /* LINEAR: s8 weights, dynamic per-token s8 activations */
-  int32_t heads;      /* ATTENTION */
-  int32_t head_dim;   /* ATTENTION */
-  const float *data;  /* WEIGHT: borrowed from the model, or `owned` */
-  char *name;         /* WEIGHT: canonical tensor name (owned) */
-  void *owned;        /* WEIGHT: data made by a compiler pass (owned) */
-  size_t nbytes;      /* WEIGHT with a packed layout: size of `data` */
-  void *layout;       /* WEIGHT: the matmul backend's packed layout descriptor, or NULL
-                         for plain row-major (owned) */
+  sinter_pooling_t pool;
+  int64_t begin, end;  /* SLICE_COLS */
+  sn_activation_t act; /* LINEAR */
+  int32_t int8;        /* LINEAR: s8 weights, dynamic per-token s8 activations */
+  int32_t heads;       /* ATTENTION */
+  int32_t head_dim;    /* ATTENTION */
+  const float *data;   /* WEIGHT: borrowed from the model, or `owned` */
+  char *name;          /* WEIGHT: canonical tensor name (owned) */
+  void *owned;         /* WEIGHT: data made by a compiler pass (owned) */
+  size_t nbytes;       /* WEIGHT with a packed layout: size of `data` */
+  void *layout;        /* WEIGHT: the matmul backend's packed layout descriptor, or NULL
+                          for plain row-major (owned) */
   size_t layout_size;
   int64_t arena_offset; /* planned graphs: byte offset of the output in the arena, -1 if none */
 } sn_ir_node_t;
@@ -152,7 +143,7 @@ int32_t sn_ir_reshape(sn_ir_graph_t *g, int32_t x, int rank, const int64_t *dims
 int32_t sn_ir_transpose(sn_ir_graph_t *g, int32_t x, const int *perm);
 int32_t sn_ir_masked_softmax(sn_ir_graph_t *g, int32_t scores, int32_t mask, float scale);
 int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps);
-int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sn_pool_mode_t mode);
+int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sinter_pooling_t mode);
 
 /* Appends a copy of `node` (inputs, attributes; a WEIGHT's owned buffers
  * move into the graph) after inferring its shape. Used by compiler passes.

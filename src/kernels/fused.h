@@ -83,7 +83,7 @@ void sn_gelu_tanh_f32(float *x, int64_t n);
 void sn_tanh_f32(float *x, int64_t n);
 
 /* Sentence-transformers pooling over a packed batch: out [num_seqs, h] from
- * x [T, h]. mode is an sn_pool_mode_t (model/config.h): 1 CLS (the first row
+ * x [T, h]. mode is an sinter_pooling_t (model/config.h): 1 CLS (the first row
  * of each sequence), 2 mean, 3 max, 4 sum / sqrt(length). Mean sums in double,
  * as the reference does. An empty sequence gives zeros (max: -1e9, the value
  * sentence-transformers assigns to masked positions). An unknown mode gives

@@ -93,7 +93,7 @@ size_t sn_gemm_scratch_bytes(int64_t k, int threads);
  *   x:        [m, k] row-major.
  *   packed:   W packed by sn_gemm_pack(k, n, ...).
  *   bias:     [n], or NULL for none.
- *   act:      sn_ir_act_t: 0 none, 1 GELU (erf), 2 GELU (tanh form), 3 ReLU,
+ *   act:      sn_activation_t: 0 none, 1 GELU (erf), 2 GELU (tanh form), 3 ReLU,
  *             4 tanh. Other values are treated as none.
  *   residual: 1 when out already holds a residual to add after the activation.
  *   out:      [m, n] row-major; must not overlap x, packed or bias.

@@ -35,7 +35,7 @@ sinter_status_t sn_matmul_f32(sn_dnnl_t *d, int64_t batch, int64_t m, int64_t k,
  * (+ out, when residual: the caller places the residual in out first). */
 typedef struct sn_linear_desc {
   int64_t k, n;
-  int act;      /* sn_ir_act_t */
+  int act;      /* sn_activation_t */
   int residual; /* 1: accumulate onto out (oneDNN sum post-op) */
   int int8;     /* 1: s8 weights with a float scale per output channel; activations
                    quantized to s8 per token at run time (dynamic), s32 accumulation,

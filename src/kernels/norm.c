@@ -15,7 +15,7 @@
 
 #include "kernels/fused.h"
 #include "kernels/vecmath.h"
-#include "model/config.h"
+#include "base/types.h"
 
 /* Below this many floats a parallel region costs more than it saves. */
 #define PARALLEL_MIN 32768
@@ -227,14 +227,14 @@ typedef void (*pool_fn)(const float *x, int64_t len, int64_t h, int mode, float 
 
 static void pool_portable(const float *x, int64_t len, int64_t h, int mode, float *out) {
   for (int64_t j = 0; j < h; j++) {
-    if (mode == SN_POOL_MAX) {
+    if (mode == SINTER_POOL_MAX) {
       float mx = -FLT_MAX;
       for (int64_t t = 0; t < len; t++) mx = x[t * h + j] > mx ? x[t * h + j] : mx;
       out[j] = mx;
     } else {
       double sum = 0;
       for (int64_t t = 0; t < len; t++) sum += x[t * h + j];
-      out[j] = (float)(mode == SN_POOL_MEAN ? sum / (double)len : sum / sqrt((double)len));
+      out[j] = (float)(mode == SINTER_POOL_MEAN ? sum / (double)len : sum / sqrt((double)len));
     }
   }
 }
@@ -244,7 +244,7 @@ SN_TARGET_AVX512 static void pool_avx512(const float *x, int64_t len, int64_t h,
                                          float *out) {
   for (int64_t j = 0; j < h; j += 16) {
     __mmask16 m = sn_mask16(h - j);
-    if (mode == SN_POOL_MAX) {
+    if (mode == SINTER_POOL_MAX) {
       __m512 mx = _mm512_set1_ps(-FLT_MAX);
       for (int64_t t = 0; t < len; t++)
         mx = _mm512_max_ps(mx, _mm512_maskz_loadu_ps(m, x + t * h + j));
@@ -259,7 +259,7 @@ SN_TARGET_AVX512 static void pool_avx512(const float *x, int64_t len, int64_t h,
       lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
       hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
     }
-    __m512d d = _mm512_set1_pd(mode == SN_POOL_MEAN ? (double)len : sqrt((double)len));
+    __m512d d = _mm512_set1_pd(mode == SINTER_POOL_MEAN ? (double)len : sqrt((double)len));
     __m256 rlo = _mm512_cvtpd_ps(_mm512_div_pd(lo, d)), rhi = _mm512_cvtpd_ps(_mm512_div_pd(hi, d));
     _mm512_mask_storeu_ps(out + j, m, _mm512_insertf32x8(_mm512_castps256_ps512(rlo), rhi, 1));
   }
@@ -268,7 +268,7 @@ SN_TARGET_AVX512 static void pool_avx512(const float *x, int64_t len, int64_t h,
 SN_TARGET_AVX2 static void pool_avx2(const float *x, int64_t len, int64_t h, int mode, float *out) {
   for (int64_t j = 0; j < h; j += 8) {
     __m256i m = sn_mask8(h - j);
-    if (mode == SN_POOL_MAX) {
+    if (mode == SINTER_POOL_MAX) {
       __m256 mx = _mm256_set1_ps(-FLT_MAX);
       for (int64_t t = 0; t < len; t++)
         mx = _mm256_max_ps(mx, _mm256_maskload_ps(x + t * h + j, m));
@@ -281,7 +281,7 @@ SN_TARGET_AVX2 static void pool_avx2(const float *x, int64_t len, int64_t h, int
       lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
       hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
     }
-    __m256d d = _mm256_set1_pd(mode == SN_POOL_MEAN ? (double)len : sqrt((double)len));
+    __m256d d = _mm256_set1_pd(mode == SINTER_POOL_MEAN ? (double)len : sqrt((double)len));
     __m128 rlo = _mm256_cvtpd_ps(_mm256_div_pd(lo, d)), rhi = _mm256_cvtpd_ps(_mm256_div_pd(hi, d));
     _mm256_maskstore_ps(out + j, m, _mm256_insertf128_ps(_mm256_castps128_ps256(rlo), rhi, 1));
   }
@@ -305,11 +305,11 @@ void sn_pool_packed_f32(const float *x, const int32_t *offsets, int32_t num_seqs
     int64_t len = offsets[i + 1] - offsets[i];
     const float *seq = x + (int64_t)offsets[i] * h;
     float *o = out + (int64_t)i * h;
-    if (mode == SN_POOL_CLS && len > 0) {
+    if (mode == SINTER_POOL_CLS && len > 0) {
       memcpy(o, seq, (size_t)h * sizeof(float));
-    } else if (mode == SN_POOL_MAX && len == 0) {
+    } else if (mode == SINTER_POOL_MAX && len == 0) {
       for (int64_t j = 0; j < h; j++) o[j] = -1e9f;
-    } else if ((mode == SN_POOL_MEAN || mode == SN_POOL_MAX || mode == SN_POOL_MEAN_SQRT_LEN) &&
+    } else if ((mode == SINTER_POOL_MEAN || mode == SINTER_POOL_MAX || mode == SINTER_POOL_MEAN_SQRT_LEN) &&
                len > 0) {
       fn(seq, len, h, mode, o);
     } else {

@@ -8,13 +8,8 @@
 #include <omp.h>
 #include <time.h>
 
+#include "base/time.h"
 #include "kernels/cpu.h"
-
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 #define ITERS 100000
 
@@ -114,18 +109,18 @@ __attribute__((target("avx512f,avx512bf16"))) static float bf16_avx512(long roun
 static double run_peak(float (*loop)(long), double ops_per_round, int threads, double seconds) {
   if (threads <= 0) threads = omp_get_num_procs();
   volatile float sink = 0;
-  double t0 = now_seconds();
+  double t0 = sn_time_now();
   sink += loop(1);
-  double one = now_seconds() - t0;
+  double one = sn_time_now() - t0;
   long rounds = one > 0 ? (long)(seconds / one) + 1 : 1;
-  t0 = now_seconds();
+  t0 = sn_time_now();
 #pragma omp parallel num_threads(threads)
   {
     float v = loop(rounds);
 #pragma omp atomic
     sink += v;
   }
-  double dt = now_seconds() - t0;
+  double dt = sn_time_now() - t0;
   (void)sink;
   return ops_per_round * (double)rounds * threads / dt / 1e9;
 }

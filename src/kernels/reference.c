@@ -116,20 +116,20 @@ void sn_ref_slice_first(const float *x, int64_t b, int64_t s, int64_t h, float *
 }
 
 void sn_ref_pool(const float *x, const float *mask, int64_t b, int64_t s, int64_t h,
-                 sn_pool_mode_t mode, float *out) {
+                 sinter_pooling_t mode, float *out) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < b; i++) {
     float *o = out + i * h;
     const float *m = mask + i * s;
     const float *seq = x + i * s * h;
-    if (mode == SN_POOL_CLS) {
+    if (mode == SINTER_POOL_CLS) {
       memcpy(o, seq, (size_t)h * sizeof(float));
       continue;
     }
     double count = 0;
     for (int64_t t = 0; t < s; t++) count += m[t];
     for (int64_t j = 0; j < h; j++) {
-      if (mode == SN_POOL_MAX) {
+      if (mode == SINTER_POOL_MAX) {
         /* sentence-transformers sets padded positions to -1e9 before max. */
         float mx = -FLT_MAX;
         for (int64_t t = 0; t < s; t++) {
@@ -141,7 +141,7 @@ void sn_ref_pool(const float *x, const float *mask, int64_t b, int64_t s, int64_
         double sum = 0;
         for (int64_t t = 0; t < s; t++) sum += (double)seq[t * h + j] * m[t];
         double denom = count > 1e-9 ? count : 1e-9;
-        o[j] = (float)(mode == SN_POOL_MEAN ? sum / denom : sum / sqrt(denom));
+        o[j] = (float)(mode == SINTER_POOL_MEAN ? sum / denom : sum / sqrt(denom));
       }
     }
   }

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "model/config.h"
+#include "base/types.h"
 
 /* out[i, :] = table[ids[i], :] for n ids; every id must be in [0, rows). */
 void sn_ref_gather(const float *table, int64_t h, const int32_t *ids, int64_t n, float *out);
@@ -46,7 +46,7 @@ void sn_ref_slice_first(const float *x, int64_t b, int64_t s, int64_t h, float *
 
 /* Sentence-transformers pooling of x [B, S, H] over tokens whose mask is 1. */
 void sn_ref_pool(const float *x, const float *mask, int64_t b, int64_t s, int64_t h,
-                 sn_pool_mode_t mode, float *out);
+                 sinter_pooling_t mode, float *out);
 
 /* Rows divided by max(||row||_2, 1e-12), as torch.nn.functional.normalize. */
 void sn_ref_l2_normalize(const float *x, int64_t rows, int64_t h, float *out);

@@ -15,15 +15,6 @@
 #define MAX_LAYERS 1024
 #define MAX_POSITIONS 1048576
 
-const char *sn_activation_name(sn_activation_t act) {
-  switch (act) {
-    case SN_ACT_GELU: return "gelu";
-    case SN_ACT_GELU_TANH: return "gelu_tanh";
-    case SN_ACT_RELU: return "relu";
-  }
-  return "?";
-}
-
 static sinter_status_t parse_activation(const char *name, const char *label, sn_activation_t *out,
                                         sinter_error_t *err) {
   if (!strcmp(name, "gelu")) {
@@ -270,28 +261,6 @@ void sn_config_deinit(sn_config_t *config) {
 
 /* ------------------------------------------------ sentence-transformers */
 
-const char *sn_pool_mode_name(sn_pool_mode_t mode) {
-  switch (mode) {
-    case SN_POOL_CLS: return "cls";
-    case SN_POOL_MEAN: return "mean";
-    case SN_POOL_MAX: return "max";
-    case SN_POOL_MEAN_SQRT_LEN: return "mean_sqrt_len";
-  }
-  return "?";
-}
-
-int sn_pool_mode_parse(const char *name, sn_pool_mode_t *out) {
-  static const sn_pool_mode_t modes[] = {SN_POOL_CLS, SN_POOL_MEAN, SN_POOL_MAX,
-                                         SN_POOL_MEAN_SQRT_LEN};
-  for (size_t i = 0; i < 4; i++) {
-    if (!strcmp(name, sn_pool_mode_name(modes[i]))) {
-      *out = modes[i];
-      return 0;
-    }
-  }
-  return -1;
-}
-
 static sinter_status_t load_pooling(const char *dir, const char *sub, sn_st_modules_t *out,
                                     sinter_error_t *err) {
   char *folder = sn_path_join(dir, sub);
@@ -307,11 +276,11 @@ static sinter_status_t load_pooling(const char *dir, const char *sub, sn_st_modu
   }
   static const struct {
     const char *key;
-    sn_pool_mode_t mode;
-  } keys[] = {{"pooling_mode_cls_token", SN_POOL_CLS},
-              {"pooling_mode_mean_tokens", SN_POOL_MEAN},
-              {"pooling_mode_max_tokens", SN_POOL_MAX},
-              {"pooling_mode_mean_sqrt_len_tokens", SN_POOL_MEAN_SQRT_LEN}};
+    sinter_pooling_t mode;
+  } keys[] = {{"pooling_mode_cls_token", SINTER_POOL_CLS},
+              {"pooling_mode_mean_tokens", SINTER_POOL_MEAN},
+              {"pooling_mode_max_tokens", SINTER_POOL_MAX},
+              {"pooling_mode_mean_sqrt_len_tokens", SINTER_POOL_MEAN_SQRT_LEN}};
   int count = 0;
   for (size_t i = 0; i < 4; i++) {
     int on = 0;
@@ -327,13 +296,12 @@ static sinter_status_t load_pooling(const char *dir, const char *sub, sn_st_modu
   st = sn_json_get_string(root, "pooling_mode", NULL, path, &mode_name, err);
   if (st) goto done;
   if (mode_name && count == 0) {
-    if (sn_pool_mode_parse(mode_name, &out->pooling) != 0 &&
-        strcmp(mode_name, "mean_tokens") != 0) {
+    if (sn_pooling_parse(mode_name, &out->pooling) != 0 && strcmp(mode_name, "mean_tokens") != 0) {
       st = sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: unsupported pooling_mode \"%s\"", path,
                         mode_name);
       goto done;
     }
-    if (!strcmp(mode_name, "mean_tokens")) out->pooling = SN_POOL_MEAN;
+    if (!strcmp(mode_name, "mean_tokens")) out->pooling = SINTER_POOL_MEAN;
     count = 1;
   }
   if (count != 1) {
@@ -386,7 +354,7 @@ done:
 
 sinter_status_t sn_st_modules_load(const char *dir, sn_st_modules_t *out, sinter_error_t *err) {
   memset(out, 0, sizeof *out);
-  out->pooling = SN_POOL_CLS;
+  out->pooling = SINTER_POOL_CLS;
   char *path = sn_path_join(dir, "modules.json");
   if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "path");
   cJSON *root = NULL;

@@ -13,14 +13,9 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "base/types.h"
 
 typedef enum sn_model_type { SN_MODEL_BERT = 0, SN_MODEL_DISTILBERT = 1 } sn_model_type_t;
-
-typedef enum sn_activation {
-  SN_ACT_GELU = 0,      /* exact: x/2 (1 + erf(x/sqrt 2)) */
-  SN_ACT_GELU_TANH = 1, /* gelu_new, gelu_pytorch_tanh */
-  SN_ACT_RELU = 2,
-} sn_activation_t;
 
 /* The task head implied by `architectures`. */
 typedef enum sn_head {
@@ -62,24 +57,13 @@ sinter_status_t sn_config_load(const char *dir, sn_config_t *out, sinter_error_t
 /* Frees what sn_config_parse allocated; safe on zeroed or deinited storage. */
 void sn_config_deinit(sn_config_t *config);
 
-/* Name of an activation ("gelu", "gelu_tanh", "relu"). */
-const char *sn_activation_name(sn_activation_t act);
-
-/* Pooling of sentence embeddings, as in sentence-transformers' Pooling. */
-typedef enum sn_pool_mode {
-  SN_POOL_CLS = 1,
-  SN_POOL_MEAN = 2,
-  SN_POOL_MAX = 3,
-  SN_POOL_MEAN_SQRT_LEN = 4,
-} sn_pool_mode_t;
-
 /* The sentence-transformers modules of a folder, or defaults when it has none. */
 typedef struct sn_st_modules {
-  int present;            /* 1 when modules.json exists */
-  sn_pool_mode_t pooling; /* from 1_Pooling/config.json; CLS when absent */
-  int normalize;          /* 1 when a Normalize module is listed */
-  int32_t max_seq_length; /* sentence_bert_config.json; 0 when absent */
-  int do_lower_case;      /* sentence_bert_config.json */
+  int present;              /* 1 when modules.json exists */
+  sinter_pooling_t pooling; /* from 1_Pooling/config.json; CLS when absent */
+  int normalize;            /* 1 when a Normalize module is listed */
+  int32_t max_seq_length;   /* sentence_bert_config.json; 0 when absent */
+  int do_lower_case;        /* sentence_bert_config.json */
 } sn_st_modules_t;
 
 /* Reads modules.json, the pooling config and sentence_bert_config.json from
@@ -87,11 +71,5 @@ typedef struct sn_st_modules {
  * Errors: FORMAT naming the file and field; UNSUPPORTED for a module type
  * or pooling combination we do not run (e.g. a Dense layer). */
 sinter_status_t sn_st_modules_load(const char *dir, sn_st_modules_t *out, sinter_error_t *err);
-
-/* Name of a pooling mode ("cls", "mean", "max", "mean_sqrt_len"). */
-const char *sn_pool_mode_name(sn_pool_mode_t mode);
-
-/* Parses a pooling name; returns 0 on success, -1 when unknown. */
-int sn_pool_mode_parse(const char *name, sn_pool_mode_t *out);
 
 #endif

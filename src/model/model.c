@@ -328,16 +328,6 @@ void sinter_model_close(sinter_model_t *m) {
   free(m);
 }
 
-static sinter_pooling_t public_pooling(sn_pool_mode_t mode) {
-  switch (mode) {
-    case SN_POOL_CLS: return SINTER_POOL_CLS;
-    case SN_POOL_MEAN: return SINTER_POOL_MEAN;
-    case SN_POOL_MAX: return SINTER_POOL_MAX;
-    case SN_POOL_MEAN_SQRT_LEN: return SINTER_POOL_MEAN_SQRT_LEN;
-  }
-  return SINTER_POOL_CLS;
-}
-
 void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   const sn_config_t *c = &m->config;
   memset(out, 0, sizeof *out);
@@ -354,7 +344,7 @@ void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   out->layer_norm_eps = c->layer_norm_eps;
   out->parameter_count = m->parameter_count;
   out->has_pooler = m->has_pooler;
-  out->pooling = public_pooling(m->modules.pooling);
+  out->pooling = m->modules.pooling;
   out->normalize = m->modules.normalize;
   out->max_seq_length =
       m->modules.max_seq_length > 0 && m->modules.max_seq_length < c->max_position_embeddings

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/time.h"
 #include "kernels/fused.h"
 #include "kernels/matmul.h"
 
@@ -19,12 +20,6 @@ struct sn_plan_exec {
   double seconds[SN_OP_COUNT_];
   int64_t calls[SN_OP_COUNT_];
 };
-
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 void sn_plan_exec_profile(sn_plan_exec_t *e, int on) {
   e->profile = on;
@@ -138,7 +133,7 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
   for (int32_t i = 0; i < g->count; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
     if (n->op == SN_OP_INPUT || n->op == SN_OP_WEIGHT) continue;
-    double t0 = e->profile ? now_seconds() : 0;
+    double t0 = e->profile ? sn_time_now() : 0;
     float *out = buf(e, i);
     const float *x = in_data(e, n, 0, ids, type_ids);
     int64_t last = n->shape.dims[n->shape.rank - 1];
@@ -194,7 +189,7 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
                             sn_ir_op_name(n->op));
     }
     if (e->profile) {
-      e->seconds[n->op] += now_seconds() - t0;
+      e->seconds[n->op] += sn_time_now() - t0;
       e->calls[n->op]++;
     }
   }

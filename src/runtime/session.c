@@ -43,15 +43,8 @@ struct sinter_session {
   growable_t out[OUT_COUNT];
 };
 
-static sn_pool_mode_t to_pool_mode(sinter_pooling_t p, sn_pool_mode_t fallback) {
-  switch (p) {
-    case SINTER_POOL_CLS: return SN_POOL_CLS;
-    case SINTER_POOL_MEAN: return SN_POOL_MEAN;
-    case SINTER_POOL_MAX: return SN_POOL_MAX;
-    case SINTER_POOL_MEAN_SQRT_LEN: return SN_POOL_MEAN_SQRT_LEN;
-    case SINTER_POOL_DEFAULT: break;
-  }
-  return fallback;
+static sinter_pooling_t to_pool_mode(sinter_pooling_t p, sinter_pooling_t fallback) {
+  return p == SINTER_POOL_DEFAULT ? fallback : p;
 }
 
 static sinter_status_t session_new(const sinter_model_t *model, int threads, sinter_session_t **out,
@@ -355,7 +348,7 @@ sinter_status_t sinter_model_compile(sinter_model_t *model, const sinter_compile
   sinter_compile_options_t defaults = {0};
   if (!options) options = &defaults;
   sn_compile_options_t opts = {
-      .dtype = (sn_dtype_t)options->dtype,
+      .dtype = (sinter_dtype_t)options->dtype,
       .max_tokens = options->max_tokens > 0 ? options->max_tokens : 8192,
       .max_seq = options->max_seq > 0 ? options->max_seq : 0,
   };

@@ -1,5 +1,6 @@
 /* cli.c — shared CLI plumbing: options, inputs, batched runs. */
 #include "cli.h"
+#include "measure.h"
 
 #include <errno.h>
 #include <omp.h>
@@ -48,11 +49,11 @@ int cli_parse_common(cli_common_t *o, int argc, char **argv, int *i) {
   if (!strcmp(arg, "--dtype")) {
     const char *v = has_value ? argv[*i + 1] : "";
     if (!strcmp(v, "f32"))
-      o->dtype = SN_DTYPE_F32;
+      o->dtype = SINTER_DTYPE_F32;
     else if (!strcmp(v, "bf16"))
-      o->dtype = SN_DTYPE_BF16;
+      o->dtype = SINTER_DTYPE_BF16;
     else if (!strcmp(v, "int8"))
-      o->dtype = SN_DTYPE_INT8;
+      o->dtype = SINTER_DTYPE_INT8;
     else
       return fprintf(stderr, "sinter: --dtype is f32, bf16 or int8\n"), -1;
     ++*i;
@@ -105,21 +106,15 @@ int cli_usage_error(const char *usage, const char *fmt, ...) {
 }
 
 sn_compile_options_t cli_compile_options(const cli_common_t *opts) {
-  sn_compile_options_t c = {(sn_dtype_t)opts->dtype, opts->max_tokens > 0 ? opts->max_tokens : 8192,
+  sn_compile_options_t c = {(sinter_dtype_t)opts->dtype, opts->max_tokens > 0 ? opts->max_tokens : 8192,
                             0, 0};
   return c;
-}
-
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 /* SINTER_VERBOSE=1 prints where start-up time goes. */
 static void verbose_time(const char *what, double since) {
   if (getenv("SINTER_VERBOSE"))
-    fprintf(stderr, "sinter: %s: %.1f ms\n", what, (now_seconds() - since) * 1e3);
+    fprintf(stderr, "sinter: %s: %.1f ms\n", what, (measure_now() - since) * 1e3);
 }
 
 static void print_warnings(const sinter_model_t *m) {
@@ -136,7 +131,7 @@ sinter_status_t cli_open_as_is(const cli_common_t *opts, sinter_model_t **out,
 
 sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
                                sinter_error_t *err) {
-  double t0 = now_seconds();
+  double t0 = measure_now();
   if (opts->eager) {
     if (sn_file_exists(opts->model_dir))
       return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
@@ -311,7 +306,7 @@ sinter_status_t cli_run_batches(const cli_common_t *opts, const sinter_model_t *
                                 const cli_inputs_t *in, const sinter_run_options_t *run,
                                 cli_row_fn fn, void *ctx, sinter_error_t *err) {
   sinter_session_t *session = NULL;
-  double t0 = now_seconds();
+  double t0 = measure_now();
   if (model->plan) {
     SN_TRY(sinter_session_create_compiled(model, opts->threads, &session, err));
   } else {

@@ -22,7 +22,7 @@ typedef struct cli_common {
   int eager;             /* --mode eager: interpret the unfused graph */
   const char *cache_url; /* --cache s3://bucket/prefix */
   int max_tokens;        /* --max-tokens: compile option */
-  int dtype;             /* --dtype f32|bf16|int8: compile option (sn_dtype_t) */
+  int dtype;             /* --dtype f32|bf16|int8: compile option (sinter_dtype_t) */
   const char **texts;    /* positional inputs (borrowed from argv) */
   size_t text_count;
 } cli_common_t;

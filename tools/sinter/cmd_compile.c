@@ -7,6 +7,7 @@
 
 #include "artifact/artifact.h"
 #include "cli.h"
+#include "measure.h"
 
 static const char compile_usage[] =
     "usage: sinter compile --model DIR [--dtype f32|bf16|int8] [--max-tokens N]\n"
@@ -24,12 +25,6 @@ static const char inspect_usage[] =
     "usage: sinter inspect FILE\n\n"
     "Prints an artifact's header, sections (with checksum status), config,\n"
     "metadata and plan, and validates it.\n";
-
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* --target: limits oneDNN's instruction set before any primitive exists and
  * records the features the artifact needs. */
@@ -104,14 +99,14 @@ int sn_cmd_compile(int argc, char **argv) {
   c.max_seq =
       max_seq ? max_seq : (info.max_seq_length < c.max_tokens ? info.max_seq_length : c.max_tokens);
   int rc = SN_EXIT_OK;
-  double t0 = now_seconds();
+  double t0 = measure_now();
   sn_compile_report_t report;
   if (out_path) {
     if (sn_compile_to_file(model, &c, out_path, &report, &err)) {
       rc = cli_fail(&err);
       goto done;
     }
-    fprintf(stderr, "sinter: compiled %s in %.2f s -> %s\n", opts.model_dir, now_seconds() - t0,
+    fprintf(stderr, "sinter: compiled %s in %.2f s -> %s\n", opts.model_dir, measure_now() - t0,
             out_path);
     if (explain) {
       sn_compile_report_print(&report, stdout);
@@ -131,7 +126,7 @@ int sn_cmd_compile(int argc, char **argv) {
             seconds > 0   ? "compiled"
             : origin == 2 ? "found in the remote cache"
                           : "found in the local cache",
-            now_seconds() - t0);
+            measure_now() - t0);
     printf("%s\n", compiled->dir);
     if (explain) {
       /* The cached artifact holds the pass report in its metadata. */
