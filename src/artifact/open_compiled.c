@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "artifact/artifact.h"
-#include "artifact/cache.h"
+#include "cache/cache.h"
 #include "base/file.h"
 #include "base/time.h"
 #include "kernels/matmul.h"

@@ -1,5 +1,5 @@
-"""End-to-end tests of the compile cache's S3 remote (src/artifact/cache.c,
-src/artifact/s3.c), driven through tools/cache_tool (sinter-cache-tool) against
+"""End-to-end tests of the compile cache's S3 remote (src/cache/cache.c,
+src/cache/s3.c), driven through tools/cache_tool (sinter-cache-tool) against
 a local moto S3 server that checks SigV4 signatures, plus small misbehaving
 HTTP servers. Everything listens on 127.0.0.1 only.
 

@@ -33,7 +33,7 @@ static void test_round_trip(void) {
   sinter_model_t *folder = NULL, *loaded = NULL;
   SN_CHECK_OK(sinter_model_open(dir, &folder, &err), &err);
   if (!folder) return;
-  sn_compile_options_t opts = {SN_DTYPE_F32, 128, 64, 0};
+  sn_compile_options_t opts = {SINTER_DTYPE_F32, 128, 64, 0};
   sn_compile_report_t report;
   SN_CHECK_OK(sn_compile_to_file(folder, &opts, artifact_path, &report, &err), &err);
   SN_CHECK_OK(sinter_model_open(artifact_path, &loaded, &err), &err);

@@ -1,5 +1,5 @@
 /*
- * test_cache.c — the local compile cache (src/artifact/cache.h): round trips,
+ * test_cache.c — the local compile cache (src/cache/cache.h): round trips,
  * corrupt entries, list/remove/prune order, per-key locks across processes,
  * no temporary files left after failures, and a remote that cannot be reached
  * (loopback only) degrading to warnings.
@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "artifact/cache.h"
+#include "cache/cache.h"
 #include "test.h"
 
 static char g_root[256];

@@ -119,7 +119,7 @@ static void test_sentence_transformers_modules(void) {
   sn_st_modules_t m;
   sinter_error_t err;
   SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err); /* no modules.json: defaults */
-  SN_CHECK(!m.present && m.pooling == SN_POOL_CLS && !m.normalize);
+  SN_CHECK(!m.present && m.pooling == SINTER_POOL_CLS && !m.normalize);
 
   write_file(dir, "modules.json",
              "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models."
@@ -131,7 +131,7 @@ static void test_sentence_transformers_modules(void) {
              "\"pooling_mode_mean_tokens\":false,\"pooling_mode_max_tokens\":true}");
   write_file(dir, "sentence_bert_config.json", "{\"max_seq_length\":128,\"do_lower_case\":true}");
   SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err);
-  SN_CHECK(m.present && m.pooling == SN_POOL_MAX && m.normalize);
+  SN_CHECK(m.present && m.pooling == SINTER_POOL_MAX && m.normalize);
   SN_CHECK(m.max_seq_length == 128 && m.do_lower_case == 1);
 
   write_file(dir, "1_Pooling/config.json",
@@ -153,10 +153,10 @@ static void test_sentence_transformers_modules(void) {
 }
 
 static void test_pool_names(void) {
-  sn_pool_mode_t m;
-  SN_CHECK(sn_pool_mode_parse("mean_sqrt_len", &m) == 0 && m == SN_POOL_MEAN_SQRT_LEN);
-  SN_CHECK(sn_pool_mode_parse("median", &m) == -1);
-  SN_CHECK(!strcmp(sn_pool_mode_name(SN_POOL_MAX), "max"));
+  sinter_pooling_t m;
+  SN_CHECK(sn_pooling_parse("mean_sqrt_len", &m) == 0 && m == SINTER_POOL_MEAN_SQRT_LEN);
+  SN_CHECK(sn_pooling_parse("median", &m) == -1);
+  SN_CHECK(!strcmp(sn_pooling_name(SINTER_POOL_MAX), "max"));
 }
 
 int main(void) {

@@ -444,7 +444,7 @@ static void check_pool(int64_t h, int mode) {
       memcpy(padded + ((int64_t)b * s + i) * h, x + (offsets[b] + i) * h, (size_t)h * 4);
       mask[b * s + i] = 1.0f;
     }
-  sn_ref_pool(padded, mask, num, s, h, (sn_pool_mode_t)mode, ref);
+  sn_ref_pool(padded, mask, num, s, h, (sinter_pooling_t)mode, ref);
   for (int isa = 0; isa <= sn_cpu_isa_max(); isa++) {
     sn_cpu_set_isa(isa);
     float *out = malloc((size_t)num * h * 4);
@@ -464,7 +464,7 @@ static void check_pool(int64_t h, int mode) {
 static void test_pool_packed(void) {
   static const int64_t hs[] = {384, 100, 1024};
   for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
-    for (int mode = SN_POOL_CLS; mode <= SN_POOL_MEAN_SQRT_LEN; mode++) check_pool(hs[i], mode);
+    for (int mode = SINTER_POOL_CLS; mode <= SINTER_POOL_MEAN_SQRT_LEN; mode++) check_pool(hs[i], mode);
 }
 
 static void test_l2_normalize(void) {

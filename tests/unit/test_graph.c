@@ -16,7 +16,7 @@ static void build_small(sn_ir_graph_t *g) {
   int32_t h = sn_ir_layernorm(g, emb, gamma, gamma, 1e-5f);
   int32_t p = sn_ir_matmul(g, h, sn_ir_weight(g, "proj", weights, 2, proj), 1);
   sn_ir_mark_output(g, "last_hidden_state", h);
-  sn_ir_mark_output(g, "embeddings", sn_ir_pool(g, p, mask, SN_POOL_MEAN));
+  sn_ir_mark_output(g, "embeddings", sn_ir_pool(g, p, mask, SINTER_POOL_MEAN));
 }
 
 static void test_shapes_and_verify(void) {

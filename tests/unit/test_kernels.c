@@ -76,13 +76,13 @@ static void test_pooling(void) {
   /* one sequence, 3 positions (last is padding), hidden 2 */
   float x[6] = {1, -4, 3, 2, 100, 100};
   float mask[3] = {1, 1, 0}, y[2];
-  sn_ref_pool(x, mask, 1, 3, 2, SN_POOL_MEAN, y);
+  sn_ref_pool(x, mask, 1, 3, 2, SINTER_POOL_MEAN, y);
   SN_CHECK(y[0] == 2.0f && y[1] == -1.0f);
-  sn_ref_pool(x, mask, 1, 3, 2, SN_POOL_MAX, y);
+  sn_ref_pool(x, mask, 1, 3, 2, SINTER_POOL_MAX, y);
   SN_CHECK(y[0] == 3.0f && y[1] == 2.0f);
-  sn_ref_pool(x, mask, 1, 3, 2, SN_POOL_CLS, y);
+  sn_ref_pool(x, mask, 1, 3, 2, SINTER_POOL_CLS, y);
   SN_CHECK(y[0] == 1.0f && y[1] == -4.0f);
-  sn_ref_pool(x, mask, 1, 3, 2, SN_POOL_MEAN_SQRT_LEN, y);
+  sn_ref_pool(x, mask, 1, 3, 2, SINTER_POOL_MEAN_SQRT_LEN, y);
   SN_CHECK(fabsf(y[0] - 4.0f / sqrtf(2.0f)) < 1e-6f);
   float v[2] = {3, 4};
   sn_ref_l2_normalize(v, 1, 2, v);

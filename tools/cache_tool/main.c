@@ -1,5 +1,5 @@
 /*
- * main.c — sinter-cache-tool: drives the compile cache (src/artifact/cache.h)
+ * main.c — sinter-cache-tool: drives the compile cache (src/cache/cache.h)
  * and its S3 client from the command line, for tests and for poking at a
  * cache by hand (`sinter cache` is the user-facing command).
  *
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "artifact/cache.h"
-#include "artifact/s3.h"
+#include "cache/cache.h"
+#include "cache/s3.h"
 
 #define EXIT_MISS 3
 #define EXIT_USAGE 2

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "artifact/artifact.h"
-#include "artifact/cache.h"
+#include "cache/cache.h"
 #include "base/file.h"
 #include "cli.h"
 

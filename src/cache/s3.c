@@ -10,7 +10,7 @@
  * Every request runs through perform(), which owns the retry loop and turns
  * curl results and HTTP statuses into one error message.
  */
-#include "artifact/s3.h"
+#include "cache/s3.h"
 
 #include <curl/curl.h>
 #include <errno.h>

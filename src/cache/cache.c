@@ -8,7 +8,7 @@
  * followed by an fsync of the directory. A crash leaves at most a temporary
  * file, which prune removes once it is an hour old.
  */
-#include "artifact/cache.h"
+#include "cache/cache.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "artifact/s3.h"
+#include "cache/s3.h"
 #include "base/str.h"
 
 #define ENTRY_SUFFIX ".sinter"

@@ -38,8 +38,8 @@
  * handle, which keeps the connection alive between requests); distinct
  * clients may run on different threads at once.
  */
-#ifndef SN_ARTIFACT_S3_H
-#define SN_ARTIFACT_S3_H
+#ifndef SN_CACHE_S3_H
+#define SN_CACHE_S3_H
 
 #include <stdint.h>
 

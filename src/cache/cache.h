@@ -36,8 +36,8 @@
  * warnings list and one S3 connection). Distinct handles, in one process or
  * many, may use the same directory concurrently.
  */
-#ifndef SN_ARTIFACT_CACHE_H
-#define SN_ARTIFACT_CACHE_H
+#ifndef SN_CACHE_CACHE_H
+#define SN_CACHE_CACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
