@@ -8,8 +8,22 @@
  *    (file, tensor, field, byte offset) and what was expected.
  *  - Handles are opaque. Each open or create call pairs with a close or destroy; the caller
  *    owns every handle it receives and must release it exactly once.
- *  - Unless a comment says otherwise, a handle may be used by one thread at a
- *    time; distinct handles are independent.
+ *  - Thread safety, by handle: a model (sinter_model_t) and a program
+ *    (sinter_program_t) are immutable once open, so any number of threads may
+ *    use one at once — tokenize with it, create sessions over it, run those
+ *    sessions. A session (sinter_session_t) is used by one thread at a time;
+ *    the usual shape is one session per thread over a shared program.
+ *  - Threads: each session runs with its own thread count (`threads` at
+ *    creation). Sessions running at once on different threads do not change
+ *    each other's count; their pools share the machine's cores, so the sum of
+ *    the counts of sessions running at the same moment should not exceed the
+ *    cores given to the process. Idle pool threads sleep, they do not spin.
+ *
+ * The objects: a model is the immutable description of a Hugging Face folder
+ * (config, weights, tokenizer, sentence-transformers modules, labels); a
+ * program is what the compiler made of a model (the plan and its pre-packed
+ * weights), compiled here or read from a .sinter artifact; a session runs a
+ * program (compiled) or a model's unfused graph (eager, the oracle).
  */
 #ifndef SINTER_H
 #define SINTER_H
@@ -82,14 +96,19 @@ typedef struct sinter_model_info {
   int32_t num_labels;        /* 0 when the model has no classification head */
   const char *const *labels; /* num_labels names, index = class id */
   int32_t pad_token_id;
+  int32_t has_weights; /* 1 for a folder; 0 for the description an artifact
+                          carries: it runs compiled, never eager */
 } sinter_model_info_t;
 
-/* Opens the Hugging Face model folder `dir` (config.json, model.safetensors or a
- * sharded index, optional sentence-transformers files). On success *out_model
- * is a new handle owned by the caller (release with sinter_model_close).
- * Errors: IO (missing or unreadable file), FORMAT (malformed file), UNSUPPORTED
- * (model type or setting we do not run), NOT_FOUND (missing tensor). */
-sinter_status_t sinter_model_open(const char *dir, sinter_model_t **out_model,
+/* Opens the Hugging Face model folder `path` (config.json, model.safetensors or
+ * a sharded index, optional tokenizer and sentence-transformers files), or,
+ * when `path` is a .sinter artifact file, the model description it carries
+ * (no weights: info, tokenize and labels work; to run it, open the artifact
+ * with sinter_program_open). On success *out_model is a new handle owned by the
+ * caller (release with sinter_model_close). Errors: IO (missing or unreadable
+ * file), FORMAT (malformed file), UNSUPPORTED (model type or setting we do not
+ * run), NOT_FOUND (missing tensor). Thread-safe. */
+sinter_status_t sinter_model_open(const char *path, sinter_model_t **out_model,
                                   sinter_error_t *error);
 
 /* Releases a model and everything it mapped. NULL is allowed. */
@@ -113,6 +132,53 @@ sinter_status_t sinter_model_tokenize(const sinter_model_t *model, const char *t
                                       int32_t **out_ids, int32_t **out_type_ids, size_t *out_length,
                                       sinter_error_t *error);
 
+/* Which side truncation cuts, or whether it may cut at all. */
+typedef enum sinter_truncation {
+  SINTER_TRUNCATE_RIGHT = 0, /* keep the start of each text (the default) */
+  SINTER_TRUNCATE_LEFT = 1,  /* keep the end */
+  SINTER_TRUNCATE_NONE = 2,  /* an input longer than max_length is an error */
+} sinter_truncation_t;
+
+/* Choices for sinter_model_tokenize_batch. Zero-initialise for the defaults. */
+typedef struct sinter_tokenize_options {
+  int32_t max_length; /* tokens per input, special tokens included; <= 0 or
+                         above the model's max_seq_length: that limit */
+  sinter_truncation_t truncation;
+} sinter_tokenize_options_t;
+
+/* One tokenized input. Arrays have `length` entries and belong to the
+ * encoding (release with sinter_encodings_free). */
+typedef struct sinter_encoding {
+  size_t length;
+  int32_t *ids;
+  int32_t *type_ids;
+  uint32_t *offsets; /* [2 * length]: byte start and end of each token in its
+                        text (text or pair); 0, 0 for special tokens */
+  uint8_t *special;  /* 1 for tokens the post-processor added ([CLS], [SEP]) */
+  uint8_t *in_pair;  /* 1 for tokens of the pair text, 0 otherwise */
+  int32_t truncated; /* 1 when tokens were cut to fit max_length */
+} sinter_encoding_t;
+
+/* Tokenizes `count` texts, or text pairs when `pairs` is non-NULL, with the
+ * model's tokenizer: special tokens added, truncated as `options` say (NULL:
+ * defaults). `sizes` and `pair_sizes` give byte lengths (NULL: the strings are
+ * NUL-terminated). out_encodings is caller storage of `count` entries; on OK
+ * each is filled (release with sinter_encodings_free), on error none is.
+ * Errors: NOT_FOUND (no tokenizer), INVALID_ARGUMENT (invalid UTF-8, naming
+ * the input and byte offset), LIMIT (an input over max_length with
+ * SINTER_TRUNCATE_NONE, naming the input and its token count), OUT_OF_MEMORY.
+ * Runs on the calling thread; thread-safe: many threads may tokenize with one
+ * model at once. */
+sinter_status_t sinter_model_tokenize_batch(const sinter_model_t *model, size_t count,
+                                            const char *const *texts, const size_t *sizes,
+                                            const char *const *pairs, const size_t *pair_sizes,
+                                            const sinter_tokenize_options_t *options,
+                                            sinter_encoding_t *out_encodings,
+                                            sinter_error_t *error);
+
+/* Releases the arrays of `count` encodings and zeroes them. NULL is allowed. */
+void sinter_encodings_free(sinter_encoding_t *encodings, size_t count);
+
 /* ---------------------------------------------------------------- compiling */
 
 typedef enum sinter_dtype {
@@ -128,11 +194,83 @@ typedef struct sinter_compile_options {
   int32_t max_seq;      /* longest sequence (default: the model's max_seq_length) */
 } sinter_compile_options_t;
 
-/* Compiles `model` in memory (graph passes, memory plan, pre-packed weights)
- * so that compiled sessions can run it. Not thread-safe with other uses of
- * the model. Errors: UNSUPPORTED for an option this build or CPU cannot do. */
-sinter_status_t sinter_model_compile(sinter_model_t *model, const sinter_compile_options_t *options,
-                                     sinter_error_t *error);
+/* A compiled program: the plan, its pre-packed weights and the description
+ * of the model it runs. Immutable; shared freely between threads. */
+typedef struct sinter_program sinter_program_t;
+
+/* Compiles `model` in memory (graph passes, memory plan, pre-packed weights).
+ * options NULL means the defaults. The program borrows `model`, which must
+ * outlive it. On success *out_program is owned by the caller
+ * (sinter_program_release). Errors: INVALID_ARGUMENT (an option out of range,
+ * or a model without weights), UNSUPPORTED (an option this build or CPU
+ * cannot do). Thread-safe: compiling reads the model only. */
+sinter_status_t sinter_program_compile(const sinter_model_t *model,
+                                       const sinter_compile_options_t *options,
+                                       sinter_program_t **out_program, sinter_error_t *error);
+
+/* How sinter_program_open finds or makes a program. Zero-initialise for the
+ * defaults. */
+typedef struct sinter_open_options {
+  sinter_compile_options_t compile; /* used when a folder is compiled */
+  const char *cache_dir; /* local cache; NULL: $SINTER_CACHE_DIR, else
+                            $XDG_CACHE_HOME/sinter, else ~/.cache/sinter */
+  const char *cache_url; /* remote cache s3://bucket/prefix; NULL:
+                            $SINTER_CACHE_URL; "": local only */
+} sinter_open_options_t;
+
+/* Opens a program. A .sinter artifact file is loaded as it is (its weights
+ * stay in the file's mapping). A model folder goes through the compile cache:
+ * the local directory, then the remote, then compiling once (concurrent
+ * processes compile once, under a per-key lock) and storing the artifact in
+ * both. A remote that fails is a warning (sinter_program_warning), never an
+ * error. The program owns the model description it runs
+ * (sinter_program_model). On success *out_program is owned by the caller.
+ * Errors: those of sinter_model_open and sinter_program_compile; FORMAT or
+ * UNSUPPORTED for an artifact that fails its checks or suits another CPU; IO
+ * when the local cache cannot be written. Thread-safe. */
+sinter_status_t sinter_program_open(const char *path, const sinter_open_options_t *options,
+                                    sinter_program_t **out_program, sinter_error_t *error);
+
+/* Writes `program` as a .sinter artifact at `path`, atomically (a temporary
+ * file, fsync, rename). Errors: IO naming the path. Thread-safe. */
+sinter_status_t sinter_program_save(const sinter_program_t *program, const char *path,
+                                    sinter_error_t *error);
+
+/* Releases a program (and the model description it owns). Sessions over it
+ * must be destroyed first. NULL is allowed. */
+void sinter_program_release(sinter_program_t *program);
+
+/* The model the program runs: borrowed, valid while the program lives. */
+const sinter_model_t *sinter_program_model(const sinter_program_t *program);
+
+/* Where a program came from. */
+typedef enum sinter_program_origin {
+  SINTER_PROGRAM_FROM_FILE = 0,         /* an artifact file, opened as it is */
+  SINTER_PROGRAM_FROM_LOCAL_CACHE = 1,  /* found in the local compile cache */
+  SINTER_PROGRAM_FROM_REMOTE_CACHE = 2, /* downloaded from the remote cache */
+  SINTER_PROGRAM_COMPILED = 3,          /* compiled by this process */
+} sinter_program_origin_t;
+
+/* Facts about a program, borrowed from it: valid while it lives. */
+typedef struct sinter_program_info {
+  sinter_dtype_t dtype;   /* matmul precision it was compiled with */
+  int32_t max_tokens;     /* token budget of one packed run */
+  int32_t max_seq;        /* longest sequence it takes */
+  sinter_program_origin_t origin;
+  double compile_seconds; /* > 0 only when compiled by this process */
+  const char *source;     /* the folder or artifact the model came from */
+  const char *path;       /* the artifact file it runs from, or NULL (in memory) */
+  char content_key[65];   /* hex SHA-256 of its inputs; "" when unknown */
+  int64_t arena_bytes;    /* working memory of one session */
+  int32_t num_ops;        /* ops in the plan */
+} sinter_program_info_t;
+
+void sinter_program_get_info(const sinter_program_t *program, sinter_program_info_t *out_info);
+
+/* Warnings collected while opening (cache and remote trouble, unexpected
+ * tensors in the folder), and the i-th one (borrowed; NULL out of range). */
+size_t sinter_program_warning_count(const sinter_program_t *program);
+const char *sinter_program_warning(const sinter_program_t *program, size_t index);
 
 /* ---------------------------------------------------------------- running */
 
@@ -168,29 +306,35 @@ typedef struct sinter_outputs {
   const float *scores; /* softmax(logits) or NULL */
 } sinter_outputs_t;
 
-/* An execution context over a model. The eager session interprets the unfused
- * graph op by op: the correctness oracle. Not thread-safe; use one per thread. */
+/* An execution context: a compiled session runs a program, an eager session
+ * interprets a model's unfused graph op by op (the correctness oracle). Not
+ * thread-safe: use one per thread. Sessions over one shared program or model
+ * run independently on different threads. */
 typedef struct sinter_session sinter_session_t;
 
 /* Creates an eager session over `model` (borrowed: it must outlive the
- * session). `threads` <= 0 uses all cores. */
+ * session). `threads` <= 0 uses all cores. Errors: INVALID_ARGUMENT for a
+ * model without weights (an artifact's description). Thread-safe. */
 sinter_status_t sinter_session_create_eager(const sinter_model_t *model, int threads,
                                             sinter_session_t **out_session, sinter_error_t *error);
 
-/* Creates a compiled session: it runs the model's compiled plan (the model
- * came from an artifact, or sinter_model_compile ran) on packed batches with
- * no per-request graph work; batches above the plan's token budget are run
- * in several parts. Errors: INVALID_ARGUMENT when the model is not compiled,
- * UNSUPPORTED when its pre-packed weights do not suit this CPU. */
-sinter_status_t sinter_session_create_compiled(const sinter_model_t *model, int threads,
+/* Creates a compiled session over `program` (borrowed: it must outlive the
+ * session): packed batches with no per-request graph work; batches above the
+ * program's token budget are run in several parts. `threads` <= 0 uses all
+ * cores. The working memory (the planned arena) is allocated here, once.
+ * Errors: UNSUPPORTED when the program's pre-packed weights do not suit this
+ * CPU; OUT_OF_MEMORY. Thread-safe. */
+sinter_status_t sinter_session_create_compiled(const sinter_program_t *program, int threads,
                                                sinter_session_t **out_session,
                                                sinter_error_t *error);
 
 /* Releases a session. NULL is allowed. */
 void sinter_session_destroy(sinter_session_t *session);
 
-/* Runs `batch` through the model. Errors: INVALID_ARGUMENT (empty sequence,
- * too long, id out of vocabulary range, token type out of range). */
+/* Runs `batch` through the session's program or model, with the session's
+ * thread count, on the calling thread and its pool. Errors: INVALID_ARGUMENT
+ * (empty sequence, too long, id out of vocabulary range, token type out of
+ * range), LIMIT, OUT_OF_MEMORY. */
 sinter_status_t sinter_session_run(sinter_session_t *session, const sinter_batch_t *batch,
                                    const sinter_run_options_t *options,
                                    sinter_outputs_t *out_outputs, sinter_error_t *error);

@@ -1,23 +1,28 @@
 /*
- * artifact.h — the .sinter artifact: a compiled model in one file that loads
- * by mmap with no copy and no recompilation.
+ * artifact.h — the .sinter file format: a compiled program in one file that
+ * loads by mmap with no copy and no recompilation.
  *
- * Layout (all integers little-endian):
+ * Layout (all integers little-endian; container.h has the constants):
  *   header (256 bytes): magic "SINTERA\x1a", format version, compiler and
  *     oneDNN versions, CPU features the plan needs, compile options, the
  *     content key of the inputs, section count, XXH3 checksum of the header
  *   section table: {kind, offset, size, XXH3-64 checksum} per section
  *   sections, each 64-byte aligned:
- *     CONFIG    JSON: architecture, sizes, labels, pooling (re-validated)
- *     PLAN      the packed, memory-planned graph; weights refer to TENSORS
+ *     CONFIG    JSON: the folder's config.json text, modules, has_pooler, ...
+ *     PLAN      the packed, memory-planned plan (program/plan_codec.c)
  *     TENSORS   weight bytes, each 64-byte aligned (pre-packed where packed)
- *     TOKENIZER the folder's tokenizer files, verbatim, by name
+ *     TOKENIZER the tokenizer files the model was loaded from, by name
  *     METADATA  JSON: source, creation time, pass report (informational)
  *
- * The loader checks everything before use — magic, versions, every offset
+ * The reader checks everything before use — magic, versions, every offset
  * and size, every checksum, that this CPU has the recorded features, and the
- * plan with the graph verifier — and refuses a bad file with a message that
- * names the section and byte offset. An artifact is data only.
+ * plan with the program verifier — and refuses a bad file with a message that
+ * names the section and byte offset. An artifact is data only. The reader
+ * returns the parts it read; building a model and a program from them is the
+ * caller's (src/api/).
+ *
+ * Files: container.c (header and table), writer.c, reader.c, inspect.c,
+ * key.c (the content key of compiling a folder).
  */
 #ifndef SN_ARTIFACT_ARTIFACT_H
 #define SN_ARTIFACT_ARTIFACT_H
@@ -25,8 +30,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "compiler/compiler.h"
-#include "model/model.h"
+#include "program/program.h"
 
 #define SN_ARTIFACT_FORMAT_VERSION 2
 #define SN_COMPILER_VERSION SINTER_VERSION_STRING
@@ -39,41 +43,41 @@ enum {
   SN_SECTION_METADATA = 5,
 };
 
-/* CPU features an artifact may require (bit flags). */
-enum {
-  SN_FEATURE_AVX2 = 1u << 0,
-  SN_FEATURE_FMA = 1u << 1,
-  SN_FEATURE_AVX512F = 1u << 2,
-  SN_FEATURE_AVX512BW = 1u << 3,
-  SN_FEATURE_AVX512VL = 1u << 4,
-  SN_FEATURE_AVX512DQ = 1u << 5,
-  SN_FEATURE_AVX512_BF16 = 1u << 6,
-  SN_FEATURE_AVX512_VNNI = 1u << 7,
-};
+/* Most tokenizer files one TOKENIZER section may hold. */
+#define SN_ARTIFACT_MAX_TOKENIZER_FILES 16
 
-/* The features of the running CPU. */
-uint64_t sn_cpu_features(void);
+/* Writes `program` (its plan, options, key and report, and the model
+ * description it runs) to `path` atomically: a temporary file beside it,
+ * fsync, rename. Errors: IO naming the path; OUT_OF_MEMORY. */
+sinter_status_t sn_artifact_write(const sinter_program_t *program, const char *path,
+                                  sinter_error_t *err);
 
-/* The features an artifact compiled with `opts` requires of a CPU. */
-uint64_t sn_target_features(const sn_compile_options_t *opts);
+/* What sn_artifact_read found in a file. Pointers into `map` stay valid while
+ * the mapping lives (move it into the program with sn_program_own_mapping). */
+typedef struct sn_artifact_contents {
+  sn_mapped_file_t map;          /* the whole file */
+  sn_model_description_t model;  /* source is the artifact's path (borrowed) */
+  sn_tokenizer_file_t tokenizer_files[SN_ARTIFACT_MAX_TOKENIZER_FILES]; /* bytes in map */
+  char tokenizer_names[SN_ARTIFACT_MAX_TOKENIZER_FILES][64];
+  char *config_json; /* owned copy of the CONFIG section's config.json text */
+  sn_ir_graph_t plan;            /* decoded and verified; weights point into map */
+  sn_compile_options_t options;  /* as recorded in the header */
+  uint8_t key[32];
+} sn_artifact_contents_t;
 
-/* Names of the features in `mask` ("avx2 fma ...") into buf. */
-void sn_features_format(uint64_t mask, char *buf, size_t cap);
+/* Maps and checks the artifact at `path` and decodes its parts into *out
+ * (caller storage; sn_artifact_contents_deinit whatever the result).
+ * Errors: IO; FORMAT naming the section and offset; UNSUPPORTED (format
+ * version, oneDNN version, CPU features this CPU lacks). */
+sinter_status_t sn_artifact_read(const char *path, sn_artifact_contents_t *out,
+                                 sinter_error_t *err);
 
-/* Writes the compiled `model` (model->plan set) to `path` atomically (a
- * temporary file, fsync, rename). `key` is the 32-byte content key of the
- * inputs (may be NULL: zeros); `report` is recorded in METADATA (may be NULL). */
-sinter_status_t sn_artifact_write(const sinter_model_t *model, const sn_compile_options_t *opts,
-                                  const uint8_t key[32], const sn_compile_report_t *report,
-                                  const char *path, sinter_error_t *err);
-
-/* Opens the artifact at `path` as a compiled model whose weights are in the
- * file's mapping. *out is owned by the caller (sinter_model_close). */
-sinter_status_t sn_artifact_open(const char *path, sinter_model_t **out, sinter_error_t *err);
+/* Releases what sn_artifact_read left in *c (a moved mapping is skipped). */
+void sn_artifact_contents_deinit(sn_artifact_contents_t *c);
 
 /* Validates `size` bytes of an artifact image (header, table, checksums,
- * config, plan) without building a model: for the fuzzer and `cache verify`.
- * `label` names it in errors. */
+ * config, tokenizer section, plan) without building anything: for the fuzzer
+ * and `cache verify`. `label` names it in errors. */
 sinter_status_t sn_artifact_check(const void *data, size_t size, const char *label,
                                   sinter_error_t *err);
 
@@ -83,26 +87,16 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
 
 /* Computes the content key of compiling the folder of `model` with `opts`:
  * SHA-256 over the config, weight and tokenizer files' bytes, the options,
- * compiler and format versions, the oneDNN version and the CPU features. */
+ * compiler and format versions, the oneDNN version, the CPU features and the
+ * linear kernel choice. */
 sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_options_t *opts,
                                 uint8_t key[32], sinter_error_t *err);
 
-/* Opens `path` compiled: an artifact file as it is; a model folder through
- * the compile cache (local directory, then the remote in `cache_url` or
- * SINTER_CACHE_URL, then compiling and storing the result in both). Cache
- * warnings become model warnings. *out_origin (may be NULL) tells where the
- * artifact came from; *out_compile_seconds (may be NULL) is 0 unless it was
- * compiled here. opts->max_seq 0 means the folder's max_seq_length. */
-sinter_status_t sn_open_compiled(const char *path, const sn_compile_options_t *opts,
-                                 const char *cache_url, sinter_model_t **out, int *out_origin,
-                                 double *out_compile_seconds, sinter_error_t *err);
-
-/* Compiles the folder model `model` into the artifact file `path`. */
-sinter_status_t sn_compile_to_file(sinter_model_t *model, const sn_compile_options_t *opts,
-                                   const char *path, sn_compile_report_t *report,
-                                   sinter_error_t *err);
-
-/* Releases the artifact mapping of a model opened by sn_artifact_open. */
-void sn_artifact_release(struct sn_artifact *artifact);
+/* The same key, remembered in `memo_dir`/keys/ per stat fingerprint of the
+ * folder's files (path, size, mtime, inode), so that a cache hit does not
+ * hash hundreds of MB of weights again. Writing the memo is best effort. */
+sinter_status_t sn_artifact_key_memoized(const sinter_model_t *model,
+                                         const sn_compile_options_t *opts, const char *memo_dir,
+                                         uint8_t key[32], sinter_error_t *err);
 
 #endif

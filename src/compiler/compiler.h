@@ -13,7 +13,8 @@
  *   plan_memory      liveness -> one arena with an offset per intermediate
  *   prepack          per-matmul kernel choice and weights in its layout
  *
- * Each pass mutates the graph and leaves it verified; passes may append
+ * The compiled graph becomes a program (program/program.h); options and the
+ * report are defined there. Each pass mutates the graph and leaves it verified; passes may append
  * nodes out of order and call sn_compiler_compact to restore topological
  * order and drop the dead.
  */
@@ -23,30 +24,7 @@
 #include <stdio.h>
 
 #include "ir/builder.h"
-
-typedef struct sn_compile_options {
-  sinter_dtype_t dtype;
-  int64_t max_tokens;       /* largest packed batch the arena is planned for */
-  int64_t max_seq;          /* longest sequence accepted */
-  uint64_t target_features; /* CPU features the artifact may use (SN_FEATURE_*); 0: this CPU */
-} sn_compile_options_t;
-
-/* What one pass did, for `sinter compile --explain`. */
-typedef struct sn_pass_report {
-  const char *name;
-  int32_t nodes_before, nodes_after;
-  int64_t bytes_folded; /* weight bytes created or rewritten */
-  int32_t rewrites;     /* patterns matched */
-} sn_pass_report_t;
-
-#define SN_MAX_PASSES 16
-
-typedef struct sn_compile_report {
-  sn_pass_report_t passes[SN_MAX_PASSES];
-  int num_passes;
-  int64_t arena_bytes;
-  int64_t weight_bytes;
-} sn_compile_report_t;
+#include "program/program.h"
 
 /* A pass: rewrites g in place, filling *report (name is set by the caller). */
 typedef sinter_status_t (*sn_pass_fn)(sn_ir_graph_t *g, const sn_compile_options_t *opts,

@@ -15,15 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "artifact/artifact.h"
 #include "compiler/compiler.h"
 #include "kernels/matmul.h"
+#include "kernels/target.h"
 
 int sn_compile_linear_kernel(const sn_compile_options_t *opts) {
-  const char *force = getenv("SINTER_GEMM");
-  if (force && !strcmp(force, "onednn")) return SN_LINEAR_ONEDNN;
-  if (force && !strcmp(force, "sinter")) return SN_LINEAR_GEMM;
-  return sn_target_features(opts) & SN_FEATURE_AVX512F ? SN_LINEAR_ONEDNN : SN_LINEAR_GEMM;
+  return sn_target_linear_kernel(sn_target_isa_features(opts->target_features));
 }
 
 /* Which linears int8 quantises. Dynamic per-token s8 activations lose too

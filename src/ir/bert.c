@@ -8,7 +8,7 @@
 
 sinter_status_t sn_ir_build_bert(const sinter_model_t *model, const sn_build_options_t *options,
                                  sn_ir_graph_t *g) {
-  const sn_config_t *c = &model->config;
+  const sn_config_t *c = sn_model_config(model);
   const float eps = c->layer_norm_eps;
   int32_t ids = sn_ir_input(g, SN_INPUT_IDS);
   int32_t type_ids = sn_ir_input(g, SN_INPUT_TYPE_IDS);
@@ -53,7 +53,7 @@ sinter_status_t sn_ir_build_bert(const sinter_model_t *model, const sn_build_opt
   sn_ir_mark_output(g, "last_hidden_state", h);
   sn_ir_add_embedding_output(g, h, mask, options);
 
-  if (model->has_pooler) {
+  if (sn_model_has_pooler(model)) {
     int32_t cls = sn_ir_unary(g, SN_OP_SLICE_FIRST, h);
     int32_t pooled = sn_ir_unary(g, SN_OP_TANH, sn_ir_linear(g, model, cls, "pooler.dense"));
     sn_ir_mark_output(g, "pooler_output", pooled);

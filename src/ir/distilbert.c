@@ -7,7 +7,7 @@
 
 sinter_status_t sn_ir_build_distilbert(const sinter_model_t *model,
                                        const sn_build_options_t *options, sn_ir_graph_t *g) {
-  const sn_config_t *c = &model->config;
+  const sn_config_t *c = sn_model_config(model);
   const float eps = c->layer_norm_eps;
   int32_t ids = sn_ir_input(g, SN_INPUT_IDS);
   int32_t mask = sn_ir_input(g, SN_INPUT_MASK);

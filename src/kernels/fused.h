@@ -8,7 +8,7 @@
  * attention and pooling run per sequence. Offsets must be non-decreasing.
  *
  * Every kernel has AVX-512, AVX2+FMA and portable C inner loops, picked per
- * call from sn_cpu_isa() (cpu.h). Kernels split their work over OpenMP threads
+ * call from sn_cpu_isa() (target.h). Kernels split their work over OpenMP threads
  * (the pool oneDNN uses too) when it is large enough to pay for it, allocate
  * nothing, and keep only small fixed-size buffers on the stack (attention: at
  * most about 80 KiB per thread). Called from inside a parallel region they run on
@@ -28,7 +28,7 @@
 
 #include <stdint.h>
 
-#include "kernels/cpu.h"
+#include "kernels/target.h"
 
 /* Largest head size sn_attention_f32 accepts. Head sizes up to 256 run on the
  * vector paths; larger ones (no BERT-family model has them) run portable C. */

@@ -46,7 +46,7 @@
 #include <omp.h>
 #include <string.h>
 
-#include "kernels/cpu.h"
+#include "kernels/target.h"
 #include "kernels/vecmath.h"
 
 #define NR SN_GEMM_NR

@@ -31,7 +31,7 @@
  * the packed activation blocks (sn_gemm_scratch_bytes). Work is split over
  * OpenMP threads; called from inside a parallel region it runs on the calling
  * thread only. Inner loops: AVX2+FMA (a 6 x 16 register tile) or portable C,
- * picked per call from sn_cpu_isa() (cpu.h); on AVX-512 CPUs the AVX2 kernel
+ * picked per call from sn_cpu_isa() (target.h); on AVX-512 CPUs the AVX2 kernel
  * runs. Everything is thread-safe for distinct out and scratch buffers.
  *
  * Accuracy: fp32 products accumulated in fp32 in K order per K block, so the

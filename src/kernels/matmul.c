@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/cpu.h"
+#include "kernels/target.h"
 #include "kernels/fused.h"
 #include "kernels/gemm.h"
 
@@ -413,8 +413,7 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
   {
     dnnl_memory_desc_t plain;
     dnnl_dims_t dims = {desc->k, desc->n}, strides = {1, desc->k};
-    __builtin_cpu_init();
-    l->small_m = !desc->int8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+    l->small_m = !desc->int8 && sn_cpu_isa_max() >= SN_ISA_AVX2 &&
                  dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_f32, strides) == 0 &&
                  dnnl_memory_desc_equal(&plain, wmd) && getenv("SINTER_NO_SMALL_M") == NULL;
   }
@@ -425,7 +424,7 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch");
   }
   if (desc->int8) {
-    l->int8_exact = __builtin_cpu_supports("avx2") && !sn_cpu_has_avx512_vnni() &&
+    l->int8_exact = sn_cpu_isa_max() >= SN_ISA_AVX2 && !sn_cpu_has_avx512_vnni() &&
                     getenv("SINTER_INT8_ONEDNN") == NULL;
     l->xq = malloc((size_t)(INT8_CHUNK * desc->k));
     l->x16 = malloc((size_t)(INT8_CHUNK * desc->k) * sizeof(int16_t));

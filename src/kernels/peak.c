@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "base/time.h"
-#include "kernels/cpu.h"
+#include "kernels/target.h"
 
 #define ITERS 100000
 
@@ -126,10 +126,8 @@ static double run_peak(float (*loop)(long), double ops_per_round, int threads, d
 }
 
 double sn_peak_fp32_gflops(int threads, double seconds, const char **isa_name) {
-  __builtin_cpu_init();
-  int lanes = __builtin_cpu_supports("avx512f")                                 ? 16
-              : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 8
-                                                                                : 1;
+  int isa = sn_cpu_isa_max();
+  int lanes = isa >= SN_ISA_AVX512 ? 16 : isa >= SN_ISA_AVX2 ? 8 : 1;
   if (isa_name) *isa_name = lanes == 16 ? "avx512" : lanes == 8 ? "avx2+fma" : "scalar";
   float (*loop)(long) = lanes == 16 ? loop_avx512 : lanes == 8 ? loop_avx2 : loop_scalar;
   /* one FMA = 2 flops per lane, 10 accumulators */
@@ -137,7 +135,6 @@ double sn_peak_fp32_gflops(int threads, double seconds, const char **isa_name) {
 }
 
 double sn_peak_int8_gops(int threads, double seconds, const char **isa_name) {
-  __builtin_cpu_init();
   float (*loop)(long) = int8_scalar;
   int macs = 1; /* u8 x s8 multiply-adds per accumulator step */
   const char *name = "scalar";
@@ -145,7 +142,7 @@ double sn_peak_int8_gops(int threads, double seconds, const char **isa_name) {
     loop = int8_vnni, macs = 64, name = "avx512-vnni";
   } else if (sn_cpu_isa_max() >= SN_ISA_AVX512) {
     loop = int8_avx512, macs = 64, name = "avx512bw";
-  } else if (__builtin_cpu_supports("avx2")) {
+  } else if (sn_cpu_isa_max() >= SN_ISA_AVX2) {
     loop = int8_avx2, macs = 32, name = "avx2";
   }
   if (isa_name) *isa_name = name;

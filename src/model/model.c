@@ -1,14 +1,12 @@
 /* model.c — opening a model folder: config, modules, weights, tokenizer. */
-#include "model/model.h"
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "artifact/artifact.h"
 #include "base/file.h"
-#include "ir/graph.h"
+#include "base/json.h"
+#include "model/model_internal.h"
 #include "model/safetensors.h"
 
 /* A weight the architecture needs, with the shape the config implies. */
@@ -281,20 +279,33 @@ const sn_weight_t *sn_model_weight(const sinter_model_t *model, const char *name
   return NULL;
 }
 
-sinter_status_t sinter_model_open(const char *dir, sinter_model_t **out_model,
-                                  sinter_error_t *error) {
-  sinter_error_t local;
-  sinter_error_t *err = error ? error : &local;
-  sn_error_clear(err);
-  *out_model = NULL;
-  if (!dir) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "model directory is NULL");
-  if (sn_file_exists(dir)) return sn_artifact_open(dir, out_model, err); /* a .sinter file */
+/* Reads config.json once: its bytes are kept (an artifact embeds them) and
+ * parsed. */
+static sinter_status_t load_config(sinter_model_t *m, sinter_error_t *err) {
+  char *path = sn_path_join(m->dir, "config.json");
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "config path");
+  sinter_status_t st =
+      sn_file_read_all(path, SN_JSON_MAX_FILE_BYTES, &m->config_json, &m->config_json_size, err);
+  if (!st) st = sn_config_parse(m->config_json, m->config_json_size, path, &m->config, err);
+  free(path);
+  return st;
+}
+
+static sinter_model_t *new_model(const char *source) {
   sinter_model_t *m = calloc(1, sizeof *m);
-  if (!m || !(m->dir = strdup(dir))) {
+  if (m && !(m->dir = strdup(source))) {
     free(m);
-    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "model");
+    m = NULL;
   }
-  sinter_status_t st = sn_config_load(dir, &m->config, err);
+  return m;
+}
+
+sinter_status_t sn_model_load_dir(const char *dir, sinter_model_t **out_model,
+                                  sinter_error_t *err) {
+  *out_model = NULL;
+  sinter_model_t *m = new_model(dir);
+  if (!m) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "model");
+  sinter_status_t st = load_config(m, err);
   if (!st) st = sn_st_modules_load(dir, &m->modules, err);
   if (!st) st = sn_st_open_dir(dir, &m->archive, err);
   if (!st) st = bind_weights(m, err);
@@ -307,13 +318,36 @@ sinter_status_t sinter_model_open(const char *dir, sinter_model_t **out_model,
   return SINTER_OK;
 }
 
+sinter_status_t sn_model_create_described(const sn_model_description_t *d, sinter_model_t **out,
+                                          sinter_error_t *err) {
+  *out = NULL;
+  sinter_model_t *m = new_model(d->source);
+  if (!m || !(m->config_json = malloc(d->config_json_size + 1))) {
+    sinter_model_close(m);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "model");
+  }
+  memcpy(m->config_json, d->config_json, d->config_json_size);
+  m->config_json[d->config_json_size] = '\0';
+  m->config_json_size = d->config_json_size;
+  m->modules = d->modules;
+  m->has_pooler = d->has_pooler;
+  m->parameter_count = d->parameter_count;
+  sinter_status_t st = sn_config_parse(m->config_json, m->config_json_size, d->source, &m->config,
+                                       err);
+  if (!st)
+    st = sn_model_load_tokenizer_files(m, d->tokenizer_files, d->tokenizer_file_count, d->source,
+                                       err);
+  if (st) {
+    sinter_model_close(m);
+    return st;
+  }
+  *out = m;
+  return SINTER_OK;
+}
+
 void sinter_model_close(sinter_model_t *m) {
   if (!m) return;
   sn_model_free_tokenizer(m);
-  if (m->plan) {
-    sn_ir_graph_deinit(m->plan);
-    free(m->plan);
-  }
   for (size_t i = 0; i < m->weight_count; i++) {
     free(m->weights[i].name);
     free(m->weights[i].owned);
@@ -322,8 +356,8 @@ void sinter_model_close(sinter_model_t *m) {
   for (size_t i = 0; i < m->warning_count; i++) free(m->warnings[i]);
   free(m->warnings);
   sn_st_close(m->archive);
-  sn_artifact_release(m->artifact);
   sn_config_deinit(&m->config);
+  free(m->config_json);
   free(m->dir);
   free(m);
 }
@@ -353,6 +387,7 @@ void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   out->num_labels = c->head == SN_HEAD_SEQUENCE ? c->num_labels : 0;
   out->labels = (const char *const *)c->labels;
   out->pad_token_id = c->pad_token_id;
+  out->has_weights = m->archive != NULL;
 }
 
 size_t sinter_model_warning_count(const sinter_model_t *m) {
@@ -361,4 +396,33 @@ size_t sinter_model_warning_count(const sinter_model_t *m) {
 
 const char *sinter_model_warning(const sinter_model_t *m, size_t index) {
   return index < m->warning_count ? m->warnings[index] : NULL;
+}
+
+const char *sn_model_source(const sinter_model_t *m) {
+  return m->dir;
+}
+
+const sn_config_t *sn_model_config(const sinter_model_t *m) {
+  return &m->config;
+}
+
+const sn_st_modules_t *sn_model_modules(const sinter_model_t *m) {
+  return &m->modules;
+}
+
+int sn_model_has_pooler(const sinter_model_t *m) {
+  return m->has_pooler;
+}
+
+int64_t sn_model_parameter_count(const sinter_model_t *m) {
+  return m->parameter_count;
+}
+
+const char *sn_model_config_json(const sinter_model_t *m, size_t *out_size) {
+  *out_size = m->config_json_size;
+  return m->config_json;
+}
+
+const struct sn_st_archive *sn_model_archive(const sinter_model_t *m) {
+  return m->archive;
 }

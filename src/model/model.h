@@ -1,11 +1,14 @@
 /*
- * model.h — a loaded Hugging Face model folder: config, sentence-transformers
- * modules and weights under their canonical names (the names of the
- * `transformers` module without the "bert."/"distilbert." prefix).
+ * model.h — the model module's interface to the layers above: a loaded
+ * Hugging Face model folder (config, sentence-transformers modules, weights
+ * under their canonical names, tokenizer), or the description of one that an
+ * artifact carries (the same, without weights).
  *
  * Weights stored as F32 and 4-byte aligned are used in place from the mmap;
  * F16, BF16 (and unaligned F32) tensors are converted once into owned
- * buffers. The model is immutable after loading.
+ * buffers. A model is immutable after loading, so every call here is
+ * thread-safe on a shared model. The struct's fields are seen only by the
+ * files of src/model/ (model_internal.h); other modules use these calls.
  */
 #ifndef SN_MODEL_MODEL_H
 #define SN_MODEL_MODEL_H
@@ -15,9 +18,9 @@
 
 #include "model/config.h"
 #include "sinter.h"
+#include "tokenizer/tokenizer.h"
 
 struct sn_st_archive;
-struct sn_tokenizer;
 
 /* One weight tensor in float32. `data` points into the mapping or into an
  * owned conversion buffer; either way the model owns it. */
@@ -30,25 +33,62 @@ typedef struct sn_weight {
   float *owned; /* non-NULL when converted */
 } sn_weight_t;
 
-struct sinter_model {
-  char *dir;
-  sn_config_t config;
+/* Opens the Hugging Face model folder `dir`: config.json, model.safetensors
+ * or a sharded index, sentence-transformers modules, tokenizer files. *out is
+ * owned by the caller (sinter_model_close). Errors: IO, FORMAT, UNSUPPORTED,
+ * NOT_FOUND (missing tensors, all named), as sinter_model_open documents. */
+sinter_status_t sn_model_load_dir(const char *dir, sinter_model_t **out, sinter_error_t *err);
+
+/* What an artifact records of the model it was compiled from (see
+ * sn_model_create_described). Every pointer is borrowed for the call. */
+typedef struct sn_model_description {
+  const char *source;      /* path named in messages (the artifact file) */
+  const char *config_json; /* the folder's config.json text */
+  size_t config_json_size;
   sn_st_modules_t modules;
-  struct sn_st_archive *archive;
-  sn_weight_t *weights;
-  size_t weight_count;
   int has_pooler;
   int64_t parameter_count;
-  char **warnings;
-  size_t warning_count;
-  struct sn_tokenizer *tokenizer; /* NULL when the folder has no tokenizer files */
-  /* Compiled models (an artifact, or compiled in memory): the packed plan and
-   * the artifact mapping its weights live in; NULL otherwise. */
-  struct sn_ir_graph *plan;
-  struct sn_artifact *artifact;
-};
+  const sn_tokenizer_file_t *tokenizer_files; /* the files the folder's tokenizer was read from */
+  size_t tokenizer_file_count;
+} sn_model_description_t;
 
-/* Finds a weight by canonical name; NULL when absent. */
+/* Creates a model from a description without weights: it can be tokenized
+ * with and described, and a compiled program can run it; an eager session
+ * cannot. The config text is parsed (and validated) again, the tokenizer is
+ * loaded from the files' bytes in memory. *out is owned by the caller
+ * (sinter_model_close). Errors: those of sn_config_parse and the tokenizer
+ * loader, prefixed with `source`. */
+sinter_status_t sn_model_create_described(const sn_model_description_t *desc, sinter_model_t **out,
+                                          sinter_error_t *err);
+
+/* The folder path or artifact path the model came from (borrowed). */
+const char *sn_model_source(const sinter_model_t *model);
+
+/* The parsed config, the sentence-transformers modules (borrowed). */
+const sn_config_t *sn_model_config(const sinter_model_t *model);
+const sn_st_modules_t *sn_model_modules(const sinter_model_t *model);
+
+/* 1 when the model has pooler weights (pooler_output is available). */
+int sn_model_has_pooler(const sinter_model_t *model);
+
+/* Number of parameters in the weights (as recorded, for a description). */
+int64_t sn_model_parameter_count(const sinter_model_t *model);
+
+/* The raw bytes of config.json the config was parsed from (borrowed). */
+const char *sn_model_config_json(const sinter_model_t *model, size_t *out_size);
+
+/* The tokenizer, or NULL when the folder has none (borrowed). */
+const sn_tokenizer_t *sn_model_tokenizer(const sinter_model_t *model);
+
+/* The tokenizer files the tokenizer was loaded from, exactly as parsed
+ * (borrowed array of *out_count; none when the folder has no tokenizer). */
+const sn_tokenizer_file_t *sn_model_tokenizer_files(const sinter_model_t *model, size_t *out_count);
+
+/* The safetensors archive the weights came from; NULL for a description. */
+const struct sn_st_archive *sn_model_archive(const sinter_model_t *model);
+
+/* Finds a weight by canonical name; NULL when absent (always, for a
+ * description). */
 const sn_weight_t *sn_model_weight(const sinter_model_t *model, const char *name);
 
 /* Maps a stored tensor name to its canonical name into buf (size cap):
@@ -56,15 +96,4 @@ const sn_weight_t *sn_model_weight(const sinter_model_t *model, const char *name
  * weight/bias. Returns 0, or -1 when it does not fit. Exposed for tests. */
 int sn_model_canonical_name(sn_model_type_t type, const char *stored, char *buf, size_t cap);
 
-/* Loads the folder's tokenizer into model->tokenizer when tokenizer files are
- * present (left NULL otherwise). Errors from the tokenizer loader pass through. */
-sinter_status_t sn_model_load_tokenizer(sinter_model_t *model, sinter_error_t *err);
-
-/* Loads the tokenizer files found in `dir` (an artifact's unpacked copy)
- * into model->tokenizer; none is OK. */
-sinter_status_t sn_model_load_tokenizer_from(sinter_model_t *model, const char *dir,
-                                             sinter_error_t *err);
-
-/* Frees model->tokenizer (NULL allowed). */
-void sn_model_free_tokenizer(sinter_model_t *model);
 #endif

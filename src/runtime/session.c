@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/compiler.h"
+#include "ir/builder.h"
 #include "kernels/fused.h"
-#include "model/model.h"
+#include "program/program.h"
 #include "runtime/eager.h"
 #include "runtime/plan.h"
 #include "runtime/session.h"
@@ -27,6 +27,11 @@ typedef struct growable {
 
 struct sinter_session {
   const sinter_model_t *model;
+  const sn_config_t *config;
+  const sn_st_modules_t *modules;
+  const sn_ir_graph_t *plan; /* compiled sessions: the program's plan */
+  int threads;               /* OpenMP team size of this session's runs */
+  int last_threads;          /* the team size its last run had (for tests) */
   int compiled;
   /* eager */
   sn_dnnl_t *dnnl;
@@ -54,14 +59,21 @@ static sinter_status_t session_new(const sinter_model_t *model, int threads, sin
   sinter_session_t *s = calloc(1, sizeof *s);
   if (!s) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "session");
   s->model = model;
-  /* OpenMP is the one thread pool: oneDNN and our kernels both use it. */
-  omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
+  s->config = sn_model_config(model);
+  s->modules = sn_model_modules(model);
+  s->threads = threads > 0 ? threads : omp_get_num_procs();
   *out = s;
   return SINTER_OK;
 }
 
 sinter_status_t sinter_session_create_eager(const sinter_model_t *model, int threads,
                                             sinter_session_t **out_session, sinter_error_t *error) {
+  *out_session = NULL;
+  if (model && !sn_model_archive(model))
+    return sn_error_set(error, SINTER_ERR_INVALID_ARGUMENT,
+                        "%s: an artifact holds only the compiled plan; eager mode needs the model "
+                        "folder",
+                        sn_model_source(model));
   SN_TRY(session_new(model, threads, out_session, error));
   sinter_status_t st = sn_dnnl_create(&(*out_session)->dnnl, error);
   if (st) {
@@ -71,23 +83,22 @@ sinter_status_t sinter_session_create_eager(const sinter_model_t *model, int thr
   return st;
 }
 
-sinter_status_t sinter_session_create_compiled(const sinter_model_t *model, int threads,
+sinter_status_t sinter_session_create_compiled(const sinter_program_t *program, int threads,
                                                sinter_session_t **out_session,
                                                sinter_error_t *error) {
   *out_session = NULL;
-  if (model && !model->plan)
-    return sn_error_set(error, SINTER_ERR_INVALID_ARGUMENT,
-                        "%s: the model is not compiled (open an artifact or compile it first)",
-                        model->dir);
-  SN_TRY(session_new(model, threads, out_session, error));
+  if (!program) return sn_error_set(error, SINTER_ERR_INVALID_ARGUMENT, "program is NULL");
+  SN_TRY(session_new(sn_program_model(program), threads, out_session, error));
   sinter_session_t *s = *out_session;
+  const sn_ir_graph_t *plan = sn_program_plan(program);
   s->compiled = 1;
+  s->plan = plan;
   for (int k = 0; k < OUT_COUNT; k++) {
     s->plan_output[k] = -1;
-    for (int j = 0; j < model->plan->num_outputs; j++)
-      if (!strcmp(model->plan->outputs[j].name, out_names[k])) s->plan_output[k] = j;
+    for (int j = 0; j < plan->num_outputs; j++)
+      if (!strcmp(plan->outputs[j].name, out_names[k])) s->plan_output[k] = j;
   }
-  sinter_status_t st = sn_plan_exec_create(model->plan, &s->exec, error);
+  sinter_status_t st = sn_plan_exec_create(plan, &s->exec, error);
   if (st) {
     sinter_session_destroy(s);
     *out_session = NULL;
@@ -105,16 +116,16 @@ void sinter_session_destroy(sinter_session_t *s) {
   free(s);
 }
 
-static sinter_status_t validate(const sinter_model_t *m, const sinter_batch_t *batch,
+static sinter_status_t validate(const sinter_session_t *s, const sinter_batch_t *batch,
                                 size_t *out_max_len, size_t *out_total, sinter_error_t *err) {
-  const sn_config_t *c = &m->config;
+  const sn_config_t *c = s->config;
   if (!batch || batch->count == 0 || !batch->input_ids || !batch->lengths)
     return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "batch is empty");
   size_t max_len = 0, total = 0;
   size_t limit = (size_t)c->max_position_embeddings;
-  if (m->plan && m->plan->max_tokens > 0) {
+  if (s->plan && s->plan->max_tokens > 0) {
     /* A compiled plan also bounds one sequence by its token budget. */
-    size_t budget = (size_t)m->plan->max_tokens;
+    size_t budget = (size_t)s->plan->max_tokens;
     limit = limit < budget ? limit : budget;
   }
   for (size_t i = 0; i < batch->count; i++) {
@@ -204,6 +215,7 @@ static sinter_status_t run_eager(sinter_session_t *s, const sinter_batch_t *batc
                                  const sn_build_options_t *want, size_t max_len, size_t total,
                                  sinter_error_t *err) {
   const sinter_model_t *m = s->model;
+  const sn_config_t *c = s->config;
   if (!s->has_graph || want->pooling != s->built_for.pooling ||
       want->normalize != s->built_for.normalize) {
     if (s->has_graph) sn_ir_graph_deinit(&s->graph);
@@ -213,7 +225,7 @@ static sinter_status_t run_eager(sinter_session_t *s, const sinter_batch_t *batc
     s->built_for = *want;
   }
   /* Pad to the longest sequence; the mask keeps padding out of attention. */
-  size_t b = batch->count, n = b * max_len, h = (size_t)m->config.hidden_size;
+  size_t b = batch->count, n = b * max_len, h = (size_t)c->hidden_size;
   int32_t *ids = calloc(n, sizeof *ids), *types = calloc(n, sizeof *types);
   float *mask = calloc(n, sizeof *mask);
   float *values[SN_IR_MAX_OUTPUTS] = {0};
@@ -223,7 +235,7 @@ static sinter_status_t run_eager(sinter_session_t *s, const sinter_batch_t *batc
     goto done;
   }
   for (size_t i = 0; i < b; i++) {
-    for (size_t t = 0; t < max_len; t++) ids[i * max_len + t] = m->config.pad_token_id;
+    for (size_t t = 0; t < max_len; t++) ids[i * max_len + t] = c->pad_token_id;
     memcpy(ids + i * max_len, batch->input_ids[i], batch->lengths[i] * sizeof *ids);
     if (batch->token_type_ids && batch->token_type_ids[i])
       memcpy(types + i * max_len, batch->token_type_ids[i], batch->lengths[i] * sizeof *types);
@@ -266,9 +278,9 @@ done:
  * plan's token budget, copying each part's outputs into place. */
 static sinter_status_t run_compiled(sinter_session_t *s, size_t b, size_t total,
                                     sinter_error_t *err) {
-  const sn_ir_graph_t *plan = s->model->plan;
-  size_t h = (size_t)s->model->config.hidden_size;
-  size_t labels = (size_t)s->model->config.num_labels;
+  const sn_ir_graph_t *plan = s->plan;
+  size_t h = (size_t)s->config->hidden_size;
+  size_t labels = (size_t)s->config->num_labels;
   size_t widths[OUT_COUNT] = {h, h, h, labels, labels};
   for (int k = 0; k < OUT_COUNT; k++)
     if (s->plan_output[k] >= 0 &&
@@ -301,80 +313,64 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
   sinter_error_t *err = error ? error : &local;
   sn_error_clear(err);
   memset(out, 0, sizeof *out);
-  const sinter_model_t *m = s->model;
+  const sn_config_t *c = s->config;
+  const sn_st_modules_t *mod = s->modules;
   size_t max_len = 0, total = 0;
-  SN_TRY(validate(m, batch, &max_len, &total, err));
+  SN_TRY(validate(s, batch, &max_len, &total, err));
   SN_TRY(pack_inputs(s, batch, total, err));
 
   sinter_run_options_t defaults = {0};
   if (!options) options = &defaults;
   sn_build_options_t want = {
-      .pooling = to_pool_mode(options->pooling, m->modules.pooling),
-      .normalize = options->normalize == 0 ? m->modules.normalize : options->normalize > 0,
+      .pooling = to_pool_mode(options->pooling, mod->pooling),
+      .normalize = options->normalize == 0 ? mod->normalize : options->normalize > 0,
   };
-  size_t b = batch->count, h = (size_t)m->config.hidden_size;
+  size_t b = batch->count, h = (size_t)c->hidden_size;
+  /* This session's thread count, for this thread's parallel regions only:
+   * OpenMP keeps nthreads-var per thread, so sessions running at once on
+   * other threads keep theirs; the caller's own setting is restored after. */
+  int caller_threads = omp_get_max_threads();
+  omp_set_num_threads(s->threads);
+  sinter_status_t st = SINTER_OK;
   if (s->compiled) {
-    SN_TRY(run_compiled(s, b, total, err));
+    st = run_compiled(s, b, total, err);
     /* The plan pools as the folder says; other poolings come from the rows. */
-    if (want.pooling != m->modules.pooling || want.normalize != m->modules.normalize) {
+    if (!st && (want.pooling != mod->pooling || want.normalize != mod->normalize)) {
       float *emb = reserve(&s->out[OUT_EMBEDDINGS], b * h, err);
-      if (!emb) return SINTER_ERR_OUT_OF_MEMORY;
-      for (size_t i = 0; i <= b; i++) s->chunk_offsets[i] = (int32_t)s->offsets[i];
-      sn_pool_packed_f32(s->out[OUT_HIDDEN].data, s->chunk_offsets, (int32_t)b, (int64_t)h,
-                         (int)want.pooling, emb);
-      if (want.normalize) sn_l2_normalize_f32(emb, (int64_t)b, (int64_t)h);
+      if (emb) {
+        for (size_t i = 0; i <= b; i++) s->chunk_offsets[i] = (int32_t)s->offsets[i];
+        sn_pool_packed_f32(s->out[OUT_HIDDEN].data, s->chunk_offsets, (int32_t)b, (int64_t)h,
+                           (int)want.pooling, emb);
+        if (want.normalize) sn_l2_normalize_f32(emb, (int64_t)b, (int64_t)h);
+      } else {
+        st = SINTER_ERR_OUT_OF_MEMORY;
+      }
     }
   } else {
-    SN_TRY(run_eager(s, batch, &want, max_len, total, err));
+    st = run_eager(s, batch, &want, max_len, total, err);
   }
+  s->last_threads = omp_get_max_threads();
+  omp_set_num_threads(caller_threads);
+  if (st) return st;
   out->batch = b;
   out->total_tokens = total;
   out->offsets = s->offsets;
   out->hidden_size = h;
-  const int present[OUT_COUNT] = {1, m->has_pooler || s->plan_output[OUT_POOLER] >= 0, 1,
-                                  m->config.head == SN_HEAD_SEQUENCE,
-                                  m->config.head == SN_HEAD_SEQUENCE};
+  const int present[OUT_COUNT] = {1, sn_model_has_pooler(s->model) || s->plan_output[OUT_POOLER] >= 0,
+                                  1, c->head == SN_HEAD_SEQUENCE, c->head == SN_HEAD_SEQUENCE};
   out->last_hidden_state = s->out[OUT_HIDDEN].data;
   out->pooler_output = present[OUT_POOLER] ? s->out[OUT_POOLER].data : NULL;
   out->embeddings = s->out[OUT_EMBEDDINGS].data;
   out->logits = present[OUT_LOGITS] ? s->out[OUT_LOGITS].data : NULL;
   out->scores = present[OUT_SCORES] ? s->out[OUT_SCORES].data : NULL;
-  if (out->logits) out->num_labels = (size_t)m->config.num_labels;
-  return SINTER_OK;
-}
-
-sinter_status_t sinter_model_compile(sinter_model_t *model, const sinter_compile_options_t *options,
-                                     sinter_error_t *error) {
-  sinter_compile_options_t defaults = {0};
-  if (!options) options = &defaults;
-  sn_compile_options_t opts = {
-      .dtype = (sinter_dtype_t)options->dtype,
-      .max_tokens = options->max_tokens > 0 ? options->max_tokens : 8192,
-      .max_seq = options->max_seq > 0 ? options->max_seq : 0,
-  };
-  if (!opts.max_seq) {
-    sinter_model_info_t info;
-    sinter_model_get_info(model, &info);
-    opts.max_seq = info.max_seq_length;
-  }
-  if (opts.max_seq > opts.max_tokens) opts.max_seq = opts.max_tokens;
-  sn_build_options_t build = {model->modules.pooling, model->modules.normalize};
-  sn_ir_graph_t *g = calloc(1, sizeof *g);
-  if (!g) return sn_error_set(error, SINTER_ERR_OUT_OF_MEMORY, "plan");
-  sn_compile_report_t report;
-  sinter_status_t st = sn_compile_model(model, &build, &opts, g, &report, error);
-  if (st) {
-    free(g);
-    return st;
-  }
-  if (model->plan) {
-    sn_ir_graph_deinit(model->plan);
-    free(model->plan);
-  }
-  model->plan = g;
+  if (out->logits) out->num_labels = (size_t)c->num_labels;
   return SINTER_OK;
 }
 
 sn_plan_exec_t *sn_session_plan_exec(sinter_session_t *session) {
   return session->exec;
+}
+
+int sn_session_last_threads(const sinter_session_t *session) {
+  return session->last_threads;
 }

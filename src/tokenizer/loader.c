@@ -625,26 +625,32 @@ sinter_status_t sn_tokenizer_load_json(const char *json, size_t len, const char 
 
 /* ------------------------------------------------------------ model folders */
 
-/* Reads and parses dir/file; *out is NULL (and OK) when the file is absent. */
-static sinter_status_t read_json_file(const char *dir, const char *file, cJSON **out,
+const char *const sn_tokenizer_file_names[] = {"tokenizer.json", "vocab.txt",
+                                               "tokenizer_config.json", "special_tokens_map.json",
+                                               "sentence_bert_config.json", NULL};
+
+/* The files of one load, by name; `label` stands for their folder. */
+typedef struct file_set {
+  const sn_tokenizer_file_t *files;
+  size_t count;
+  const char *label;
+} file_set_t;
+
+static const sn_tokenizer_file_t *find_file(const file_set_t *fs, const char *name) {
+  for (size_t i = 0; i < fs->count; i++)
+    if (!strcmp(fs->files[i].name, name)) return &fs->files[i];
+  return NULL;
+}
+
+/* Parses the file `name`; *out is NULL (and OK) when the set lacks it. */
+static sinter_status_t read_json_file(const file_set_t *fs, const char *name, cJSON **out,
                                       sinter_error_t *err) {
   *out = NULL;
-  char *path = sn_path_join(dir, file);
-  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
-  if (!sn_file_exists(path)) {
-    free(path);
-    return SINTER_OK;
-  }
-  char *data;
-  size_t size = 0;
-  sinter_status_t st = sn_file_read_all(path, SN_SMALL_JSON_MAX, &data, &size, err);
-  if (st == SINTER_OK) {
-    *out = cJSON_ParseWithLength(data, size);
-    if (!*out) st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: invalid JSON", path);
-    free(data);
-  }
-  free(path);
-  return st;
+  const sn_tokenizer_file_t *f = find_file(fs, name);
+  if (!f) return SINTER_OK;
+  *out = cJSON_ParseWithLength(f->data, f->size);
+  if (!*out) return sn_error_set(err, SINTER_ERR_FORMAT, "%s/%s: invalid JSON", fs->label, name);
+  return SINTER_OK;
 }
 
 /* A special token given as "str" or {"content": "str", ...} in the configs. */
@@ -669,17 +675,13 @@ static const cJSON *special_entry(const cJSON *map, const cJSON *cfg, const char
   return NULL;
 }
 
-static sinter_status_t load_vocab_txt(const char *dir, sn_vocab_t *v, sinter_error_t *err) {
-  char *path = sn_path_join(dir, "vocab.txt");
+static sinter_status_t load_vocab_txt(const file_set_t *fs, sn_vocab_t *v, sinter_error_t *err) {
+  const sn_tokenizer_file_t *f = find_file(fs, "vocab.txt");
+  char *path = sn_path_join(fs->label, "vocab.txt");
   if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
-  char *data;
-  size_t size = 0;
-  sinter_status_t st = sn_file_read_all(path, SN_TOKENIZER_JSON_MAX, &data, &size, err);
-  if (st != SINTER_OK) {
-    free(path);
-    return st;
-  }
-  st = sn_utf8_validate(data, size, path, err);
+  const char *data = f ? f->data : "";
+  size_t size = f ? f->size : 0;
+  sinter_status_t st = sn_utf8_validate(data, size, path, err);
   /* Python's universal newlines: "\r\n", "\r" and "\n" all end a line. */
   size_t line = 0, i = 0;
   while (st == SINTER_OK && i < size) {
@@ -691,17 +693,18 @@ static sinter_status_t load_vocab_txt(const char *dir, sn_vocab_t *v, sinter_err
     if (j < size && data[j] == '\r' && j + 1 < size && data[j + 1] == '\n') j++;
     i = j + 1;
   }
-  free(data);
   free(path);
   return st;
 }
 
-static sinter_status_t build_from_vocab_dir(sn_tokenizer_t *tok, const char *dir, const cJSON *cfg,
-                                            const cJSON *map, sinter_error_t *err) {
+static sinter_status_t build_from_vocab_dir(sn_tokenizer_t *tok, const file_set_t *fs,
+                                            const cJSON *cfg, const cJSON *map,
+                                            sinter_error_t *err) {
+  const char *dir = fs->label;
   sn_vocab_t v;
   memset(&v, 0, sizeof v);
   v.max_id = -1;
-  SN_TRY(load_vocab_txt(dir, &v, err));
+  SN_TRY(load_vocab_txt(fs, &v, err));
   int32_t next_id = v.max_id + 1;
   static const char *const keys[] = {"unk_token", "sep_token", "pad_token", "cls_token",
                                      "mask_token"};
@@ -840,39 +843,45 @@ static sinter_status_t apply_sentence_bert(sn_tokenizer_t *tok, const cJSON *sb,
   return SINTER_OK;
 }
 
-sinter_status_t sn_tokenizer_load_dir(const char *dir, sn_tokenizer_t **out, sinter_error_t *err) {
+sinter_status_t sn_tokenizer_load_files(const sn_tokenizer_file_t *files, size_t count,
+                                        const char *label, sn_tokenizer_t **out,
+                                        sinter_error_t *err) {
   *out = NULL;
+  for (size_t i = 0; i < count; i++) {
+    int known = 0;
+    for (size_t k = 0; sn_tokenizer_file_names[k]; k++)
+      known |= files[i].name && !strcmp(files[i].name, sn_tokenizer_file_names[k]);
+    for (size_t j = 0; known && j < i; j++)
+      if (!strcmp(files[j].name, files[i].name)) known = 0;
+    if (!known)
+      return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                          "%s: tokenizer file \"%s\" is unknown or given twice", label,
+                          files[i].name ? files[i].name : "(null)");
+  }
+  const file_set_t set = {files, count, label}, *fs = &set;
+  const char *dir = label;
   cJSON *cfg = NULL, *map = NULL, *sb = NULL;
   sn_tokenizer_t *tok = NULL;
   char *path = sn_path_join(dir, "tokenizer.json");
+  const sn_tokenizer_file_t *json = find_file(fs, "tokenizer.json");
   sinter_status_t st =
       path ? SINTER_OK : sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
-  if (st == SINTER_OK) st = read_json_file(dir, "tokenizer_config.json", &cfg, err);
-  if (st == SINTER_OK) st = read_json_file(dir, "special_tokens_map.json", &map, err);
-  if (st == SINTER_OK) st = read_json_file(dir, "sentence_bert_config.json", &sb, err);
-  if (st == SINTER_OK && sn_file_exists(path)) {
-    char *data;
-    size_t size = 0;
-    st = sn_file_read_all(path, SN_TOKENIZER_JSON_MAX, &data, &size, err);
-    if (st == SINTER_OK) {
-      st = sn_tokenizer_load_json(data, size, path, &tok, err);
-      free(data);
-    }
+  if (st == SINTER_OK) st = read_json_file(fs, "tokenizer_config.json", &cfg, err);
+  if (st == SINTER_OK) st = read_json_file(fs, "special_tokens_map.json", &map, err);
+  if (st == SINTER_OK) st = read_json_file(fs, "sentence_bert_config.json", &sb, err);
+  if (st == SINTER_OK && json) {
+    st = sn_tokenizer_load_json(json->data, json->size, path, &tok, err);
     if (st == SINTER_OK) apply_config_overrides(tok, cfg);
   } else if (st == SINTER_OK) {
-    char *vpath = sn_path_join(dir, "vocab.txt");
-    if (!vpath) {
-      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
-    } else if (!sn_file_exists(vpath)) {
+    if (!find_file(fs, "vocab.txt")) {
       st =
           sn_error_set(err, SINTER_ERR_NOT_FOUND,
                        "%s: no tokenizer.json or vocab.txt (a WordPiece tokenizer is needed)", dir);
     } else {
       tok = sn_tokenizer_alloc();
       if (!tok) st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
-      if (st == SINTER_OK) st = build_from_vocab_dir(tok, dir, cfg, map, err);
+      if (st == SINTER_OK) st = build_from_vocab_dir(tok, fs, cfg, map, err);
     }
-    free(vpath);
   }
   /* Normalizer overrides change what normalized added tokens look like. */
   if (st == SINTER_OK) st = sn_tokenizer_finish_added(tok, err);
@@ -887,4 +896,56 @@ sinter_status_t sn_tokenizer_load_dir(const char *dir, sn_tokenizer_t **out, sin
   }
   *out = tok;
   return SINTER_OK;
+}
+
+sinter_status_t sn_tokenizer_read_dir(const char *dir, sn_tokenizer_file_t **out_files,
+                                      size_t *out_count, sinter_error_t *err) {
+  *out_files = NULL;
+  *out_count = 0;
+  size_t n = 0;
+  while (sn_tokenizer_file_names[n]) n++;
+  sn_tokenizer_file_t *files = calloc(n, sizeof *files);
+  if (!files) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  size_t count = 0;
+  sinter_status_t st = SINTER_OK;
+  for (size_t i = 0; i < n && st == SINTER_OK; i++) {
+    const char *name = sn_tokenizer_file_names[i];
+    char *path = sn_path_join(dir, name);
+    if (!path) {
+      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+      break;
+    }
+    if (sn_file_exists(path)) {
+      /* The big files (tokenizer.json, vocab.txt) and the small JSON configs
+       * have the caps the loader always applied. */
+      size_t cap = i < 2 ? SN_TOKENIZER_JSON_MAX : SN_SMALL_JSON_MAX;
+      char *data = NULL;
+      size_t size = 0;
+      st = sn_file_read_all(path, cap, &data, &size, err);
+      if (st == SINTER_OK) files[count++] = (sn_tokenizer_file_t){name, data, size};
+    }
+    free(path);
+  }
+  if (st != SINTER_OK) {
+    sn_tokenizer_files_free(files, count);
+    return st;
+  }
+  *out_files = files;
+  *out_count = count;
+  return SINTER_OK;
+}
+
+void sn_tokenizer_files_free(sn_tokenizer_file_t *files, size_t count) {
+  for (size_t i = 0; files && i < count; i++) free((char *)files[i].data);
+  free(files);
+}
+
+sinter_status_t sn_tokenizer_load_dir(const char *dir, sn_tokenizer_t **out, sinter_error_t *err) {
+  *out = NULL;
+  sn_tokenizer_file_t *files = NULL;
+  size_t count = 0;
+  SN_TRY(sn_tokenizer_read_dir(dir, &files, &count, err));
+  sinter_status_t st = sn_tokenizer_load_files(files, count, dir, out, err);
+  sn_tokenizer_files_free(files, count);
+  return st;
 }

@@ -117,6 +117,39 @@ void sn_encoding_deinit(sn_encoding_t *enc);
  * OUT_OF_MEMORY. Thread-safe (no shared state). */
 sinter_status_t sn_tokenizer_load_dir(const char *dir, sn_tokenizer_t **out, sinter_error_t *err);
 
+/* One tokenizer file held in memory: its base name ("tokenizer.json") and
+ * bytes (need not be NUL-terminated). */
+typedef struct sn_tokenizer_file {
+  const char *name;
+  const char *data;
+  size_t size;
+} sn_tokenizer_file_t;
+
+/* The base names the loader reads, NULL-terminated, in a stable order:
+ * tokenizer.json, vocab.txt, tokenizer_config.json, special_tokens_map.json,
+ * sentence_bert_config.json. */
+extern const char *const sn_tokenizer_file_names[];
+
+/* Loads a tokenizer from files held in memory, exactly as sn_tokenizer_load_dir
+ * would from a folder holding them: a file absent from `files` is a missing
+ * file, and `label` stands where the folder's path stood in messages. The
+ * bytes are borrowed for the call only. Errors as sn_tokenizer_load_dir, plus
+ * INVALID_ARGUMENT for a name not in sn_tokenizer_file_names or given twice. */
+sinter_status_t sn_tokenizer_load_files(const sn_tokenizer_file_t *files, size_t count,
+                                        const char *label, sn_tokenizer_t **out,
+                                        sinter_error_t *err);
+
+/* Reads the tokenizer files present in `dir` into memory, with the loader's
+ * size caps. *out_files is a new array of *out_count files (names are the
+ * constants of sn_tokenizer_file_names, data owned by the array; release with
+ * sn_tokenizer_files_free); none present is OK (count 0). Errors: IO, LIMIT,
+ * OUT_OF_MEMORY. */
+sinter_status_t sn_tokenizer_read_dir(const char *dir, sn_tokenizer_file_t **out_files,
+                                      size_t *out_count, sinter_error_t *err);
+
+/* Frees what sn_tokenizer_read_dir returned (NULL allowed). */
+void sn_tokenizer_files_free(sn_tokenizer_file_t *files, size_t count);
+
 /* Loads a tokenizer from the bytes of a tokenizer.json (json[0..len), need not
  * be NUL-terminated); `name` is used in error messages (e.g. the file path).
  * Same semantics as the Rust Tokenizer::from_str, truncation and padding

@@ -9,9 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "artifact/artifact.h"
-#include "base/file.h"
-#include "model/model.h"
+#include <sys/stat.h>
 
 #define MAX_LINE_BYTES (16u << 20)
 
@@ -95,6 +93,20 @@ int cli_fail(const sinter_error_t *err) {
   return SN_EXIT_FAILURE;
 }
 
+sinter_status_t cli_error(sinter_error_t *err, sinter_status_t status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  err->status = status;
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+int cli_is_file(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
 int cli_usage_error(const char *usage, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -105,10 +117,9 @@ int cli_usage_error(const char *usage, const char *fmt, ...) {
   return SN_EXIT_USAGE;
 }
 
-sn_compile_options_t cli_compile_options(const cli_common_t *opts) {
-  sn_compile_options_t c = {(sinter_dtype_t)opts->dtype, opts->max_tokens > 0 ? opts->max_tokens : 8192,
-                            0, 0};
-  return c;
+sinter_open_options_t cli_open_options(const cli_common_t *opts) {
+  sinter_open_options_t o = {{opts->dtype, opts->max_tokens, 0}, NULL, opts->cache_url};
+  return o;
 }
 
 /* SINTER_VERBOSE=1 prints where start-up time goes. */
@@ -117,43 +128,69 @@ static void verbose_time(const char *what, double since) {
     fprintf(stderr, "sinter: %s: %.1f ms\n", what, (measure_now() - since) * 1e3);
 }
 
-static void print_warnings(const sinter_model_t *m) {
-  for (size_t i = 0; i < sinter_model_warning_count(m); i++)
-    fprintf(stderr, "sinter: warning: %s\n", sinter_model_warning(m, i));
+static void print_warnings(const cli_model_t *m) {
+  if (m->folder)
+    for (size_t i = 0; i < sinter_model_warning_count(m->folder); i++)
+      fprintf(stderr, "sinter: warning: %s\n", sinter_model_warning(m->folder, i));
+  if (m->program)
+    for (size_t i = 0; i < sinter_program_warning_count(m->program); i++)
+      fprintf(stderr, "sinter: warning: %s\n", sinter_program_warning(m->program, i));
 }
 
-sinter_status_t cli_open_as_is(const cli_common_t *opts, sinter_model_t **out,
-                               sinter_error_t *err) {
-  SN_TRY(sinter_model_open(opts->model_dir, out, err));
-  print_warnings(*out);
+void cli_model_close(cli_model_t *m) {
+  sinter_program_release(m->program);
+  sinter_model_close(m->folder);
+  memset(m, 0, sizeof *m);
+}
+
+sinter_status_t cli_open_as_is(const cli_common_t *opts, cli_model_t *out, sinter_error_t *err) {
+  memset(out, 0, sizeof *out);
+  if (cli_is_file(opts->model_dir)) {
+    if (sinter_program_open(opts->model_dir, NULL, &out->program, err)) return err->status;
+    out->model = sinter_program_model(out->program);
+  } else {
+    if (sinter_model_open(opts->model_dir, &out->folder, err)) return err->status;
+    out->model = out->folder;
+  }
+  print_warnings(out);
   return SINTER_OK;
 }
 
-sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out,
-                               sinter_error_t *err) {
+sinter_status_t cli_open_model(const cli_common_t *opts, cli_model_t *out, sinter_error_t *err) {
   double t0 = measure_now();
+  memset(out, 0, sizeof *out);
   if (opts->eager) {
-    if (sn_file_exists(opts->model_dir))
-      return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
-                          "%s: --mode eager needs a model folder; an artifact holds only the "
-                          "compiled plan",
-                          opts->model_dir);
-    SN_TRY(sinter_model_open(opts->model_dir, out, err));
+    if (cli_is_file(opts->model_dir))
+      return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
+                       "%s: --mode eager needs a model folder; an artifact holds only the "
+                       "compiled plan",
+                       opts->model_dir);
+    if (sinter_model_open(opts->model_dir, &out->folder, err)) return err->status;
+    out->model = out->folder;
   } else {
-    sn_compile_options_t c = cli_compile_options(opts);
-    int origin = 0;
-    double seconds = 0;
-    SN_TRY(sn_open_compiled(opts->model_dir, &c, opts->cache_url, out, &origin, &seconds, err));
-    if (getenv("SINTER_VERBOSE") || seconds > 0)
+    sinter_open_options_t o = cli_open_options(opts);
+    if (sinter_program_open(opts->model_dir, &o, &out->program, err)) return err->status;
+    out->model = sinter_program_model(out->program);
+    sinter_program_info_t info;
+    sinter_program_get_info(out->program, &info);
+    int compiled = info.origin == SINTER_PROGRAM_COMPILED;
+    if (getenv("SINTER_VERBOSE") || compiled)
       fprintf(stderr, "sinter: %s\n",
-              seconds > 0   ? "compiled (cache miss)"
-              : origin == 2 ? "artifact downloaded from the remote cache"
-              : origin == 1 ? "artifact loaded from the local cache"
-                            : "artifact loaded");
+              compiled ? "compiled (cache miss)"
+              : info.origin == SINTER_PROGRAM_FROM_REMOTE_CACHE
+                  ? "artifact downloaded from the remote cache"
+              : info.origin == SINTER_PROGRAM_FROM_LOCAL_CACHE ? "artifact loaded from the local cache"
+                                                               : "artifact loaded");
   }
   verbose_time("model opened", t0);
-  print_warnings(*out);
+  print_warnings(out);
   return SINTER_OK;
+}
+
+sinter_status_t cli_create_session(const cli_common_t *opts, const cli_model_t *m,
+                                   sinter_session_t **out, sinter_error_t *err) {
+  return m->program ? sinter_session_create_compiled(m->program, opts->threads, out, err)
+                    : sinter_session_create_eager(m->model, opts->threads, out, err);
 }
 
 /* Parses a list like "101 2023, 102" into a new array; `what` names it in
@@ -163,7 +200,7 @@ static sinter_status_t parse_int_list(const char *text, size_t index, const char
                                       sinter_error_t *err) {
   size_t cap = 16, n = 0;
   int32_t *v = malloc(cap * sizeof *v);
-  if (!v) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "ids");
+  if (!v) return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "ids");
   const char *p = text;
   for (;;) {
     while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\r' || *p == '\n') p++;
@@ -173,7 +210,7 @@ static sinter_status_t parse_int_list(const char *text, size_t index, const char
     long x = strtol(p, &end, 10);
     if (end == p || errno || x < INT32_MIN || x > INT32_MAX) {
       free(v);
-      return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+      return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
                           "input %zu: \"%.40s\" is not a %s at character %zu", index, p, what,
                           (size_t)(p - text));
     }
@@ -181,7 +218,7 @@ static sinter_status_t parse_int_list(const char *text, size_t index, const char
       int32_t *grown = realloc(v, (cap *= 2) * sizeof *v);
       if (!grown) {
         free(v);
-        return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "ids");
+        return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "ids");
       }
       v = grown;
     }
@@ -199,13 +236,13 @@ static sinter_status_t parse_ids(const char *text, size_t index, int32_t **out_i
                                  int32_t **out_types, size_t *out_len, sinter_error_t *err) {
   const char *end;
   size_t n_types = 0;
-  SN_TRY(parse_int_list(text, index, "token id", out_ids, out_len, &end, err));
+  CLI_TRY(parse_int_list(text, index, "token id", out_ids, out_len, &end, err));
   if (*out_len == 0)
-    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "input %zu has no token ids", index);
+    return cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "input %zu has no token ids", index);
   if (*end != '|') return SINTER_OK;
-  SN_TRY(parse_int_list(end + 1, index, "token type id", out_types, &n_types, &end, err));
+  CLI_TRY(parse_int_list(end + 1, index, "token type id", out_types, &n_types, &end, err));
   if (*end || n_types != *out_len)
-    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+    return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
                         "input %zu: %zu token ids but %zu token type ids after '|'", index,
                         *out_len, n_types);
   return SINTER_OK;
@@ -216,12 +253,12 @@ static sinter_status_t append_text(cli_inputs_t *in, size_t *cap, const char *te
   if (in->count == *cap) {
     size_t c = *cap ? *cap * 2 : 16;
     char **t = realloc(in->texts, c * sizeof *t);
-    if (!t) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+    if (!t) return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
     in->texts = t;
     *cap = c;
   }
   char *copy = malloc(len + 1);
-  if (!copy) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+  if (!copy) return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
   memcpy(copy, text, len);
   copy[len] = '\0';
   in->texts[in->count++] = copy;
@@ -235,7 +272,7 @@ static sinter_status_t read_stdin_lines(cli_inputs_t *in, sinter_error_t *err) {
   sinter_status_t st = SINTER_OK;
   while ((n = getline(&line, &line_cap, stdin)) >= 0) {
     if ((size_t)n > MAX_LINE_BYTES) {
-      st = sn_error_set(err, SINTER_ERR_LIMIT, "stdin line %zu is longer than %u bytes",
+      st = cli_error(err, SINTER_ERR_LIMIT, "stdin line %zu is longer than %u bytes",
                         in->count + 1, MAX_LINE_BYTES);
       break;
     }
@@ -258,15 +295,15 @@ sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *
     st = read_stdin_lines(in, err);
   }
   if (st) return st;
-  if (in->count == 0) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "no inputs given");
+  if (in->count == 0) return cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "no inputs given");
   in->ids = calloc(in->count, sizeof *in->ids);
   in->type_ids = calloc(in->count, sizeof *in->type_ids);
   in->lengths = calloc(in->count, sizeof *in->lengths);
   if (!in->ids || !in->type_ids || !in->lengths)
-    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+    return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
   if (opts->ids_mode) {
     for (size_t i = 0; i < in->count; i++)
-      SN_TRY(parse_ids(in->texts[i], i, &in->ids[i], &in->type_ids[i], &in->lengths[i], err));
+      CLI_TRY(parse_ids(in->texts[i], i, &in->ids[i], &in->type_ids[i], &in->lengths[i], err));
     return SINTER_OK;
   }
   /* Tokenize on every thread (a model's tokenizer is shared read-only); the
@@ -285,7 +322,11 @@ sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *
       }
     }
   }
-  if (first_bad < in->count) return sn_error_prefix(err, "input %zu", first_bad);
+  if (first_bad < in->count) {
+    char inner[sizeof err->message];
+    snprintf(inner, sizeof inner, "%s", err->message);
+    return cli_error(err, err->status, "input %zu: %s", first_bad, inner);
+  }
   return SINTER_OK;
 }
 
@@ -302,16 +343,12 @@ void cli_inputs_free(cli_inputs_t *in) {
   memset(in, 0, sizeof *in);
 }
 
-sinter_status_t cli_run_batches(const cli_common_t *opts, const sinter_model_t *model,
+sinter_status_t cli_run_batches(const cli_common_t *opts, const cli_model_t *model,
                                 const cli_inputs_t *in, const sinter_run_options_t *run,
                                 cli_row_fn fn, void *ctx, sinter_error_t *err) {
   sinter_session_t *session = NULL;
   double t0 = measure_now();
-  if (model->plan) {
-    SN_TRY(sinter_session_create_compiled(model, opts->threads, &session, err));
-  } else {
-    SN_TRY(sinter_session_create_eager(model, opts->threads, &session, err));
-  }
+  if (cli_create_session(opts, model, &session, err)) return err->status;
   verbose_time("session created", t0);
   size_t step = opts->batch_size > 0 ? (size_t)opts->batch_size : 32;
   sinter_status_t st = SINTER_OK;

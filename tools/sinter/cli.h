@@ -10,7 +10,6 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "compiler/compiler.h"
 #include "sinter.h"
 
 /* Options every model-running subcommand accepts. */
@@ -36,8 +35,19 @@ int cli_parse_common(cli_common_t *opts, int argc, char **argv, int *i);
  * cli_parse_common, or -2 (error printed) when the model cannot be made. */
 int cli_parse_benchmark(cli_common_t *opts, int argc, char **argv, int *i);
 
+/* Propagates a non-OK status from an expression. */
+#define CLI_TRY(expr)                         \
+  do {                                        \
+    sinter_status_t cli_try_ = (expr);        \
+    if (cli_try_ != SINTER_OK) return cli_try_; \
+  } while (0)
+
 /* Prints "sinter: <status>: <message>" to stderr and returns SN_EXIT_FAILURE. */
 int cli_fail(const sinter_error_t *err);
+
+/* Fills err (non-NULL) with `status` and a printf-style message; returns status. */
+sinter_status_t cli_error(sinter_error_t *err, sinter_status_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Prints a usage error and returns SN_EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -57,6 +67,22 @@ typedef struct cli_inputs {
 sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *model,
                                 cli_inputs_t *out, sinter_error_t *err);
 
+/* What a command runs: a compiled program (the default), or a model folder
+ * (eager mode, or commands that only describe). `model` is the description
+ * in use either way (borrowed from the program when there is one). */
+typedef struct cli_model {
+  sinter_model_t *folder;    /* owned; NULL when opened compiled */
+  sinter_program_t *program; /* owned; NULL in eager mode */
+  const sinter_model_t *model;
+} cli_model_t;
+
+/* Releases what cli_open_* opened and zeroes *m. */
+void cli_model_close(cli_model_t *m);
+
+/* Creates the session that runs `m`: compiled over its program, else eager. */
+sinter_status_t cli_create_session(const cli_common_t *opts, const cli_model_t *m,
+                                   sinter_session_t **out, sinter_error_t *err);
+
 /* Frees what cli_read_inputs allocated. */
 void cli_inputs_free(cli_inputs_t *in);
 
@@ -65,22 +91,25 @@ void cli_inputs_free(cli_inputs_t *in);
 typedef int (*cli_row_fn)(void *ctx, const cli_inputs_t *in, size_t first,
                           const sinter_outputs_t *outputs);
 
-/* Loads the model named by opts, runs every input through an eager session in
- * batches of opts->batch_size, calling fn for each batch. */
-sinter_status_t cli_run_batches(const cli_common_t *opts, const sinter_model_t *model,
+/* Runs every input through a session over `m` in batches of
+ * opts->batch_size, calling fn for each batch. */
+sinter_status_t cli_run_batches(const cli_common_t *opts, const cli_model_t *m,
                                 const cli_inputs_t *in, const sinter_run_options_t *run,
                                 cli_row_fn fn, void *ctx, sinter_error_t *err);
 
-/* Compile options from the common options (max_seq left 0: the model's). */
-sn_compile_options_t cli_compile_options(const cli_common_t *opts);
+/* Open options from the common options (max_seq left 0: the model's). */
+sinter_open_options_t cli_open_options(const cli_common_t *opts);
 
 /* Opens opts->model_dir: compiled through the cache (an artifact file as it
  * is) unless --mode eager; prints load and cache warnings to stderr. */
-sinter_status_t cli_open_model(const cli_common_t *opts, sinter_model_t **out, sinter_error_t *err);
+sinter_status_t cli_open_model(const cli_common_t *opts, cli_model_t *out, sinter_error_t *err);
 
-/* Opens opts->model_dir as it is (a folder, or an artifact), compiling
- * nothing; prints load warnings. */
-sinter_status_t cli_open_as_is(const cli_common_t *opts, sinter_model_t **out, sinter_error_t *err);
+/* Opens opts->model_dir as it is, compiling nothing: a folder as a model, an
+ * artifact as its program; prints load warnings. */
+sinter_status_t cli_open_as_is(const cli_common_t *opts, cli_model_t *out, sinter_error_t *err);
+
+/* 1 when `path` names an existing file or folder that is not a directory. */
+int cli_is_file(const char *path);
 
 /* Makes (once, under $TMPDIR) a model folder with random weights for the
  * named configuration ("bert-base", "bert-large") and writes its path. */

@@ -14,7 +14,6 @@
 #include "kernels/matmul.h"
 #include "kernels/peak.h"
 #include "measure.h"
-#include "model/model.h"
 #include "runtime/session.h"
 
 static const char usage[] =
@@ -62,20 +61,13 @@ static int fill_lengths(const char *spec, int seq, int max_len, size_t batch, si
   return 0;
 }
 
-/* The matmul precision of a session's plan: "int8" when any linear is
- * quantised, "bf16" when any has bf16 weights, else "f32" (eager sessions are
- * always f32). An artifact reports what it was compiled with. */
-static const char *plan_dtype(const sinter_model_t *model) {
-  const sn_ir_graph_t *g = model->plan;
-  const char *dtype = "f32";
-  for (int32_t i = 0; g && i < g->count; i++) {
-    const sn_ir_node_t *n = &g->nodes[i];
-    if (n->op != SN_OP_LINEAR) continue;
-    if (n->int8) return "int8";
-    const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
-    if (!strcmp(sn_linear_layout_kind(w->layout, w->layout_size), "bf16")) dtype = "bf16";
-  }
-  return dtype;
+/* The matmul precision the program was compiled with (eager runs are f32). */
+static const char *program_dtype(const cli_model_t *m) {
+  static const char *const names[] = {"f32", "bf16", "int8"};
+  if (!m->program) return "f32";
+  sinter_program_info_t info;
+  sinter_program_get_info(m->program, &info);
+  return info.dtype >= 0 && info.dtype <= SINTER_DTYPE_INT8 ? names[info.dtype] : "?";
 }
 
 /* CPU seconds (user + system, all threads) the process has used so far. */
@@ -163,27 +155,26 @@ int sn_cmd_bench(int argc, char **argv) {
   if (batch < 1 || seq < 1 || iters < 1 || warmup < 0)
     return cli_usage_error(usage, "--batch, --seq and --iters must be positive");
   sinter_error_t err;
-  sinter_model_t *model = NULL;
+  cli_model_t model = {0};
   if (cli_open_model(&opts, &model, &err)) return cli_fail(&err);
   sinter_model_info_t info;
-  sinter_model_get_info(model, &info);
+  sinter_model_get_info(model.model, &info);
   int rc = SN_EXIT_OK;
   size_t *lengths = calloc((size_t)batch, sizeof *lengths);
   sinter_session_t *session = NULL;
   measure_result_t res;
   if (!lengths) {
-    sn_error_set(&err, SINTER_ERR_OUT_OF_MEMORY, "lengths");
+    cli_error(&err, SINTER_ERR_OUT_OF_MEMORY, "lengths");
     rc = cli_fail(&err);
     goto done;
   }
   if (fill_lengths(lengths_spec, seq, info.max_seq_length, (size_t)batch, lengths) != 0) {
-    sn_error_set(&err, SINTER_ERR_INVALID_ARGUMENT, "%s: cannot read %d lengths", lengths_spec,
+    cli_error(&err, SINTER_ERR_INVALID_ARGUMENT, "%s: cannot read %d lengths", lengths_spec,
                  batch);
     rc = cli_fail(&err);
     goto done;
   }
-  if ((model->plan ? sinter_session_create_compiled(model, opts.threads, &session, &err)
-                   : sinter_session_create_eager(model, opts.threads, &session, &err)) ||
+  if (cli_create_session(&opts, &model, &session, &err) ||
       measure_session(session, &info, (size_t)batch, lengths, iters, warmup,
                       breakdown ? start_profile : NULL, session, &res, &err)) {
     rc = cli_fail(&err);
@@ -191,7 +182,7 @@ int sn_cmd_bench(int argc, char **argv) {
   }
   double idle_share = idle > 0 ? idle_core_share(idle) : -1;
   double peak = sn_peak_fp32_gflops(opts.threads, 0.3, &isa);
-  const char *mode = model->plan ? "compiled" : "eager", *dtype = plan_dtype(model);
+  const char *mode = model.program ? "compiled" : "eager", *dtype = program_dtype(&model);
   if (json) {
     printf(
         "{\"model\":\"%s\",\"mode\":\"%s\",\"dtype\":\"%s\",\"threads\":%d,\"batch\":%d,"
@@ -231,6 +222,6 @@ int sn_cmd_bench(int argc, char **argv) {
 done:
   sinter_session_destroy(session);
   free(lengths);
-  sinter_model_close(model);
+  cli_model_close(&model);
   return rc;
 }

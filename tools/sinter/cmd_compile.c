@@ -1,12 +1,17 @@
-/* cmd_compile.c — `sinter compile` and `sinter inspect`. */
+/* cmd_compile.c — `sinter compile` and `sinter inspect`. Both are about
+ * internals (the pass report, the target's features, the artifact's
+ * sections), so they use the internal headers as well as sinter.h. */
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "api/api.h"
 #include "artifact/artifact.h"
 #include "cli.h"
+#include "compiler/compiler.h"
+#include "kernels/target.h"
 #include "measure.h"
 
 static const char compile_usage[] =
@@ -29,15 +34,14 @@ static const char inspect_usage[] =
 /* --target: limits oneDNN's instruction set before any primitive exists and
  * records the features the artifact needs. */
 static int apply_target(const char *target, sn_compile_options_t *c, sinter_error_t *err) {
-  uint64_t have = sn_cpu_features(), want;
+  uint64_t have = sn_target_cpu_features(), want;
   dnnl_cpu_isa_t isa;
   if (!strcmp(target, "native")) return 0;
   if (!strcmp(target, "avx2")) {
     want = SN_FEATURE_AVX2 | SN_FEATURE_FMA;
     isa = dnnl_cpu_isa_avx2;
   } else if (!strcmp(target, "avx512")) {
-    want = SN_FEATURE_AVX2 | SN_FEATURE_FMA | SN_FEATURE_AVX512F | SN_FEATURE_AVX512BW |
-           SN_FEATURE_AVX512VL | SN_FEATURE_AVX512DQ;
+    want = SN_FEATURE_ISA_MASK;
     isa = dnnl_cpu_isa_avx512_core;
   } else {
     sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "unknown target \"%s\" (native, avx2, avx512)",
@@ -46,7 +50,7 @@ static int apply_target(const char *target, sn_compile_options_t *c, sinter_erro
   }
   if (want & ~have) {
     char names[128];
-    sn_features_format(want & ~have, names, sizeof names);
+    sn_target_features_format(want & ~have, names, sizeof names);
     sn_error_set(err, SINTER_ERR_UNSUPPORTED,
                  "target %s needs %s, which this CPU lacks (oneDNN generates its kernels for the "
                  "machine it runs on)",
@@ -83,60 +87,63 @@ int sn_cmd_compile(int argc, char **argv) {
     }
   }
   if (!opts.model_dir) return cli_usage_error(compile_usage, "--model is required");
-  sn_compile_options_t c = cli_compile_options(&opts);
+  sn_compile_options_t c = {opts.dtype, opts.max_tokens, max_seq, 0};
   sinter_error_t err;
   if (apply_target(target, &c, &err) != 0) return cli_fail(&err);
-  sinter_model_t *model = NULL;
-  if (cli_open_as_is(&opts, &model, &err)) return cli_fail(&err);
-  if (model->plan) {
-    sinter_model_close(model);
+  cli_model_t opened = {0};
+  if (cli_open_as_is(&opts, &opened, &err)) return cli_fail(&err);
+  if (opened.program) {
+    cli_model_close(&opened);
     sn_error_set(&err, SINTER_ERR_INVALID_ARGUMENT,
                  "%s is already a compiled artifact; compile takes a model folder", opts.model_dir);
     return cli_fail(&err);
   }
-  sinter_model_info_t info;
-  sinter_model_get_info(model, &info);
-  c.max_seq =
-      max_seq ? max_seq : (info.max_seq_length < c.max_tokens ? info.max_seq_length : c.max_tokens);
+  c = sn_api_compile_options(opened.model, &c);
   int rc = SN_EXIT_OK;
   double t0 = measure_now();
-  sn_compile_report_t report;
+  sinter_program_t *program = NULL;
   if (out_path) {
-    if (sn_compile_to_file(model, &c, out_path, &report, &err)) {
+    uint8_t key[32];
+    if (sn_artifact_key(opened.model, &c, key, &err) ||
+        sn_api_compile(opened.model, &c, &program, &err)) {
+      rc = cli_fail(&err);
+      goto done;
+    }
+    sn_program_set_key(program, key);
+    if (sinter_program_save(program, out_path, &err)) {
       rc = cli_fail(&err);
       goto done;
     }
     fprintf(stderr, "sinter: compiled %s in %.2f s -> %s\n", opts.model_dir, measure_now() - t0,
             out_path);
     if (explain) {
-      sn_compile_report_print(&report, stdout);
-      sn_ir_print(model->plan, stdout);
+      sn_compile_report_print(sn_program_report(program), stdout);
+      sn_ir_print(sn_program_plan(program), stdout);
     }
   } else {
-    sinter_model_t *compiled = NULL;
-    int origin = 0;
-    double seconds = 0;
-    if (sn_open_compiled(opts.model_dir, &c, opts.cache_url, &compiled, &origin, &seconds, &err)) {
+    if (sn_api_open_program(opts.model_dir, &c, NULL, opts.cache_url, &program, &err)) {
       rc = cli_fail(&err);
       goto done;
     }
-    for (size_t i = 0; i < sinter_model_warning_count(compiled); i++)
-      fprintf(stderr, "sinter: warning: %s\n", sinter_model_warning(compiled, i));
+    for (size_t i = 0; i < sinter_program_warning_count(program); i++)
+      fprintf(stderr, "sinter: warning: %s\n", sinter_program_warning(program, i));
+    sinter_program_info_t info;
+    sinter_program_get_info(program, &info);
     fprintf(stderr, "sinter: %s in %.2f s\n",
-            seconds > 0   ? "compiled"
-            : origin == 2 ? "found in the remote cache"
-                          : "found in the local cache",
+            info.origin == SINTER_PROGRAM_COMPILED        ? "compiled"
+            : info.origin == SINTER_PROGRAM_FROM_REMOTE_CACHE ? "found in the remote cache"
+                                                          : "found in the local cache",
             measure_now() - t0);
-    printf("%s\n", compiled->dir);
+    printf("%s\n", info.path);
     if (explain) {
       /* The cached artifact holds the pass report in its metadata. */
       sinter_error_t ierr;
-      sn_artifact_inspect(compiled->dir, stdout, &ierr);
+      sn_artifact_inspect(info.path, stdout, &ierr);
     }
-    sinter_model_close(compiled);
   }
 done:
-  sinter_model_close(model);
+  sinter_program_release(program);
+  cli_model_close(&opened);
   return rc;
 }
 

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/status.h"
 #include "cli.h"
 
 static const char embed_usage[] =
@@ -122,24 +121,24 @@ int sn_cmd_embed(int argc, char **argv) {
   }
   if (!opts.model_dir) return cli_usage_error(embed_usage, "--model is required");
   sinter_error_t err;
-  sinter_model_t *model = NULL;
+  cli_model_t model = {0};
   cli_inputs_t in = {0};
   int rc = SN_EXIT_OK;
-  if (cli_open_model(&opts, &model, &err) || cli_read_inputs(&opts, model, &in, &err)) {
+  if (cli_open_model(&opts, &model, &err) || cli_read_inputs(&opts, model.model, &in, &err)) {
     rc = cli_fail(&err);
     goto done;
   }
   if (ctx.similarity) {
     sinter_model_info_t info;
-    sinter_model_get_info(model, &info);
+    sinter_model_get_info(model.model, &info);
     ctx.all = calloc(in.count * (size_t)info.hidden_size, sizeof(float));
     if (!ctx.all) {
-      sn_error_set(&err, SINTER_ERR_OUT_OF_MEMORY, "embeddings");
+      cli_error(&err, SINTER_ERR_OUT_OF_MEMORY, "embeddings");
       rc = cli_fail(&err);
       goto done;
     }
   }
-  if (cli_run_batches(&opts, model, &in, &run, print_embeddings, &ctx, &err)) {
+  if (cli_run_batches(&opts, &model, &in, &run, print_embeddings, &ctx, &err)) {
     rc = cli_fail(&err);
     goto done;
   }
@@ -147,7 +146,7 @@ int sn_cmd_embed(int argc, char **argv) {
 done:
   free(ctx.all);
   cli_inputs_free(&in);
-  sinter_model_close(model);
+  cli_model_close(&model);
   return rc;
 }
 
@@ -195,7 +194,7 @@ int sn_cmd_classify(int argc, char **argv) {
   }
   if (!opts.model_dir) return cli_usage_error(classify_usage, "--model is required");
   sinter_error_t err;
-  sinter_model_t *model = NULL;
+  cli_model_t model = {0};
   cli_inputs_t in = {0};
   int rc = SN_EXIT_OK;
   sinter_model_info_t info;
@@ -203,23 +202,23 @@ int sn_cmd_classify(int argc, char **argv) {
     rc = cli_fail(&err);
     goto done;
   }
-  sinter_model_get_info(model, &info);
+  sinter_model_get_info(model.model, &info);
   if (info.num_labels == 0) {
-    sn_error_set(&err, SINTER_ERR_UNSUPPORTED,
+    cli_error(&err, SINTER_ERR_UNSUPPORTED,
                  "%s: architecture %s has no classification head (a *ForSequenceClassification "
                  "model is needed); use `sinter embed` for encoders",
                  opts.model_dir, info.architecture);
     rc = cli_fail(&err);
     goto done;
   }
-  if (cli_read_inputs(&opts, model, &in, &err)) {
+  if (cli_read_inputs(&opts, model.model, &in, &err)) {
     rc = cli_fail(&err);
     goto done;
   }
   classify_ctx_t ctx = {&info};
-  if (cli_run_batches(&opts, model, &in, NULL, print_classes, &ctx, &err)) rc = cli_fail(&err);
+  if (cli_run_batches(&opts, &model, &in, NULL, print_classes, &ctx, &err)) rc = cli_fail(&err);
 done:
   cli_inputs_free(&in);
-  sinter_model_close(model);
+  cli_model_close(&model);
   return rc;
 }

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "ir/builder.h"
+#include "program/program.h"
 
 static const char usage[] =
     "usage: sinter graph --model DIR\n\n"
@@ -20,23 +21,25 @@ int sn_cmd_graph(int argc, char **argv) {
   }
   if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
   sinter_error_t err;
-  sinter_model_t *model = NULL;
-  if (cli_open_as_is(&opts, &model, &err)) return cli_fail(&err);
-  if (model->plan) { /* an artifact: its compiled plan is the graph there is */
-    sn_ir_print(model->plan, stdout);
-    printf("# %d nodes, compiled plan\n", (int)model->plan->count);
-    sinter_model_close(model);
+  cli_model_t opened = {0};
+  if (cli_open_as_is(&opts, &opened, &err)) return cli_fail(&err);
+  const sinter_model_t *model = opened.model;
+  if (opened.program) { /* an artifact: its compiled plan is the graph there is */
+    const sn_ir_graph_t *plan = sn_program_plan(opened.program);
+    sn_ir_print(plan, stdout);
+    printf("# %d nodes, compiled plan\n", (int)plan->count);
+    cli_model_close(&opened);
     return SN_EXIT_OK;
   }
-  sn_build_options_t build = {model->modules.pooling, model->modules.normalize};
+  sn_build_options_t build = {sn_model_modules(model)->pooling, sn_model_modules(model)->normalize};
   sn_ir_graph_t g;
   if (sn_ir_build(model, &build, &g, &err)) {
-    sinter_model_close(model);
+    cli_model_close(&opened);
     return cli_fail(&err);
   }
   sn_ir_print(&g, stdout);
   printf("# %d nodes, verified\n", (int)g.count);
   sn_ir_graph_deinit(&g);
-  sinter_model_close(model);
+  cli_model_close(&opened);
   return SN_EXIT_OK;
 }

@@ -29,10 +29,10 @@ int sn_cmd_info(int argc, char **argv) {
   }
   if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
   sinter_error_t err;
-  sinter_model_t *model = NULL;
+  cli_model_t model = {0};
   if (cli_open_as_is(&opts, &model, &err)) return cli_fail(&err);
   sinter_model_info_t info;
-  sinter_model_get_info(model, &info);
+  sinter_model_get_info(model.model, &info);
   printf("model:            %s\n", opts.model_dir);
   printf("model type:       %s\n", info.model_type);
   printf("architecture:     %s\n", info.architecture);
@@ -59,6 +59,6 @@ int sn_cmd_info(int argc, char **argv) {
   } else {
     printf("labels:           none (encoder)\n");
   }
-  sinter_model_close(model);
+  cli_model_close(&model);
   return SN_EXIT_OK;
 }

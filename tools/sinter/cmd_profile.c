@@ -8,7 +8,6 @@
 
 #include "cli.h"
 #include "measure.h"
-#include "model/model.h"
 #include "plot.h"
 
 static const char usage[] =
@@ -75,16 +74,15 @@ int sn_cmd_profile(int argc, char **argv) {
   }
   if (!opts.model_dir) return cli_usage_error(usage, "--model or --config is required");
   sinter_error_t err;
-  sinter_model_t *model = NULL;
+  cli_model_t model = {0};
   if (cli_open_model(&opts, &model, &err)) return cli_fail(&err);
   sinter_model_info_t info;
-  sinter_model_get_info(model, &info);
+  sinter_model_get_info(model.model, &info);
   sinter_session_t *session = NULL;
   cli_plot_point_t points[MAX_POINTS * MAX_POINTS];
   int n = 0, best = -1, rc = SN_EXIT_OK;
   static size_t lengths[4096];
-  if ((model->plan ? sinter_session_create_compiled(model, opts.threads, &session, &err)
-                   : sinter_session_create_eager(model, opts.threads, &session, &err))) {
+  if (cli_create_session(&opts, &model, &session, &err)) {
     rc = cli_fail(&err);
     goto done;
   }
@@ -126,6 +124,6 @@ int sn_cmd_profile(int argc, char **argv) {
   }
 done:
   sinter_session_destroy(session);
-  sinter_model_close(model);
+  cli_model_close(&model);
   return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * cpu.c — run-time detection of the instruction-set level (see cpu.h).
+ * target.c — run-time detection of the CPU target (see target.h).
  *
  * Detection runs once, lazily, and is cached in an atomic so kernels can ask on
  * every call. AVX2 needs FMA as well because every AVX2 kernel uses it. AVX-512
@@ -8,11 +8,14 @@
  * checks that the OS saves the wide register state (XCR0); bf16 and VNNI are
  * read from cpuid directly because older compilers do not know their names.
  */
-#include "kernels/cpu.h"
+#include "kernels/target.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kernels/matmul.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -39,7 +42,8 @@ static int os_saves_avx512_state(void) {
 
 static int detect_max(void) {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+  if (os_saves_avx512_state() && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
     return SN_ISA_AVX512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SN_ISA_AVX2;
@@ -124,3 +128,36 @@ int sn_cpu_has_avx512_vnni(void) {
   return 0;
 }
 #endif
+
+uint64_t sn_target_cpu_features(void) {
+  int isa = sn_cpu_isa_max();
+  uint64_t f = 0;
+  if (isa >= SN_ISA_AVX2) f |= SN_FEATURE_AVX2 | SN_FEATURE_FMA;
+  if (isa >= SN_ISA_AVX512)
+    f |= SN_FEATURE_AVX512F | SN_FEATURE_AVX512BW | SN_FEATURE_AVX512VL | SN_FEATURE_AVX512DQ;
+  if (sn_cpu_has_avx512_bf16()) f |= SN_FEATURE_AVX512_BF16;
+  if (sn_cpu_has_avx512_vnni()) f |= SN_FEATURE_AVX512_VNNI;
+  return f;
+}
+
+uint64_t sn_target_isa_features(uint64_t requested) {
+  return (requested ? requested : sn_target_cpu_features()) & SN_FEATURE_ISA_MASK;
+}
+
+void sn_target_features_format(uint64_t mask, char *buf, size_t cap) {
+  static const char *names[] = {"avx2",     "fma",      "avx512f",     "avx512bw",
+                                "avx512vl", "avx512dq", "avx512_bf16", "avx512_vnni"};
+  size_t n = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < 8; i++)
+    if ((mask >> i) & 1)
+      n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s", n ? " " : "", names[i]);
+  if (!n) snprintf(buf, cap, "(none)");
+}
+
+int sn_target_linear_kernel(uint64_t features) {
+  const char *force = getenv("SINTER_GEMM");
+  if (force && !strcmp(force, "onednn")) return SN_LINEAR_ONEDNN;
+  if (force && !strcmp(force, "sinter")) return SN_LINEAR_GEMM;
+  return features & SN_FEATURE_AVX512F ? SN_LINEAR_ONEDNN : SN_LINEAR_GEMM;
+}

@@ -1,0 +1,223 @@
+/* open.c — models and programs from folders, artifact files and the compile
+ * cache: the public open, compile and save calls. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "artifact/artifact.h"
+#include "base/file.h"
+#include "base/time.h"
+#include "cache/cache.h"
+#include "compiler/compiler.h"
+
+#define DEFAULT_MAX_TOKENS 8192
+
+sinter_status_t sinter_model_open(const char *path, sinter_model_t **out_model,
+                                  sinter_error_t *error) {
+  sinter_error_t local;
+  sinter_error_t *err = error ? error : &local;
+  sn_error_clear(err);
+  *out_model = NULL;
+  if (!path) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "model directory is NULL");
+  if (!sn_file_exists(path)) return sn_model_load_dir(path, out_model, err);
+  /* A .sinter file: the model description it carries. */
+  sn_artifact_contents_t c;
+  sinter_status_t st = sn_artifact_read(path, &c, err);
+  if (!st) st = sn_model_create_described(&c.model, out_model, err);
+  sn_artifact_contents_deinit(&c);
+  return st;
+}
+
+sinter_status_t sn_api_open_artifact(const char *path, sinter_program_t **out,
+                                     sinter_error_t *err) {
+  *out = NULL;
+  sn_artifact_contents_t c;
+  sinter_model_t *model = NULL;
+  sinter_program_t *program = NULL;
+  sinter_status_t st = sn_artifact_read(path, &c, err);
+  if (!st) st = sn_model_create_described(&c.model, &model, err);
+  if (!st) st = sn_program_create(model, &c.plan, &c.options, &program, err);
+  if (st) {
+    sinter_model_close(model);
+    sn_artifact_contents_deinit(&c);
+    return st;
+  }
+  sn_program_own_model(program, model);
+  sn_program_own_mapping(program, &c.map, path);
+  sn_program_set_key(program, c.key);
+  sn_program_set_origin(program, SN_PROGRAM_FROM_FILE, 0);
+  sn_artifact_contents_deinit(&c);
+  *out = program;
+  return SINTER_OK;
+}
+
+sn_compile_options_t sn_api_compile_options(const sinter_model_t *model,
+                                            const sn_compile_options_t *in) {
+  sn_compile_options_t o = *in;
+  if (o.max_tokens <= 0) o.max_tokens = DEFAULT_MAX_TOKENS;
+  if (o.max_seq <= 0) {
+    sinter_model_info_t info;
+    sinter_model_get_info(model, &info);
+    o.max_seq = info.max_seq_length < o.max_tokens ? info.max_seq_length : o.max_tokens;
+  }
+  return o;
+}
+
+sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_options_t *opts,
+                               sinter_program_t **out, sinter_error_t *err) {
+  *out = NULL;
+  if (!sn_model_archive(model))
+    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                        "%s is already a compiled artifact; compiling takes a model folder",
+                        sn_model_source(model));
+  const sn_st_modules_t *mod = sn_model_modules(model);
+  sn_build_options_t build = {mod->pooling, mod->normalize};
+  sn_ir_graph_t plan;
+  sn_compile_report_t report;
+  double t0 = sn_time_now();
+  SN_TRY(sn_compile_model(model, &build, opts, &plan, &report, err));
+  SN_TRY(sn_program_create(model, &plan, opts, out, err));
+  sn_program_set_report(*out, &report);
+  sn_program_set_origin(*out, SN_PROGRAM_COMPILED, sn_time_now() - t0);
+  return SINTER_OK;
+}
+
+static sn_compile_options_t internal_options(const sinter_compile_options_t *options) {
+  sinter_compile_options_t defaults = {0};
+  if (!options) options = &defaults;
+  sn_compile_options_t o = {options->dtype, options->max_tokens, options->max_seq, 0};
+  return o;
+}
+
+sinter_status_t sinter_program_compile(const sinter_model_t *model,
+                                       const sinter_compile_options_t *options,
+                                       sinter_program_t **out_program, sinter_error_t *error) {
+  sinter_error_t local;
+  sinter_error_t *err = error ? error : &local;
+  sn_error_clear(err);
+  *out_program = NULL;
+  if (!model) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "model is NULL");
+  sn_compile_options_t in = internal_options(options);
+  sn_compile_options_t opts = sn_api_compile_options(model, &in);
+  return sn_api_compile(model, &opts, out_program, err);
+}
+
+sinter_status_t sinter_program_save(const sinter_program_t *program, const char *path,
+                                    sinter_error_t *error) {
+  sinter_error_t local;
+  sinter_error_t *err = error ? error : &local;
+  sn_error_clear(err);
+  if (!program || !path)
+    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "program or path is NULL");
+  return sn_artifact_write(program, path, err);
+}
+
+/* ------------------------------------------------------------ through the cache */
+
+/* The cache's validator opens the artifact fully and keeps it, so a hit is
+ * checked and loaded once. */
+static sinter_status_t validate_and_keep(const char *path, void *ctx, sinter_error_t *err) {
+  sinter_program_t **kept = ctx;
+  sinter_program_release(*kept);
+  *kept = NULL;
+  return sn_api_open_artifact(path, kept, err);
+}
+
+/* A miss is NOT_FOUND; anything else is a real error. */
+static sinter_status_t lookup(sn_cache_t *cache, const char *hex, sinter_program_t **kept,
+                              sn_cache_origin_t *origin, sinter_error_t *err) {
+  char *path = NULL;
+  sinter_status_t st = sn_cache_lookup(cache, hex, validate_and_keep, kept, &path, origin, err);
+  free(path);
+  if (st == SINTER_ERR_NOT_FOUND) st = SINTER_OK, *origin = SN_CACHE_MISS;
+  return st;
+}
+
+/* Compiles `folder` into the cache entry `hex` and opens the entry. */
+static sinter_status_t compile_into(sn_cache_t *cache, const char *hex, const uint8_t key[32],
+                                    const sinter_model_t *folder, const sn_compile_options_t *opts,
+                                    sinter_program_t **kept, double *out_seconds,
+                                    sinter_error_t *err) {
+  char tmp[4096], *entry = NULL;
+  snprintf(tmp, sizeof tmp, "%s/%s.compile.%d", sn_cache_dir(cache), hex, (int)getpid());
+  sinter_program_t *compiled = NULL;
+  double t0 = sn_time_now();
+  sinter_status_t st = sn_api_compile(folder, opts, &compiled, err);
+  if (!st) {
+    sn_program_set_key(compiled, key);
+    st = sn_artifact_write(compiled, tmp, err);
+  }
+  *out_seconds = sn_time_now() - t0;
+  sinter_program_release(compiled);
+  if (!st) st = sn_cache_put(cache, hex, tmp, SN_CACHE_PUT_MOVE, &entry, err);
+  unlink(tmp);
+  if (!st) st = validate_and_keep(entry, kept, err);
+  free(entry);
+  return st;
+}
+
+sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t *in,
+                                    const char *cache_dir, const char *cache_url,
+                                    sinter_program_t **out, sinter_error_t *err) {
+  *out = NULL;
+  if (!path) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "path is NULL");
+  if (sn_file_exists(path)) return sn_api_open_artifact(path, out, err);
+
+  sinter_model_t *folder = NULL;
+  sn_cache_t *cache = NULL;
+  sinter_program_t *kept = NULL;
+  sn_cache_lock_t lock = {-1};
+  char hex[SN_CACHE_KEY_LEN + 1];
+  uint8_t key[32];
+  sn_cache_origin_t origin = SN_CACHE_MISS;
+  double seconds = 0;
+  sn_compile_options_t opts;
+  sinter_status_t st = sn_model_load_dir(path, &folder, err);
+  if (!st) opts = sn_api_compile_options(folder, in);
+  if (!st) st = sn_cache_create(cache_dir, cache_url, &cache, err);
+  if (!st) st = sn_artifact_key_memoized(folder, &opts, sn_cache_dir(cache), key, err);
+  if (st) goto done;
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+  if ((st = lookup(cache, hex, &kept, &origin, err))) goto done;
+  if (origin == SN_CACHE_MISS) {
+    /* Compile once per key: whoever holds the lock compiles, the others
+     * wait and then find the entry. */
+    if ((st = sn_cache_acquire(cache, hex, &lock, err))) goto done;
+    if ((st = lookup(cache, hex, &kept, &origin, err))) goto done;
+    if (origin == SN_CACHE_MISS &&
+        (st = compile_into(cache, hex, key, folder, &opts, &kept, &seconds, err)))
+      goto done;
+  }
+  sn_program_set_origin(kept,
+                        origin == SN_CACHE_REMOTE  ? SN_PROGRAM_FROM_REMOTE_CACHE
+                        : origin == SN_CACHE_LOCAL ? SN_PROGRAM_FROM_LOCAL_CACHE
+                                                   : SN_PROGRAM_COMPILED,
+                        seconds);
+  /* Load warnings of the folder (unexpected tensors) and of the cache. */
+  for (size_t i = 0; i < sinter_model_warning_count(folder); i++)
+    sn_program_add_warning(kept, "%s", sinter_model_warning(folder, i));
+  for (size_t i = 0; i < sn_cache_warning_count(cache); i++)
+    sn_program_add_warning(kept, "cache: %s", sn_cache_warning(cache, i));
+  *out = kept;
+  kept = NULL;
+done:
+  sn_cache_release(&lock);
+  sinter_program_release(kept);
+  sinter_model_close(folder);
+  sn_cache_destroy(cache);
+  return st;
+}
+
+sinter_status_t sinter_program_open(const char *path, const sinter_open_options_t *options,
+                                    sinter_program_t **out_program, sinter_error_t *error) {
+  sinter_error_t local;
+  sinter_error_t *err = error ? error : &local;
+  sn_error_clear(err);
+  *out_program = NULL;
+  sinter_open_options_t defaults = {0};
+  if (!options) options = &defaults;
+  sn_compile_options_t opts = internal_options(&options->compile);
+  return sn_api_open_program(path, &opts, options->cache_dir, options->cache_url, out_program,
+                             err);
+}

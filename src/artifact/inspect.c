@@ -1,0 +1,85 @@
+/* inspect.c — `sinter inspect`: an artifact's header, sections, config,
+ * metadata and plan, in words. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "artifact/container.h"
+#include "kernels/matmul.h"
+#include "kernels/target.h"
+
+sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t *err) {
+  sn_mapped_file_t map = {0};
+  SN_TRY(sn_file_map(path, &map, err));
+  sn_artifact_contents_t c;
+  memset(&c, 0, sizeof c);
+  sn_image_t im;
+  sn_config_t cfg;
+  memset(&cfg, 0, sizeof cfg);
+  /* The header as far as it reads, for a file that fails later checks too. */
+  sn_image_check(map.data, map.size, path, &im, 0, NULL);
+  sinter_status_t st = sn_artifact_decode(map.data, map.size, path, 0, &c, err);
+  if (!st) st = sn_config_parse(c.model.config_json, c.model.config_json_size, path, &cfg, err);
+  const sn_st_modules_t *mod = &c.model.modules;
+  const sn_ir_graph_t *plan = &c.plan;
+  if (im.version) {
+    char features[128], key[65];
+    sn_target_features_format(im.features, features, sizeof features);
+    for (int i = 0; i < 32; i++) snprintf(key + 2 * i, 3, "%02x", im.key[i]);
+    fprintf(out, "artifact:        %s (%zu bytes)\n", path, map.size);
+    fprintf(out, "format version:  %u\n", im.version);
+    fprintf(out, "compiler:        sinter %s, oneDNN %s\n", im.compiler, im.dnnl);
+    fprintf(out, "target features: %s\n", features);
+    fprintf(out, "options:         dtype %s, max tokens %lld, max seq %lld\n",
+            sn_dtype_name((sinter_dtype_t)im.dtype),
+            (long long)im.max_tokens, (long long)im.max_seq);
+    fprintf(out, "content key:     %s\n", key);
+    fprintf(out, "sections:\n");
+    for (uint32_t i = 0; i < im.n_sections && i < SN_MAX_SECTIONS; i++) {
+      const sn_section_t *s = &im.sections[i];
+      int ok = s->offset <= map.size && s->size <= map.size - s->offset &&
+               XXH3_64bits(map.data + s->offset, (size_t)s->size) == s->checksum;
+      fprintf(out, "  %-10s offset %10llu  size %11llu  xxh3 %016llx %s\n", sn_section_name(s->kind),
+              (unsigned long long)s->offset, (unsigned long long)s->size,
+              (unsigned long long)s->checksum, ok ? "ok" : "MISMATCH");
+    }
+    const sn_section_t *meta = sn_image_section(&im, SN_SECTION_METADATA);
+    if (meta && meta->offset <= map.size && meta->size <= map.size - meta->offset)
+      fprintf(out, "metadata:        %.*s\n", (int)meta->size, map.data + meta->offset);
+  }
+  if (!st) {
+    fprintf(out, "model:           %s %s, %d layers, hidden %d, %d heads, %lld parameters\n",
+            cfg.model_type == SN_MODEL_BERT ? "bert" : "distilbert", cfg.architecture,
+            (int)cfg.num_layers, (int)cfg.hidden_size, (int)cfg.num_heads,
+            (long long)c.model.parameter_count);
+    fprintf(out, "pooling:         %s%s\n", sn_pooling_name(mod->pooling),
+            mod->normalize ? " + L2 normalize" : "");
+    if (cfg.head == SN_HEAD_SEQUENCE) {
+      fprintf(out, "labels:         ");
+      for (int i = 0; i < cfg.num_labels; i++) fprintf(out, " %d=%s", i, cfg.labels[i]);
+      fprintf(out, "\n");
+    }
+    fprintf(out, "plan:            %d ops, arena %lld bytes for %lld tokens\n", (int)plan->count,
+            (long long)plan->arena_bytes, (long long)plan->max_tokens);
+    int kinds[4] = {0, 0, 0, 0}; /* sinter f32, sinter bf16, oneDNN f32, oneDNN int8 */
+    for (int32_t i = 0; i < plan->count; i++) {
+      const sn_ir_node_t *n = &plan->nodes[i];
+      if (n->op != SN_OP_LINEAR) continue;
+      const sn_ir_node_t *w = &plan->nodes[n->inputs[1]];
+      const char *kind = sn_linear_layout_kind(w->layout, w->layout_size);
+      kinds[n->int8 ? 3 : !strcmp(kind, "f32") ? 0 : !strcmp(kind, "bf16") ? 1 : 2]++;
+    }
+    fprintf(out,
+            "linear kernels:  %d sinter-gemm f32, %d sinter-gemm bf16 weights, %d oneDNN f32, "
+            "%d oneDNN int8\n",
+            kinds[0], kinds[1], kinds[2], kinds[3]);
+    sn_ir_print(plan, out);
+  }
+  sn_ir_graph_deinit(&c.plan);
+  free(c.config_json);
+  sn_config_deinit(&cfg);
+  sn_file_unmap(&map);
+  return st;
+}
+

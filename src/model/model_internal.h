@@ -1,0 +1,41 @@
+/*
+ * model_internal.h — the insides of a model, seen only by the files of
+ * src/model/ (SQLite's btreeInt.h is the pattern). Everyone else goes through
+ * model/model.h.
+ */
+#ifndef SN_MODEL_MODEL_INTERNAL_H
+#define SN_MODEL_MODEL_INTERNAL_H
+
+#include "model/model.h"
+
+struct sinter_model {
+  char *dir; /* the folder, or the artifact a description came from */
+  char *config_json;
+  size_t config_json_size;
+  sn_config_t config;
+  sn_st_modules_t modules;
+  struct sn_st_archive *archive; /* NULL for a description */
+  sn_weight_t *weights;
+  size_t weight_count;
+  int has_pooler;
+  int64_t parameter_count;
+  char **warnings;
+  size_t warning_count;
+  sn_tokenizer_t *tokenizer; /* NULL when the folder has no tokenizer files */
+  sn_tokenizer_file_t *tokenizer_files; /* owned copies of what the tokenizer was read from */
+  size_t tokenizer_file_count;
+};
+
+/* Loads the tokenizer from files (borrowed; copied into the model) into
+ * m->tokenizer, truncating at the model's limit; no files is no tokenizer.
+ * `label` names the folder in messages. */
+sinter_status_t sn_model_load_tokenizer_files(sinter_model_t *m, const sn_tokenizer_file_t *files,
+                                              size_t count, const char *label, sinter_error_t *err);
+
+/* Reads the folder's tokenizer files and loads them as above. */
+sinter_status_t sn_model_load_tokenizer(sinter_model_t *m, sinter_error_t *err);
+
+/* Frees the tokenizer and its files (NULL allowed). */
+void sn_model_free_tokenizer(sinter_model_t *m);
+
+#endif
