@@ -5,8 +5,10 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "api/api.h"
 #include "artifact/artifact.h"
 #include "base/file.h"
+#include "kernels/target.h"
 #include "test.h"
 
 static char artifact_path[256];
@@ -30,21 +32,28 @@ static void test_round_trip(void) {
   snprintf(dir, sizeof dir, "%s/models/bert_cls", SN_TEST_FIXTURES);
   snprintf(artifact_path, sizeof artifact_path, "/tmp/sinter-test-%d.sinter", (int)getpid());
   sinter_error_t err;
-  sinter_model_t *folder = NULL, *loaded = NULL;
+  sinter_model_t *folder = NULL;
+  sinter_program_t *compiled = NULL, *loaded = NULL;
   SN_CHECK_OK(sinter_model_open(dir, &folder, &err), &err);
   if (!folder) return;
   sn_compile_options_t opts = {SINTER_DTYPE_F32, 128, 64, 0};
-  sn_compile_report_t report;
-  SN_CHECK_OK(sn_compile_to_file(folder, &opts, artifact_path, &report, &err), &err);
-  SN_CHECK_OK(sinter_model_open(artifact_path, &loaded, &err), &err);
+  SN_CHECK_OK(sn_api_compile(folder, &opts, &compiled, &err), &err);
+  if (!compiled) return;
+  SN_CHECK_OK(sinter_program_save(compiled, artifact_path, &err), &err);
+  SN_CHECK_OK(sinter_program_open(artifact_path, NULL, &loaded, &err), &err);
   if (loaded) {
-    SN_CHECK(loaded->plan && loaded->plan->count == folder->plan->count);
-    SN_CHECK(loaded->config.num_labels == 3 && !strcmp(loaded->config.labels[2], "positive"));
-    SN_CHECK(loaded->has_pooler && loaded->parameter_count == folder->parameter_count);
+    const sn_ir_graph_t *plan = sn_program_plan(loaded);
+    const sinter_model_t *desc = sinter_program_model(loaded);
+    sinter_model_info_t info, folder_info;
+    sinter_model_get_info(desc, &info);
+    sinter_model_get_info(folder, &folder_info);
+    SN_CHECK(plan->count == sn_program_plan(compiled)->count);
+    SN_CHECK(info.num_labels == 3 && !strcmp(info.labels[2], "positive"));
+    SN_CHECK(info.has_pooler && info.parameter_count == folder_info.parameter_count);
+    SN_CHECK(!info.has_weights && folder_info.has_weights);
     /* Weights are used in place from the mapping, 64-byte aligned. */
-    for (int32_t i = 0; i < loaded->plan->count; i++)
-      if (loaded->plan->nodes[i].op == SN_OP_WEIGHT)
-        SN_CHECK((uintptr_t)loaded->plan->nodes[i].data % 64 == 0);
+    for (int32_t i = 0; i < plan->count; i++)
+      if (plan->nodes[i].op == SN_OP_WEIGHT) SN_CHECK((uintptr_t)plan->nodes[i].data % 64 == 0);
     /* Same results as the in-memory plan. */
     int32_t ids[5] = {1, 7, 99, 3, 2};
     const int32_t *rows[1] = {ids};
@@ -52,7 +61,7 @@ static void test_round_trip(void) {
     sinter_batch_t batch = {1, rows, NULL, len};
     sinter_session_t *a = NULL, *b = NULL;
     sinter_outputs_t oa, ob;
-    SN_CHECK_OK(sinter_session_create_compiled(folder, 1, &a, &err), &err);
+    SN_CHECK_OK(sinter_session_create_compiled(compiled, 1, &a, &err), &err);
     SN_CHECK_OK(sinter_session_create_compiled(loaded, 1, &b, &err), &err);
     if (a && b) {
       SN_CHECK_OK(sinter_session_run(a, &batch, NULL, &oa, &err), &err);
@@ -63,8 +72,19 @@ static void test_round_trip(void) {
     }
     sinter_session_destroy(a);
     sinter_session_destroy(b);
+    /* The model description alone, from the same file. */
+    sinter_model_t *described = NULL;
+    SN_CHECK_OK(sinter_model_open(artifact_path, &described, &err), &err);
+    if (described) {
+      sinter_session_t *eager = NULL;
+      SN_CHECK_ERR(sinter_session_create_eager(described, 1, &eager, &err),
+                   SINTER_ERR_INVALID_ARGUMENT, &err, "eager mode needs the model folder");
+      SN_CHECK(eager == NULL);
+    }
+    sinter_model_close(described);
   }
-  sinter_model_close(loaded);
+  sinter_program_release(loaded);
+  sinter_program_release(compiled);
   sinter_model_close(folder);
 }
 
@@ -74,11 +94,11 @@ static void expect_damage(const unsigned char *image, size_t size, sinter_status
   char path[300];
   snprintf(path, sizeof path, "%s.bad", artifact_path);
   write_file(path, image, size);
-  sinter_model_t *m = NULL;
+  sinter_program_t *p = NULL;
   sinter_error_t err;
-  SN_CHECK_ERR(sinter_model_open(path, &m, &err), code, &err, needle);
-  SN_CHECK(m == NULL);
-  sinter_model_close(m);
+  SN_CHECK_ERR(sinter_program_open(path, NULL, &p, &err), code, &err, needle);
+  SN_CHECK(p == NULL);
+  sinter_program_release(p);
   unlink(path);
 }
 
@@ -124,7 +144,7 @@ static void test_damage(void) {
   memcpy(img + 240, &sum, 8);
   expect_damage(img, size, SINTER_ERR_UNSUPPORTED, "format version 99");
   /* A CPU feature this machine lacks (AVX512_BF16 unless it has it). */
-  uint64_t missing = ~sn_cpu_features() & (SN_FEATURE_AVX512F | SN_FEATURE_AVX512_BF16);
+  uint64_t missing = ~sn_target_cpu_features() & (SN_FEATURE_AVX512F | SN_FEATURE_AVX512_BF16);
   if (missing) {
     memcpy(img, orig, size);
     uint64_t features = u64_at(img, 48) | missing;

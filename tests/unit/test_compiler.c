@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "artifact/artifact.h"
+#include "model/model.h"
 #include "compiler/compiler.h"
-#include "kernels/cpu.h"
+#include "kernels/target.h"
 #include "kernels/matmul.h"
 #include "test.h"
 
@@ -34,7 +34,7 @@ static sinter_status_t run_until(const sinter_model_t *m, int last, sn_ir_graph_
                                       sn_pass_fuse_embeddings, sn_pass_fuse_epilogues,
                                       sn_pass_fuse_layernorm,  sn_pass_pack,
                                       sn_pass_plan_memory,     sn_pass_prepack};
-  sn_build_options_t build = {m->modules.pooling, m->modules.normalize};
+  sn_build_options_t build = {sn_model_modules(m)->pooling, sn_model_modules(m)->normalize};
   SN_TRY(sn_ir_build(m, &build, g, err));
   for (int p = 0; p <= last; p++) {
     sn_pass_report_t r = {0};
@@ -149,10 +149,11 @@ static void compare_modes_with(const char *name, const char *kernel, int isa) {
   setenv("SINTER_GEMM", kernel, 1);
   int saved_isa = sn_cpu_isa();
   sn_cpu_set_isa(isa);
-  SN_CHECK_OK(sinter_model_compile(m, &copts, &err), &err);
+  sinter_program_t *program = NULL;
+  SN_CHECK_OK(sinter_program_compile(m, &copts, &program, &err), &err);
   sinter_session_t *eager = NULL, *compiled = NULL;
   SN_CHECK_OK(sinter_session_create_eager(m, 0, &eager, &err), &err);
-  SN_CHECK_OK(sinter_session_create_compiled(m, 0, &compiled, &err), &err);
+  if (program) SN_CHECK_OK(sinter_session_create_compiled(program, 0, &compiled, &err), &err);
   if (!eager || !compiled) goto done;
   /* 6 sequences, 78 tokens: more than the 40-token budget, so it runs in parts */
   enum { B = 6 };
@@ -165,7 +166,7 @@ static void compare_modes_with(const char *name, const char *kernel, int isa) {
     for (size_t t = 0; t < lengths[i]; t++) {
       seed = seed * 1103515245u + 12345u;
       ids[i][t] = (int32_t)((seed >> 8) % 128);
-      types[i][t] = m->config.type_vocab_size > 1 && t >= lengths[i] / 2;
+      types[i][t] = sn_model_config(m)->type_vocab_size > 1 && t >= lengths[i] / 2;
     }
   }
   sinter_batch_t batch = {B, (const int32_t *const *)ids, (const int32_t *const *)types, lengths};
@@ -204,6 +205,7 @@ static void compare_modes_with(const char *name, const char *kernel, int isa) {
 done:
   sinter_session_destroy(eager);
   sinter_session_destroy(compiled);
+  sinter_program_release(program);
   sinter_model_close(m);
   sn_cpu_set_isa(saved_isa);
   unsetenv("SINTER_GEMM");
@@ -226,13 +228,15 @@ static void test_linear_kernel_choice(void) {
   setenv("SINTER_GEMM", "sinter", 1);
   SN_CHECK(sn_compile_linear_kernel(&opts) == SN_LINEAR_GEMM);
   sinter_compile_options_t copts = {SINTER_DTYPE_F32, 64, 32};
-  SN_CHECK_OK(sinter_model_compile(m, &copts, &err), &err);
+  sinter_program_t *program = NULL;
+  SN_CHECK_OK(sinter_program_compile(m, &copts, &program, &err), &err);
+  const sn_ir_graph_t *plan = program ? sn_program_plan(program) : NULL;
   int tagged = 0, linears = 0;
-  for (int32_t i = 0; m->plan && i < m->plan->count; i++) {
-    const sn_ir_node_t *n = &m->plan->nodes[i];
+  for (int32_t i = 0; plan && i < plan->count; i++) {
+    const sn_ir_node_t *n = &plan->nodes[i];
     if (n->op != SN_OP_LINEAR) continue;
     linears++;
-    const sn_ir_node_t *w = &m->plan->nodes[n->inputs[1]];
+    const sn_ir_node_t *w = &plan->nodes[n->inputs[1]];
     tagged += !strcmp(sn_linear_layout_kind(w->layout, w->layout_size), "f32");
   }
   SN_CHECK(linears > 0 && tagged == linears);
@@ -244,6 +248,7 @@ static void test_linear_kernel_choice(void) {
   SN_CHECK(sn_compile_linear_kernel(&opts) == SN_LINEAR_GEMM);
   opts.target_features |= SN_FEATURE_AVX512F;
   SN_CHECK(sn_compile_linear_kernel(&opts) == SN_LINEAR_ONEDNN);
+  sinter_program_release(program);
   sinter_model_close(m);
 }
 
@@ -274,11 +279,13 @@ static void test_refusals(void) {
   if (!m) return;
   sinter_error_t err;
   sinter_session_t *s = NULL;
-  SN_CHECK_ERR(sinter_session_create_compiled(m, 0, &s, &err), SINTER_ERR_INVALID_ARGUMENT, &err,
-               "not compiled");
+  sinter_program_t *p = NULL;
+  SN_CHECK_ERR(sinter_session_create_compiled(NULL, 0, &s, &err), SINTER_ERR_INVALID_ARGUMENT,
+               &err, "program is NULL");
   SN_CHECK_ERR(
-      sinter_model_compile(m, &(sinter_compile_options_t){SINTER_DTYPE_F32, 256, 100}, &err),
+      sinter_program_compile(m, &(sinter_compile_options_t){SINTER_DTYPE_F32, 256, 100}, &p, &err),
       SINTER_ERR_INVALID_ARGUMENT, &err, "max_position_embeddings");
+  SN_CHECK(p == NULL);
   sinter_model_close(m);
 }
 
@@ -290,8 +297,10 @@ static void test_shared_linears_validate_each_weight(void) {
   if (!m) return;
   sinter_error_t err;
   sinter_compile_options_t copts = {SINTER_DTYPE_F32, 64, 32};
-  SN_CHECK_OK(sinter_model_compile(m, &copts, &err), &err);
-  sn_ir_graph_t *g = m->plan;
+  sinter_program_t *program = NULL;
+  SN_CHECK_OK(sinter_program_compile(m, &copts, &program, &err), &err);
+  /* The test plays the hostile artifact: it edits the plan in place. */
+  sn_ir_graph_t *g = program ? (sn_ir_graph_t *)sn_program_plan(program) : NULL;
   int32_t first = -1, second = -1;
   for (int32_t i = 0; g && i < g->count && second < 0; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
@@ -307,11 +316,13 @@ static void test_shared_linears_validate_each_weight(void) {
   sinter_session_t *s = NULL;
   if (second > 0) {
     g->nodes[g->nodes[second].inputs[1]].nbytes -= 4; /* as a hostile artifact could say */
-    SN_CHECK_ERR(sinter_session_create_compiled(m, 0, &s, &err), SINTER_ERR_FORMAT, &err, "bytes");
+    SN_CHECK_ERR(sinter_session_create_compiled(program, 0, &s, &err), SINTER_ERR_FORMAT, &err,
+                 "bytes");
     g->nodes[g->nodes[second].inputs[1]].nbytes += 4;
-    SN_CHECK_OK(sinter_session_create_compiled(m, 0, &s, &err), &err);
+    SN_CHECK_OK(sinter_session_create_compiled(program, 0, &s, &err), &err);
   }
   sinter_session_destroy(s);
+  sinter_program_release(program);
   sinter_model_close(m);
 }
 

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/cpu.h"
+#include "kernels/target.h"
 #include "kernels/gemm.h"
 #include "test.h"
 
