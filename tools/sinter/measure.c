@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "base/status.h"
+#include "cli.h"
 
 double measure_now(void) {
   struct timespec t;
@@ -31,13 +31,13 @@ sinter_status_t measure_session(sinter_session_t *session, const sinter_model_in
   out->sequences = batch;
   out->tokens = 0;
   if (!ids || !lat) {
-    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "bench inputs");
+    st = cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "bench inputs");
     goto done;
   }
   for (size_t i = 0; i < batch; i++) {
     size_t len = lengths[i];
     if (!(ids[i] = malloc(len * sizeof **ids))) {
-      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "bench inputs");
+      st = cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "bench inputs");
       goto done;
     }
     /* Ordinary word pieces: above the special tokens of a BERT vocabulary

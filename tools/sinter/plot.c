@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/status.h"
+#include "cli.h"
 
 /* Canvas and plot area (pixels; the plot's left edge depends on its labels),
  * and the x of the upright throughput title's middle. */
@@ -148,7 +148,7 @@ static void add_line(chart_t *c, int x0, int y0, int x1, int y1, uint32_t rgb, i
 
 /* Appends printf-formatted text anchored at (x, y), aligned as shape_t.align. */
 static void add_text(chart_t *c, int x, int y, int align, int vertical, uint32_t rgb,
-                     const char *fmt, ...) SN_PRINTF(7, 8);
+                     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 static void add_text(chart_t *c, int x, int y, int align, int vertical, uint32_t rgb,
                      const char *fmt, ...) {
   shape_t *s = add(c, SHAPE_TEXT, rgb);
@@ -299,7 +299,7 @@ static void svg_escaped(FILE *f, const char *s) {
 /* Prints the chart's shapes as SVG elements into path. */
 static sinter_status_t write_svg(const char *path, const chart_t *c, sinter_error_t *err) {
   FILE *f = fopen(path, "w");
-  if (!f) return sn_error_set(err, SINTER_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (!f) return cli_error(err, SINTER_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   fprintf(f,
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
           "font-family=\"sans-serif\" font-size=\"16\">\n"
@@ -329,7 +329,7 @@ static sinter_status_t write_svg(const char *path, const chart_t *c, sinter_erro
   fputs("</svg>\n", f);
   int failed = ferror(f);
   if (fclose(f) != 0 || failed)
-    return sn_error_set(err, SINTER_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    return cli_error(err, SINTER_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
   return SINTER_OK;
 }
 
@@ -400,7 +400,7 @@ static void png_warn(png_structp png, png_const_charp message) {
  * 8-bit RGB PNG. libpng reports its errors by longjmp to the setjmp here. */
 static sinter_status_t write_png(const char *path, const chart_t *c, sinter_error_t *err) {
   uint8_t *img = malloc((size_t)WIDTH * HEIGHT * 3);
-  if (!img) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: no memory for the image", path);
+  if (!img) return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "%s: no memory for the image", path);
   memset(img, 0xff, (size_t)WIDTH * HEIGHT * 3);
   for (int i = 0; i < c->n; i++) {
     const shape_t *s = &c->shapes[i];
@@ -413,7 +413,7 @@ static sinter_status_t write_png(const char *path, const chart_t *c, sinter_erro
   FILE *f = fopen(path, "wb");
   if (!f) {
     free(img);
-    return sn_error_set(err, SINTER_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    return cli_error(err, SINTER_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   }
   /* Nothing that setjmp's return path reads changes after setjmp. */
   char message[PNG_MESSAGE] = "out of memory";
@@ -421,9 +421,9 @@ static sinter_status_t write_png(const char *path, const chart_t *c, sinter_erro
   png_infop info = png ? png_create_info_struct(png) : NULL;
   sinter_status_t st = SINTER_OK;
   if (!info) {
-    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: libpng: %s", path, message);
+    st = cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "%s: libpng: %s", path, message);
   } else if (setjmp(png_jmpbuf(png))) {
-    st = sn_error_set(err, SINTER_ERR_IO, "%s: libpng: %s", path, message);
+    st = cli_error(err, SINTER_ERR_IO, "%s: libpng: %s", path, message);
   } else {
     png_init_io(png, f);
     png_set_IHDR(png, info, WIDTH, HEIGHT, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
@@ -437,7 +437,7 @@ static sinter_status_t write_png(const char *path, const chart_t *c, sinter_erro
   int failed = ferror(f);
   if (fclose(f) != 0 || failed) {
     if (st == SINTER_OK)
-      st = sn_error_set(err, SINTER_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+      st = cli_error(err, SINTER_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
   }
   return st;
 }
@@ -457,14 +457,14 @@ sinter_status_t cli_plot_write(const char *path, const cli_plot_point_t *points,
                                double budget_ms, int best, sinter_error_t *err) {
   char format = format_of(path);
   if (!format || n < 0 || n > CLI_PLOT_MAX_POINTS || best >= n || !(budget_ms > 0))
-    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+    return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
                         "%s: a plot takes FILE.svg or FILE.png, up to %d points", path,
                         CLI_PLOT_MAX_POINTS);
   chart_t *c = malloc(sizeof *c);
   box_t *taken = malloc(sizeof *taken * (size_t)(2 * n + 2));
   sinter_status_t st;
   if (!c || !taken) {
-    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: no memory for the plot", path);
+    st = cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "%s: no memory for the plot", path);
   } else {
     c->n = 0;
     layout(c, points, n, budget_ms, best, (room_t){.taken = taken});

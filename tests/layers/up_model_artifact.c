@@ -1,0 +1,2 @@
+/* A model-layer file reaching up to the artifact format: must not build. */
+#include "artifact/artifact.h"
