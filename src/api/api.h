@@ -33,7 +33,6 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
 
 /* Opens the artifact file `path` as a program that owns its model
  * description and the file's mapping. */
-sinter_status_t sn_api_open_artifact(const char *path, sinter_program_t **out,
-                                     sinter_error_t *err);
+sinter_status_t sn_api_open_artifact(const char *path, sinter_program_t **out, sinter_error_t *err);
 
 #endif

@@ -218,6 +218,5 @@ sinter_status_t sinter_program_open(const char *path, const sinter_open_options_
   sinter_open_options_t defaults = {0};
   if (!options) options = &defaults;
   sn_compile_options_t opts = internal_options(&options->compile);
-  return sn_api_open_program(path, &opts, options->cache_dir, options->cache_url, out_program,
-                             err);
+  return sn_api_open_program(path, &opts, options->cache_dir, options->cache_url, out_program, err);
 }

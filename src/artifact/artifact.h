@@ -55,13 +55,13 @@ sinter_status_t sn_artifact_write(const sinter_program_t *program, const char *p
 /* What sn_artifact_read found in a file. Pointers into `map` stay valid while
  * the mapping lives (move it into the program with sn_program_own_mapping). */
 typedef struct sn_artifact_contents {
-  sn_mapped_file_t map;          /* the whole file */
-  sn_model_description_t model;  /* source is the artifact's path (borrowed) */
+  sn_mapped_file_t map;         /* the whole file */
+  sn_model_description_t model; /* source is the artifact's path (borrowed) */
   sn_tokenizer_file_t tokenizer_files[SN_ARTIFACT_MAX_TOKENIZER_FILES]; /* bytes in map */
   char tokenizer_names[SN_ARTIFACT_MAX_TOKENIZER_FILES][64];
-  char *config_json; /* owned copy of the CONFIG section's config.json text */
-  sn_ir_graph_t plan;            /* decoded and verified; weights point into map */
-  sn_compile_options_t options;  /* as recorded in the header */
+  char *config_json;            /* owned copy of the CONFIG section's config.json text */
+  sn_ir_graph_t plan;           /* decoded and verified; weights point into map */
+  sn_compile_options_t options; /* as recorded in the header */
   uint8_t key[32];
 } sn_artifact_contents_t;
 

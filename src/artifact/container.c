@@ -88,8 +88,9 @@ sinter_status_t sn_image_check(const unsigned char *p, size_t size, const char *
     s->offset = sn_rbuf_u64(&t);
     s->size = sn_rbuf_u64(&t);
     s->checksum = sn_rbuf_u64(&t);
-    if (s->kind < SN_SECTION_CONFIG || s->kind > SN_SECTION_METADATA || s->offset % SN_SECTION_ALIGN ||
-        s->offset < table_end || s->offset > size || s->size > size - s->offset)
+    if (s->kind < SN_SECTION_CONFIG || s->kind > SN_SECTION_METADATA ||
+        s->offset % SN_SECTION_ALIGN || s->offset < table_end || s->offset > size ||
+        s->size > size - s->offset)
       return sn_error_set(err, SINTER_ERR_FORMAT,
                           "%s: section %u (%s) at %llu, %llu bytes, is out of bounds", label, i,
                           sn_section_name(s->kind), (unsigned long long)s->offset,
@@ -117,7 +118,7 @@ sinter_status_t sn_image_check(const unsigned char *p, size_t size, const char *
 }
 
 sinter_status_t sn_write_all(int fd, const void *p, size_t n, const char *path,
-                                 sinter_error_t *err) {
+                             sinter_error_t *err) {
   const char *c = p;
   while (n) {
     ssize_t k = write(fd, c, n);
@@ -129,4 +130,3 @@ sinter_status_t sn_write_all(int fd, const void *p, size_t n, const char *path,
   }
   return SINTER_OK;
 }
-

@@ -32,16 +32,16 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
     fprintf(out, "compiler:        sinter %s, oneDNN %s\n", im.compiler, im.dnnl);
     fprintf(out, "target features: %s\n", features);
     fprintf(out, "options:         dtype %s, max tokens %lld, max seq %lld\n",
-            sn_dtype_name((sinter_dtype_t)im.dtype),
-            (long long)im.max_tokens, (long long)im.max_seq);
+            sn_dtype_name((sinter_dtype_t)im.dtype), (long long)im.max_tokens,
+            (long long)im.max_seq);
     fprintf(out, "content key:     %s\n", key);
     fprintf(out, "sections:\n");
     for (uint32_t i = 0; i < im.n_sections && i < SN_MAX_SECTIONS; i++) {
       const sn_section_t *s = &im.sections[i];
       int ok = s->offset <= map.size && s->size <= map.size - s->offset &&
                XXH3_64bits(map.data + s->offset, (size_t)s->size) == s->checksum;
-      fprintf(out, "  %-10s offset %10llu  size %11llu  xxh3 %016llx %s\n", sn_section_name(s->kind),
-              (unsigned long long)s->offset, (unsigned long long)s->size,
+      fprintf(out, "  %-10s offset %10llu  size %11llu  xxh3 %016llx %s\n",
+              sn_section_name(s->kind), (unsigned long long)s->offset, (unsigned long long)s->size,
               (unsigned long long)s->checksum, ok ? "ok" : "MISMATCH");
     }
     const sn_section_t *meta = sn_image_section(&im, SN_SECTION_METADATA);
@@ -82,4 +82,3 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
   sn_file_unmap(&map);
   return st;
 }
-

@@ -47,7 +47,8 @@ sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_op
   char versions[160];
   snprintf(versions, sizeof versions, "sinter %s format %d onednn %s features %llx linear %d.%d",
            SN_COMPILER_VERSION, SN_ARTIFACT_FORMAT_VERSION, sn_dnnl_version(),
-           (unsigned long long)sn_target_isa_features(opts->target_features), sn_target_linear_kernel(sn_target_isa_features(opts->target_features)),
+           (unsigned long long)sn_target_isa_features(opts->target_features),
+           sn_target_linear_kernel(sn_target_isa_features(opts->target_features)),
            SN_LINEAR_LAYOUT_REVISION);
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   int64_t o[3] = {(int64_t)opts->dtype, opts->max_tokens, opts->max_seq};
@@ -74,8 +75,7 @@ sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_op
     const char *base = slash ? slash + 1 : file;
     if (strcmp(base, "model.safetensors") != 0) {
       int seen = 0;
-      for (size_t j = 0; j < i && !seen; j++)
-        seen = !strcmp(sn_st_at(archive, j)->file, file);
+      for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(sn_st_at(archive, j)->file, file);
       if (!seen) st = hash_file(ctx, dir, base, err);
     }
     last = file;
@@ -116,7 +116,8 @@ static int fingerprint(const sinter_model_t *m, const sn_compile_options_t *opts
   char versions[160];
   snprintf(versions, sizeof versions, "sinter %s format %d onednn %s linear %d.%d",
            SN_COMPILER_VERSION, SN_ARTIFACT_FORMAT_VERSION, sn_dnnl_version(),
-           sn_target_linear_kernel(sn_target_isa_features(opts->target_features)), SN_LINEAR_LAYOUT_REVISION);
+           sn_target_linear_kernel(sn_target_isa_features(opts->target_features)),
+           SN_LINEAR_LAYOUT_REVISION);
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   /* Shards too: every distinct file the weights come from. */
   const struct sn_st_archive *archive = sn_model_archive(m);
@@ -153,9 +154,9 @@ static int hex_to_key(const char *hex, uint8_t key[32]) {
   return 0;
 }
 
-sinter_status_t sn_artifact_key_memoized(const sinter_model_t *m,
-                                         const sn_compile_options_t *opts, const char *cache_dir,
-                                         uint8_t key[32], sinter_error_t *err) {
+sinter_status_t sn_artifact_key_memoized(const sinter_model_t *m, const sn_compile_options_t *opts,
+                                         const char *cache_dir, uint8_t key[32],
+                                         sinter_error_t *err) {
   char fp[65], memo[4096], text[80] = "";
   int have_fp = fingerprint(m, opts, fp) == 0;
   if (have_fp) {
@@ -184,4 +185,3 @@ sinter_status_t sn_artifact_key_memoized(const sinter_model_t *m,
   }
   return SINTER_OK;
 }
-

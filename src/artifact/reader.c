@@ -79,8 +79,7 @@ static sinter_status_t read_tokenizer(const unsigned char *data, size_t size, co
 }
 
 sinter_status_t sn_artifact_decode(const unsigned char *p, size_t size, const char *label,
-                                    int check_cpu, sn_artifact_contents_t *c,
-                                    sinter_error_t *err) {
+                                   int check_cpu, sn_artifact_contents_t *c, sinter_error_t *err) {
   sn_image_t im;
   sn_config_t config;
   memset(&config, 0, sizeof config);
@@ -94,14 +93,14 @@ sinter_status_t sn_artifact_decode(const unsigned char *p, size_t size, const ch
   sinter_status_t st =
       read_config((const char *)p + cfg->offset, (size_t)cfg->size, label, c, &config, err);
   if (!st)
-    st = sn_plan_decode(p + plan->offset, (size_t)plan->size, p + tens->offset,
-                        (size_t)tens->size, label, &c->plan, err);
+    st = sn_plan_decode(p + plan->offset, (size_t)plan->size, p + tens->offset, (size_t)tens->size,
+                        label, &c->plan, err);
   if (!st) st = sn_program_verify(&c->plan, &config, label, err);
   if (!st) st = read_tokenizer(p + tok->offset, (size_t)tok->size, label, c, err);
   sn_config_deinit(&config);
   if (st) return st;
-  c->options = (sn_compile_options_t){(sinter_dtype_t)im.dtype, im.max_tokens, im.max_seq,
-                                      im.features};
+  c->options =
+      (sn_compile_options_t){(sinter_dtype_t)im.dtype, im.max_tokens, im.max_seq, im.features};
   memcpy(c->key, im.key, 32);
   return SINTER_OK;
 }

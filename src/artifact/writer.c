@@ -99,7 +99,8 @@ sinter_status_t sn_artifact_write(const sinter_program_t *program, const char *p
     }
   /* Header and table, then the sections at 64-byte aligned offsets. */
   sn_section_t table[5];
-  uint64_t at = SN_HEADER_BYTES + SN_SECTION_ALIGN * ((5 * SN_ENTRY_BYTES + SN_SECTION_ALIGN - 1) / SN_SECTION_ALIGN);
+  uint64_t at = SN_HEADER_BYTES +
+                SN_SECTION_ALIGN * ((5 * SN_ENTRY_BYTES + SN_SECTION_ALIGN - 1) / SN_SECTION_ALIGN);
   for (int i = 0; i < 5; i++) {
     if (kinds[i] == SN_SECTION_TENSORS) {
       table[i] = (sn_section_t){kinds[i], at, tensors_size, tensors_checksum};
@@ -183,4 +184,3 @@ static sinter_status_t write_tensors(int fd, const sn_ir_graph_t *g, const char 
   }
   return SINTER_OK;
 }
-

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache/s3.h"
 #include "base/str.h"
+#include "cache/s3.h"
 
 #define ENTRY_SUFFIX ".sinter"
 #define LOCK_SUFFIX ".lock"
@@ -37,8 +37,7 @@
 struct sn_cache {
   char *dir;
   sn_s3_client_t *remote; /* NULL: local only */
-  char **warnings;
-  size_t warning_count;
+  sn_strlist_t warnings;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -47,18 +46,10 @@ struct sn_cache {
  * allocated, are dropped: they are advice, never a reason to fail. */
 static void warn(sn_cache_t *c, const char *fmt, ...) SN_PRINTF(2, 3);
 static void warn(sn_cache_t *c, const char *fmt, ...) {
-  if (c->warning_count >= MAX_WARNINGS) return;
-  if (!c->warnings) {
-    c->warnings = calloc(MAX_WARNINGS, sizeof *c->warnings);
-    if (!c->warnings) return;
-  }
-  char buf[1536];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  sn_strlist_vaddf(&c->warnings, MAX_WARNINGS, fmt, ap);
   va_end(ap);
-  char *w = strdup(buf);
-  if (w) c->warnings[c->warning_count++] = w;
 }
 
 int sn_cache_key_is_valid(const char *key) {
@@ -269,7 +260,6 @@ fail:
 void sn_cache_destroy(sn_cache_t *c) {
   if (!c) return;
   sn_cache_clear_warnings(c);
-  free(c->warnings);
   sn_s3_client_destroy(c->remote);
   free(c->dir);
   free(c);
@@ -284,16 +274,15 @@ const char *sn_cache_remote_url(const sn_cache_t *c) {
 }
 
 size_t sn_cache_warning_count(const sn_cache_t *c) {
-  return c->warning_count;
+  return c->warnings.count;
 }
 
 const char *sn_cache_warning(const sn_cache_t *c, size_t index) {
-  return index < c->warning_count ? c->warnings[index] : NULL;
+  return sn_strlist_at(&c->warnings, index);
 }
 
 void sn_cache_clear_warnings(sn_cache_t *c) {
-  for (size_t i = 0; i < c->warning_count; i++) free(c->warnings[i]);
-  c->warning_count = 0;
+  sn_strlist_clear(&c->warnings);
 }
 
 /* ---------------------------------------------------------------- lookup */

@@ -30,7 +30,8 @@ sinter_status_t sn_compile_model(const sinter_model_t *model, const sn_build_opt
   if (opts->max_seq > sn_model_config(model)->max_position_embeddings)
     return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
                         "compile: max_seq %lld exceeds the model's max_position_embeddings %d",
-                        (long long)opts->max_seq, (int)sn_model_config(model)->max_position_embeddings);
+                        (long long)opts->max_seq,
+                        (int)sn_model_config(model)->max_position_embeddings);
   SN_TRY(sn_ir_build(model, build, out, err));
   for (size_t p = 0; p < sizeof pipeline / sizeof pipeline[0]; p++) {
     sn_pass_report_t *r = &report->passes[report->num_passes++];

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/target.h"
 #include "kernels/fused.h"
 #include "kernels/gemm.h"
+#include "kernels/target.h"
 
 struct sn_dnnl {
   dnnl_engine_t engine;

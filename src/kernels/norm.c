@@ -13,9 +13,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/types.h"
 #include "kernels/fused.h"
 #include "kernels/vecmath.h"
-#include "base/types.h"
 
 /* Below this many floats a parallel region costs more than it saves. */
 #define PARALLEL_MIN 32768
@@ -309,7 +309,8 @@ void sn_pool_packed_f32(const float *x, const int32_t *offsets, int32_t num_seqs
       memcpy(o, seq, (size_t)h * sizeof(float));
     } else if (mode == SINTER_POOL_MAX && len == 0) {
       for (int64_t j = 0; j < h; j++) o[j] = -1e9f;
-    } else if ((mode == SINTER_POOL_MEAN || mode == SINTER_POOL_MAX || mode == SINTER_POOL_MEAN_SQRT_LEN) &&
+    } else if ((mode == SINTER_POOL_MEAN || mode == SINTER_POOL_MAX ||
+                mode == SINTER_POOL_MEAN_SQRT_LEN) &&
                len > 0) {
       fn(seq, len, h, mode, o);
     } else {

@@ -43,8 +43,8 @@ static int os_saves_avx512_state(void) {
 static int detect_max(void) {
   __builtin_cpu_init();
   if (os_saves_avx512_state() && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl"))
     return SN_ISA_AVX512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SN_ISA_AVX2;
   return SN_ISA_PORTABLE;

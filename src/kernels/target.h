@@ -64,8 +64,8 @@ enum {
 
 /* The instruction sets kernel choices depend on for every dtype (bf16 and
  * VNNI matter only to the kernels that use them). */
-#define SN_FEATURE_ISA_MASK                                                            \
-  (SN_FEATURE_AVX2 | SN_FEATURE_FMA | SN_FEATURE_AVX512F | SN_FEATURE_AVX512BW |       \
+#define SN_FEATURE_ISA_MASK                                                      \
+  (SN_FEATURE_AVX2 | SN_FEATURE_FMA | SN_FEATURE_AVX512F | SN_FEATURE_AVX512BW | \
    SN_FEATURE_AVX512VL | SN_FEATURE_AVX512DQ)
 
 /* The features of this CPU, as the levels above see them (AVX-512 only when

@@ -134,22 +134,6 @@ static int is_ignorable(const char *canonical) {
   return 0;
 }
 
-static sinter_status_t add_warning(sinter_model_t *m, const char *fmt, ...) SN_PRINTF(2, 3);
-
-static sinter_status_t add_warning(sinter_model_t *m, const char *fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  char **p = realloc(m->warnings, (m->warning_count + 1) * sizeof *p);
-  if (!p) return SINTER_ERR_OUT_OF_MEMORY;
-  m->warnings = p;
-  if (!(p[m->warning_count] = strdup(buf))) return SINTER_ERR_OUT_OF_MEMORY;
-  m->warning_count++;
-  return SINTER_OK;
-}
-
 static void format_shape(const sn_st_tensor_t *t, char *buf, size_t cap) {
   size_t n = (size_t)snprintf(buf, cap, "[");
   for (int i = 0; i < t->rank && n < cap; i++)
@@ -261,7 +245,8 @@ static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
   for (size_t i = 0; i < n_tensors; i++) {
     if (used[i] || is_ignorable(canon[i])) continue;
     const sn_st_tensor_t *t = sn_st_at(m->archive, i);
-    if (add_warning(m, "%s: unexpected tensor \"%s\" is not used", t->file, t->name) != 0) {
+    if (sn_strlist_addf(&m->warnings, 0, "%s: unexpected tensor \"%s\" is not used", t->file,
+                        t->name) != 0) {
       st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "warnings");
       goto done;
     }
@@ -332,8 +317,8 @@ sinter_status_t sn_model_create_described(const sn_model_description_t *d, sinte
   m->modules = d->modules;
   m->has_pooler = d->has_pooler;
   m->parameter_count = d->parameter_count;
-  sinter_status_t st = sn_config_parse(m->config_json, m->config_json_size, d->source, &m->config,
-                                       err);
+  sinter_status_t st =
+      sn_config_parse(m->config_json, m->config_json_size, d->source, &m->config, err);
   if (!st)
     st = sn_model_load_tokenizer_files(m, d->tokenizer_files, d->tokenizer_file_count, d->source,
                                        err);
@@ -353,8 +338,7 @@ void sinter_model_close(sinter_model_t *m) {
     free(m->weights[i].owned);
   }
   free(m->weights);
-  for (size_t i = 0; i < m->warning_count; i++) free(m->warnings[i]);
-  free(m->warnings);
+  sn_strlist_clear(&m->warnings);
   sn_st_close(m->archive);
   sn_config_deinit(&m->config);
   free(m->config_json);
@@ -391,11 +375,11 @@ void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
 }
 
 size_t sinter_model_warning_count(const sinter_model_t *m) {
-  return m->warning_count;
+  return m->warnings.count;
 }
 
 const char *sinter_model_warning(const sinter_model_t *m, size_t index) {
-  return index < m->warning_count ? m->warnings[index] : NULL;
+  return sn_strlist_at(&m->warnings, index);
 }
 
 const char *sn_model_source(const sinter_model_t *m) {

@@ -6,6 +6,7 @@
 #ifndef SN_MODEL_MODEL_INTERNAL_H
 #define SN_MODEL_MODEL_INTERNAL_H
 
+#include "base/str.h"
 #include "model/model.h"
 
 struct sinter_model {
@@ -19,9 +20,8 @@ struct sinter_model {
   size_t weight_count;
   int has_pooler;
   int64_t parameter_count;
-  char **warnings;
-  size_t warning_count;
-  sn_tokenizer_t *tokenizer; /* NULL when the folder has no tokenizer files */
+  sn_strlist_t warnings;
+  sn_tokenizer_t *tokenizer;            /* NULL when the folder has no tokenizer files */
   sn_tokenizer_file_t *tokenizer_files; /* owned copies of what the tokenizer was read from */
   size_t tokenizer_file_count;
 };

@@ -67,7 +67,8 @@ void sn_plan_encode(const sn_ir_graph_t *g, sn_wbuf_t *plan, uint64_t *tensors_s
     const sn_ir_node_t *n = &g->nodes[i];
     uint64_t offset = 0;
     if (n->op == SN_OP_WEIGHT) {
-      size_t pad = (size_t)((SN_PLAN_WEIGHT_ALIGN - at % SN_PLAN_WEIGHT_ALIGN) % SN_PLAN_WEIGHT_ALIGN);
+      size_t pad =
+          (size_t)((SN_PLAN_WEIGHT_ALIGN - at % SN_PLAN_WEIGHT_ALIGN) % SN_PLAN_WEIGHT_ALIGN);
       XXH3_64bits_update(hash, zeros, pad);
       offset = at += pad;
       XXH3_64bits_update(hash, n->data, sn_plan_weight_bytes(n));
@@ -84,9 +85,9 @@ void sn_plan_encode(const sn_ir_graph_t *g, sn_wbuf_t *plan, uint64_t *tensors_s
 #define PLAN_MAX_TOKENS (1 << 24)
 #define PLAN_MAX_ARENA ((uint64_t)64 << 30)
 
-sinter_status_t sn_plan_decode(const unsigned char *data, size_t size,
-                               const unsigned char *tensors, size_t tensors_size,
-                               const char *label, sn_ir_graph_t *g, sinter_error_t *err) {
+sinter_status_t sn_plan_decode(const unsigned char *data, size_t size, const unsigned char *tensors,
+                               size_t tensors_size, const char *label, sn_ir_graph_t *g,
+                               sinter_error_t *err) {
   sn_rbuf_t r = {data, size, 0, 0};
   sn_ir_graph_init(g);
   uint32_t count = sn_rbuf_u32(&r);
@@ -142,7 +143,8 @@ sinter_status_t sn_plan_decode(const unsigned char *data, size_t size,
         n->num_inputs > SN_IR_MAX_INPUTS || n->shape.rank < 1 || n->shape.rank > SN_IR_MAX_RANK ||
         n->dtype > SN_IR_I32 ||
         (n->op == SN_OP_INPUT && n->input != SN_INPUT_IDS && n->input != SN_INPUT_TYPE_IDS) ||
-        (n->op == SN_OP_POOL && (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_MEAN_SQRT_LEN)) ||
+        (n->op == SN_OP_POOL &&
+         (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_MEAN_SQRT_LEN)) ||
         (n->op == SN_OP_LINEAR && (n->act < SN_ACT_NONE || n->act > SN_ACT_TANH)) ||
         (n->int8 != 0 && (n->op != SN_OP_LINEAR || n->int8 != 1)))
       return sn_error_set(err, SINTER_ERR_FORMAT,

@@ -1,6 +1,8 @@
 /* program.c — the compiled program object and its public accessors. */
 #include "program/program.h"
 
+#include "base/str.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +22,7 @@ struct sinter_program {
   int has_report;
   sn_program_origin_t origin;
   double compile_seconds;
-  char **warnings;
-  size_t warning_count;
+  sn_strlist_t warnings;
 };
 
 sinter_status_t sn_program_create(const sinter_model_t *model, sn_ir_graph_t *plan,
@@ -71,15 +72,10 @@ void sn_program_set_origin(sinter_program_t *p, sn_program_origin_t origin,
 }
 
 void sn_program_add_warning(sinter_program_t *p, const char *fmt, ...) {
-  char buf[1200];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  sn_strlist_vaddf(&p->warnings, 0, fmt, ap);
   va_end(ap);
-  char **w = realloc(p->warnings, (p->warning_count + 1) * sizeof *w);
-  if (!w) return;
-  p->warnings = w;
-  if ((w[p->warning_count] = strdup(buf))) p->warning_count++;
 }
 
 const sn_ir_graph_t *sn_program_plan(const sinter_program_t *p) {
@@ -110,8 +106,7 @@ void sinter_program_release(sinter_program_t *p) {
   sinter_model_close(p->owned_model);
   if (p->has_map) sn_file_unmap(&p->map);
   free(p->path);
-  for (size_t i = 0; i < p->warning_count; i++) free(p->warnings[i]);
-  free(p->warnings);
+  sn_strlist_clear(&p->warnings);
   free(p);
 }
 
@@ -135,9 +130,9 @@ void sinter_program_get_info(const sinter_program_t *p, sinter_program_info_t *o
 }
 
 size_t sinter_program_warning_count(const sinter_program_t *p) {
-  return p->warning_count;
+  return p->warnings.count;
 }
 
 const char *sinter_program_warning(const sinter_program_t *p, size_t index) {
-  return index < p->warning_count ? p->warnings[index] : NULL;
+  return sn_strlist_at(&p->warnings, index);
 }

@@ -105,9 +105,9 @@ void sn_plan_encode(const sn_ir_graph_t *g, sn_wbuf_t *out, uint64_t *out_tensor
  * bound to the tensor bytes; `label` names the source in messages. The result
  * still needs sn_program_verify before it may run. Errors: FORMAT, naming the
  * node and byte offset; OUT_OF_MEMORY. */
-sinter_status_t sn_plan_decode(const unsigned char *data, size_t size,
-                               const unsigned char *tensors, size_t tensors_size,
-                               const char *label, sn_ir_graph_t *g, sinter_error_t *err);
+sinter_status_t sn_plan_decode(const unsigned char *data, size_t size, const unsigned char *tensors,
+                               size_t tensors_size, const char *label, sn_ir_graph_t *g,
+                               sinter_error_t *err);
 
 /* ---------------------------------------------------------------- verifier */
 

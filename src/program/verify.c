@@ -4,7 +4,7 @@
 /* The plan's embedding tables must agree with the config the session uses
  * to validate token ids, or a bad id could read outside a table. */
 static sinter_status_t check_against_config(const sn_ir_graph_t *g, const sn_config_t *c,
-                                                 const char *label, sinter_error_t *err) {
+                                            const char *label, sinter_error_t *err) {
   int embeds = 0;
   for (int32_t i = 0; i < g->count; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
@@ -53,4 +53,3 @@ sinter_status_t sn_program_verify(const sn_ir_graph_t *g, const sn_config_t *c, 
   }
   return check_against_config(g, c, label, err);
 }
-

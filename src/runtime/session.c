@@ -356,7 +356,8 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
   out->total_tokens = total;
   out->offsets = s->offsets;
   out->hidden_size = h;
-  const int present[OUT_COUNT] = {1, sn_model_has_pooler(s->model) || s->plan_output[OUT_POOLER] >= 0,
+  const int present[OUT_COUNT] = {1,
+                                  sn_model_has_pooler(s->model) || s->plan_output[OUT_POOLER] >= 0,
                                   1, c->head == SN_HEAD_SEQUENCE, c->head == SN_HEAD_SEQUENCE};
   out->last_hidden_state = s->out[OUT_HIDDEN].data;
   out->pooler_output = present[OUT_POOLER] ? s->out[OUT_POOLER].data : NULL;

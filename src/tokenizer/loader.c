@@ -488,6 +488,20 @@ static sinter_status_t load_added(sn_tokenizer_t *tok, const cJSON *list, const 
 
 /* ------------------------------------------------------------ truncation, padding */
 
+/* "Right" or "Left", as truncation and padding name their side. */
+static sinter_status_t parse_side(const char *direction, const char *name, const char *what,
+                                  sn_side_t *out, sinter_error_t *err) {
+  if (strcmp(direction, "Right") == 0) {
+    *out = SN_SIDE_RIGHT;
+  } else if (strcmp(direction, "Left") == 0) {
+    *out = SN_SIDE_LEFT;
+  } else {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: unknown %s direction \"%s\"", name, what,
+                        direction);
+  }
+  return SINTER_OK;
+}
+
 static sinter_status_t load_truncation(sn_tokenizer_t *tok, const cJSON *t, const char *name,
                                        sinter_error_t *err) {
   if (is_null(t)) return SINTER_OK;
@@ -515,14 +529,7 @@ static sinter_status_t load_truncation(sn_tokenizer_t *tok, const cJSON *t, cons
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported truncation strategy \"%s\" in %s",
                         strategy, name);
   }
-  if (strcmp(direction, "Right") == 0) {
-    tr.direction = SN_SIDE_RIGHT;
-  } else if (strcmp(direction, "Left") == 0) {
-    tr.direction = SN_SIDE_LEFT;
-  } else {
-    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: unknown truncation direction \"%s\"", name,
-                        direction);
-  }
+  SN_TRY(parse_side(direction, name, "truncation", &tr.direction, err));
   tok->truncation = tr;
   return SINTER_OK;
 }
@@ -556,14 +563,7 @@ static sinter_status_t load_padding(sn_tokenizer_t *tok, const cJSON *p, const c
   SN_TRY(get_size(p, "pad_type_id", 0, INT32_MAX, &pad_type_id, name, "padding", err));
   pad.pad_id = (int32_t)pad_id;
   pad.pad_type_id = (int32_t)pad_type_id;
-  if (strcmp(direction, "Right") == 0) {
-    pad.direction = SN_SIDE_RIGHT;
-  } else if (strcmp(direction, "Left") == 0) {
-    pad.direction = SN_SIDE_LEFT;
-  } else {
-    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: unknown padding direction \"%s\"", name,
-                        direction);
-  }
+  SN_TRY(parse_side(direction, name, "padding", &pad.direction, err));
   tok->padding = pad;
   return SINTER_OK;
 }
@@ -625,9 +625,12 @@ sinter_status_t sn_tokenizer_load_json(const char *json, size_t len, const char 
 
 /* ------------------------------------------------------------ model folders */
 
-const char *const sn_tokenizer_file_names[] = {"tokenizer.json", "vocab.txt",
-                                               "tokenizer_config.json", "special_tokens_map.json",
-                                               "sentence_bert_config.json", NULL};
+const char *const sn_tokenizer_file_names[] = {"tokenizer.json",
+                                               "vocab.txt",
+                                               "tokenizer_config.json",
+                                               "special_tokens_map.json",
+                                               "sentence_bert_config.json",
+                                               NULL};
 
 /* The files of one load, by name; `label` stands for their folder. */
 typedef struct file_set {

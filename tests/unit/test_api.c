@@ -82,12 +82,12 @@ static void test_compile_save_open(void) {
     static const char text[] = "The quick brown fox jumps over the lazy dog.";
     int32_t *ids[2] = {0}, *types[2] = {0};
     size_t len[2] = {0};
-    SN_CHECK_OK(sinter_model_tokenize(folder, text, sizeof text - 1, &ids[0], &types[0], &len[0],
-                                      &err),
-                &err);
-    SN_CHECK_OK(sinter_model_tokenize(described, text, sizeof text - 1, &ids[1], &types[1],
-                                      &len[1], &err),
-                &err);
+    SN_CHECK_OK(
+        sinter_model_tokenize(folder, text, sizeof text - 1, &ids[0], &types[0], &len[0], &err),
+        &err);
+    SN_CHECK_OK(
+        sinter_model_tokenize(described, text, sizeof text - 1, &ids[1], &types[1], &len[1], &err),
+        &err);
     SN_CHECK(len[0] > 2 && len[0] == len[1] && !memcmp(ids[0], ids[1], len[0] * sizeof(int32_t)));
     sinter_session_t *a = NULL, *b = NULL;
     SN_CHECK_OK(sinter_session_create_compiled(compiled, 1, &a, &err), &err);
@@ -109,8 +109,8 @@ static void test_compile_save_open(void) {
   /* An artifact's description cannot be compiled again. */
   sinter_program_t *again = NULL;
   if (described)
-    SN_CHECK_ERR(sinter_program_compile(described, NULL, &again, &err),
-                 SINTER_ERR_INVALID_ARGUMENT, &err, "already a compiled artifact");
+    SN_CHECK_ERR(sinter_program_compile(described, NULL, &again, &err), SINTER_ERR_INVALID_ARGUMENT,
+                 &err, "already a compiled artifact");
   sinter_program_release(loaded);
   sinter_program_release(compiled);
   sinter_model_close(described);

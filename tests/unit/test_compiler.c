@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
 #include "compiler/compiler.h"
-#include "kernels/target.h"
 #include "kernels/matmul.h"
+#include "kernels/target.h"
+#include "model/model.h"
 #include "test.h"
 
 static sinter_model_t *open_fixture(const char *name) {
@@ -280,8 +280,8 @@ static void test_refusals(void) {
   sinter_error_t err;
   sinter_session_t *s = NULL;
   sinter_program_t *p = NULL;
-  SN_CHECK_ERR(sinter_session_create_compiled(NULL, 0, &s, &err), SINTER_ERR_INVALID_ARGUMENT,
-               &err, "program is NULL");
+  SN_CHECK_ERR(sinter_session_create_compiled(NULL, 0, &s, &err), SINTER_ERR_INVALID_ARGUMENT, &err,
+               "program is NULL");
   SN_CHECK_ERR(
       sinter_program_compile(m, &(sinter_compile_options_t){SINTER_DTYPE_F32, 256, 100}, &p, &err),
       SINTER_ERR_INVALID_ARGUMENT, &err, "max_position_embeddings");

@@ -464,7 +464,8 @@ static void check_pool(int64_t h, int mode) {
 static void test_pool_packed(void) {
   static const int64_t hs[] = {384, 100, 1024};
   for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
-    for (int mode = SINTER_POOL_CLS; mode <= SINTER_POOL_MEAN_SQRT_LEN; mode++) check_pool(hs[i], mode);
+    for (int mode = SINTER_POOL_CLS; mode <= SINTER_POOL_MEAN_SQRT_LEN; mode++)
+      check_pool(hs[i], mode);
 }
 
 static void test_l2_normalize(void) {

@@ -32,8 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/target.h"
 #include "kernels/gemm.h"
+#include "kernels/target.h"
 #include "test.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;

@@ -75,6 +75,17 @@ int cli_parse_common(cli_common_t *o, int argc, char **argv, int *i) {
   return 0;
 }
 
+int cli_parse_only_common(cli_common_t *opts, int argc, char **argv, const char *usage) {
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return printf("%s", usage), 0;
+    int r = cli_parse_common(opts, argc, argv, &i);
+    if (r < 0) return SN_EXIT_USAGE;
+    if (r == 0) return cli_usage_error(usage, "unexpected argument \"%s\"", argv[i]);
+  }
+  if (!opts->model_dir) return cli_usage_error(usage, "--model is required");
+  return -1;
+}
+
 int cli_parse_benchmark(cli_common_t *opts, int argc, char **argv, int *i) {
   static char synth_dir[512];
   if (strcmp(argv[*i], "--config") != 0 || *i + 1 >= argc)
@@ -179,8 +190,9 @@ sinter_status_t cli_open_model(const cli_common_t *opts, cli_model_t *out, sinte
               compiled ? "compiled (cache miss)"
               : info.origin == SINTER_PROGRAM_FROM_REMOTE_CACHE
                   ? "artifact downloaded from the remote cache"
-              : info.origin == SINTER_PROGRAM_FROM_LOCAL_CACHE ? "artifact loaded from the local cache"
-                                                               : "artifact loaded");
+              : info.origin == SINTER_PROGRAM_FROM_LOCAL_CACHE
+                  ? "artifact loaded from the local cache"
+                  : "artifact loaded");
   }
   verbose_time("model opened", t0);
   print_warnings(out);
@@ -211,8 +223,8 @@ static sinter_status_t parse_int_list(const char *text, size_t index, const char
     if (end == p || errno || x < INT32_MIN || x > INT32_MAX) {
       free(v);
       return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
-                          "input %zu: \"%.40s\" is not a %s at character %zu", index, p, what,
-                          (size_t)(p - text));
+                       "input %zu: \"%.40s\" is not a %s at character %zu", index, p, what,
+                       (size_t)(p - text));
     }
     if (n == cap) {
       int32_t *grown = realloc(v, (cap *= 2) * sizeof *v);
@@ -243,8 +255,8 @@ static sinter_status_t parse_ids(const char *text, size_t index, int32_t **out_i
   CLI_TRY(parse_int_list(end + 1, index, "token type id", out_types, &n_types, &end, err));
   if (*end || n_types != *out_len)
     return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
-                        "input %zu: %zu token ids but %zu token type ids after '|'", index,
-                        *out_len, n_types);
+                     "input %zu: %zu token ids but %zu token type ids after '|'", index, *out_len,
+                     n_types);
   return SINTER_OK;
 }
 
@@ -272,8 +284,8 @@ static sinter_status_t read_stdin_lines(cli_inputs_t *in, sinter_error_t *err) {
   sinter_status_t st = SINTER_OK;
   while ((n = getline(&line, &line_cap, stdin)) >= 0) {
     if ((size_t)n > MAX_LINE_BYTES) {
-      st = cli_error(err, SINTER_ERR_LIMIT, "stdin line %zu is longer than %u bytes",
-                        in->count + 1, MAX_LINE_BYTES);
+      st = cli_error(err, SINTER_ERR_LIMIT, "stdin line %zu is longer than %u bytes", in->count + 1,
+                     MAX_LINE_BYTES);
       break;
     }
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;

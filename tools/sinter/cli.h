@@ -30,15 +30,20 @@ typedef struct cli_common {
  * when consumed, 0 when not a common option, -1 on a usage error (printed). */
 int cli_parse_common(cli_common_t *opts, int argc, char **argv, int *i);
 
+/* Parses argv for a command that takes the common options and nothing else,
+ * and requires --model. Returns -1 to go on, or the exit code to return
+ * (help printed, or a usage error). */
+int cli_parse_only_common(cli_common_t *opts, int argc, char **argv, const char *usage);
+
 /* cli_parse_common plus `--config bert-base|bert-large` (a synthetic model
  * folder, made once, becomes model_dir), for bench and profile. Returns as
  * cli_parse_common, or -2 (error printed) when the model cannot be made. */
 int cli_parse_benchmark(cli_common_t *opts, int argc, char **argv, int *i);
 
 /* Propagates a non-OK status from an expression. */
-#define CLI_TRY(expr)                         \
-  do {                                        \
-    sinter_status_t cli_try_ = (expr);        \
+#define CLI_TRY(expr)                           \
+  do {                                          \
+    sinter_status_t cli_try_ = (expr);          \
     if (cli_try_ != SINTER_OK) return cli_try_; \
   } while (0)
 

@@ -169,8 +169,7 @@ int sn_cmd_bench(int argc, char **argv) {
     goto done;
   }
   if (fill_lengths(lengths_spec, seq, info.max_seq_length, (size_t)batch, lengths) != 0) {
-    cli_error(&err, SINTER_ERR_INVALID_ARGUMENT, "%s: cannot read %d lengths", lengths_spec,
-                 batch);
+    cli_error(&err, SINTER_ERR_INVALID_ARGUMENT, "%s: cannot read %d lengths", lengths_spec, batch);
     rc = cli_fail(&err);
     goto done;
   }

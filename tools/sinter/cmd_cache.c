@@ -5,8 +5,8 @@
 #include <time.h>
 
 #include "artifact/artifact.h"
-#include "cache/cache.h"
 #include "base/file.h"
+#include "cache/cache.h"
 #include "cli.h"
 
 static const char usage[] =

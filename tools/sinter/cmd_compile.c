@@ -130,9 +130,9 @@ int sn_cmd_compile(int argc, char **argv) {
     sinter_program_info_t info;
     sinter_program_get_info(program, &info);
     fprintf(stderr, "sinter: %s in %.2f s\n",
-            info.origin == SINTER_PROGRAM_COMPILED        ? "compiled"
+            info.origin == SINTER_PROGRAM_COMPILED            ? "compiled"
             : info.origin == SINTER_PROGRAM_FROM_REMOTE_CACHE ? "found in the remote cache"
-                                                          : "found in the local cache",
+                                                              : "found in the local cache",
             measure_now() - t0);
     printf("%s\n", info.path);
     if (explain) {

@@ -205,9 +205,9 @@ int sn_cmd_classify(int argc, char **argv) {
   sinter_model_get_info(model.model, &info);
   if (info.num_labels == 0) {
     cli_error(&err, SINTER_ERR_UNSUPPORTED,
-                 "%s: architecture %s has no classification head (a *ForSequenceClassification "
-                 "model is needed); use `sinter embed` for encoders",
-                 opts.model_dir, info.architecture);
+              "%s: architecture %s has no classification head (a *ForSequenceClassification "
+              "model is needed); use `sinter embed` for encoders",
+              opts.model_dir, info.architecture);
     rc = cli_fail(&err);
     goto done;
   }

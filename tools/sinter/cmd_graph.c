@@ -13,13 +13,8 @@ static const char usage[] =
 
 int sn_cmd_graph(int argc, char **argv) {
   cli_common_t opts = {0};
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return printf("%s", usage), 0;
-    int r = cli_parse_common(&opts, argc, argv, &i);
-    if (r < 0) return SN_EXIT_USAGE;
-    if (r == 0) return cli_usage_error(usage, "unexpected argument \"%s\"", argv[i]);
-  }
-  if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
+  int rc = cli_parse_only_common(&opts, argc, argv, usage);
+  if (rc >= 0) return rc;
   sinter_error_t err;
   cli_model_t opened = {0};
   if (cli_open_as_is(&opts, &opened, &err)) return cli_fail(&err);

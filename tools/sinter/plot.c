@@ -458,8 +458,8 @@ sinter_status_t cli_plot_write(const char *path, const cli_plot_point_t *points,
   char format = format_of(path);
   if (!format || n < 0 || n > CLI_PLOT_MAX_POINTS || best >= n || !(budget_ms > 0))
     return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
-                        "%s: a plot takes FILE.svg or FILE.png, up to %d points", path,
-                        CLI_PLOT_MAX_POINTS);
+                     "%s: a plot takes FILE.svg or FILE.png, up to %d points", path,
+                     CLI_PLOT_MAX_POINTS);
   chart_t *c = malloc(sizeof *c);
   box_t *taken = malloc(sizeof *taken * (size_t)(2 * n + 2));
   sinter_status_t st;
