@@ -6,7 +6,7 @@
  *
  * Build and run from the repository root:
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -fopenmp -Iinclude -Isrc src/base/status.c \
- *       src/kernels/reference.c src/kernels/cpu.c src/kernels/attention.c \
+ *       src/kernels/reference.c src/kernels/target.c src/kernels/attention.c \
  *       src/kernels/norm.c src/kernels/elementwise.c bench/bench_kernels.c -lm \
  *       -o /tmp/bench_kernels && OMP_WAIT_POLICY=PASSIVE /tmp/bench_kernels
  *

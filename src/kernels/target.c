@@ -4,9 +4,10 @@
  * Detection runs once, lazily, and is cached in an atomic so kernels can ask on
  * every call. AVX2 needs FMA as well because every AVX2 kernel uses it. AVX-512
  * means F+BW+DQ+VL, the set every AVX-512 CPU since Skylake-SP has (the kernels
- * use F and DQ), so one level covers them all. __builtin_cpu_supports also
- * checks that the OS saves the wide register state (XCR0); bf16 and VNNI are
- * read from cpuid directly because older compilers do not know their names.
+ * use F and DQ), so one level covers them all, and only when the OS saves the
+ * wide register state (XCR0, checked here explicitly). bf16 and VNNI are read
+ * from cpuid directly because older compilers do not know their names. The
+ * feature bits artifacts record are derived from these same answers.
  */
 #include "kernels/target.h"
 
