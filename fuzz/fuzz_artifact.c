@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(copy, data, size);
   if (fix) fix_checksums(copy, size);
   sinter_error_t err;
-  sn_artifact_check(copy, size, "fuzz.sinter", &err);
+  sn_artifact_check(copy, size, "fuzz.sinter", NULL, &err);
   free(copy);
   return 0;
 }

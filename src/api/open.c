@@ -115,17 +115,38 @@ sinter_status_t sinter_program_save(const sinter_program_t *program, const char 
 
 /* ------------------------------------------------------------ through the cache */
 
+/* What the cache's validator keeps: the program of a hit, for the key asked. */
+typedef struct kept_program {
+  sinter_program_t *program;
+  const uint8_t *key;
+} kept_program_t;
+
 /* The cache's validator opens the artifact fully and keeps it, so a hit is
- * checked and loaded once. */
+ * checked and loaded once; an entry is the right one only when the artifact
+ * says it was compiled for the key it is stored under (another instance, or
+ * a copy, may have put any valid artifact there). */
 static sinter_status_t validate_and_keep(const char *path, void *ctx, sinter_error_t *err) {
-  sinter_program_t **kept = ctx;
-  sinter_program_release(*kept);
-  *kept = NULL;
-  return sn_api_open_artifact(path, kept, err);
+  kept_program_t *kept = ctx;
+  sinter_program_release(kept->program);
+  kept->program = NULL;
+  SN_TRY(sn_api_open_artifact(path, &kept->program, err));
+  const uint8_t *have = sn_program_key(kept->program);
+  if (have && !memcmp(have, kept->key, 32)) return SINTER_OK;
+  char want_hex[65], have_hex[65];
+  for (int i = 0; i < 32; i++) {
+    snprintf(want_hex + 2 * i, 3, "%02x", kept->key[i]);
+    snprintf(have_hex + 2 * i, 3, "%02x", have ? have[i] : 0);
+  }
+  sinter_program_release(kept->program);
+  kept->program = NULL;
+  return sn_error_set(err, SINTER_ERR_FORMAT,
+                      "%s: the artifact was compiled for key %s, not for %s (a copy of another "
+                      "entry)",
+                      path, have_hex, want_hex);
 }
 
 /* A miss is NOT_FOUND; anything else is a real error. */
-static sinter_status_t lookup(sn_cache_t *cache, const char *hex, sinter_program_t **kept,
+static sinter_status_t lookup(sn_cache_t *cache, const char *hex, kept_program_t *kept,
                               sn_cache_origin_t *origin, sinter_error_t *err) {
   char *path = NULL;
   sinter_status_t st = sn_cache_lookup(cache, hex, validate_and_keep, kept, &path, origin, err);
@@ -137,10 +158,12 @@ static sinter_status_t lookup(sn_cache_t *cache, const char *hex, sinter_program
 /* Compiles `folder` into the cache entry `hex` and opens the entry. */
 static sinter_status_t compile_into(sn_cache_t *cache, const char *hex, const uint8_t key[32],
                                     const sinter_model_t *folder, const sn_compile_options_t *opts,
-                                    sinter_program_t **kept, double *out_seconds,
+                                    kept_program_t *kept, double *out_seconds,
                                     sinter_error_t *err) {
   char tmp[4096], *entry = NULL;
-  snprintf(tmp, sizeof tmp, "%s/%s.compile.%d", sn_cache_dir(cache), hex, (int)getpid());
+  /* The cache's temporary-file name, so that `cache verify` reports and
+   * `cache prune` sweeps what a killed compile leaves behind. */
+  snprintf(tmp, sizeof tmp, "%s/%s.sinter.tmp.%d.compile", sn_cache_dir(cache), hex, (int)getpid());
   sinter_program_t *compiled = NULL;
   double t0 = sn_time_now();
   sinter_status_t st = sn_api_compile(folder, opts, &compiled, err);
@@ -166,7 +189,7 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
 
   sinter_model_t *folder = NULL;
   sn_cache_t *cache = NULL;
-  sinter_program_t *kept = NULL;
+  kept_program_t kept = {NULL, NULL};
   sn_cache_lock_t lock = {-1};
   char hex[SN_CACHE_KEY_LEN + 1];
   uint8_t key[32];
@@ -179,6 +202,7 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
   if (!st) st = sn_artifact_key_memoized(folder, &opts, sn_cache_dir(cache), key, err);
   if (st) goto done;
   for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+  kept.key = key;
   if ((st = lookup(cache, hex, &kept, &origin, err))) goto done;
   if (origin == SN_CACHE_MISS) {
     /* Compile once per key: whoever holds the lock compiles, the others
@@ -189,21 +213,21 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
         (st = compile_into(cache, hex, key, folder, &opts, &kept, &seconds, err)))
       goto done;
   }
-  sn_program_set_origin(kept,
+  sn_program_set_origin(kept.program,
                         origin == SN_CACHE_REMOTE  ? SN_PROGRAM_FROM_REMOTE_CACHE
                         : origin == SN_CACHE_LOCAL ? SN_PROGRAM_FROM_LOCAL_CACHE
                                                    : SN_PROGRAM_COMPILED,
                         seconds);
   /* Load warnings of the folder (unexpected tensors) and of the cache. */
   for (size_t i = 0; i < sinter_model_warning_count(folder); i++)
-    sn_program_add_warning(kept, "%s", sinter_model_warning(folder, i));
+    sn_program_add_warning(kept.program, "%s", sinter_model_warning(folder, i));
   for (size_t i = 0; i < sn_cache_warning_count(cache); i++)
-    sn_program_add_warning(kept, "cache: %s", sn_cache_warning(cache, i));
-  *out = kept;
-  kept = NULL;
+    sn_program_add_warning(kept.program, "cache: %s", sn_cache_warning(cache, i));
+  *out = kept.program;
+  kept.program = NULL;
 done:
   sn_cache_release(&lock);
-  sinter_program_release(kept);
+  sinter_program_release(kept.program);
   sinter_model_close(folder);
   sn_cache_destroy(cache);
   return st;

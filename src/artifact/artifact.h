@@ -77,9 +77,10 @@ void sn_artifact_contents_deinit(sn_artifact_contents_t *c);
 
 /* Validates `size` bytes of an artifact image (header, table, checksums,
  * config, tokenizer section, plan) without building anything: for the fuzzer
- * and `cache verify`. `label` names it in errors. */
+ * and `cache verify`. With `expected_key` (32 bytes, may be NULL) the header's
+ * content key must be that one. `label` names it in errors. */
 sinter_status_t sn_artifact_check(const void *data, size_t size, const char *label,
-                                  sinter_error_t *err);
+                                  const uint8_t *expected_key, sinter_error_t *err);
 
 /* Prints the header, sections (with checksum status), config, metadata and
  * the plan of the artifact at `path`. Returns the validation status. */

@@ -43,7 +43,9 @@ sinter_status_t sn_image_check(const unsigned char *p, size_t size, const char *
   memcpy(im->dnnl, sn_rbuf_bytes(&r, 16), 16);
   im->features = sn_rbuf_u64(&r);
   im->dtype = sn_rbuf_u32(&r);
-  im->n_sections = sn_rbuf_u32(&r);
+  /* Kept in a local until checked: callers walk im->sections[0..n_sections)
+   * even when the check fails (inspect prints what it can). */
+  uint32_t n_sections = sn_rbuf_u32(&r);
   im->max_tokens = (int64_t)sn_rbuf_u64(&r);
   im->max_seq = (int64_t)sn_rbuf_u64(&r);
   memcpy(im->key, sn_rbuf_bytes(&r, 32), 32);
@@ -62,12 +64,12 @@ sinter_status_t sn_image_check(const unsigned char *p, size_t size, const char *
     return sn_error_set(err, SINTER_ERR_FORMAT,
                         "%s: file is %zu bytes but its header says %llu (truncated or extended)",
                         label, size, (unsigned long long)im->file_size);
-  if (im->n_sections < 1 || im->n_sections > SN_MAX_SECTIONS ||
-      (uint64_t)im->n_sections * SN_ENTRY_BYTES > size - SN_HEADER_BYTES)
-    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: %u sections is invalid", label,
-                        im->n_sections);
-  if (XXH3_64bits(p + SN_HEADER_BYTES, (size_t)im->n_sections * SN_ENTRY_BYTES) != table_sum)
+  if (n_sections < 1 || n_sections > SN_MAX_SECTIONS ||
+      (uint64_t)n_sections * SN_ENTRY_BYTES > size - SN_HEADER_BYTES)
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: %u sections is invalid", label, n_sections);
+  if (XXH3_64bits(p + SN_HEADER_BYTES, (size_t)n_sections * SN_ENTRY_BYTES) != table_sum)
     return sn_error_set(err, SINTER_ERR_FORMAT, "%s: section table checksum mismatch", label);
+  im->n_sections = n_sections;
   if (im->dnnl[0] && strcmp(im->dnnl, sn_dnnl_version()) != 0 && check_cpu)
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
                         "%s: compiled with oneDNN %s; this build has oneDNN %s (recompile)", label,

@@ -9,7 +9,6 @@
 #include "artifact/artifact.h"
 #include "kernels/matmul.h"
 #include "kernels/target.h"
-#include "model/safetensors.h"
 
 static int is_hex_key(const char *s) {
   for (int i = 0; i < 64; i++)
@@ -53,33 +52,13 @@ sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_op
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   int64_t o[3] = {(int64_t)opts->dtype, opts->max_tokens, opts->max_seq};
   EVP_DigestUpdate(ctx, o, sizeof o);
-  /* The folder's inputs: config, modules, tokenizer files and weights (every
-   * shard the index names is a file of the folder; hashing all .safetensors
-   * files it lists is done through the index's own bytes plus the shards). */
-  static const char *files[] = {"config.json",           "modules.json",
-                                "1_Pooling/config.json", "sentence_bert_config.json",
-                                "model.safetensors",     "model.safetensors.index.json"};
+  /* The folder's inputs: exactly the files the model was read from (config,
+   * modules and the Pooling config modules.json names, tokenizer files,
+   * weight index and shards), by name and content. */
   sinter_status_t st = SINTER_OK;
-  const char *dir = sn_model_source(model);
-  const struct sn_st_archive *archive = sn_model_archive(model);
-  for (size_t i = 0; i < sizeof files / sizeof files[0] && !st; i++)
-    st = hash_file(ctx, dir, files[i], err);
-  for (size_t i = 0; sn_tokenizer_file_names[i] && !st; i++)
-    st = hash_file(ctx, dir, sn_tokenizer_file_names[i], err);
-  /* Shards: the distinct files the archive holds tensors from. */
-  const char *last = NULL;
-  for (size_t i = 0; !st && archive && i < sn_st_count(archive); i++) {
-    const char *file = sn_st_at(archive, i)->file;
-    if (last && !strcmp(last, file)) continue;
-    const char *slash = strrchr(file, '/');
-    const char *base = slash ? slash + 1 : file;
-    if (strcmp(base, "model.safetensors") != 0) {
-      int seen = 0;
-      for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(sn_st_at(archive, j)->file, file);
-      if (!seen) st = hash_file(ctx, dir, base, err);
-    }
-    last = file;
-  }
+  const char *dir = sn_model_source(model), *name;
+  for (size_t i = 0; !st && (name = sn_model_source_file(model, i)); i++)
+    st = hash_file(ctx, dir, name, err);
   unsigned int len = 0;
   if (!st && EVP_DigestFinal_ex(ctx, key, &len) != 1)
     st = sn_error_set(err, SINTER_ERR_INTERNAL, "SHA-256 failed");
@@ -92,14 +71,6 @@ sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_op
  * folder's files (path, size, mtime in ns, inode), like ccache's direct mode:
  * DIR/keys/<fingerprint> holds the content key. Any change to a file's size,
  * mtime or inode misses the memo and the content is hashed again. */
-static const char *const FINGERPRINT_FILES[] = {
-    "config.json",           "modules.json",
-    "1_Pooling/config.json", "sentence_bert_config.json",
-    "model.safetensors",     "model.safetensors.index.json",
-    "tokenizer.json",        "vocab.txt",
-    "tokenizer_config.json", "special_tokens_map.json",
-    "added_tokens.json"};
-
 static int fingerprint(const sinter_model_t *m, const sn_compile_options_t *opts, char *hex) {
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
@@ -119,15 +90,10 @@ static int fingerprint(const sinter_model_t *m, const sn_compile_options_t *opts
            sn_target_linear_kernel(sn_target_isa_features(opts->target_features)),
            SN_LINEAR_LAYOUT_REVISION);
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
-  /* Shards too: every distinct file the weights come from. */
-  const struct sn_st_archive *archive = sn_model_archive(m);
-  size_t n = archive ? sn_st_count(archive) : 0;
-  for (size_t i = 0; i < sizeof FINGERPRINT_FILES / sizeof *FINGERPRINT_FILES + n; i++) {
-    char *path =
-        i < sizeof FINGERPRINT_FILES / sizeof *FINGERPRINT_FILES
-            ? sn_path_join(sn_model_source(m), FINGERPRINT_FILES[i])
-            : strdup(sn_st_at(archive, i - sizeof FINGERPRINT_FILES / sizeof *FINGERPRINT_FILES)
-                         ->file);
+  /* The same files the content key hashes. */
+  const char *name;
+  for (size_t i = 0; (name = sn_model_source_file(m, i)); i++) {
+    char *path = sn_path_join(sn_model_source(m), name);
     struct stat st;
     if (path && stat(path, &st) == 0) {
       int64_t f[4] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec,

@@ -122,10 +122,15 @@ void sn_artifact_contents_deinit(sn_artifact_contents_t *c) {
 }
 
 sinter_status_t sn_artifact_check(const void *data, size_t size, const char *label,
-                                  sinter_error_t *err) {
+                                  const uint8_t *expected_key, sinter_error_t *err) {
   sn_artifact_contents_t c;
   memset(&c, 0, sizeof c);
   sinter_status_t st = sn_artifact_decode(data, size, label, 0, &c, err);
+  if (!st && expected_key && memcmp(c.key, expected_key, 32) != 0)
+    st = sn_error_set(err, SINTER_ERR_FORMAT,
+                      "%s: the artifact was compiled for another key than the one it is stored "
+                      "under (a copy of another entry)",
+                      label);
   sn_ir_graph_deinit(&c.plan);
   free(c.config_json);
   return st;

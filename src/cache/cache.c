@@ -743,6 +743,27 @@ sinter_status_t sn_cache_prune(sn_cache_t *c, uint64_t max_bytes,
   return st;
 }
 
+/* A warning for each temporary file in the directory: a write, download or
+ * compile in progress, or one a killed process left behind. */
+static void report_temps(sn_cache_t *c) {
+  DIR *d = opendir(c->dir);
+  if (!d) return;
+  time_t now = time(NULL);
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    const char *name = de->d_name;
+    struct stat sb;
+    if (strlen(name) > SN_CACHE_KEY_LEN &&
+        strncmp(name + SN_CACHE_KEY_LEN, TEMP_MARK, strlen(TEMP_MARK)) == 0 &&
+        fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode))
+      warn(c,
+           "temporary file %s (%lld bytes, %lld s old) is in progress or left over; prune "
+           "removes it once it is %d s old",
+           name, (long long)sb.st_size, (long long)(now - sb.st_mtim.tv_sec), STALE_TEMP_SECONDS);
+  }
+  closedir(d);
+}
+
 sinter_status_t sn_cache_verify(sn_cache_t *c, sn_cache_validate_fn validate, void *validate_ctx,
                                 int remove_corrupt, size_t *out_checked,
                                 sn_cache_problem_t **out_problems, size_t *out_problem_count,
@@ -756,6 +777,7 @@ sinter_status_t sn_cache_verify(sn_cache_t *c, sn_cache_validate_fn validate, vo
   sn_cache_entry_t *list = NULL;
   size_t count = 0;
   SN_TRY(sn_cache_list(c, &list, &count, err));
+  report_temps(c);
   sn_cache_problem_t *problems = NULL;
   size_t nproblems = 0, checked = 0;
   sinter_status_t st = SINTER_OK;

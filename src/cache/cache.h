@@ -8,6 +8,7 @@
  *   <key>.sinter                        an entry
  *   <key>.lock                          the per-key lock file (flock), empty
  *   <key>.sinter.tmp.<pid>.<random>     a write or download in progress
+ *   <key>.sinter.tmp.<pid>.compile[...]  a compile in progress (the compiler's)
  * The directory is SINTER_CACHE_DIR when set, else $XDG_CACHE_HOME/sinter, else
  * $HOME/.cache/sinter; it is created (mkdir -p, mode 0755) by the first call
  * that writes. Entries appear atomically: data goes to a temporary file in
@@ -195,7 +196,9 @@ sinter_status_t sn_cache_prune(sn_cache_t *cache, uint64_t max_bytes,
  * (caller frees with free(); NULL when none), and removed when
  * `remove_corrupt` is non-zero. *out_checked (may be NULL) is the number of
  * entries validated. Errors: INVALID_ARGUMENT (no validator); IO;
- * OUT_OF_MEMORY. A corrupt entry is not an error. */
+ * OUT_OF_MEMORY. A corrupt entry is not an error. Every temporary file in
+ * the directory (in progress, or left by a killed process) is reported as a
+ * warning. */
 sinter_status_t sn_cache_verify(sn_cache_t *cache, sn_cache_validate_fn validate,
                                 void *validate_ctx, int remove_corrupt, size_t *out_checked,
                                 sn_cache_problem_t **out_problems, size_t *out_problem_count,

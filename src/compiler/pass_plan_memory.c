@@ -17,21 +17,6 @@ typedef struct slot {
   int32_t last_use;
 } slot_t;
 
-/* Input slot an op may overwrite, or -1. */
-static int inplace_input(const sn_ir_node_t *n) {
-  switch (n->op) {
-    case SN_OP_LINEAR: return n->num_inputs == 4 ? 3 : -1;
-    case SN_OP_ADD_LAYERNORM:
-    case SN_OP_GELU:
-    case SN_OP_GELU_TANH:
-    case SN_OP_RELU:
-    case SN_OP_TANH:
-    case SN_OP_L2_NORMALIZE:
-    case SN_OP_SOFTMAX: return 0;
-    default: return -1;
-  }
-}
-
 static int in_arena(const sn_ir_node_t *n) {
   return n->op != SN_OP_INPUT && n->op != SN_OP_WEIGHT;
 }
@@ -64,7 +49,7 @@ sinter_status_t sn_pass_plan_memory(sn_ir_graph_t *g, const sn_compile_options_t
     n_live = kept;
     int64_t bytes = sn_ir_shape_bind(&node->shape, opts->max_tokens, opts->max_tokens, NULL) * 4;
     bytes = (bytes + ALIGN - 1) / ALIGN * ALIGN;
-    int ip = inplace_input(node);
+    int ip = sn_ir_inplace_input(node);
     if (ip >= 0) {
       const sn_ir_node_t *src = &g->nodes[node->inputs[ip]];
       if (in_arena(src) && last[node->inputs[ip]] == i &&

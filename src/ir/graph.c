@@ -33,6 +33,20 @@ static const char *const op_names[SN_OP_COUNT_] = {
     [SN_OP_EMBED_LN] = "embed_layernorm",
 };
 
+int sn_ir_inplace_input(const sn_ir_node_t *n) {
+  switch (n->op) {
+    case SN_OP_LINEAR: return n->num_inputs == 4 ? 3 : -1;
+    case SN_OP_ADD_LAYERNORM:
+    case SN_OP_GELU:
+    case SN_OP_GELU_TANH:
+    case SN_OP_RELU:
+    case SN_OP_TANH:
+    case SN_OP_L2_NORMALIZE:
+    case SN_OP_SOFTMAX: return 0;
+    default: return -1;
+  }
+}
+
 int sn_ir_op_is_packed(sn_ir_op_t op) {
   switch (op) {
     case SN_OP_INPUT:

@@ -175,6 +175,11 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out);
  * packed plan may hold. */
 int sn_ir_op_is_packed(sn_ir_op_t op);
 
+/* The input whose buffer node `n` may overwrite when that input dies with it
+ * (a linear's residual, LayerNorm's input, an activation), or -1. The memory
+ * planner reuses such slots; the program verifier allows exactly these. */
+int sn_ir_inplace_input(const sn_ir_node_t *n);
+
 /* The op's name as printed ("matmul", ...). */
 const char *sn_ir_op_name(sn_ir_op_t op);
 

@@ -227,6 +227,13 @@ sinter_status_t sn_config_parse(const char *json, size_t size, const char *path,
                       path, (int)out->hidden_size, (int)out->num_heads);
     goto done;
   }
+  /* Eager mode pads with this id: it must be a row of the embedding table. */
+  if (out->pad_token_id >= out->vocab_size) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT,
+                      "%s: pad_token_id %d is outside the vocabulary [0, %d)", path,
+                      (int)out->pad_token_id, (int)out->vocab_size);
+    goto done;
+  }
   st = parse_architecture(root, out, path, err);
   if (st) goto done;
   if (out->head == SN_HEAD_SEQUENCE) st = parse_labels(root, out, path, err);
@@ -270,6 +277,14 @@ static sinter_status_t load_pooling(const char *dir, const char *sub, sn_st_modu
   cJSON *root = NULL;
   sinter_status_t st = sn_json_load(path, &root, err);
   if (st) goto done;
+  /* The content key hashes this file: it is where the pooling comes from. */
+  if (strlen(sub) + sizeof "/config.json" > sizeof out->pooling_config) {
+    st = sn_error_set(err, SINTER_ERR_LIMIT, "%s: the module path is longer than %zu bytes", path,
+                      sizeof out->pooling_config - sizeof "/config.json");
+    goto done;
+  }
+  snprintf(out->pooling_config, sizeof out->pooling_config, "%s%sconfig.json", sub,
+           sub[0] ? "/" : "");
   if (!cJSON_IsObject(root)) {
     st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: expected a JSON object", path);
     goto done;

@@ -64,6 +64,8 @@ typedef struct sn_st_modules {
   int normalize;            /* 1 when a Normalize module is listed */
   int32_t max_seq_length;   /* sentence_bert_config.json; 0 when absent */
   int do_lower_case;        /* sentence_bert_config.json */
+  char pooling_config[256]; /* the Pooling module's config file, relative to
+                               the folder (modules.json names its folder); "" */
 } sn_st_modules_t;
 
 /* Reads modules.json, the pooling config and sentence_bert_config.json from

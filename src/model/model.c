@@ -276,6 +276,32 @@ static sinter_status_t load_config(sinter_model_t *m, sinter_error_t *err) {
   return st;
 }
 
+/* Adds `name` (relative to the folder) to the sources when the file exists. */
+static int add_source(sinter_model_t *m, const char *name) {
+  char *path = sn_path_join(m->dir, name);
+  int exists = path && sn_file_exists(path);
+  free(path);
+  if (!exists) return 0;
+  for (size_t i = 0; i < m->sources.count; i++)
+    if (!strcmp(m->sources.items[i], name)) return 0;
+  return sn_strlist_addf(&m->sources, 0, "%s", name);
+}
+
+static sinter_status_t list_sources(sinter_model_t *m, sinter_error_t *err) {
+  int bad = add_source(m, "config.json") | add_source(m, "modules.json");
+  if (m->modules.pooling_config[0]) bad |= add_source(m, m->modules.pooling_config);
+  bad |= add_source(m, "sentence_bert_config.json");
+  for (size_t i = 0; i < m->tokenizer_file_count; i++)
+    bad |= add_source(m, m->tokenizer_files[i].name);
+  bad |= add_source(m, "model.safetensors.index.json");
+  for (size_t i = 0; i < sn_st_count(m->archive); i++) {
+    /* Weight files sit at the top of the folder (the index names shards so). */
+    const char *file = sn_st_at(m->archive, i)->file, *slash = strrchr(file, '/');
+    bad |= add_source(m, slash ? slash + 1 : file);
+  }
+  return bad ? sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: source list", m->dir) : SINTER_OK;
+}
+
 static sinter_model_t *new_model(const char *source) {
   sinter_model_t *m = calloc(1, sizeof *m);
   if (m && !(m->dir = strdup(source))) {
@@ -295,6 +321,7 @@ sinter_status_t sn_model_load_dir(const char *dir, sinter_model_t **out_model,
   if (!st) st = sn_st_open_dir(dir, &m->archive, err);
   if (!st) st = bind_weights(m, err);
   if (!st) st = sn_model_load_tokenizer(m, err);
+  if (!st) st = list_sources(m, err);
   if (st) {
     sinter_model_close(m);
     return st;
@@ -339,6 +366,7 @@ void sinter_model_close(sinter_model_t *m) {
   }
   free(m->weights);
   sn_strlist_clear(&m->warnings);
+  sn_strlist_clear(&m->sources);
   sn_st_close(m->archive);
   sn_config_deinit(&m->config);
   free(m->config_json);
@@ -409,4 +437,8 @@ const char *sn_model_config_json(const sinter_model_t *m, size_t *out_size) {
 
 const struct sn_st_archive *sn_model_archive(const sinter_model_t *m) {
   return m->archive;
+}
+
+const char *sn_model_source_file(const sinter_model_t *m, size_t index) {
+  return sn_strlist_at(&m->sources, index);
 }

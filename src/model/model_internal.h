@@ -21,6 +21,7 @@ struct sinter_model {
   int has_pooler;
   int64_t parameter_count;
   sn_strlist_t warnings;
+  sn_strlist_t sources;                 /* files read, relative to dir (see sn_model_source_file) */
   sn_tokenizer_t *tokenizer;            /* NULL when the folder has no tokenizer files */
   sn_tokenizer_file_t *tokenizer_files; /* owned copies of what the tokenizer was read from */
   size_t tokenizer_file_count;

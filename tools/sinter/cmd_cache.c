@@ -17,19 +17,34 @@ static const char usage[] =
     "The local compile cache is $SINTER_CACHE_DIR, else $XDG_CACHE_HOME/sinter,\n"
     "else ~/.cache/sinter. --cache URL (or SINTER_CACHE_URL) names the remote.\n";
 
+/* An entry is valid when it is a sound artifact compiled for the key its
+ * file name says (DIR/<key>.sinter). */
 static sinter_status_t validate(const char *path, void *ctx, sinter_error_t *err) {
   (void)ctx;
+  const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  uint8_t key[32];
+  int named = strlen(base) == SN_CACHE_KEY_LEN + strlen(".sinter");
+  for (int i = 0; named && i < 32; i++) {
+    unsigned v;
+    named = sscanf(base + 2 * i, "%2x", &v) == 1;
+    key[i] = (uint8_t)v;
+  }
   sn_mapped_file_t map;
   SN_TRY(sn_file_map(path, &map, err));
-  sinter_status_t st = sn_artifact_check(map.data, map.size, path, err);
+  sinter_status_t st = sn_artifact_check(map.data, map.size, path, named ? key : NULL, err);
   sn_file_unmap(&map);
   return st;
 }
 
 static int parse_size(const char *s, uint64_t *out) {
+  /* Plain decimal only: strtod alone would take "0x10", "inf", "nan" and
+   * "1e30", whose casts to uint64_t are meaningless. */
+  size_t digits = strspn(s, "0123456789."), dots = 0;
+  for (size_t i = 0; i < digits; i++) dots += s[i] == '.';
+  if (digits == 0 || dots > 1 || (digits == 1 && dots == 1)) return -1;
   char *end = NULL;
   double v = strtod(s, &end);
-  if (end == s || v < 0) return -1;
+  if (end != s + digits || v < 0) return -1;
   double mult = 1;
   switch (*end) {
     case 'k':
@@ -56,6 +71,7 @@ static int parse_size(const char *s, uint64_t *out) {
   }
   if (*end == 'B' || *end == 'b') end++;
   if (*end) return -1;
+  if (!(v * mult < 18446744073709551616.0)) return -2; /* 2^64: uint64_t holds less */
   *out = (uint64_t)(v * mult);
   return 0;
 }
@@ -113,6 +129,8 @@ int sn_cmd_cache(int argc, char **argv) {
       for (size_t i = 0; i < n_bad; i++)
         printf("CORRUPT %s: %s%s\n", bad[i].key, bad[i].message,
                bad[i].removed ? " (removed)" : "");
+      for (size_t i = 0; i < sn_cache_warning_count(cache); i++)
+        printf("warning: %s\n", sn_cache_warning(cache, i));
       printf("%zu entries checked, %zu corrupt\n", checked, n_bad);
       if (n_bad) rc = SN_EXIT_FAILURE;
       free(bad);
@@ -127,8 +145,15 @@ int sn_cmd_cache(int argc, char **argv) {
     }
   } else if (!strcmp(action, "prune")) {
     uint64_t limit = 0;
-    if (!max_size || parse_size(max_size, &limit) != 0) {
-      rc = cli_usage_error(usage, "prune needs --max-size SIZE");
+    int parsed = max_size ? parse_size(max_size, &limit) : -1;
+    if (parsed == -2) {
+      rc = cli_usage_error(usage, "--max-size %s is more bytes than a cache can hold (2^64)",
+                           max_size);
+    } else if (parsed != 0) {
+      rc = cli_usage_error(usage,
+                           "prune needs --max-size SIZE: a decimal number of bytes, or with "
+                           "K, M, G or T (\"%s\" is not)",
+                           max_size ? max_size : "");
     } else {
       sn_cache_prune_result_t r;
       if (sn_cache_prune(cache, limit, &r, &err)) {

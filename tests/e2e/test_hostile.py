@@ -1,0 +1,150 @@
+"""Issue 10's red-team findings, one regression test each: artifacts, cache
+entries and model folders are untrusted input. Each test failed on the main
+before the fix (the finding's number is in its name)."""
+import json
+import os
+import shutil
+import struct
+
+from conftest import MODELS, binaries, ids_arg, json_lines, run
+
+
+def sanitizer_clean(proc):
+    assert "Sanitizer" not in proc.stderr and "runtime error" not in proc.stderr, proc.stderr
+
+
+def compile_to(tmp_path, name, **kw):
+    out = tmp_path / f"{name}.sinter"
+    run("compile", "--model", MODELS / name, "-o", out, check=0)
+    return out
+
+
+def test_2_inspect_with_a_huge_section_count(tmp_path):
+    """A 4-byte edit of n_sections (offset 60) once made inspect print stack
+    memory: now it names the checksum failure and prints no more sections
+    than a table holds."""
+    art = compile_to(tmp_path, "bert_cls")
+    data = bytearray(art.read_bytes())
+    struct.pack_into("<I", data, 60, 100000)
+    bad = tmp_path / "bad.sinter"
+    bad.write_bytes(bytes(data))
+    for binary in binaries():
+        proc = run("inspect", bad, check=1, binary=binary)
+        sanitizer_clean(proc)
+        assert "checksum mismatch" in proc.stderr
+        assert sum(1 for line in proc.stdout.splitlines() if " offset " in line) <= 16
+
+
+def cache_entries(cache):
+    return sorted(p for p in cache.iterdir() if p.suffix == ".sinter")
+
+
+def test_3_cache_entry_copied_over_another_key(tmp_path):
+    """Entry A copied over entry B's file name is not B: the key inside the
+    artifact must be the one it is stored under."""
+    cache = tmp_path / "cache"
+    env = dict(os.environ, SINTER_CACHE_DIR=str(cache))
+    a, b = MODELS / "bert_cls", MODELS / "distilbert_cls"
+    ids = ids_arg([1, 5, 9, 22, 7])
+
+    def classify(model):
+        proc = run_env(env, "classify", "--model", model, "--ids", ids)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    want_b = json_lines(classify(b).stdout)[0]["logits"]
+    entries = cache_entries(cache)
+    assert len(entries) == 1
+    entry_b = entries[0]
+    classify(a)
+    entry_a = next(p for p in cache_entries(cache) if p != entry_b)
+    shutil.copyfile(entry_a, entry_b)
+    # cache verify names the entry and why.
+    proc = run_env(env, "cache", "verify")
+    assert "another key" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    shutil.copyfile(entry_a, entry_b)
+    # A lookup refuses it, says so, and compiles B again.
+    proc = classify(b)
+    assert "compiled for key" in proc.stderr, proc.stderr
+    assert json_lines(proc.stdout)[0]["logits"] == want_b
+
+
+def run_env(env, *args):
+    import subprocess
+    from conftest import SINTER
+    return subprocess.run([str(SINTER), *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_4_pooling_module_outside_1_pooling(tmp_path):
+    """The content key hashes the Pooling config modules.json names: moving it
+    to P/ and changing mean to cls must not return stale mean-pooled vectors."""
+    folder = tmp_path / "st"
+    shutil.copytree(MODELS / "bert_gelu_new_st", folder)
+    (folder / "1_Pooling").rename(folder / "P")
+    modules = json.loads((folder / "modules.json").read_text())
+    for m in modules:
+        if m["path"] == "1_Pooling":
+            m["path"] = "P"
+    (folder / "modules.json").write_text(json.dumps(modules))
+    ids = ids_arg([2, 40, 41, 42, 3])
+
+    def embeddings(*mode):
+        return json_lines(run("embed", "--model", folder, "--ids", ids, *mode, check=0).stdout)[0]
+
+    first = embeddings()
+    pooling = json.loads((folder / "P" / "config.json").read_text())
+    pooling["pooling_mode_mean_tokens"] = False
+    pooling["pooling_mode_cls_token"] = True
+    (folder / "P" / "config.json").write_text(json.dumps(pooling))
+    compiled, eager = embeddings(), embeddings("--mode", "eager")
+    key = next(k for k in compiled if isinstance(compiled[k], list))
+    assert max(abs(x - y) for x, y in zip(compiled[key], eager[key])) < 1e-4
+    assert max(abs(x - y) for x, y in zip(compiled[key], first[key])) > 1e-3
+
+
+def test_6_pad_token_outside_the_vocabulary(tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(MODELS / "bert_cls", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["pad_token_id"] = config["vocab_size"] + 7
+    (folder / "config.json").write_text(json.dumps(config))
+    for binary in binaries():
+        proc = run("embed", "--mode", "eager", "--model", folder, "--ids", "1 2 3", check=1,
+                   binary=binary)
+        sanitizer_clean(proc)
+        assert "pad_token_id" in proc.stderr and "outside the vocabulary" in proc.stderr
+
+
+def test_7_prune_sizes_out_of_range(tmp_path):
+    """'1e30', 'inf', '2e19' once became 0 bytes (prune removed everything) and
+    '0x10' 16 bytes: only plain decimal sizes are taken now."""
+    cache = tmp_path / "cache"
+    env = dict(os.environ, SINTER_CACHE_DIR=str(cache))
+    assert run_env(env, "classify", "--model", MODELS / "bert_cls", "--ids", "1 2").returncode == 0
+    for size in ["1e30", "inf", "2e19", "0x10", "nan", "-1", "", "1..2"]:
+        proc = run_env(env, "cache", "prune", "--max-size", size)
+        assert proc.returncode == 2, (size, proc.stderr)
+        assert len(cache_entries(cache)) == 1, size
+    assert "more bytes than a cache can hold" in run_env(
+        env, "cache", "prune", "--max-size", "20000000000T").stderr
+    assert run_env(env, "cache", "prune", "--max-size", "1.5G").returncode == 0
+    assert len(cache_entries(cache)) == 1
+
+
+def test_8_killed_compile_leaves_a_temp_that_verify_and_prune_see(tmp_path):
+    """A compile killed with -9 leaves its temporary artifact: it is named as
+    the cache's temporaries are, so verify reports it and prune sweeps it."""
+    cache = tmp_path / "cache"
+    env = dict(os.environ, SINTER_CACHE_DIR=str(cache))
+    assert run_env(env, "classify", "--model", MODELS / "bert_cls", "--ids", "1 2").returncode == 0
+    key = cache_entries(cache)[0].stem
+    left = cache / f"{key}.sinter.tmp.4242.compile.tmp.4242"
+    left.write_bytes(b"\0" * 4096)
+    two_hours_ago = left.stat().st_mtime - 7200
+    os.utime(left, (two_hours_ago, two_hours_ago))
+    proc = run_env(env, "cache", "verify")
+    assert proc.returncode == 0 and left.name in proc.stdout, proc.stdout + proc.stderr
+    proc = run_env(env, "cache", "prune", "--max-size", "10G")
+    assert proc.returncode == 0, proc.stderr
+    assert not left.exists() and len(cache_entries(cache)) == 1

@@ -1,0 +1,143 @@
+/* test_program.c — the program verifier (src/program/verify.c): a compiled
+ * plan passes, and each rule that makes a decoded plan safe to run refuses
+ * the edit a hostile artifact could make, with its own message. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "program/program.h"
+#include "test.h"
+
+#define BERT_CLS SN_TEST_FIXTURES "/models/bert_cls"
+
+static sinter_model_t *model;
+static sinter_program_t *program;
+static sn_ir_graph_t *plan; /* the program's plan, edited in place and restored */
+static sn_config_t config;  /* a copy of the model's, edited in place */
+
+static void expect_refused(const char *needle) {
+  sinter_error_t err;
+  SN_CHECK_ERR(sn_program_verify(plan, &config, "plan", &err), SINTER_ERR_FORMAT, &err, needle);
+}
+
+static int32_t output_node(const char *name) {
+  for (int k = 0; k < plan->num_outputs; k++)
+    if (!strcmp(plan->outputs[k].name, name)) return plan->outputs[k].node;
+  return -1;
+}
+
+static void test_compiled_plan_passes(void) {
+  sinter_error_t err;
+  SN_CHECK_OK(sn_program_verify(plan, &config, "plan", &err), &err);
+  /* It has in-place slots, which the overlap rule must allow. */
+  int in_place = 0;
+  for (int32_t i = 0; i < plan->count; i++) {
+    int ip = sn_ir_inplace_input(&plan->nodes[i]);
+    if (ip >= 0 && plan->nodes[plan->nodes[i].inputs[ip]].op != SN_OP_WEIGHT &&
+        plan->nodes[plan->nodes[i].inputs[ip]].arena_offset == plan->nodes[i].arena_offset)
+      in_place++;
+  }
+  SN_CHECK(in_place > 0);
+}
+
+static void test_outputs_present(void) {
+  int32_t k;
+  for (k = 0; k < plan->num_outputs && strcmp(plan->outputs[k].name, "embeddings"); k++) {
+  }
+  SN_CHECK(k < plan->num_outputs);
+  char saved[32];
+  memcpy(saved, plan->outputs[k].name, 32);
+  snprintf(plan->outputs[k].name, 32, "renamed");
+  expect_refused("no \"embeddings\" output");
+  memcpy(plan->outputs[k].name, saved, 32);
+  for (k = 0; k < plan->num_outputs && strcmp(plan->outputs[k].name, "last_hidden_state"); k++) {
+  }
+  snprintf(plan->outputs[k].name, 32, "renamed");
+  expect_refused("no \"last_hidden_state\" output");
+  snprintf(plan->outputs[k].name, 32, "last_hidden_state");
+}
+
+static void test_output_widths_match_config(void) {
+  int32_t labels = config.num_labels;
+  config.num_labels = 4096; /* the CONFIG section's word against a 3-wide plan */
+  expect_refused("plan output \"logits\" is not [B, 4096]");
+  config.num_labels = labels;
+  config.head = SN_HEAD_NONE;
+  expect_refused("\"logits\" output but its config no classification head");
+  config.head = SN_HEAD_SEQUENCE;
+  int32_t hidden = output_node("last_hidden_state");
+  int64_t rows = plan->nodes[hidden].shape.dims[0];
+  plan->nodes[hidden].shape.dims[0] = SN_DIM_B;
+  sinter_error_t err;
+  SN_CHECK(sn_program_verify(plan, &config, "plan", &err) == SINTER_ERR_FORMAT);
+  plan->nodes[hidden].shape.dims[0] = rows;
+}
+
+/* The last node in the arena, and an earlier one still live when it runs. */
+static void live_pair(int32_t *a, int32_t *b) {
+  *b = output_node("scores");
+  *a = output_node("last_hidden_state");
+}
+
+static void test_slots_aligned(void) {
+  int32_t a, b;
+  live_pair(&a, &b);
+  plan->nodes[b].arena_offset += 4;
+  expect_refused("is not 64-byte aligned");
+  plan->nodes[b].arena_offset -= 4;
+}
+
+static void test_live_slots_never_overlap(void) {
+  int32_t a, b;
+  live_pair(&a, &b);
+  int64_t saved = plan->nodes[b].arena_offset;
+  plan->nodes[b].arena_offset = plan->nodes[a].arena_offset; /* scores over the hidden state */
+  expect_refused("are live at once and share arena bytes");
+  plan->nodes[b].arena_offset = saved;
+  /* A node reading an input that shares its bytes, not in place. */
+  int32_t logits = output_node("logits");
+  int32_t x = plan->nodes[logits].inputs[0];
+  saved = plan->nodes[logits].arena_offset;
+  plan->nodes[logits].arena_offset = plan->nodes[x].arena_offset;
+  expect_refused("are live at once and share arena bytes");
+  plan->nodes[logits].arena_offset = saved;
+}
+
+static void test_slots_inside_arena(void) {
+  int32_t a, b;
+  live_pair(&a, &b);
+  int64_t saved = plan->nodes[b].arena_offset;
+  plan->nodes[b].arena_offset = plan->arena_bytes;
+  expect_refused("outside the");
+  plan->nodes[b].arena_offset = -64;
+  expect_refused("outside the");
+  plan->nodes[b].arena_offset = saved;
+}
+
+static void test_embedding_tables_match_config(void) {
+  int32_t vocab = config.vocab_size;
+  config.vocab_size = vocab + 1000; /* ids the session would accept, past the table */
+  expect_refused("embedding tables do not match its config");
+  config.vocab_size = vocab;
+}
+
+int main(void) {
+  sinter_error_t err;
+  if (sinter_model_open(BERT_CLS, &model, &err) != SINTER_OK ||
+      sinter_program_compile(model, NULL, &program, &err) != SINTER_OK) {
+    fprintf(stderr, "set-up: %s\n", err.message);
+    return 1;
+  }
+  plan = (sn_ir_graph_t *)sn_program_plan(program);
+  config = *sn_model_config(model); /* labels stay the model's: never freed here */
+  SN_RUN(test_compiled_plan_passes);
+  SN_RUN(test_outputs_present);
+  SN_RUN(test_output_widths_match_config);
+  SN_RUN(test_slots_aligned);
+  SN_RUN(test_live_slots_never_overlap);
+  SN_RUN(test_slots_inside_arena);
+  SN_RUN(test_embedding_tables_match_config);
+  SN_RUN(test_compiled_plan_passes); /* every edit was undone */
+  sinter_program_release(program);
+  sinter_model_close(model);
+  return SN_TEST_REPORT();
+}
