@@ -20,7 +20,7 @@ sinter_status_t sinter_model_open(const char *path, sinter_model_t **out_model,
   sn_error_clear(err);
   *out_model = NULL;
   if (!path) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "model directory is NULL");
-  if (!sn_file_exists(path)) return sn_model_load_dir(path, out_model, err);
+  if (!sn_path_is_non_directory(path)) return sn_model_load_dir(path, out_model, err);
   /* A .sinter file: the model description it carries. */
   sn_artifact_contents_t c;
   sinter_status_t st = sn_artifact_read(path, &c, err);
@@ -185,7 +185,7 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
                                     sinter_program_t **out, sinter_error_t *err) {
   *out = NULL;
   if (!path) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "path is NULL");
-  if (sn_file_exists(path)) return sn_api_open_artifact(path, out, err);
+  if (sn_path_is_non_directory(path)) return sn_api_open_artifact(path, out, err);
 
   sinter_model_t *folder = NULL;
   sn_cache_t *cache = NULL;

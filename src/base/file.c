@@ -13,7 +13,9 @@
 
 static sinter_status_t open_regular(const char *path, int *out_fd, size_t *out_size,
                                     sinter_error_t *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; it
+   * is refused below as not a regular file. Reads of regular files ignore it. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return sn_error_set(err, SINTER_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -107,6 +109,11 @@ sinter_status_t sn_file_read_all(const char *path, size_t max_bytes, char **out_
 int sn_file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int sn_path_is_non_directory(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 char *sn_path_join(const char *dir, const char *name) {

@@ -33,6 +33,9 @@ sinter_status_t sn_file_read_all(const char *path, size_t max_bytes, char **out_
 /* 1 when `path` names an existing regular file, else 0. */
 int sn_file_exists(const char *path);
 
+/* 1 when `path` exists and is not a directory (a file, FIFO, device...). */
+int sn_path_is_non_directory(const char *path);
+
 /* Joins dir and name with one '/' into a new heap string (caller frees), or
  * NULL on allocation failure. */
 char *sn_path_join(const char *dir, const char *name);

@@ -148,3 +148,58 @@ def test_8_killed_compile_leaves_a_temp_that_verify_and_prune_see(tmp_path):
     proc = run_env(env, "cache", "prune", "--max-size", "10G")
     assert proc.returncode == 0, proc.stderr
     assert not left.exists() and len(cache_entries(cache)) == 1
+
+
+def poison_tensor(folder, name, value=float("nan")):
+    """Overwrites every element of an F32 tensor of model.safetensors."""
+    path = folder / "model.safetensors"
+    data = bytearray(path.read_bytes())
+    (n,) = struct.unpack_from("<Q", data, 0)
+    header = json.loads(data[8:8 + n])
+    entry = next(v for k, v in header.items() if k.endswith(name))
+    assert entry["dtype"] == "F32"
+    begin, end = entry["data_offsets"]
+    for at in range(8 + n + begin, 8 + n + end, 4):
+        struct.pack_into("<f", data, at, value)
+    path.write_bytes(bytes(data))
+
+
+def test_9_non_finite_results_are_valid_json(tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(MODELS / "bert_cls", folder)
+    poison_tensor(folder, "classifier.bias")
+    poison_tensor(folder, "embeddings.LayerNorm.bias", float("inf"))
+    for mode in [[], ["--mode", "eager"]]:
+        proc = run("classify", "--model", folder, "--ids", "1 5 9", *mode, check=0)
+        row = json.loads(proc.stdout)  # strict JSON: no nan, inf or -nan
+        assert row["logits"] == [None, None, None] and row["score"] is None
+        assert "non-finite values" in proc.stderr
+        proc = run("embed", "--model", folder, "--ids", "1 5 9", *mode, check=0)
+        assert all(v is None for v in json.loads(proc.stdout)["embedding"])
+        proc = run("embed", "--model", folder, "--ids", "1 5 9", "--ids", "--similarity", "1 2",
+                   *mode, check=0)
+        assert "0.000" not in proc.stdout and "nan" in proc.stdout
+
+
+def test_10_fifo_in_place_of_a_file(tmp_path):
+    """Opening a FIFO waited for a writer forever: now it is refused as not a
+    regular file (config.json, a module config, an artifact)."""
+    folder = tmp_path / "m"
+    shutil.copytree(MODELS / "bert_gelu_new_st", folder)
+    (folder / "1_Pooling" / "config.json").unlink()
+    os.mkfifo(folder / "1_Pooling" / "config.json")
+    proc = run("info", "--model", folder, check=1, timeout=20)
+    assert "1_Pooling/config.json" in proc.stderr and "not a regular file" in proc.stderr
+    (folder / "config.json").unlink()
+    os.mkfifo(folder / "config.json")
+    assert "not a regular file" in run("info", "--model", folder, check=1, timeout=20).stderr
+    os.mkfifo(tmp_path / "a.sinter")
+    for command in (["inspect", tmp_path / "a.sinter"],
+                    ["embed", "--model", tmp_path / "a.sinter", "--ids", "1 2"]):
+        assert "not a regular file" in run(*command, check=1, timeout=20).stderr
+
+
+def test_12_nul_byte_on_stdin_names_the_line(tmp_path):
+    proc = run("embed", "--model", MODELS / "bert_cls", "--ids", stdin="1 2\n3 4\x00 5 6\n",
+               check=1)
+    assert "stdin line 2 contains a NUL byte" in proc.stderr

@@ -277,19 +277,53 @@ static sinter_status_t append_text(cli_inputs_t *in, size_t *cap, const char *te
   return SINTER_OK;
 }
 
+/* Reads one line of at most `max` bytes (newline dropped) into *buf. Returns
+ * its length, -1 at the end of input, or -2 when the line is longer (the
+ * rest of it is not stored, so memory stays bounded by `max`). */
+static ssize_t read_line(FILE *f, char **buf, size_t *cap, size_t max) {
+  size_t n = 0;
+  int c, any = 0;
+  while ((c = getc_unlocked(f)) != EOF) {
+    any = 1;
+    if (c == '\n') break;
+    if (n == max) return -2;
+    if (n + 1 >= *cap) {
+      size_t grown = *cap ? *cap * 2 : 256;
+      char *p = realloc(*buf, grown);
+      if (!p) return -3;
+      *buf = p;
+      *cap = grown;
+    }
+    (*buf)[n++] = (char)c;
+  }
+  if (!any) return -1;
+  return (ssize_t)n;
+}
+
 static sinter_status_t read_stdin_lines(cli_inputs_t *in, sinter_error_t *err) {
   size_t cap = 0, line_cap = 0;
   char *line = NULL;
   ssize_t n;
   sinter_status_t st = SINTER_OK;
-  while ((n = getline(&line, &line_cap, stdin)) >= 0) {
-    if ((size_t)n > MAX_LINE_BYTES) {
+  while ((n = read_line(stdin, &line, &line_cap, MAX_LINE_BYTES)) != -1) {
+    if (n == -3) {
+      st = cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "stdin line %zu", in->count + 1);
+      break;
+    }
+    if (n == -2) {
       st = cli_error(err, SINTER_ERR_LIMIT, "stdin line %zu is longer than %u bytes", in->count + 1,
                      MAX_LINE_BYTES);
       break;
     }
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-    if ((st = append_text(in, &cap, line, (size_t)n, err))) break;
+    if (n > 0 && memchr(line, '\0', (size_t)n)) {
+      /* C strings end at a NUL: the text after it would be dropped silently. */
+      st = cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
+                     "stdin line %zu contains a NUL byte at byte %zu", in->count + 1,
+                     (size_t)((char *)memchr(line, '\0', (size_t)n) - line));
+      break;
+    }
+    while (n > 0 && line[n - 1] == '\r') n--;
+    if ((st = append_text(in, &cap, line ? line : "", (size_t)n, err))) break;
   }
   free(line);
   return st;

@@ -30,10 +30,28 @@ static void put_json_string(FILE *out, const char *s) {
   cJSON_Delete(item);
 }
 
-/* Floats with 9 significant digits: enough to round-trip a float32. */
+/* Non-finite results (NaN or infinite weights upstream) are printed as JSON
+ * null, which every parser reads, with one warning per command on stderr. */
+static int warned_non_finite;
+
+static void put_float(FILE *out, float v) {
+  if (isfinite(v)) {
+    fprintf(out, "%.9g", (double)v); /* 9 significant digits round-trip a float32 */
+    return;
+  }
+  fputs("null", out);
+  if (!warned_non_finite++)
+    fprintf(stderr,
+            "sinter: warning: the model produced non-finite values (NaN or infinity; check its "
+            "weights); they are printed as null\n");
+}
+
 static void put_floats(FILE *out, const float *v, size_t n) {
   fputc('[', out);
-  for (size_t i = 0; i < n; i++) fprintf(out, i ? ",%.9g" : "%.9g", (double)v[i]);
+  for (size_t i = 0; i < n; i++) {
+    if (i) fputc(',', out);
+    put_float(out, v[i]);
+  }
   fputc(']', out);
 }
 
@@ -79,7 +97,11 @@ static void print_similarity(const embed_ctx_t *ctx, const cli_inputs_t *in) {
         na += (double)a[k] * a[k];
         nb += (double)b[k] * b[k];
       }
-      printf(" %6.3f", na > 0 && nb > 0 ? dot / sqrt(na * nb) : 0.0);
+      /* A NaN compares false with everything: say so rather than print 0. */
+      if (!isfinite(dot) || !isfinite(na) || !isfinite(nb))
+        printf(" %6s", "nan");
+      else
+        printf(" %6.3f", na > 0 && nb > 0 ? dot / sqrt(na * nb) : 0.0);
     }
     printf("\n");
   }
@@ -165,11 +187,14 @@ static int print_classes(void *p, const cli_inputs_t *in, size_t first, const si
     put_json_string(stdout, in->texts[first + r]);
     printf(",\"label\":");
     put_json_string(stdout, info->labels[best]);
-    printf(",\"score\":%.9g,\"scores\":{", (double)scores[best]);
+    printf(",\"score\":");
+    put_float(stdout, scores[best]);
+    printf(",\"scores\":{");
     for (size_t k = 0; k < o->num_labels; k++) {
       if (k) putchar(',');
       put_json_string(stdout, info->labels[k]);
-      printf(":%.9g", (double)scores[k]);
+      putchar(':');
+      put_float(stdout, scores[k]);
     }
     printf("},\"logits\":");
     put_floats(stdout, o->logits + r * o->num_labels, o->num_labels);
