@@ -1,4 +1,5 @@
 /* model.c — opening a model folder: config, modules, weights, tokenizer. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +288,33 @@ static int add_source(sinter_model_t *m, const char *name) {
   return sn_strlist_addf(&m->sources, 0, "%s", name);
 }
 
+/* Every file the model was read from must be the folder's own: a symlink
+ * leading elsewhere (say to ~/.aws/credentials as added_tokens.json or
+ * vocab.txt) would be read, and embedded in an artifact that is uploaded to a
+ * shared bucket. SINTER_ALLOW_EXTERNAL_LINKS=1 allows them, for layouts such
+ * as the Hugging Face hub cache, whose snapshot files link to ../../blobs. */
+static sinter_status_t check_sources_inside(const sinter_model_t *m, sinter_error_t *err) {
+  const char *allow = getenv("SINTER_ALLOW_EXTERNAL_LINKS");
+  if (allow && !strcmp(allow, "1")) return SINTER_OK;
+  char root[PATH_MAX], real[PATH_MAX];
+  if (!realpath(m->dir, root))
+    return sn_error_set(err, SINTER_ERR_IO, "%s: cannot resolve the folder's path", m->dir);
+  size_t n = strlen(root);
+  for (size_t i = 0; i < m->sources.count; i++) {
+    char *path = sn_path_join(m->dir, m->sources.items[i]);
+    if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: path", m->dir);
+    real[0] = '\0';
+    int inside = realpath(path, real) && !strncmp(real, root, n) && real[n] == '/';
+    free(path);
+    if (!inside)
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s/%s is a link to %s, outside the model folder (refused: its bytes "
+                          "would go into artifacts; SINTER_ALLOW_EXTERNAL_LINKS=1 allows it)",
+                          m->dir, m->sources.items[i], real[0] ? real : "a missing file");
+  }
+  return SINTER_OK;
+}
+
 static sinter_status_t list_sources(sinter_model_t *m, sinter_error_t *err) {
   int bad = add_source(m, "config.json") | add_source(m, "modules.json");
   if (m->modules.pooling_config[0]) bad |= add_source(m, m->modules.pooling_config);
@@ -299,7 +327,8 @@ static sinter_status_t list_sources(sinter_model_t *m, sinter_error_t *err) {
     const char *file = sn_st_at(m->archive, i)->file, *slash = strrchr(file, '/');
     bad |= add_source(m, slash ? slash + 1 : file);
   }
-  return bad ? sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: source list", m->dir) : SINTER_OK;
+  if (bad) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: source list", m->dir);
+  return check_sources_inside(m, err);
 }
 
 static sinter_model_t *new_model(const char *source) {

@@ -6,7 +6,7 @@ import os
 import shutil
 import struct
 
-from conftest import MODELS, binaries, ids_arg, json_lines, run
+from conftest import DEFAULT_MODEL, MODELS, binaries, ids_arg, json_lines, run
 
 
 def sanitizer_clean(proc):
@@ -203,3 +203,33 @@ def test_12_nul_byte_on_stdin_names_the_line(tmp_path):
     proc = run("embed", "--model", MODELS / "bert_cls", "--ids", stdin="1 2\n3 4\x00 5 6\n",
                check=1)
     assert "stdin line 2 contains a NUL byte" in proc.stderr
+
+
+def test_5_links_out_of_the_folder_are_refused(tmp_path):
+    """A symlink to a secret once went into the artifact (and the bucket):
+    added_tokens.json is not read at all now, so it is not embedded, and a
+    file the loader reads that links outside the folder is refused."""
+    secret = tmp_path / "credentials"
+    secret.write_text("[default]\naws_secret_access_key = SECRET-DO-NOT-UPLOAD\n")
+    folder = tmp_path / "m"
+    shutil.copytree(DEFAULT_MODEL, folder)
+    (folder / "added_tokens.json").unlink(missing_ok=True)
+    os.symlink(secret, folder / "added_tokens.json")
+    art = tmp_path / "a.sinter"
+    run("compile", "--model", folder, "-o", art, check=0)
+    assert b"SECRET-DO-NOT-UPLOAD" not in art.read_bytes()
+    (folder / "vocab.txt").unlink(missing_ok=True)
+    os.symlink(secret, folder / "vocab.txt")
+    (folder / "tokenizer.json").unlink()
+    proc = run("compile", "--model", folder, "-o", tmp_path / "b.sinter", check=1)
+    assert "vocab.txt is a link to" in proc.stderr and "outside the model folder" in proc.stderr
+    # A link inside the folder is fine, and the override lets hub-cache layouts in.
+    os.unlink(folder / "vocab.txt")
+    shutil.copy(DEFAULT_MODEL / "vocab.txt", folder / "vocab.real.txt")
+    os.symlink("vocab.real.txt", folder / "vocab.txt")
+    run("info", "--model", folder, check=0)
+    os.unlink(folder / "vocab.txt")
+    os.symlink(DEFAULT_MODEL / "vocab.txt", folder / "vocab.txt")
+    assert run("info", "--model", folder).returncode == 1
+    env = dict(os.environ, SINTER_ALLOW_EXTERNAL_LINKS="1")
+    assert run_env(env, "info", "--model", folder).returncode == 0
