@@ -155,27 +155,32 @@ static sinter_status_t lookup(sn_cache_t *cache, const char *hex, kept_program_t
   return st;
 }
 
-/* Compiles `folder` into the cache entry `hex` and opens the entry. */
+/* Compiles `folder` into the cache entry `hex` and opens the entry. When the
+ * compile succeeds but the cache cannot take it (read-only or full disk),
+ * *out_uncached holds the program compiled in memory (it borrows `folder`)
+ * and `err` the reason; a compile error is returned as it is. */
 static sinter_status_t compile_into(sn_cache_t *cache, const char *hex, const uint8_t key[32],
                                     const sinter_model_t *folder, const sn_compile_options_t *opts,
                                     kept_program_t *kept, double *out_seconds,
-                                    sinter_error_t *err) {
+                                    sinter_program_t **out_uncached, sinter_error_t *err) {
   char tmp[4096], *entry = NULL;
   /* The cache's temporary-file name, so that `cache verify` reports and
    * `cache prune` sweeps what a killed compile leaves behind. */
   snprintf(tmp, sizeof tmp, "%s/%s.sinter.tmp.%d.compile", sn_cache_dir(cache), hex, (int)getpid());
   sinter_program_t *compiled = NULL;
   double t0 = sn_time_now();
-  sinter_status_t st = sn_api_compile(folder, opts, &compiled, err);
-  if (!st) {
-    sn_program_set_key(compiled, key);
-    st = sn_artifact_write(compiled, tmp, err);
-  }
+  SN_TRY(sn_api_compile(folder, opts, &compiled, err));
   *out_seconds = sn_time_now() - t0;
-  sinter_program_release(compiled);
+  sn_program_set_key(compiled, key);
+  sinter_status_t st = sn_artifact_write(compiled, tmp, err);
   if (!st) st = sn_cache_put(cache, hex, tmp, SN_CACHE_PUT_MOVE, &entry, err);
   unlink(tmp);
-  if (!st) st = validate_and_keep(entry, kept, err);
+  if (st) {
+    *out_uncached = compiled;
+    return st;
+  }
+  sinter_program_release(compiled);
+  st = validate_and_keep(entry, kept, err);
   free(entry);
   return st;
 }
@@ -196,22 +201,49 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
   sn_cache_origin_t origin = SN_CACHE_MISS;
   double seconds = 0;
   sn_compile_options_t opts;
+  sinter_program_t *uncached = NULL;
   sinter_status_t st = sn_model_load_dir(path, &folder, err);
-  if (!st) opts = sn_api_compile_options(folder, in);
-  if (!st) st = sn_cache_create(cache_dir, cache_url, &cache, err);
-  if (!st) st = sn_artifact_key_memoized(folder, &opts, sn_cache_dir(cache), key, err);
   if (st) goto done;
-  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
-  kept.key = key;
-  if ((st = lookup(cache, hex, &kept, &origin, err))) goto done;
-  if (origin == SN_CACHE_MISS) {
+  opts = sn_api_compile_options(folder, in);
+  st = sn_cache_create(cache_dir, cache_url, &cache, err);
+  if (st == SINTER_ERR_INVALID_ARGUMENT) goto done; /* a bad URL or credentials: the caller's */
+  if (!st) st = sn_artifact_key_memoized(folder, &opts, sn_cache_dir(cache), key, err);
+  if (!st) {
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    kept.key = key;
+    st = lookup(cache, hex, &kept, &origin, err);
+  }
+  if (!st && origin == SN_CACHE_MISS) {
     /* Compile once per key: whoever holds the lock compiles, the others
      * wait and then find the entry. */
-    if ((st = sn_cache_acquire(cache, hex, &lock, err))) goto done;
-    if ((st = lookup(cache, hex, &kept, &origin, err))) goto done;
-    if (origin == SN_CACHE_MISS &&
-        (st = compile_into(cache, hex, key, folder, &opts, &kept, &seconds, err)))
-      goto done;
+    st = sn_cache_acquire(cache, hex, &lock, err);
+    if (!st) st = lookup(cache, hex, &kept, &origin, err);
+    if (!st && origin == SN_CACHE_MISS)
+      st = compile_into(cache, hex, key, folder, &opts, &kept, &seconds, &uncached, err);
+  }
+  if (st && st != SINTER_ERR_IO && st != SINTER_ERR_NOT_FOUND) goto done;
+  if (st) {
+    /* The cache cannot be used (no directory, read-only, full disk): run
+     * uncached, say why, and leave the caller's work undisturbed. */
+    char reason[sizeof err->message];
+    snprintf(reason, sizeof reason, "%s", err ? err->message : "the cache failed");
+    if (!uncached) {
+      double t0 = sn_time_now();
+      if ((st = sn_api_compile(folder, &opts, &uncached, err))) goto done;
+      seconds = sn_time_now() - t0;
+    }
+    sn_program_own_model(uncached, folder);
+    folder = NULL;
+    sinter_program_release(kept.program);
+    kept.program = uncached;
+    uncached = NULL;
+    origin = SN_CACHE_MISS;
+    sn_error_clear(err);
+    st = SINTER_OK;
+    sn_program_add_warning(kept.program,
+                           "cache: %s; running a program compiled in memory, not "
+                           "cached",
+                           reason);
   }
   sn_program_set_origin(kept.program,
                         origin == SN_CACHE_REMOTE  ? SN_PROGRAM_FROM_REMOTE_CACHE
@@ -219,14 +251,16 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
                                                    : SN_PROGRAM_COMPILED,
                         seconds);
   /* Load warnings of the folder (unexpected tensors) and of the cache. */
-  for (size_t i = 0; i < sinter_model_warning_count(folder); i++)
-    sn_program_add_warning(kept.program, "%s", sinter_model_warning(folder, i));
-  for (size_t i = 0; i < sn_cache_warning_count(cache); i++)
+  const sinter_model_t *described = folder ? folder : sn_program_model(kept.program);
+  for (size_t i = 0; i < sinter_model_warning_count(described); i++)
+    sn_program_add_warning(kept.program, "%s", sinter_model_warning(described, i));
+  for (size_t i = 0; cache && i < sn_cache_warning_count(cache); i++)
     sn_program_add_warning(kept.program, "cache: %s", sn_cache_warning(cache, i));
   *out = kept.program;
   kept.program = NULL;
 done:
   sn_cache_release(&lock);
+  sinter_program_release(uncached);
   sinter_program_release(kept.program);
   sinter_model_close(folder);
   sn_cache_destroy(cache);

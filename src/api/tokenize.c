@@ -92,6 +92,21 @@ sinter_status_t sinter_model_tokenize_batch(const sinter_model_t *model, size_t 
   cut = limit;
   if (options->max_length > 0 && (size_t)options->max_length < cut.max_length)
     cut.max_length = (size_t)options->max_length;
+  if (options->max_length > 0) {
+    /* Below the number of special tokens no truncation can be satisfied
+     * (the Rust library wraps around and silently truncates nothing). */
+    sn_encoding_t empty;
+    sn_encoding_init(&empty);
+    sinter_status_t est = sn_tokenizer_encode(tok, "", 0, pairs ? "" : NULL, 0, NULL, &empty, err);
+    size_t specials = empty.length;
+    sn_encoding_deinit(&empty);
+    if (est) return est;
+    if ((size_t)options->max_length < specials)
+      return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                          "tokenize: max_length %d is less than the %zu special tokens every "
+                          "input gets",
+                          (int)options->max_length, specials);
+  }
   if (options->truncation == SINTER_TRUNCATE_LEFT) cut.direction = SN_SIDE_LEFT;
   if (options->truncation == SINTER_TRUNCATE_RIGHT) cut.direction = SN_SIDE_RIGHT;
   sn_encode_options_t whole = sn_encode_options_default(), cutting = whole;

@@ -134,6 +134,19 @@ sinter_status_t sn_s3_parse_url(const char *url, char **out_bucket, char **out_p
                           "cache URL \"%s\": empty path segment (\"//\") in the prefix", url);
     }
   }
+  /* "." and ".." segments: the HTTP client resolves them in the request
+   * path, so s3://b/../other/x would talk to bucket "other". */
+  for (size_t i = 0; i < plen;) {
+    size_t seg = strcspn(p + i, "/");
+    if (seg > plen - i) seg = plen - i;
+    if ((seg == 1 && p[i] == '.') || (seg == 2 && p[i] == '.' && p[i + 1] == '.')) {
+      return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                          "cache URL \"%s\": \".\" and \"..\" are not allowed as prefix "
+                          "segments",
+                          url);
+    }
+    i += seg + 1;
+  }
   char *bucket = malloc(blen + 1);
   char *prefix = malloc(plen + 1);
   if (!bucket || !prefix) {

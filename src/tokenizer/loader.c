@@ -759,7 +759,8 @@ static sinter_status_t build_from_vocab_dir(sn_tokenizer_t *tok, const file_set_
     SN_TRY(push_added(tok, content, (int32_t)id, special, token_flag(e, "normalized", !special),
                       token_flag(e, "lstrip", 0), token_flag(e, "rstrip", 0),
                       token_flag(e, "single_word", 0), err));
-    if (id >= next_id) next_id = (int32_t)id + 1;
+    /* Ids go up to INT32_MAX: the next free id saturates there, no wrap. */
+    if (id >= next_id) next_id = id == INT32_MAX ? INT32_MAX : (int32_t)id + 1;
   }
   /* The named special tokens and additional_special_tokens are special added
    * tokens with normalized = false. */
@@ -775,7 +776,12 @@ static sinter_status_t build_from_vocab_dir(sn_tokenizer_t *tok, const file_set_
       known |= strcmp(tok->added[k].content, content) == 0;
     if (known) continue;
     int32_t id = sn_vocab_get(&wp->vocab, content, strlen(content));
-    if (id < 0) id = next_id++;
+    if (id < 0) {
+      if (next_id == INT32_MAX)
+        return sn_error_set(err, SINTER_ERR_LIMIT,
+                            "%s: no token id is left for special token \"%s\"", dir, content);
+      id = next_id++;
+    }
     SN_TRY(push_added(tok, content, id, 1, token_flag(ent, "normalized", 0),
                       token_flag(ent, "lstrip", 0), token_flag(ent, "rstrip", 0),
                       token_flag(ent, "single_word", 0), err));

@@ -233,3 +233,50 @@ def test_5_links_out_of_the_folder_are_refused(tmp_path):
     assert run("info", "--model", folder).returncode == 1
     env = dict(os.environ, SINTER_ALLOW_EXTERNAL_LINKS="1")
     assert run_env(env, "info", "--model", folder).returncode == 0
+
+
+def test_14_smaller_findings(tmp_path):
+    bert = MODELS / "bert_cls"
+    # A URL whose ".." would send the requests to another bucket.
+    proc = run("classify", "--model", bert, "--ids", "1 2", "--cache", "s3://b/../other/x",
+               check=1)
+    assert "\"..\" are not allowed" in proc.stderr
+    # Numbers that atoi wrapped around (99999999999 -> 1215752191).
+    for option in ("--batch", "--seq", "--iters"):
+        proc = run("bench", "--model", bert, option, "99999999999", check=2)
+        assert f"{option} needs a number" in proc.stderr
+    assert "--max-seq needs a number" in run("compile", "--model", bert, "--max-seq",
+                                             "4294967297", check=2).stderr
+    # --max-length below the special tokens was silently ignored.
+    for n in ("0", "1"):
+        proc = run("tokenize", "--model", DEFAULT_MODEL, "--max-length", n, "hello world", check=2)
+        assert "special tokens" in proc.stderr
+    row = json_lines(run("tokenize", "--model", DEFAULT_MODEL, "--max-length", "3",
+                         "hello world", check=0).stdout)[0]
+    assert row["ids"] == [101, 7592, 102]
+    # Truncation is said, not silent.
+    proc = run("embed", "--model", DEFAULT_MODEL, "word " * 600, check=0)
+    assert "were truncated" in proc.stderr and "256 tokens" in proc.stderr
+    # Two '|' named as such (it said "2 ids but 2 type ids").
+    proc = run("embed", "--model", bert, "--ids", "101 102 | 0 1 | 1", check=1)
+    assert "more than one '|'" in proc.stderr
+    # A cache that cannot be written: the run goes on uncached, with a warning.
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    env = dict(os.environ, SINTER_CACHE_DIR=str(blocker / "cache"))
+    proc = run_env(env, "classify", "--model", bert, "--ids", "1 5 9 22 7")
+    assert proc.returncode == 0, proc.stderr
+    assert "not cached" in proc.stderr and json_lines(proc.stdout)[0]["label"]
+
+
+def test_14_added_token_id_at_int32_max(tmp_path):
+    """UBSan once reported a signed overflow for an added token of id 2^31-1."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    shutil.copy(DEFAULT_MODEL / "vocab.txt", folder / "vocab.txt")
+    (folder / "tokenizer_config.json").write_text(json.dumps({
+        "added_tokens_decoder": {"2147483647": {"content": "<big>", "special": True}}}))
+    for binary in binaries():
+        proc = run("tokenize", "--model", folder, "hi <big>", binary=binary)
+        sanitizer_clean(proc)
+        assert proc.returncode in (0, 1), proc.stderr

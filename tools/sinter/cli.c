@@ -13,7 +13,7 @@
 
 #define MAX_LINE_BYTES (16u << 20)
 
-static int parse_int(const char *s, int min, int max, int *out) {
+int cli_parse_int(const char *s, int min, int max, int *out) {
   char *end = NULL;
   errno = 0;
   long v = strtol(s, &end, 10);
@@ -32,14 +32,14 @@ int cli_parse_common(cli_common_t *o, int argc, char **argv, int *i) {
   }
   if (!strcmp(arg, "--threads") || !strcmp(arg, "--batch-size")) {
     int v;
-    if (!has_value || parse_int(argv[*i + 1], 1, 4096, &v) != 0)
+    if (!has_value || cli_parse_int(argv[*i + 1], 1, 4096, &v) != 0)
       return fprintf(stderr, "sinter: %s needs a number from 1 to 4096\n", arg), -1;
     *(arg[2] == 't' ? &o->threads : &o->batch_size) = v;
     ++*i;
     return 1;
   }
   if (!strcmp(arg, "--max-tokens")) {
-    if (!has_value || parse_int(argv[*i + 1], 1, 1 << 20, &o->max_tokens) != 0)
+    if (!has_value || cli_parse_int(argv[*i + 1], 1, 1 << 20, &o->max_tokens) != 0)
       return fprintf(stderr, "sinter: --max-tokens needs a number from 1 to 1048576\n"), -1;
     ++*i;
     return 1;
@@ -253,6 +253,10 @@ static sinter_status_t parse_ids(const char *text, size_t index, int32_t **out_i
     return cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "input %zu has no token ids", index);
   if (*end != '|') return SINTER_OK;
   CLI_TRY(parse_int_list(end + 1, index, "token type id", out_types, &n_types, &end, err));
+  if (*end == '|')
+    return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
+                     "input %zu: more than one '|' (the form is \"IDS\" or \"IDS | TYPE_IDS\")",
+                     index);
   if (*end || n_types != *out_len)
     return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,
                      "input %zu: %zu token ids but %zu token type ids after '|'", index, *out_len,
@@ -354,25 +358,46 @@ sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *
   }
   /* Tokenize on every thread (a model's tokenizer is shared read-only); the
    * error reported is that of the first failing input. */
-  size_t first_bad = in->count;
+  size_t first_bad = in->count, truncated = 0, first_truncated = 0, truncated_to = 0;
   if (opts->threads > 0) omp_set_num_threads(opts->threads);
 #pragma omp parallel for schedule(dynamic, 16)
   for (size_t i = 0; i < in->count; i++) {
     sinter_error_t e;
-    if (sinter_model_tokenize(model, in->texts[i], strlen(in->texts[i]), &in->ids[i],
-                              &in->type_ids[i], &in->lengths[i], &e) != SINTER_OK) {
+    sinter_encoding_t enc;
+    const char *text = in->texts[i];
+    if (sinter_model_tokenize_batch(model, 1, &text, NULL, NULL, NULL, NULL, &enc, &e) !=
+        SINTER_OK) {
 #pragma omp critical
       if (i < first_bad) {
         first_bad = i;
         *err = e;
       }
+      continue;
     }
+    /* The ids and types are kept; the rest of the encoding goes. */
+    in->ids[i] = enc.ids;
+    in->type_ids[i] = enc.type_ids;
+    in->lengths[i] = enc.length;
+    enc.ids = enc.type_ids = NULL;
+    if (enc.truncated) {
+#pragma omp critical
+      {
+        if (!truncated++ || i < first_truncated) first_truncated = i, truncated_to = enc.length;
+      }
+    }
+    sinter_encodings_free(&enc, 1);
   }
   if (first_bad < in->count) {
     char inner[sizeof err->message];
     snprintf(inner, sizeof inner, "%s", err->message);
     return cli_error(err, err->status, "input %zu: %s", first_bad, inner);
   }
+  /* Never silently: a cut input is embedded or classified from its start. */
+  if (truncated)
+    fprintf(stderr,
+            "sinter: warning: %zu input(s) longer than the model's %zu tokens were truncated "
+            "(the first: input %zu)\n",
+            truncated, truncated_to, first_truncated);
   return SINTER_OK;
 }
 

@@ -26,6 +26,10 @@ typedef struct cli_common {
   size_t text_count;
 } cli_common_t;
 
+/* Parses a whole decimal integer in [min, max] (no wrap-around, no trailing
+ * characters). Returns 0, or -1 when `s` is not one. */
+int cli_parse_int(const char *s, int min, int max, int *out);
+
 /* Tries to consume argv[*i] (and its value) as a common option. Returns 1
  * when consumed, 0 when not a common option, -1 on a usage error (printed). */
 int cli_parse_common(cli_common_t *opts, int argc, char **argv, int *i);

@@ -107,13 +107,17 @@ int sn_cmd_bench(int argc, char **argv) {
     if (r > 0) continue;
     int has = i + 1 < argc;
     if (!strcmp(a, "--batch") && has) {
-      batch = atoi(argv[++i]);
+      if (cli_parse_int(argv[++i], 1, 1 << 20, &batch) != 0)
+        return cli_usage_error(usage, "--batch needs a number from 1 to 1048576");
     } else if (!strcmp(a, "--seq") && has) {
-      seq = atoi(argv[++i]);
+      if (cli_parse_int(argv[++i], 1, 1 << 20, &seq) != 0)
+        return cli_usage_error(usage, "--seq needs a number from 1 to 1048576");
     } else if (!strcmp(a, "--iters") && has) {
-      iters = atoi(argv[++i]);
+      if (cli_parse_int(argv[++i], 1, 1 << 20, &iters) != 0)
+        return cli_usage_error(usage, "--iters needs a number from 1 to 1048576");
     } else if (!strcmp(a, "--warmup") && has) {
-      warmup = atoi(argv[++i]);
+      if (cli_parse_int(argv[++i], 0, 1 << 20, &warmup) != 0)
+        return cli_usage_error(usage, "--warmup needs a number from 0 to 1048576");
     } else if (!strcmp(a, "--lengths") && has) {
       lengths_spec = argv[++i];
     } else if (!strcmp(a, "--json")) {

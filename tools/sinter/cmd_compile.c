@@ -78,8 +78,8 @@ int sn_cmd_compile(int argc, char **argv) {
     } else if (!strcmp(a, "--target") && has) {
       target = argv[++i];
     } else if (!strcmp(a, "--max-seq") && has) {
-      max_seq = atoi(argv[++i]);
-      if (max_seq < 1) return cli_usage_error(compile_usage, "--max-seq needs a positive number");
+      if (cli_parse_int(argv[++i], 1, 1 << 20, &max_seq) != 0)
+        return cli_usage_error(compile_usage, "--max-seq needs a number from 1 to 1048576");
     } else if (!strcmp(a, "--explain")) {
       explain = 1;
     } else {

@@ -59,10 +59,11 @@ int sn_cmd_profile(int argc, char **argv) {
         return cli_usage_error(usage, "--seqs takes numbers like 16,32,64");
     } else if (!strcmp(a, "--latency-budget") && has) {
       budget_ms = atof(argv[++i]);
-      if (budget_ms <= 0) return cli_usage_error(usage, "--latency-budget must be positive");
+      if (!(budget_ms > 0 && budget_ms < 1e9))
+        return cli_usage_error(usage, "--latency-budget needs milliseconds, more than 0");
     } else if (!strcmp(a, "--iters") && has) {
-      iters = atoi(argv[++i]);
-      if (iters < 1) return cli_usage_error(usage, "--iters must be positive");
+      if (cli_parse_int(argv[++i], 1, 1 << 20, &iters) != 0)
+        return cli_usage_error(usage, "--iters needs a number from 1 to 1048576");
     } else if (!strcmp(a, "--plot") && has) {
       plot = argv[++i];
       if (!cli_plot_format_known(plot))

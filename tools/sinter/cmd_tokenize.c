@@ -133,6 +133,23 @@ int sn_cmd_tokenize(int argc, char **argv) {
   /* One text at a time: padding would only add [PAD] noise to the output. */
   sn_tokenizer_set_padding(tok, NULL);
   if (max_length >= 0) {
+    /* The special tokens count against max_length; below their number the
+     * Rust library's subtraction wraps around and truncation silently does
+     * nothing: refuse it instead. */
+    sn_encoding_t empty;
+    sn_encoding_init(&empty);
+    size_t specials = 0;
+    if (sn_tokenizer_encode(tok, "", 0, pair ? "" : NULL, 0, NULL, &empty, &err) == SINTER_OK)
+      specials = empty.length;
+    sn_encoding_deinit(&empty);
+    if ((size_t)max_length < specials || max_length == 0) {
+      fprintf(stderr,
+              "sinter tokenize: --max-length %ld is less than the %zu special tokens every "
+              "encoding has\n",
+              max_length, specials);
+      sn_tokenizer_destroy(tok);
+      return SN_EXIT_USAGE;
+    }
     sn_truncation_t tr = {1, (size_t)max_length, SN_TRUNCATE_LONGEST_FIRST, SN_SIDE_RIGHT};
     sn_tokenizer_set_truncation(tok, &tr);
   }
