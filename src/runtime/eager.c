@@ -96,6 +96,36 @@ static sinter_status_t run_node(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, int32_t
   return SINTER_OK;
 }
 
+/* The most bytes of intermediates alive at once over the run, from the same
+ * liveness the run frees by: a batch too big is refused before anything is
+ * allocated, not after the process has grown by gigabytes. */
+static sinter_status_t check_peak(const sn_ir_graph_t *g, const slot_t *s,
+                                  const sn_eager_inputs_t *in, sinter_error_t *err) {
+  int64_t live = 0, peak = 0;
+  for (int32_t i = 0; i < g->count; i++) {
+    const sn_ir_node_t *n = &g->nodes[i];
+    if (s[i].root == i && n->op != SN_OP_INPUT && n->op != SN_OP_WEIGHT) {
+      int64_t numel = sn_ir_shape_bind(&n->shape, in->batch, in->seq, NULL);
+      if (numel < 0 || numel > SN_EAGER_MAX_BUFFER_BYTES / 4)
+        numel = SN_EAGER_MAX_BUFFER_BYTES / 4 + 1;
+      live += numel * 4;
+      if (live > peak) peak = live;
+    }
+    for (int32_t j = 0; j <= i; j++) /* roots whose last reader is i die here */
+      if (s[j].root == j && s[j].last_use == i && j != i && g->nodes[j].op != SN_OP_INPUT &&
+          g->nodes[j].op != SN_OP_WEIGHT)
+        live -= sn_ir_shape_bind(&g->nodes[j].shape, in->batch, in->seq, NULL) * 4;
+    if (peak > SN_EAGER_MAX_RUN_BYTES)
+      return sn_error_set(err, SINTER_ERR_LIMIT,
+                          "eager: a batch of %lld sequences of %lld tokens needs more than %lld "
+                          "bytes of intermediates at once (by node %%%d, %s); use a smaller "
+                          "batch or shorter sequences",
+                          (long long)in->batch, (long long)in->seq,
+                          (long long)SN_EAGER_MAX_RUN_BYTES, (int)i, sn_ir_op_name(n->op));
+  }
+  return SINTER_OK;
+}
+
 sinter_status_t sn_eager_run(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, const sn_eager_inputs_t *in,
                              float **out_values, sinter_error_t *err) {
   for (int k = 0; k < g->num_outputs; k++) out_values[k] = NULL;
@@ -113,7 +143,7 @@ sinter_status_t sn_eager_run(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, const sn_e
     }
   }
   for (int k = 0; k < g->num_outputs; k++) s[s[g->outputs[k].node].root].last_use = g->count;
-  sinter_status_t st = SINTER_OK;
+  sinter_status_t st = check_peak(g, s, in, err);
   int32_t i;
   for (i = 0; i < g->count && st == SINTER_OK; i++) {
     st = run_node(dnnl, g, i, s, in, err);

@@ -13,6 +13,9 @@
 
 /* Largest single intermediate the eager executor will allocate. */
 #define SN_EAGER_MAX_BUFFER_BYTES ((int64_t)8 << 30)
+/* The most bytes of intermediates one eager run may hold at once; checked
+ * before the run allocates anything. */
+#define SN_EAGER_MAX_RUN_BYTES ((int64_t)12 << 30)
 
 /* Padded inputs of one run: b sequences of s positions. */
 typedef struct sn_eager_inputs {

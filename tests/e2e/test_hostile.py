@@ -280,3 +280,12 @@ def test_14_added_token_id_at_int32_max(tmp_path):
         proc = run("tokenize", "--model", folder, "hi <big>", binary=binary)
         sanitizer_clean(proc)
         assert proc.returncode in (0, 1), proc.stderr
+
+
+def test_13_eager_checks_its_memory_before_allocating(tmp_path):
+    """A batch of 4096 long lines once grew the process to 15.8 GB before the
+    limit error; the peak is now computed before anything is allocated."""
+    lines = ("word " * 300 + "\n") * 4096
+    proc = run("embed", "--mode", "eager", "--batch-size", "4096", "--model", DEFAULT_MODEL,
+               stdin=lines, check=1, timeout=60)
+    assert "bytes of intermediates at once" in proc.stderr, proc.stderr
