@@ -212,10 +212,10 @@ sinter_status_t sinter_program_compile(const sinter_model_t *model,
  * defaults. */
 typedef struct sinter_open_options {
   sinter_compile_options_t compile; /* used when a folder is compiled */
-  const char *cache_dir; /* local cache; NULL: $SINTER_CACHE_DIR, else
-                            $XDG_CACHE_HOME/sinter, else ~/.cache/sinter */
-  const char *cache_url; /* remote cache s3://bucket/prefix; NULL:
-                            $SINTER_CACHE_URL; "": local only */
+  const char *cache_dir;            /* local cache; NULL: $SINTER_CACHE_DIR, else
+                                       $XDG_CACHE_HOME/sinter, else ~/.cache/sinter */
+  const char *cache_url;            /* remote cache s3://bucket/prefix; NULL:
+                                       $SINTER_CACHE_URL; "": local only */
 } sinter_open_options_t;
 
 /* Opens a program. A .sinter artifact file is loaded as it is (its weights
@@ -253,9 +253,9 @@ typedef enum sinter_program_origin {
 
 /* Facts about a program, borrowed from it: valid while it lives. */
 typedef struct sinter_program_info {
-  sinter_dtype_t dtype;   /* matmul precision it was compiled with */
-  int32_t max_tokens;     /* token budget of one packed run */
-  int32_t max_seq;        /* longest sequence it takes */
+  sinter_dtype_t dtype; /* matmul precision it was compiled with */
+  int32_t max_tokens;   /* token budget of one packed run */
+  int32_t max_seq;      /* longest sequence it takes */
   sinter_program_origin_t origin;
   double compile_seconds; /* > 0 only when compiled by this process */
   const char *source;     /* the folder or artifact the model came from */

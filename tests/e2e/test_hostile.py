@@ -285,7 +285,70 @@ def test_14_added_token_id_at_int32_max(tmp_path):
 def test_13_eager_checks_its_memory_before_allocating(tmp_path):
     """A batch of 4096 long lines once grew the process to 15.8 GB before the
     limit error; the peak is now computed before anything is allocated."""
-    lines = ("word " * 300 + "\n") * 4096
-    proc = run("embed", "--mode", "eager", "--batch-size", "4096", "--model", DEFAULT_MODEL,
-               stdin=lines, check=1, timeout=60)
+    import subprocess
+    from conftest import SINTER
+    lines = tmp_path / "lines.txt"
+    lines.write_text(("word " * 300 + "\n") * 4096)
+    with open(lines) as f:  # a file: all of a batch is waiting at once
+        proc = subprocess.run([str(SINTER), "embed", "--mode", "eager", "--batch-size", "4096",
+                               "--model", str(DEFAULT_MODEL)], stdin=f, capture_output=True,
+                              text=True, timeout=60)
+    assert proc.returncode == 1
     assert "bytes of intermediates at once" in proc.stderr, proc.stderr
+
+
+def test_13_results_stream_as_their_batch_finishes(tmp_path):
+    """(echo a; sleep; echo b) | sinter embed printed nothing until the end:
+    now the first result comes while the writer still holds its next line."""
+    import select
+    import subprocess
+    from conftest import SINTER
+    proc = subprocess.Popen([str(SINTER), "classify", "--model", str(MODELS / "bert_cls"),
+                             "--ids"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write("1 5 9\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, "no result while the input stayed open"
+        first = json.loads(proc.stdout.readline())
+        assert first["index"] == 0
+        proc.stdin.write("2 6\n")
+        proc.stdin.close()
+        second = json.loads(proc.stdout.readline())
+        assert second["index"] == 1
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+
+
+def test_13_a_bad_line_is_named_and_the_rest_runs(tmp_path):
+    lines = "1 2 3\nnot ids\n4 5 6\n7 8\x00 9\n10 11\n"
+    proc = run("classify", "--model", MODELS / "bert_cls", "--ids", stdin=lines, check=1)
+    rows = json_lines(proc.stdout)
+    assert [r["index"] for r in rows] == [0, 2, 4]
+    assert "input 1" in proc.stderr and "stdin line 4 contains a NUL byte" in proc.stderr
+    assert "2 input(s) failed" in proc.stderr
+
+
+def test_13_memory_stays_bounded_for_many_lines(tmp_path):
+    """A million lines once held 360 MB before the first result; now one
+    batch at a time: the peak RSS of 60,000 lines stays near that of 10."""
+    import resource
+    import subprocess
+    from conftest import SINTER
+
+    def peak_rss_kb(n):
+        path = tmp_path / f"lines{n}.txt"
+        path.write_text(("1 5 9 22 7 3 2 8 4 6 " * 6 + "\n") * n)
+        with open(path) as f:
+            out = subprocess.run(["/usr/bin/time", "-f", "%M", str(SINTER), "classify",
+                                  "--model", str(MODELS / "bert_cls"), "--ids"], stdin=f, capture_output=True, text=True,
+                                 timeout=600)
+        assert out.returncode == 0, out.stderr
+        assert len(out.stdout.splitlines()) == n
+        return int(out.stderr.strip().splitlines()[-1])
+
+    small, large = peak_rss_kb(10), peak_rss_kb(60000)
+    # Held all at once, 60,000 lines of 60 ids took ~40 MB more than 10 lines.
+    assert large < small + 15 * 1024, (small, large)

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_LINE_BYTES (16u << 20)
 
@@ -333,47 +335,48 @@ static sinter_status_t read_stdin_lines(cli_inputs_t *in, sinter_error_t *err) {
   return st;
 }
 
-sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *model,
-                                cli_inputs_t *in, sinter_error_t *err) {
-  memset(in, 0, sizeof *in);
-  size_t cap = 0;
-  sinter_status_t st = SINTER_OK;
-  if (opts->text_count) {
-    for (size_t i = 0; i < opts->text_count && !st; i++)
-      st = append_text(in, &cap, opts->texts[i], strlen(opts->texts[i]), err);
-  } else {
-    st = read_stdin_lines(in, err);
-  }
-  if (st) return st;
-  if (in->count == 0) return cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "no inputs given");
-  in->ids = calloc(in->count, sizeof *in->ids);
-  in->type_ids = calloc(in->count, sizeof *in->type_ids);
-  in->lengths = calloc(in->count, sizeof *in->lengths);
-  if (!in->ids || !in->type_ids || !in->lengths)
-    return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+/* The error of input `index` into *out, naming the input (parse errors
+ * already do). Returns its status. */
+static sinter_status_t prefixed(sinter_error_t *out, const sinter_error_t *e,
+                                const cli_common_t *opts, size_t index) {
   if (opts->ids_mode) {
-    for (size_t i = 0; i < in->count; i++)
-      CLI_TRY(parse_ids(in->texts[i], i, &in->ids[i], &in->type_ids[i], &in->lengths[i], err));
-    return SINTER_OK;
+    *out = *e;
+    return e->status;
   }
-  /* Tokenize on every thread (a model's tokenizer is shared read-only); the
-   * error reported is that of the first failing input. */
-  size_t first_bad = in->count, truncated = 0, first_truncated = 0, truncated_to = 0;
+  return cli_error(out, e->status, "input %zu: %s", index, e->message);
+}
+
+/* Token ids for in->texts[0..count): parsed with --ids, tokenized otherwise
+ * (on every thread: a model's tokenizer is shared read-only). Numbers the
+ * inputs from `base`. With skip_bad, an input that fails is reported on
+ * stderr and dropped (counted in *bad); otherwise the first failure is the
+ * error. */
+static sinter_status_t prepare_inputs(const cli_common_t *opts, const sinter_model_t *model,
+                                      cli_inputs_t *in, size_t base, size_t *bad,
+                                      sinter_error_t *err) {
+  in->ids = calloc(in->count + 1, sizeof *in->ids);
+  in->type_ids = calloc(in->count + 1, sizeof *in->type_ids);
+  in->lengths = calloc(in->count + 1, sizeof *in->lengths);
+  in->index = calloc(in->count + 1, sizeof *in->index);
+  sinter_error_t *errors = calloc(in->count + 1, sizeof *errors);
+  if (!in->ids || !in->type_ids || !in->lengths || !in->index || !errors) {
+    free(errors);
+    return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+  }
+  size_t truncated = 0, first_truncated = 0, truncated_to = 0;
   if (opts->threads > 0) omp_set_num_threads(opts->threads);
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) if (!opts->ids_mode && in->count >= 256)
   for (size_t i = 0; i < in->count; i++) {
-    sinter_error_t e;
-    sinter_encoding_t enc;
-    const char *text = in->texts[i];
-    if (sinter_model_tokenize_batch(model, 1, &text, NULL, NULL, NULL, NULL, &enc, &e) !=
-        SINTER_OK) {
-#pragma omp critical
-      if (i < first_bad) {
-        first_bad = i;
-        *err = e;
-      }
+    in->index[i] = base + i;
+    if (opts->ids_mode) {
+      parse_ids(in->texts[i], base + i, &in->ids[i], &in->type_ids[i], &in->lengths[i], &errors[i]);
       continue;
     }
+    sinter_encoding_t enc;
+    const char *text = in->texts[i];
+    if (sinter_model_tokenize_batch(model, 1, &text, NULL, NULL, NULL, NULL, &enc, &errors[i]) !=
+        SINTER_OK)
+      continue;
     /* The ids and types are kept; the rest of the encoding goes. */
     in->ids[i] = enc.ids;
     in->type_ids[i] = enc.type_ids;
@@ -387,18 +390,52 @@ sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *
     }
     sinter_encodings_free(&enc, 1);
   }
-  if (first_bad < in->count) {
-    char inner[sizeof err->message];
-    snprintf(inner, sizeof inner, "%s", err->message);
-    return cli_error(err, err->status, "input %zu: %s", first_bad, inner);
-  }
   /* Never silently: a cut input is embedded or classified from its start. */
   if (truncated)
     fprintf(stderr,
             "sinter: warning: %zu input(s) longer than the model's %zu tokens were truncated "
             "(the first: input %zu)\n",
-            truncated, truncated_to, first_truncated);
-  return SINTER_OK;
+            truncated, truncated_to, base + first_truncated);
+  sinter_status_t st = SINTER_OK;
+  size_t kept = in->count;
+  if (!bad) { /* all or nothing: the first failure is the error */
+    for (size_t i = 0; i < in->count && !st; i++)
+      if (errors[i].status != SINTER_OK) st = prefixed(err, &errors[i], opts, base + i);
+  } else {
+    kept = 0;
+    for (size_t i = 0; i < in->count; i++) {
+      if (errors[i].status == SINTER_OK) {
+        in->texts[kept] = in->texts[i], in->ids[kept] = in->ids[i];
+        in->type_ids[kept] = in->type_ids[i], in->lengths[kept] = in->lengths[i];
+        in->index[kept++] = in->index[i];
+        continue;
+      }
+      sinter_error_t e;
+      prefixed(&e, &errors[i], opts, base + i);
+      fprintf(stderr, "sinter: %s: %s\n", sinter_status_name(e.status), e.message);
+      (*bad)++;
+      free(in->texts[i]), free(in->ids[i]), free(in->type_ids[i]);
+    }
+  }
+  in->count = kept;
+  free(errors);
+  return st;
+}
+
+sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *model,
+                                cli_inputs_t *in, sinter_error_t *err) {
+  memset(in, 0, sizeof *in);
+  size_t cap = 0;
+  sinter_status_t st = SINTER_OK;
+  if (opts->text_count) {
+    for (size_t i = 0; i < opts->text_count && !st; i++)
+      st = append_text(in, &cap, opts->texts[i], strlen(opts->texts[i]), err);
+  } else {
+    st = read_stdin_lines(in, err);
+  }
+  if (st) return st;
+  if (in->count == 0) return cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "no inputs given");
+  return prepare_inputs(opts, model, in, 0, NULL, err);
 }
 
 void cli_inputs_free(cli_inputs_t *in) {
@@ -407,6 +444,7 @@ void cli_inputs_free(cli_inputs_t *in) {
     if (in->ids) free(in->ids[i]);
     if (in->type_ids) free(in->type_ids[i]);
   }
+  free(in->index);
   free(in->texts);
   free(in->ids);
   free(in->type_ids);
@@ -432,6 +470,165 @@ sinter_status_t cli_run_batches(const cli_common_t *opts, const cli_model_t *mod
     if (!st && fn(ctx, in, first, &outputs) != 0) break;
     if (first == 0) verbose_time("first batch done", t0);
   }
+  sinter_session_destroy(session);
+  return st;
+}
+
+/* ------------------------------------------------------------ streaming */
+
+/* Lines from a file descriptor, read in chunks into a bounded buffer. */
+typedef struct line_reader {
+  int fd;
+  char *buf;
+  size_t start, end, cap; /* unread bytes are buf[start..end) */
+  int eof;
+  size_t line; /* lines returned so far */
+} line_reader_t;
+
+/* 1 when a read of fd would not block. */
+static int input_waiting(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0;
+}
+
+/* The next line into *out (its bytes, newline dropped; borrowed until the
+ * next call), *len its length. Returns 1 for a line, 0 at the end, -1 when
+ * no whole line is buffered and `wait` is 0 and nothing is waiting, -2 for
+ * a line over max (skipped to its end), -3 for a read error. */
+static int next_line(line_reader_t *r, size_t max, int wait, const char **out, size_t *len) {
+  for (;;) {
+    char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+    if (nl || (r->eof && r->end > r->start)) {
+      size_t n = nl ? (size_t)(nl - (r->buf + r->start)) : r->end - r->start;
+      *out = r->buf + r->start;
+      *len = n;
+      r->start += n + (nl != NULL);
+      r->line++;
+      return 1;
+    }
+    if (r->eof) return 0;
+    if (!wait && !input_waiting(r->fd)) return -1;
+    if (r->start > 0) { /* keep the partial line at the front */
+      memmove(r->buf, r->buf + r->start, r->end - r->start);
+      r->end -= r->start;
+      r->start = 0;
+    }
+    if (r->end == r->cap) {
+      if (r->cap > max) { /* a line over the limit: drop bytes to its newline */
+        r->line++;
+        for (;;) {
+          ssize_t k = read(r->fd, r->buf, r->cap);
+          if (k <= 0) {
+            r->eof = 1;
+            r->start = r->end = 0;
+            return -2;
+          }
+          char *e = memchr(r->buf, '\n', (size_t)k);
+          if (e) {
+            r->start = (size_t)(e - r->buf) + 1;
+            r->end = (size_t)k;
+            return -2;
+          }
+        }
+      }
+      size_t cap = r->cap ? r->cap * 2 : 1 << 16;
+      char *p = realloc(r->buf, cap);
+      if (!p) return -3;
+      r->buf = p;
+      r->cap = cap;
+    }
+    ssize_t k = read(r->fd, r->buf + r->end, r->cap - r->end);
+    if (k < 0) return -3;
+    if (k == 0) r->eof = 1;
+    r->end += (size_t)k;
+  }
+}
+
+/* Runs one gathered batch and hands it to fn; frees it. */
+static sinter_status_t run_chunk(const cli_common_t *opts, const cli_model_t *m,
+                                 sinter_session_t *session, const sinter_run_options_t *run,
+                                 cli_row_fn fn, void *ctx, cli_inputs_t *in, size_t base,
+                                 size_t *bad, int *stop, sinter_error_t *err) {
+  sinter_status_t st = prepare_inputs(opts, m->model, in, base, bad, err);
+  if (!st && in->count) {
+    sinter_batch_t batch = {in->count, (const int32_t *const *)in->ids,
+                            (const int32_t *const *)in->type_ids, in->lengths};
+    sinter_outputs_t outputs;
+    st = sinter_session_run(session, &batch, run, &outputs, err);
+    if (!st && fn(ctx, in, 0, &outputs) != 0) *stop = 1;
+    fflush(stdout); /* a result is out as soon as its batch is done */
+  }
+  cli_inputs_free(in);
+  return st;
+}
+
+sinter_status_t cli_stream(const cli_common_t *opts, const cli_model_t *m,
+                           const sinter_run_options_t *run, cli_row_fn fn, void *ctx,
+                           size_t *out_bad, sinter_error_t *err) {
+  *out_bad = 0;
+  size_t step = opts->batch_size > 0 ? (size_t)opts->batch_size : 32;
+  sinter_session_t *session = NULL;
+  double t0 = measure_now();
+  if (cli_create_session(opts, m, &session, err)) return err->status;
+  verbose_time("session created", t0);
+  sinter_status_t st = SINTER_OK;
+  size_t seen = 0;
+  int stop = 0;
+  if (opts->text_count) {
+    for (size_t first = 0; first < opts->text_count && !st && !stop; first += step) {
+      cli_inputs_t in = {0};
+      size_t cap = 0;
+      for (size_t i = first; i < opts->text_count && i < first + step && !st; i++)
+        st = append_text(&in, &cap, opts->texts[i], strlen(opts->texts[i]), err);
+      if (!st)
+        st = run_chunk(opts, m, session, run, fn, ctx, &in, first, out_bad, &stop, err);
+      else
+        cli_inputs_free(&in);
+    }
+    seen = opts->text_count;
+  } else {
+    line_reader_t r = {0, NULL, 0, 0, 0, 0, 0};
+    while (!st && !stop) {
+      cli_inputs_t in = {0};
+      size_t cap = 0, base = r.line;
+      /* Wait for the first line of a batch; take more only while waiting
+       * input is there, so a slow writer's lines are not held back. */
+      while (in.count < step && !st) {
+        const char *line;
+        size_t len;
+        int got = next_line(&r, MAX_LINE_BYTES, in.count == 0, &line, &len);
+        if (got == 0 || got == -1) break;
+        if (got == -3) {
+          st = cli_error(err, SINTER_ERR_IO, "stdin: read failed");
+          break;
+        }
+        if (got == -2 || memchr(line, '\0', len)) {
+          /* Unusable here, so it never reaches the tokenizer: report it
+           * with its line number and go on with the others. */
+          fprintf(stderr, "sinter: invalid argument: stdin line %zu %s\n", r.line,
+                  got == -2 ? "is longer than the line limit (16 MiB)" : "contains a NUL byte");
+          (*out_bad)++;
+          if (in.count > 0) break; /* a batch's inputs stay consecutive */
+          continue;
+        }
+        while (len > 0 && line[len - 1] == '\r') len--;
+        if (in.count == 0) base = r.line - 1;
+        st = append_text(&in, &cap, line, len, err);
+      }
+      if (st || in.count == 0) {
+        cli_inputs_free(&in);
+        if (r.eof || st) break;
+        continue;
+      }
+      int first_batch = seen == 0;
+      seen += in.count;
+      st = run_chunk(opts, m, session, run, fn, ctx, &in, base, out_bad, &stop, err);
+      if (first_batch) verbose_time("first batch done", t0);
+    }
+    free(r.buf);
+  }
+  if (!st && seen == 0 && *out_bad == 0)
+    st = cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "no inputs given");
   sinter_session_destroy(session);
   return st;
 }

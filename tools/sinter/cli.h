@@ -64,6 +64,7 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
 /* Inputs of one invocation: owned copies. */
 typedef struct cli_inputs {
   size_t count;
+  size_t *index;      /* each input's number among all of the command's inputs */
   char **texts;       /* original lines or arguments */
   int32_t **ids;      /* token ids per input */
   int32_t **type_ids; /* token types per input (may hold NULLs) */
@@ -99,6 +100,17 @@ void cli_inputs_free(cli_inputs_t *in);
  * of row 0 of `outputs`. Return non-zero to stop. */
 typedef int (*cli_row_fn)(void *ctx, const cli_inputs_t *in, size_t first,
                           const sinter_outputs_t *outputs);
+
+/* Streams the inputs through a session over `m`: the positional arguments,
+ * else stdin lines in batches of opts->batch_size. A batch runs as soon as
+ * it is full or no more input is waiting, so results appear as they are
+ * computed and memory stays bounded by one batch whatever the number of
+ * lines. An input that cannot be used (bad ids, invalid UTF-8, a NUL byte, a
+ * line over the limit) is reported on stderr with its number and skipped;
+ * *out_bad counts those. fn sees each batch, in->index giving the numbers. */
+sinter_status_t cli_stream(const cli_common_t *opts, const cli_model_t *m,
+                           const sinter_run_options_t *run, cli_row_fn fn, void *ctx,
+                           size_t *out_bad, sinter_error_t *err);
 
 /* Runs every input through a session over `m` in batches of
  * opts->batch_size, calling fn for each batch. */

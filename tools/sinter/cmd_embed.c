@@ -71,7 +71,7 @@ static int print_embeddings(void *p, const cli_inputs_t *in, size_t first,
       memcpy(ctx->all + (first + r) * o->hidden_size, e, o->hidden_size * sizeof(float));
       continue;
     }
-    printf("{\"index\":%zu,\"text\":", first + r);
+    printf("{\"index\":%zu,\"text\":", in->index[first + r]);
     put_json_string(stdout, in->texts[first + r]);
     printf(",\"tokens\":%zu,\"embedding\":", in->lengths[first + r]);
     put_floats(stdout, e, o->hidden_size);
@@ -105,6 +105,20 @@ static void print_similarity(const embed_ctx_t *ctx, const cli_inputs_t *in) {
     }
     printf("\n");
   }
+}
+
+/* cli_stream, and the exit code: 1 when any input failed (each was named on
+ * stderr as it came) or the run did. */
+static int stream(const cli_common_t *opts, const cli_model_t *m, const sinter_run_options_t *run,
+                  cli_row_fn fn, void *ctx) {
+  sinter_error_t err;
+  size_t bad = 0;
+  if (cli_stream(opts, m, run, fn, ctx, &bad, &err)) return cli_fail(&err);
+  if (bad) {
+    fprintf(stderr, "sinter: %zu input(s) failed (named above); the others ran\n", bad);
+    return SN_EXIT_FAILURE;
+  }
+  return SN_EXIT_OK;
 }
 
 int sn_cmd_embed(int argc, char **argv) {
@@ -146,11 +160,19 @@ int sn_cmd_embed(int argc, char **argv) {
   cli_model_t model = {0};
   cli_inputs_t in = {0};
   int rc = SN_EXIT_OK;
-  if (cli_open_model(&opts, &model, &err) || cli_read_inputs(&opts, model.model, &in, &err)) {
+  if (cli_open_model(&opts, &model, &err)) {
     rc = cli_fail(&err);
     goto done;
   }
-  if (ctx.similarity) {
+  if (!ctx.similarity) { /* one line per input, as its batch finishes */
+    rc = stream(&opts, &model, &run, print_embeddings, &ctx);
+    goto done;
+  }
+  if (cli_read_inputs(&opts, model.model, &in, &err)) {
+    rc = cli_fail(&err);
+    goto done;
+  }
+  {
     sinter_model_info_t info;
     sinter_model_get_info(model.model, &info);
     ctx.all = calloc(in.count * (size_t)info.hidden_size, sizeof(float));
@@ -183,7 +205,7 @@ static int print_classes(void *p, const cli_inputs_t *in, size_t first, const si
     size_t best = 0;
     for (size_t k = 1; k < o->num_labels; k++)
       if (scores[k] > scores[best]) best = k;
-    printf("{\"index\":%zu,\"text\":", first + r);
+    printf("{\"index\":%zu,\"text\":", in->index[first + r]);
     put_json_string(stdout, in->texts[first + r]);
     printf(",\"label\":");
     put_json_string(stdout, info->labels[best]);
@@ -236,12 +258,8 @@ int sn_cmd_classify(int argc, char **argv) {
     rc = cli_fail(&err);
     goto done;
   }
-  if (cli_read_inputs(&opts, model.model, &in, &err)) {
-    rc = cli_fail(&err);
-    goto done;
-  }
   classify_ctx_t ctx = {&info};
-  if (cli_run_batches(&opts, &model, &in, NULL, print_classes, &ctx, &err)) rc = cli_fail(&err);
+  rc = stream(&opts, &model, NULL, print_classes, &ctx);
 done:
   cli_inputs_free(&in);
   cli_model_close(&model);
