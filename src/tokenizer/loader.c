@@ -625,6 +625,8 @@ sinter_status_t sn_tokenizer_load_json(const char *json, size_t len, const char 
 
 /* ------------------------------------------------------------ model folders */
 
+/* Every file the folder loader reads (a new one also goes into read_dir's
+ * reading order). Artifacts and cache keys depend on this order: only append. */
 const char *const sn_tokenizer_file_names[] = {"tokenizer.json",
                                                "vocab.txt",
                                                "tokenizer_config.json",
@@ -639,6 +641,7 @@ typedef struct file_set {
   const char *label;
 } file_set_t;
 
+/* The file called `name` in the set, or NULL. */
 static const sn_tokenizer_file_t *find_file(const file_set_t *fs, const char *name) {
   for (size_t i = 0; i < fs->count; i++)
     if (!strcmp(fs->files[i].name, name)) return &fs->files[i];
@@ -652,8 +655,13 @@ static sinter_status_t read_json_file(const file_set_t *fs, const char *name, cJ
   const sn_tokenizer_file_t *f = find_file(fs, name);
   if (!f) return SINTER_OK;
   *out = cJSON_ParseWithLength(f->data, f->size);
-  if (!*out) return sn_error_set(err, SINTER_ERR_FORMAT, "%s/%s: invalid JSON", fs->label, name);
-  return SINTER_OK;
+  if (*out) return SINTER_OK;
+  /* sn_path_join, as the folder loader always named the file: no doubled '/'. */
+  char *path = sn_path_join(fs->label, name);
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  sn_error_set(err, SINTER_ERR_FORMAT, "%s: invalid JSON", path);
+  free(path);
+  return SINTER_ERR_FORMAT;
 }
 
 /* A special token given as "str" or {"content": "str", ...} in the configs. */
@@ -678,6 +686,7 @@ static const cJSON *special_entry(const cJSON *map, const cJSON *cfg, const char
   return NULL;
 }
 
+/* Fills `v` from the set's vocab.txt, one token per line, id = line number. */
 static sinter_status_t load_vocab_txt(const file_set_t *fs, sn_vocab_t *v, sinter_error_t *err) {
   const sn_tokenizer_file_t *f = find_file(fs, "vocab.txt");
   char *path = sn_path_join(fs->label, "vocab.txt");
@@ -700,6 +709,8 @@ static sinter_status_t load_vocab_txt(const file_set_t *fs, sn_vocab_t *v, sinte
   return st;
 }
 
+/* Builds the BertTokenizer of the vocab.txt layout: WordPiece over vocab.txt,
+ * special and added tokens from the two JSON configs, [CLS]/[SEP] template. */
 static sinter_status_t build_from_vocab_dir(sn_tokenizer_t *tok, const file_set_t *fs,
                                             const cJSON *cfg, const cJSON *map,
                                             sinter_error_t *err) {
@@ -856,6 +867,9 @@ sinter_status_t sn_tokenizer_load_files(const sn_tokenizer_file_t *files, size_t
                                         const char *label, sn_tokenizer_t **out,
                                         sinter_error_t *err) {
   *out = NULL;
+  if (!label || (count && !files))
+    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "tokenizer files: %s is NULL",
+                        label ? "files" : "label");
   for (size_t i = 0; i < count; i++) {
     int known = 0;
     for (size_t k = 0; sn_tokenizer_file_names[k]; k++)
@@ -907,39 +921,62 @@ sinter_status_t sn_tokenizer_load_files(const sn_tokenizer_file_t *files, size_t
   return SINTER_OK;
 }
 
+/* The cap the folder loader applies to a file: tokenizer.json and vocab.txt
+ * may be large, the JSON configs are small. */
+static size_t file_cap(const char *name) {
+  return !strcmp(name, "tokenizer.json") || !strcmp(name, "vocab.txt") ? SN_TOKENIZER_JSON_MAX
+                                                                       : SN_SMALL_JSON_MAX;
+}
+
 sinter_status_t sn_tokenizer_read_dir(const char *dir, sn_tokenizer_file_t **out_files,
                                       size_t *out_count, sinter_error_t *err) {
   *out_files = NULL;
   *out_count = 0;
   size_t n = 0;
   while (sn_tokenizer_file_names[n]) n++;
-  sn_tokenizer_file_t *files = calloc(n, sizeof *files);
-  if (!files) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
-  size_t count = 0;
+  sn_tokenizer_file_t *slot = calloc(n, sizeof *slot);
+  if (!slot) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  /* Read in the order the folder loader always read (the configs, then
+   * tokenizer.json, then vocab.txt), so that the first error is the same. */
+  static const char *const order[] = {"tokenizer_config.json", "special_tokens_map.json",
+                                      "sentence_bert_config.json", "tokenizer.json", "vocab.txt"};
   sinter_status_t st = SINTER_OK;
-  for (size_t i = 0; i < n && st == SINTER_OK; i++) {
-    const char *name = sn_tokenizer_file_names[i];
-    char *path = sn_path_join(dir, name);
+  int have_json = 0;
+  for (size_t o = 0; o < sizeof order / sizeof order[0] && st == SINTER_OK; o++) {
+    size_t i = 0;
+    while (i < n && strcmp(sn_tokenizer_file_names[i], order[o])) i++;
+    /* vocab.txt is not read beside a tokenizer.json: the loader would ignore
+     * it, and a model must keep only the bytes that were parsed. */
+    if (i == n || (have_json && !strcmp(order[o], "vocab.txt"))) continue;
+    char *path = sn_path_join(dir, order[o]);
     if (!path) {
       st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
       break;
     }
     if (sn_file_exists(path)) {
-      /* The big files (tokenizer.json, vocab.txt) and the small JSON configs
-       * have the caps the loader always applied. */
-      size_t cap = i < 2 ? SN_TOKENIZER_JSON_MAX : SN_SMALL_JSON_MAX;
       char *data = NULL;
       size_t size = 0;
-      st = sn_file_read_all(path, cap, &data, &size, err);
-      if (st == SINTER_OK) files[count++] = (sn_tokenizer_file_t){name, data, size};
+      st = sn_file_read_all(path, file_cap(order[o]), &data, &size, err);
+      if (st == SINTER_OK) {
+        slot[i] = (sn_tokenizer_file_t){sn_tokenizer_file_names[i], data, size};
+        have_json |= !strcmp(order[o], "tokenizer.json");
+      }
     }
     free(path);
   }
+  /* The array lists the files in sn_tokenizer_file_names order. */
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++)
+    if (slot[i].name) slot[count++] = slot[i];
   if (st != SINTER_OK) {
-    sn_tokenizer_files_free(files, count);
+    sn_tokenizer_files_free(slot, count);
     return st;
   }
-  *out_files = files;
+  if (!count) {
+    free(slot);
+    return SINTER_OK;
+  }
+  *out_files = slot;
   *out_count = count;
   return SINTER_OK;
 }

@@ -132,18 +132,28 @@ extern const char *const sn_tokenizer_file_names[];
 
 /* Loads a tokenizer from files held in memory, exactly as sn_tokenizer_load_dir
  * would from a folder holding them: a file absent from `files` is a missing
- * file, and `label` stands where the folder's path stood in messages. The
- * bytes are borrowed for the call only. Errors as sn_tokenizer_load_dir, plus
- * INVALID_ARGUMENT for a name not in sn_tokenizer_file_names or given twice. */
+ * file (a vocab.txt beside a tokenizer.json is ignored), and `label` (not
+ * NULL) stands where the folder's path stood in messages, so that with label =
+ * the folder every message is the folder loader's. The bytes (which need not
+ * be NUL-terminated) are borrowed for the call only: the tokenizer keeps no
+ * pointer into them. On success *out is a new tokenizer owned by the caller.
+ * Errors as sn_tokenizer_load_dir, plus INVALID_ARGUMENT for a name not in
+ * sn_tokenizer_file_names or given twice, a NULL label, or NULL files with a
+ * non-zero count. Size caps are the reader's business (sn_tokenizer_read_dir).
+ * Thread-safe (no shared state). */
 sinter_status_t sn_tokenizer_load_files(const sn_tokenizer_file_t *files, size_t count,
                                         const char *label, sn_tokenizer_t **out,
                                         sinter_error_t *err);
 
-/* Reads the tokenizer files present in `dir` into memory, with the loader's
- * size caps. *out_files is a new array of *out_count files (names are the
- * constants of sn_tokenizer_file_names, data owned by the array; release with
- * sn_tokenizer_files_free); none present is OK (count 0). Errors: IO, LIMIT,
- * OUT_OF_MEMORY. */
+/* Reads the tokenizer files present in `dir` into memory, as the folder loader
+ * reads them: with its size caps (512 MiB for tokenizer.json and vocab.txt,
+ * 16 MiB for the JSON configs) and in its order, and without vocab.txt when
+ * tokenizer.json is present (the loader would not parse it). *out_files is a
+ * new array of *out_count files in sn_tokenizer_file_names order (names are
+ * those constants, data owned by the array; release with
+ * sn_tokenizer_files_free); files absent are skipped, none present is OK
+ * (count 0, *out_files NULL). Errors: IO, LIMIT, OUT_OF_MEMORY; on error
+ * nothing is returned. Thread-safe. */
 sinter_status_t sn_tokenizer_read_dir(const char *dir, sn_tokenizer_file_t **out_files,
                                       size_t *out_count, sinter_error_t *err);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/file.h"
 #include "test.h"
@@ -577,6 +578,230 @@ static void test_loader_refusals(void) {
   }
 }
 
+/* ------------------------------------------------------------ files in memory */
+
+/* Copies read_dir's files into buffers of exactly their size (no NUL), so that
+ * ASan sees any read past the end, and any use after the caller frees them. */
+static sn_tokenizer_file_t *copy_exact(const sn_tokenizer_file_t *files, size_t count) {
+  sn_tokenizer_file_t *c = calloc(count ? count : 1, sizeof *c);
+  for (size_t i = 0; c && i < count; i++) {
+    char *d = malloc(files[i].size ? files[i].size : 1);
+    if (d) memcpy(d, files[i].data, files[i].size);
+    c[i] = (sn_tokenizer_file_t){files[i].name, d, files[i].size};
+  }
+  return c;
+}
+
+static void free_copy(sn_tokenizer_file_t *c, size_t count) {
+  for (size_t i = 0; c && i < count; i++) free((char *)c[i].data);
+  free(c);
+}
+
+/* Returns 1 when two tokenizers encode the first `n` corpus texts (alone and
+ * as pairs) identically, with their own truncation and padding. */
+static int same_encodings(const sn_tokenizer_t *a, const sn_tokenizer_t *b, size_t n) {
+  if (!load_corpus()) return 0;
+  if (n > g_corpus.count) n = g_corpus.count;
+  sn_encoding_t ea, eb;
+  sn_encoding_init(&ea);
+  sn_encoding_init(&eb);
+  int same = sn_tokenizer_vocab_size(a) == sn_tokenizer_vocab_size(b);
+  for (size_t i = 0; same && i < n; i++) {
+    const char *pair = i % 2 ? g_corpus.text[(i + 7) % g_corpus.count] : NULL;
+    size_t pair_len = pair ? g_corpus.len[(i + 7) % g_corpus.count] : 0;
+    sinter_error_t err_a, err_b;
+    sinter_status_t sa = sn_tokenizer_encode(a, g_corpus.text[i], g_corpus.len[i], pair, pair_len,
+                                             NULL, &ea, &err_a);
+    sinter_status_t sb = sn_tokenizer_encode(b, g_corpus.text[i], g_corpus.len[i], pair, pair_len,
+                                             NULL, &eb, &err_b);
+    if (sa != sb || (sa != SINTER_OK && strcmp(err_a.message, err_b.message) != 0)) {
+      same = 0;
+    } else if (sa == SINTER_OK) {
+      size_t len = ea.length;
+      same = len == eb.length && !memcmp(ea.ids, eb.ids, len * sizeof *ea.ids) &&
+             !memcmp(ea.type_ids, eb.type_ids, len * sizeof *ea.type_ids) &&
+             !memcmp(ea.attention_mask, eb.attention_mask, len * sizeof *ea.attention_mask) &&
+             !memcmp(ea.special_tokens_mask, eb.special_tokens_mask,
+                     len * sizeof *ea.special_tokens_mask) &&
+             !memcmp(ea.offsets, eb.offsets, len * sizeof *ea.offsets) &&
+             !memcmp(ea.char_offsets, eb.char_offsets, len * sizeof *ea.char_offsets);
+    }
+    if (!same) fprintf(stderr, "encodings differ at corpus text %zu\n", i);
+  }
+  sn_encoding_deinit(&ea);
+  sn_encoding_deinit(&eb);
+  return same;
+}
+
+/* Loads `folder` both ways and checks that read_dir returned the `want` files
+ * (in sn_tokenizer_file_names order) and that both tokenizers agree. */
+static void check_folder(const char *folder, const char *const *want, size_t want_count) {
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/%s", FIX, folder);
+  sinter_error_t err;
+  sn_tokenizer_t *from_dir = NULL, *from_files = NULL;
+  sn_tokenizer_file_t *files = NULL;
+  size_t count = 0;
+  SN_CHECK_OK(sn_tokenizer_load_dir(dir, &from_dir, &err), &err);
+  SN_CHECK_OK(sn_tokenizer_read_dir(dir, &files, &count, &err), &err);
+  SN_CHECK_MSG(count == want_count, "%s: %zu files, want %zu", folder, count, want_count);
+  for (size_t i = 0; i < count && i < want_count; i++)
+    SN_CHECK_MSG(!strcmp(files[i].name, want[i]), "%s: file %zu is %s, want %s", folder, i,
+                 files[i].name, want[i]);
+  sn_tokenizer_file_t *copy = copy_exact(files, count);
+  sn_tokenizer_files_free(files, count);
+  SN_CHECK_OK(sn_tokenizer_load_files(copy, count, dir, &from_files, &err), &err);
+  /* The bytes are borrowed for the call only: free them before encoding. */
+  free_copy(copy, count);
+  if (from_dir && from_files) {
+    SN_CHECK_MSG(same_encodings(from_dir, from_files, 400), "%s: load_files differs", folder);
+    sn_truncation_t ta, tb;
+    sn_padding_t pa, pb;
+    sn_tokenizer_get_truncation(from_dir, &ta);
+    sn_tokenizer_get_truncation(from_files, &tb);
+    sn_tokenizer_get_padding(from_dir, &pa);
+    sn_tokenizer_get_padding(from_files, &pb);
+    SN_CHECK(ta.enabled == tb.enabled && ta.max_length == tb.max_length &&
+             ta.strategy == tb.strategy && ta.direction == tb.direction);
+    SN_CHECK(pa.strategy == pb.strategy && pa.length == pb.length &&
+             pa.multiple_of == pb.multiple_of && pa.direction == pb.direction &&
+             pa.pad_id == pb.pad_id && pa.pad_type_id == pb.pad_type_id);
+  }
+  sn_tokenizer_destroy(from_dir);
+  sn_tokenizer_destroy(from_files);
+}
+
+/* Writes `size` bytes to dir/name. */
+static void write_file(const char *dir, const char *name, const char *data, size_t size) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  SN_CHECK(f != NULL);
+  if (!f) return;
+  SN_CHECK(fwrite(data, 1, size, f) == size);
+  fclose(f);
+}
+
+/* load_dir's error on `dir` and load_files' on read_dir(dir) with label = dir
+ * are the same status and byte-identical message; returns the status. */
+static sinter_status_t check_same_error(const char *dir, const char *needle) {
+  sinter_error_t e1, e2;
+  sn_tokenizer_t *tok = NULL;
+  sinter_status_t s1 = sn_tokenizer_load_dir(dir, &tok, &e1);
+  SN_CHECK(tok == NULL);
+  sn_tokenizer_file_t *files = NULL;
+  size_t count = 0;
+  SN_CHECK_OK(sn_tokenizer_read_dir(dir, &files, &count, &e2), &e2);
+  sn_tokenizer_file_t *copy = copy_exact(files, count);
+  sinter_status_t s2 = sn_tokenizer_load_files(copy, count, dir, &tok, &e2);
+  SN_CHECK(tok == NULL);
+  free_copy(copy, count);
+  sn_tokenizer_files_free(files, count);
+  SN_CHECK_MSG(s1 != SINTER_OK && s1 == s2 && !strcmp(e1.message, e2.message),
+               "load_dir %d \"%s\" vs load_files %d \"%s\"", (int)s1, e1.message, (int)s2,
+               e2.message);
+  SN_CHECK_MSG(strstr(e2.message, needle) != NULL, "\"%s\" lacks \"%s\"", e2.message, needle);
+  return s2;
+}
+
+static void test_load_files(void) {
+  /* The set is exactly what the folder loader reads, in its stable order. */
+  static const char *const names[] = {"tokenizer.json", "vocab.txt", "tokenizer_config.json",
+                                      "special_tokens_map.json", "sentence_bert_config.json"};
+  size_t n = 0;
+  while (sn_tokenizer_file_names[n]) n++;
+  SN_CHECK(n == 5);
+  for (size_t i = 0; i < n && i < 5; i++) SN_CHECK(!strcmp(sn_tokenizer_file_names[i], names[i]));
+
+  /* tokenizer.json (vocab.txt beside it is not read), the vocab.txt layout,
+   * sentence-transformers settings, config overrides. */
+  static const char *const minilm[] = {"tokenizer.json", "tokenizer_config.json",
+                                       "special_tokens_map.json"};
+  static const char *const vocab[] = {"vocab.txt", "tokenizer_config.json",
+                                      "special_tokens_map.json"};
+  static const char *const st[] = {"tokenizer.json", "tokenizer_config.json",
+                                   "special_tokens_map.json", "sentence_bert_config.json"};
+  static const char *const json_only[] = {"tokenizer.json"};
+  check_folder("minilm", minilm, 3);
+  check_folder("minilm_vocab", vocab, 3);
+  check_folder("st", st, 4);
+  check_folder("override", minilm, 3);
+  check_folder("added", json_only, 1);
+
+  sinter_error_t err;
+  sn_tokenizer_t *tok = NULL;
+  sn_tokenizer_file_t *files = NULL;
+  size_t count = 0;
+  SN_CHECK_OK(sn_tokenizer_read_dir(FIX "/minilm", &files, &count, &err), &err);
+  if (count != 3) {
+    sn_tokenizer_files_free(files, count);
+    return;
+  }
+  /* A name outside the set, a NULL name and a name given twice are refused. */
+  sn_tokenizer_file_t bad[4] = {files[0], files[1], files[2], {"added_tokens.json", "{}", 2}};
+  SN_CHECK_ERR(sn_tokenizer_load_files(bad, 4, "L", &tok, &err), SINTER_ERR_INVALID_ARGUMENT, &err,
+               "L: tokenizer file \"added_tokens.json\" is unknown or given twice");
+  bad[3] = (sn_tokenizer_file_t){"Tokenizer.json", files[0].data, files[0].size};
+  SN_CHECK_ERR(sn_tokenizer_load_files(bad, 4, "L", &tok, &err), SINTER_ERR_INVALID_ARGUMENT, &err,
+               "\"Tokenizer.json\"");
+  bad[3] = (sn_tokenizer_file_t){NULL, "{}", 2};
+  SN_CHECK_ERR(sn_tokenizer_load_files(bad, 4, "L", &tok, &err), SINTER_ERR_INVALID_ARGUMENT, &err,
+               "(null)");
+  bad[3] = files[2];
+  SN_CHECK_ERR(sn_tokenizer_load_files(bad, 4, "L", &tok, &err), SINTER_ERR_INVALID_ARGUMENT, &err,
+               "\"special_tokens_map.json\" is unknown or given twice");
+  SN_CHECK_ERR(sn_tokenizer_load_files(files, count, NULL, &tok, &err), SINTER_ERR_INVALID_ARGUMENT,
+               &err, "label");
+  SN_CHECK_ERR(sn_tokenizer_load_files(NULL, 1, "L", &tok, &err), SINTER_ERR_INVALID_ARGUMENT, &err,
+               "files");
+  SN_CHECK(tok == NULL);
+
+  /* No tokenizer.json and no vocab.txt: load_dir's message, with the label. */
+  SN_CHECK_ERR(sn_tokenizer_load_files(files + 1, 2, "mem:x", &tok, &err), SINTER_ERR_NOT_FOUND,
+               &err, "mem:x: no tokenizer.json or vocab.txt (a WordPiece tokenizer is needed)");
+  /* Malformed JSON is named label/file, with no doubled '/'. */
+  sn_tokenizer_file_t broken[2] = {{"tokenizer.json", "{\"model\": [1", 12}, files[1]};
+  SN_CHECK_ERR(sn_tokenizer_load_files(broken, 2, "mem:x", &tok, &err), SINTER_ERR_FORMAT, &err,
+               "mem:x/tokenizer.json: invalid JSON near byte offset");
+  SN_CHECK(strncmp(err.message, "mem:x/tokenizer.json: ", 22) == 0);
+  broken[0] = (sn_tokenizer_file_t){"tokenizer_config.json", "{", 1};
+  SN_CHECK_ERR(sn_tokenizer_load_files(broken, 1, "mem:x/", &tok, &err), SINTER_ERR_FORMAT, &err,
+               "mem:x/tokenizer_config.json: invalid JSON");
+  SN_CHECK(strncmp(err.message, "mem:x/tokenizer_config.json", 27) == 0);
+  SN_CHECK(tok == NULL);
+  sn_tokenizer_files_free(files, count);
+
+  /* Against load_dir on real folders: byte-identical errors. */
+  char dir[] = "/tmp/sn-tok-files-XXXXXX";
+  if (!mkdtemp(dir)) {
+    SN_CHECK(0);
+    return;
+  }
+  SN_CHECK_OK(sn_tokenizer_read_dir(dir, &files, &count, &err), &err);
+  SN_CHECK(files == NULL && count == 0);
+  SN_CHECK(check_same_error(dir, "no tokenizer.json or vocab.txt") == SINTER_ERR_NOT_FOUND);
+  write_file(dir, "tokenizer.json", "{\"model\": [1,2", 14);
+  SN_CHECK(check_same_error(dir, "/tokenizer.json: invalid JSON near byte offset") ==
+           SINTER_ERR_FORMAT);
+  write_file(dir, "tokenizer_config.json", "{\"do_lower_case\": ", 18);
+  SN_CHECK(check_same_error(dir, "/tokenizer_config.json: invalid JSON") == SINTER_ERR_FORMAT);
+  char slash[64];
+  snprintf(slash, sizeof slash, "%s/", dir);
+  SN_CHECK(check_same_error(slash, "/tokenizer_config.json: invalid JSON") == SINTER_ERR_FORMAT);
+  static const char *const created[] = {"tokenizer.json", "tokenizer_config.json"};
+  for (size_t i = 0; i < 2; i++) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, created[i]);
+    remove(path);
+  }
+  write_file(dir, "vocab.txt", "[PAD]\n\xff\n", 8);
+  SN_CHECK(check_same_error(dir, "/vocab.txt") == SINTER_ERR_INVALID_ARGUMENT);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/vocab.txt", dir);
+  remove(path);
+  rmdir(dir);
+}
+
 /* Encodes `text` with a tokenizer whose normalizer has the given flags and
  * returns the normalized code points (for the disagreement tests). */
 static size_t norm(const char *text, int lower, int strip, uint32_t *out, size_t cap) {
@@ -707,6 +932,7 @@ int main(void) {
   SN_RUN(test_invalid_utf8);
   SN_RUN(test_empty_text);
   SN_RUN(test_loader_refusals);
+  SN_RUN(test_load_files);
   SN_RUN(test_rust_vs_utf8proc);
   SN_RUN(test_decode);
   SN_RUN(test_batch_and_options);
