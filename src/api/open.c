@@ -2,6 +2,7 @@
  * cache: the public open, compile and save calls. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -115,6 +116,21 @@ sinter_status_t sinter_program_save(const sinter_program_t *program, const char 
 
 /* ------------------------------------------------------------ through the cache */
 
+/* The most bytes an artifact of `folder` can take: its weights pre-packed
+ * (at most twice their stored size, which covers F16/BF16 checkpoints widened
+ * to F32 and packing), its tokenizer and config files, and a margin. */
+static uint64_t artifact_size_bound(const sinter_model_t *folder) {
+  uint64_t total = 64u << 20;
+  const char *name;
+  for (size_t i = 0; (name = sn_model_source_file(folder, i)); i++) {
+    char *path = sn_path_join(sn_model_source(folder), name);
+    struct stat st;
+    if (path && stat(path, &st) == 0) total += 2 * (uint64_t)st.st_size;
+    free(path);
+  }
+  return total;
+}
+
 /* What the cache's validator keeps: the program of a hit, for the key asked. */
 typedef struct kept_program {
   sinter_program_t *program;
@@ -208,6 +224,7 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
   st = sn_cache_create(cache_dir, cache_url, &cache, err);
   if (st == SINTER_ERR_INVALID_ARGUMENT) goto done; /* a bad URL or credentials: the caller's */
   if (!st) st = sn_artifact_key_memoized(folder, &opts, sn_cache_dir(cache), key, err);
+  if (!st) sn_cache_set_max_download(cache, artifact_size_bound(folder));
   if (!st) {
     for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
     kept.key = key;

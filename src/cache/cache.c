@@ -38,6 +38,7 @@ struct sn_cache {
   char *dir;
   sn_s3_client_t *remote; /* NULL: local only */
   sn_strlist_t warnings;
+  char remote_missed[SN_CACHE_KEY_LEN + 1]; /* the key the remote last lacked */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -265,6 +266,10 @@ void sn_cache_destroy(sn_cache_t *c) {
   free(c);
 }
 
+void sn_cache_set_max_download(sn_cache_t *c, uint64_t max_bytes) {
+  if (c->remote) sn_s3_client_set_max_get_bytes(c->remote, max_bytes);
+}
+
 const char *sn_cache_dir(const sn_cache_t *c) {
   return c->dir;
 }
@@ -378,10 +383,16 @@ sinter_status_t sn_cache_lookup(sn_cache_t *c, const char *key, sn_cache_validat
     free(path);
     return st;
   }
-  if (c->remote && fetch_remote(c, key, path, validate, validate_ctx)) {
-    *out_path = path;
-    if (out_origin) *out_origin = SN_CACHE_REMOTE;
-    return SINTER_OK;
+  /* One remote lookup per miss: the lookup again under the compile lock
+   * (see the intended use above) is local only, so a slow or failing remote
+   * is paid and reported once. */
+  if (c->remote && strcmp(c->remote_missed, key) != 0) {
+    if (fetch_remote(c, key, path, validate, validate_ctx)) {
+      *out_path = path;
+      if (out_origin) *out_origin = SN_CACHE_REMOTE;
+      return SINTER_OK;
+    }
+    memcpy(c->remote_missed, key, sizeof c->remote_missed);
   }
   free(path);
   if (c->remote) {

@@ -115,6 +115,11 @@ sinter_status_t sn_cache_create(const char *dir, const char *remote_url, sn_cach
  * released by sn_cache_release). NULL is allowed. */
 void sn_cache_destroy(sn_cache_t *cache);
 
+/* Caps what a remote download may write (0: no cap): the caller knows how
+ * large the entry it looks for can be. A larger object is a miss with a
+ * warning, and is never written past the cap. */
+void sn_cache_set_max_download(sn_cache_t *cache, uint64_t max_bytes);
+
 /* The cache directory (borrowed, valid while the handle lives). */
 const char *sn_cache_dir(const sn_cache_t *cache);
 
@@ -134,7 +139,8 @@ void sn_cache_clear_warnings(sn_cache_t *cache);
  *  - A local entry that validates is a hit: its mtime is set to now.
  *  - A local entry that fails validation is removed, a warning recorded, and
  *    the lookup goes on as for a missing entry.
- *  - With a remote, the object is downloaded into a temporary file in the
+ *  - With a remote (asked once per key and handle: a second lookup of a key
+ *    the remote lacked is local only), the object is downloaded into a temporary file in the
  *    cache directory, validated, and renamed into place: a hit. A missing
  *    object is a miss; a failed download or validation is a miss plus a
  *    warning (the temporary file is removed).

@@ -82,6 +82,17 @@ void sn_s3_options_default(sn_s3_options_t *out) {
   long attempts = env_positive("SINTER_S3_ATTEMPTS", 3);
   out->max_attempts = attempts > 20 ? 20 : (int)attempts;
   out->backoff_ms = 200;
+  out->deadline_s = env_positive("SINTER_S3_DEADLINE_S", 30);
+  out->max_get_bytes = 0;
+  out->notice_after_s = 2;
+}
+
+void sn_s3_client_set_max_get_bytes(sn_s3_client_t *client, uint64_t max_bytes) {
+  client->options.max_get_bytes = max_bytes;
+}
+
+static int64_t ms_between(const struct timespec *a, const struct timespec *b) {
+  return (int64_t)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
 }
 
 static int has_control_chars(const char *s) {
@@ -343,8 +354,17 @@ typedef struct transfer {
   struct timespec progress_at; /* when progress_seen last grew */
   int stalled;                 /* on_progress aborted the attempt */
   int64_t stall_timeout_ms;
-  int local_errno; /* a local read/write failure, which is not retried */
-  EVP_MD_CTX *sha; /* GET: digest of the received body */
+  /* per request */
+  struct timespec started; /* the first attempt's start */
+  int64_t deadline_ms;     /* since started; every attempt and wait included */
+  int past_deadline;       /* on_progress aborted: the request ran out of time */
+  uint64_t max_bytes;      /* GET body cap, 0: none */
+  int too_big;             /* on_body or on_header aborted: the object is over the cap */
+  int notice_after_ms;     /* 0: never */
+  int noticed;             /* the waiting notice was printed */
+  const char *shown;       /* s3://bucket/key, for the notice */
+  int local_errno;         /* a local read/write failure, which is not retried */
+  EVP_MD_CTX *sha;         /* GET: digest of the received body */
   int sha_failed;
   char status_text[128]; /* "403 Forbidden" from the status line */
   char checksum[64];     /* x-amz-checksum-sha256 response header */
@@ -404,6 +424,16 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   size_t n = size * nmemb;
   long code = 0;
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+  if (t->kind == REQ_GET && code >= 200 && code < 300 && t->max_bytes) {
+    curl_off_t length = -1;
+    curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    /* Never write more than an artifact can be: a huge Content-Length, or a
+     * body that keeps coming, stops here rather than filling the disk. */
+    if ((length >= 0 && (uint64_t)length > t->max_bytes) || t->bytes + n > t->max_bytes) {
+      t->too_big = 1;
+      return 0;
+    }
+  }
   if (t->kind != REQ_GET || code < 200 || code >= 300) {
     /* Keep the start of an error body for its <Code> and <Message>. */
     if (!t->errbody && !t->errbody_oom) {
@@ -460,13 +490,24 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
   uint64_t seen = (uint64_t)dlnow + (uint64_t)ulnow;
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t waited_ms = ms_between(&t->started, &now);
+  if (waited_ms >= t->deadline_ms) {
+    t->past_deadline = 1;
+    return 1;
+  }
+  if (t->notice_after_ms && !t->noticed && waited_ms >= t->notice_after_ms) {
+    t->noticed = 1;
+    fprintf(stderr,
+            "sinter: waiting for %s (giving up %lld s from the start; "
+            "SINTER_S3_DEADLINE_S)\n",
+            t->shown ? t->shown : "S3", (long long)(t->deadline_ms / 1000));
+  }
   if (seen != t->progress_seen) {
     t->progress_seen = seen;
     t->progress_at = now;
     return 0;
   }
-  int64_t idle_ms = (int64_t)(now.tv_sec - t->progress_at.tv_sec) * 1000 +
-                    (now.tv_nsec - t->progress_at.tv_nsec) / 1000000;
+  int64_t idle_ms = ms_between(&t->progress_at, &now);
   if (idle_ms >= t->stall_timeout_ms) {
     t->stalled = 1;
     return 1;
@@ -595,6 +636,19 @@ static outcome_t classify(sn_s3_client_t *c, transfer_t *t, CURLcode rc, const c
     return code >= 500 ? OUTCOME_RETRY : OUTCOME_FAIL;
   }
 
+  if (t->too_big) {
+    snprintf(msg, msg_size,
+             "the object is larger than %" PRIu64
+             " bytes, the most an artifact of this model "
+             "can be; not downloaded",
+             t->max_bytes);
+    return OUTCOME_FAIL;
+  }
+  if (t->past_deadline) {
+    snprintf(msg, msg_size, "gave up on %s after %lld s (SINTER_S3_DEADLINE_S)", c->origin,
+             (long long)(t->deadline_ms / 1000));
+    return OUTCOME_FAIL;
+  }
   if (t->local_errno) {
     snprintf(msg, msg_size, "cannot %s %s: %s", t->kind == REQ_PUT ? "read" : "write",
              t->local_path ? t->local_path : "the local file", strerror(t->local_errno));
@@ -687,6 +741,14 @@ static sinter_status_t perform(sn_s3_client_t *c, transfer_t *t, const char *nam
   }
   t->curl = c->curl;
   t->stall_timeout_ms = (int64_t)c->options.stall_timeout_s * 1000;
+  clock_gettime(CLOCK_MONOTONIC, &t->started);
+  t->deadline_ms = (int64_t)c->options.deadline_s * 1000;
+  t->past_deadline = 0;
+  t->max_bytes = t->kind == REQ_GET ? c->options.max_get_bytes : 0;
+  t->too_big = 0;
+  t->notice_after_ms = c->options.notice_after_s * 1000;
+  t->noticed = 0;
+  t->shown = shown;
   c->last_http_status = 0;
   char msg[768] = "";
   char errbuf[CURL_ERROR_SIZE];
@@ -749,6 +811,15 @@ static sinter_status_t perform(sn_s3_client_t *c, transfer_t *t, const char *nam
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->last_http_status);
     outcome = classify(c, t, rc, errbuf, msg, sizeof msg);
     if (outcome != OUTCOME_RETRY || attempt >= c->options.max_attempts) break;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (ms_between(&t->started, &now) + backoff >= t->deadline_ms) {
+      /* No time left for another try: say so with the last failure. */
+      size_t used = strlen(msg);
+      snprintf(msg + used, sizeof msg - used, "; no retry within the %lld s deadline",
+               (long long)(t->deadline_ms / 1000));
+      break;
+    }
     sleep_ms(backoff);
     backoff *= 2;
   }

@@ -53,14 +53,20 @@ typedef struct sn_s3_options {
                               Independently, a trickle under 1 KiB/s for 30 s fails */
   int max_attempts;        /* tries per request for transient failures; default 3 */
   long backoff_ms;         /* wait before the 2nd try, doubled for each next; default 200 */
+  long deadline_s;         /* one request, every attempt and wait included, gives up
+                              after this many seconds; default 30 */
+  uint64_t max_get_bytes;  /* a GET whose object is larger fails at once; 0: no cap */
+  int notice_after_s;      /* once a request has waited this long, one line on stderr
+                              says what it waits for and until when; 0: never */
 } sn_s3_options_t;
 
 /* An S3 client bound to one bucket and key prefix. Opaque. */
 typedef struct sn_s3_client sn_s3_client_t;
 
 /* Fills *out with the defaults above, overridden by the environment variables
- * SINTER_S3_CONNECT_TIMEOUT_MS, SINTER_S3_STALL_TIMEOUT_S and SINTER_S3_ATTEMPTS
- * when they hold positive integers (other values are ignored). */
+ * SINTER_S3_CONNECT_TIMEOUT_MS, SINTER_S3_STALL_TIMEOUT_S, SINTER_S3_ATTEMPTS
+ * and SINTER_S3_DEADLINE_S when they hold positive integers (other values are
+ * ignored). notice_after_s defaults to 2, max_get_bytes to 0. */
 void sn_s3_options_default(sn_s3_options_t *out);
 
 /* Splits "s3://bucket[/prefix[/]]" into a new bucket string and a new prefix
@@ -92,6 +98,10 @@ const char *sn_s3_client_url(const sn_s3_client_t *client);
  * (e.g. 200, 403, 404), or 0 when no response arrived (connection failure,
  * timeout). Lets a caller tell a refusing server from an unreachable one. */
 long sn_s3_client_last_http_status(const sn_s3_client_t *client);
+
+/* Sets the size cap of later GETs (0: none): the cache derives it from the
+ * size the artifact it expects can have. */
+void sn_s3_client_set_max_get_bytes(sn_s3_client_t *client, uint64_t max_bytes);
 
 /* HEAD of object `name`. On OK, *out_size (may be NULL) is its size in bytes.
  * Errors: NOT_FOUND when the object does not exist; IO otherwise (HEAD

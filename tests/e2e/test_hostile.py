@@ -6,7 +6,11 @@ import os
 import shutil
 import struct
 
+import sys
+
 from conftest import DEFAULT_MODEL, MODELS, binaries, ids_arg, json_lines, run
+
+sys.path.insert(0, os.path.dirname(__file__))
 
 
 def sanitizer_clean(proc):
@@ -352,3 +356,67 @@ def test_13_memory_stays_bounded_for_many_lines(tmp_path):
     small, large = peak_rss_kb(10), peak_rss_kb(60000)
     # Held all at once, 60,000 lines of 60 ids took ~40 MB more than 10 lines.
     assert large < small + 15 * 1024, (small, large)
+
+
+def s3_env(tmp_path, endpoint, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and not k.startswith("SINTER_")}
+    env.update(SINTER_CACHE_DIR=str(tmp_path / "cache"), AWS_ACCESS_KEY_ID="AKIDTEST",
+               AWS_SECRET_ACCESS_KEY="secret", AWS_REGION="us-east-1", AWS_ENDPOINT_URL=endpoint)
+    env.update(extra)
+    return env
+
+
+def test_11_hung_endpoint_gives_up_at_the_deadline_and_says_it_waits(tmp_path):
+    """A hung endpoint held a cache miss for 47 s, silently: one deadline per
+    request now, and a line as soon as it waits."""
+    import time
+    from s3_helpers import StallingServer
+    server = StallingServer(mode="stall", length=1 << 20, send=16)
+    try:
+        env = s3_env(tmp_path, server.endpoint, SINTER_S3_DEADLINE_S="3",
+                     SINTER_S3_STALL_TIMEOUT_S="60")
+        t0 = time.monotonic()
+        proc = run_env(env, "classify", "--model", MODELS / "bert_cls", "--ids", "1 2",
+                       "--cache", "s3://bucket/p")
+        took = time.monotonic() - t0
+        assert proc.returncode == 0, proc.stderr
+        assert "waiting for s3://bucket/p/" in proc.stderr
+        assert "gave up on" in proc.stderr and "after 3 s" in proc.stderr
+        assert took < 20, took  # the GET's 3 s, the upload's 3 s, and the compile
+    finally:
+        server.close()
+
+
+def test_11_huge_content_length_is_not_written(tmp_path):
+    """A GET with a huge Content-Length streaming zeros was written until the
+    disk was full: the cap derived from the model stops it at once."""
+    from s3_helpers import StallingServer
+    server = StallingServer(mode="stall", length=1 << 40, send=1 << 20)
+    try:
+        env = s3_env(tmp_path, server.endpoint, SINTER_S3_DEADLINE_S="10")
+        proc = run_env(env, "classify", "--model", MODELS / "bert_cls", "--ids", "1 2",
+                       "--cache", "s3://bucket/p")
+        assert proc.returncode == 0, proc.stderr
+        assert "the most an artifact of this model can be" in proc.stderr, proc.stderr
+        left = [p for p in (tmp_path / "cache").iterdir() if ".tmp." in p.name]
+        assert not left, left
+    finally:
+        server.close()
+
+
+def test_11_one_remote_lookup_per_miss(tmp_path):
+    """The remote was asked twice per miss (before and after the compile
+    lock), so each failure was paid and reported twice."""
+    from s3_helpers import StallingServer
+    server = StallingServer(mode="error", status=503, code="SlowDown")
+    try:
+        env = s3_env(tmp_path, server.endpoint, SINTER_S3_ATTEMPTS="1")
+        proc = run_env(env, "classify", "--model", MODELS / "bert_cls", "--ids", "1 2",
+                       "--cache", "s3://bucket/p")
+        assert proc.returncode == 0, proc.stderr
+        gets = [line for line in proc.stderr.splitlines()
+                if "SlowDown" in line and "continuing without the remote cache" in line]
+        assert len(gets) == 1, proc.stderr
+    finally:
+        server.close()
