@@ -1,5 +1,6 @@
 /* open.c — models and programs from folders, artifact files and the compile
  * cache: the public open, compile and save calls. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -65,6 +66,21 @@ sn_compile_options_t sn_api_compile_options(const sinter_model_t *model,
   return o;
 }
 
+/* Compiling reads every weight anyway: a NaN or infinity among them is said
+ * here, once per tensor, rather than only as null results later. */
+static void warn_non_finite(const sinter_model_t *model, sinter_program_t *program) {
+  const sn_weight_t *w;
+  for (size_t i = 0; (w = sn_model_weight_at(model, i)); i++) {
+    int64_t bad = 0;
+    for (int64_t k = 0; k < w->numel; k++) bad += !isfinite(w->data[k]);
+    if (bad)
+      sn_program_add_warning(program,
+                             "%s: weight \"%s\" has %lld non-finite values (NaN or infinity); "
+                             "results will be null",
+                             sn_model_source(model), w->name, (long long)bad);
+  }
+}
+
 sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_options_t *opts,
                                sinter_program_t **out, sinter_error_t *err) {
   *out = NULL;
@@ -79,6 +95,7 @@ sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_opt
   double t0 = sn_time_now();
   SN_TRY(sn_compile_model(model, &build, opts, &plan, &report, err));
   SN_TRY(sn_program_create(model, &plan, opts, out, err));
+  warn_non_finite(model, *out);
   sn_program_set_report(*out, &report);
   sn_program_set_origin(*out, SN_PROGRAM_COMPILED, sn_time_now() - t0);
   return SINTER_OK;
@@ -195,8 +212,10 @@ static sinter_status_t compile_into(sn_cache_t *cache, const char *hex, const ui
     *out_uncached = compiled;
     return st;
   }
-  sinter_program_release(compiled);
   st = validate_and_keep(entry, kept, err);
+  for (size_t i = 0; !st && i < sinter_program_warning_count(compiled); i++)
+    sn_program_add_warning(kept->program, "%s", sinter_program_warning(compiled, i));
+  sinter_program_release(compiled);
   free(entry);
   return st;
 }

@@ -471,3 +471,11 @@ const struct sn_st_archive *sn_model_archive(const sinter_model_t *m) {
 const char *sn_model_source_file(const sinter_model_t *m, size_t index) {
   return sn_strlist_at(&m->sources, index);
 }
+
+size_t sn_model_weight_count(const sinter_model_t *m) {
+  return m->weight_count;
+}
+
+const sn_weight_t *sn_model_weight_at(const sinter_model_t *m, size_t index) {
+  return index < m->weight_count ? &m->weights[index] : NULL;
+}

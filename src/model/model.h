@@ -98,6 +98,11 @@ const struct sn_st_archive *sn_model_archive(const sinter_model_t *model);
  * description). */
 const sn_weight_t *sn_model_weight(const sinter_model_t *model, const char *name);
 
+/* The weights, by index (0..count), for passes over all of them; NULL past
+ * the end. */
+size_t sn_model_weight_count(const sinter_model_t *model);
+const sn_weight_t *sn_model_weight_at(const sinter_model_t *model, size_t index);
+
 /* Maps a stored tensor name to its canonical name into buf (size cap):
  * strips "bert."/"distilbert." and renames LayerNorm gamma/beta to
  * weight/bias. Returns 0, or -1 when it does not fit. Exposed for tests. */

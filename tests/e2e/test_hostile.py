@@ -178,6 +178,8 @@ def test_9_non_finite_results_are_valid_json(tmp_path):
         row = json.loads(proc.stdout)  # strict JSON: no nan, inf or -nan
         assert row["logits"] == [None, None, None] and row["score"] is None
         assert "non-finite values" in proc.stderr
+        if not mode:  # compiling read the weights and said which
+            assert "weight \"classifier.bias\" has 3 non-finite values" in proc.stderr
         proc = run("embed", "--model", folder, "--ids", "1 5 9", *mode, check=0)
         assert all(v is None for v in json.loads(proc.stdout)["embedding"])
         proc = run("embed", "--model", folder, "--ids", "1 5 9", "--ids", "--similarity", "1 2",
