@@ -49,6 +49,18 @@ sinter_status_t sn_json_parse(const char *text, size_t size, const char *label, 
   size_t bad = 0;
   if (!sn_utf8_valid(text, size, &bad))
     return sn_error_set(err, SINTER_ERR_FORMAT, "%s: invalid UTF-8 at byte %zu", label, bad);
+  /* JSON text holds no raw control bytes (strings escape them): cJSON would
+   * take a NUL inside a key as its end, and what was parsed would differ
+   * from what is stored. Trailing NULs (a terminated buffer) are allowed. */
+  size_t used = size;
+  while (used > 0 && text[used - 1] == '\0') used--;
+  for (size_t i = 0; i < used; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: control byte 0x%02x at byte %zu (JSON escapes it as \\u%04x)",
+                          label, c, i, c);
+  }
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(text, size, &end, 0);
   if (!root) {

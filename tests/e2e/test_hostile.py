@@ -422,3 +422,14 @@ def test_11_one_remote_lookup_per_miss(tmp_path):
         assert len(gets) == 1, proc.stderr
     finally:
         server.close()
+
+
+def test_14_config_key_with_a_nul_byte(tmp_path):
+    """A raw NUL in a config.json key once compiled into an artifact that never
+    loaded (and was rebuilt every run): the folder is refused, naming the byte."""
+    folder = tmp_path / "m"
+    shutil.copytree(MODELS / "bert_cls", folder)
+    text = (folder / "config.json").read_text().rstrip().rstrip("}") + ', "x\x00y": 1}'
+    (folder / "config.json").write_bytes(text.encode())
+    proc = run("classify", "--model", folder, "--ids", "1 2", check=1)
+    assert "config.json: control byte 0x00" in proc.stderr, proc.stderr
