@@ -111,6 +111,11 @@ int sn_file_exists(const char *path) {
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+int sn_path_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
 int sn_path_is_non_directory(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);

@@ -33,6 +33,12 @@ sinter_status_t sn_file_read_all(const char *path, size_t max_bytes, char **out_
 /* 1 when `path` names an existing regular file, else 0. */
 int sn_file_exists(const char *path);
 
+/* 1 when something exists at `path` (any type, links followed). Optional
+ * files are looked up with this, so that a FIFO, a device or a folder in
+ * their place is opened — and refused as not a regular file — instead of
+ * being taken for absent. */
+int sn_path_exists(const char *path);
+
 /* 1 when `path` exists and is not a directory (a file, FIFO, device...). */
 int sn_path_is_non_directory(const char *path);
 

@@ -349,7 +349,7 @@ static sinter_status_t load_sbert_config(const char *dir, sn_st_modules_t *out,
   if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "path");
   sinter_status_t st = SINTER_OK;
   cJSON *root = NULL;
-  if (!sn_file_exists(path)) goto done;
+  if (!sn_path_exists(path)) goto done;
   st = sn_json_load(path, &root, err);
   if (st) goto done;
   if (!cJSON_IsObject(root)) {
@@ -374,7 +374,7 @@ sinter_status_t sn_st_modules_load(const char *dir, sn_st_modules_t *out, sinter
   if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "path");
   cJSON *root = NULL;
   sinter_status_t st = SINTER_OK;
-  if (!sn_file_exists(path)) goto done;
+  if (!sn_path_exists(path)) goto done;
   out->present = 1;
   st = sn_json_load(path, &root, err);
   if (st) goto done;

@@ -496,7 +496,7 @@ static sinter_status_t open_index(const char *dir, const char *index, sn_st_arch
       st = fail(err, SINTER_ERR_OUT_OF_MEMORY, index, "cannot allocate a shard path");
       goto done;
     }
-    if (!sn_file_exists(s->label)) {
+    if (!sn_path_exists(s->label)) {
       st = fail(err, SINTER_ERR_NOT_FOUND, index,
                 "shard file %s named in weight_map does not exist", s->label);
       goto done;
@@ -554,9 +554,9 @@ sinter_status_t sn_st_open_dir(const char *dir, sn_st_archive_t **out, sinter_er
   sinter_status_t st;
   if (!index || !single)
     st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: cannot allocate a path", dir);
-  else if (sn_file_exists(index))
+  else if (sn_path_exists(index))
     st = open_index(dir, index, out, err);
-  else if (sn_file_exists(single))
+  else if (sn_path_exists(single))
     st = sn_st_open_file(single, out, err);
   else
     st = sn_error_set(err, SINTER_ERR_NOT_FOUND,

@@ -953,7 +953,7 @@ sinter_status_t sn_tokenizer_read_dir(const char *dir, sn_tokenizer_file_t **out
       st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
       break;
     }
-    if (sn_file_exists(path)) {
+    if (sn_path_exists(path)) {
       char *data = NULL;
       size_t size = 0;
       st = sn_file_read_all(path, file_cap(order[o]), &data, &size, err);

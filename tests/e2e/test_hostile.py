@@ -199,6 +199,14 @@ def test_10_fifo_in_place_of_a_file(tmp_path):
     (folder / "config.json").unlink()
     os.mkfifo(folder / "config.json")
     assert "not a regular file" in run("info", "--model", folder, check=1, timeout=20).stderr
+    # Optional files too: a FIFO is refused, not taken for absent.
+    for name in ("modules.json", "tokenizer.json"):
+        other = tmp_path / f"o-{name}"
+        shutil.copytree(MODELS / "bert_gelu_new_st", other)
+        (other / name).unlink(missing_ok=True)
+        os.mkfifo(other / name)
+        proc = run("info", "--model", other, check=1, timeout=20)
+        assert f"{name}: not a regular file" in proc.stderr, proc.stderr
     os.mkfifo(tmp_path / "a.sinter")
     for command in (["inspect", tmp_path / "a.sinter"],
                     ["embed", "--model", tmp_path / "a.sinter", "--ids", "1 2"]):
