@@ -58,8 +58,8 @@ sinter_status_t sn_json_parse(const char *text, size_t size, const char *label, 
     unsigned char c = (unsigned char)text[i];
     if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
       return sn_error_set(err, SINTER_ERR_FORMAT,
-                          "%s: control byte 0x%02x at byte %zu (JSON escapes it as \\u%04x)",
-                          label, c, i, c);
+                          "%s: control byte 0x%02x at byte %zu (JSON escapes it as \\u%04x)", label,
+                          c, i, c);
   }
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(text, size, &end, 0);
