@@ -312,16 +312,21 @@ typedef struct sinter_outputs {
  * run independently on different threads. */
 typedef struct sinter_session sinter_session_t;
 
+/* The CPUs this process may use: its affinity mask, capped by its cgroup's
+ * CPU quota (a container's --cpus), not the host's count. What `threads` <= 0
+ * means below. Thread-safe. */
+int sinter_cpu_count(void);
+
 /* Creates an eager session over `model` (borrowed: it must outlive the
- * session). `threads` <= 0 uses all cores. Errors: INVALID_ARGUMENT for a
+ * session). `threads` <= 0 uses sinter_cpu_count(). Errors: INVALID_ARGUMENT for a
  * model without weights (an artifact's description). Thread-safe. */
 sinter_status_t sinter_session_create_eager(const sinter_model_t *model, int threads,
                                             sinter_session_t **out_session, sinter_error_t *error);
 
 /* Creates a compiled session over `program` (borrowed: it must outlive the
  * session): packed batches with no per-request graph work; batches above the
- * program's token budget are run in several parts. `threads` <= 0 uses all
- * cores. The working memory (the planned arena) is allocated here, once.
+ * program's token budget are run in several parts. `threads` <= 0 uses
+ * sinter_cpu_count(). The working memory (the planned arena) is allocated here, once.
  * Errors: UNSUPPORTED when the program's pre-packed weights do not suit this
  * CPU; OUT_OF_MEMORY. Thread-safe. */
 sinter_status_t sinter_session_create_compiled(const sinter_program_t *program, int threads,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpus.h"
 #include "ir/builder.h"
 #include "kernels/fused.h"
 #include "program/program.h"
@@ -61,7 +62,7 @@ static sinter_status_t session_new(const sinter_model_t *model, int threads, sin
   s->model = model;
   s->config = sn_model_config(model);
   s->modules = sn_model_modules(model);
-  s->threads = threads > 0 ? threads : omp_get_num_procs();
+  s->threads = threads > 0 ? threads : sn_cpus_available();
   *out = s;
   return SINTER_OK;
 }
@@ -374,4 +375,8 @@ sn_plan_exec_t *sn_session_plan_exec(sinter_session_t *session) {
 
 int sn_session_last_threads(const sinter_session_t *session) {
   return session->last_threads;
+}
+
+int sinter_cpu_count(void) {
+  return sn_cpus_available();
 }

@@ -137,17 +137,18 @@ int cli_is_file(const char *path);
 sinter_status_t cli_synth_model(const char *name, char *out_dir, size_t cap, sinter_error_t *err);
 
 /* Text of the common options for usage messages. */
-#define CLI_COMMON_USAGE                                                           \
-  "  --model DIR         Hugging Face model folder (required)\n"                   \
-  "  --threads N         threads to use (default: all cores)\n"                    \
-  "  --ids               inputs are token ids (spaces or commas between them),\n"  \
-  "                      optionally followed by '|' and token type ids\n"          \
-  "  --batch-size N      sequences per run (default 32)\n"                         \
-  "  --mode MODE         compiled (default: through the compile cache) or eager\n" \
-  "  --cache URL         remote compile cache, s3://bucket/prefix\n"               \
-  "  --max-tokens N      token budget of one compiled run (default 8192)\n"        \
-  "  --dtype T           matmul precision of the compiled plan: f32 (default),\n"  \
-  "                      int8, or bf16 (bf16 weights, fp32 arithmetic)\n"          \
+#define CLI_COMMON_USAGE                                                            \
+  "  --model DIR         Hugging Face model folder (required)\n"                    \
+  "  --threads N         threads to use (default: the CPUs this process may use,\n" \
+  "                      from its affinity and cgroup CPU quota)\n"                 \
+  "  --ids               inputs are token ids (spaces or commas between them),\n"   \
+  "                      optionally followed by '|' and token type ids\n"           \
+  "  --batch-size N      sequences per run (default 32)\n"                          \
+  "  --mode MODE         compiled (default: through the compile cache) or eager\n"  \
+  "  --cache URL         remote compile cache, s3://bucket/prefix\n"                \
+  "  --max-tokens N      token budget of one compiled run (default 8192)\n"         \
+  "  --dtype T           matmul precision of the compiled plan: f32 (default),\n"   \
+  "                      int8, or bf16 (bf16 weights, fp32 arithmetic)\n"           \
   "  -h, --help          show this help\n"
 
 #endif

@@ -1,0 +1,38 @@
+/* test_cpus.c — the CPUs a process may use (base/cpus.h): quota parsing, and
+ * the count against the affinity mask. */
+#include <sched.h>
+#include <unistd.h>
+
+#include "base/cpus.h"
+#include "sinter.h"
+#include "test.h"
+
+static void test_quota_parsing(void) {
+  SN_CHECK(sn_cpus_parse_cpu_max("max 100000\n") == 0);
+  SN_CHECK(sn_cpus_parse_cpu_max("200000 100000\n") == 2);
+  SN_CHECK(sn_cpus_parse_cpu_max("150000 100000") == 2); /* 1.5 CPUs: round up */
+  SN_CHECK(sn_cpus_parse_cpu_max("50000 100000") == 1);
+  SN_CHECK(sn_cpus_parse_cpu_max("") == 0);
+  SN_CHECK(sn_cpus_parse_cpu_max("garbage") == 0);
+  SN_CHECK(sn_cpus_parse_cpu_max("12x 100000") == 0);
+  SN_CHECK(sn_cpus_parse_cpu_max(NULL) == 0);
+  SN_CHECK(sn_cpus_from_quota(-1, 100000) == 0); /* cgroup v1: no limit */
+  SN_CHECK(sn_cpus_from_quota(400000, 100000) == 4);
+  SN_CHECK(sn_cpus_from_quota(100000, 0) == 0);
+}
+
+static void test_count_within_affinity(void) {
+  cpu_set_t set;
+  SN_CHECK(sched_getaffinity(0, sizeof set, &set) == 0);
+  int affinity = CPU_COUNT(&set), n = sn_cpus_available();
+  SN_CHECK(n >= 1 && n <= affinity);
+  SN_CHECK(sinter_cpu_count() == n);
+  printf("cpus: %d available (affinity %d, online %ld)\n", n, affinity,
+         sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+int main(void) {
+  SN_RUN(test_quota_parsing);
+  SN_RUN(test_count_within_affinity);
+  return SN_TEST_REPORT();
+}
