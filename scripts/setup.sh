@@ -14,6 +14,7 @@ say() { printf '\n==> %s\n' "$*"; }
 # --- system packages ------------------------------------------------------
 APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates unzip
   libdnnl-dev libutf8proc-dev libcjson-dev libxxhash-dev libssl-dev libcurl4-openssl-dev libpng-dev
+  libmicrohttpd-dev
   clang libclang-rt-14-dev python3 python3-venv python3-pip)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -31,12 +32,12 @@ else
 fi
 
 # --- Python venv for tests and tools -------------------------------------
-PY_REQUIREMENTS=(pytest==8.3.4 "moto[server]==5.2.5")
+PY_REQUIREMENTS=(pytest==8.3.4 "moto[server]==5.2.5" openai==3.51.0)
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import pytest, moto.server" 2>/dev/null; then
+if ! .venv/bin/python -c "import pytest, moto.server, openai" 2>/dev/null; then
   say "installing Python test tools into .venv"
   .venv/bin/pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
 else

@@ -49,3 +49,7 @@ done
 echo
 echo "==> end-to-end tests (pytest)"
 .venv/bin/python -m pytest -q tests/e2e
+
+echo
+echo "==> server tests again on the ASan+UBSan build"
+SINTER_BIN=build-asan/sinter ASAN_OPTIONS=detect_leaks=1 .venv/bin/python -m pytest -q tests/e2e/test_server.py

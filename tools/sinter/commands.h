@@ -20,5 +20,6 @@ int sn_cmd_inspect(int argc, char **argv);
 int sn_cmd_cache(int argc, char **argv);
 int sn_cmd_bench(int argc, char **argv);
 int sn_cmd_profile(int argc, char **argv);
+int sn_cmd_serve(int argc, char **argv);
 
 #endif

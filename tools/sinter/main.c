@@ -22,6 +22,7 @@ static const struct {
     {"bench", sn_cmd_bench, "throughput and latency of eager or compiled runs"},
     {"profile", sn_cmd_profile, "sweep batch and length, recommend a configuration"},
     {"cache", sn_cmd_cache, "list, verify, remove and prune compile-cache entries"},
+    {"serve", sn_cmd_serve, "HTTP server: TEI /embed, OpenAI /v1/embeddings, continuous batching"},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,582 @@
+/* server.c — HTTP routes over libmicrohttpd (see server.h). */
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/batcher.h"
+
+struct sn_server {
+  sn_server_options_t opts;
+  struct MHD_Daemon *daemon;
+  const sinter_program_t *program;
+  const sinter_model_t *model;
+  sinter_model_info_t info;
+  sinter_program_info_t pinfo;
+  sn_batcher_t *batcher;
+  atomic_int ready;    /* health and routes answer 503 until 1 */
+  atomic_int stopping; /* draining: new requests get 503 */
+};
+
+/* A request's body, gathered across libmicrohttpd's calls. */
+typedef struct body {
+  char *data;
+  size_t size, cap;
+  int too_big;
+} body_t;
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* ---------------------------------------------------------------- replies */
+
+typedef enum api { API_TEI, API_OPENAI } api_t;
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *json,
+                             const char *const *headers) {
+  if (!json) {
+    status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    json = strdup("{\"error\":\"out of memory\",\"error_type\":\"Backend\"}");
+    if (!json) return MHD_NO;
+  }
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
+  if (!r) {
+    free(json);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, "Content-Type", "application/json");
+  for (size_t i = 0; headers && headers[i]; i += 2)
+    MHD_add_response_header(r, headers[i], headers[i + 1]);
+  enum MHD_Result ok = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ok;
+}
+
+/* An error in the shape each API's clients parse: TEI's {"error",
+ * "error_type"} or OpenAI's {"error": {"message", "type", "param", "code"}}. */
+static enum MHD_Result error(struct MHD_Connection *c, api_t api, unsigned status, const char *type,
+                             const char *message) {
+  cJSON *o = cJSON_CreateObject();
+  if (api == API_OPENAI) {
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "message", message);
+    cJSON_AddStringToObject(e, "type",
+                            status == 429   ? "rate_limit_error"
+                            : status >= 500 ? "server_error"
+                                            : "invalid_request_error");
+    cJSON_AddNullToObject(e, "param");
+    cJSON_AddNullToObject(e, "code");
+  } else {
+    cJSON_AddStringToObject(o, "error", message);
+    cJSON_AddStringToObject(o, "error_type", type);
+  }
+  char *json = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  static const char *const retry[] = {"Retry-After", "1", NULL};
+  return reply(c, status, json, status == 429 ? retry : NULL);
+}
+
+/* ---------------------------------------------------------------- inputs */
+
+/* A request's inputs, tokenized: owned arrays. */
+typedef struct inputs {
+  size_t count;
+  int32_t **ids;
+  size_t *lengths;
+  sinter_encoding_t *enc; /* when tokenized from text */
+  size_t tokens;
+} inputs_t;
+
+static void inputs_free(inputs_t *in) {
+  if (in->enc) {
+    sinter_encodings_free(in->enc, in->count);
+  } else {
+    for (size_t i = 0; in->ids && i < in->count; i++) free(in->ids[i]);
+  }
+  free(in->enc);
+  free(in->ids);
+  free(in->lengths);
+  memset(in, 0, sizeof *in);
+}
+
+static int is_int_list(const cJSON *a) {
+  if (!cJSON_IsArray(a) || !a->child) return 0;
+  for (const cJSON *e = a->child; e; e = e->next)
+    if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int32_t)e->valuedouble) return 0;
+  return 1;
+}
+
+/* Reads `inputs` (TEI) or `input` (OpenAI): a string, a list of strings, a
+ * list of token ids, or a list of token-id lists. Fills *in, or returns an
+ * error message (static or in `msg`) with *status set. */
+static const char *read_inputs(const sn_server_t *s, const cJSON *v, int truncate, int left,
+                               inputs_t *in, unsigned *status, char *msg, size_t cap) {
+  memset(in, 0, sizeof *in);
+  *status = 422;
+  if (!v) return "`inputs` is missing";
+  size_t n = cJSON_IsString(v) || is_int_list(v) ? 1
+             : cJSON_IsArray(v)                  ? (size_t)cJSON_GetArraySize(v)
+                                                 : 0;
+  if (!cJSON_IsString(v) && !cJSON_IsArray(v)) return "`inputs` must be a string or a list";
+  if (n == 0) return "`inputs` cannot be empty";
+  if (n > (size_t)s->opts.max_client_batch) {
+    *status = 413;
+    snprintf(msg, cap, "batch size %zu > maximum allowed batch size %d", n,
+             (int)s->opts.max_client_batch);
+    return msg;
+  }
+  in->count = n;
+  in->ids = calloc(n, sizeof *in->ids);
+  in->lengths = calloc(n, sizeof *in->lengths);
+  if (!in->ids || !in->lengths) return *status = 500, "out of memory";
+  const cJSON *first = cJSON_IsArray(v) && !is_int_list(v) ? v->child : v;
+  if (cJSON_IsString(first)) { /* texts */
+    const char **texts = calloc(n, sizeof *texts);
+    in->enc = calloc(n, sizeof *in->enc);
+    if (!texts || !in->enc) return free(texts), *status = 500, "out of memory";
+    size_t i = 0;
+    for (const cJSON *e = cJSON_IsString(v) ? v : v->child; e && i < n; e = e->next, i++) {
+      if (!cJSON_IsString(e)) {
+        free(texts);
+        free(in->enc);
+        in->enc = NULL;
+        snprintf(msg, cap, "`inputs[%zu]` must be a string", i);
+        return msg;
+      }
+      texts[i] = e->valuestring;
+    }
+    sinter_tokenize_options_t topts = {
+        0, truncate ? (left ? SINTER_TRUNCATE_LEFT : SINTER_TRUNCATE_RIGHT) : SINTER_TRUNCATE_NONE};
+    sinter_error_t err;
+    sinter_status_t st =
+        sinter_model_tokenize_batch(s->model, n, texts, NULL, NULL, NULL, &topts, in->enc, &err);
+    free(texts);
+    if (st) {
+      free(in->enc);
+      in->enc = NULL;
+      *status = st == SINTER_ERR_LIMIT ? 413 : 422;
+      snprintf(msg, cap, "Input validation error: %s", err.message);
+      return msg;
+    }
+    for (i = 0; i < n; i++) {
+      in->ids[i] = in->enc[i].ids;
+      in->lengths[i] = in->enc[i].length;
+      in->tokens += in->lengths[i];
+    }
+    return NULL;
+  }
+  size_t i = 0; /* token ids: one list, or a list of lists */
+  for (const cJSON *e = is_int_list(v) ? v : v->child; e && i < n; e = e->next, i++) {
+    if (!is_int_list(e)) {
+      snprintf(msg, cap, "`inputs[%zu]` must be a string or a list of token ids", i);
+      return msg;
+    }
+    size_t len = (size_t)cJSON_GetArraySize(e);
+    if (len > (size_t)s->info.max_seq_length) {
+      *status = 413;
+      snprintf(msg, cap, "Input validation error: `inputs[%zu]` has %zu tokens; the limit is %d", i,
+               len, (int)s->info.max_seq_length);
+      return msg;
+    }
+    in->ids[i] = malloc(len * sizeof(int32_t));
+    if (!in->ids[i]) return *status = 500, "out of memory";
+    size_t k = 0;
+    for (const cJSON *x = e->child; x; x = x->next) {
+      int32_t id = (int32_t)x->valuedouble;
+      if (id < 0 || id >= s->info.vocab_size) {
+        snprintf(msg, cap,
+                 "Input validation error: token id %d in `inputs[%zu]` is outside the vocabulary "
+                 "[0, %d)",
+                 (int)id, i, (int)s->info.vocab_size);
+        return msg;
+      }
+      in->ids[i][k++] = id;
+    }
+    in->lengths[i] = len;
+    in->tokens += len;
+  }
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- embeddings */
+
+/* Appends v with 9 significant digits (a float32 round-trips). */
+typedef struct out_buf {
+  char *p;
+  size_t n, cap;
+  int oom;
+} out_buf_t;
+
+static void out_put(out_buf_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_put(out_buf_t *o, const char *fmt, ...) {
+  if (o->oom) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(o->p ? o->p + o->n : NULL, o->p ? o->cap - o->n : 0, fmt, ap);
+    va_end(ap);
+    if (k < 0) {
+      o->oom = 1;
+      return;
+    }
+    if (o->p && o->n + (size_t)k < o->cap) {
+      o->n += (size_t)k;
+      return;
+    }
+    size_t cap = o->cap ? o->cap * 2 : 4096;
+    while (cap < o->n + (size_t)k + 1) cap *= 2;
+    char *grown = realloc(o->p, cap);
+    if (!grown) {
+      o->oom = 1;
+      return;
+    }
+    o->p = grown;
+    o->cap = cap;
+  }
+}
+
+static void put_float(out_buf_t *o, float v) {
+  if (isfinite(v))
+    out_put(o, "%.9g", (double)v);
+  else
+    out_put(o, "null");
+}
+
+static void put_base64(out_buf_t *o, const float *v, size_t n) {
+  static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char *b = (const unsigned char *)v; /* little-endian float32, as OpenAI sends */
+  size_t len = n * 4;
+  out_put(o, "\"");
+  for (size_t i = 0; i < len; i += 3) {
+    unsigned x = (unsigned)b[i] << 16 | (i + 1 < len ? (unsigned)b[i + 1] << 8 : 0) |
+                 (i + 2 < len ? b[i + 2] : 0);
+    out_put(o, "%c%c%c%c", t[x >> 18 & 63], t[x >> 12 & 63], i + 1 < len ? t[x >> 6 & 63] : '=',
+            i + 2 < len ? t[x & 63] : '=');
+  }
+  out_put(o, "\"");
+}
+
+static enum MHD_Result embed(sn_server_t *s, struct MHD_Connection *c, api_t api,
+                             const body_t *body) {
+  double t0 = now_s();
+  cJSON *req = cJSON_ParseWithLength(body->data ? body->data : "", body->size);
+  if (!req || !cJSON_IsObject(req)) {
+    cJSON_Delete(req);
+    return error(c, api, api == API_OPENAI ? 400 : 422, "Validation",
+                 "the request body is not a JSON object");
+  }
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, api == API_OPENAI ? "input" : "inputs");
+  const cJSON *norm = cJSON_GetObjectItemCaseSensitive(req, "normalize");
+  const cJSON *trunc = cJSON_GetObjectItemCaseSensitive(req, "truncate");
+  const cJSON *dir = cJSON_GetObjectItemCaseSensitive(req, "truncation_direction");
+  const cJSON *dims = cJSON_GetObjectItemCaseSensitive(req, "dimensions");
+  const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(req, "encoding_format");
+  int normalize = api == API_OPENAI || !cJSON_IsBool(norm) || cJSON_IsTrue(norm);
+  /* OpenAI clients expect long inputs cut; TEI cuts only when asked. */
+  int truncate = api == API_OPENAI || cJSON_IsTrue(trunc);
+  int left = cJSON_IsString(dir) && !strcmp(dir->valuestring, "Left");
+  int base64 = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "base64");
+  size_t hidden = (size_t)s->info.hidden_size, width = hidden;
+  char msg[512];
+  if (dims && !cJSON_IsNull(dims)) {
+    if (!cJSON_IsNumber(dims) || dims->valuedouble < 1 || dims->valuedouble > (double)hidden ||
+        dims->valuedouble != (double)(size_t)dims->valuedouble) {
+      snprintf(msg, sizeof msg, "`dimensions` must be an integer from 1 to %zu", hidden);
+      cJSON_Delete(req);
+      return error(c, api, api == API_OPENAI ? 400 : 422, "Validation", msg);
+    }
+    width = (size_t)dims->valuedouble;
+  }
+  if (fmt && !cJSON_IsNull(fmt) &&
+      !(cJSON_IsString(fmt) && (base64 || !strcmp(fmt->valuestring, "float")))) {
+    cJSON_Delete(req);
+    return error(c, api, 400, "Validation", "`encoding_format` must be \"float\" or \"base64\"");
+  }
+  inputs_t in;
+  unsigned status;
+  const char *bad = read_inputs(s, v, truncate, left, &in, &status, msg, sizeof msg);
+  cJSON_Delete(req);
+  if (bad) {
+    inputs_free(&in);
+    return error(c, api, api == API_OPENAI && status == 422 ? 400 : status,
+                 status == 413 || status == 422 ? "Validation" : "Backend", bad);
+  }
+  double t_tok = now_s() - t0;
+  float *emb = malloc(in.count * hidden * sizeof(float));
+  sn_job_t job;
+  memset(&job, 0, sizeof job);
+  job.count = in.count;
+  job.ids = (const int32_t *const *)in.ids;
+  job.lengths = in.lengths;
+  job.embeddings = emb;
+  job.normalize = normalize;
+  if (!emb) {
+    inputs_free(&in);
+    return error(c, api, 500, "Backend", "out of memory");
+  }
+  if (sn_batcher_submit(s->batcher, &job) != 0) {
+    inputs_free(&in);
+    free(emb);
+    return error(c, api, 429, "Overloaded", "Model is overloaded: the queue is full");
+  }
+  sn_batcher_wait(s->batcher, &job);
+  size_t tokens = in.tokens, count = in.count;
+  inputs_free(&in);
+  if (job.status != SINTER_OK) {
+    free(emb);
+    return error(c, api, job.status == SINTER_ERR_INVALID_ARGUMENT ? 422 : 500,
+                 job.status == SINTER_ERR_INVALID_ARGUMENT ? "Validation" : "Backend", job.message);
+  }
+  out_buf_t o = {0};
+  if (api == API_OPENAI)
+    out_put(&o, "{\"object\":\"list\",\"data\":[");
+  else
+    out_put(&o, "[");
+  for (size_t i = 0; i < count; i++) {
+    float *e = emb + i * hidden;
+    if (width < hidden && normalize) { /* truncate, then renormalise */
+      double sum = 0;
+      for (size_t k = 0; k < width; k++) sum += (double)e[k] * e[k];
+      float scale = sum > 0 ? (float)(1.0 / sqrt(sum)) : 0.0f;
+      for (size_t k = 0; k < width; k++) e[k] *= scale;
+    }
+    if (i) out_put(&o, ",");
+    if (api == API_OPENAI) out_put(&o, "{\"object\":\"embedding\",\"index\":%zu,\"embedding\":", i);
+    if (base64) {
+      put_base64(&o, e, width);
+    } else {
+      out_put(&o, "[");
+      for (size_t k = 0; k < width; k++) {
+        if (k) out_put(&o, ",");
+        put_float(&o, e[k]);
+      }
+      out_put(&o, "]");
+    }
+    if (api == API_OPENAI) out_put(&o, "}");
+  }
+  if (api == API_OPENAI) {
+    char name[256];
+    cJSON *n = cJSON_CreateString(s->opts.model_name);
+    char *quoted = n ? cJSON_PrintUnformatted(n) : NULL;
+    snprintf(name, sizeof name, "%s", quoted ? quoted : "\"\"");
+    cJSON_Delete(n);
+    free(quoted);
+    out_put(&o, "],\"model\":%s,\"usage\":{\"prompt_tokens\":%zu,\"total_tokens\":%zu}}", name,
+            tokens, tokens);
+  } else {
+    out_put(&o, "]");
+  }
+  free(emb);
+  if (o.oom) {
+    free(o.p);
+    return error(c, api, 500, "Backend", "out of memory");
+  }
+  char total[32], tok[32], queue[32], infer[32], ntok[32];
+  snprintf(total, sizeof total, "%.0f", (now_s() - t0) * 1e3);
+  snprintf(tok, sizeof tok, "%.0f", t_tok * 1e3);
+  snprintf(queue, sizeof queue, "%.0f", job.queue_seconds * 1e3);
+  snprintf(infer, sizeof infer, "%.0f", job.compute_seconds * 1e3);
+  snprintf(ntok, sizeof ntok, "%zu", tokens);
+  const char *const headers[] = {"x-total-time",
+                                 total,
+                                 "x-tokenization-time",
+                                 tok,
+                                 "x-queue-time",
+                                 queue,
+                                 "x-inference-time",
+                                 infer,
+                                 "x-compute-tokens",
+                                 ntok,
+                                 NULL};
+  return reply(c, 200, o.p, headers);
+}
+
+static enum MHD_Result info(sn_server_t *s, struct MHD_Connection *c) {
+  static const char *const dtypes[] = {"float32", "bfloat16", "int8"};
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "model_id", s->opts.model_name);
+  cJSON_AddNullToObject(o, "model_sha");
+  cJSON_AddStringToObject(o, "model_dtype", dtypes[s->pinfo.dtype <= 2 ? s->pinfo.dtype : 0]);
+  cJSON *type = cJSON_AddObjectToObject(o, "model_type");
+  if (s->info.num_labels > 0) {
+    cJSON *labels =
+        cJSON_AddObjectToObject(cJSON_AddObjectToObject(type, "classifier"), "id2label");
+    for (int i = 0; i < s->info.num_labels; i++) {
+      char k[16];
+      snprintf(k, sizeof k, "%d", i);
+      cJSON_AddStringToObject(labels, k, s->info.labels[i]);
+    }
+  } else {
+    static const char *const pools[] = {"cls", "cls", "mean", "max", "mean_sqrt_len"};
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(type, "embedding"), "pooling",
+                            pools[s->info.pooling <= 4 ? s->info.pooling : 0]);
+  }
+  cJSON_AddNumberToObject(o, "max_input_length", s->info.max_seq_length);
+  cJSON_AddNumberToObject(o, "max_batch_tokens", (double)s->opts.max_batch_tokens);
+  cJSON_AddNumberToObject(o, "max_client_batch_size", s->opts.max_client_batch);
+  cJSON_AddNumberToObject(o, "tokenization_workers", s->opts.http_threads);
+  cJSON_AddStringToObject(o, "version", SINTER_VERSION_STRING);
+  char *json = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return reply(c, 200, json, NULL);
+}
+
+/* ---------------------------------------------------------------- routing */
+
+static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *url,
+                             const char *method, const char *version, const char *upload,
+                             size_t *upload_size, void **state) {
+  (void)version;
+  sn_server_t *s = cls;
+  if (!*state) { /* first call: headers only */
+    body_t *b = calloc(1, sizeof *b);
+    if (!b) return MHD_NO;
+    *state = b;
+    return MHD_YES;
+  }
+  body_t *b = *state;
+  if (*upload_size) { /* gather the body, within the limit */
+    if (!b->too_big && b->size + *upload_size > (size_t)s->opts.payload_limit) b->too_big = 1;
+    if (!b->too_big) {
+      if (b->size + *upload_size + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->size + *upload_size + 1) cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (!p) return MHD_NO;
+        b->data = p;
+        b->cap = cap;
+      }
+      memcpy(b->data + b->size, upload, *upload_size);
+      b->size += *upload_size;
+      b->data[b->size] = '\0';
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  int post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
+  api_t api = !strncmp(url, "/v1/", 4) ? API_OPENAI : API_TEI;
+  if (get && !strcmp(url, "/health")) {
+    if (atomic_load(&s->ready) && !atomic_load(&s->stopping))
+      return reply(c, 200, strdup("{}"), NULL);
+    return error(c, api, 503, "Unhealthy",
+                 atomic_load(&s->stopping) ? "shutting down" : "model is loading");
+  }
+  int known = (get && !strcmp(url, "/info")) || (post && !strcmp(url, "/embed")) ||
+              (post && !strcmp(url, "/v1/embeddings"));
+  if (!known) return error(c, api, 404, "Validation", "no such route");
+  if (!atomic_load(&s->ready) || atomic_load(&s->stopping))
+    return error(c, api, 503, "Unhealthy",
+                 atomic_load(&s->stopping) ? "shutting down" : "model is loading");
+  if (b->too_big) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "the request body is larger than the %lld-byte limit",
+             (long long)s->opts.payload_limit);
+    return error(c, api, 413, "Validation", msg);
+  }
+  if (get) return info(s, c);
+  return embed(s, c, api, b);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **state,
+                      enum MHD_RequestTerminationCode code) {
+  (void)cls, (void)c, (void)code;
+  body_t *b = *state;
+  if (b) free(b->data);
+  free(b);
+  *state = NULL;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+sinter_status_t sn_server_start(const sn_server_options_t *options, sn_server_t **out,
+                                sinter_error_t *err) {
+  *out = NULL;
+  sn_server_t *s = calloc(1, sizeof *s);
+  if (!s) return err->status = SINTER_ERR_OUT_OF_MEMORY;
+  s->opts = *options;
+  if (!s->opts.host) s->opts.host = "127.0.0.1";
+  if (!s->opts.model_name) s->opts.model_name = "model";
+  if (s->opts.http_threads <= 0) s->opts.http_threads = 4;
+  if (s->opts.payload_limit <= 0) s->opts.payload_limit = 2 << 20;
+  if (s->opts.max_client_batch <= 0) s->opts.max_client_batch = 2048;
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)s->opts.port);
+  if (inet_pton(AF_INET, s->opts.host, &addr.sin_addr) != 1) {
+    free(s);
+    err->status = SINTER_ERR_INVALID_ARGUMENT;
+    snprintf(err->message, sizeof err->message, "--host %s is not an IPv4 address", options->host);
+    return err->status;
+  }
+  s->daemon =
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, route, s,
+                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+                       (unsigned)s->opts.http_threads, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                       MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+  if (!s->daemon) {
+    free(s);
+    err->status = SINTER_ERR_IO;
+    snprintf(err->message, sizeof err->message, "cannot listen on %s:%d (in use?)",
+             options->host ? options->host : "127.0.0.1", options->port);
+    return err->status;
+  }
+  *out = s;
+  return SINTER_OK;
+}
+
+int sn_server_port(const sn_server_t *s) {
+  const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  return i ? (int)i->port : s->opts.port;
+}
+
+sinter_status_t sn_server_attach(sn_server_t *s, const sinter_program_t *program,
+                                 sinter_error_t *err) {
+  s->program = program;
+  s->model = sinter_program_model(program);
+  sinter_model_get_info(s->model, &s->info);
+  sinter_program_get_info(program, &s->pinfo);
+  if (s->opts.max_batch_tokens <= 0) s->opts.max_batch_tokens = s->pinfo.max_tokens;
+  if (s->opts.max_batch_tokens > s->pinfo.max_tokens)
+    s->opts.max_batch_tokens = s->pinfo.max_tokens;
+  if (sn_batcher_create(program, s->opts.threads, s->opts.max_batch_tokens,
+                        s->opts.max_queue_tokens, &s->batcher, err))
+    return err->status;
+  /* Warm up: the first run pays page faults and pool start-up, not a client. */
+  int32_t ids[3] = {0, 0, 0};
+  const int32_t *rows[1] = {ids};
+  size_t len[1] = {3};
+  float e[4096];
+  sn_job_t job;
+  memset(&job, 0, sizeof job);
+  job.count = 1;
+  job.ids = rows;
+  job.lengths = len;
+  job.embeddings = s->info.hidden_size <= 4096 ? e : NULL;
+  job.normalize = 1;
+  if (job.embeddings && sn_batcher_submit(s->batcher, &job) == 0) sn_batcher_wait(s->batcher, &job);
+  atomic_store(&s->ready, 1);
+  return SINTER_OK;
+}
+
+void sn_server_stop(sn_server_t *s) {
+  if (!s) return;
+  atomic_store(&s->stopping, 1);
+  /* Stops accepting and waits for the handlers in flight, which wait for
+   * their runs: the batcher drains before it is destroyed. */
+  MHD_stop_daemon(s->daemon);
+  sn_batcher_destroy(s->batcher);
+  free(s);
+}

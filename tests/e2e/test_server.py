@@ -1,0 +1,240 @@
+"""`sinter serve`: the TEI and OpenAI embedding routes against what the CLI
+computes, errors in each API's shape, the official openai client, concurrent
+clients, admission by queued tokens, readiness while loading, and SIGTERM.
+Every test starts its own server on 127.0.0.1 and a free port, and stops it."""
+import base64
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import DEFAULT_MODEL, MODELS, SINTER, json_lines, run
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, tmp_path, model=DEFAULT_MODEL, *extra, wait=True):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, SINTER_CACHE_DIR=str(tmp_path / "cache"))
+        self.proc = subprocess.Popen([str(SINTER), "serve", "--model", f"minilm={model}",
+                                      "--port", str(self.port), *map(str, extra)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=env)
+        self.statuses = []
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.proc.stderr.read()
+            try:
+                status, _, _ = self.get("/health")
+                self.statuses.append(status)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise AssertionError("server not ready")
+
+    def request(self, method, path, body=None, raw=None, headers=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status, json.loads(r.read() or b"null"), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null"), dict(e.headers)
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, body=None, raw=None):
+        return self.request("POST", path, body, raw)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=60)
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path)
+    yield s
+    s.stop()
+
+
+TEXTS = ["A man is playing a guitar.", "Someone plays an instrument.", "hello world",
+         "The quick brown fox jumps over the lazy dog."]
+
+
+def cli_embeddings(texts):
+    return [row["embedding"] for row in json_lines(run("embed", "--model", DEFAULT_MODEL,
+                                                       *texts, check=0).stdout)]
+
+
+def test_embed_equals_the_cli_bit_for_bit(server):
+    status, body, headers = server.post("/embed", {"inputs": TEXTS})
+    assert status == 200
+    assert body == cli_embeddings(TEXTS)  # the same floats, printed with 9 digits by both
+    assert int(headers["x-compute-tokens"]) > len(TEXTS) * 2
+    assert all(h in headers for h in ("x-total-time", "x-queue-time", "x-inference-time"))
+    # One string is a batch of one; the response is always 2-D.
+    status, one, _ = server.post("/embed", {"inputs": TEXTS[0]})
+    assert status == 200 and one == [body[0]]
+
+
+def test_embed_token_ids_and_options(server):
+    ids = [101, 7592, 2088, 102]
+    status, by_ids, _ = server.post("/embed", {"inputs": ids})
+    _, by_text, _ = server.post("/embed", {"inputs": ["hello world"]})
+    assert status == 200 and by_ids == by_text
+    status, lists, _ = server.post("/embed", {"inputs": [ids, [101, 102]]})
+    assert status == 200 and len(lists) == 2 and lists[0] == by_text[0]
+    # normalize=false: this folder normalises, so the plain pooled vector differs in norm.
+    _, raw, _ = server.post("/embed", {"inputs": ["hello world"], "normalize": False})
+    norm = sum(x * x for x in raw[0]) ** 0.5
+    assert abs(norm - 1) > 1e-3
+    assert max(abs(x / norm - y) for x, y in zip(raw[0], by_text[0])) < 1e-5
+    # dimensions: the first d values, renormalised.
+    status, short, _ = server.post("/embed", {"inputs": ["hello world"], "dimensions": 8})
+    assert status == 200 and len(short[0]) == 8
+    assert abs(sum(x * x for x in short[0]) - 1) < 1e-5
+
+
+def test_tei_errors(server):
+    status, body, _ = server.post("/embed", raw=b'{"inputs": ')
+    assert status == 422 and body["error_type"] == "Validation" and "JSON" in body["error"]
+    status, body, _ = server.post("/embed", {"inputs": []})
+    assert status == 422 and "empty" in body["error"]
+    status, body, _ = server.post("/embed", {"inputs": [1.5, "x"]})
+    assert status == 422 and body["error_type"] == "Validation"
+    status, body, _ = server.post("/embed", {"inputs": [[101, 999999]]})
+    assert status == 422 and "outside the vocabulary" in body["error"]
+    long_text = "word " * 600
+    status, body, _ = server.post("/embed", {"inputs": [long_text]})
+    assert status == 413 and "the limit is 256" in body["error"]
+    status, body, _ = server.post("/embed", {"inputs": [long_text], "truncate": True})
+    assert status == 200 and len(body) == 1
+    status, body, _ = server.post("/embed", raw=b'{"inputs": "' + b"a" * (3 << 20) + b'"}')
+    assert status == 413 and body["error_type"] == "Validation" and "limit" in body["error"]
+    status, body, _ = server.get("/nope")
+    assert status == 404 and "error" in body
+
+
+def test_openai_client_float_and_base64(server):
+    import openai
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused")
+    want = cli_embeddings(TEXTS)
+    got = client.embeddings.create(model="minilm", input=TEXTS)
+    # The client asks for base64 itself: exact float32s against the CLI's 9 digits.
+    for d, w in zip(got.data, want):
+        assert max(abs(a - b) for a, b in zip(d.embedding, w)) < 1e-8
+    assert [d.index for d in got.data] == list(range(len(TEXTS)))
+    assert got.usage.prompt_tokens > len(TEXTS) * 2
+    status, body, _ = server.post("/v1/embeddings", {"input": TEXTS[:1], "model": "minilm",
+                                                     "encoding_format": "base64"})
+    assert status == 200
+    raw = base64.b64decode(body["data"][0]["embedding"])
+    floats = struct.unpack(f"<{len(raw) // 4}f", raw)
+    assert max(abs(a - b) for a, b in zip(floats, want[0])) < 1e-7
+    with pytest.raises(openai.BadRequestError) as e:
+        client.embeddings.create(model="minilm", input=[])
+    assert "empty" in str(e.value)
+    status, body, _ = server.post("/v1/embeddings", {"input": "x", "dimensions": 0})
+    assert status == 400 and body["error"]["type"] == "invalid_request_error"
+
+
+def test_concurrent_clients_get_their_own_results(server):
+    texts = [f"sentence number {i} about {'cats' if i % 2 else 'the stock market'}"
+             for i in range(24)]
+    want = dict(zip(texts, cli_embeddings(texts)))
+    got, errors = {}, []
+
+    def client(chunk):
+        for t in chunk:
+            status, body, _ = server.post("/embed", {"inputs": [t, "filler " * (len(t) % 7)]})
+            if status != 200:
+                errors.append(status)
+            got[t] = body[0]
+
+    threads = [threading.Thread(target=client, args=(texts[i::6],)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert got == want
+
+
+def test_full_queue_answers_429_at_once(tmp_path):
+    s = Server(tmp_path, DEFAULT_MODEL, "--max-queue-tokens", "300", "--max-batch-tokens", "256")
+    try:
+        statuses, lock = [], threading.Lock()
+
+        def burst():
+            status, body, headers = s.post("/embed", {"inputs": ["word " * 200] * 2,
+                                                      "truncate": True})
+            with lock:
+                statuses.append((status, body, headers))
+
+        threads = [threading.Thread(target=burst) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        codes = [st for st, _, _ in statuses]
+        assert 429 in codes, codes  # 2 inputs of 256 tokens each are more than the queue holds
+        for st, body, headers in statuses:
+            if st == 429:
+                assert body["error_type"] == "Overloaded" and headers["Retry-After"] == "1"
+        status, _, _ = s.post("/embed", {"inputs": ["still serving"]})
+        assert status == 200
+    finally:
+        assert s.stop() == 0
+
+
+def test_listens_before_ready_and_drains_on_sigterm(tmp_path):
+    s = Server(tmp_path, wait=False)  # a fresh cache: it compiles first
+    s.wait_ready()
+    assert s.statuses[0] == 503 and s.statuses[-1] == 200, s.statuses
+    status, info, _ = s.get("/info")
+    assert status == 200 and info["model_id"] == "minilm"
+    assert info["model_type"] == {"embedding": {"pooling": "mean"}}
+    assert info["max_input_length"] == 256
+    results = []
+    t = threading.Thread(target=lambda: results.append(s.post("/embed", {"inputs": TEXTS * 8})))
+    t.start()
+    time.sleep(0.05)
+    assert s.stop() == 0
+    t.join()
+    assert results and results[0][0] in (200, 503)
+    assert "draining" in s.proc.stderr.read()
+
+
+def test_classifier_info(tmp_path):
+    s = Server(tmp_path, MODELS / "bert_cls")
+    try:
+        status, info, _ = s.get("/info")
+        assert status == 200
+        assert info["model_type"] == {"classifier": {"id2label": {"0": "negative", "1": "neutral",
+                                                                  "2": "positive"}}}
+    finally:
+        assert s.stop() == 0
