@@ -16,7 +16,7 @@ struct sn_batcher {
   pthread_cond_t work, done;
   pthread_t worker;
   /* one run's inputs, reused */
-  const int32_t **ids;
+  const int32_t **ids, **types;
   size_t *lengths;
   sn_job_t **owner;
   size_t *row;
@@ -45,6 +45,7 @@ static size_t gather(sn_batcher_t *b) {
       if (n > 0 && tokens + len > b->max_batch_tokens) return n;
       if (n == b->cap) return n;
       b->ids[n] = j->ids[j->next];
+      b->types[n] = j->type_ids ? j->type_ids[j->next] : NULL;
       b->lengths[n] = j->lengths[j->next];
       b->owner[n] = j;
       b->row[n] = j->next;
@@ -76,7 +77,7 @@ static void *work(void *p) {
     int64_t tokens = 0;
     for (size_t i = 0; i < n; i++) tokens += (int64_t)b->lengths[i];
     pthread_mutex_unlock(&b->lock);
-    sinter_batch_t batch = {n, b->ids, NULL, b->lengths};
+    sinter_batch_t batch = {n, b->ids, b->types, b->lengths};
     /* Normalising as the folder does (the usual case) keeps the plan's own
      * normalisation, so results equal `sinter embed`'s bit for bit. */
     sinter_run_options_t run = {SINTER_POOL_DEFAULT, b->normalize ? 1 : -1};
@@ -90,8 +91,12 @@ static void *work(void *p) {
     for (size_t i = 0; i < n; i++) {
       sn_job_t *j = b->owner[i];
       if (st == SINTER_OK) {
-        memcpy(j->embeddings + b->row[i] * b->hidden, out.embeddings + i * b->hidden,
-               b->hidden * sizeof(float));
+        if (j->embeddings)
+          memcpy(j->embeddings + b->row[i] * b->hidden, out.embeddings + i * b->hidden,
+                 b->hidden * sizeof(float));
+        if (j->logits && out.logits)
+          memcpy(j->logits + b->row[i] * out.num_labels, out.logits + i * out.num_labels,
+                 out.num_labels * sizeof(float));
       } else if (j->status == SINTER_OK) {
         j->status = st;
         snprintf(j->message, sizeof j->message, "%s", err.message);
@@ -137,6 +142,7 @@ sinter_status_t sn_batcher_create(const sinter_program_t *program, int threads,
   b->max_queue_tokens = max_queue_tokens > 0 ? max_queue_tokens : 16 * b->max_batch_tokens;
   b->cap = (size_t)b->max_batch_tokens; /* every input has at least one token */
   b->ids = calloc(b->cap, sizeof *b->ids);
+  b->types = calloc(b->cap, sizeof *b->types);
   b->lengths = calloc(b->cap, sizeof *b->lengths);
   b->owner = calloc(b->cap, sizeof *b->owner);
   b->row = calloc(b->cap, sizeof *b->row);
@@ -144,7 +150,7 @@ sinter_status_t sn_batcher_create(const sinter_program_t *program, int threads,
   pthread_cond_init(&b->work, NULL);
   pthread_cond_init(&b->done, NULL);
   sinter_status_t st = SINTER_OK;
-  if (!b->ids || !b->lengths || !b->owner || !b->row) {
+  if (!b->ids || !b->types || !b->lengths || !b->owner || !b->row) {
     err->status = st = SINTER_ERR_OUT_OF_MEMORY;
     snprintf(err->message, sizeof err->message, "batcher");
   }
@@ -155,7 +161,7 @@ sinter_status_t sn_batcher_create(const sinter_program_t *program, int threads,
   }
   if (st) {
     sinter_session_destroy(b->session);
-    free(b->ids), free(b->lengths), free(b->owner), free(b->row), free(b);
+    free(b->ids), free(b->types), free(b->lengths), free(b->owner), free(b->row), free(b);
     return st;
   }
   *out = b;
@@ -213,6 +219,6 @@ void sn_batcher_destroy(sn_batcher_t *b) {
   pthread_mutex_destroy(&b->lock);
   pthread_cond_destroy(&b->work);
   pthread_cond_destroy(&b->done);
-  free(b->ids), free(b->lengths), free(b->owner), free(b->row);
+  free(b->ids), free(b->types), free(b->lengths), free(b->owner), free(b->row);
   free(b);
 }

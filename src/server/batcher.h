@@ -24,8 +24,10 @@
 typedef struct sn_job {
   size_t count;
   const int32_t *const *ids;
+  const int32_t *const *type_ids; /* NULL: all zero (text pairs set them) */
   const size_t *lengths;
-  float *embeddings; /* [count * hidden], caller-allocated */
+  float *embeddings; /* [count * hidden], caller-allocated; NULL: not wanted */
+  float *logits;     /* [count * num_labels] of a classifier; NULL: not wanted */
   size_t tokens;     /* sum of lengths */
   int normalize;     /* 1: L2-normalised embeddings; 0: as pooled */
   /* filled by the batcher */

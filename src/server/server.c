@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "server/batcher.h"
 
@@ -22,9 +23,13 @@ struct sn_server {
   sinter_model_info_t info;
   sinter_program_info_t pinfo;
   sn_batcher_t *batcher;
-  atomic_int ready;    /* health and routes answer 503 until 1 */
-  atomic_int stopping; /* draining: new requests get 503 */
+  atomic_int ready;     /* health and routes answer 503 until 1 */
+  atomic_int stopping;  /* draining: new requests get 503 */
+  atomic_int in_flight; /* requests between their first byte and their response's end */
 };
+
+/* Labels /predict returns per input (all of them, up to this many). */
+#define SINTER_MAX_LABELS_SORTED 4096
 
 /* A request's body, gathered across libmicrohttpd's calls. */
 typedef struct body {
@@ -403,6 +408,145 @@ static enum MHD_Result embed(sn_server_t *s, struct MHD_Connection *c, api_t api
   return reply(c, 200, o.p, headers);
 }
 
+/* TEI's /predict: "inputs" is a text, a pair ["a", "b"], or a batch
+ * [["a"], ["b", "c"]] of texts and pairs. Results are sorted by score;
+ * scores are softmax (sigmoid for one logit) unless raw_scores. */
+static enum MHD_Result predict(sn_server_t *s, struct MHD_Connection *c, const body_t *body) {
+  cJSON *req = cJSON_ParseWithLength(body->data ? body->data : "", body->size);
+  if (!req || !cJSON_IsObject(req)) {
+    cJSON_Delete(req);
+    return error(c, API_TEI, 422, "Validation", "the request body is not a JSON object");
+  }
+  if (s->info.num_labels <= 0) {
+    cJSON_Delete(req);
+    return error(c, API_TEI, 400, "Validation", "the model has no classification head");
+  }
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "inputs");
+  int raw = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "raw_scores"));
+  int truncate = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "truncate"));
+  /* One input (a text or a pair), or a batch of them. */
+  int batch = cJSON_IsArray(v) && v->child && cJSON_IsArray(v->child);
+  size_t n = batch ? (size_t)cJSON_GetArraySize(v) : 1;
+  const char **texts = calloc(n ? n : 1, sizeof *texts), **pairs = calloc(n ? n : 1, sizeof *pairs);
+  const char *bad = NULL;
+  char msg[512];
+  if (!texts || !pairs) bad = "out of memory";
+  if (!bad && !v) bad = "`inputs` is missing";
+  if (!bad && n > (size_t)s->opts.max_client_batch) bad = "too many inputs";
+  int any_pair = 0;
+  const cJSON *e = batch ? v->child : v;
+  for (size_t i = 0; !bad && i < n; i++, e = e ? e->next : NULL) {
+    if (cJSON_IsString(e)) {
+      texts[i] = e->valuestring;
+    } else if (cJSON_IsArray(e) && cJSON_GetArraySize(e) >= 1 && cJSON_GetArraySize(e) <= 2 &&
+               cJSON_IsString(e->child) && (!e->child->next || cJSON_IsString(e->child->next))) {
+      texts[i] = e->child->valuestring;
+      pairs[i] = e->child->next ? e->child->next->valuestring : NULL;
+      any_pair |= pairs[i] != NULL;
+    } else {
+      snprintf(msg, sizeof msg, "`inputs%s` must be a text or a list of one or two texts (a pair)",
+               batch ? "[i]" : "");
+      bad = msg;
+    }
+  }
+  inputs_t in = {0};
+  if (!bad) {
+    in.count = n;
+    in.ids = calloc(n, sizeof *in.ids);
+    in.lengths = calloc(n, sizeof *in.lengths);
+    in.enc = calloc(n, sizeof *in.enc);
+    sinter_tokenize_options_t topts = {0, truncate ? SINTER_TRUNCATE_RIGHT : SINTER_TRUNCATE_NONE};
+    sinter_error_t err;
+    if (!in.ids || !in.lengths || !in.enc) {
+      bad = "out of memory";
+    } else if (sinter_model_tokenize_batch(s->model, n, texts, NULL, any_pair ? pairs : NULL, NULL,
+                                           &topts, in.enc, &err)) {
+      snprintf(msg, sizeof msg, "Input validation error: %s", err.message);
+      bad = msg;
+      free(in.enc);
+      in.enc = NULL;
+    }
+  }
+  cJSON_Delete(req);
+  free(texts);
+  free(pairs);
+  if (bad) {
+    inputs_free(&in);
+    return error(c, API_TEI, strstr(bad, "tokens; the limit") ? 413 : 422, "Validation", bad);
+  }
+  int32_t **types = calloc(n, sizeof *types);
+  size_t labels = (size_t)s->info.num_labels;
+  float *logits = malloc(n * labels * sizeof(float));
+  for (size_t i = 0; i < n; i++) {
+    in.ids[i] = in.enc[i].ids;
+    in.lengths[i] = in.enc[i].length;
+    if (types) types[i] = in.enc[i].type_ids;
+  }
+  sn_job_t job;
+  memset(&job, 0, sizeof job);
+  job.count = n;
+  job.ids = (const int32_t *const *)in.ids;
+  job.type_ids = (const int32_t *const *)types;
+  job.lengths = in.lengths;
+  job.logits = logits;
+  if (!types || !logits) {
+    free(types), free(logits), inputs_free(&in);
+    return error(c, API_TEI, 500, "Backend", "out of memory");
+  }
+  if (sn_batcher_submit(s->batcher, &job) != 0) {
+    free(types), free(logits), inputs_free(&in);
+    return error(c, API_TEI, 429, "Overloaded", "Model is overloaded: the queue is full");
+  }
+  sn_batcher_wait(s->batcher, &job);
+  free(types);
+  inputs_free(&in);
+  if (job.status != SINTER_OK) {
+    free(logits);
+    return error(c, API_TEI, 422, "Validation", job.message);
+  }
+  out_buf_t o = {0};
+  if (batch) out_put(&o, "[");
+  for (size_t i = 0; i < n; i++) {
+    float *l = logits + i * labels;
+    double p[SINTER_MAX_LABELS_SORTED];
+    size_t order[SINTER_MAX_LABELS_SORTED],
+        k_n = labels < SINTER_MAX_LABELS_SORTED ? labels : SINTER_MAX_LABELS_SORTED;
+    double max = l[0], sum = 0;
+    for (size_t k = 1; k < labels; k++) max = l[k] > max ? l[k] : max;
+    for (size_t k = 0; k < labels; k++) sum += exp((double)l[k] - max);
+    for (size_t k = 0; k < k_n; k++) {
+      p[k] = raw           ? (double)l[k]
+             : labels == 1 ? 1.0 / (1.0 + exp(-(double)l[k]))
+                           : exp((double)l[k] - max) / sum;
+      order[k] = k;
+    }
+    for (size_t a = 1; a < k_n; a++) /* by score, highest first */
+      for (size_t b = a; b > 0 && p[order[b]] > p[order[b - 1]]; b--) {
+        size_t t = order[b];
+        order[b] = order[b - 1];
+        order[b - 1] = t;
+      }
+    out_put(&o, "%s[", i ? "," : "");
+    for (size_t k = 0; k < k_n; k++) {
+      cJSON *label = cJSON_CreateString(s->info.labels[order[k]]);
+      char *quoted = label ? cJSON_PrintUnformatted(label) : NULL;
+      out_put(&o, "%s{\"score\":", k ? "," : "");
+      put_float(&o, (float)p[order[k]]);
+      out_put(&o, ",\"label\":%s}", quoted ? quoted : "\"\"");
+      free(quoted);
+      cJSON_Delete(label);
+    }
+    out_put(&o, "]");
+  }
+  if (batch) out_put(&o, "]");
+  free(logits);
+  if (o.oom) {
+    free(o.p);
+    return error(c, API_TEI, 500, "Backend", "out of memory");
+  }
+  return reply(c, 200, o.p, NULL);
+}
+
 static enum MHD_Result info(sn_server_t *s, struct MHD_Connection *c) {
   static const char *const dtypes[] = {"float32", "bfloat16", "int8"};
   cJSON *o = cJSON_CreateObject();
@@ -444,6 +588,7 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
     body_t *b = calloc(1, sizeof *b);
     if (!b) return MHD_NO;
     *state = b;
+    atomic_fetch_add(&s->in_flight, 1);
     return MHD_YES;
   }
   body_t *b = *state;
@@ -474,7 +619,7 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
                  atomic_load(&s->stopping) ? "shutting down" : "model is loading");
   }
   int known = (get && !strcmp(url, "/info")) || (post && !strcmp(url, "/embed")) ||
-              (post && !strcmp(url, "/v1/embeddings"));
+              (post && !strcmp(url, "/predict")) || (post && !strcmp(url, "/v1/embeddings"));
   if (!known) return error(c, api, 404, "Validation", "no such route");
   if (!atomic_load(&s->ready) || atomic_load(&s->stopping))
     return error(c, api, 503, "Unhealthy",
@@ -486,14 +631,19 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
     return error(c, api, 413, "Validation", msg);
   }
   if (get) return info(s, c);
+  if (!strcmp(url, "/predict")) return predict(s, c, b);
   return embed(s, c, api, b);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **state,
                       enum MHD_RequestTerminationCode code) {
-  (void)cls, (void)c, (void)code;
+  (void)c, (void)code;
+  sn_server_t *s = cls;
   body_t *b = *state;
-  if (b) free(b->data);
+  if (b) {
+    free(b->data);
+    atomic_fetch_sub(&s->in_flight, 1);
+  }
   free(b);
   *state = NULL;
 }
@@ -511,6 +661,7 @@ sinter_status_t sn_server_start(const sn_server_options_t *options, sn_server_t 
   if (s->opts.http_threads <= 0) s->opts.http_threads = 4;
   if (s->opts.payload_limit <= 0) s->opts.payload_limit = 2 << 20;
   if (s->opts.max_client_batch <= 0) s->opts.max_client_batch = 2048;
+  if (s->opts.drain_timeout_s <= 0) s->opts.drain_timeout_s = 30;
   struct sockaddr_in addr;
   memset(&addr, 0, sizeof addr);
   addr.sin_family = AF_INET;
@@ -521,11 +672,11 @@ sinter_status_t sn_server_start(const sn_server_options_t *options, sn_server_t 
     snprintf(err->message, sizeof err->message, "--host %s is not an IPv4 address", options->host);
     return err->status;
   }
-  s->daemon =
-      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, route, s,
-                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-                       (unsigned)s->opts.http_threads, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-                       MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+  s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, 0,
+                               NULL, NULL, route, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                               MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opts.http_threads,
+                               MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                               MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
   if (!s->daemon) {
     free(s);
     err->status = SINTER_ERR_IO;
@@ -574,9 +725,16 @@ sinter_status_t sn_server_attach(sn_server_t *s, const sinter_program_t *program
 void sn_server_stop(sn_server_t *s) {
   if (!s) return;
   atomic_store(&s->stopping, 1);
-  /* Stops accepting and waits for the handlers in flight, which wait for
-   * their runs: the batcher drains before it is destroyed. */
+  /* Drain: no new connections; the requests in flight get their responses
+   * (within the drain timeout), then the daemon and the batcher stop. */
+  MHD_socket listen = MHD_quiesce_daemon(s->daemon);
+  struct timespec pause = {0, 10 * 1000 * 1000};
+  for (int waited_ms = 0;
+       atomic_load(&s->in_flight) > 0 && waited_ms < s->opts.drain_timeout_s * 1000;
+       waited_ms += 10)
+    nanosleep(&pause, NULL);
   MHD_stop_daemon(s->daemon);
+  if (listen != MHD_INVALID_SOCKET) close(listen);
   sn_batcher_destroy(s->batcher);
   free(s);
 }

@@ -24,6 +24,7 @@ typedef struct sn_server_options {
   int64_t max_queue_tokens; /* <= 0: 16 batches' worth */
   int64_t payload_limit;    /* body bytes; <= 0: 2 MiB */
   int32_t max_client_batch; /* inputs per request; <= 0: 2048 */
+  int drain_timeout_s;      /* how long stop waits for requests in flight; <= 0: 30 */
 } sn_server_options_t;
 
 typedef struct sn_server sn_server_t;

@@ -11,6 +11,7 @@ static const char usage[] =
     "usage: sinter serve --model [NAME=]DIR|ARTIFACT [--host 127.0.0.1] [--port 8080]\n"
     "                    [--threads N] [--max-batch-tokens N] [--max-queue-tokens N]\n"
     "                    [--max-client-batch-size N] [--payload-limit BYTES]\n"
+    "                    [--drain-timeout S]\n"
     "                    [--cache URL] [--dtype f32|bf16|int8]\n\n"
     "Serves the model over HTTP: Hugging Face text-embeddings-inference's\n"
     "GET /health, GET /info and POST /embed, and OpenAI's POST /v1/embeddings.\n"
@@ -63,6 +64,8 @@ int sn_cmd_serve(int argc, char **argv) {
     } else if (!strcmp(a, "--max-client-batch-size") && has) {
       if (flag_int(argv[++i], 1, 1 << 20, &v, a)) return SN_EXIT_USAGE;
       so.max_client_batch = v;
+    } else if (!strcmp(a, "--drain-timeout") && has) {
+      if (flag_int(argv[++i], 1, 3600, &so.drain_timeout_s, a)) return SN_EXIT_USAGE;
     } else if (!strcmp(a, "--payload-limit") && has) {
       if (flag_int(argv[++i], 1024, 1 << 30, &v, a)) return SN_EXIT_USAGE;
       so.payload_limit = v;
