@@ -408,6 +408,63 @@ static enum MHD_Result embed(sn_server_t *s, struct MHD_Connection *c, api_t api
   return reply(c, 200, o.p, headers);
 }
 
+/* Tokenizes texts (with pairs[i] as their pair when non-NULL), runs them
+ * through the classifier, and fills logits [n * num_labels]. Returns NULL, or
+ * an error message (static or in msg) with *status. The strings are
+ * borrowed. */
+static const char *run_classifier(sn_server_t *s, const char **texts, const char **pairs, size_t n,
+                                  int truncate, float *logits, unsigned *status, char *msg,
+                                  size_t cap) {
+  inputs_t in = {0};
+  in.count = n;
+  in.ids = calloc(n, sizeof *in.ids);
+  in.lengths = calloc(n, sizeof *in.lengths);
+  in.enc = calloc(n, sizeof *in.enc);
+  int32_t **types = calloc(n, sizeof *types);
+  *status = 500;
+  if (!in.ids || !in.lengths || !in.enc || !types) {
+    free(types), free(in.enc), in.enc = NULL, inputs_free(&in);
+    return "out of memory";
+  }
+  sinter_tokenize_options_t topts = {0, truncate ? SINTER_TRUNCATE_RIGHT : SINTER_TRUNCATE_NONE};
+  sinter_error_t err;
+  sinter_status_t st =
+      sinter_model_tokenize_batch(s->model, n, texts, NULL, pairs, NULL, &topts, in.enc, &err);
+  if (st) {
+    free(types), free(in.enc), in.enc = NULL, inputs_free(&in);
+    *status = st == SINTER_ERR_LIMIT ? 413 : 422;
+    snprintf(msg, cap, "Input validation error: %s", err.message);
+    return msg;
+  }
+  for (size_t i = 0; i < n; i++) {
+    in.ids[i] = in.enc[i].ids;
+    in.lengths[i] = in.enc[i].length;
+    types[i] = in.enc[i].type_ids;
+  }
+  sn_job_t job;
+  memset(&job, 0, sizeof job);
+  job.count = n;
+  job.ids = (const int32_t *const *)in.ids;
+  job.type_ids = (const int32_t *const *)types;
+  job.lengths = in.lengths;
+  job.logits = logits;
+  const char *bad = NULL;
+  if (sn_batcher_submit(s->batcher, &job) != 0) {
+    *status = 429;
+    bad = "Model is overloaded: the queue is full";
+  } else {
+    sn_batcher_wait(s->batcher, &job);
+    if (job.status != SINTER_OK) {
+      *status = 422;
+      snprintf(msg, cap, "%s", job.message);
+      bad = msg;
+    }
+  }
+  free(types);
+  inputs_free(&in);
+  return bad;
+}
+
 /* TEI's /predict: "inputs" is a text, a pair ["a", "b"], or a batch
  * [["a"], ["b", "c"]] of texts and pairs. Results are sorted by score;
  * scores are softmax (sigmoid for one logit) unless raw_scores. */
@@ -449,60 +506,19 @@ static enum MHD_Result predict(sn_server_t *s, struct MHD_Connection *c, const b
       bad = msg;
     }
   }
-  inputs_t in = {0};
-  if (!bad) {
-    in.count = n;
-    in.ids = calloc(n, sizeof *in.ids);
-    in.lengths = calloc(n, sizeof *in.lengths);
-    in.enc = calloc(n, sizeof *in.enc);
-    sinter_tokenize_options_t topts = {0, truncate ? SINTER_TRUNCATE_RIGHT : SINTER_TRUNCATE_NONE};
-    sinter_error_t err;
-    if (!in.ids || !in.lengths || !in.enc) {
-      bad = "out of memory";
-    } else if (sinter_model_tokenize_batch(s->model, n, texts, NULL, any_pair ? pairs : NULL, NULL,
-                                           &topts, in.enc, &err)) {
-      snprintf(msg, sizeof msg, "Input validation error: %s", err.message);
-      bad = msg;
-      free(in.enc);
-      in.enc = NULL;
-    }
-  }
+  size_t labels = (size_t)s->info.num_labels;
+  float *logits = bad ? NULL : malloc(n * labels * sizeof(float));
+  unsigned status = 422;
+  if (!bad && !logits) bad = "out of memory";
+  if (!bad)
+    bad = run_classifier(s, texts, any_pair ? pairs : NULL, n, truncate, logits, &status, msg,
+                         sizeof msg);
   cJSON_Delete(req);
   free(texts);
   free(pairs);
   if (bad) {
-    inputs_free(&in);
-    return error(c, API_TEI, strstr(bad, "tokens; the limit") ? 413 : 422, "Validation", bad);
-  }
-  int32_t **types = calloc(n, sizeof *types);
-  size_t labels = (size_t)s->info.num_labels;
-  float *logits = malloc(n * labels * sizeof(float));
-  for (size_t i = 0; i < n; i++) {
-    in.ids[i] = in.enc[i].ids;
-    in.lengths[i] = in.enc[i].length;
-    if (types) types[i] = in.enc[i].type_ids;
-  }
-  sn_job_t job;
-  memset(&job, 0, sizeof job);
-  job.count = n;
-  job.ids = (const int32_t *const *)in.ids;
-  job.type_ids = (const int32_t *const *)types;
-  job.lengths = in.lengths;
-  job.logits = logits;
-  if (!types || !logits) {
-    free(types), free(logits), inputs_free(&in);
-    return error(c, API_TEI, 500, "Backend", "out of memory");
-  }
-  if (sn_batcher_submit(s->batcher, &job) != 0) {
-    free(types), free(logits), inputs_free(&in);
-    return error(c, API_TEI, 429, "Overloaded", "Model is overloaded: the queue is full");
-  }
-  sn_batcher_wait(s->batcher, &job);
-  free(types);
-  inputs_free(&in);
-  if (job.status != SINTER_OK) {
     free(logits);
-    return error(c, API_TEI, 422, "Validation", job.message);
+    return error(c, API_TEI, status, status == 429 ? "Overloaded" : "Validation", bad);
   }
   out_buf_t o = {0};
   if (batch) out_put(&o, "[");
@@ -540,6 +556,95 @@ static enum MHD_Result predict(sn_server_t *s, struct MHD_Connection *c, const b
   }
   if (batch) out_put(&o, "]");
   free(logits);
+  if (o.oom) {
+    free(o.p);
+    return error(c, API_TEI, 500, "Backend", "out of memory");
+  }
+  return reply(c, 200, o.p, NULL);
+}
+
+/* TEI's /rerank: (query, text) pairs through a one-logit cross-encoder;
+ * scores are sigmoid(logit) unless raw_scores; results sorted by score. */
+static enum MHD_Result rerank(sn_server_t *s, struct MHD_Connection *c, const body_t *body) {
+  cJSON *req = cJSON_ParseWithLength(body->data ? body->data : "", body->size);
+  if (!req || !cJSON_IsObject(req)) {
+    cJSON_Delete(req);
+    return error(c, API_TEI, 422, "Validation", "the request body is not a JSON object");
+  }
+  if (s->info.num_labels != 1) {
+    cJSON_Delete(req);
+    char msg[160];
+    snprintf(msg, sizeof msg, "the model is not a re-ranker: it has %d labels, not 1",
+             (int)s->info.num_labels);
+    return error(c, API_TEI, 424, "Backend", msg);
+  }
+  const cJSON *query = cJSON_GetObjectItemCaseSensitive(req, "query");
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(req, "texts");
+  int raw = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "raw_scores"));
+  int return_text = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "return_text"));
+  int truncate = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "truncate"));
+  size_t n = cJSON_IsArray(list) ? (size_t)cJSON_GetArraySize(list) : 0;
+  const char *bad = NULL;
+  char msg[512];
+  if (!cJSON_IsString(query))
+    bad = "`query` must be a string";
+  else if (!cJSON_IsArray(list))
+    bad = "`texts` must be a list of strings";
+  else if (n == 0)
+    bad = "`texts` cannot be empty";
+  else if (n > (size_t)s->opts.max_client_batch)
+    bad = "too many texts";
+  const char **texts = bad ? NULL : calloc(n, sizeof *texts),
+             **queries = bad ? NULL : calloc(n, sizeof *queries);
+  float *logits = bad ? NULL : malloc(n * sizeof(float));
+  if (!bad && (!texts || !queries || !logits)) bad = "out of memory";
+  size_t i = 0;
+  for (const cJSON *e = bad ? NULL : list->child; e; e = e->next, i++) {
+    if (!cJSON_IsString(e)) {
+      snprintf(msg, sizeof msg, "`texts[%zu]` must be a string", i);
+      bad = msg;
+      break;
+    }
+    queries[i] = query->valuestring; /* the query is text A of every pair */
+    texts[i] = e->valuestring;
+  }
+  unsigned status = 422;
+  if (!bad) bad = run_classifier(s, queries, texts, n, truncate, logits, &status, msg, sizeof msg);
+  size_t *order = bad ? NULL : malloc(n * sizeof *order);
+  if (!bad && !order) bad = "out of memory", status = 500;
+  out_buf_t o = {0};
+  if (!bad) {
+    for (i = 0; i < n; i++) {
+      order[i] = i;
+      if (!raw) logits[i] = (float)(1.0 / (1.0 + exp(-(double)logits[i])));
+    }
+    for (size_t a = 1; a < n; a++) /* by score, highest first; stable */
+      for (size_t b = a; b > 0 && logits[order[b]] > logits[order[b - 1]]; b--) {
+        size_t t = order[b];
+        order[b] = order[b - 1];
+        order[b - 1] = t;
+      }
+    out_put(&o, "[");
+    for (i = 0; i < n; i++) {
+      out_put(&o, "%s{\"index\":%zu,\"score\":", i ? "," : "", order[i]);
+      put_float(&o, logits[order[i]]);
+      if (return_text) {
+        cJSON *t = cJSON_CreateString(texts[order[i]]);
+        char *quoted = t ? cJSON_PrintUnformatted(t) : NULL;
+        out_put(&o, ",\"text\":%s", quoted ? quoted : "\"\"");
+        free(quoted);
+        cJSON_Delete(t);
+      }
+      out_put(&o, "}");
+    }
+    out_put(&o, "]");
+  }
+  cJSON_Delete(req);
+  free(texts), free(queries), free(logits), free(order);
+  if (bad) {
+    free(o.p);
+    return error(c, API_TEI, status, status == 429 ? "Overloaded" : "Validation", bad);
+  }
   if (o.oom) {
     free(o.p);
     return error(c, API_TEI, 500, "Backend", "out of memory");
@@ -619,7 +724,8 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
                  atomic_load(&s->stopping) ? "shutting down" : "model is loading");
   }
   int known = (get && !strcmp(url, "/info")) || (post && !strcmp(url, "/embed")) ||
-              (post && !strcmp(url, "/predict")) || (post && !strcmp(url, "/v1/embeddings"));
+              (post && !strcmp(url, "/predict")) || (post && !strcmp(url, "/rerank")) ||
+              (post && !strcmp(url, "/v1/embeddings"));
   if (!known) return error(c, api, 404, "Validation", "no such route");
   if (!atomic_load(&s->ready) || atomic_load(&s->stopping))
     return error(c, api, 503, "Unhealthy",
@@ -632,6 +738,7 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
   }
   if (get) return info(s, c);
   if (!strcmp(url, "/predict")) return predict(s, c, b);
+  if (!strcmp(url, "/rerank")) return rerank(s, c, b);
   return embed(s, c, api, b);
 }
 

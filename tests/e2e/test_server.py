@@ -291,3 +291,67 @@ def test_predict_texts_pairs_and_batches(tmp_path):
         assert status == 422 and body["error_type"] == "Validation"
     finally:
         assert s.stop() == 0
+
+
+def one_logit_cross_encoder(tmp_path):
+    """The classifier fixture cut to one logit (its first label's row): a
+    cross-encoder as rerankers are."""
+    folder = classifier_with_tokenizer(tmp_path)
+    path = folder / "model.safetensors"
+    data = path.read_bytes()
+    (n,) = struct.unpack_from("<Q", data, 0)
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    tensors, out = {}, b""
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = t["data_offsets"]
+        raw = body[begin:end]
+        if name.endswith("classifier.weight"):
+            raw, t["shape"] = raw[:t["shape"][1] * 4], [1, t["shape"][1]]
+        elif name.endswith("classifier.bias"):
+            raw, t["shape"] = raw[:4], [1]
+        t["data_offsets"] = [len(out), len(out) + len(raw)]
+        out += raw
+        tensors[name] = t
+    head = json.dumps(tensors).encode()
+    head += b" " * (-len(head) % 8)
+    path.write_bytes(struct.pack("<Q", len(head)) + head + out)
+    config = json.loads((folder / "config.json").read_text())
+    config["id2label"], config["label2id"] = {"0": "LABEL_0"}, {"LABEL_0": 0}
+    config.pop("num_labels", None)
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_rerank_sorts_by_the_cross_encoder_score(tmp_path):
+    import math
+    folder = one_logit_cross_encoder(tmp_path)
+    s = Server(tmp_path, folder)
+    try:
+        texts = ["this movie was great", "i hate it", "a film", "not very good"]
+        status, got, _ = s.post("/rerank", {"query": "the movie", "texts": texts,
+                                            "return_text": True})
+        assert status == 200 and sorted(r["index"] for r in got) == [0, 1, 2, 3]
+        assert [r["score"] for r in got] == sorted((r["score"] for r in got), reverse=True)
+        for r in got:
+            logit = cli_logits(folder, "the movie", texts[r["index"]])["logits"][0]
+            assert abs(r["score"] - 1 / (1 + math.exp(-logit))) < 1e-6
+            assert r["text"] == texts[r["index"]]
+        status, raw, _ = s.post("/rerank", {"query": "the movie", "texts": texts,
+                                            "raw_scores": True})
+        assert status == 200 and "text" not in raw[0]
+        assert abs(raw[0]["score"] - cli_logits(folder, "the movie",
+                                                 texts[raw[0]["index"]])["logits"][0]) < 1e-6
+        status, body, _ = s.post("/rerank", {"query": "q", "texts": []})
+        assert status == 422 and "empty" in body["error"]
+    finally:
+        assert s.stop() == 0
+    # A three-label classifier is no reranker.
+    s = Server(tmp_path, classifier_with_tokenizer(tmp_path / "three"))
+    try:
+        status, body, _ = s.post("/rerank", {"query": "q", "texts": ["a"]})
+        assert status == 424 and "not a re-ranker" in body["error"]
+    finally:
+        assert s.stop() == 0
