@@ -15,6 +15,46 @@
 
 #include "server/batcher.h"
 
+/* Histogram buckets in seconds, as TEI's dashboards read them. */
+static const double BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                 0.25,  0.5,    1,     2.5,  5,     10};
+#define N_BUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
+
+typedef struct histogram {
+  atomic_ullong bucket[N_BUCKETS + 1]; /* the last is +Inf */
+  atomic_ullong count;
+  atomic_ullong sum_us; /* microseconds (or tokens, for the input lengths) */
+} histogram_t;
+
+static void observe(histogram_t *h, double v, double unit) {
+  size_t k = 0;
+  while (k < N_BUCKETS && v > BUCKETS[k] * unit) k++;
+  atomic_fetch_add(&h->bucket[k], 1);
+  atomic_fetch_add(&h->count, 1);
+  atomic_fetch_add(&h->sum_us, (unsigned long long)(v * (unit == 1 ? 1e6 : 1)));
+}
+
+enum { ERR_VALIDATION, ERR_TOKENIZER, ERR_OVERLOADED, ERR_BACKEND, ERR_UNHEALTHY, ERR_COUNT };
+static const char *const ERR_NAMES[ERR_COUNT] = {"validation", "tokenizer", "overloaded", "backend",
+                                                 "unhealthy"};
+
+/* What one request did, filled by its handler (a record per request). */
+typedef struct request_stats {
+  unsigned status;
+  int err; /* ERR_*, or -1 */
+  double tokenize_s, queue_s, infer_s;
+  size_t tokens, inputs;
+} request_stats_t;
+
+/* The handler's record: set by route() for the one request its thread runs. */
+static _Thread_local request_stats_t *current_stats;
+
+typedef struct metrics {
+  atomic_ullong requests, success, failure[ERR_COUNT];
+  histogram_t duration, tokenization, queue, inference, input_length;
+  atomic_ullong batch_inputs, batch_tokens; /* of the last request */
+} metrics_t;
+
 struct sn_server {
   sn_server_options_t opts;
   struct MHD_Daemon *daemon;
@@ -26,6 +66,7 @@ struct sn_server {
   atomic_int ready;     /* health and routes answer 503 until 1 */
   atomic_int stopping;  /* draining: new requests get 503 */
   atomic_int in_flight; /* requests between their first byte and their response's end */
+  metrics_t metrics;
 };
 
 /* Labels /predict returns per input (all of them, up to this many). */
@@ -50,6 +91,7 @@ typedef enum api { API_TEI, API_OPENAI } api_t;
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *json,
                              const char *const *headers) {
+  if (current_stats) current_stats->status = status;
   if (!json) {
     status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     json = strdup("{\"error\":\"out of memory\",\"error_type\":\"Backend\"}");
@@ -73,6 +115,13 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *js
  * "error_type"} or OpenAI's {"error": {"message", "type", "param", "code"}}. */
 static enum MHD_Result error(struct MHD_Connection *c, api_t api, unsigned status, const char *type,
                              const char *message) {
+  if (current_stats) {
+    current_stats->err = status == 429                    ? ERR_OVERLOADED
+                         : status == 503                  ? ERR_UNHEALTHY
+                         : status >= 500 || status == 424 ? ERR_BACKEND
+                                                          : ERR_VALIDATION;
+    if (type && !strcmp(type, "Tokenizer")) current_stats->err = ERR_TOKENIZER;
+  }
   cJSON *o = cJSON_CreateObject();
   if (api == API_OPENAI) {
     cJSON *e = cJSON_AddObjectToObject(o, "error");
@@ -388,6 +437,13 @@ static enum MHD_Result embed(sn_server_t *s, struct MHD_Connection *c, api_t api
     free(o.p);
     return error(c, api, 500, "Backend", "out of memory");
   }
+  if (current_stats) {
+    current_stats->tokenize_s = t_tok;
+    current_stats->queue_s = job.queue_seconds;
+    current_stats->infer_s = job.compute_seconds;
+    current_stats->tokens = tokens;
+    current_stats->inputs = count;
+  }
   char total[32], tok[32], queue[32], infer[32], ntok[32];
   snprintf(total, sizeof total, "%.0f", (now_s() - t0) * 1e3);
   snprintf(tok, sizeof tok, "%.0f", t_tok * 1e3);
@@ -652,6 +708,91 @@ static enum MHD_Result rerank(sn_server_t *s, struct MHD_Connection *c, const bo
   return reply(c, 200, o.p, NULL);
 }
 
+static void put_histogram(out_buf_t *o, const char *name, const char *help, histogram_t *h,
+                          double unit) {
+  out_put(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+  unsigned long long cum = 0;
+  for (size_t k = 0; k <= N_BUCKETS; k++) {
+    cum += atomic_load(&h->bucket[k]);
+    if (k < N_BUCKETS)
+      out_put(o, "%s_bucket{le=\"%g\"} %llu\n", name, BUCKETS[k] * unit, cum);
+    else
+      out_put(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, cum);
+  }
+  double sum = (double)atomic_load(&h->sum_us) / (unit == 1 ? 1e6 : 1);
+  out_put(o, "%s_sum %.6f\n%s_count %llu\n", name, sum, name, atomic_load(&h->count));
+}
+
+/* GET /metrics: Prometheus text, with TEI's metric names so dashboards
+ * carry over, and sinter's own under sinter_. */
+static enum MHD_Result metrics(sn_server_t *s, struct MHD_Connection *c) {
+  metrics_t *m = &s->metrics;
+  out_buf_t o = {0};
+  out_put(&o, "# HELP te_request_count Requests received\n# TYPE te_request_count counter\n");
+  out_put(&o, "te_request_count %llu\n", atomic_load(&m->requests));
+  out_put(&o, "# HELP te_request_success Requests answered\n# TYPE te_request_success counter\n");
+  out_put(&o, "te_request_success %llu\n", atomic_load(&m->success));
+  out_put(&o,
+          "# HELP te_request_failure Requests refused, by error\n"
+          "# TYPE te_request_failure counter\n");
+  for (int k = 0; k < ERR_COUNT; k++)
+    out_put(&o, "te_request_failure{err=\"%s\"} %llu\n", ERR_NAMES[k], atomic_load(&m->failure[k]));
+  int64_t queued = s->batcher ? sn_batcher_queued_tokens(s->batcher) : 0;
+  out_put(&o, "# HELP te_queue_size Tokens waiting to be run\n# TYPE te_queue_size gauge\n");
+  out_put(&o, "te_queue_size %lld\n", (long long)queued);
+  out_put(&o,
+          "# HELP te_batch_next_size Inputs of the last request\n"
+          "# TYPE te_batch_next_size gauge\nte_batch_next_size %llu\n",
+          atomic_load(&m->batch_inputs));
+  out_put(&o,
+          "# HELP te_batch_next_tokens Tokens of the last request\n"
+          "# TYPE te_batch_next_tokens gauge\nte_batch_next_tokens %llu\n",
+          atomic_load(&m->batch_tokens));
+  put_histogram(&o, "te_request_duration", "Request time, seconds", &m->duration, 1);
+  put_histogram(&o, "te_request_tokenization_duration", "Tokenization time, seconds",
+                &m->tokenization, 1);
+  put_histogram(&o, "te_request_queue_duration", "Time queued, seconds", &m->queue, 1);
+  put_histogram(&o, "te_request_inference_duration", "Compute time, seconds", &m->inference, 1);
+  put_histogram(&o, "te_request_input_length", "Tokens per request", &m->input_length, 1000);
+  out_put(&o,
+          "# HELP sinter_ready 1 when the model is loaded and the server not draining\n"
+          "# TYPE sinter_ready gauge\nsinter_ready %d\n",
+          atomic_load(&s->ready) && !atomic_load(&s->stopping));
+  if (o.oom) {
+    free(o.p);
+    return error(c, API_TEI, 500, "Backend", "out of memory");
+  }
+  struct MHD_Response *r = MHD_create_response_from_buffer(o.n, o.p, MHD_RESPMEM_MUST_FREE);
+  if (!r) {
+    free(o.p);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+  enum MHD_Result ok = MHD_queue_response(c, 200, r);
+  MHD_destroy_response(r);
+  return ok;
+}
+
+/* Counts a finished request into the metrics. */
+static void account(sn_server_t *s, const request_stats_t *r, double seconds) {
+  metrics_t *m = &s->metrics;
+  atomic_fetch_add(&m->requests, 1);
+  if (r->status == 200) {
+    atomic_fetch_add(&m->success, 1);
+    observe(&m->duration, seconds, 1);
+    if (r->inputs) {
+      observe(&m->tokenization, r->tokenize_s, 1);
+      observe(&m->queue, r->queue_s, 1);
+      observe(&m->inference, r->infer_s, 1);
+      observe(&m->input_length, (double)r->tokens, 1000);
+      atomic_store(&m->batch_inputs, r->inputs);
+      atomic_store(&m->batch_tokens, r->tokens);
+    }
+  } else if (r->err >= 0) {
+    atomic_fetch_add(&m->failure[r->err], 1);
+  }
+}
+
 static enum MHD_Result info(sn_server_t *s, struct MHD_Connection *c) {
   static const char *const dtypes[] = {"float32", "bfloat16", "int8"};
   cJSON *o = cJSON_CreateObject();
@@ -717,6 +858,7 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
   }
   int post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
   api_t api = !strncmp(url, "/v1/", 4) ? API_OPENAI : API_TEI;
+  if (get && !strcmp(url, "/metrics")) return metrics(s, c);
   if (get && !strcmp(url, "/health")) {
     if (atomic_load(&s->ready) && !atomic_load(&s->stopping))
       return reply(c, 200, strdup("{}"), NULL);
@@ -737,9 +879,15 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
     return error(c, api, 413, "Validation", msg);
   }
   if (get) return info(s, c);
-  if (!strcmp(url, "/predict")) return predict(s, c, b);
-  if (!strcmp(url, "/rerank")) return rerank(s, c, b);
-  return embed(s, c, api, b);
+  request_stats_t stats = {0, -1, 0, 0, 0, 0, 0};
+  current_stats = &stats;
+  double t0 = now_s();
+  enum MHD_Result r = !strcmp(url, "/predict")  ? predict(s, c, b)
+                      : !strcmp(url, "/rerank") ? rerank(s, c, b)
+                                                : embed(s, c, api, b);
+  current_stats = NULL;
+  account(s, &stats, now_s() - t0);
+  return r;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **state,

@@ -355,3 +355,27 @@ def test_rerank_sorts_by_the_cross_encoder_score(tmp_path):
         assert status == 424 and "not a re-ranker" in body["error"]
     finally:
         assert s.stop() == 0
+
+
+def test_metrics_with_tei_names(server):
+    for _ in range(3):
+        assert server.post("/embed", {"inputs": TEXTS})[0] == 200
+    assert server.post("/embed", {"inputs": []})[0] == 422
+    req = urllib.request.Request(server.url + "/metrics")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.headers["Content-Type"].startswith("text/plain")
+        text = r.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    assert values["te_request_count"] >= 4
+    assert values["te_request_success"] >= 3  # the warm-up never went through HTTP
+    assert values['te_request_failure{err="validation"}'] >= 1
+    assert values["te_request_duration_count"] == values["te_request_success"]
+    buckets = [v for k, v in values.items() if k.startswith("te_request_duration_bucket")]
+    assert buckets == sorted(buckets) and buckets[-1] == values["te_request_duration_count"]
+    assert values["te_request_input_length_sum"] > 3 * len(TEXTS) * 2
+    assert values["te_batch_next_size"] == len(TEXTS)
+    assert values["sinter_ready"] == 1 and "te_queue_size" in values
