@@ -69,9 +69,6 @@ struct sn_server {
   metrics_t metrics;
 };
 
-/* Labels /predict returns per input (all of them, up to this many). */
-#define SINTER_MAX_LABELS_SORTED 4096
-
 /* A request's body, gathered across libmicrohttpd's calls. */
 typedef struct body {
   char *data;
@@ -464,6 +461,18 @@ static enum MHD_Result embed(sn_server_t *s, struct MHD_Connection *c, api_t api
   return reply(c, 200, o.p, headers);
 }
 
+/* order[0..n) = the indices of score, highest score first; ties keep their
+ * order. */
+static void order_by_score(const float *score, size_t *order, size_t n) {
+  for (size_t i = 0; i < n; i++) order[i] = i;
+  for (size_t a = 1; a < n; a++)
+    for (size_t b = a; b > 0 && score[order[b]] > score[order[b - 1]]; b--) {
+      size_t t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
+}
+
 /* Tokenizes texts (with pairs[i] as their pair when non-NULL), runs them
  * through the classifier, and fills logits [n * num_labels]. Returns NULL, or
  * an error message (static or in msg) with *status. The strings are
@@ -577,33 +586,26 @@ static enum MHD_Result predict(sn_server_t *s, struct MHD_Connection *c, const b
     return error(c, API_TEI, status, status == 429 ? "Overloaded" : "Validation", bad);
   }
   out_buf_t o = {0};
+  float *p = malloc(labels * sizeof *p);
+  size_t *order = malloc(labels * sizeof *order), k_n = labels;
+  if (!p || !order) o.oom = 1;
   if (batch) out_put(&o, "[");
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && !o.oom; i++) {
     float *l = logits + i * labels;
-    double p[SINTER_MAX_LABELS_SORTED];
-    size_t order[SINTER_MAX_LABELS_SORTED],
-        k_n = labels < SINTER_MAX_LABELS_SORTED ? labels : SINTER_MAX_LABELS_SORTED;
     double max = l[0], sum = 0;
     for (size_t k = 1; k < labels; k++) max = l[k] > max ? l[k] : max;
     for (size_t k = 0; k < labels; k++) sum += exp((double)l[k] - max);
-    for (size_t k = 0; k < k_n; k++) {
-      p[k] = raw           ? (double)l[k]
-             : labels == 1 ? 1.0 / (1.0 + exp(-(double)l[k]))
-                           : exp((double)l[k] - max) / sum;
-      order[k] = k;
-    }
-    for (size_t a = 1; a < k_n; a++) /* by score, highest first */
-      for (size_t b = a; b > 0 && p[order[b]] > p[order[b - 1]]; b--) {
-        size_t t = order[b];
-        order[b] = order[b - 1];
-        order[b - 1] = t;
-      }
+    for (size_t k = 0; k < k_n; k++)
+      p[k] = (float)(raw           ? (double)l[k]
+                     : labels == 1 ? 1.0 / (1.0 + exp(-(double)l[k]))
+                                   : exp((double)l[k] - max) / sum);
+    order_by_score(p, order, k_n);
     out_put(&o, "%s[", i ? "," : "");
     for (size_t k = 0; k < k_n; k++) {
       cJSON *label = cJSON_CreateString(s->info.labels[order[k]]);
       char *quoted = label ? cJSON_PrintUnformatted(label) : NULL;
       out_put(&o, "%s{\"score\":", k ? "," : "");
-      put_float(&o, (float)p[order[k]]);
+      put_float(&o, p[order[k]]);
       out_put(&o, ",\"label\":%s}", quoted ? quoted : "\"\"");
       free(quoted);
       cJSON_Delete(label);
@@ -611,7 +613,7 @@ static enum MHD_Result predict(sn_server_t *s, struct MHD_Connection *c, const b
     out_put(&o, "]");
   }
   if (batch) out_put(&o, "]");
-  free(logits);
+  free(p), free(order), free(logits);
   if (o.oom) {
     free(o.p);
     return error(c, API_TEI, 500, "Backend", "out of memory");
@@ -670,16 +672,8 @@ static enum MHD_Result rerank(sn_server_t *s, struct MHD_Connection *c, const bo
   if (!bad && !order) bad = "out of memory", status = 500;
   out_buf_t o = {0};
   if (!bad) {
-    for (i = 0; i < n; i++) {
-      order[i] = i;
-      if (!raw) logits[i] = (float)(1.0 / (1.0 + exp(-(double)logits[i])));
-    }
-    for (size_t a = 1; a < n; a++) /* by score, highest first; stable */
-      for (size_t b = a; b > 0 && logits[order[b]] > logits[order[b - 1]]; b--) {
-        size_t t = order[b];
-        order[b] = order[b - 1];
-        order[b - 1] = t;
-      }
+    for (i = 0; !raw && i < n; i++) logits[i] = (float)(1.0 / (1.0 + exp(-(double)logits[i])));
+    order_by_score(logits, order, n);
     out_put(&o, "[");
     for (i = 0; i < n; i++) {
       out_put(&o, "%s{\"index\":%zu,\"score\":", i ? "," : "", order[i]);
