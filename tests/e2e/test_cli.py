@@ -6,14 +6,15 @@ import subprocess
 
 import pytest
 
-from conftest import (DEFAULT_MODEL, MODELS, SINTER, case_args, golden, ids_arg, json_lines,
-                      max_abs_diff, run)
+from conftest import (DEFAULT_MODEL, MODELS, SINTER, case_args, classifier_with_tokenizer,
+                      cli_logits, golden, ids_arg, json_lines, max_abs_diff,
+                      one_logit_cross_encoder, run)
 
 TOLERANCE = 1e-4
 
 
-@pytest.mark.parametrize("command", ["info", "embed", "classify", "graph", "tokenize", "compile",
-                                     "inspect", "cache", "bench", "profile"])
+@pytest.mark.parametrize("command", ["info", "embed", "classify", "rerank", "graph", "tokenize",
+                                     "compile", "inspect", "cache", "bench", "profile"])
 def test_help_for_every_subcommand(command):
     out = run(command, "--help", check=0).stdout
     assert out.startswith("usage: sinter " + command)
@@ -62,6 +63,128 @@ def test_classify_matches_transformers(name):
 def test_classify_refuses_an_encoder():
     proc = run("classify", "--model", MODELS / "bert_mlm", "--ids", "1 2 3", check=1)
     assert "no classification head" in proc.stderr
+
+
+PAIRS = [("this movie", "was great"), ("i hate it", "a film"), ("the film", "not very good")]
+
+
+def test_classify_pair_equals_the_ids_of_the_tokenized_pair(tmp_path):
+    folder = classifier_with_tokenizer(tmp_path)
+    rows = json_lines(run("classify", "--model", folder, "--pair",
+                          *[t for p in PAIRS for t in p], check=0).stdout)
+    assert [(r["index"], r["text"], r["pair"]) for r in rows] == [
+        (k, t, p) for k, (t, p) in enumerate(PAIRS)]
+    for row, (text, pair) in zip(rows, PAIRS):
+        want = cli_logits(folder, text, pair)
+        assert max_abs_diff(row["logits"], want["logits"]) < 1e-5
+        assert row["label"] == want["label"]
+        # The second segment's type ids reach the session: without them the
+        # same ids give other logits.
+        enc = json_lines(run("tokenize", "--model", folder, "--pair", text, pair,
+                             check=0).stdout)[0]
+        assert 1 in enc["type_ids"]
+        plain = json_lines(run("classify", "--model", folder, "--ids", ids_arg(enc["ids"]),
+                               check=0).stdout)[0]
+        assert max_abs_diff(row["logits"], plain["logits"]) > 1e-4
+    # The order of the two texts matters.
+    swapped = json_lines(run("classify", "--model", folder, "--pair", PAIRS[0][1], PAIRS[0][0],
+                             check=0).stdout)[0]
+    assert max_abs_diff(swapped["logits"], rows[0]["logits"]) > 1e-4
+    # Without --pair the texts are inputs of their own, with no "pair".
+    single = json_lines(run("classify", "--model", folder, *PAIRS[0], check=0).stdout)
+    assert len(single) == 2 and "pair" not in single[0]
+
+
+def test_classify_pair_reads_tab_separated_stdin_lines(tmp_path):
+    folder = classifier_with_tokenizer(tmp_path)
+    want = json_lines(run("classify", "--model", folder, "--pair",
+                          *[t for p in PAIRS for t in p], check=0).stdout)
+    stdin = "".join(f"{t}\t{p}\n" for t, p in PAIRS)
+    got = json_lines(run("classify", "--model", folder, "--pair", stdin=stdin, check=0).stdout)
+    assert [(r["index"], r["text"], r["pair"]) for r in got] == [
+        (r["index"], r["text"], r["pair"]) for r in want]
+    for g, w in zip(got, want):
+        assert max_abs_diff(g["logits"], w["logits"]) < 1e-5
+    # Split at the first TAB only; a line without one is named and skipped.
+    proc = run("classify", "--model", folder, "--pair", stdin="this movie\twas great\n"
+               "no tab here\nthe film\tnot\tvery good\r\n", check=1)
+    assert "stdin line 2 has no TAB" in proc.stderr and "1 input(s) failed" in proc.stderr
+    rows = json_lines(proc.stdout)
+    assert [(r["index"], r["text"], r["pair"]) for r in rows] == [
+        (0, "this movie", "was great"), (2, "the film", "not\tvery good")]
+
+
+def test_classify_pair_usage_errors():
+    m = MODELS / "bert_cls"
+    err = run("classify", "--model", m, "--pair", "a", "b", "c", check=2).stderr
+    assert "3 texts" in err and "odd" in err
+    assert "--pair takes texts" in run("classify", "--model", m, "--pair", "--ids", "1 2",
+                                       check=2).stderr
+
+
+def sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+DOCS = ["this movie was great", "i hate it", "a film", "not very good", "the film is ok"]
+
+
+def test_rerank_sorts_by_the_sigmoid_of_the_pair_logit(tmp_path):
+    folder = one_logit_cross_encoder(tmp_path)
+    rows = json_lines(run("rerank", "--model", folder, "the movie", *DOCS, check=0).stdout)
+    assert sorted(r["index"] for r in rows) == list(range(len(DOCS)))
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert len({r["score"] for r in rows}) > 1
+    logits = {}
+    for r in rows:
+        assert r["text"] == DOCS[r["index"]] and list(r) == ["index", "score", "text"]
+        logits[r["index"]] = cli_logits(folder, "the movie", DOCS[r["index"]])["logits"]
+        assert len(logits[r["index"]]) == 1
+        assert abs(r["score"] - sigmoid(logits[r["index"]][0])) < 1e-6
+    # The same from classify --pair, and with the query second, other scores.
+    pairs = json_lines(run("classify", "--model", folder, "--pair",
+                           *[t for d in DOCS for t in ("the movie", d)], check=0).stdout)
+    for p in pairs:
+        assert abs(p["logits"][0] - logits[p["index"]][0]) < 1e-5
+    flipped = json_lines(run("classify", "--model", folder, "--pair", DOCS[0], "the movie",
+                             check=0).stdout)[0]
+    assert abs(flipped["logits"][0] - logits[0][0]) > 1e-4
+    # --top-n keeps the first N; --raw-scores prints the logit.
+    top = json_lines(run("rerank", "--model", folder, "--top-n", "2", "the movie", *DOCS,
+                         check=0).stdout)
+    assert top == rows[:2]
+    raw = json_lines(run("rerank", "--model", folder, "--raw-scores", "the movie", *DOCS,
+                         check=0).stdout)
+    assert [r["index"] for r in raw] == [r["index"] for r in rows]
+    for r in raw:
+        assert abs(r["score"] - logits[r["index"]][0]) < 1e-5
+    # Documents from stdin lines, one per line.
+    got = json_lines(run("rerank", "--model", folder, "the movie", stdin="\n".join(DOCS) + "\n",
+                         check=0).stdout)
+    assert [(r["index"], r["text"]) for r in got] == [(r["index"], r["text"]) for r in rows]
+    # Ties keep the input order.
+    tied = json_lines(run("rerank", "--model", folder, "the movie", "a film", "i hate it",
+                          "a film", check=0).stdout)
+    films = [r["index"] for r in tied if r["text"] == "a film"]
+    assert films == [0, 2]
+
+
+def test_rerank_refuses_all_but_one_logit_models(tmp_path):
+    proc = run("rerank", "--model", classifier_with_tokenizer(tmp_path), "q", "a", check=1)
+    assert "unsupported" in proc.stderr and "3 labels" in proc.stderr and "cls_tok" in proc.stderr
+    assert proc.stdout == ""
+    proc = run("rerank", "--model", MODELS / "bert_mlm", "q", "a", check=1)
+    assert "unsupported" in proc.stderr and "no classification head" in proc.stderr
+    assert "bert_mlm" in proc.stderr
+
+
+def test_rerank_usage_errors():
+    m = MODELS / "bert_cls"
+    assert "QUERY is required" in run("rerank", "--model", m, check=2).stderr
+    assert "--top-n" in run("rerank", "--model", m, "--top-n", "0", "q", "d", check=2).stderr
+    assert "rerank takes texts" in run("rerank", "--model", m, "--ids", "q", "1 2",
+                                       check=2).stderr
+    assert "--model is required" in run("rerank", "q", "d", check=2).stderr
 
 
 @pytest.mark.parametrize("pool", ["cls", "mean", "max", "mean_sqrt_len"])

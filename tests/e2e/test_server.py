@@ -16,7 +16,8 @@ import urllib.request
 
 import pytest
 
-from conftest import DEFAULT_MODEL, MODELS, SINTER, json_lines, run
+from conftest import (DEFAULT_MODEL, MODELS, SINTER, classifier_with_tokenizer, cli_logits,
+                      json_lines, one_logit_cross_encoder, run)
 
 
 def free_port():
@@ -243,28 +244,6 @@ def test_classifier_info(tmp_path):
         assert s.stop() == 0
 
 
-def classifier_with_tokenizer(tmp_path):
-    """bert_cls (128-token vocabulary) with a vocab.txt of its size."""
-    folder = tmp_path / "cls_tok"
-    import shutil
-    shutil.copytree(MODELS / "bert_cls", folder)
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("abcdefghijklmnopqrstuvwxyz")
-    words += ["the", "a", "is", "good", "bad", "movie", "great", "terrible", "i", "it", "was",
-              "not", "very", "and", "this", "film", "love", "hate", "fine", "ok"]
-    words += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
-    words += [f"w{i}" for i in range(128 - len(words))]
-    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
-    (folder / "tokenizer_config.json").write_text('{"do_lower_case": true}')
-    return folder
-
-
-def cli_logits(folder, text, pair=None):
-    args = ["tokenize", "--model", folder] + (["--pair", text, pair] if pair else [text])
-    enc = json_lines(run(*args, check=0).stdout)[0]
-    ids = " ".join(map(str, enc["ids"])) + " | " + " ".join(map(str, enc["type_ids"]))
-    return json_lines(run("classify", "--model", folder, "--ids", ids, check=0).stdout)[0]
-
-
 def test_predict_texts_pairs_and_batches(tmp_path):
     folder = classifier_with_tokenizer(tmp_path)
     s = Server(tmp_path, folder)
@@ -291,38 +270,6 @@ def test_predict_texts_pairs_and_batches(tmp_path):
         assert status == 422 and body["error_type"] == "Validation"
     finally:
         assert s.stop() == 0
-
-
-def one_logit_cross_encoder(tmp_path):
-    """The classifier fixture cut to one logit (its first label's row): a
-    cross-encoder as rerankers are."""
-    folder = classifier_with_tokenizer(tmp_path)
-    path = folder / "model.safetensors"
-    data = path.read_bytes()
-    (n,) = struct.unpack_from("<Q", data, 0)
-    header = json.loads(data[8:8 + n])
-    body = data[8 + n:]
-    tensors, out = {}, b""
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = t["data_offsets"]
-        raw = body[begin:end]
-        if name.endswith("classifier.weight"):
-            raw, t["shape"] = raw[:t["shape"][1] * 4], [1, t["shape"][1]]
-        elif name.endswith("classifier.bias"):
-            raw, t["shape"] = raw[:4], [1]
-        t["data_offsets"] = [len(out), len(out) + len(raw)]
-        out += raw
-        tensors[name] = t
-    head = json.dumps(tensors).encode()
-    head += b" " * (-len(head) % 8)
-    path.write_bytes(struct.pack("<Q", len(head)) + head + out)
-    config = json.loads((folder / "config.json").read_text())
-    config["id2label"], config["label2id"] = {"0": "LABEL_0"}, {"LABEL_0": 0}
-    config.pop("num_labels", None)
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
 
 
 def test_rerank_sorts_by_the_cross_encoder_score(tmp_path):

@@ -2,7 +2,9 @@
 #include "cli.h"
 #include "measure.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -266,22 +268,80 @@ static sinter_status_t parse_ids(const char *text, size_t index, int32_t **out_i
   return SINTER_OK;
 }
 
-static sinter_status_t append_text(cli_inputs_t *in, size_t *cap, const char *text, size_t len,
-                                   sinter_error_t *err) {
+static char *copy_bytes(const char *s, size_t len) {
+  char *copy = malloc(len + 1);
+  if (copy) {
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+  }
+  return copy;
+}
+
+/* Appends one input: `text`, and `pair` as its second text when non-NULL
+ * (every input of one cli_inputs_t has a pair, or none has). */
+static sinter_status_t append_input(cli_inputs_t *in, size_t *cap, const char *text, size_t len,
+                                    const char *pair, size_t pair_len, sinter_error_t *err) {
   if (in->count == *cap) {
     size_t c = *cap ? *cap * 2 : 16;
     char **t = realloc(in->texts, c * sizeof *t);
     if (!t) return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
     in->texts = t;
+    if (pair) {
+      char **p = realloc(in->pairs, c * sizeof *p);
+      if (!p) return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+      in->pairs = p;
+    }
     *cap = c;
   }
-  char *copy = malloc(len + 1);
-  if (!copy) return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
-  memcpy(copy, text, len);
-  copy[len] = '\0';
+  char *copy = copy_bytes(text, len), *pair_copy = pair ? copy_bytes(pair, pair_len) : NULL;
+  if (!copy || (pair && !pair_copy)) {
+    free(copy), free(pair_copy);
+    return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
+  }
+  if (pair) in->pairs[in->count] = pair_copy;
   in->texts[in->count++] = copy;
   return SINTER_OK;
 }
+
+/* The number of inputs the positional arguments hold. */
+static size_t positional_count(const cli_common_t *opts) {
+  return opts->pairs == CLI_PAIRS_SPLIT ? opts->text_count / 2 : opts->text_count;
+}
+
+/* Appends positional input k: an argument, two with --pair, or the query
+ * and an argument. */
+static sinter_status_t append_positional(const cli_common_t *opts, cli_inputs_t *in, size_t *cap,
+                                         size_t k, sinter_error_t *err) {
+  const char *const *t = opts->texts;
+  switch (opts->pairs) {
+    case CLI_PAIRS_SPLIT:
+      return append_input(in, cap, t[2 * k], strlen(t[2 * k]), t[2 * k + 1], strlen(t[2 * k + 1]),
+                          err);
+    case CLI_PAIRS_QUERY:
+      return append_input(in, cap, opts->query, strlen(opts->query), t[k], strlen(t[k]), err);
+    default: return append_input(in, cap, t[k], strlen(t[k]), NULL, 0, err);
+  }
+}
+
+/* Appends the input of one stdin line (newline and trailing CRs dropped).
+ * Returns 1 when a --pair line has no TAB (nothing appended), else 0 with
+ * *st the status. */
+static int append_line(const cli_common_t *opts, cli_inputs_t *in, size_t *cap, const char *line,
+                       size_t len, sinter_status_t *st, sinter_error_t *err) {
+  if (opts->pairs == CLI_PAIRS_QUERY) {
+    *st = append_input(in, cap, opts->query, strlen(opts->query), line, len, err);
+  } else if (opts->pairs == CLI_PAIRS_SPLIT) {
+    const char *tab = len ? memchr(line, '\t', len) : NULL;
+    if (!tab) return 1;
+    size_t n = (size_t)(tab - line);
+    *st = append_input(in, cap, line, n, tab + 1, len - n - 1, err);
+  } else {
+    *st = append_input(in, cap, line, len, NULL, 0, err);
+  }
+  return 0;
+}
+
+#define NO_TAB_MESSAGE "has no TAB between the text and its pair"
 
 /* Reads one line of at most `max` bytes (newline dropped) into *buf. Returns
  * its length, -1 at the end of input, or -2 when the line is longer (the
@@ -306,7 +366,8 @@ static ssize_t read_line(FILE *f, char **buf, size_t *cap, size_t max) {
   return (ssize_t)n;
 }
 
-static sinter_status_t read_stdin_lines(cli_inputs_t *in, sinter_error_t *err) {
+static sinter_status_t read_stdin_lines(const cli_common_t *opts, cli_inputs_t *in,
+                                        sinter_error_t *err) {
   size_t cap = 0, line_cap = 0;
   char *line = NULL;
   ssize_t n;
@@ -329,7 +390,12 @@ static sinter_status_t read_stdin_lines(cli_inputs_t *in, sinter_error_t *err) {
       break;
     }
     while (n > 0 && line[n - 1] == '\r') n--;
-    if ((st = append_text(in, &cap, line ? line : "", (size_t)n, err))) break;
+    if (append_line(opts, in, &cap, line ? line : "", (size_t)n, &st, err)) {
+      st = cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "stdin line %zu " NO_TAB_MESSAGE,
+                     in->count + 1);
+      break;
+    }
+    if (st) break;
   }
   free(line);
   return st;
@@ -373,9 +439,9 @@ static sinter_status_t prepare_inputs(const cli_common_t *opts, const sinter_mod
       continue;
     }
     sinter_encoding_t enc;
-    const char *text = in->texts[i];
-    if (sinter_model_tokenize_batch(model, 1, &text, NULL, NULL, NULL, NULL, &enc, &errors[i]) !=
-        SINTER_OK)
+    const char *text = in->texts[i], *pair = in->pairs ? in->pairs[i] : NULL;
+    if (sinter_model_tokenize_batch(model, 1, &text, NULL, pair ? &pair : NULL, NULL, NULL, &enc,
+                                    &errors[i]) != SINTER_OK)
       continue;
     /* The ids and types are kept; the rest of the encoding goes. */
     in->ids[i] = enc.ids;
@@ -407,6 +473,7 @@ static sinter_status_t prepare_inputs(const cli_common_t *opts, const sinter_mod
       if (errors[i].status == SINTER_OK) {
         in->texts[kept] = in->texts[i], in->ids[kept] = in->ids[i];
         in->type_ids[kept] = in->type_ids[i], in->lengths[kept] = in->lengths[i];
+        if (in->pairs) in->pairs[kept] = in->pairs[i];
         in->index[kept++] = in->index[i];
         continue;
       }
@@ -415,6 +482,7 @@ static sinter_status_t prepare_inputs(const cli_common_t *opts, const sinter_mod
       fprintf(stderr, "sinter: %s: %s\n", sinter_status_name(e.status), e.message);
       (*bad)++;
       free(in->texts[i]), free(in->ids[i]), free(in->type_ids[i]);
+      if (in->pairs) free(in->pairs[i]);
     }
   }
   in->count = kept;
@@ -428,10 +496,10 @@ sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *
   size_t cap = 0;
   sinter_status_t st = SINTER_OK;
   if (opts->text_count) {
-    for (size_t i = 0; i < opts->text_count && !st; i++)
-      st = append_text(in, &cap, opts->texts[i], strlen(opts->texts[i]), err);
+    for (size_t k = 0; k < positional_count(opts) && !st; k++)
+      st = append_positional(opts, in, &cap, k, err);
   } else {
-    st = read_stdin_lines(in, err);
+    st = read_stdin_lines(opts, in, err);
   }
   if (st) return st;
   if (in->count == 0) return cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "no inputs given");
@@ -441,11 +509,13 @@ sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *
 void cli_inputs_free(cli_inputs_t *in) {
   for (size_t i = 0; i < in->count; i++) {
     free(in->texts[i]);
+    if (in->pairs) free(in->pairs[i]);
     if (in->ids) free(in->ids[i]);
     if (in->type_ids) free(in->type_ids[i]);
   }
   free(in->index);
   free(in->texts);
+  free(in->pairs);
   free(in->ids);
   free(in->type_ids);
   free(in->lengths);
@@ -575,17 +645,18 @@ sinter_status_t cli_stream(const cli_common_t *opts, const cli_model_t *m,
   size_t seen = 0;
   int stop = 0;
   if (opts->text_count) {
-    for (size_t first = 0; first < opts->text_count && !st && !stop; first += step) {
+    size_t count = positional_count(opts);
+    for (size_t first = 0; first < count && !st && !stop; first += step) {
       cli_inputs_t in = {0};
       size_t cap = 0;
-      for (size_t i = first; i < opts->text_count && i < first + step && !st; i++)
-        st = append_text(&in, &cap, opts->texts[i], strlen(opts->texts[i]), err);
+      for (size_t k = first; k < count && k < first + step && !st; k++)
+        st = append_positional(opts, &in, &cap, k, err);
       if (!st)
         st = run_chunk(opts, m, session, run, fn, ctx, &in, first, out_bad, &stop, err);
       else
         cli_inputs_free(&in);
     }
-    seen = opts->text_count;
+    seen = count;
   } else {
     line_reader_t r = {0, NULL, 0, 0, 0, 0, 0};
     while (!st && !stop) {
@@ -612,8 +683,13 @@ sinter_status_t cli_stream(const cli_common_t *opts, const cli_model_t *m,
           continue;
         }
         while (len > 0 && line[len - 1] == '\r') len--;
-        if (in.count == 0) base = r.line - 1;
-        st = append_text(&in, &cap, line, len, err);
+        if (append_line(opts, &in, &cap, line, len, &st, err)) {
+          fprintf(stderr, "sinter: invalid argument: stdin line %zu " NO_TAB_MESSAGE "\n", r.line);
+          (*out_bad)++;
+          if (in.count > 0) break; /* as above */
+          continue;
+        }
+        if (in.count == 1) base = r.line - 1;
       }
       if (st || in.count == 0) {
         cli_inputs_free(&in);
@@ -631,4 +707,37 @@ sinter_status_t cli_stream(const cli_common_t *opts, const cli_model_t *m,
     st = cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "no inputs given");
   sinter_session_destroy(session);
   return st;
+}
+
+/* ------------------------------------------------------------ JSON output */
+
+void cli_put_json_string(FILE *out, const char *s) {
+  cJSON *item = cJSON_CreateString(s);
+  char *text = item ? cJSON_PrintUnformatted(item) : NULL;
+  fputs(text ? text : "null", out);
+  free(text);
+  cJSON_Delete(item);
+}
+
+static int warned_non_finite;
+
+void cli_put_float(FILE *out, float v) {
+  if (isfinite(v)) {
+    fprintf(out, "%.9g", (double)v); /* 9 significant digits round-trip a float32 */
+    return;
+  }
+  fputs("null", out);
+  if (!warned_non_finite++)
+    fprintf(stderr,
+            "sinter: warning: the model produced non-finite values (NaN or infinity; check its "
+            "weights); they are printed as null\n");
+}
+
+void cli_put_floats(FILE *out, const float *v, size_t n) {
+  fputc('[', out);
+  for (size_t i = 0; i < n; i++) {
+    if (i) fputc(',', out);
+    cli_put_float(out, v[i]);
+  }
+  fputc(']', out);
 }

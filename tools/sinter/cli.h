@@ -12,6 +12,15 @@
 #include "commands.h"
 #include "sinter.h"
 
+/* How a command's inputs become text pairs (a cross-encoder's two segments,
+ * tokenized as a pair, the second with token type 1). */
+typedef enum cli_pairs {
+  CLI_PAIRS_NONE = 0, /* one text per input */
+  CLI_PAIRS_SPLIT,    /* --pair: TEXT arguments two at a time (text, pair); a
+                         stdin line is split at its first TAB */
+  CLI_PAIRS_QUERY,    /* every input is the pair of `query` and that input */
+} cli_pairs_t;
+
 /* Options every model-running subcommand accepts. */
 typedef struct cli_common {
   const char *model_dir;
@@ -23,7 +32,9 @@ typedef struct cli_common {
   int max_tokens;        /* --max-tokens: compile option */
   int dtype;             /* --dtype f32|bf16|int8: compile option (sinter_dtype_t) */
   const char **texts;    /* positional inputs (borrowed from argv) */
-  size_t text_count;
+  size_t text_count;     /* with CLI_PAIRS_SPLIT, twice the number of inputs */
+  cli_pairs_t pairs;     /* set by the command: never with ids_mode */
+  const char *query;     /* the first text of every pair with CLI_PAIRS_QUERY */
 } cli_common_t;
 
 /* Parses a whole decimal integer in [min, max] (no wrap-around, no trailing
@@ -65,7 +76,8 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
 typedef struct cli_inputs {
   size_t count;
   size_t *index;      /* each input's number among all of the command's inputs */
-  char **texts;       /* original lines or arguments */
+  char **texts;       /* original lines or arguments; with pairs, the first text */
+  char **pairs;       /* the second text of each pair; NULL without pairs */
   int32_t **ids;      /* token ids per input */
   int32_t **type_ids; /* token types per input (may hold NULLs) */
   size_t *lengths;
@@ -73,7 +85,8 @@ typedef struct cli_inputs {
 
 /* Gathers inputs from the positional arguments, or one per stdin line when
  * there are none, and turns each into token ids (parsing them with --ids,
- * tokenizing otherwise). Errors name the input's index. */
+ * tokenizing otherwise, as pairs when opts->pairs says so). Errors name the
+ * input's index. */
 sinter_status_t cli_read_inputs(const cli_common_t *opts, const sinter_model_t *model,
                                 cli_inputs_t *out, sinter_error_t *err);
 
@@ -102,12 +115,13 @@ typedef int (*cli_row_fn)(void *ctx, const cli_inputs_t *in, size_t first,
                           const sinter_outputs_t *outputs);
 
 /* Streams the inputs through a session over `m`: the positional arguments,
- * else stdin lines in batches of opts->batch_size. A batch runs as soon as
- * it is full or no more input is waiting, so results appear as they are
- * computed and memory stays bounded by one batch whatever the number of
- * lines. An input that cannot be used (bad ids, invalid UTF-8, a NUL byte, a
- * line over the limit) is reported on stderr with its number and skipped;
- * *out_bad counts those. fn sees each batch, in->index giving the numbers. */
+ * else stdin lines in batches of opts->batch_size (pairs as opts->pairs
+ * says). A batch runs as soon as it is full or no more input is waiting, so
+ * results appear as they are computed and memory stays bounded by one batch
+ * whatever the number of lines. An input that cannot be used (bad ids,
+ * invalid UTF-8, a NUL byte, a line over the limit, a --pair line without a
+ * TAB) is reported on stderr with its number and skipped; *out_bad counts
+ * those. fn sees each batch, in->index giving the numbers. */
 sinter_status_t cli_stream(const cli_common_t *opts, const cli_model_t *m,
                            const sinter_run_options_t *run, cli_row_fn fn, void *ctx,
                            size_t *out_bad, sinter_error_t *err);
@@ -135,6 +149,17 @@ int cli_is_file(const char *path);
 /* Makes (once, under $TMPDIR) a model folder with random weights for the
  * named configuration ("bert-base", "bert-large") and writes its path. */
 sinter_status_t cli_synth_model(const char *name, char *out_dir, size_t cap, sinter_error_t *err);
+
+/* Writes `s` as a JSON string literal. */
+void cli_put_json_string(FILE *out, const char *s);
+
+/* Writes a float that round-trips (9 significant digits); a non-finite one
+ * (NaN or infinite weights upstream) as JSON null, which every parser reads,
+ * with one warning per process on stderr. */
+void cli_put_float(FILE *out, float v);
+
+/* Writes n floats as a JSON array, as cli_put_float does each. */
+void cli_put_floats(FILE *out, const float *v, size_t n);
 
 /* Text of the common options for usage messages. */
 #define CLI_COMMON_USAGE                                                            \

@@ -1,5 +1,4 @@
 /* cmd_embed.c — `sinter embed` and `sinter classify`. */
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,44 +15,14 @@ static const char embed_usage[] =
     "options:\n" CLI_COMMON_USAGE;
 
 static const char classify_usage[] =
-    "usage: sinter classify --model DIR [TEXT...]\n\n"
+    "usage: sinter classify --model DIR [--pair] [TEXT...]\n\n"
     "Prints one JSON line per input: {\"index\", \"text\", \"label\", \"score\",\n"
     "\"scores\", \"logits\"}. Without TEXT, reads one input per line from stdin.\n\n"
-    "options:\n" CLI_COMMON_USAGE;
-
-/* Writes `s` as a JSON string literal. */
-static void put_json_string(FILE *out, const char *s) {
-  cJSON *item = cJSON_CreateString(s);
-  char *text = item ? cJSON_PrintUnformatted(item) : NULL;
-  fputs(text ? text : "null", out);
-  free(text);
-  cJSON_Delete(item);
-}
-
-/* Non-finite results (NaN or infinite weights upstream) are printed as JSON
- * null, which every parser reads, with one warning per command on stderr. */
-static int warned_non_finite;
-
-static void put_float(FILE *out, float v) {
-  if (isfinite(v)) {
-    fprintf(out, "%.9g", (double)v); /* 9 significant digits round-trip a float32 */
-    return;
-  }
-  fputs("null", out);
-  if (!warned_non_finite++)
-    fprintf(stderr,
-            "sinter: warning: the model produced non-finite values (NaN or infinity; check its "
-            "weights); they are printed as null\n");
-}
-
-static void put_floats(FILE *out, const float *v, size_t n) {
-  fputc('[', out);
-  for (size_t i = 0; i < n; i++) {
-    if (i) fputc(',', out);
-    put_float(out, v[i]);
-  }
-  fputc(']', out);
-}
+    "options:\n"
+    "  --pair              inputs are text pairs for a cross-encoder, tokenized as a\n"
+    "                      pair: TEXT arguments two at a time (TEXT PAIR ...), or\n"
+    "                      stdin lines split at their first TAB; lines gain "
+    "\"pair\"\n" CLI_COMMON_USAGE;
 
 typedef struct embed_ctx {
   int similarity;
@@ -72,9 +41,9 @@ static int print_embeddings(void *p, const cli_inputs_t *in, size_t first,
       continue;
     }
     printf("{\"index\":%zu,\"text\":", in->index[first + r]);
-    put_json_string(stdout, in->texts[first + r]);
+    cli_put_json_string(stdout, in->texts[first + r]);
     printf(",\"tokens\":%zu,\"embedding\":", in->lengths[first + r]);
-    put_floats(stdout, e, o->hidden_size);
+    cli_put_floats(stdout, e, o->hidden_size);
     printf("}\n");
   }
   return 0;
@@ -206,20 +175,24 @@ static int print_classes(void *p, const cli_inputs_t *in, size_t first, const si
     for (size_t k = 1; k < o->num_labels; k++)
       if (scores[k] > scores[best]) best = k;
     printf("{\"index\":%zu,\"text\":", in->index[first + r]);
-    put_json_string(stdout, in->texts[first + r]);
+    cli_put_json_string(stdout, in->texts[first + r]);
+    if (in->pairs) {
+      printf(",\"pair\":");
+      cli_put_json_string(stdout, in->pairs[first + r]);
+    }
     printf(",\"label\":");
-    put_json_string(stdout, info->labels[best]);
+    cli_put_json_string(stdout, info->labels[best]);
     printf(",\"score\":");
-    put_float(stdout, scores[best]);
+    cli_put_float(stdout, scores[best]);
     printf(",\"scores\":{");
     for (size_t k = 0; k < o->num_labels; k++) {
       if (k) putchar(',');
-      put_json_string(stdout, info->labels[k]);
+      cli_put_json_string(stdout, info->labels[k]);
       putchar(':');
-      put_float(stdout, scores[k]);
+      cli_put_float(stdout, scores[k]);
     }
     printf("},\"logits\":");
-    put_floats(stdout, o->logits + r * o->num_labels, o->num_labels);
+    cli_put_floats(stdout, o->logits + r * o->num_labels, o->num_labels);
     printf("}\n");
   }
   return 0;
@@ -235,11 +208,24 @@ int sn_cmd_classify(int argc, char **argv) {
     int r = cli_parse_common(&opts, argc, argv, &i);
     if (r < 0) return SN_EXIT_USAGE;
     if (r > 0) continue;
+    if (!strcmp(a, "--pair")) {
+      opts.pairs = CLI_PAIRS_SPLIT;
+      continue;
+    }
     if (a[0] == '-' && a[1] == '-' && a[2])
       return cli_usage_error(classify_usage, "unknown option \"%s\"", a);
     texts[opts.text_count++] = a;
   }
   if (!opts.model_dir) return cli_usage_error(classify_usage, "--model is required");
+  if (opts.pairs && opts.ids_mode)
+    return cli_usage_error(classify_usage,
+                           "--pair takes texts; with --ids, give a pair's token type ids after "
+                           "'|'");
+  if (opts.pairs && opts.text_count % 2)
+    return cli_usage_error(classify_usage,
+                           "--pair takes TEXT PAIR two at a time, but %zu texts were given (an "
+                           "odd count)",
+                           opts.text_count);
   sinter_error_t err;
   cli_model_t model = {0};
   cli_inputs_t in = {0};

@@ -13,6 +13,7 @@
 int sn_cmd_info(int argc, char **argv);
 int sn_cmd_embed(int argc, char **argv);
 int sn_cmd_classify(int argc, char **argv);
+int sn_cmd_rerank(int argc, char **argv);
 int sn_cmd_graph(int argc, char **argv);
 int sn_cmd_tokenize(int argc, char **argv);
 int sn_cmd_compile(int argc, char **argv);

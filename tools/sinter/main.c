@@ -15,6 +15,7 @@ static const struct {
     {"info", sn_cmd_info, "describe a model folder"},
     {"embed", sn_cmd_embed, "sentence embeddings as JSON lines (or a similarity matrix)"},
     {"classify", sn_cmd_classify, "labels and scores from a classification model"},
+    {"rerank", sn_cmd_rerank, "documents sorted by relevance to a query (a cross-encoder)"},
     {"tokenize", sn_cmd_tokenize, "token ids, tokens, type ids and offsets"},
     {"graph", sn_cmd_graph, "print the unfused graph of a model"},
     {"compile", sn_cmd_compile, "compile a model folder into a .sinter artifact"},
