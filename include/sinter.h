@@ -144,6 +144,7 @@ typedef struct sinter_tokenize_options {
   int32_t max_length; /* tokens per input, special tokens included; <= 0 or
                          above the model's max_seq_length: that limit */
   sinter_truncation_t truncation;
+  int32_t without_special_tokens; /* 1: no [CLS]/[SEP] (TEI's add_special_tokens=false) */
 } sinter_tokenize_options_t;
 
 /* One tokenized input. Arrays have `length` entries and belong to the
@@ -167,6 +168,8 @@ typedef struct sinter_encoding {
  * Errors: NOT_FOUND (no tokenizer), INVALID_ARGUMENT (invalid UTF-8, naming
  * the input and byte offset), LIMIT (an input over max_length with
  * SINTER_TRUNCATE_NONE, naming the input and its token count), OUT_OF_MEMORY.
+ * Consecutive inputs whose text is the same pointer (a reranker's query
+ * paired with each document) tokenize that text once.
  * Runs on the calling thread; thread-safe: many threads may tokenize with one
  * model at once. */
 sinter_status_t sinter_model_tokenize_batch(const sinter_model_t *model, size_t count,
@@ -178,6 +181,22 @@ sinter_status_t sinter_model_tokenize_batch(const sinter_model_t *model, size_t 
 
 /* Releases the arrays of `count` encodings and zeroes them. NULL is allowed. */
 void sinter_encodings_free(sinter_encoding_t *encodings, size_t count);
+
+/* Turns token ids back into text as Hugging Face's Tokenizer::decode does:
+ * special tokens dropped when skip_special_tokens is set, WordPiece "##"
+ * pieces joined, unknown ids skipped. *out_text is a new NUL-terminated
+ * string (release with sinter_free). Errors: NOT_FOUND (no tokenizer),
+ * OUT_OF_MEMORY. Thread-safe. */
+sinter_status_t sinter_model_decode(const sinter_model_t *model, const int32_t *ids, size_t count,
+                                    int skip_special_tokens, char **out_text,
+                                    sinter_error_t *error);
+
+/* The vocabulary string of token `id` (borrowed from the model), or NULL for
+ * an id outside the vocabulary or a model without a tokenizer. Thread-safe. */
+const char *sinter_model_token(const sinter_model_t *model, int32_t id);
+
+/* Releases memory the library returned for the caller to free. NULL is allowed. */
+void sinter_free(void *memory);
 
 /* ---------------------------------------------------------------- compiling */
 

@@ -97,7 +97,10 @@ sinter_status_t sinter_model_tokenize_batch(const sinter_model_t *model, size_t 
      * (the Rust library wraps around and silently truncates nothing). */
     sn_encoding_t empty;
     sn_encoding_init(&empty);
-    sinter_status_t est = sn_tokenizer_encode(tok, "", 0, pairs ? "" : NULL, 0, NULL, &empty, err);
+    sn_encode_options_t specials_on = sn_encode_options_default();
+    specials_on.add_special_tokens = !options->without_special_tokens;
+    sinter_status_t est =
+        sn_tokenizer_encode(tok, "", 0, pairs ? "" : NULL, 0, &specials_on, &empty, err);
     size_t specials = empty.length;
     sn_encoding_deinit(&empty);
     if (est) return est;
@@ -109,7 +112,10 @@ sinter_status_t sinter_model_tokenize_batch(const sinter_model_t *model, size_t 
   }
   if (options->truncation == SINTER_TRUNCATE_LEFT) cut.direction = SN_SIDE_LEFT;
   if (options->truncation == SINTER_TRUNCATE_RIGHT) cut.direction = SN_SIDE_RIGHT;
-  sn_encode_options_t whole = sn_encode_options_default(), cutting = whole;
+  sn_encode_options_t whole = sn_encode_options_default();
+  whole.add_special_tokens = !options->without_special_tokens;
+  whole.reuse_repeated_text = 1; /* the texts are const for this call */
+  sn_encode_options_t cutting = whole;
   whole.truncation = &none;
   cutting.truncation = &cut;
   sn_encoding_t enc;
@@ -155,4 +161,28 @@ void sinter_encodings_free(sinter_encoding_t *encodings, size_t count) {
     free(e->ids), free(e->type_ids), free(e->offsets), free(e->special), free(e->in_pair);
     memset(e, 0, sizeof *e);
   }
+}
+
+sinter_status_t sinter_model_decode(const sinter_model_t *model, const int32_t *ids, size_t count,
+                                    int skip_special_tokens, char **out_text,
+                                    sinter_error_t *error) {
+  sinter_error_t local;
+  sinter_error_t *err = error ? error : &local;
+  sn_error_clear(err);
+  if (!out_text) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "decode: NULL argument");
+  *out_text = NULL;
+  if (!model || (count && !ids))
+    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "decode: NULL argument");
+  SN_TRY(need_tokenizer(model, err));
+  return sn_tokenizer_decode(sn_model_tokenizer(model), ids, count, skip_special_tokens, out_text,
+                             NULL, err);
+}
+
+const char *sinter_model_token(const sinter_model_t *model, int32_t id) {
+  const sn_tokenizer_t *tok = model ? sn_model_tokenizer(model) : NULL;
+  return tok ? sn_tokenizer_id_to_token(tok, id, NULL) : NULL;
+}
+
+void sinter_free(void *memory) {
+  free(memory);
 }

@@ -1,11 +1,16 @@
 /*
  * server.h — `sinter serve`: an HTTP server (libmicrohttpd, its internal
- * epoll thread pool) speaking Hugging Face text-embeddings-inference's routes
- * and OpenAI's embeddings route over one compiled program, with continuous
- * batching (batcher.h). A front end: it uses the public API only.
+ * epoll thread pool) over one or more compiled programs. It speaks Hugging
+ * Face text-embeddings-inference's routes, OpenAI's embeddings, Cohere/Jina
+ * rerank, KServe v2 and TorchServe (api.h), with continuous batching per
+ * model (batcher.h), admission by queued tokens, deadlines, cancellation when
+ * a client leaves, Bearer auth, CORS, Prometheus metrics (metrics.h) and a
+ * graceful drain. A front end: it uses the public API only.
  *
- * This is the first step of the server: one model; GET /health, /info;
- * POST /embed, /v1/embeddings. Errors are JSON in the shape each API uses.
+ * A request's life: its body is gathered on an I/O thread, parsed by its
+ * API's parser, tokenized, and queued on its model's batcher; the connection
+ * is then suspended, so I/O threads never wait for compute. When the batcher
+ * finishes the job it resumes the connection, and the response is written.
  */
 #ifndef SN_SERVER_SERVER_H
 #define SN_SERVER_SERVER_H
@@ -17,33 +22,46 @@
 typedef struct sn_server_options {
   const char *host;         /* address to bind; default 127.0.0.1 */
   int port;                 /* default 8080; 0 picks a free one */
-  const char *model_name;   /* the model id routes report */
   int threads;              /* compute threads; <= 0: sinter_cpu_count() */
-  int http_threads;         /* I/O threads; <= 0: 4 */
-  int64_t max_batch_tokens; /* <= 0: the program's token budget */
-  int64_t max_queue_tokens; /* <= 0: 16 batches' worth */
+  int http_threads;         /* I/O (and tokenization) threads; <= 0: the compute threads */
+  int64_t max_batch_tokens; /* <= 0: each program's token budget */
+  int64_t max_queue_tokens; /* per model; <= 0: 16 batches' worth */
   int64_t payload_limit;    /* body bytes; <= 0: 2 MiB */
   int32_t max_client_batch; /* inputs per request; <= 0: 2048 */
+  int64_t max_input_chars;  /* characters per text; <= 0: no limit but the payload's */
+  int request_timeout_ms;   /* a request's deadline; <= 0: none (x-request-timeout sets one) */
   int drain_timeout_s;      /* how long stop waits for requests in flight; <= 0: 30 */
+  const char *api_key;      /* Bearer key for every route but health and metrics; NULL: open */
+  const char *cors_origin;  /* Access-Control-Allow-Origin; NULL: no CORS headers */
 } sn_server_options_t;
 
 typedef struct sn_server sn_server_t;
 
-/* Starts listening at once (answering 503 "not ready" until a program is
- * attached). *out is owned by the caller (sn_server_stop). Errors: IO when
- * the address cannot be bound. */
+/* The most models one server runs. */
+#define SN_SERVER_MAX_MODELS 16
+
+/* Starts listening at once (health answers 503 "not ready" until
+ * sn_server_set_ready). *out is owned by the caller (sn_server_stop).
+ * Errors: INVALID_ARGUMENT (host), IO when the address cannot be bound. */
 sinter_status_t sn_server_start(const sn_server_options_t *options, sn_server_t **out,
                                 sinter_error_t *err);
 
 /* The port it listens on. */
 int sn_server_port(const sn_server_t *server);
 
-/* Attaches the program (borrowed: it outlives the server) and turns ready. */
-sinter_status_t sn_server_attach(sn_server_t *server, const sinter_program_t *program,
-                                 sinter_error_t *err);
+/* Adds a model under `name` (copied; requests name it in `model` or the
+ * route) running `program` (borrowed: it outlives the server), and warms it
+ * up. The first model added is the default. Errors: INVALID_ARGUMENT (a name
+ * taken, or too many models), those of creating a session. */
+sinter_status_t sn_server_add_model(sn_server_t *server, const char *name,
+                                    const sinter_program_t *program, sinter_error_t *err);
+
+/* Turns ready: every model is added. */
+void sn_server_set_ready(sn_server_t *server);
 
 /* Readiness off (health answers 503), new requests refused with 503, the
- * requests in flight finished; then everything is released. NULL allowed. */
+ * requests in flight finished within the drain timeout (those still queued
+ * after it are dropped); then everything is released. NULL allowed. */
 void sn_server_stop(sn_server_t *server);
 
 #endif

@@ -305,6 +305,11 @@ struct sn_encoding_scratch {
   sn_raw_tokens_t raw;
   sn_model_scratch_t model;
   sn_seq_t seq[2];
+  /* The last text A encoded with reuse_repeated_text, before truncation: a
+   * reranker's query is tokenized once for all its pairs. */
+  sn_seq_t memo;
+  const char *memo_text;
+  size_t memo_len;
   /* sentence-transformers pre-step output and its map back to the input. */
   unsigned char *pre;
   uint32_t *pre_start, *pre_end;

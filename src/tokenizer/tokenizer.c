@@ -187,6 +187,8 @@ void sn_encoding_deinit(sn_encoding_t *enc) {
       free(sc->seq[i].ids);
       free(sc->seq[i].off);
     }
+    free(sc->memo.ids);
+    free(sc->memo.off);
     free(sc->pre);
     free(sc->pre_start);
     free(sc->pre_end);
@@ -429,6 +431,41 @@ static sinter_status_t ensure_scratch(sn_encoding_t *enc, sinter_error_t *err) {
   return SINTER_OK;
 }
 
+/* Copies n tokens of `from` into `to`, growing it. */
+static sinter_status_t seq_copy(sn_seq_t *to, const sn_seq_t *from, sinter_error_t *err) {
+  to->len = 0;
+  if (from->len > to->cap) {
+    int32_t *ids = realloc(to->ids, from->len * sizeof *ids);
+    if (ids) to->ids = ids;
+    sn_offset_t *off = ids ? realloc(to->off, from->len * sizeof *off) : NULL;
+    if (off) to->off = off;
+    if (!ids || !off)
+      return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    to->cap = from->len;
+  }
+  if (from->len) {
+    memcpy(to->ids, from->ids, from->len * sizeof *to->ids);
+    memcpy(to->off, from->off, from->len * sizeof *to->off);
+  }
+  to->len = from->len;
+  return SINTER_OK;
+}
+
+/* Encodes text A into seq[0], or copies it from the memo when `reuse` and the
+ * same text was encoded last (the memo keeps it before truncation cuts seq[0]). */
+static sinter_status_t encode_first(const sn_tokenizer_t *tok, struct sn_encoding_scratch *sc,
+                                    const char *text, size_t len, int reuse, sinter_error_t *err) {
+  if (reuse && sc->memo_text && sc->memo_text == text && sc->memo_len == len)
+    return seq_copy(&sc->seq[0], &sc->memo, err);
+  sc->memo_text = NULL;
+  SN_TRY(encode_sequence(tok, sc, text, len, &sc->seq[0], "text", err));
+  if (!reuse) return SINTER_OK;
+  SN_TRY(seq_copy(&sc->memo, &sc->seq[0], err));
+  sc->memo_text = text;
+  sc->memo_len = len;
+  return SINTER_OK;
+}
+
 static sinter_status_t encode_unpadded(const sn_tokenizer_t *tok, const char *text, size_t len,
                                        const char *pair, size_t pair_len,
                                        const sn_encode_options_t *o, sn_encoding_t *enc,
@@ -436,7 +473,7 @@ static sinter_status_t encode_unpadded(const sn_tokenizer_t *tok, const char *te
   enc->length = 0;
   SN_TRY(ensure_scratch(enc, err));
   struct sn_encoding_scratch *sc = enc->scratch;
-  SN_TRY(encode_sequence(tok, sc, text, len, &sc->seq[0], "text", err));
+  SN_TRY(encode_first(tok, sc, text, len, o->reuse_repeated_text, err));
   if (pair) SN_TRY(encode_sequence(tok, sc, pair, pair_len, &sc->seq[1], "pair text", err));
   return sn_post_assemble(tok, o, &sc->seq[0], text, len, pair ? &sc->seq[1] : NULL, pair, pair_len,
                           enc, err);

@@ -74,6 +74,10 @@ typedef struct sn_encode_options {
   int add_special_tokens;
   const sn_truncation_t *truncation;
   const sn_padding_t *padding;
+  /* 1: when text A is the same pointer and length as on this encoding's
+   * previous encode (with this flag), its tokens are reused instead of
+   * encoded again. The caller promises the bytes did not change. */
+  int reuse_repeated_text;
 } sn_encode_options_t;
 
 /* The default options: special tokens on, the tokenizer's truncation/padding. */

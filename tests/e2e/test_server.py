@@ -3,76 +3,16 @@ computes, errors in each API's shape, the official openai client, concurrent
 clients, admission by queued tokens, readiness while loading, and SIGTERM.
 Every test starts its own server on 127.0.0.1 and a free port, and stops it."""
 import base64
-import json
-import os
-import signal
-import socket
 import struct
-import subprocess
 import threading
 import time
-import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import (DEFAULT_MODEL, MODELS, SINTER, classifier_with_tokenizer, cli_logits,
-                      json_lines, one_logit_cross_encoder, run)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, tmp_path, model=DEFAULT_MODEL, *extra, wait=True):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, SINTER_CACHE_DIR=str(tmp_path / "cache"))
-        self.proc = subprocess.Popen([str(SINTER), "serve", "--model", f"minilm={model}",
-                                      "--port", str(self.port), *map(str, extra)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=env)
-        self.statuses = []
-        if wait:
-            self.wait_ready()
-
-    def wait_ready(self, timeout=120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.proc.stderr.read()
-            try:
-                status, _, _ = self.get("/health")
-                self.statuses.append(status)
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.02)
-        raise AssertionError("server not ready")
-
-    def request(self, method, path, body=None, raw=None, headers=None):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return r.status, json.loads(r.read() or b"null"), dict(r.headers)
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null"), dict(e.headers)
-
-    def get(self, path):
-        return self.request("GET", path)
-
-    def post(self, path, body=None, raw=None):
-        return self.request("POST", path, body, raw)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
+from conftest import (DEFAULT_MODEL, MODELS, classifier_with_tokenizer, cli_logits, json_lines,
+                      one_logit_cross_encoder, run)
+from serve_helpers import Server
 
 
 @pytest.fixture
@@ -130,10 +70,13 @@ def test_tei_errors(server):
     status, body, _ = server.post("/embed", {"inputs": [[101, 999999]]})
     assert status == 422 and "outside the vocabulary" in body["error"]
     long_text = "word " * 600
-    status, body, _ = server.post("/embed", {"inputs": [long_text]})
+    status, body, _ = server.post("/embed", {"inputs": [long_text], "truncate": False})
     assert status == 413 and "the limit is 256" in body["error"]
-    status, body, _ = server.post("/embed", {"inputs": [long_text], "truncate": True})
+    # truncate defaults to true (TEI's --auto-truncate): the first 256 tokens.
+    status, body, _ = server.post("/embed", {"inputs": [long_text]})
     assert status == 200 and len(body) == 1
+    _, cut, _ = server.post("/embed", {"inputs": ["word " * 254]})
+    assert cut == body
     status, body, _ = server.post("/embed", raw=b'{"inputs": "' + b"a" * (3 << 20) + b'"}')
     assert status == 413 and body["error_type"] == "Validation" and "limit" in body["error"]
     status, body, _ = server.get("/nope")

@@ -8,17 +8,31 @@
 #include "server/server.h"
 
 static const char usage[] =
-    "usage: sinter serve --model [NAME=]DIR|ARTIFACT [--host 127.0.0.1] [--port 8080]\n"
-    "                    [--threads N] [--max-batch-tokens N] [--max-queue-tokens N]\n"
-    "                    [--max-client-batch-size N] [--payload-limit BYTES]\n"
-    "                    [--drain-timeout S]\n"
+    "usage: sinter serve --model [NAME=]DIR|ARTIFACT [--model ...] [--host 127.0.0.1]\n"
+    "                    [--port 8080] [--threads N] [--http-threads N]\n"
+    "                    [--max-batch-tokens N] [--max-queue-tokens N]\n"
+    "                    [--max-client-batch-size N] [--max-input-chars N]\n"
+    "                    [--payload-limit BYTES] [--request-timeout MS] [--drain-timeout S]\n"
+    "                    [--api-key KEY | --api-key-file F] [--cors-origin ORIGIN]\n"
     "                    [--cache URL] [--dtype f32|bf16|int8]\n\n"
-    "Serves the model over HTTP: Hugging Face text-embeddings-inference's\n"
-    "GET /health, GET /info and POST /embed, and OpenAI's POST /v1/embeddings.\n"
-    "It listens at once and answers 503 until the model is loaded (through the\n"
-    "compile cache) and warmed up. Requests are batched continuously by token\n"
-    "budget; a full queue answers 429. SIGTERM or SIGINT: readiness turns 503, the\n"
-    "requests in flight finish, and the process exits 0.\n";
+    "Serves the models over HTTP with the APIs clients already call:\n"
+    "  text-embeddings-inference  POST /embed /embed_all /predict /rerank /tokenize\n"
+    "                             /decode; GET /info /health /metrics\n"
+    "  OpenAI                     POST /v1/embeddings; GET /v1/models\n"
+    "  Cohere v2 / Jina rerank    POST /v1/rerank /v2/rerank\n"
+    "  KServe v2                  GET /v2 /v2/health/{live,ready} /v2/models/M[/ready];\n"
+    "                             POST /v2/models/M/infer\n"
+    "  TorchServe                 GET /ping; POST /predictions/M\n"
+    "  OpenAPI document           GET /openapi.json\n"
+    "--model may repeat; requests pick one by its NAME (the `model` field or the\n"
+    "route), and the first is the default. Each is opened through the compile cache\n"
+    "(--cache s3://... downloads an artifact instead of compiling) and warmed up.\n"
+    "The server listens at once and answers 503 until every model is ready.\n"
+    "Requests are batched continuously by token budget, shortest first with\n"
+    "ageing; a full queue answers 429 with Retry-After, an expired deadline 504.\n"
+    "With --api-key, every route but health and metrics needs `Authorization:\n"
+    "Bearer KEY`. SIGTERM or SIGINT: readiness turns 503, the requests in flight\n"
+    "finish (up to --drain-timeout), and the process exits 0.\n";
 
 static int flag_int(const char *v, int lo, int hi, int *out, const char *name) {
   if (cli_parse_int(v, lo, hi, out) != 0) {
@@ -28,24 +42,63 @@ static int flag_int(const char *v, int lo, int hi, int *out, const char *name) {
   return 0;
 }
 
+/* Reads the first line of `path` (the key, without its newline). */
+static char *read_key(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "sinter: --api-key-file %s: cannot be read\n", path);
+    return NULL;
+  }
+  char line[1024];
+  char *got = fgets(line, sizeof line, f);
+  fclose(f);
+  if (got) line[strcspn(line, "\r\n")] = '\0';
+  if (!got || !line[0]) {
+    fprintf(stderr, "sinter: --api-key-file %s: the first line is empty\n", path);
+    return NULL;
+  }
+  return strdup(line);
+}
+
+/* The name a model is served under when none is given: its file or folder
+ * name. */
+static void default_name(const char *path, char *out, size_t cap) {
+  size_t len = strlen(path);
+  while (len > 1 && path[len - 1] == '/') len--;
+  size_t start = len;
+  while (start > 0 && path[start - 1] != '/') start--;
+  snprintf(out, cap, "%.*s", (int)(len - start), path + start);
+}
+
+typedef struct served_arg {
+  char name[256];
+  const char *path;
+} served_arg_t;
+
 int sn_cmd_serve(int argc, char **argv) {
   cli_common_t opts = {0};
   sn_server_options_t so = {0};
   so.port = 8080;
+  served_arg_t models[SN_SERVER_MAX_MODELS];
+  size_t n_models = 0;
+  char *key = NULL;
   int v;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) return printf("%s", usage), 0;
     int has = i + 1 < argc;
     if (!strcmp(a, "--model") && has) {
+      if (n_models == SN_SERVER_MAX_MODELS)
+        return cli_usage_error(usage, "at most %d --model", SN_SERVER_MAX_MODELS);
       const char *m = argv[++i], *eq = strchr(m, '=');
-      if (eq && eq != m) {
-        static char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - m), m);
-        so.model_name = name;
+      served_arg_t *s = &models[n_models++];
+      if (eq && eq != m && (size_t)(eq - m) < sizeof s->name) {
+        snprintf(s->name, sizeof s->name, "%.*s", (int)(eq - m), m);
         m = eq + 1;
+      } else {
+        default_name(m, s->name, sizeof s->name);
       }
-      opts.model_dir = m;
+      s->path = m;
       continue;
     }
     int r = cli_parse_common(&opts, argc, argv, &i);
@@ -55,6 +108,8 @@ int sn_cmd_serve(int argc, char **argv) {
       so.host = argv[++i];
     } else if (!strcmp(a, "--port") && has) {
       if (flag_int(argv[++i], 0, 65535, &so.port, a)) return SN_EXIT_USAGE;
+    } else if (!strcmp(a, "--http-threads") && has) {
+      if (flag_int(argv[++i], 1, 256, &so.http_threads, a)) return SN_EXIT_USAGE;
     } else if (!strcmp(a, "--max-batch-tokens") && has) {
       if (flag_int(argv[++i], 1, 1 << 20, &v, a)) return SN_EXIT_USAGE;
       so.max_batch_tokens = v;
@@ -64,17 +119,42 @@ int sn_cmd_serve(int argc, char **argv) {
     } else if (!strcmp(a, "--max-client-batch-size") && has) {
       if (flag_int(argv[++i], 1, 1 << 20, &v, a)) return SN_EXIT_USAGE;
       so.max_client_batch = v;
+    } else if (!strcmp(a, "--max-input-chars") && has) {
+      if (flag_int(argv[++i], 1, 1 << 30, &v, a)) return SN_EXIT_USAGE;
+      so.max_input_chars = v;
+    } else if (!strcmp(a, "--request-timeout") && has) {
+      if (flag_int(argv[++i], 1, 3600 * 1000, &so.request_timeout_ms, a)) return SN_EXIT_USAGE;
     } else if (!strcmp(a, "--drain-timeout") && has) {
       if (flag_int(argv[++i], 1, 3600, &so.drain_timeout_s, a)) return SN_EXIT_USAGE;
     } else if (!strcmp(a, "--payload-limit") && has) {
       if (flag_int(argv[++i], 1024, 1 << 30, &v, a)) return SN_EXIT_USAGE;
       so.payload_limit = v;
+    } else if (!strcmp(a, "--api-key") && has) {
+      so.api_key = argv[++i];
+    } else if (!strcmp(a, "--api-key-file") && has) {
+      free(key);
+      if (!(key = read_key(argv[++i]))) return SN_EXIT_USAGE;
+      so.api_key = key;
+    } else if (!strcmp(a, "--cors-origin") && has) {
+      so.cors_origin = argv[++i];
     } else {
+      free(key);
       return cli_usage_error(usage, "unexpected argument \"%s\"", a);
     }
   }
-  if (!opts.model_dir) return cli_usage_error(usage, "--model is required");
-  if (!so.model_name) so.model_name = opts.model_dir;
+  if (!n_models && opts.model_dir) { /* --model given as a common option */
+    models[0].path = opts.model_dir;
+    default_name(opts.model_dir, models[0].name, sizeof models[0].name);
+    n_models = 1;
+  }
+  if (!n_models) {
+    free(key);
+    return cli_usage_error(usage, "--model is required");
+  }
+  if (so.api_key && !so.api_key[0]) {
+    free(key);
+    return cli_usage_error(usage, "--api-key is empty");
+  }
   so.threads = opts.threads;
   /* Signals go to sigwait below, not to whichever thread they hit. */
   sigset_t stop;
@@ -84,25 +164,38 @@ int sn_cmd_serve(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   sinter_error_t err;
   sn_server_t *server = NULL;
-  if (sn_server_start(&so, &server, &err)) return cli_fail(&err);
-  fprintf(stderr, "sinter: listening on http://%s:%d (not ready: loading %s)\n",
-          so.host ? so.host : "127.0.0.1", sn_server_port(server), opts.model_dir);
-  cli_model_t model = {0};
+  if (sn_server_start(&so, &server, &err)) {
+    free(key);
+    return cli_fail(&err);
+  }
+  fprintf(stderr, "sinter: listening on http://%s:%d (not ready: loading %zu model%s)\n",
+          so.host ? so.host : "127.0.0.1", sn_server_port(server), n_models,
+          n_models == 1 ? "" : "s");
+  cli_model_t opened[SN_SERVER_MAX_MODELS];
+  memset(opened, 0, sizeof opened);
   int rc = SN_EXIT_OK;
-  if (cli_open_model(&opts, &model, &err) || !model.program) {
-    if (!model.program && err.status == SINTER_OK)
-      cli_error(&err, SINTER_ERR_INVALID_ARGUMENT,
-                "serve runs compiled programs (no --mode eager)");
-    rc = cli_fail(&err);
-  } else if (sn_server_attach(server, model.program, &err)) {
-    rc = cli_fail(&err);
-  } else {
+  for (size_t i = 0; i < n_models && rc == SN_EXIT_OK; i++) {
+    opts.model_dir = models[i].path;
+    if (cli_open_model(&opts, &opened[i], &err) || !opened[i].program) {
+      if (!opened[i].program && err.status == SINTER_OK)
+        cli_error(&err, SINTER_ERR_INVALID_ARGUMENT,
+                  "serve runs compiled programs (no --mode eager)");
+      rc = cli_fail(&err);
+    } else if (sn_server_add_model(server, models[i].name, opened[i].program, &err)) {
+      rc = cli_fail(&err);
+    } else {
+      fprintf(stderr, "sinter: model %s ready (%s)\n", models[i].name, models[i].path);
+    }
+  }
+  if (rc == SN_EXIT_OK) {
+    sn_server_set_ready(server);
     fprintf(stderr, "sinter: ready\n");
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "sinter: %s: draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   }
   sn_server_stop(server);
-  cli_model_close(&model);
+  for (size_t i = 0; i < n_models; i++) cli_model_close(&opened[i]);
+  free(key);
   return rc;
 }

@@ -1,0 +1,82 @@
+/*
+ * api.h — the wire formats the server speaks, one file each: Hugging Face
+ * text-embeddings-inference (api_tei.c), OpenAI embeddings (api_openai.c),
+ * Cohere v2 / Jina rerank (api_cohere.c), KServe v2 / Open Inference Protocol
+ * (api_kserve.c) and TorchServe (api_torchserve.c). Each route has a parser
+ * (body bytes to an sn_request_t, pure), a writer (an sn_result_t to the
+ * response body) and its API's error shape. server.c routes to them.
+ *
+ * Writers return a new NUL-terminated body (free()), or NULL when out of
+ * memory.
+ */
+#ifndef SN_SERVER_API_H
+#define SN_SERVER_API_H
+
+#include "server/engine.h"
+#include "server/request.h"
+
+/* What a parser gets besides the body: the model named by the route
+ * (KServe, TorchServe), the Content-Type, and the limits. */
+typedef struct sn_parse_input {
+  const char *body;
+  size_t size;
+  const char *content_type; /* or NULL */
+  const char *route_model;  /* or NULL */
+  sn_request_limits_t limits;
+} sn_parse_input_t;
+
+typedef int (*sn_parse_fn)(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+typedef char *(*sn_write_fn)(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+typedef char *(*sn_error_fn)(const sn_parse_error_t *e);
+
+/* ---- text-embeddings-inference: POST /embed, /embed_all, /predict, /rerank,
+ * /tokenize, /decode; GET /info. Errors {"error", "error_type"}. */
+int sn_tei_parse_embed(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+int sn_tei_parse_embed_all(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+int sn_tei_parse_predict(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+int sn_tei_parse_rerank(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+int sn_tei_parse_tokenize(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+int sn_tei_parse_decode(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+char *sn_tei_write_embed(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+char *sn_tei_write_embed_all(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+char *sn_tei_write_predict(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+char *sn_tei_write_rerank(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+char *sn_tei_write_tokenize(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+char *sn_tei_write_decode(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+char *sn_tei_error(const sn_parse_error_t *e);
+
+/* GET /info of model m. */
+typedef struct sn_info_limits {
+  int64_t max_batch_tokens, max_client_batch, tokenization_workers;
+} sn_info_limits_t;
+char *sn_tei_write_info(const sn_served_t *m, const sn_info_limits_t *lim);
+
+/* ---- OpenAI: POST /v1/embeddings, GET /v1/models. Errors {"error": {...}}. */
+int sn_openai_parse_embeddings(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+char *sn_openai_write_embeddings(const sn_request_t *req, const sn_served_t *m,
+                                 const sn_result_t *res);
+char *sn_openai_write_models(const sn_served_t *models, size_t count);
+char *sn_openai_error(const sn_parse_error_t *e);
+
+/* ---- Cohere v2 / Jina: POST /v1/rerank, /v2/rerank. Errors {"message"}. */
+int sn_cohere_parse_rerank(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+char *sn_cohere_write_rerank(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+char *sn_cohere_error(const sn_parse_error_t *e);
+
+/* ---- KServe v2: POST /v2/models/{m}/infer; GET /v2, /v2/models/{m}.
+ * Errors {"error"}. */
+int sn_kserve_parse_infer(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+char *sn_kserve_write_infer(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+char *sn_kserve_write_server(void);
+char *sn_kserve_write_model(const sn_served_t *m);
+char *sn_kserve_error(const sn_parse_error_t *e);
+
+/* ---- TorchServe: POST /predictions/{m}; GET /ping. Errors {"code", "type",
+ * "message"}. */
+int sn_torchserve_parse_predictions(const sn_parse_input_t *in, sn_request_t *req,
+                                    sn_parse_error_t *e);
+char *sn_torchserve_write_predictions(const sn_request_t *req, const sn_served_t *m,
+                                      const sn_result_t *res);
+char *sn_torchserve_error(const sn_parse_error_t *e);
+
+#endif

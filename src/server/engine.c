@@ -1,0 +1,320 @@
+/* engine.c — one request's work on one served model (see engine.h). */
+#include "server/engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const sn_served_t *sn_engine_pick(const sn_served_t *models, size_t count, const char *name,
+                                  sn_op_t op) {
+  if (!count) return NULL;
+  if (name) {
+    for (size_t i = 0; i < count; i++)
+      if (!strcmp(models[i].name, name)) return &models[i];
+    return NULL;
+  }
+  int classifier = op == SN_OP_CLASSIFY || op == SN_OP_RERANK;
+  for (size_t i = 0; i < count; i++) {
+    int32_t labels = models[i].info.num_labels;
+    if (op == SN_OP_RERANK  ? labels == 1
+        : classifier        ? labels > 0
+        : op == SN_OP_EMBED ? !labels
+                            : 1)
+      return &models[i];
+  }
+  return &models[0];
+}
+
+void sn_order_by_score(const float *score, size_t *order, size_t n) {
+  for (size_t i = 0; i < n; i++) order[i] = i;
+  for (size_t a = 1; a < n; a++) /* insertion sort: stable, and n is small */
+    for (size_t b = a; b > 0 && score[order[b]] > score[order[b - 1]]; b--) {
+      size_t t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
+}
+
+static int oom(sn_parse_error_t *e) {
+  return sn_request_fail(e, 500, NULL, "out of memory");
+}
+
+/* Tokenizes count texts (with pairs, and pair byte sizes, when non-NULL) into
+ * w->enc and the job's input arrays. */
+static int tokenize(sn_work_t *w, size_t count, const char **texts, const char **pairs,
+                    const size_t *pair_sizes, int truncate, int left, int specials,
+                    sn_parse_error_t *e) {
+  const sn_served_t *m = w->model;
+  w->enc = calloc(count, sizeof *w->enc);
+  if (!w->enc) return oom(e);
+  sinter_tokenize_options_t topts = {m->max_input_tokens,
+                                     !truncate ? SINTER_TRUNCATE_NONE
+                                     : left    ? SINTER_TRUNCATE_LEFT
+                                               : SINTER_TRUNCATE_RIGHT,
+                                     !specials};
+  sinter_error_t err;
+  double t0 = sn_batcher_now();
+  sinter_status_t st = sinter_model_tokenize_batch(m->model, count, texts, NULL, pairs, pair_sizes,
+                                                   &topts, w->enc, &err);
+  w->res.tokenize_seconds = sn_batcher_now() - t0;
+  if (st) {
+    free(w->enc);
+    w->enc = NULL;
+    sn_request_fail(e, st == SINTER_ERR_LIMIT ? 413 : 422, "inputs", "Input validation error: %s",
+                    err.message);
+    if (st == SINTER_ERR_NOT_FOUND) e->status = 424, e->kind = "Backend";
+    if (st == SINTER_ERR_INVALID_ARGUMENT) e->kind = "Tokenizer";
+    return -1;
+  }
+  w->res.count = count;
+  if (!w->ids) return 0; /* TOKENIZE keeps the encodings only */
+  for (size_t i = 0; i < count; i++) {
+    w->ids[i] = w->enc[i].ids;
+    w->types[i] = w->enc[i].type_ids;
+    w->lengths[i] = w->enc[i].length;
+  }
+  return 0;
+}
+
+/* Token-id inputs: each id inside the vocabulary, each input within the
+ * model's length (cut when truncating, as texts are). */
+static int take_ids(sn_work_t *w, sn_parse_error_t *e) {
+  const sn_request_t *r = w->req;
+  const sn_served_t *m = w->model;
+  for (size_t i = 0; i < r->count; i++) {
+    size_t len = r->id_lengths[i], keep = len, from = 0;
+    for (size_t k = 0; k < len; k++)
+      if (r->ids[i][k] < 0 || r->ids[i][k] >= m->info.vocab_size)
+        return sn_request_fail(e, 422, "inputs",
+                               "Input validation error: token id %d in `inputs[%zu]` is outside "
+                               "the vocabulary [0, %d)",
+                               (int)r->ids[i][k], i, (int)m->info.vocab_size);
+    if (len > (size_t)m->max_input_tokens) {
+      if (!r->truncate)
+        return sn_request_fail(e, 413, "inputs",
+                               "Input validation error: `inputs[%zu]` has %zu tokens; the limit "
+                               "is %d (truncate is false)",
+                               i, len, (int)m->max_input_tokens);
+      keep = (size_t)m->max_input_tokens;
+      from = r->truncate_left ? len - keep : 0;
+    }
+    w->ids[i] = r->ids[i] + from;
+    w->types[i] = NULL;
+    w->lengths[i] = keep;
+  }
+  w->res.count = r->count;
+  return 0;
+}
+
+/* Rerank: each document cut to max_tokens_per_doc tokens of its own (the
+ * byte where its N-th token ends), then paired with the query. */
+static int rerank_inputs(sn_work_t *w, sn_parse_error_t *e) {
+  const sn_request_t *r = w->req;
+  size_t n = r->count;
+  const char **queries = malloc(n * sizeof *queries);
+  size_t *sizes = malloc(n * sizeof *sizes);
+  if (!queries || !sizes) return free(queries), free(sizes), oom(e);
+  for (size_t i = 0; i < n; i++) {
+    queries[i] = r->query; /* one pointer: the query is tokenized once */
+    sizes[i] = strlen(r->texts[i]);
+  }
+  int rc = 0;
+  if (r->max_tokens_per_doc > 0) {
+    sinter_encoding_t *docs = calloc(n, sizeof *docs);
+    sinter_tokenize_options_t cut = {r->max_tokens_per_doc, SINTER_TRUNCATE_RIGHT, 1};
+    sinter_error_t err;
+    if (!docs) {
+      rc = oom(e);
+    } else if (sinter_model_tokenize_batch(w->model->model, n, r->texts, NULL, NULL, NULL, &cut,
+                                           docs, &err)) {
+      rc = sn_request_fail(e, 422, "documents", "Input validation error: %s", err.message);
+    } else {
+      for (size_t i = 0; i < n; i++)
+        if (docs[i].truncated && docs[i].length) sizes[i] = docs[i].offsets[2 * docs[i].length - 1];
+      sinter_encodings_free(docs, n);
+    }
+    free(docs);
+  }
+  if (!rc) rc = tokenize(w, n, queries, r->texts, sizes, r->truncate, 0, 1, e);
+  free(queries);
+  free(sizes);
+  return rc;
+}
+
+static int decode(sn_work_t *w, sn_parse_error_t *e) {
+  const sn_request_t *r = w->req;
+  w->res.decoded = calloc(r->count, sizeof *w->res.decoded);
+  if (!w->res.decoded) return oom(e);
+  w->res.count = r->count;
+  for (size_t i = 0; i < r->count; i++) {
+    sinter_error_t err;
+    if (sinter_model_decode(w->model->model, r->ids[i], r->id_lengths[i], r->skip_special,
+                            &w->res.decoded[i], &err)) {
+      sn_request_fail(e, err.status == SINTER_ERR_NOT_FOUND ? 424 : 500, "ids", "%s", err.message);
+      return -1;
+    }
+  }
+  return 1;
+}
+
+int sn_engine_prepare(const sn_served_t *m, const sn_request_t *r, sn_work_t *w,
+                      sn_parse_error_t *e) {
+  memset(w, 0, sizeof *w);
+  w->req = r;
+  w->model = m;
+  size_t n = r->count, labels = (size_t)(m->info.num_labels > 0 ? m->info.num_labels : 0);
+  size_t hidden = (size_t)m->info.hidden_size;
+  if (r->op == SN_OP_DECODE) return decode(w, e);
+  if (r->op == SN_OP_TOKENIZE) {
+    if (tokenize(w, n, r->texts, NULL, NULL, 1, 0, r->add_special, e)) return -1;
+    w->res.enc = w->enc;
+    w->enc = NULL;
+    return 1;
+  }
+  if ((r->op == SN_OP_CLASSIFY && !labels) || (r->op == SN_OP_RERANK && labels != 1))
+    return sn_request_fail(e, 424, "model",
+                           r->op == SN_OP_RERANK
+                               ? "model %s is not a re-ranker: it has %zu labels, not one"
+                               : "model %s is not a classifier (%zu labels)",
+                           m->name, labels);
+  if (r->dimensions && (size_t)r->dimensions > hidden)
+    return sn_request_fail(e, 422, "dimensions", "`dimensions` must be from 1 to %zu, not %d",
+                           hidden, (int)r->dimensions);
+  w->ids = calloc(n, sizeof *w->ids);
+  w->types = calloc(n, sizeof *w->types);
+  w->lengths = calloc(n, sizeof *w->lengths);
+  if (!w->ids || !w->types || !w->lengths) return oom(e);
+  int rc = r->op == SN_OP_RERANK ? rerank_inputs(w, e)
+           : r->ids              ? take_ids(w, e)
+                    : tokenize(w, n, r->texts, r->pairs, NULL, r->truncate, r->truncate_left, 1, e);
+  if (rc) return -1;
+  sn_job_t *j = &w->job;
+  j->count = n;
+  j->ids = w->ids;
+  j->type_ids = r->op == SN_OP_CLASSIFY || r->op == SN_OP_RERANK ? w->types : NULL;
+  j->lengths = w->lengths;
+  j->normalize = r->op == SN_OP_EMBED ? r->normalize : 1;
+  size_t tokens = 0;
+  for (size_t i = 0; i < n; i++) tokens += w->lengths[i];
+  w->res.tokens = tokens;
+  if (r->op == SN_OP_EMBED_ALL) {
+    w->res.hidden = hidden;
+    w->res.token_states = malloc((tokens ? tokens : 1) * hidden * sizeof(float));
+    w->res.starts = malloc(n * sizeof *w->res.starts);
+    w->res.lengths = malloc(n * sizeof *w->res.lengths);
+    if (!w->res.token_states || !w->res.starts || !w->res.lengths) return oom(e);
+    for (size_t i = 0, at = 0; i < n; at += w->lengths[i], i++) {
+      w->res.starts[i] = at;
+      w->res.lengths[i] = w->lengths[i];
+    }
+    j->token_states = w->res.token_states;
+    j->starts = w->res.starts;
+    return 0;
+  }
+  size_t per = r->op == SN_OP_EMBED ? hidden : labels;
+  w->raw = malloc(n * per * sizeof(float));
+  if (!w->raw) return oom(e);
+  if (r->op == SN_OP_EMBED)
+    j->embeddings = w->raw;
+  else
+    j->logits = w->raw;
+  return 0;
+}
+
+int sn_engine_submit(sn_work_t *w, double deadline, int (*cancelled)(void *),
+                     sn_job_finished_fn finished_fn, void *ctx) {
+  w->job.deadline = deadline;
+  w->job.cancelled = cancelled;
+  w->job.finished_fn = finished_fn;
+  w->job.ctx = ctx;
+  return sn_batcher_submit(w->model->batcher, &w->job);
+}
+
+int sn_engine_run(sn_work_t *w, double deadline) {
+  if (sn_engine_submit(w, deadline, NULL, NULL, NULL)) return -1;
+  sn_batcher_wait(w->model->batcher, &w->job);
+  return 0;
+}
+
+/* Embeddings: keep `width` of `hidden` floats per row, renormalised when the
+ * request normalises (truncate, then renormalise: Matryoshka dimensions). */
+static int finish_embed(sn_work_t *w, sn_parse_error_t *e) {
+  const sn_request_t *r = w->req;
+  size_t n = r->count, hidden = (size_t)w->model->info.hidden_size;
+  size_t width = r->dimensions ? (size_t)r->dimensions : hidden;
+  for (size_t i = 0; i < n; i++) {
+    float *src = w->raw + i * hidden, *dst = w->raw + i * width;
+    if (width < hidden && r->normalize) {
+      double sum = 0;
+      for (size_t k = 0; k < width; k++) sum += (double)src[k] * src[k];
+      float scale = sum > 0 ? (float)(1.0 / sqrt(sum)) : 0.0f;
+      for (size_t k = 0; k < width; k++) dst[k] = src[k] * scale;
+    } else if (dst != src) {
+      memmove(dst, src, width * sizeof(float));
+    }
+  }
+  w->res.width = width;
+  w->res.embeddings = w->raw;
+  w->raw = NULL;
+  (void)e;
+  return 0;
+}
+
+/* Classifier outputs: softmax over the labels (sigmoid for one logit), or
+ * the logits when raw; rerank results ordered, top_n of them. */
+static int finish_scores(sn_work_t *w, sn_parse_error_t *e) {
+  const sn_request_t *r = w->req;
+  size_t n = r->count, labels = (size_t)w->model->info.num_labels;
+  float *s = w->raw;
+  for (size_t i = 0; i < n && !r->raw_scores; i++) {
+    float *l = s + i * labels;
+    if (labels == 1) {
+      l[0] = (float)(1.0 / (1.0 + exp(-(double)l[0])));
+      continue;
+    }
+    double max = l[0], sum = 0;
+    for (size_t k = 1; k < labels; k++) max = l[k] > max ? l[k] : max;
+    for (size_t k = 0; k < labels; k++) sum += exp((double)l[k] - max);
+    for (size_t k = 0; k < labels; k++) l[k] = (float)(exp((double)l[k] - max) / sum);
+  }
+  w->res.labels = labels;
+  w->res.scores = s;
+  w->raw = NULL;
+  if (r->op != SN_OP_RERANK) return 0;
+  w->res.order = malloc(n * sizeof *w->res.order);
+  if (!w->res.order) return oom(e);
+  sn_order_by_score(s, w->res.order, n);
+  w->res.n_order = r->top_n > 0 && (size_t)r->top_n < n ? (size_t)r->top_n : n;
+  return 0;
+}
+
+int sn_engine_finish(sn_work_t *w, sn_parse_error_t *e) {
+  const sn_job_t *j = &w->job;
+  w->res.queue_seconds = j->queue_seconds;
+  w->res.compute_seconds = j->compute_seconds;
+  if (j->outcome == SN_JOB_EXPIRED)
+    return sn_request_fail(e, 504, NULL,
+                           "the request's deadline passed before it was computed "
+                           "(--request-timeout or x-request-timeout)");
+  if (j->outcome == SN_JOB_CANCELLED)
+    return sn_request_fail(e, 499, NULL, "the client closed the connection");
+  if (j->status != SINTER_OK) return sn_request_fail(e, 500, NULL, "%s", j->message);
+  if (w->req->op == SN_OP_EMBED) return finish_embed(w, e);
+  if (w->req->op == SN_OP_EMBED_ALL) return 0;
+  return finish_scores(w, e);
+}
+
+void sn_work_free(sn_work_t *w) {
+  if (!w) return;
+  if (w->enc) sinter_encodings_free(w->enc, w->res.count);
+  free(w->enc);
+  if (w->res.enc) sinter_encodings_free(w->res.enc, w->res.count);
+  free(w->res.enc);
+  for (size_t i = 0; w->res.decoded && i < w->res.count; i++) sinter_free(w->res.decoded[i]);
+  free(w->res.decoded);
+  free(w->ids), free(w->types), free(w->lengths), free(w->raw);
+  free(w->res.embeddings), free(w->res.token_states), free(w->res.starts), free(w->res.lengths);
+  free(w->res.scores), free(w->res.order);
+  memset(w, 0, sizeof *w);
+}
