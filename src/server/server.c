@@ -281,7 +281,9 @@ static enum MHD_Result start_compute(conn_t *k) {
   if (rc < 0) return send_error(k, &e);
   if (rc > 0) return send_result(k, k->route->write(&k->req, m, &k->work.res));
   if (k->deadline > 0 && sn_batcher_now() > k->deadline) {
-    sn_request_fail(&e, 504, NULL, "the request's deadline passed before it was queued");
+    sn_request_fail(&e, 504, NULL,
+                    "the request's deadline passed before it was queued "
+                    "(--request-timeout or x-request-timeout)");
     return send_error(k, &e);
   }
   k->record.computed = 1;
