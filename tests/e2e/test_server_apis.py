@@ -8,8 +8,8 @@ import urllib.request
 
 import pytest
 
-from conftest import (DEFAULT_MODEL, classifier_with_tokenizer, cli_logits, json_lines,
-                      one_logit_cross_encoder, run)
+from conftest import (DEFAULT_MODEL, classifier_with_tokenizer, cli_logits, golden, json_lines,
+                      max_abs_diff, one_logit_cross_encoder, run)
 from serve_helpers import Server
 
 
@@ -69,6 +69,24 @@ def test_models_are_routed_by_name_and_by_what_they_do(multi):
     for name in ("minilm", "cls", "ce"):
         assert f'sinter_tokens_total{{model="{name}"}}' in text
         assert f'sinter_batch_fill{{model="{name}"}}' in text
+
+
+def test_every_embedding_route_matches_sentence_transformers(multi):
+    """The golden SentenceTransformer.encode outputs, through each API's route."""
+    cases = golden("all_minilm_l6_v2")["cases"][:16]
+    texts, want = [c["text"] for c in cases], [c["embedding"] for c in cases]
+    kserve = {"inputs": [{"name": "text", "shape": [len(texts)], "datatype": "BYTES",
+                          "data": texts}]}
+    got = {
+        "tei": multi.post("/embed", {"inputs": texts})[1],
+        "openai": [d["embedding"] for d in multi.post("/v1/embeddings", {"input": texts})[1]["data"]],
+        "torchserve": [r["embedding"] for r in multi.post("/predictions/minilm", {"data": texts})[1]],
+    }
+    out = multi.post("/v2/models/minilm/infer", kserve)[1]["outputs"][0]["data"]
+    got["kserve"] = [out[i * 384:(i + 1) * 384] for i in range(len(texts))]
+    for api, rows in got.items():
+        worst = max(max_abs_diff(r, w) for r, w in zip(rows, want))
+        assert len(rows) == len(want) and worst < 1e-5, (api, worst)
 
 
 def test_embed_all_pools_to_the_embedding(multi):

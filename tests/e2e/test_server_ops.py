@@ -108,6 +108,9 @@ def test_a_client_that_disconnects_has_its_queued_work_dropped(tmp_path):
     try:
         t, long = in_background(lambda: s.post("/embed", {"inputs": LONG}))
         time.sleep(0.45)  # in the middle of a run of the long request
+        for path in ("/health", "/v2/health/ready", "/metrics"):  # probes do not wait for it
+            t0 = time.monotonic()
+            assert s.get(path)[0] == 200 and time.monotonic() - t0 < 0.1, path
         with socket.create_connection(("127.0.0.1", s.port)) as c:  # sent, then gone at once
             c.sendall(raw_request(s.port, "/embed", b'{"inputs": ["gone ' + b"x " * 200 + b'"]}'))
         t.join()
