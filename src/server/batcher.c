@@ -239,6 +239,7 @@ sinter_status_t sn_batcher_create(const sinter_program_t *program, int threads,
   b->max_batch_tokens = max_batch_tokens > 0 ? max_batch_tokens : info.max_tokens;
   b->max_queue_tokens = max_queue_tokens > 0 ? max_queue_tokens : 16 * b->max_batch_tokens;
   b->stats.max_batch_tokens = b->max_batch_tokens;
+  b->stats.max_queue_tokens = b->max_queue_tokens;
   b->cap = (size_t)b->max_batch_tokens; /* every input has at least one token */
   b->ids = calloc(b->cap, sizeof *b->ids);
   b->types = calloc(b->cap, sizeof *b->types);
@@ -284,6 +285,7 @@ int sn_batcher_submit(sn_batcher_t *b, sn_job_t *job) {
     if (job->finished_fn) job->finished_fn(job, job->ctx);
     return 0;
   }
+  if ((int64_t)job->tokens > b->max_queue_tokens) return -2; /* it could never fit */
   pthread_mutex_lock(&b->lock);
   if (b->stopping || b->stats.queued_tokens + (int64_t)job->tokens > b->max_queue_tokens) {
     pthread_mutex_unlock(&b->lock);

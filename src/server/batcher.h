@@ -84,7 +84,7 @@ typedef struct sn_batcher_stats {
   double busy_seconds;      /* time inside session runs */
   double tokens_per_second; /* the measured rate the ageing uses */
   int64_t last_run_tokens;  /* tokens of the last run (batch fill) */
-  int64_t max_batch_tokens;
+  int64_t max_batch_tokens, max_queue_tokens;
   uint64_t expired, cancelled; /* jobs dropped */
 } sn_batcher_stats_t;
 
@@ -103,9 +103,10 @@ sinter_status_t sn_batcher_create(const sinter_program_t *program, int threads,
                                   pthread_mutex_t *compute_lock, sn_batcher_t **out,
                                   sinter_error_t *err);
 
-/* Queues `job`. Returns 0, or -1 when the queued tokens would pass the
- * limit (the job is not queued and finished_fn is not called) or the batcher
- * is stopping. A job of zero inputs finishes at once. */
+/* Queues `job`. Returns 0; -1 when the queued tokens would pass the limit
+ * or the batcher is stopping (try later); -2 when the job alone has more
+ * tokens than the queue holds (it never fits). On -1 and -2 the job is not
+ * queued and finished_fn is not called. A job of zero inputs finishes at once. */
 int sn_batcher_submit(sn_batcher_t *b, sn_job_t *job);
 
 /* Blocks until `job` (submitted without finished_fn) is finished. */

@@ -232,7 +232,8 @@ int sn_engine_submit(sn_work_t *w, double deadline, int (*cancelled)(void *),
 }
 
 int sn_engine_run(sn_work_t *w, double deadline) {
-  if (sn_engine_submit(w, deadline, NULL, NULL, NULL)) return -1;
+  int rc = sn_engine_submit(w, deadline, NULL, NULL, NULL);
+  if (rc) return rc;
   sn_batcher_wait(w->model->batcher, &w->job);
   return 0;
 }

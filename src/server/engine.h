@@ -69,8 +69,8 @@ int sn_engine_prepare(const sn_served_t *m, const sn_request_t *req, sn_work_t *
                       sn_parse_error_t *e);
 
 /* Queues prepared work. `deadline` (sn_batcher_now's clock; 0: none),
- * `cancelled`, `finished_fn` and `ctx` go to its batcher job. Returns 0, or -1
- * when the queue is full (nothing is queued). */
+ * `cancelled`, `finished_fn` and `ctx` go to its batcher job. Returns as
+ * sn_batcher_submit: 0, -1 (the queue is full), -2 (larger than the queue). */
 int sn_engine_submit(sn_work_t *w, double deadline, int (*cancelled)(void *),
                      sn_job_finished_fn finished_fn, void *ctx);
 

@@ -137,7 +137,7 @@ typedef struct conn {
   const route_t *route;
   char route_model[256];
   int waiting; /* suspended until the batcher finishes */
-  int refused; /* the queue was full: answer 429 when resumed */
+  int refused; /* sn_engine_submit's -1 (full: 429) or -2 (too big: 413), answered when resumed */
   sn_request_t req;
   sn_work_t work;
   double t0, deadline;
@@ -291,8 +291,9 @@ static enum MHD_Result start_compute(conn_t *k) {
    * Responses are queued only from a call on a resumed connection. */
   k->waiting = 1;
   MHD_suspend_connection(k->c);
-  if (sn_engine_submit(&k->work, k->deadline, client_left, job_finished, k) != 0) {
-    k->refused = 1;
+  int queued = sn_engine_submit(&k->work, k->deadline, client_left, job_finished, k);
+  if (queued != 0) {
+    k->refused = queued;
     MHD_resume_connection(k->c);
   }
   return MHD_YES;
@@ -302,8 +303,16 @@ static enum MHD_Result finish_compute(conn_t *k) {
   k->waiting = 0;
   if (k->refused) {
     k->record.computed = 0;
+    sn_batcher_stats_t st;
+    sn_batcher_get_stats(k->work.model->batcher, &st);
+    if (k->refused == -2)
+      return fail(k, 413, "Validation",
+                  "the request has %zu tokens; the queue holds at most %lld "
+                  "(--max-queue-tokens): send it in smaller requests",
+                  k->work.res.tokens, (long long)st.max_queue_tokens);
     return fail(k, 429, "Overloaded",
-                "Model is overloaded: the queue is full (--max-queue-tokens)");
+                "Model is overloaded: %lld of %lld queue tokens are taken (--max-queue-tokens)",
+                (long long)st.queued_tokens, (long long)st.max_queue_tokens);
   }
   sn_parse_error_t e;
   if (sn_engine_finish(&k->work, &e)) return send_error(k, &e);

@@ -129,7 +129,7 @@ def test_concurrent_clients_get_their_own_results(server):
 
 
 def test_full_queue_answers_429_at_once(tmp_path):
-    s = Server(tmp_path, DEFAULT_MODEL, "--max-queue-tokens", "300", "--max-batch-tokens", "256")
+    s = Server(tmp_path, DEFAULT_MODEL, "--max-queue-tokens", "600", "--max-batch-tokens", "256")
     try:
         statuses, lock = [], threading.Lock()
 
@@ -145,12 +145,15 @@ def test_full_queue_answers_429_at_once(tmp_path):
         for t in threads:
             t.join()
         codes = [st for st, _, _ in statuses]
-        assert 429 in codes, codes  # 2 inputs of 256 tokens each are more than the queue holds
+        assert 429 in codes, codes  # two requests of 512 tokens are more than the queue holds
         for st, body, headers in statuses:
             if st == 429:
                 assert body["error_type"] == "Overloaded" and headers["Retry-After"] == "1"
         status, _, _ = s.post("/embed", {"inputs": ["still serving"]})
         assert status == 200
+        # A request larger than the whole queue can never fit: 413, not an endless 429.
+        status, body, _ = s.post("/embed", {"inputs": ["word " * 200] * 3})
+        assert status == 413 and "--max-queue-tokens" in body["error"]
     finally:
         assert s.stop() == 0
 
