@@ -42,8 +42,8 @@ int sn_cohere_parse_rerank(const sn_parse_input_t *in, sn_request_t *r, sn_parse
   if (!flat) return sn_request_fail(e, 500, NULL, "out of memory");
   for (cJSON *d = docs->child; d && !rc; d = d->next) {
     cJSON *t = cJSON_IsObject(d) ? cJSON_GetObjectItemCaseSensitive(d, "text") : d;
-    cJSON *ref = cJSON_CreateStringReference(cJSON_IsString(t) ? t->valuestring : NULL);
-    if (!cJSON_IsString(t)) ref = cJSON_CreateNumber(0); /* read_texts names it */
+    cJSON *ref = cJSON_IsString(t) ? cJSON_CreateStringReference(t->valuestring)
+                                   : cJSON_CreateNumber(0); /* read_texts names it */
     if (!ref || !cJSON_AddItemToArray(flat, ref))
       rc = sn_request_fail(e, 500, NULL, "out of memory");
   }
