@@ -15,7 +15,7 @@ say() { printf '\n==> %s\n' "$*"; }
 APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates unzip
   libdnnl-dev libutf8proc-dev libcjson-dev libxxhash-dev libssl-dev libcurl4-openssl-dev libpng-dev
   libmicrohttpd-dev
-  clang libclang-rt-14-dev python3 python3-venv python3-pip)
+  clang libclang-rt-14-dev python3 python3-venv python3-pip python3-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,12 +32,12 @@ else
 fi
 
 # --- Python venv for tests and tools -------------------------------------
-PY_REQUIREMENTS=(pytest==8.3.4 "moto[server]==5.2.5" openai==3.51.0)
+PY_REQUIREMENTS=(pytest==8.3.4 "moto[server]==5.2.5" openai==3.51.0 numpy==2.4.6)
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import pytest, moto.server, openai" 2>/dev/null; then
+if ! .venv/bin/python -c "import pytest, moto.server, openai, numpy" 2>/dev/null; then
   say "installing Python test tools into .venv"
   .venv/bin/pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
 else
@@ -46,7 +46,9 @@ fi
 
 # --- build ----------------------------------------------------------------
 say "building (build/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSINTER_WERROR=ON >/dev/null
+# SINTER_PYTHON: position-independent code, so the Python package's extension
+# (pip install ., scripts/test.sh) links the same build.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSINTER_WERROR=ON -DSINTER_PYTHON=ON >/dev/null
 cmake --build build -j"$(nproc)"
 
 # --- default model --------------------------------------------------------

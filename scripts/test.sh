@@ -51,6 +51,11 @@ echo "==> end-to-end tests (pytest)"
 .venv/bin/python -m pytest -q tests/e2e
 
 echo
+echo "==> the Python package: pip install . (reusing build/), then its tests"
+SINTER_BUILD_DIR=build .venv/bin/pip install -q --disable-pip-version-check .
+.venv/bin/python -m pytest -q tests/python
+
+echo
 echo "==> server tests again on the ASan+UBSan build"
 SINTER_BIN=build-asan/sinter ASAN_OPTIONS=detect_leaks=1 .venv/bin/python -m pytest -q \
   tests/e2e/test_server.py tests/e2e/test_server_apis.py tests/e2e/test_server_ops.py

@@ -1,0 +1,188 @@
+"""sinter: BERT-family encoders compiled ahead of time, from Python.
+
+    import sinter
+    m = sinter.Model("path/to/all-MiniLM-L6-v2")       # a folder or a .sinter artifact
+    m.encode(["A sentence.", "Another one."])           # numpy float32 [2, 384]
+    sinter.SentenceTransformer("path/to/folder").encode(sentences)   # the drop-in
+
+A model folder is compiled once and cached (local, or s3:// with `cache=`);
+the next process loads the artifact. Calls release the GIL while they tokenize
+and compute, so Python threads overlap. Errors raise sinter.Error with
+sinter's message, which names the file, field or limit.
+"""
+import os
+
+import numpy as np
+
+from . import _sinter
+from ._sinter import Error
+from .drop_in import SentenceTransformer
+
+__version__ = _sinter.version
+__all__ = ["Model", "SentenceTransformer", "Error", "cpu_count", "__version__"]
+
+_DTYPES = {"f32": 0, "float32": 0, "bf16": 1, "bfloat16": 1, "int8": 2}
+_POOLING = {None: 0, "cls": 1, "mean": 2, "max": 3, "mean_sqrt_len": 4}
+_TRUNCATION = {"right": 0, "left": 1, "none": 2}
+
+
+def cpu_count():
+    """The CPUs this process may use (its affinity and cgroup quota)."""
+    return _sinter.cpu_count()
+
+
+def _as_ids(x):
+    """One input's token ids as contiguous int32, refusing what is not a 1-D
+    sequence of integers (a float or a nested list is no token id)."""
+    a = np.asarray(x)
+    if a.ndim != 1 or not (np.issubdtype(a.dtype, np.integer) or a.size == 0):
+        raise TypeError(f"token ids must be a 1-D sequence of integers, not {a.dtype} with "
+                        f"shape {a.shape}")
+    if a.size and (a.min() < -2**31 or a.max() >= 2**31):
+        raise ValueError("token ids must fit in int32")
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+class Model:
+    """A model folder or .sinter artifact, compiled and ready to run.
+
+    cache: None (the local cache: $SINTER_CACHE_DIR, else ~/.cache/sinter), a
+    folder, or "s3://bucket/prefix" (S3 in front of the local cache).
+    dtype: "f32", "bf16" or "int8" (the compiled matmul precision).
+    threads: compute threads per call (default: the CPUs this process may use).
+    """
+
+    def __init__(self, path, cache=None, dtype="f32", threads=None, max_tokens=None):
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of f32, bf16, int8, not {dtype!r}")
+        cache_dir = cache_url = None
+        if cache is not None:
+            cache = os.fspath(cache)
+            if cache.startswith("s3://"):
+                cache_url = cache
+            else:
+                cache_dir = cache
+        self.path = os.fspath(path)
+        self._p = _sinter.Program(self.path, cache_dir, cache_url, _DTYPES[dtype], threads or 0,
+                                  max_tokens or 0)
+        self.info = self._p.info()
+
+    def __repr__(self):
+        i = self.info
+        return f"sinter.Model({self.path!r}, {i['architecture']}, hidden={i['hidden_size']})"
+
+    @property
+    def labels(self):
+        return list(self.info["labels"])
+
+    def _run(self, inputs, pairs=None, want=0, batch_size=32, normalize=None, pooling=None,
+             truncation="right"):
+        if pooling not in _POOLING:
+            raise ValueError(f"pooling must be one of cls, mean, max, mean_sqrt_len, not {pooling!r}")
+        norm = 0 if normalize is None else (1 if normalize else -1)
+        inputs = list(inputs)
+        if inputs and not isinstance(inputs[0], str):  # token ids
+            data, width, tokens = self._p.run(ids=[_as_ids(x) for x in inputs], want=want,
+                                              batch_size=batch_size, normalize=norm,
+                                              pooling=_POOLING[pooling])
+        else:
+            data, width, tokens = self._p.run(texts=inputs,
+                                              pairs=None if pairs is None else list(pairs),
+                                              want=want, batch_size=batch_size, normalize=norm,
+                                              pooling=_POOLING[pooling],
+                                              truncation=_TRUNCATION[truncation])
+        return np.frombuffer(data, dtype=np.float32).reshape(-1, width), tokens
+
+    def encode(self, texts, batch_size=32, normalize=None, pooling=None):
+        """Sentence embeddings: float32 [n, hidden] (a 1-D vector for one str).
+        texts: str, a list of str, or token-id lists / numpy arrays. normalize:
+        None (the folder's choice), True or False. pooling: None (the
+        folder's), "cls", "mean", "max" or "mean_sqrt_len"."""
+        one = isinstance(texts, str)
+        out, _ = self._run([texts] if one else texts, batch_size=batch_size, normalize=normalize,
+                           pooling=pooling)
+        return out[0] if one else out
+
+    def token_embeddings(self, texts, batch_size=32):
+        """Every token's hidden state: a list of float32 [tokens, hidden] arrays."""
+        one = isinstance(texts, str)
+        rows, tokens = self._run([texts] if one else texts, want=2, batch_size=batch_size)
+        out, at = [], 0
+        for n in tokens:
+            out.append(rows[at:at + n])
+            at += n
+        return out[0] if one else out
+
+    def logits(self, texts, pairs=None, batch_size=32):
+        """Classifier logits: float32 [n, num_labels]. texts may hold (a, b)
+        tuples for text pairs."""
+        texts, pairs = _split_pairs(texts, pairs)
+        out, _ = self._run(texts, pairs, want=1, batch_size=batch_size)
+        return out
+
+    def classify(self, texts, pairs=None, batch_size=32):
+        """(labels, scores): the best label of each input and the softmax (a
+        sigmoid for one logit) over all labels, float32 [n, num_labels]."""
+        one = isinstance(texts, str)
+        logits = self.logits([texts] if one else texts, pairs, batch_size)
+        scores = _probabilities(logits)
+        labels = [self.info["labels"][k] for k in scores.argmax(axis=1)]
+        return (labels[0], scores[0]) if one else (labels, scores)
+
+    def rerank(self, query, documents, top_n=None, batch_size=32, return_documents=False):
+        """Documents scored against the query by a one-logit cross-encoder,
+        best first: [{"index", "score"(, "text")}], score = sigmoid(logit)."""
+        if self.info["num_labels"] != 1:
+            raise Error(f"{self.path}: rerank needs a one-logit cross-encoder; this model has "
+                        f"{self.info['num_labels']} labels", "unsupported")
+        documents = list(documents)
+        logits = self.logits([query] * len(documents), documents, batch_size)[:, 0]
+        scores = 1 / (1 + np.exp(-logits.astype(np.float64)))
+        order = sorted(range(len(documents)), key=lambda i: -scores[i])[:top_n]
+        return [dict(index=i, score=float(scores[i]), **({"text": documents[i]}
+                                                        if return_documents else {}))
+                for i in order]
+
+    def tokenize(self, texts, pairs=None, max_length=None, truncation="right",
+                 add_special_tokens=True):
+        """Token ids, type ids, offsets (characters of the text), special flags."""
+        one = isinstance(texts, str)
+        texts, pairs = _split_pairs([texts] if one else texts, pairs)
+        rows = self._p.tokenize(texts, pairs, max_length or 0, _TRUNCATION[truncation],
+                                add_special_tokens)
+        out = []
+        for k, (ids, types, offs, sp, in_pair, cut) in enumerate(rows):
+            a, b = texts[k], pairs[k] if pairs else None
+            offs = [_char_span(b if second else a, o) for o, second in zip(offs, in_pair)]
+            out.append(dict(input_ids=ids, token_type_ids=types, offsets=offs,
+                            special_tokens_mask=sp, truncated=cut))
+        return out[0] if one else out
+
+    def save(self, path):
+        """Writes the compiled program as a .sinter artifact."""
+        self._p.save(os.fspath(path))
+
+
+def _char_span(text, span):
+    """A byte span of the UTF-8 text as a character span (what Python's
+    tokenizers report)."""
+    if text is None or text.isascii():
+        return span
+    raw = text.encode()
+    return (len(raw[:span[0]].decode(errors="ignore")), len(raw[:span[1]].decode(errors="ignore")))
+
+
+def _split_pairs(texts, pairs):
+    texts = list(texts)
+    if pairs is None and texts and isinstance(texts[0], (tuple, list)):
+        pairs = [t[1] if len(t) > 1 else None for t in texts]
+        texts = [t[0] for t in texts]
+    return texts, None if pairs is None else list(pairs)
+
+
+def _probabilities(logits):
+    x = logits.astype(np.float64)
+    if x.shape[1] == 1:
+        return (1 / (1 + np.exp(-x))).astype(np.float32)
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
