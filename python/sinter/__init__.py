@@ -17,9 +17,10 @@ import numpy as np
 from . import _sinter
 from ._sinter import Error
 from .drop_in import SentenceTransformer
+from .torch_backend import compile  # noqa: A004 - sinter.compile(model), torch stays unimported
 
 __version__ = _sinter.version
-__all__ = ["Model", "SentenceTransformer", "Error", "cpu_count", "__version__"]
+__all__ = ["Model", "SentenceTransformer", "Error", "compile", "cpu_count", "__version__"]
 
 _DTYPES = {"f32": 0, "float32": 0, "bf16": 1, "bfloat16": 1, "int8": 2}
 _POOLING = {None: 0, "cls": 1, "mean": 2, "max": 3, "mean_sqrt_len": 4}

@@ -373,6 +373,73 @@ done:
   return result;
 }
 
+/* forward(ids, types=None) -> (hidden bytearray [tokens*H], pooler bytearray
+ * [n*H] or None, logits bytearray [n*labels] or None): every output of one
+ * pass over the inputs (the session splits runs above its token budget). */
+static PyObject *Program_forward(ProgramObject *p, PyObject *args, PyObject *kw) {
+  static char *names[] = {"ids", "types", NULL};
+  PyObject *ids_o, *types_o = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O", names, &ids_o, &types_o)) return NULL;
+  ids_t ids, types;
+  memset(&types, 0, sizeof types);
+  PyObject *result = NULL;
+  if (read_ids(ids_o, &ids) || (types_o != Py_None && read_ids(types_o, &types))) goto done;
+  if (types_o != Py_None && types.n != ids.n) {
+    PyErr_Format(PyExc_ValueError, "%zd type-id lists for %zd inputs", types.n, ids.n);
+    goto done;
+  }
+  for (Py_ssize_t i = 0; types_o != Py_None && i < ids.n; i++) {
+    if (types.len[i] != ids.len[i]) {
+      PyErr_Format(PyExc_ValueError, "input %zd: %zu ids but %zu type ids", i, ids.len[i],
+                   types.len[i]);
+      goto done;
+    }
+    ids.types[i] = types.p[i];
+  }
+  size_t n = (size_t)ids.n, h = (size_t)p->info.hidden_size, total = 0;
+  for (size_t i = 0; i < n; i++) total += ids.len[i];
+  size_t labels = p->info.num_labels > 0 ? (size_t)p->info.num_labels : 0;
+  PyObject *hidden = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(total * h * 4));
+  PyObject *pooler =
+      p->info.has_pooler ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * h * 4)) : NULL;
+  PyObject *logits =
+      labels ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * labels * 4)) : NULL;
+  if (!hidden || (p->info.has_pooler && !pooler) || (labels && !logits)) {
+    Py_XDECREF(hidden), Py_XDECREF(pooler), Py_XDECREF(logits);
+    goto done;
+  }
+  float *hd = (float *)PyByteArray_AS_STRING(hidden);
+  float *pd = pooler ? (float *)PyByteArray_AS_STRING(pooler) : NULL;
+  float *ld = logits ? (float *)PyByteArray_AS_STRING(logits) : NULL;
+  sinter_error_t err;
+  sinter_status_t st = SINTER_OK;
+  Py_BEGIN_ALLOW_THREADS sinter_session_t *s = n ? take_session(p, &err) : NULL;
+  if (n && !s) st = err.status;
+  if (s) {
+    sinter_batch_t batch = {n, ids.p, types_o != Py_None ? ids.types : NULL, ids.len};
+    sinter_run_options_t ro = {SINTER_POOL_DEFAULT, 0};
+    sinter_outputs_t out;
+    st = sinter_session_run(s, &batch, &ro, &out, &err);
+    if (!st) {
+      memcpy(hd, out.last_hidden_state, total * h * sizeof(float));
+      if (pd && out.pooler_output) memcpy(pd, out.pooler_output, n * h * sizeof(float));
+      if (ld && out.logits) memcpy(ld, out.logits, n * labels * sizeof(float));
+    }
+    give_session(p, s);
+  }
+  Py_END_ALLOW_THREADS if (st) {
+    Py_DECREF(hidden), Py_XDECREF(pooler), Py_XDECREF(logits);
+    raise_error(&err);
+    goto done;
+  }
+  result = Py_BuildValue("(NNN)", hidden, pooler ? pooler : Py_NewRef(Py_None),
+                         logits ? logits : Py_NewRef(Py_None));
+done:
+  free_ids(&ids);
+  free_ids(&types);
+  return result;
+}
+
 /* tokenize(texts, pairs=None, max_length=0, truncation=0, add_special=True)
  * -> [(ids, type_ids, byte offsets, special, in_pair, truncated)] */
 static PyObject *Program_tokenize(ProgramObject *p, PyObject *args, PyObject *kw) {
@@ -455,6 +522,8 @@ static PyMethodDef Program_methods[] = {
     {"info", (PyCFunction)Program_info, METH_NOARGS, "The model's and program's facts as a dict."},
     {"run", (PyCFunction)(void (*)(void))Program_run, METH_VARARGS | METH_KEYWORDS,
      "Runs texts, pairs or token ids; returns (float32 bytearray, width, tokens per input)."},
+    {"forward", (PyCFunction)(void (*)(void))Program_forward, METH_VARARGS | METH_KEYWORDS,
+     "Every output of one pass over token-id inputs: (hidden, pooler, logits)."},
     {"tokenize", (PyCFunction)(void (*)(void))Program_tokenize, METH_VARARGS | METH_KEYWORDS,
      "Tokenizes texts (and pairs)."},
     {"save", (PyCFunction)Program_save, METH_VARARGS, "Writes the program as a .sinter artifact."},

@@ -1,0 +1,147 @@
+"""torch.compile(model, backend="sinter") and sinter.compile(model) against
+eager PyTorch on small random Hugging Face models: several shapes without
+recompiling the program, right-padded masks, token types, the classifiers,
+the compile cache, and the fallbacks. Skipped without torch and transformers."""
+import logging
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+import sinter  # noqa: E402
+from sinter import torch_backend  # noqa: E402
+
+SHAPES = [(1, 5), (3, 9), (4, 17), (2, 40)]
+CFG = dict(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+           intermediate_size=64, max_position_embeddings=64)
+
+
+def bert(cls=transformers.BertModel, **extra):
+    torch.manual_seed(0)
+    return cls(transformers.BertConfig(**CFG, **extra)).eval()
+
+
+def distilbert(cls=transformers.DistilBertModel, **extra):
+    torch.manual_seed(0)
+    cfg = transformers.DistilBertConfig(vocab_size=120, dim=32, n_layers=2, n_heads=4,
+                                        hidden_dim=64, max_position_embeddings=64, **extra)
+    return cls(cfg).eval()
+
+
+def inputs(batch, seq, pad=True):
+    g = torch.Generator().manual_seed(batch * 100 + seq)
+    ids = torch.randint(0, 120, (batch, seq), generator=g)
+    mask = torch.ones(batch, seq, dtype=torch.long)
+    if pad and batch > 1:
+        for b in range(1, batch):
+            mask[b, seq - b:] = 0  # right padding, a different length per row
+    return ids, mask
+
+
+def close(a, b, keep=None):
+    if keep is not None:
+        a, b = a[keep], b[keep]
+    return (a - b).abs().max().item() < 1e-4
+
+
+def test_bert_model_any_shape_padding_masked(tmp_path):
+    m = bert()
+    lowered = []
+    real = torch_backend.program_for
+
+    def counting(module, options=None):
+        lowered.append(module)
+        return real(module, options)
+
+    torch_backend.program_for = counting
+    try:
+        c = torch.compile(m, backend="sinter", options={"cache_dir": str(tmp_path)})
+        for batch, seq in SHAPES:
+            ids, mask = inputs(batch, seq)
+            with torch.no_grad():
+                want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+            keep = mask.bool()
+            assert close(want.last_hidden_state, got.last_hidden_state, keep), (batch, seq)
+            assert close(want.pooler_output, got.pooler_output), (batch, seq)
+            assert (got.last_hidden_state[~keep] == 0).all()
+    finally:
+        torch_backend.program_for = real
+    # Dynamo may trace again for new shapes; the program is compiled once.
+    assert len({id(x) for x in lowered}) == 1 and len(torch_backend._programs) >= 1
+
+
+def test_classifiers_with_token_types():
+    for model in (bert(transformers.BertForSequenceClassification, num_labels=3),
+                  distilbert(transformers.DistilBertForSequenceClassification, num_labels=2)):
+        c = torch.compile(model, backend="sinter")
+        for batch, seq in SHAPES[:3]:
+            ids, mask = inputs(batch, seq)
+            kw = dict(input_ids=ids, attention_mask=mask)
+            if isinstance(model, transformers.BertForSequenceClassification):
+                types = torch.zeros_like(ids)
+                types[:, seq // 2:] = 1
+                kw["token_type_ids"] = types
+            with torch.no_grad():
+                assert close(model(**kw).logits, c(**kw).logits), (type(model).__name__, batch, seq)
+
+
+def test_distilbert_model():
+    m = distilbert()
+    c = torch.compile(m, backend="sinter")
+    ids, mask = inputs(3, 11)
+    with torch.no_grad():
+        want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+    assert close(want.last_hidden_state, got.last_hidden_state, mask.bool())
+
+
+def test_sinter_compile_without_dynamo():
+    m = bert()
+    c = sinter.compile(m)
+    ids, mask = inputs(4, 13)
+    with torch.no_grad():
+        want, got = m(input_ids=ids, attention_mask=mask), c(ids, attention_mask=mask)
+    assert close(want.last_hidden_state, got.last_hidden_state, mask.bool())
+    assert close(want.pooler_output, got.pooler_output)
+
+
+def test_fallbacks_log_one_line_and_stay_exact(caplog):
+    caplog.set_level(logging.WARNING, logger="sinter")
+    lin = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()).eval()
+    c = torch.compile(lin, backend="sinter", options={"fallback": "eager"})
+    x = torch.randn(2, 4)
+    assert torch.equal(c(x), lin(x))
+    assert any("runs on PyTorch" in r.message and "parameters" in r.message for r in caplog.records)
+    caplog.clear()
+    training = bert().train()
+    c = torch.compile(training, backend="sinter", options={"fallback": "eager"})
+    ids, mask = inputs(2, 6)
+    torch.manual_seed(1)
+    c(input_ids=ids, attention_mask=mask)
+    assert any("training mode" in r.message for r in caplog.records)
+    caplog.clear()
+    m = bert()
+    c = torch.compile(m, backend="sinter")
+    mask = torch.ones(2, 8, dtype=torch.long)
+    mask[1, :3] = 0  # left padding: positions would differ, so PyTorch runs it
+    ids = torch.randint(0, 120, (2, 8))
+    with torch.no_grad():
+        want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+    assert torch.allclose(want.last_hidden_state, got.last_hidden_state, atol=1e-5)
+    assert any("not right padding" in r.message for r in caplog.records)
+
+
+def test_the_next_process_loads_the_cached_artifact(tmp_path):
+    script = f"""
+import torch, transformers, sinter
+from sinter import torch_backend
+torch.manual_seed(0)
+m = transformers.BertModel(transformers.BertConfig(**{CFG!r})).eval()
+p = torch_backend.program_for(m, {{"cache_dir": {str(tmp_path)!r}}})
+print(p.info["origin"])
+"""
+    origins = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              check=True).stdout.split()[-1] for _ in range(2)]
+    assert origins == ["compiled", "local_cache"]
