@@ -187,3 +187,6 @@ def _probabilities(logits):
         return (1 / (1 + np.exp(-x))).astype(np.float32)
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+from . import ray  # noqa: E402,F401 - sinter.ray.Embedder, sinter.ray:app (imports ray lazily)
