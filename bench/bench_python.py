@@ -49,7 +49,8 @@ tiny = [np.array([101, 102], dtype=np.int32)]
 t = best_of(lambda: m.encode(tiny), 2000)
 print(json.dumps({"what": "python encode, one 2-token input", "us_per_call": round(t * 1e6, 1)}))
 cli = subprocess.run([str(ROOT / "build/sinter"), "bench", "--model", model_dir, "--lengths",
-                      str(ROOT / "bench/lengths_lognormal_32.txt"), "--json", "--iters", "30"],
+                      str(ROOT / "bench/lengths_lognormal_32.txt"), "--batch", "32", "--json",
+                      "--iters", "30"],
                      capture_output=True, text=True, check=True).stdout
 print(json.dumps({"what": "sinter bench --lengths (the CLI, same lengths)", "cli": cli.strip()[:400]}))
 cli1 = subprocess.run([str(ROOT / "build/sinter"), "bench", "--model", model_dir, "--batch", "1",
