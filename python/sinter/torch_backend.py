@@ -191,12 +191,18 @@ def _output_kinds(outs, program):
             kinds.append("hidden")
         elif len(shape) == 2 and labels and shape[-1] == labels:
             kinds.append("logits")
-        elif len(shape) == 2 and shape[-1] == h and program.info["has_pooler"]:
-            kinds.append("pooler")
+        elif len(shape) == 2 and shape[-1] == h and program.info["has_pooler"] and _is_tanh(node):
+            kinds.append("pooler")  # BERT's pooler ends in tanh; a pooled mean does not
         else:
             raise CannotLower(f"a graph output of shape {shape} is none of last_hidden_state, "
                               "pooler_output, logits")
     return kinds
+
+
+def _is_tanh(node):
+    import torch
+    return node.op in ("call_function", "call_method") and (
+        node.target in (torch.tanh, torch.nn.functional.tanh, "tanh"))
 
 
 def compile(model, cache_dir=None, dtype="f32", threads=None):  # noqa: A001 - sinter.compile

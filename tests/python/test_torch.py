@@ -5,6 +5,7 @@ the compile cache, and the fallbacks. Skipped without torch and transformers."""
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -131,6 +132,36 @@ def test_fallbacks_log_one_line_and_stay_exact(caplog):
         want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
     assert torch.allclose(want.last_hidden_state, got.last_hidden_state, atol=1e-5)
     assert any("not right padding" in r.message for r in caplog.records)
+
+
+def test_a_graph_with_more_than_the_model_falls_back(caplog):
+    """A wrapper that mean-pools BertModel's output: its [B, H] output is no
+    pooler_output, so the graph runs on PyTorch (never a wrong answer)."""
+    caplog.set_level(logging.WARNING, logger="sinter")
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bert = bert()
+
+        def forward(self, input_ids, attention_mask):
+            h = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            m = attention_mask[..., None].float()
+            return (h * m).sum(1) / m.sum(1)
+
+    model = MeanPooled().eval()
+    c = torch.compile(model, backend="sinter", options={"fallback": "eager"})
+    ids, mask = inputs(3, 9)
+    with torch.no_grad():
+        assert torch.allclose(model(ids, mask), c(ids, mask), atol=1e-6)
+    assert any("runs on PyTorch" in r.message for r in caplog.records)
+
+
+def test_drop_in_convert_to_tensor():
+    model_dir = Path(__file__).resolve().parents[2] / ".cache/models/all-MiniLM-L6-v2"
+    st = sinter.SentenceTransformer(str(model_dir))
+    t = st.encode(["a tensor", "two"], convert_to_tensor=True)
+    assert isinstance(t, torch.Tensor) and tuple(t.shape) == (2, 384)
 
 
 def test_the_next_process_loads_the_cached_artifact(tmp_path):
