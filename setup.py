@@ -29,4 +29,6 @@ class CMakeBuild(build_ext):
         shutil.copyfile(built, target)
 
 
-setup(ext_modules=[Extension("sinter._sinter", sources=[])], cmdclass={"build_ext": CMakeBuild})
+# setuptools' own scratch folder, away from CMake's build/.
+setup(ext_modules=[Extension("sinter._sinter", sources=[])], cmdclass={"build_ext": CMakeBuild},
+      options={"build": {"build_base": "build-setuptools"}})

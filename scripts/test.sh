@@ -63,6 +63,18 @@ SINTER_BUILD_DIR=build .venv/bin/pip install -q --disable-pip-version-check .
 .venv/bin/python -m pytest -q -W ignore::DeprecationWarning tests/python
 
 echo
+echo "==> the wheel (python -m build) in a fresh venv"
+.venv/bin/python -c "import build" 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check build==1.6.1
+rm -rf build-wheel && mkdir -p build-wheel
+SINTER_BUILD_DIR="$PWD/build" .venv/bin/python -m build --wheel --outdir build-wheel . >build-wheel/log 2>&1 ||
+  { tail -n 30 build-wheel/log >&2; exit 1; }
+python3 -m venv build-wheel/venv
+build-wheel/venv/bin/pip install -q --disable-pip-version-check build-wheel/sinter-*.whl
+(cd build-wheel && SINTER_CACHE_DIR="$PWD/cache" venv/bin/python -c \
+  "import sinter, sys; e = sinter.Model(sys.argv[1]).encode('a fresh venv'); assert e.shape == (384,); print('wheel ok:', sinter.__version__)" \
+  "$(cd .. && pwd)/.cache/models/all-MiniLM-L6-v2")
+
+echo
 echo "==> server tests again on the ASan+UBSan build"
 SINTER_BIN=build-asan/sinter ASAN_OPTIONS=detect_leaks=1 .venv/bin/python -m pytest -q \
   tests/e2e/test_server.py tests/e2e/test_server_apis.py tests/e2e/test_server_ops.py
