@@ -52,12 +52,14 @@ echo "==> end-to-end tests (pytest)"
 
 echo
 echo "==> the Python package: pip install . (reusing build/), then its tests"
-# torch and transformers (CPU use only; about 5 GB with the CUDA wheels PyPI
-# ships) are for the torch.compile backend's tests, ray for sinter.ray's:
+# torch, transformers and sentence-transformers (CPU use only; about 5 GB with
+# the CUDA wheels PyPI ships) are for the torch.compile backend's tests, ray for
+# sinter.ray's:
 # installed once per venv.
-if ! .venv/bin/python -c "import torch, transformers, ray.data, ray.serve" 2>/dev/null; then
+if ! .venv/bin/python -c "import torch, transformers, sentence_transformers, ray.data, ray.serve" \
+  2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check torch==2.15.0 transformers==5.23.0 \
-    "ray[data,serve]==2.60.0"
+    sentence-transformers==6.2.0 "ray[data,serve]==2.60.0"
 fi
 SINTER_BUILD_DIR=build .venv/bin/pip install -q --disable-pip-version-check .
 .venv/bin/python -m pytest -q -W ignore::DeprecationWarning tests/python

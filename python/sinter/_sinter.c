@@ -374,8 +374,9 @@ done:
 }
 
 /* forward(ids, types=None) -> (hidden bytearray [tokens*H], pooler bytearray
- * [n*H] or None, logits bytearray [n*labels] or None): every output of one
- * pass over the inputs (the session splits runs above its token budget). */
+ * [n*H] or None, logits bytearray [n*labels] or None, embeddings bytearray
+ * [n*H], pooled and normalised as the folder says): every output of one pass
+ * over the inputs (the session splits runs above its token budget). */
 static PyObject *Program_forward(ProgramObject *p, PyObject *args, PyObject *kw) {
   static char *names[] = {"ids", "types", NULL};
   PyObject *ids_o, *types_o = Py_None;
@@ -404,10 +405,12 @@ static PyObject *Program_forward(ProgramObject *p, PyObject *args, PyObject *kw)
       p->info.has_pooler ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * h * 4)) : NULL;
   PyObject *logits =
       labels ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * labels * 4)) : NULL;
-  if (!hidden || (p->info.has_pooler && !pooler) || (labels && !logits)) {
-    Py_XDECREF(hidden), Py_XDECREF(pooler), Py_XDECREF(logits);
+  PyObject *emb = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * h * 4));
+  if (!hidden || (p->info.has_pooler && !pooler) || (labels && !logits) || !emb) {
+    Py_XDECREF(hidden), Py_XDECREF(pooler), Py_XDECREF(logits), Py_XDECREF(emb);
     goto done;
   }
+  float *ed = (float *)PyByteArray_AS_STRING(emb);
   float *hd = (float *)PyByteArray_AS_STRING(hidden);
   float *pd = pooler ? (float *)PyByteArray_AS_STRING(pooler) : NULL;
   float *ld = logits ? (float *)PyByteArray_AS_STRING(logits) : NULL;
@@ -424,16 +427,17 @@ static PyObject *Program_forward(ProgramObject *p, PyObject *args, PyObject *kw)
       memcpy(hd, out.last_hidden_state, total * h * sizeof(float));
       if (pd && out.pooler_output) memcpy(pd, out.pooler_output, n * h * sizeof(float));
       if (ld && out.logits) memcpy(ld, out.logits, n * labels * sizeof(float));
+      memcpy(ed, out.embeddings, n * h * sizeof(float));
     }
     give_session(p, s);
   }
   Py_END_ALLOW_THREADS if (st) {
-    Py_DECREF(hidden), Py_XDECREF(pooler), Py_XDECREF(logits);
+    Py_DECREF(hidden), Py_XDECREF(pooler), Py_XDECREF(logits), Py_DECREF(emb);
     raise_error(&err);
     goto done;
   }
-  result = Py_BuildValue("(NNN)", hidden, pooler ? pooler : Py_NewRef(Py_None),
-                         logits ? logits : Py_NewRef(Py_None));
+  result = Py_BuildValue("(NNNN)", hidden, pooler ? pooler : Py_NewRef(Py_None),
+                         logits ? logits : Py_NewRef(Py_None), emb);
 done:
   free_ids(&ids);
   free_ids(&types);
@@ -523,7 +527,7 @@ static PyMethodDef Program_methods[] = {
     {"run", (PyCFunction)(void (*)(void))Program_run, METH_VARARGS | METH_KEYWORDS,
      "Runs texts, pairs or token ids; returns (float32 bytearray, width, tokens per input)."},
     {"forward", (PyCFunction)(void (*)(void))Program_forward, METH_VARARGS | METH_KEYWORDS,
-     "Every output of one pass over token-id inputs: (hidden, pooler, logits)."},
+     "Every output of one pass over token-id inputs: (hidden, pooler, logits, embeddings)."},
     {"tokenize", (PyCFunction)(void (*)(void))Program_tokenize, METH_VARARGS | METH_KEYWORDS,
      "Tokenizes texts (and pairs)."},
     {"save", (PyCFunction)Program_save, METH_VARARGS, "Writes the program as a .sinter artifact."},

@@ -1,7 +1,9 @@
 """`torch.compile(model, backend="sinter")` and `sinter.compile(model)`.
 
 For Hugging Face BertModel, DistilBertModel and their *ForSequenceClassification
-(eval mode), the module's config and weights are compiled into a sinter
+(eval mode), and sentence-transformers models wrapping them (Transformer,
+Pooling, Normalize: token_embeddings and sentence_embedding), the module's
+config and weights are compiled into a sinter
 program (saved as a model folder, then through the compile cache, so the next
 process with the same weights loads the artifact), and the compiled module
 returns what the original returns (last_hidden_state, pooler_output, logits)
@@ -58,10 +60,63 @@ def _owner(example_inputs):
     return best
 
 
+def _sentence_transformer(owner):
+    """The sentence-transformers model whose Transformer module wraps `owner`, or None."""
+    import sys
+    st_module = sys.modules.get("sentence_transformers")  # never imported for this
+    if st_module is None:
+        return None
+    for obj in gc.get_objects():
+        if issubclass(type(obj), st_module.SentenceTransformer):
+            first = obj[0] if len(obj) else None
+            if getattr(first, "auto_model", None) is owner:
+                return obj
+    return None
+
+
+class _QuietSaves:
+    """Hugging Face's progress bars off while a model is saved for lowering."""
+
+    def __enter__(self):
+        from transformers.utils import logging as hf_logging
+        self.hf, self.was = hf_logging, hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+
+    def __exit__(self, *exc):
+        if self.was:
+            self.hf.enable_progress_bar()
+
+
+def _lower_sentence_transformer(st, options):
+    from . import Error, Model
+    kinds = [type(m).__name__ for m in st]
+    if kinds[0] != "Transformer" or not set(kinds[1:]) <= {"Pooling", "Normalize"}:
+        raise CannotLower(f"sentence-transformers modules {kinds}: only Transformer, Pooling "
+                          "and Normalize are lowered")
+    if st[0].auto_model.training:  # the outer module's flag does not matter: it has no dropout
+        raise CannotLower("the SentenceTransformer's model is in training mode (call .eval())")
+    with tempfile.TemporaryDirectory(prefix="sinter-st-") as folder:
+        with _QuietSaves():
+            st.save(folder)
+        try:
+            return Model(folder, cache=options.get("cache_dir"), dtype=options.get("dtype", "f32"),
+                         threads=options.get("threads"))
+        except Error as e:
+            raise CannotLower(f"sinter cannot compile this sentence-transformers folder: {e}")
+
+
 def program_for(module, options=None):
-    """The sinter.Model compiled from a supported Hugging Face module."""
+    """The sinter.Model compiled from a supported Hugging Face module (or the
+    sentence-transformers model wrapping it)."""
     from . import Model
     options = options or {}
+    st = _sentence_transformer(module)
+    if st is not None:
+        if st not in _programs:
+            program = _lower_sentence_transformer(st, options)
+            program.sentence_transformer = True
+            _programs[st] = program
+        return _programs[st]
     name = type(module).__name__
     if name not in SUPPORTED:
         raise CannotLower(f"{name} is not one of {', '.join(sorted(SUPPORTED))}")
@@ -69,17 +124,12 @@ def program_for(module, options=None):
         raise CannotLower(f"{name} is in training mode (call .eval(): sinter drops dropout)")
     if module in _programs:
         return _programs[module]
-    from transformers.utils import logging as hf_logging
     with tempfile.TemporaryDirectory(prefix="sinter-torch-") as folder:
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
-        try:
+        with _QuietSaves():
             module.save_pretrained(folder, safe_serialization=True)
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()
         program = Model(folder, cache=options.get("cache_dir"), dtype=options.get("dtype", "f32"),
                         threads=options.get("threads"))
+    program.sentence_transformer = False
     _programs[module] = program
     return program
 
@@ -99,8 +149,8 @@ def _lengths(mask, shape):
 
 def run_program(program, input_ids, attention_mask=None, token_type_ids=None):
     """(last_hidden_state [B, S, H], pooler_output [B, H] or None, logits
-    [B, L] or None) as torch tensors, or None when the mask is not right
-    padding (the caller falls back)."""
+    [B, L] or None, sentence embeddings [B, H]) as torch tensors, or None when
+    the mask is not right padding (the caller falls back)."""
     import torch
     lengths = _lengths(attention_mask, input_ids.shape)
     if lengths is None:
@@ -111,7 +161,7 @@ def run_program(program, input_ids, attention_mask=None, token_type_ids=None):
     if token_type_ids is not None and program.info["model_type"] == "bert":
         t_np = token_type_ids.detach().cpu().numpy().astype(np.int32, copy=False)
         types = [np.ascontiguousarray(t_np[b, :n]) for b, n in enumerate(lengths)]
-    hidden_b, pooler_b, logits_b = program._p.forward(ids, types)
+    hidden_b, pooler_b, logits_b, emb_b = program._p.forward(ids, types)
     h = program.info["hidden_size"]
     rows = torch.from_numpy(np.frombuffer(hidden_b, dtype=np.float32).reshape(-1, h))
     batch, seq = input_ids.shape
@@ -124,7 +174,8 @@ def run_program(program, input_ids, attention_mask=None, token_type_ids=None):
         np.frombuffer(pooler_b, dtype=np.float32).reshape(batch, h))
     logits = None if logits_b is None else torch.from_numpy(
         np.frombuffer(logits_b, dtype=np.float32).reshape(batch, -1))
-    return hidden, pooler, logits
+    embeddings = torch.from_numpy(np.frombuffer(emb_b, dtype=np.float32).reshape(batch, h))
+    return hidden, pooler, logits, embeddings
 
 
 def _input_index(placeholders, name):
@@ -171,8 +222,9 @@ def sinter_backend(gm, example_inputs, options=None):
                 log.warning("sinter: an attention mask that is not right padding runs on "
                             "PyTorch (eager)")
             return gm.forward(*args)
-        hidden, pooler, logits = got
-        return tuple({"hidden": hidden, "pooler": pooler, "logits": logits}[k] for k in kinds)
+        hidden, pooler, logits, embeddings = got
+        by_kind = {"hidden": hidden, "pooler": pooler, "logits": logits, "embedding": embeddings}
+        return tuple(by_kind[k] for k in kinds)
 
     return compiled
 
@@ -193,6 +245,8 @@ def _output_kinds(outs, program):
             kinds.append("logits")
         elif len(shape) == 2 and shape[-1] == h and program.info["has_pooler"] and _is_tanh(node):
             kinds.append("pooler")  # BERT's pooler ends in tanh; a pooled mean does not
+        elif len(shape) == 2 and shape[-1] == h and program.sentence_transformer:
+            kinds.append("embedding")  # sentence_embedding: the folder's pooling (+ Normalize)
         else:
             raise CannotLower(f"a graph output of shape {shape} is none of last_hidden_state, "
                               "pooler_output, logits")
@@ -227,7 +281,7 @@ def compile(model, cache_dir=None, dtype="f32", threads=None):  # noqa: A001 - s
                             "PyTorch (eager)")
                 return model(input_ids=input_ids, attention_mask=attention_mask,
                              token_type_ids=token_type_ids, **kwargs)
-            hidden, pooler, logits = got
+            hidden, pooler, logits, _ = got
             if logits is not None:
                 from transformers.modeling_outputs import SequenceClassifierOutput
                 return SequenceClassifierOutput(logits=logits)

@@ -157,6 +157,24 @@ def test_a_graph_with_more_than_the_model_falls_back(caplog):
     assert any("runs on PyTorch" in r.message for r in caplog.records)
 
 
+def test_sentence_transformers_model():
+    """torch.compile of a sentence-transformers model (Transformer, Pooling,
+    Normalize): token_embeddings and sentence_embedding as the original."""
+    st_lib = pytest.importorskip("sentence_transformers")
+    model_dir = Path(__file__).resolve().parents[2] / ".cache/models/all-MiniLM-L6-v2"
+    st = st_lib.SentenceTransformer(str(model_dir), device="cpu")
+    c = torch.compile(st, backend="sinter", options={"fallback": "eager"})
+    for texts in (["hello world", "a longer sentence about cats and dogs", "x"],
+                  ["one more batch of another size"] * 5):
+        features = st.tokenize(texts)
+        with torch.no_grad():
+            want, got = st(dict(features)), c(dict(features))
+        keep = features["attention_mask"].bool()
+        assert close(want["sentence_embedding"], got["sentence_embedding"])
+        assert close(want["token_embeddings"], got["token_embeddings"], keep)
+    assert any(getattr(p, "sentence_transformer", False) for p in torch_backend._programs.values())
+
+
 def test_drop_in_convert_to_tensor():
     model_dir = Path(__file__).resolve().parents[2] / ".cache/models/all-MiniLM-L6-v2"
     st = sinter.SentenceTransformer(str(model_dir))
