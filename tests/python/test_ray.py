@@ -37,13 +37,22 @@ def cluster(tmp_path_factory):
     port = free_port()
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_DEDUP_LOGS="0")
     common = ["--disable-usage-stats", "--num-cpus=1"]
+
+    def own_ports():  # fixed defaults (52365, ...) would clash with another cluster
+        return [f"--dashboard-agent-listen-port={free_port()}",
+                f"--dashboard-agent-grpc-port={free_port()}",
+                f"--runtime-env-agent-port={free_port()}", f"--metrics-export-port={free_port()}",
+                f"--node-manager-port={free_port()}", f"--object-manager-port={free_port()}"]
     subprocess.run([str(RAY), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
-                    "--include-dashboard=false", f"--temp-dir={tmp}", *common],
+                    "--include-dashboard=false", f"--temp-dir={tmp}",
+                    f"--ray-client-server-port={free_port()}", *common, *own_ports()],
                    check=True, env=env, capture_output=True, timeout=180)
     address = f"127.0.0.1:{port}"
     try:
-        subprocess.run([str(RAY), "start", f"--address={address}", "--node-ip-address=127.0.0.1",
-                        *common], check=True, env=env, capture_output=True, timeout=180)
+        proc = subprocess.run([str(RAY), "start", f"--address={address}",
+                               "--node-ip-address=127.0.0.1", *common, *own_ports()], env=env,
+                              capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
         ray.init(address=address, log_to_driver=False)
         deadline = time.monotonic() + 60
         while len([n for n in ray.nodes() if n["Alive"]]) < 2:
@@ -52,7 +61,9 @@ def cluster(tmp_path_factory):
         yield {"address": address, "cache": str(tmp / "cache")}
     finally:
         ray.shutdown()
-        subprocess.run([str(RAY), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        # Only this cluster's processes: `ray stop` would stop every cluster on the machine.
+        subprocess.run(["pkill", "-f", f"ray.*{tmp}"], capture_output=True)
+        subprocess.run(["pkill", "-f", f"gcs-address=127.0.0.1:{port}"], capture_output=True)
 
 
 def texts(n):
