@@ -16,8 +16,9 @@ int sn_torchserve_parse_predictions(const sn_parse_input_t *in, sn_request_t *r,
   sn_request_init(r, SN_OP_BY_MODEL);
   r->model = in->route_model;
   const char *ct = in->content_type;
-  int json = ct && !strncasecmp(ct, "application/json", 16); /* media types ignore case */
-  if (!json) { /* the body is the text */
+  /* Media types ignore case; anything but JSON is the text itself. */
+  int json = ct && !strncasecmp(ct, "application/json", 16);
+  if (!json) {
     r->raw_text = malloc(in->size + 1);
     if (!r->raw_text) return sn_request_fail(e, 500, NULL, "out of memory");
     if (in->size) memcpy(r->raw_text, in->body, in->size);

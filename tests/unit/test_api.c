@@ -146,7 +146,8 @@ static void test_tokenize_batch(void) {
     sinter_encodings_free(enc, 3);
   }
   /* Truncation to 5 tokens, right and left, and refused. */
-  sinter_tokenize_options_t right = {5, SINTER_TRUNCATE_RIGHT, 0}, left = {5, SINTER_TRUNCATE_LEFT, 0},
+  sinter_tokenize_options_t right = {5, SINTER_TRUNCATE_RIGHT, 0},
+                            left = {5, SINTER_TRUNCATE_LEFT, 0},
                             none = {5, SINTER_TRUNCATE_NONE, 0};
   SN_CHECK_OK(sinter_model_tokenize_batch(m, 2, texts, NULL, NULL, NULL, &right, enc, &err), &err);
   if (err.status == SINTER_OK) {
