@@ -299,7 +299,9 @@ int sn_engine_finish(sn_work_t *w, sn_parse_error_t *e) {
                            "the request's deadline passed before it was computed "
                            "(--request-timeout or x-request-timeout)");
   if (j->outcome == SN_JOB_CANCELLED)
-    return sn_request_fail(e, 499, NULL, "the client closed the connection");
+    return sn_request_fail(e, 499, NULL,
+                           "dropped before it was computed: the client left, or the server "
+                           "drained past --drain-timeout");
   if (j->status != SINTER_OK) return sn_request_fail(e, 500, NULL, "%s", j->message);
   if (w->req->op == SN_OP_EMBED) return finish_embed(w, e);
   if (w->req->op == SN_OP_EMBED_ALL) return 0;
