@@ -66,10 +66,12 @@ SINTER_BUILD_DIR=build .venv/bin/pip install -q --disable-pip-version-check .
 
 echo
 echo "==> the wheel (python -m build) in a fresh venv"
-.venv/bin/python -c "import build" 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check build==1.6.1
+# Asked from build-wheel/: in the repository root, "build" is CMake's folder.
 rm -rf build-wheel && mkdir -p build-wheel
-SINTER_BUILD_DIR="$PWD/build" .venv/bin/python -m build --wheel --outdir build-wheel . >build-wheel/log 2>&1 ||
-  { tail -n 30 build-wheel/log >&2; exit 1; }
+(cd build-wheel && ../.venv/bin/python -c "import build.__main__" 2>/dev/null) ||
+  .venv/bin/pip install -q --disable-pip-version-check build==1.6.1
+(cd build-wheel && SINTER_BUILD_DIR="$(cd .. && pwd)/build" ../.venv/bin/python -m build --wheel \
+  --outdir . .. >log 2>&1) || { tail -n 30 build-wheel/log >&2; exit 1; }
 python3 -m venv build-wheel/venv
 build-wheel/venv/bin/pip install -q --disable-pip-version-check build-wheel/sinter-*.whl
 (cd build-wheel && SINTER_CACHE_DIR="$PWD/cache" venv/bin/python -c \
