@@ -326,7 +326,11 @@ def test_profile_recommends_and_plots(tmp_path):
             "--iters", "2", "--latency-budget", "1000")
     out = run(*args, "--plot", svg, check=0).stdout
     assert "recommended within 1000 ms p99: batch" in out
-    assert svg.read_text().startswith("<svg") and "2x8" in svg.read_text()
+    text = svg.read_text()
+    # A dot per configuration; labels go where they do not overlap (a point whose
+    # every spot is taken stays unlabelled), so at least some are there.
+    assert text.startswith("<svg") and text.count("<circle") == 4
+    assert sum(f"{b}x{s}" in text for b in (1, 2) for s in (4, 8)) >= 2
     assert f"plot written to {png}" in run(*args, "--plot", png, check=0).stdout
     data = png.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR"
