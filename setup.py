@@ -17,8 +17,12 @@ ROOT = Path(__file__).resolve().parent
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
         build = Path(os.environ.get("SINTER_BUILD_DIR", ROOT / "build-python")).resolve()
+        # The interpreter behind pip's isolated build venv, which is deleted after
+        # the build: a cached path into it would break the next configure of a
+        # reused build folder.
+        interpreter = os.path.realpath(sys.executable)
         subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                        "-DSINTER_PYTHON=ON", f"-DPython3_EXECUTABLE={sys.executable}"],
+                        "-DSINTER_PYTHON=ON", f"-DPython3_EXECUTABLE={interpreter}"],
                        check=True, stdout=subprocess.DEVNULL)
         jobs = str(os.cpu_count() or 2)
         subprocess.run(["cmake", "--build", str(build), "--target", "sinter_python", "-j", jobs],

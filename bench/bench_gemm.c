@@ -46,7 +46,10 @@
 
 #include "base/status.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_int8.h"
 #include "kernels/matmul.h"
+#include "kernels/peak.h"
+#include "kernels/target.h"
 
 static double now(void) {
   struct timespec ts;
@@ -72,7 +75,7 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-enum { OURS, DNNL, DNNL_NOSM, OURS_BF16 };
+enum { OURS, DNNL, DNNL_NOSM, OURS_BF16, OURS_INT8 };
 
 typedef struct cell {
   int which;
@@ -86,9 +89,16 @@ typedef struct cell {
   void *const *pool;
   int npool;
   int *next;
+  int isa; /* OURS_INT8: the ISA level to force (sn_cpu_set_isa) for this cell */
 } cell_t;
 
 static void call(const cell_t *c) {
+  if (c->which == OURS_INT8) {
+    sn_cpu_set_isa(c->isa);
+    sn_gemm_i8_run(c->m, c->k, c->n, c->x, c->w, c->bias, c->act, 0, c->out, c->scratch);
+    sn_cpu_set_isa(SN_ISA_AVX512);
+    return;
+  }
   if (c->which == OURS || c->which == OURS_BF16) {
     const void *w = c->packed;
     if (c->pool) {
@@ -112,8 +122,8 @@ static void call(const cell_t *c) {
  * batches, the contenders taking turns batch by batch so that a noisy
  * neighbour on the VM disturbs them alike. */
 static void time_cells(const cell_t *c, int nc, int reps, double *best, double *median) {
-  double t[3][64];
-  int per_batch[3];
+  double t[4][64];
+  int per_batch[4];
   if (reps > 64) reps = 64;
   for (int i = 0; i < nc; i++) {
     call(&c[i]);
@@ -142,8 +152,8 @@ static sn_linear_t *make_linear(sn_dnnl_t *d, const sn_linear_desc_t *desc, cons
   size_t bytes = 0, layout_size = 0;
   sn_linear_t *l = NULL;
   if (no_small_m) setenv("SINTER_NO_SMALL_M", "1", 1);
-  if (sn_linear_prepack(d, desc, SN_LINEAR_ONEDNN, w, &data, &bytes, &layout, &layout_size, &err) !=
-          SINTER_OK ||
+  if (sn_linear_prepack(d, desc, SN_LINEAR_ONEDNN, w, 0, NULL, &data, &bytes, &layout, &layout_size,
+                        &err) != SINTER_OK ||
       sn_linear_create(d, desc, layout, layout_size, data ? bytes : (size_t)(desc->k * desc->n) * 4,
                        &l, &err) != SINTER_OK) {
     fprintf(stderr, "linear: %s\n", err.message);
@@ -276,8 +286,133 @@ static int bench_bf16(int argc, char **argv) {
   return 0;
 }
 
+/* --int8: the exact int8 GEMM (gemm_int8.h) on the path this CPU takes and
+ * forced to AVX2 (the sign trick), against the fp32 linear the compiler picks
+ * here (oneDNN on AVX-512 targets, our GEMM elsewhere), as a share of the
+ * measured int8 and fp32 peaks. Weights warm in cache; bias on every product,
+ * GELU on (768, 3072) and (384, 1536) as in the FFN. */
+static int bench_int8(int argc, char **argv) {
+  static const int64_t shapes[][2] = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768},
+                                      {384, 1152}, {384, 384}, {384, 1536}, {1536, 384}};
+  int64_t ms[8] = {1, 16, 128, 1024};
+  int nm = 4;
+  if (argc > 0) {
+    nm = 0;
+    for (int i = 0; i < argc && nm < 8; i++) ms[nm++] = atoll(argv[i]);
+  }
+  int reps = getenv("BENCH_REPS") ? atoi(getenv("BENCH_REPS")) : 9;
+  const char *isa_name = "";
+  double ipeak[3], fpeak[3];
+  for (int t = 1; t <= 2; t++) {
+    ipeak[t] = sn_peak_int8_gops(t, 0.3, &isa_name);
+    const char *fname;
+    fpeak[t] = sn_peak_fp32_gflops(t, 0.3, &fname);
+  }
+  int top = sn_cpu_isa();
+  sinter_error_t err;
+  sn_dnnl_t *d;
+  if (sn_dnnl_create(&d, &err) != SINTER_OK) {
+    fprintf(stderr, "dnnl: %s\n", err.message);
+    return 1;
+  }
+  int kernel = sn_target_linear_kernel(sn_target_isa_features(0));
+  printf(
+      "int8 GOP/s best (median) of %d batches, %% of the int8 peak (%s: %.0f / %.0f GOP/s on 1 / "
+      "2 threads); fp32 (%s) GFLOP/s, %% of the fp32 peak (%.0f / %.0f)\n",
+      reps, isa_name, ipeak[1], ipeak[2], kernel == SN_LINEAR_GEMM ? "sinter gemm" : "oneDNN",
+      fpeak[1], fpeak[2]);
+  printf("%5s %5s %5s %4s %3s | %-22s | %-22s | %-22s | %s\n", "M", "K", "N", "act", "thr",
+         sn_gemm_i8_path(), "avx2-sign", "fp32", "int8/fp32");
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    int64_t k = shapes[s][0], n = shapes[s][1];
+    int act = (k == 768 && n == 3072) || (k == 384 && n == 1536) ? 1 : 0;
+    float *w = random_floats(n * k, -0.05f, 0.05f), *bias = random_floats(n, -1, 1);
+    void *q = aligned_alloc(64, (sn_gemm_i8_packed_bytes(k, n) + 63) / 64 * 64);
+    sn_gemm_i8_pack(k, n, w, 0, NULL, q);
+    void *scratch = aligned_alloc(64, sn_gemm_i8_scratch_bytes(k, 2));
+    float *fscratch = malloc(sn_gemm_scratch_bytes(k, 2));
+    sn_linear_desc_t desc = {.k = k, .n = n, .act = act, .residual = 0, .int8 = 0};
+    void *wd = NULL, *layout = NULL;
+    size_t bytes = 0, layout_size = 0;
+    sn_linear_t *lin = NULL;
+    if (sn_linear_prepack(d, &desc, kernel, w, 0, NULL, &wd, &bytes, &layout, &layout_size, &err) ||
+        sn_linear_create(d, &desc, layout, layout_size, wd ? bytes : (size_t)(k * n) * 4, &lin,
+                         &err)) {
+      fprintf(stderr, "linear: %s\n", err.message);
+      return 1;
+    }
+    free(layout);
+    for (int mi = 0; mi < nm; mi++) {
+      int64_t m = ms[mi];
+      float *x = random_floats(m * k, -1, 1);
+      float *o[3];
+      for (int i = 0; i < 3; i++) o[i] = malloc((size_t)(m * n) * sizeof(float));
+      cell_t c[3] = {
+          {.which = OURS_INT8,
+           .m = m,
+           .k = k,
+           .n = n,
+           .act = act,
+           .x = x,
+           .bias = bias,
+           .out = o[0],
+           .scratch = scratch,
+           .w = q,
+           .isa = top},
+          {.which = OURS_INT8,
+           .m = m,
+           .k = k,
+           .n = n,
+           .act = act,
+           .x = x,
+           .bias = bias,
+           .out = o[1],
+           .scratch = scratch,
+           .w = q,
+           .isa = SN_ISA_AVX2},
+          {.which = DNNL,
+           .m = m,
+           .k = k,
+           .n = n,
+           .act = act,
+           .x = x,
+           .bias = bias,
+           .out = o[2],
+           .scratch = fscratch,
+           .lin = lin,
+           .w = wd ? wd : w},
+      };
+      double maxd = max_diff(&c[0], &c[1], m * n);
+      if (maxd > 1e-4) printf("  !! the int8 paths differ by %.3g\n", maxd);
+      double ops = 2.0 * (double)m * (double)k * (double)n;
+      for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        double best[3], med[3];
+        char col[3][64];
+        time_cells(c, 3, reps, best, med);
+        for (int i = 0; i < 3; i++) {
+          double g = ops / best[i] * 1e-9;
+          snprintf(col[i], sizeof col[i], "%6.1f (%6.1f) %3.0f%%", g, ops / med[i] * 1e-9,
+                   100 * g / (i < 2 ? ipeak[threads] : fpeak[threads]));
+        }
+        printf("%5lld %5lld %5lld %4s %3d | %s | %s | %s | %.2fx\n", (long long)m, (long long)k,
+               (long long)n, act ? "gelu" : "-", threads, col[0], col[1], col[2],
+               best[2] / best[0]);
+        fflush(stdout);
+      }
+      for (int i = 0; i < 3; i++) free(o[i]);
+      free(x);
+    }
+    sn_linear_destroy(lin);
+    free(w), free(bias), free(q), free(scratch), free(fscratch), free(wd);
+  }
+  sn_dnnl_destroy(d);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--bf16")) return bench_bf16(argc - 2, argv + 2);
+  if (argc > 1 && !strcmp(argv[1], "--int8")) return bench_int8(argc - 2, argv + 2);
   static const int64_t shapes[][2] = {{768, 2304}, {768, 768},  {768, 3072}, {3072, 768},
                                       {384, 1152}, {384, 1536}, {1536, 384}};
   int64_t ms[8] = {16, 128, 1024};

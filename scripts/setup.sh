@@ -48,7 +48,10 @@ fi
 say "building (build/)"
 # SINTER_PYTHON: position-independent code, so the Python package's extension
 # (pip install ., scripts/test.sh) links the same build.
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSINTER_WERROR=ON -DSINTER_PYTHON=ON >/dev/null
+# The interpreter is pinned: `pip install .` reconfigures this folder from a
+# temporary build venv (setup.py resolves it to the real interpreter).
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSINTER_WERROR=ON -DSINTER_PYTHON=ON \
+  -DPython3_EXECUTABLE="$(realpath .venv/bin/python)" >/dev/null
 cmake --build build -j"$(nproc)"
 
 # --- default model --------------------------------------------------------

@@ -35,4 +35,46 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
  * description and the file's mapping. */
 sinter_status_t sn_api_open_artifact(const char *path, sinter_program_t **out, sinter_error_t *err);
 
+/* ------------------------------------------------------ int8 calibration */
+
+/* Activation statistics for int8 (calibrate.c), owned. */
+typedef struct sn_api_calibration sn_api_calibration_t;
+
+/* Compiles `model` in fp32 with opts' shape limits, runs it on the texts of
+ * opts->calibration_file (one per line; NULL: the built-in calibration
+ * sentences; a model without a tokenizer gets fixed pseudo-random ids) and
+ * records the largest |x| per input channel of every linear. *out is the
+ * caller's (sn_api_calibration_free). Errors: the file's (IO, LIMIT,
+ * INVALID_ARGUMENT for one without a non-empty line or a tokenizer error),
+ * and those of compiling and running. */
+sinter_status_t sn_api_calibrate(const sinter_model_t *model, const sn_compile_options_t *opts,
+                                 sn_api_calibration_t **out, sinter_error_t *err);
+
+/* The statistics as the compiler takes them (sn_compile_options_t), borrowed. */
+const sn_int8_calibration_t *sn_api_calibration_view(const sn_api_calibration_t *c);
+
+void sn_api_calibration_free(sn_api_calibration_t *c);
+
+/* The built-in sample texts: the calibration set (report 0) or the report
+ * set (1), which share no sentence. */
+const char *const *sn_api_sample_texts(int report, size_t *count);
+
+/* Revision of the built-in calibration texts: part of an int8 content key. */
+#define SN_API_SAMPLES_REVISION 1
+
+/* How an int8 program's outputs compare with the fp32 program's. */
+typedef struct sn_api_int8_report {
+  size_t samples;
+  double worst_cosine, mean_cosine; /* of sentence embeddings, or logits for a classifier */
+  int classifier;
+  size_t labels_changed; /* classifiers: samples whose top label differs */
+} sn_api_int8_report_t;
+
+/* Compiles `model` in fp32 (int8's shape limits), runs it and `int8` on the
+ * texts of texts_file (NULL: the built-in report sentences) and compares.
+ * Errors: as sn_api_calibrate. */
+sinter_status_t sn_api_int8_report(const sinter_model_t *model, const sinter_program_t *int8,
+                                   const char *texts_file, sn_api_int8_report_t *out,
+                                   sinter_error_t *err);
+
 #endif

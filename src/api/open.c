@@ -93,6 +93,17 @@ sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_opt
   sn_ir_graph_t plan;
   sn_compile_report_t report;
   double t0 = sn_time_now();
+  if (opts->dtype == SINTER_DTYPE_INT8 && !opts->calibration) {
+    /* int8 needs activation statistics: from the fp32 program, first. */
+    sn_api_calibration_t *cal;
+    SN_TRY(sn_api_calibrate(model, opts, &cal, err));
+    sn_compile_options_t with = *opts;
+    with.calibration = sn_api_calibration_view(cal);
+    sinter_status_t st = sn_api_compile(model, &with, out, err);
+    sn_api_calibration_free(cal);
+    if (!st) sn_program_set_origin(*out, SN_PROGRAM_COMPILED, sn_time_now() - t0);
+    return st;
+  }
   SN_TRY(sn_compile_model(model, &build, opts, &plan, &report, err));
   SN_TRY(sn_program_create(model, &plan, opts, out, err));
   warn_non_finite(model, *out);
@@ -104,7 +115,8 @@ sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_opt
 static sn_compile_options_t internal_options(const sinter_compile_options_t *options) {
   sinter_compile_options_t defaults = {0};
   if (!options) options = &defaults;
-  sn_compile_options_t o = {options->dtype, options->max_tokens, options->max_seq, 0};
+  sn_compile_options_t o = {
+      .dtype = options->dtype, .max_tokens = options->max_tokens, .max_seq = options->max_seq};
   return o;
 }
 

@@ -99,8 +99,10 @@ sinter_status_t sn_artifact_decode(const unsigned char *p, size_t size, const ch
   if (!st) st = read_tokenizer(p + tok->offset, (size_t)tok->size, label, c, err);
   sn_config_deinit(&config);
   if (st) return st;
-  c->options =
-      (sn_compile_options_t){(sinter_dtype_t)im.dtype, im.max_tokens, im.max_seq, im.features};
+  c->options = (sn_compile_options_t){.dtype = (sinter_dtype_t)im.dtype,
+                                      .max_tokens = im.max_tokens,
+                                      .max_seq = im.max_seq,
+                                      .target_features = im.features};
   memcpy(c->key, im.key, 32);
   return SINTER_OK;
 }

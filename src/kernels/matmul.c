@@ -12,6 +12,7 @@
 
 #include "kernels/fused.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_int8.h"
 #include "kernels/target.h"
 
 struct sn_dnnl {
@@ -82,9 +83,6 @@ done:
 
 /* ------------------------------------------------ compiled linear layers */
 
-/* Rows per int8 step: bounds the quantisation scratch to a few MB. */
-#define INT8_CHUNK 256
-
 /* Up to this many rows, a plain-layout fp32 linear runs our own dot-product
  * kernel: oneDNN 2.6's AVX2 gemm re-packs the weights on every call, which
  * dominates when M is small (MiniLM, 16 tokens: 0.36 ms per linear). */
@@ -96,22 +94,12 @@ struct sn_linear {
   dnnl_primitive_t prim;
   dnnl_memory_desc_t weights_md;
   int small_m;         /* weights are plain [N, K] and the CPU has AVX2+FMA */
-  int int8_exact;      /* int8: exact s32 sums by our AVX2 kernel, not oneDNN's */
-  int gemm;            /* sinter's GEMM, no oneDNN primitive: 4 fp32 weights, 2 bf16 */
-  float *scratch;      /* gemm: per-thread packing buffers ... */
+  int gemm;            /* sinter's GEMM, no oneDNN primitive: bytes per weight (4 fp32,
+                          2 bf16, 1 int8: gemm_int8.h) */
+  void *scratch;       /* gemm: per-thread packing buffers ... */
   int scratch_threads; /* ... for this many threads */
-  /* int8 scratch for INT8_CHUNK rows */
-  int8_t *xq;
-  int16_t *x16; /* xq widened, for the exact kernel */
-  float *x_scale;
-  int32_t *acc;
-  float *tmp;
+  float *tmp;          /* small-M path with a residual: the product before the add */
 };
-
-size_t sn_linear_int8_bytes(int64_t k, int64_t n) {
-  size_t q = (size_t)(k * n);
-  return (q + 63) / 64 * 64 + (size_t)n * sizeof(float);
-}
 
 /* The layout descriptor of weights packed for sinter's GEMM: a tag and the
  * packing parameters, so that a build packing differently refuses them. Its
@@ -120,9 +108,10 @@ size_t sn_linear_int8_bytes(int64_t k, int64_t n) {
 typedef struct gemm_layout {
   char tag[16];
   int32_t nr, kc;
-  int32_t elem_bytes; /* 4: fp32 weights, 2: bf16 */
+  int32_t elem_bytes; /* 4: fp32 weights, 2: bf16, 1: int8 (gemm_int8.h; nr and kc
+                         then record SN_GEMM_I8_NR and 0) */
 } gemm_layout_t;
-static const char gemm_tag[16] = "sinter-gemm-v2";
+static const char gemm_tag[16] = "sinter-gemm-v3";
 
 static int is_gemm_layout(const void *layout, size_t size) {
   return size == sizeof(gemm_layout_t) && !memcmp(layout, gemm_tag, sizeof gemm_tag);
@@ -130,30 +119,44 @@ static int is_gemm_layout(const void *layout, size_t size) {
 
 const char *sn_linear_layout_kind(const void *layout, size_t layout_size) {
   if (!layout || !is_gemm_layout(layout, layout_size)) return "onednn";
-  return ((const gemm_layout_t *)layout)->elem_bytes == 2 ? "bf16" : "f32";
+  int eb = ((const gemm_layout_t *)layout)->elem_bytes;
+  return eb == 1 ? "int8" : eb == 2 ? "bf16" : "f32";
 }
 
 static size_t gemm_bytes(int64_t k, int64_t n, int elem_bytes) {
-  return elem_bytes == 2 ? sn_gemm_packed_bytes_bf16(k, n) : sn_gemm_packed_bytes(k, n);
+  return elem_bytes == 1   ? sn_gemm_i8_packed_bytes(k, n)
+         : elem_bytes == 2 ? sn_gemm_packed_bytes_bf16(k, n)
+                           : sn_gemm_packed_bytes(k, n);
+}
+
+static size_t gemm_scratch_bytes(int elem_bytes, int64_t k, int threads) {
+  return elem_bytes == 1 ? sn_gemm_i8_scratch_bytes(k, threads) : sn_gemm_scratch_bytes(k, threads);
 }
 
 static sinter_status_t prepack_gemm(const sn_linear_desc_t *desc, int elem_bytes, const float *w,
-                                    void **out_data, size_t *out_bytes, void **out_layout,
-                                    size_t *out_layout_size, sinter_error_t *err) {
+                                    int num_outliers, const int32_t *outliers, void **out_data,
+                                    size_t *out_bytes, void **out_layout, size_t *out_layout_size,
+                                    sinter_error_t *err) {
   size_t bytes = gemm_bytes(desc->k, desc->n, elem_bytes);
+  if (bytes == 0)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "no %s linear for K=%lld N=%lld",
+                        elem_bytes == 1 ? "int8" : "packed", (long long)desc->k,
+                        (long long)desc->n);
   void *packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
   gemm_layout_t *layout = calloc(1, sizeof *layout);
   if (!packed || !layout) {
     free(packed), free(layout);
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack: %zu bytes", bytes);
   }
-  if (elem_bytes == 2)
+  if (elem_bytes == 1)
+    sn_gemm_i8_pack(desc->k, desc->n, w, num_outliers, outliers, packed);
+  else if (elem_bytes == 2)
     sn_gemm_pack_bf16(desc->k, desc->n, w, packed);
   else
     sn_gemm_pack(desc->k, desc->n, w, packed);
   memcpy(layout->tag, gemm_tag, sizeof gemm_tag);
-  layout->nr = SN_GEMM_NR;
-  layout->kc = SN_GEMM_KC;
+  layout->nr = elem_bytes == 1 ? SN_GEMM_I8_NR : SN_GEMM_NR;
+  layout->kc = elem_bytes == 1 ? 0 : SN_GEMM_KC;
   layout->elem_bytes = elem_bytes;
   *out_data = packed;
   *out_bytes = bytes;
@@ -165,7 +168,7 @@ static sinter_status_t prepack_gemm(const sn_linear_desc_t *desc, int elem_bytes
 /* Sizes the GEMM's packing scratch for `threads` threads. */
 static int gemm_scratch_reserve(sn_linear_t *l, int threads) {
   if (threads <= l->scratch_threads) return 0;
-  float *s = aligned_alloc(64, (sn_gemm_scratch_bytes(l->desc.k, threads) + 63) / 64 * 64);
+  void *s = aligned_alloc(64, (gemm_scratch_bytes(l->gemm, l->desc.k, threads) + 63) / 64 * 64);
   if (!s) return -1;
   free(l->scratch);
   l->scratch = s;
@@ -175,19 +178,27 @@ static int gemm_scratch_reserve(sn_linear_t *l, int threads) {
 
 static sinter_status_t create_gemm(const sn_linear_desc_t *desc, const gemm_layout_t *layout,
                                    size_t weight_bytes, sn_linear_t **out, sinter_error_t *err) {
-  if (layout->nr != SN_GEMM_NR || layout->kc != SN_GEMM_KC ||
-      (layout->elem_bytes != 4 && layout->elem_bytes != 2))
+  int int8 = layout->elem_bytes == 1;
+  if (int8 ? layout->nr != SN_GEMM_I8_NR || layout->kc != 0
+           : layout->nr != SN_GEMM_NR || layout->kc != SN_GEMM_KC ||
+                 (layout->elem_bytes != 4 && layout->elem_bytes != 2))
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
                         "weights are packed in %d x %d blocks of %d-byte elements; this build "
-                        "packs %d x %d blocks of 4 or 2 bytes; recompile the artifact",
-                        layout->nr, layout->kc, layout->elem_bytes, SN_GEMM_NR, SN_GEMM_KC);
+                        "packs %d x %d blocks of 4 or 2 bytes, or int8 panels of %d; recompile "
+                        "the artifact",
+                        layout->nr, layout->kc, layout->elem_bytes, SN_GEMM_NR, SN_GEMM_KC,
+                        SN_GEMM_I8_NR);
+  if (int8 != (desc->int8 != 0))
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "a K=%lld N=%lld linear marked %s has weights packed as %s",
+                        (long long)desc->k, (long long)desc->n, desc->int8 ? "int8" : "fp32",
+                        int8 ? "int8" : "fp32 or bf16");
   size_t want = gemm_bytes(desc->k, desc->n, layout->elem_bytes);
-  if (desc->int8 || weight_bytes != want)
+  if (want == 0 || weight_bytes != want)
     return sn_error_set(err, SINTER_ERR_FORMAT,
                         "packed weights of a K=%lld N=%lld linear are %zu bytes; the layout "
-                        "needs %zu%s",
-                        (long long)desc->k, (long long)desc->n, weight_bytes, want,
-                        desc->int8 ? " and an fp32 linear" : "");
+                        "needs %zu",
+                        (long long)desc->k, (long long)desc->n, weight_bytes, want);
   sn_linear_t *l = calloc(1, sizeof *l);
   if (!l) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear");
   l->desc = *desc;
@@ -212,29 +223,10 @@ static dnnl_alg_kind_t eltwise_of(int act) {
   }
 }
 
-/* Primitive descriptor for desc with M a runtime dimension and weights in
- * the layout of the implementation's choosing. */
-/* int8: s8 x s8 -> s32 with plain layouts and no post-ops (the fp32
- * epilogue is ours, since scales are per token and per channel). */
-static dnnl_status_t int8_pd(sn_dnnl_t *d, const sn_linear_desc_t *desc,
-                             dnnl_primitive_desc_t *pd) {
-  dnnl_memory_desc_t src, wei, dst;
-  dnnl_dims_t src_dims = {DNNL_RUNTIME_DIM_VAL, desc->k}, src_strides = {desc->k, 1};
-  dnnl_dims_t wei_dims = {desc->k, desc->n}, wei_strides = {1, desc->k};
-  dnnl_dims_t dst_dims = {DNNL_RUNTIME_DIM_VAL, desc->n}, dst_strides = {desc->n, 1};
-  dnnl_matmul_desc_t md;
-  dnnl_status_t s;
-  if ((s = dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_s8, src_strides)) ||
-      (s = dnnl_memory_desc_init_by_strides(&wei, 2, wei_dims, dnnl_s8, wei_strides)) ||
-      (s = dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_s32, dst_strides)) ||
-      (s = dnnl_matmul_desc_init(&md, &src, &wei, NULL, &dst)))
-    return s;
-  return dnnl_primitive_desc_create(pd, &md, NULL, d->engine, NULL);
-}
-
+/* Primitive descriptor for desc (fp32) with M a runtime dimension and
+ * weights in the layout of the implementation's choosing. */
 static dnnl_status_t linear_pd(sn_dnnl_t *d, const sn_linear_desc_t *desc,
                                dnnl_primitive_desc_t *pd) {
-  if (desc->int8) return int8_pd(d, desc, pd);
   dnnl_memory_desc_t src, wei, bias, dst;
   dnnl_dims_t src_dims = {DNNL_RUNTIME_DIM_VAL, desc->k}, src_strides = {desc->k, 1};
   dnnl_dims_t wei_dims = {desc->k, desc->n}, bias_dims = {1, desc->n};
@@ -262,55 +254,26 @@ done:
   return s;
 }
 
-/* Per output channel: scale = max |w| / 127, q = round(w / scale). */
-static sinter_status_t prepack_int8(sn_dnnl_t *d, const sn_linear_desc_t *desc, const float *w,
-                                    void **out_data, size_t *out_bytes, void **out_layout,
-                                    size_t *out_layout_size, sinter_error_t *err) {
-  dnnl_primitive_desc_t pd = NULL;
-  dnnl_status_t s = int8_pd(d, desc, &pd);
-  if (s)
-    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                        "oneDNN has no s8 matmul for K=%lld N=%lld on this CPU (status %d)",
-                        (long long)desc->k, (long long)desc->n, (int)s);
-  const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-  size_t bytes = sn_linear_int8_bytes(desc->k, desc->n);
-  unsigned char *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
-  void *layout = malloc(sizeof *wmd);
-  if (!buf || !layout) {
-    free(buf), free(layout);
-    dnnl_primitive_desc_destroy(pd);
-    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prepack: %zu bytes", bytes);
-  }
-  memcpy(layout, wmd, sizeof *wmd);
-  dnnl_primitive_desc_destroy(pd);
-  memset(buf, 0, bytes);
-  int8_t *q = (int8_t *)buf;
-  float *scale = (float *)(buf + bytes - (size_t)desc->n * sizeof(float));
-  for (int64_t n = 0; n < desc->n; n++) {
-    const float *row = w + n * desc->k;
-    float mx = 0;
-    for (int64_t k = 0; k < desc->k; k++) mx = fmaxf(mx, fabsf(row[k]));
-    float s_n = mx > 0 ? mx / 127.0f : 1.0f;
-    scale[n] = s_n;
-    for (int64_t k = 0; k < desc->k; k++) q[n * desc->k + k] = (int8_t)lrintf(row[k] / s_n);
-  }
-  *out_data = buf;
-  *out_bytes = bytes;
-  *out_layout = layout;
-  *out_layout_size = sizeof *wmd;
-  return SINTER_OK;
-}
-
 sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc,
-                                  sn_linear_kernel_t kernel, const float *w, void **out_data,
-                                  size_t *out_bytes, void **out_layout, size_t *out_layout_size,
-                                  sinter_error_t *err) {
+                                  sn_linear_kernel_t kernel, const float *w, int num_outliers,
+                                  const int32_t *outliers, void **out_data, size_t *out_bytes,
+                                  void **out_layout, size_t *out_layout_size, sinter_error_t *err) {
   *out_data = *out_layout = NULL;
-  if ((kernel == SN_LINEAR_GEMM || kernel == SN_LINEAR_GEMM_BF16) && !desc->int8)
-    return prepack_gemm(desc, kernel == SN_LINEAR_GEMM_BF16 ? 2 : 4, w, out_data, out_bytes,
-                        out_layout, out_layout_size, err);
-  if (desc->int8)
-    return prepack_int8(d, desc, w, out_data, out_bytes, out_layout, out_layout_size, err);
+  if (desc->int8 && (num_outliers < 0 || num_outliers > SN_GEMM_I8_OUTLIERS))
+    return sn_error_set(err, SINTER_ERR_INTERNAL, "prepack: %d outlier channels", num_outliers);
+  for (int o = 0; desc->int8 && o < num_outliers; o++)
+    if (outliers[o] < 0 || outliers[o] >= desc->k)
+      return sn_error_set(err, SINTER_ERR_INTERNAL, "prepack: outlier channel %d of %lld",
+                          outliers[o], (long long)desc->k);
+  if (desc->int8 != (kernel == SN_LINEAR_GEMM_INT8))
+    return sn_error_set(err, SINTER_ERR_INTERNAL, "prepack: int8 linears take the int8 kernel");
+  if (kernel != SN_LINEAR_ONEDNN)
+    return prepack_gemm(desc,
+                        kernel == SN_LINEAR_GEMM_INT8   ? 1
+                        : kernel == SN_LINEAR_GEMM_BF16 ? 2
+                                                        : 4,
+                        w, num_outliers, outliers, out_data, out_bytes, out_layout, out_layout_size,
+                        err);
   dnnl_primitive_desc_t pd = NULL, rpd = NULL;
   dnnl_primitive_t reorder = NULL;
   dnnl_memory_t from = NULL, to = NULL;
@@ -377,6 +340,11 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
                                  sinter_error_t *err) {
   *out = NULL;
   if (is_gemm_layout(layout, layout_size)) return create_gemm(desc, layout, weight_bytes, out, err);
+  if (desc->int8)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "an int8 linear (K=%lld N=%lld) with weights in a layout this build no "
+                        "longer runs; recompile the artifact",
+                        (long long)desc->k, (long long)desc->n);
   dnnl_primitive_desc_t pd = NULL;
   dnnl_status_t s;
   if ((s = linear_pd(d, desc, &pd)))
@@ -394,8 +362,7 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
   }
   /* The weights' size follows from the (now trusted) layout: a buffer of
    * any other size would be read out of bounds. */
-  size_t want =
-      desc->int8 ? sn_linear_int8_bytes(desc->k, desc->n) : dnnl_memory_desc_get_size(wmd);
+  size_t want = dnnl_memory_desc_get_size(wmd);
   if (weight_bytes != want) {
     dnnl_primitive_desc_destroy(pd);
     return sn_error_set(err, SINTER_ERR_FORMAT,
@@ -413,7 +380,7 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
   {
     dnnl_memory_desc_t plain;
     dnnl_dims_t dims = {desc->k, desc->n}, strides = {1, desc->k};
-    l->small_m = !desc->int8 && sn_cpu_isa_max() >= SN_ISA_AVX2 &&
+    l->small_m = sn_cpu_isa_max() >= SN_ISA_AVX2 &&
                  dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_f32, strides) == 0 &&
                  dnnl_memory_desc_equal(&plain, wmd) && getenv("SINTER_NO_SMALL_M") == NULL;
   }
@@ -422,20 +389,6 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
     dnnl_primitive_desc_destroy(pd);
     sn_linear_destroy(l);
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch");
-  }
-  if (desc->int8) {
-    l->int8_exact = sn_cpu_isa_max() >= SN_ISA_AVX2 && !sn_cpu_has_avx512_vnni() &&
-                    getenv("SINTER_INT8_ONEDNN") == NULL;
-    l->xq = malloc((size_t)(INT8_CHUNK * desc->k));
-    l->x16 = malloc((size_t)(INT8_CHUNK * desc->k) * sizeof(int16_t));
-    l->x_scale = malloc(INT8_CHUNK * sizeof(float));
-    l->acc = malloc((size_t)(INT8_CHUNK * desc->n) * sizeof(int32_t));
-    l->tmp = malloc((size_t)(INT8_CHUNK * desc->n) * sizeof(float));
-    if (!l->xq || !l->x16 || !l->x_scale || !l->acc || !l->tmp) {
-      dnnl_primitive_desc_destroy(pd);
-      sn_linear_destroy(l);
-      return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "int8 linear scratch");
-    }
   }
   s = dnnl_primitive_create(&l->prim, pd);
   dnnl_primitive_desc_destroy(pd);
@@ -523,133 +476,6 @@ static void run_small_m(const sn_linear_t *l, int64_t m, const float *x, const f
   finish_epilogue(l, m, v, out);
 }
 
-/* On CPUs without VNNI an int8 linear computes its s32 sums itself: oneDNN
- * 2.6's AVX2 s8 x s8 GEMM goes through vpmaddubsw, whose s16 pair sums
- * saturate; it measured worst absolute errors of 4.6-7.5 on 384 x 1536
- * products of uniform inputs, silently (bench/RESULTS.md). Ours widens both
- * operands to s16 and uses vpmaddwd (pairs of at most 2 * 128 * 127, summed in
- * s32), so the sums are exact at any row count and an output never depends on
- * the batch it ran in. It costs int8 throughput at large batches here (MiniLM
- * 8 x 128: 33 against 41-43 seq/s); with VNNI (vpdpbusd accumulates in s32
- * without saturating) oneDNN runs instead. */
-
-/* s32 dot products of one s8 weight row with ROWS quantised rows of x. */
-/* s32 dot products of COLS s8 weight rows with ROWS rows of x, x already
- * widened to s16 (x16, row stride k): every widened weight vector and every x
- * load serves several products. */
-#define INT8_BLOCK(ROWS, COLS)                                                                    \
-  do {                                                                                            \
-    __m256i a[ROWS][COLS];                                                                        \
-    for (int i = 0; i < ROWS; i++)                                                                \
-      for (int q = 0; q < COLS; q++) a[i][q] = _mm256_setzero_si256();                            \
-    for (j = 0; j + 16 <= k; j += 16) {                                                           \
-      __m256i wv[COLS];                                                                           \
-      for (int q = 0; q < COLS; q++)                                                              \
-        wv[q] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wr + q * k + j)));         \
-      for (int i = 0; i < ROWS; i++) {                                                            \
-        __m256i xv = _mm256_loadu_si256((const __m256i *)(xr + i * k + j));                       \
-        for (int q = 0; q < COLS; q++)                                                            \
-          a[i][q] = _mm256_add_epi32(a[i][q], _mm256_madd_epi16(wv[q], xv));                      \
-      }                                                                                           \
-    }                                                                                             \
-    for (int i = 0; i < ROWS; i++)                                                                \
-      for (int q = 0; q < COLS; q++) {                                                            \
-        __m128i s4 =                                                                              \
-            _mm_add_epi32(_mm256_castsi256_si128(a[i][q]), _mm256_extracti128_si256(a[i][q], 1)); \
-        s4 = _mm_hadd_epi32(s4, s4);                                                              \
-        s4 = _mm_hadd_epi32(s4, s4);                                                              \
-        int32_t sum = _mm_cvtsi128_si32(s4);                                                      \
-        for (int64_t t = j; t < k; t++) sum += (int32_t)wr[q * k + t] * (int32_t)xr[i * k + t];   \
-        acc[(r0 + i) * n + c + q] = sum;                                                          \
-      }                                                                                           \
-  } while (0)
-
-/* Output columns c, c+1 (cols = 2) or c alone (cols = 1) of the s32 sums:
- * acc[r, c] = x[r, :] . w[c, :] for r < m, with x widened to s16. */
-__attribute__((target("avx2"))) static void int8_exact_columns(const int16_t *x16, const int8_t *wr,
-                                                               int cols, int64_t m, int64_t k,
-                                                               int64_t n, int64_t c, int32_t *acc) {
-  int64_t r0 = 0, j;
-  for (; r0 + 4 <= m; r0 += 4) {
-    const int16_t *xr = x16 + r0 * k;
-    if (cols == 2)
-      INT8_BLOCK(4, 2);
-    else
-      INT8_BLOCK(4, 1);
-  }
-  for (; r0 < m; r0++) {
-    const int16_t *xr = x16 + r0 * k;
-    if (cols == 2)
-      INT8_BLOCK(1, 2);
-    else
-      INT8_BLOCK(1, 1);
-  }
-}
-
-/* l->acc = l->xq [m, K] x w^T through oneDNN's s8 matmul primitive. */
-static sinter_status_t int8_sums_onednn(sn_linear_t *l, int64_t m, const void *w,
-                                        sinter_error_t *err) {
-  const int64_t K = l->desc.k, N = l->desc.n;
-  sinter_status_t st = SINTER_OK;
-  dnnl_memory_desc_t src, dst;
-  dnnl_dims_t src_dims = {m, K}, src_strides = {K, 1}, dst_dims = {m, N}, dst_strides = {N, 1};
-  dnnl_memory_t mem[3] = {NULL, NULL, NULL};
-  dnnl_status_t s;
-  if ((s = dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_s8, src_strides)) ||
-      (s = dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_s32, dst_strides)) ||
-      (s = dnnl_memory_create(&mem[0], &src, l->d->engine, l->xq)) ||
-      (s = dnnl_memory_create(&mem[1], &l->weights_md, l->d->engine, (void *)w)) ||
-      (s = dnnl_memory_create(&mem[2], &dst, l->d->engine, l->acc))) {
-    st = sn_error_set(err, SINTER_ERR_INTERNAL, "int8 linear: setup failed (status %d)", (int)s);
-  } else {
-    dnnl_exec_arg_t args[3] = {
-        {DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]}};
-    if ((s = dnnl_primitive_execute(l->prim, l->d->stream, 3, args)) ||
-        (s = dnnl_stream_wait(l->d->stream)))
-      st = sn_error_set(err, SINTER_ERR_INTERNAL, "int8 linear: execution failed (status %d)",
-                        (int)s);
-  }
-  for (int i = 0; i < 3; i++)
-    if (mem[i]) dnnl_memory_destroy(mem[i]);
-  return st;
-}
-
-/* One int8 step over rows [0, m) of x (m <= INT8_CHUNK). */
-static sinter_status_t run_int8_chunk(sn_linear_t *l, int64_t m, const float *x, const void *w,
-                                      const float *bias, float *out, sinter_error_t *err) {
-  const int64_t K = l->desc.k, N = l->desc.n;
-  const float *w_scale =
-      (const float *)((const unsigned char *)w + sn_linear_int8_bytes(K, N) - (size_t)N * 4);
-  /* Dynamic symmetric quantisation, one scale per token. */
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < m; r++) {
-    const float *row = x + r * K;
-    float mx = 0;
-    for (int64_t k = 0; k < K; k++) mx = fmaxf(mx, fabsf(row[k]));
-    float s = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / s;
-    l->x_scale[r] = s;
-    for (int64_t k = 0; k < K; k++) l->xq[r * K + k] = (int8_t)lrintf(row[k] * inv);
-  }
-  if (l->int8_exact) {
-    const int8_t *wq = w;
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < m * K; i++) l->x16[i] = l->xq[i];
-#pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < N; c += 2)
-      int8_exact_columns(l->x16, wq + c * K, c + 1 < N ? 2 : 1, m, K, N, c, l->acc);
-  } else {
-    SN_TRY(int8_sums_onednn(l, m, w, err));
-  }
-  /* Epilogue in fp32: dequantise, bias, activation, residual. */
-  float *v = l->desc.residual ? l->tmp : out;
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < m; r++)
-    for (int64_t c = 0; c < N; c++)
-      v[r * N + c] = (float)l->acc[r * N + c] * l->x_scale[r] * w_scale[c] + bias[c];
-  finish_epilogue(l, m, v, out);
-  return SINTER_OK;
-}
-
 sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const void *w,
                               const float *bias, float *out, sinter_error_t *err) {
   if (l->gemm) {
@@ -657,7 +483,10 @@ sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const v
     if (gemm_scratch_reserve(l, omp_get_max_threads()) != 0)
       return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch for %d threads",
                           omp_get_max_threads());
-    if (l->gemm == 2)
+    if (l->gemm == 1)
+      sn_gemm_i8_run(m, l->desc.k, l->desc.n, x, w, bias, l->desc.act, l->desc.residual, out,
+                     l->scratch);
+    else if (l->gemm == 2)
       sn_gemm_run_bf16(m, l->desc.k, l->desc.n, x, w, bias, l->desc.act, l->desc.residual, out,
                        l->scratch);
     else
@@ -667,13 +496,6 @@ sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const v
   }
   if (l->small_m && m <= SMALL_M) {
     run_small_m(l, m, x, w, bias, out, l->tmp);
-    return SINTER_OK;
-  }
-  if (l->desc.int8) {
-    for (int64_t r = 0; r < m; r += INT8_CHUNK) {
-      int64_t rows = m - r < INT8_CHUNK ? m - r : INT8_CHUNK;
-      SN_TRY(run_int8_chunk(l, rows, x + r * l->desc.k, w, bias, out + r * l->desc.n, err));
-    }
     return SINTER_OK;
   }
   dnnl_memory_desc_t src, bmd, dst;
@@ -709,7 +531,7 @@ done:
 void sn_linear_destroy(sn_linear_t *l) {
   if (!l) return;
   if (l->prim) dnnl_primitive_destroy(l->prim);
-  free(l->xq), free(l->x16), free(l->x_scale), free(l->acc), free(l->tmp), free(l->scratch);
+  free(l->tmp), free(l->scratch);
   free(l);
 }
 

@@ -37,9 +37,10 @@ typedef struct sn_linear_desc {
   int64_t k, n;
   int act;      /* sn_activation_t */
   int residual; /* 1: accumulate onto out (oneDNN sum post-op) */
-  int int8;     /* 1: s8 weights with a float scale per output channel; activations
-                   quantized to s8 per token at run time (dynamic), s32 accumulation,
-                   dequantisation, bias, activation and residual in fp32 */
+  int int8;     /* 1: s8 weights with a float scale per output channel, activations
+                   quantised to s8 per token at run time (dynamic), exact s32 sums,
+                   dequantisation, bias, activation and residual in fp32: sinter's
+                   int8 GEMM (gemm_int8.h) on any target */
 } sn_linear_desc_t;
 
 /* Which fp32 kernel a compiled linear runs; the compiler chooses at prepack
@@ -48,19 +49,17 @@ typedef enum sn_linear_kernel {
   SN_LINEAR_ONEDNN = 0,    /* oneDNN matmul, weights in the layout it asks for */
   SN_LINEAR_GEMM = 1,      /* sinter's GEMM (gemm.h), weights packed by sn_gemm_pack */
   SN_LINEAR_GEMM_BF16 = 2, /* the same with bf16 weights (sn_gemm_pack_bf16), fp32 math */
+  SN_LINEAR_GEMM_INT8 = 3, /* int8 linears (desc.int8): sinter's exact int8 GEMM */
 } sn_linear_kernel_t;
 
 /* Revision of the packed layouts above; part of the artifact's content key,
  * so that a change of layout never reuses a cached artifact. */
-#define SN_LINEAR_LAYOUT_REVISION 2
+#define SN_LINEAR_LAYOUT_REVISION 3
 
 /* What a weight layout descriptor (from sn_linear_prepack) names: "f32",
- * "bf16" (sinter's GEMM, by weight type), or "onednn" for anything else. */
+ * "bf16", "int8" (sinter's GEMMs, by weight type), or "onednn" for anything
+ * else. */
 const char *sn_linear_layout_kind(const void *layout, size_t layout_size);
-
-/* Bytes of an int8 linear's weight buffer: N*K s8 values (row n = output
- * channel n), padding to 64 bytes, then N float scales. */
-size_t sn_linear_int8_bytes(int64_t k, int64_t n);
 
 /* A oneDNN matmul primitive for any row count M (a runtime dimension), made
  * once per artifact load. */
@@ -68,15 +67,18 @@ typedef struct sn_linear sn_linear_t;
 
 /* Reorders plain weights w [N, K] (row-major, as stored by transformers) into
  * the layout `kernel` wants: for SN_LINEAR_ONEDNN, the layout the primitive
- * for `desc` wants on this CPU; for SN_LINEAR_GEMM (fp32 only; int8 linears
- * always use oneDNN), sinter's packed panels. *out_data (bytes *out_bytes,
+ * for `desc` wants on this CPU; for SN_LINEAR_GEMM and _BF16, sinter's packed
+ * panels; for SN_LINEAR_GEMM_INT8 (exactly the desc.int8 linears), the
+ * quantised panels of gemm_int8.h, keeping the input channels
+ * outliers[0..num_outliers) in fp32 (num_outliers <= SN_GEMM_I8_OUTLIERS;
+ * ignored by the other kernels). *out_data (bytes *out_bytes,
  * 64-byte aligned, free()) and *out_layout (a layout descriptor of
  * *out_layout_size bytes, free()) are new, owned by the caller. *out_data is
  * NULL when w is already in the wanted layout (use it as is). */
 sinter_status_t sn_linear_prepack(sn_dnnl_t *d, const sn_linear_desc_t *desc,
-                                  sn_linear_kernel_t kernel, const float *w, void **out_data,
-                                  size_t *out_bytes, void **out_layout, size_t *out_layout_size,
-                                  sinter_error_t *err);
+                                  sn_linear_kernel_t kernel, const float *w, int num_outliers,
+                                  const int32_t *outliers, void **out_data, size_t *out_bytes,
+                                  void **out_layout, size_t *out_layout_size, sinter_error_t *err);
 
 /* Creates the linear for desc, with the kernel its layout names; checks that
  * `layout` (from sn_linear_prepack, possibly on another machine) is one this

@@ -37,6 +37,9 @@ sinter_status_t sn_program_create(const sinter_model_t *model, sn_ir_graph_t *pl
   p->plan = *plan;
   memset(plan, 0, sizeof *plan);
   p->options = *options;
+  /* Used while compiling only; the caller's memory, gone after. */
+  p->options.calibration_file = NULL;
+  p->options.calibration = NULL;
   p->model = model;
   p->origin = SN_PROGRAM_COMPILED;
   *out = p;

@@ -25,11 +25,26 @@
 #include "model/model.h"
 
 /* How a program is compiled. Part of the content key. */
+/* Activation statistics for int8 linears, from running the fp32 program on
+ * calibration texts (api/calibrate.c): for linear i, named by its weight
+ * (names[i], as in the compiled graph), the largest |x| seen in each of its
+ * k[i] input channels. The compiler keeps the largest few channels of each
+ * int8 linear in fp32 (pass_prepack.c). */
+typedef struct sn_int8_calibration {
+  int32_t linears;
+  const char *const *names;        /* [linears] */
+  const int64_t *k;                /* [linears] */
+  const float *const *channel_max; /* [linears][k[i]] */
+} sn_int8_calibration_t;
+
 typedef struct sn_compile_options {
   sinter_dtype_t dtype;
   int64_t max_tokens;       /* largest packed batch the arena is planned for */
   int64_t max_seq;          /* longest sequence accepted */
   uint64_t target_features; /* CPU features the plan may use (SN_FEATURE_*); 0: this CPU */
+  /* int8 only; used while compiling, never stored in an artifact: */
+  const char *calibration_file;             /* texts, one per line; NULL: built-in sentences */
+  const sn_int8_calibration_t *calibration; /* made by the api layer from those texts */
 } sn_compile_options_t;
 
 /* What one compiler pass did, for `sinter compile --explain`. */

@@ -17,6 +17,8 @@ struct sn_plan_exec {
   int32_t *zeros; /* token types when the caller gives none */
   int64_t total;  /* tokens of the last run */
   int profile;
+  sn_plan_observer_fn observer;
+  void *observer_ctx;
   double seconds[SN_OP_COUNT_];
   int64_t calls[SN_OP_COUNT_];
 };
@@ -25,6 +27,11 @@ void sn_plan_exec_profile(sn_plan_exec_t *e, int on) {
   e->profile = on;
   memset(e->seconds, 0, sizeof e->seconds);
   memset(e->calls, 0, sizeof e->calls);
+}
+
+void sn_plan_exec_observe(sn_plan_exec_t *e, sn_plan_observer_fn fn, void *ctx) {
+  e->observer = fn;
+  e->observer_ctx = ctx;
 }
 
 void sn_plan_exec_profile_get(const sn_plan_exec_t *e, double *seconds, int64_t *calls) {
@@ -147,6 +154,10 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
                                n->eps, out);
         break;
       case SN_OP_LINEAR: {
+        if (e->observer) {
+          const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
+          e->observer(e->observer_ctx, w->name, x, rows, w->shape.dims[1]);
+        }
         if (n->num_inputs == 4) {
           const float *res = in_data(e, n, 3, ids, type_ids);
           if (res != out) memcpy(out, res, (size_t)(total * last) * sizeof(float));

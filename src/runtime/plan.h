@@ -35,6 +35,13 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
 void sn_plan_exec_profile(sn_plan_exec_t *e, int on);
 void sn_plan_exec_profile_get(const sn_plan_exec_t *e, double *seconds, int64_t *calls);
 
+/* Called before each LINEAR node runs with the name of its weight and its
+ * input x [rows, k] (borrowed for the call), on the thread that runs the
+ * plan. For int8 calibration (api/calibrate.c); fn NULL turns it off. */
+typedef void (*sn_plan_observer_fn)(void *ctx, const char *weight, const float *x, int64_t rows,
+                                    int64_t k);
+void sn_plan_exec_observe(sn_plan_exec_t *e, sn_plan_observer_fn fn, void *ctx);
+
 /* The k-th graph output of the last run (rows: total tokens or sequences). */
 const float *sn_plan_exec_output(const sn_plan_exec_t *e, int k);
 

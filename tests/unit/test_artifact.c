@@ -36,7 +36,7 @@ static void test_round_trip(void) {
   sinter_program_t *compiled = NULL, *loaded = NULL;
   SN_CHECK_OK(sinter_model_open(dir, &folder, &err), &err);
   if (!folder) return;
-  sn_compile_options_t opts = {SINTER_DTYPE_F32, 128, 64, 0};
+  sn_compile_options_t opts = {.dtype = SINTER_DTYPE_F32, .max_tokens = 128, .max_seq = 64};
   SN_CHECK_OK(sn_api_compile(folder, &opts, &compiled, &err), &err);
   if (!compiled) return;
   SN_CHECK_OK(sinter_program_save(compiled, artifact_path, &err), &err);

@@ -24,7 +24,8 @@ static int count_op(const sn_ir_graph_t *g, sn_ir_op_t op) {
   return n;
 }
 
-static const sn_compile_options_t opts = {SINTER_DTYPE_F32, 256, 64, 0};
+static const sn_compile_options_t opts = {
+    .dtype = SINTER_DTYPE_F32, .max_tokens = 256, .max_seq = 64};
 
 /* Runs passes up to and including `last` on the model's unfused graph. */
 static sinter_status_t run_until(const sinter_model_t *m, int last, sn_ir_graph_t *g,
@@ -224,7 +225,7 @@ static void test_linear_kernel_choice(void) {
   sinter_model_t *m = open_fixture("bert_cls");
   if (!m) return;
   sinter_error_t err;
-  sn_compile_options_t opts = {SINTER_DTYPE_F32, 64, 32, 0};
+  sn_compile_options_t opts = {.dtype = SINTER_DTYPE_F32, .max_tokens = 64, .max_seq = 32};
   setenv("SINTER_GEMM", "sinter", 1);
   SN_CHECK(sn_compile_linear_kernel(&opts) == SN_LINEAR_GEMM);
   sinter_compile_options_t copts = {SINTER_DTYPE_F32, 64, 32};

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kernels/gemm_int8.h"
 #include "kernels/matmul.h"
 #include "kernels/reference.h"
 #include "test.h"
@@ -136,11 +137,12 @@ static void test_matmul(void) {
   sn_dnnl_destroy(d);
 }
 
-/* An int8 linear's s32 sums are exact: its output equals the dequantised
- * exact integer products (per-token activation scale, per-channel weight
- * scale), and a row's output does not depend on the other rows of the batch.
- * oneDNN 2.6's AVX2 s8 GEMM (SINTER_INT8_ONEDNN=1) saturates and fails the
- * first check on CPUs without VNNI. Odd K (tails) and N. */
+/* An int8 linear (sn_linear_* with desc.int8) runs the int8 GEMM: its output
+ * equals the dequantised exact integer products of the operands it reports
+ * (gemm_int8.h: per-token activation scale, per-channel weight scale), and a
+ * row's output does not depend on the other rows of the batch. A layout of
+ * the wrong kind for the desc is refused. Odd K (tails) and N; the kernel
+ * itself is tested on every path in test_gemm_int8.c. */
 static void test_int8_linear_is_exact(void) {
   sinter_error_t err;
   sn_dnnl_t *d = NULL;
@@ -153,28 +155,37 @@ static void test_int8_linear_is_exact(void) {
   for (int i = 0; i < M * K; i++) x[i] = frand(&seed);
   for (int i = 0; i < N * K; i++) w[i] = frand(&seed);
   for (int i = 0; i < N; i++) bias[i] = frand(&seed);
-  sn_linear_desc_t desc = {K, N, 0, 0, 1};
+  sn_linear_desc_t desc = {K, N, 0, 0, 1}, fp32 = {K, N, 0, 0, 0};
   void *data = NULL, *layout = NULL;
   size_t bytes = 0, layout_size = 0;
   sn_linear_t *l = NULL;
-  SN_CHECK_OK(
-      sn_linear_prepack(d, &desc, SN_LINEAR_ONEDNN, w, &data, &bytes, &layout, &layout_size, &err),
-      &err);
+  SN_CHECK_ERR(sn_linear_prepack(d, &desc, SN_LINEAR_ONEDNN, w, 0, NULL, &data, &bytes, &layout,
+                                 &layout_size, &err),
+               SINTER_ERR_INTERNAL, &err, "int8 kernel");
+  SN_CHECK_OK(sn_linear_prepack(d, &desc, SN_LINEAR_GEMM_INT8, w, 0, NULL, &data, &bytes, &layout,
+                                &layout_size, &err),
+              &err);
+  SN_CHECK(layout && !strcmp(sn_linear_layout_kind(layout, layout_size), "int8"));
+  SN_CHECK_ERR(sn_linear_create(d, &fp32, layout, layout_size, bytes, &l, &err), SINTER_ERR_FORMAT,
+               &err, "packed as int8");
+  SN_CHECK_ERR(sn_linear_create(d, &desc, layout, layout_size, bytes - 1, &l, &err),
+               SINTER_ERR_FORMAT, &err, "bytes");
   SN_CHECK_OK(sn_linear_create(d, &desc, layout, layout_size, bytes, &l, &err), &err);
   if (l) {
     SN_CHECK_OK(sn_linear_run(l, M, x, data, bias, a, &err), &err);
     /* The reference: the same quantisation, exact integer sums in int64. */
-    const int8_t *q = data;
-    const float *w_scale = (const float *)((const char *)data + bytes - N * sizeof(float));
+    const int8_t *qw;
+    const float *sw;
+    sn_gemm_i8_parts(K, N, data, &qw, &sw, NULL, NULL, NULL);
+    int8_t q[80];
     double worst = 0;
     for (int r = 0; r < M; r++) {
-      float mx = 0;
-      for (int k = 0; k < K; k++) mx = fmaxf(mx, fabsf(x[r * K + k]));
-      float s = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / s;
+      float s = sn_gemm_i8_quantize_row(K, N, data, x + r * K, q);
       for (int c = 0; c < N; c++) {
         int64_t sum = 0;
-        for (int k = 0; k < K; k++) sum += (int64_t)lrintf(x[r * K + k] * inv) * q[c * K + k];
-        double want = (double)sum * s * w_scale[c] + bias[c];
+        for (int k = 0; k < K; k++)
+          sum += (int64_t)q[k] * qw[(c / 16) * 80 * 16 + k / 4 * 64 + 4 * (c % 16) + k % 4];
+        double want = (double)sum * s * sw[c] + bias[c];
         worst = fmax(worst, fabs(want - a[r * N + c]));
       }
     }

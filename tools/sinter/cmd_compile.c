@@ -87,7 +87,7 @@ int sn_cmd_compile(int argc, char **argv) {
     }
   }
   if (!opts.model_dir) return cli_usage_error(compile_usage, "--model is required");
-  sn_compile_options_t c = {opts.dtype, opts.max_tokens, max_seq, 0};
+  sn_compile_options_t c = {.dtype = opts.dtype, .max_tokens = opts.max_tokens, .max_seq = max_seq};
   sinter_error_t err;
   if (apply_target(target, &c, &err) != 0) return cli_fail(&err);
   cli_model_t opened = {0};
