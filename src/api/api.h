@@ -59,9 +59,6 @@ void sn_api_calibration_free(sn_api_calibration_t *c);
  * set (1), which share no sentence. */
 const char *const *sn_api_sample_texts(int report, size_t *count);
 
-/* Revision of the built-in calibration texts: part of an int8 content key. */
-#define SN_API_SAMPLES_REVISION 1
-
 /* How an int8 program's outputs compare with the fp32 program's. */
 typedef struct sn_api_int8_report {
   size_t samples;

@@ -14,7 +14,7 @@
 /* Built-in samples: everyday English of several registers and lengths. The
  * calibration and report sets share no sentence (and neither shares one with
  * the golden fixtures the tests score against). Part of the content key
- * (SN_API_SAMPLES_REVISION): change it when the texts change. */
+ * (SN_INT8_SAMPLES_REVISION, program.h): change it when the texts change. */
 static const char *const calibration_texts[] = {
     "The quick brown fox jumps over the lazy dog.",
     "How do I reset my password if I no longer have access to my email?",

@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include "artifact/container.h"
+#include "kernels/gemm_int8.h"
 #include "kernels/matmul.h"
 #include "kernels/target.h"
 
@@ -62,18 +63,38 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
     }
     fprintf(out, "plan:            %d ops, arena %lld bytes for %lld tokens\n", (int)plan->count,
             (long long)plan->arena_bytes, (long long)plan->max_tokens);
-    int kinds[4] = {0, 0, 0, 0}; /* sinter f32, sinter bf16, oneDNN f32, oneDNN int8 */
+    int kinds[4] = {0, 0, 0, 0}; /* sinter f32, sinter bf16, sinter int8, oneDNN f32 */
     for (int32_t i = 0; i < plan->count; i++) {
       const sn_ir_node_t *n = &plan->nodes[i];
       if (n->op != SN_OP_LINEAR) continue;
       const sn_ir_node_t *w = &plan->nodes[n->inputs[1]];
       const char *kind = sn_linear_layout_kind(w->layout, w->layout_size);
-      kinds[n->int8 ? 3 : !strcmp(kind, "f32") ? 0 : !strcmp(kind, "bf16") ? 1 : 2]++;
+      kinds[!strcmp(kind, "f32") ? 0 : !strcmp(kind, "bf16") ? 1 : !strcmp(kind, "int8") ? 2 : 3]++;
     }
     fprintf(out,
-            "linear kernels:  %d sinter-gemm f32, %d sinter-gemm bf16 weights, %d oneDNN f32, "
-            "%d oneDNN int8\n",
+            "linear kernels:  %d sinter-gemm f32, %d sinter-gemm bf16 weights, %d sinter-gemm "
+            "int8, %d oneDNN f32\n",
             kinds[0], kinds[1], kinds[2], kinds[3]);
+    /* Each linear's precision; int8 ones with the input channels kept in fp32. */
+    for (int32_t i = 0; i < plan->count; i++) {
+      const sn_ir_node_t *n = &plan->nodes[i];
+      if (n->op != SN_OP_LINEAR) continue;
+      const sn_ir_node_t *w = &plan->nodes[n->inputs[1]];
+      int64_t rows = w->shape.dims[0], cols = w->shape.dims[1];
+      const char *kind = sn_linear_layout_kind(w->layout, w->layout_size);
+      fprintf(out, "  linear %-52s %5lld x %-5lld %s", w->name, (long long)rows, (long long)cols,
+              !strcmp(kind, "onednn") ? "f32 (oneDNN)" : kind);
+      if (n->int8 && w->data && w->nbytes == sn_gemm_i8_packed_bytes(cols, rows)) {
+        const int32_t *slots;
+        sn_gemm_i8_parts(cols, rows, w->data, NULL, NULL, NULL, NULL, &slots);
+        int used = 0;
+        for (int o = 0; o < SN_GEMM_I8_OUTLIERS; o++) used += slots[o] >= 0 && slots[o] < cols;
+        fprintf(out, ", %d input channels in fp32", used);
+        for (int o = 0, first = 1; o < SN_GEMM_I8_OUTLIERS; o++)
+          if (slots[o] >= 0 && slots[o] < cols) fprintf(out, "%s%d", first ? ": " : " ", slots[o]), first = 0;
+      }
+      fprintf(out, "\n");
+    }
     sn_ir_print(plan, out);
   }
   sn_ir_graph_deinit(&c.plan);

@@ -36,6 +36,26 @@ static sinter_status_t hash_file(EVP_MD_CTX *ctx, const char *dir, const char *n
   return st;
 }
 
+/* int8 programs depend on their calibration texts: the built-in set's
+ * revision, or the calibration file's bytes. */
+static sinter_status_t hash_calibration(EVP_MD_CTX *ctx, const sn_compile_options_t *opts,
+                                        sinter_error_t *err) {
+  if (opts->dtype != SINTER_DTYPE_INT8) return SINTER_OK;
+  char what[64];
+  snprintf(what, sizeof what, "calibration %s %d", opts->calibration_file ? "file" : "builtin",
+           opts->calibration_file ? 0 : SN_INT8_SAMPLES_REVISION);
+  EVP_DigestUpdate(ctx, what, strlen(what) + 1);
+  if (!opts->calibration_file) return SINTER_OK;
+  char *data = NULL;
+  size_t size = 0;
+  SN_TRY(sn_file_read_all(opts->calibration_file, 16u << 20, &data, &size, err));
+  uint64_t n = size;
+  EVP_DigestUpdate(ctx, &n, sizeof n);
+  EVP_DigestUpdate(ctx, data, size);
+  free(data);
+  return SINTER_OK;
+}
+
 sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_options_t *opts,
                                 uint8_t key[32], sinter_error_t *err) {
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -52,10 +72,10 @@ sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_op
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   int64_t o[3] = {(int64_t)opts->dtype, opts->max_tokens, opts->max_seq};
   EVP_DigestUpdate(ctx, o, sizeof o);
+  sinter_status_t st = hash_calibration(ctx, opts, err);
   /* The folder's inputs: exactly the files the model was read from (config,
    * modules and the Pooling config modules.json names, tokenizer files,
    * weight index and shards), by name and content. */
-  sinter_status_t st = SINTER_OK;
   const char *dir = sn_model_source(model), *name;
   for (size_t i = 0; !st && (name = sn_model_source_file(model, i)); i++)
     st = hash_file(ctx, dir, name, err);
@@ -90,6 +110,11 @@ static int fingerprint(const sinter_model_t *m, const sn_compile_options_t *opts
            sn_target_linear_kernel(sn_target_isa_features(opts->target_features)),
            SN_LINEAR_LAYOUT_REVISION);
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
+  sinter_error_t ignored;
+  if (hash_calibration(ctx, opts, &ignored) != SINTER_OK) {
+    EVP_MD_CTX_free(ctx);
+    return -1;
+  }
   /* The same files the content key hashes. */
   const char *name;
   for (size_t i = 0; (name = sn_model_source_file(m, i)); i++) {

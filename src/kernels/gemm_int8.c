@@ -15,8 +15,9 @@
  * and a full-K s32 sum never needs a partial round trip through out. The
  * quantised A block is bounded to BLOCK_BYTES, which sets mc.
  *
- * The outlier channels' fp32 products are added in the epilogue, one
- * broadcast of x[m, k] and one multiply-add per slot and 8 or 16 columns.
+ * The outlier channels' fp32 products are added in the epilogue: one fused
+ * multiply-add per slot, row and 8 or 16 columns (fmaf in the portable
+ * path, so that every path rounds alike).
  *
  * Activation quantisation is fused into the GEMM: the block's rows are read
  * once for their maximum and once to quantise, and the fp32 input is never
@@ -238,7 +239,7 @@ static void run_range_portable(const plan_t *p, int64_t m0, int64_t m1, int64_t 
         /* The vector paths' order: bias and outlier products first. */
         float f = p->bias ? p->bias[col] : 0.0f;
         for (int o = 0; o < p->num_outliers; o++)
-          f += p->x[i * K + p->outlier[o]] * p->outlier_w[o][col];
+          f = fmaf(p->x[i * K + p->outlier[o]], p->outlier_w[o][col], f);
         float v = (float)acc * (sx * p->w.sw[col]) + f;
         v = act_scalar(v, p->act);
         float *o = p->out + i * N + col;
@@ -349,8 +350,8 @@ __attribute__((always_inline)) SN_TARGET_AVX2 static inline void tile_avx2(
     const float *xr = x + i * p->k;
     for (int o = 0; o < p->num_outliers; o++) {
       __m256 xo = _mm256_set1_ps(xr[p->outlier[o]]);
-      f0 = _mm256_add_ps(f0, _mm256_mul_ps(xo, _mm256_loadu_ps(p->outlier_w[o] + c0)));
-      f1 = _mm256_add_ps(f1, _mm256_mul_ps(xo, _mm256_loadu_ps(p->outlier_w[o] + c0 + 8)));
+      f0 = _mm256_fmadd_ps(xo, _mm256_loadu_ps(p->outlier_w[o] + c0), f0);
+      f1 = _mm256_fmadd_ps(xo, _mm256_loadu_ps(p->outlier_w[o] + c0 + 8), f1);
     }
     __m256 v0 = finish_v8(acc[2 * i], _mm256_mul_ps(sw0, s), f0, p->act);
     __m256 v1 = finish_v8(acc[2 * i + 1], _mm256_mul_ps(sw1, s), f1, p->act);
@@ -495,11 +496,12 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void finish_panel_vn
   __m512i comp = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(p->w.col_sums + c0)), 7);
   __m512 sw = _mm512_loadu_ps(p->w.sw + c0);
   __m512 bias = p->bias ? _mm512_maskz_loadu_ps(m, p->bias + c0) : _mm512_setzero_ps();
+  __m512 wo[SN_GEMM_I8_OUTLIERS];
+  for (int o = 0; o < p->num_outliers; o++) wo[o] = _mm512_loadu_ps(p->outlier_w[o] + c0);
   for (int i = 0; i < rows; i++) {
     __m512 f = bias;
     for (int o = 0; o < p->num_outliers; o++)
-      f = _mm512_add_ps(f, _mm512_mul_ps(_mm512_set1_ps(x[i * p->k + p->outlier[o]]),
-                                         _mm512_loadu_ps(p->outlier_w[o] + c0)));
+      f = _mm512_fmadd_ps(_mm512_set1_ps(x[i * p->k + p->outlier[o]]), wo[o], f);
     __m512 v = finish_v16(_mm512_sub_epi32(acc[2 * i + h], comp),
                           _mm512_mul_ps(sw, _mm512_set1_ps(sx[i])), f, p->act);
     float *o = out + i * p->n + c0;
@@ -566,10 +568,13 @@ SN_TARGET_VNNI static void run_range_vnni(const plan_t *p, int64_t m0, int64_t m
   for (int64_t i0 = m0; i0 < m1; i0 += mc) {
     int64_t mb = min64(mc, m1 - i0);
     quantize_block_vnni(p, p->x + i0 * p->k, mb, u, sx);
+    /* Row tiles of even height (16 rows: 8 + 8, not 12 + 4): a short tile
+     * has too few independent sums to hide vpdpbusd's latency. */
+    int64_t tile_rows = ceil_div(mb, ceil_div(mb, MR_VNNI));
     for (int64_t j = p0; j < p1; j += 2) {
       const tile_vnni_fn *tiles = j + 1 < p1 ? tiles_vnni_2 : tiles_vnni_1;
-      for (int64_t ir = 0; ir < mb; ir += MR_VNNI) {
-        int64_t mr = min64(MR_VNNI, mb - ir);
+      for (int64_t ir = 0; ir < mb; ir += tile_rows) {
+        int64_t mr = min64(tile_rows, mb - ir);
         tiles[mr](p, p->x + (i0 + ir) * p->k, u + ir * p->lda, sx + ir, j,
                   p->out + (i0 + ir) * p->n);
       }

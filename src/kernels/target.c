@@ -114,12 +114,24 @@ static int leaf7_bit(unsigned sub, int reg, unsigned bit) {
   return (r[reg] >> bit) & 1u;
 }
 
+/* Detected once: cpuid exits to the hypervisor on a VM (microseconds), and
+ * kernels ask on every call. -1: not yet known. */
+static _Atomic int has_bf16 = -1, has_vnni = -1;
+
 int sn_cpu_has_avx512_bf16(void) {
-  return sn_cpu_isa_max() == SN_ISA_AVX512 && os_saves_avx512_state() && leaf7_bit(1, 0, 5);
+  int v = has_bf16;
+  if (v < 0)
+    has_bf16 = v =
+        sn_cpu_isa_max() == SN_ISA_AVX512 && os_saves_avx512_state() && leaf7_bit(1, 0, 5);
+  return v;
 }
 
 int sn_cpu_has_avx512_vnni(void) {
-  return sn_cpu_isa_max() == SN_ISA_AVX512 && os_saves_avx512_state() && leaf7_bit(0, 2, 11);
+  int v = has_vnni;
+  if (v < 0)
+    has_vnni = v =
+        sn_cpu_isa_max() == SN_ISA_AVX512 && os_saves_avx512_state() && leaf7_bit(0, 2, 11);
+  return v;
 }
 #else
 int sn_cpu_has_avx512_bf16(void) {

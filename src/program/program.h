@@ -37,6 +37,10 @@ typedef struct sn_int8_calibration {
   const float *const *channel_max; /* [linears][k[i]] */
 } sn_int8_calibration_t;
 
+/* Revision of the built-in int8 calibration texts (api/calibrate.c): part of
+ * an int8 artifact's content key, as a calibration file's bytes are. */
+#define SN_INT8_SAMPLES_REVISION 1
+
 typedef struct sn_compile_options {
   sinter_dtype_t dtype;
   int64_t max_tokens;       /* largest packed batch the arena is planned for */
