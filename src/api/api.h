@@ -64,6 +64,7 @@ typedef struct sn_api_int8_report {
   size_t samples;
   double worst_cosine, mean_cosine; /* of sentence embeddings, or logits for a classifier */
   int classifier;
+  int synthetic;         /* 1: pseudo-random token ids (the model has no tokenizer) */
   size_t labels_changed; /* classifiers: samples whose top label differs */
 } sn_api_int8_report_t;
 

@@ -321,6 +321,7 @@ sinter_status_t sn_api_int8_report(const sinter_model_t *model, const sinter_pro
   for (int v = 0; v < 2 && !st; v++) st = run_samples(session[v], &s, e[v], dim, err);
   if (!st) {
     out->samples = s.count;
+    out->synthetic = s.enc == NULL;
     out->worst_cosine = 1.0;
     out->classifier = minfo.num_labels > 0;
     for (size_t i = 0; i < s.count; i++) {

@@ -91,7 +91,8 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
         for (int o = 0; o < SN_GEMM_I8_OUTLIERS; o++) used += slots[o] >= 0 && slots[o] < cols;
         fprintf(out, ", %d input channels in fp32", used);
         for (int o = 0, first = 1; o < SN_GEMM_I8_OUTLIERS; o++)
-          if (slots[o] >= 0 && slots[o] < cols) fprintf(out, "%s%d", first ? ": " : " ", slots[o]), first = 0;
+          if (slots[o] >= 0 && slots[o] < cols)
+            fprintf(out, "%s%d", first ? ": " : " ", slots[o]), first = 0;
       }
       fprintf(out, "\n");
     }

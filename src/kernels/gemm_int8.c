@@ -450,8 +450,9 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
     const int8_t *b1, __m512i acc[2 * MR_VNNI]) {
 #define SN_I8_DECL(i) __m512i s##i##_0 = _mm512_setzero_si512(), s##i##_1 = _mm512_setzero_si512();
   SN_I8_DECL(0)
-  SN_I8_DECL(1) SN_I8_DECL(2) SN_I8_DECL(3) SN_I8_DECL(4) SN_I8_DECL(5) SN_I8_DECL(6) SN_I8_DECL(7)
-      SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10) SN_I8_DECL(11)
+  SN_I8_DECL(1)
+  SN_I8_DECL(2) SN_I8_DECL(3) SN_I8_DECL(4) SN_I8_DECL(5) SN_I8_DECL(6) SN_I8_DECL(7) SN_I8_DECL(8)
+      SN_I8_DECL(9) SN_I8_DECL(10) SN_I8_DECL(11)
 #undef SN_I8_DECL
 #define SN_I8_ROW(i)                                                  \
   if ((i) < rows) {                                                   \
@@ -465,14 +466,16 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
     __m512i w0 = _mm512_loadu_si512((const void *)(b0 + kk * NR));
     __m512i w1 = panels == 2 ? _mm512_loadu_si512((const void *)(b1 + kk * NR)) : w0;
     SN_I8_ROW(0)
-    SN_I8_ROW(1) SN_I8_ROW(2) SN_I8_ROW(3) SN_I8_ROW(4) SN_I8_ROW(5) SN_I8_ROW(6) SN_I8_ROW(7)
-        SN_I8_ROW(8) SN_I8_ROW(9) SN_I8_ROW(10) SN_I8_ROW(11)
+    SN_I8_ROW(1)
+    SN_I8_ROW(2) SN_I8_ROW(3) SN_I8_ROW(4) SN_I8_ROW(5) SN_I8_ROW(6) SN_I8_ROW(7) SN_I8_ROW(8)
+        SN_I8_ROW(9) SN_I8_ROW(10) SN_I8_ROW(11)
   }
 #undef SN_I8_ROW
 #define SN_I8_OUT(i) acc[2 * (i)] = s##i##_0, acc[2 * (i) + 1] = s##i##_1;
   SN_I8_OUT(0)
-  SN_I8_OUT(1) SN_I8_OUT(2) SN_I8_OUT(3) SN_I8_OUT(4) SN_I8_OUT(5) SN_I8_OUT(6) SN_I8_OUT(7)
-      SN_I8_OUT(8) SN_I8_OUT(9) SN_I8_OUT(10) SN_I8_OUT(11)
+  SN_I8_OUT(1)
+  SN_I8_OUT(2) SN_I8_OUT(3) SN_I8_OUT(4) SN_I8_OUT(5) SN_I8_OUT(6) SN_I8_OUT(7) SN_I8_OUT(8)
+      SN_I8_OUT(9) SN_I8_OUT(10) SN_I8_OUT(11)
 #undef SN_I8_OUT
 }
 

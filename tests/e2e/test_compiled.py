@@ -168,18 +168,17 @@ def test_two_processes_compile_one_entry(tmp_path):
     assert len(list((tmp_path / "cache").glob("*.sinter"))) == 1
 
 
-@pytest.mark.parametrize("dtype,target", [("int8", 0.99), ("bf16", 0.999)])
+@pytest.mark.parametrize("dtype,target", [("bf16", 0.999)])
 def test_low_precision_default_model_cosine_to_fp32(tmp_path, dtype, target):
-    """int8 (per-channel s8 weights, dynamic per-token activations) and bf16
-    (bf16 weights, fp32 arithmetic) keep the sentence embeddings within their
-    cosine targets (0.99, 0.999) of the fp32 reference."""
+    """bf16 (bf16 weights, fp32 arithmetic) keeps the sentence embeddings
+    within its cosine target of the fp32 reference (int8: test_int8.py)."""
     art = tmp_path / f"minilm-{dtype}.sinter"
     run("compile", "--model", DEFAULT_MODEL, "--dtype", dtype, "-o", art, check=0)
     info = run("inspect", art, check=0).stdout
     assert f"dtype {dtype}," in info
     kernels = info.split("linear kernels:")[1].splitlines()[0]
     assert ("0 sinter-gemm bf16" not in kernels) == (dtype == "bf16")
-    assert ("0 oneDNN int8" not in kernels) == (dtype == "int8")
+    assert "0 sinter-gemm int8" in kernels
     g = golden("all_minilm_l6_v2")
     stdin = "\n".join(" ".join(map(str, c["input_ids"])) for c in g["cases"]) + "\n"
     rows = json_lines(run("embed", "--model", art, "--ids", stdin=stdin, check=0).stdout)

@@ -187,7 +187,7 @@ static void reference(int64_t m, int64_t k, int64_t n, const float *x, const flo
         acc += (int64_t)q[kk] * qw[(c / 16) * kp * 16 + kk / 4 * 64 + 4 * (c % 16) + kk % 4];
       double v = (double)acc * sx * sw[c] + (bias ? bias[c] : 0);
       for (int o = 0; o < SN_GEMM_I8_OUTLIERS; o++)
-        if (slots[o] >= 0) v += (double)x[r * k + slots[o]] * w[c * k + slots[o]];
+        if (slots[o] >= 0 && slots[o] < k) v += (double)x[r * k + slots[o]] * w[c * k + slots[o]];
       if (act == 1) v = 0.5 * v * (1 + erf(v / sqrt(2.0)));
       if (act == 4) v = tanh(v);
       want[r * n + c] = v + (init ? init[r * n + c] : 0);
@@ -197,7 +197,8 @@ static void reference(int64_t m, int64_t k, int64_t n, const float *x, const flo
 }
 
 /* Real values, one huge activation, with and without outlier channels (the
- * huge one among them, 5 slots of 8 used), against the double reference. */
+ * huge one among them, 5 slots of 8 used), and with slots corrupted as an
+ * untrusted artifact could, against the double reference. */
 static void test_real_values_and_outlier(void) {
   int64_t m = 37, k = 300, n = 45;
   float *x = malloc((size_t)(m * k) * sizeof(float)), *w = malloc((size_t)(n * k) * sizeof(float));
@@ -209,8 +210,13 @@ static void test_real_values_and_outlier(void) {
   for (int i = 0; i < 45; i++) bias[i] = uniform(-1, 1);
   x[5 * k + 17] = 1000.0f; /* an outlier: alone, row 5 keeps little precision */
   double *want = malloc((size_t)(m * n) * sizeof(double));
-  for (int s = 0; s < 2; s++) {
+  for (int s = 0; s < 3; s++) {
     void *packed = pack(k, n, w, s ? 5 : 0, outliers);
+    if (s == 2) { /* an untrusted artifact's slots: outside [0, k) they are skipped, never read */
+      int32_t *slots;
+      sn_gemm_i8_parts(k, n, packed, NULL, NULL, NULL, NULL, (const int32_t **)&slots);
+      slots[0] = 1 << 30, slots[1] = -7, slots[2] = (int32_t)k;
+    }
     /* The quantisation follows its definition; outlier channels quantise to 0. */
     int8_t q[300];
     float sx = sn_gemm_i8_quantize_row(k, n, packed, x + 5 * k, q);
@@ -220,6 +226,7 @@ static void test_real_values_and_outlier(void) {
     for (int64_t kk = 0; kk < k; kk++) amax = fmaxf(amax, fabsf(x[5 * k + kk] * c[kk]));
     SN_CHECK(sx == amax / 127.0f);
     SN_CHECK(s ? q[17] == 0 && amax < 3 : q[17] == 127);
+    if (s == 2) SN_CHECK(c[0] == 0 && c[299] == 0); /* the mask stays: those channels drop out */
     for (int act = 0; act <= 4; act += 4)
       for (int res = 0; res < 2; res++) {
         reference(m, k, n, x, w, packed, bias, act, res ? init : NULL, want);

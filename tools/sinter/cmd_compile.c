@@ -75,9 +75,10 @@ static int print_int8_report(const sinter_model_t *model, const sinter_program_t
   sn_api_int8_report_t r;
   sinter_error_t err;
   if (sn_api_int8_report(model, program, NULL, &r, &err)) return cli_fail(&err);
-  printf("int8 against fp32 on %zu sentences not used for calibration: worst cosine %.5f, mean "
-         "%.5f (%s)",
-         r.samples, r.worst_cosine, r.mean_cosine, r.classifier ? "logits" : "sentence embeddings");
+  printf("int8 against fp32 on %zu %s not used for calibration: worst cosine %.5f, mean %.5f (%s)",
+         r.samples,
+         r.synthetic ? "pseudo-random id sequences (the model has no tokenizer)" : "sentences",
+         r.worst_cosine, r.mean_cosine, r.classifier ? "logits" : "sentence embeddings");
   if (r.classifier) printf(", top label changed on %zu", r.labels_changed);
   printf("\n");
   return SN_EXIT_OK;
