@@ -18,8 +18,8 @@
 static const char *const calibration_texts[] = {
     "The quick brown fox jumps over the lazy dog.",
     "How do I reset my password if I no longer have access to my email?",
-    "The central bank raised interest rates by a quarter point on Wednesday, citing persistent "
-    "inflation in services and a tight labour market.",
+    ("The central bank raised interest rates by a quarter point on Wednesday, citing persistent "
+     "inflation in services and a tight labour market."),
     "Preheat the oven to 200 degrees, then roast the vegetables for about forty minutes.",
     "Photosynthesis converts light energy into chemical energy stored in glucose.",
     "She scored twice in the second half and the team won the cup final 3-1.",
@@ -27,8 +27,8 @@ static const char *const calibration_texts[] = {
     "Can you recommend a good hotel near the train station in Munich?",
     "The patient presented with a mild fever, a dry cough and fatigue lasting five days.",
     "git rebase -i HEAD~3 lets you squash the last three commits into one.",
-    "In 1969, Apollo 11 landed on the Moon and Neil Armstrong became the first person to walk "
-    "on its surface.",
+    ("In 1969, Apollo 11 landed on the Moon and Neil Armstrong became the first person to walk "
+     "on its surface."),
     "I absolutely loved this film: the acting, the music, everything!",
     "Worst purchase ever. It broke after two days and support never answered.",
     "What is the difference between a virus and a bacterium?",
@@ -42,8 +42,8 @@ static const char *const calibration_texts[] = {
     "Regular exercise lowers the risk of heart disease, diabetes and depression.",
     "The new smartphone features a larger battery, a faster processor and an improved camera.",
     "Translate the following sentence into French: where is the nearest pharmacy?",
-    "Climate change is driving more frequent heatwaves, droughts and floods across the globe, "
-    "and adaptation is becoming as urgent as cutting emissions.",
+    ("Climate change is driving more frequent heatwaves, droughts and floods across the globe, "
+     "and adaptation is becoming as urgent as cutting emissions."),
     "yes",
     "Thanks!",
     "Error: connection refused (errno 111) while contacting 10.0.0.12:5432",
@@ -64,8 +64,8 @@ static const char *const report_texts[] = {
     "This restaurant has the best sushi I have ever tasted.",
     "The software update fixed the crash but the battery drains faster now.",
     "Which programming language should I learn first for data analysis?",
-    "The river burst its banks after three days of heavy rain, flooding hundreds of homes in "
-    "the valley.",
+    ("The river burst its banks after three days of heavy rain, flooding hundreds of homes in "
+     "the valley."),
     "Ok",
     "Remember to back up your files before installing the new operating system.",
     "The author's second novel explores memory, grief and the bonds between sisters.",

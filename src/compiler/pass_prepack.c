@@ -4,8 +4,10 @@
  * sinter's GEMM (gemm.h) on targets without AVX-512, where it ties oneDNN
  * 2.6's gemm:jit at 1024 rows and is 1.04-2x faster at 16-128 rows (a GELU
  * epilogue most of all); oneDNN on AVX-512 targets, where our kernel (AVX2
- * only) would run at half the machine's peak. int8 linears use oneDNN's s8
- * matmul. The oneDNN path is a matmul configuration for the target (row count
+ * only) would run at half the machine's peak. int8 linears run sinter's
+ * exact int8 GEMM (gemm_int8.h) on any target, with the input channels the
+ * calibration (api/calibrate.c) found largest kept in fp32. The oneDNN path
+ * is a matmul configuration for the target (row count
  * a runtime dimension, epilogue as post-ops) with the weights reordered into
  * the layout that primitive wants; sinter's path packs the weights into its
  * panels. Either way the packing happens once, here; the artifact stores the
@@ -24,25 +26,12 @@ int sn_compile_linear_kernel(const sn_compile_options_t *opts) {
   return sn_target_linear_kernel(sn_target_isa_features(opts->target_features));
 }
 
-/* Which linears int8 quantises: every encoder linear and the pooler; the
- * classifier head (a few outputs) stays fp32. SINTER_INT8_SKIP (a
- * comma-separated list of name fragments) keeps matching linears in fp32,
- * for accuracy experiments. */
+/* Which linears int8 quantises: every encoder linear and the pooler. The
+ * classifier head (DistilBERT's pre_classifier too) stays fp32: it runs on
+ * one row per sequence, so int8 would save nothing measurable and cost
+ * accuracy where the output is read directly. */
 static int quantizable(const char *name) {
-  if (strstr(name, "classifier") || strstr(name, "pre_classifier")) return 0;
-  const char *skip = getenv("SINTER_INT8_SKIP");
-  while (skip && *skip) {
-    const char *end = strchr(skip, ',');
-    size_t len = end ? (size_t)(end - skip) : strlen(skip);
-    char frag[128];
-    if (len > 0 && len < sizeof frag) {
-      memcpy(frag, skip, len);
-      frag[len] = 0;
-      if (strstr(name, frag)) return 0;
-    }
-    skip = end ? end + 1 : NULL;
-  }
-  return 1;
+  return !strstr(name, "classifier");
 }
 
 /* The input channels of the linear with weight `name` that int8 keeps in fp32: the

@@ -227,7 +227,7 @@ static void test_real_values_and_outlier(void) {
     SN_CHECK(sx == amax / 127.0f);
     SN_CHECK(s ? q[17] == 0 && amax < 3 : q[17] == 127);
     if (s == 2) SN_CHECK(c[0] == 0 && c[299] == 0); /* the mask stays: those channels drop out */
-    for (int act = 0; act <= 4; act += 4)
+    for (int act = 0; act <= 4; act += act == 1 ? 3 : 1) /* none, GELU (erf), tanh */
       for (int res = 0; res < 2; res++) {
         reference(m, k, n, x, w, packed, bias, act, res ? init : NULL, want);
         int isas[4], count = levels(isas), saved = sn_cpu_isa();
