@@ -253,6 +253,27 @@ static void run_range_portable(const plan_t *p, int64_t m0, int64_t m1, int64_t 
   }
 }
 
+/* A quantised A block in a thread's scratch (or the shared one): rows of q
+ * (biased u8 on the VNNI path), rows of |q| (AVX2), one scale per row. */
+typedef struct ablock {
+  int8_t *q, *aq;
+  float *sx;
+} ablock_t;
+
+static ablock_t ablock_of(const plan_t *p, unsigned char *scratch) {
+  ablock_t b;
+  b.q = (int8_t *)scratch;
+  b.aq = b.q + p->mc_max * p->lda;
+  b.sx = (float *)(b.aq + p->mc_max * p->lda);
+  return b;
+}
+
+/* Block row r's part of b. */
+static ablock_t ablock_row(const plan_t *p, ablock_t b, int64_t r) {
+  b.q += r * p->lda, b.aq += r * p->lda, b.sx += r;
+  return b;
+}
+
 #if SN_X86
 
 /* --------------------------------------------------------------- AVX2 */
@@ -419,23 +440,15 @@ SN_I8_TILE_AVX2(4)
 static const tile_avx2_fn tiles_avx2[MR_AVX2 + 1] = {NULL, tile_avx2_1, tile_avx2_2, tile_avx2_3,
                                                      tile_avx2_4};
 
-SN_TARGET_AVX2 static void run_range_avx2(const plan_t *p, int64_t m0, int64_t m1, int64_t p0,
-                                          int64_t p1, unsigned char *scratch) {
-  const int64_t rows = m1 - m0;
-  int8_t *q = (int8_t *)scratch, *aq = q + p->mc_max * p->lda;
-  float *sx = (float *)(aq + p->mc_max * p->lda);
-  int64_t nbm = ceil_div(rows, p->mc_max);
-  int64_t mc = ceil_div(ceil_div(rows, nbm), MR_ALL) * MR_ALL;
-  for (int64_t i0 = m0; i0 < m1; i0 += mc) {
-    int64_t mb = min64(mc, m1 - i0);
-    quantize_block_avx2(p, p->x + i0 * p->k, mb, q, aq, sx);
-    for (int64_t j = p0; j < p1; j++)
-      for (int64_t ir = 0; ir < mb; ir += MR_AVX2) {
-        int64_t mr = min64(MR_AVX2, mb - ir);
-        tiles_avx2[mr](p, p->x + (i0 + ir) * p->k, q + ir * p->lda, aq + ir * p->lda, sx + ir, j,
-                       p->out + (i0 + ir) * p->n);
-      }
-  }
+/* Panels [p0, p1) of block rows [i0, i0 + mb), quantised in b. */
+SN_TARGET_AVX2 static void compute_avx2(const plan_t *p, int64_t i0, int64_t mb, int64_t p0,
+                                        int64_t p1, ablock_t b) {
+  for (int64_t j = p0; j < p1; j++)
+    for (int64_t ir = 0; ir < mb; ir += MR_AVX2) {
+      int64_t mr = min64(MR_AVX2, mb - ir);
+      tiles_avx2[mr](p, p->x + (i0 + ir) * p->k, b.q + ir * p->lda, b.aq + ir * p->lda, b.sx + ir,
+                     j, p->out + (i0 + ir) * p->n);
+    }
 }
 
 /* --------------------------------------------------------- AVX-512 VNNI */
@@ -483,8 +496,9 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
   SN_I8_DECL(0)
   SN_I8_DECL(1)
   SN_I8_DECL(2)
-  SN_I8_DECL(3) SN_I8_DECL(4) SN_I8_DECL(5) SN_I8_DECL(6) SN_I8_DECL(7) SN_I8_DECL(8) SN_I8_DECL(9)
-      SN_I8_DECL(10) SN_I8_DECL(11)
+  SN_I8_DECL(3)
+  SN_I8_DECL(4) SN_I8_DECL(5) SN_I8_DECL(6) SN_I8_DECL(7) SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10)
+      SN_I8_DECL(11)
 #undef SN_I8_DECL
 #define SN_I8_ROW(i)                                                  \
   if ((i) < rows) {                                                   \
@@ -500,16 +514,18 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
     SN_I8_ROW(0)
     SN_I8_ROW(1)
     SN_I8_ROW(2)
-    SN_I8_ROW(3) SN_I8_ROW(4) SN_I8_ROW(5) SN_I8_ROW(6) SN_I8_ROW(7) SN_I8_ROW(8) SN_I8_ROW(9)
-        SN_I8_ROW(10) SN_I8_ROW(11)
+    SN_I8_ROW(3)
+    SN_I8_ROW(4) SN_I8_ROW(5) SN_I8_ROW(6) SN_I8_ROW(7) SN_I8_ROW(8) SN_I8_ROW(9) SN_I8_ROW(10)
+        SN_I8_ROW(11)
   }
 #undef SN_I8_ROW
 #define SN_I8_OUT(i) acc[2 * (i)] = s##i##_0, acc[2 * (i) + 1] = s##i##_1;
   SN_I8_OUT(0)
   SN_I8_OUT(1)
   SN_I8_OUT(2)
-  SN_I8_OUT(3) SN_I8_OUT(4) SN_I8_OUT(5) SN_I8_OUT(6) SN_I8_OUT(7) SN_I8_OUT(8) SN_I8_OUT(9)
-      SN_I8_OUT(10) SN_I8_OUT(11)
+  SN_I8_OUT(3)
+  SN_I8_OUT(4) SN_I8_OUT(5) SN_I8_OUT(6) SN_I8_OUT(7) SN_I8_OUT(8) SN_I8_OUT(9) SN_I8_OUT(10)
+      SN_I8_OUT(11)
 #undef SN_I8_OUT
 }
 
@@ -612,26 +628,19 @@ SN_I8_TILES_VNNI(2)
 #undef SN_I8_TILES_VNNI
 #undef SN_I8_TILE_VNNI
 
-SN_TARGET_VNNI static void run_range_vnni(const plan_t *p, int64_t m0, int64_t m1, int64_t p0,
-                                          int64_t p1, unsigned char *scratch) {
-  const int64_t rows = m1 - m0;
-  uint8_t *u = scratch;
-  float *sx = (float *)(u + 2 * p->mc_max * p->lda);
-  int64_t nbm = ceil_div(rows, p->mc_max);
-  int64_t mc = ceil_div(ceil_div(rows, nbm), MR_ALL) * MR_ALL;
-  for (int64_t i0 = m0; i0 < m1; i0 += mc) {
-    int64_t mb = min64(mc, m1 - i0);
-    quantize_block_vnni(p, p->x + i0 * p->k, mb, u, sx);
-    /* Row tiles of even height (16 rows: 8 + 8, not 12 + 4): a short tile
-     * has too few independent sums to hide vpdpbusd's latency. */
-    int64_t tile_rows = ceil_div(mb, ceil_div(mb, MR_VNNI));
-    for (int64_t j = p0; j < p1; j += 2) {
-      const tile_vnni_fn *tiles = j + 1 < p1 ? tiles_vnni_2 : tiles_vnni_1;
-      for (int64_t ir = 0; ir < mb; ir += tile_rows) {
-        int64_t mr = min64(tile_rows, mb - ir);
-        tiles[mr](p, p->x + (i0 + ir) * p->k, u + ir * p->lda, sx + ir, j,
-                  p->out + (i0 + ir) * p->n);
-      }
+/* Panels [p0, p1) of block rows [i0, i0 + mb), quantised (biased) in b. */
+SN_TARGET_VNNI static void compute_vnni(const plan_t *p, int64_t i0, int64_t mb, int64_t p0,
+                                        int64_t p1, ablock_t b) {
+  const uint8_t *u = (const uint8_t *)b.q;
+  /* Row tiles of even height (16 rows: 8 + 8, not 12 + 4): a short tile
+   * has too few independent sums to hide vpdpbusd's latency. */
+  int64_t tile_rows = ceil_div(mb, ceil_div(mb, MR_VNNI));
+  for (int64_t j = p0; j < p1; j += 2) {
+    const tile_vnni_fn *tiles = j + 1 < p1 ? tiles_vnni_2 : tiles_vnni_1;
+    for (int64_t ir = 0; ir < mb; ir += tile_rows) {
+      int64_t mr = min64(tile_rows, mb - ir);
+      tiles[mr](p, p->x + (i0 + ir) * p->k, u + ir * p->lda, b.sx + ir, j,
+                p->out + (i0 + ir) * p->n);
     }
   }
 }
@@ -654,20 +663,48 @@ const char *sn_gemm_i8_path(void) {
   return names[current_path()];
 }
 
+/* Quantises x rows [r0, r1) into b, whose row 0 is x row `base`. */
+static void quantize_rows(const plan_t *p, int64_t base, int64_t r0, int64_t r1, ablock_t b) {
+  if (r1 <= r0) return;
+  ablock_t at = ablock_row(p, b, r0 - base);
+#if SN_X86
+  if (p->path == PATH_VNNI) {
+    quantize_block_vnni(p, p->x + r0 * p->k, r1 - r0, (uint8_t *)at.q, at.sx);
+    return;
+  }
+  if (p->path == PATH_AVX2) quantize_block_avx2(p, p->x + r0 * p->k, r1 - r0, at.q, at.aq, at.sx);
+#else
+  (void)at;
+#endif
+}
+
+/* Panels [p0, p1) of rows [i0, i0 + mb), already quantised in b. */
+static void compute(const plan_t *p, int64_t i0, int64_t mb, int64_t p0, int64_t p1, ablock_t b) {
+#if SN_X86
+  if (p->path == PATH_VNNI) compute_vnni(p, i0, mb, p0, p1, b);
+  if (p->path == PATH_AVX2) compute_avx2(p, i0, mb, p0, p1, b);
+#else
+  (void)p, (void)i0, (void)mb, (void)p0, (void)p1, (void)b;
+#endif
+}
+
+/* Rows [m0, m1) x panels [p0, p1): M blocks of even height, each quantised
+ * into this thread's scratch, then computed. */
 static void run_range(const plan_t *p, int64_t m0, int64_t m1, int64_t p0, int64_t p1,
                       unsigned char *scratch) {
   if (m1 <= m0 || p1 <= p0) return;
-#if SN_X86
-  if (p->path == PATH_VNNI) {
-    run_range_vnni(p, m0, m1, p0, p1, scratch);
+  if (p->path == PATH_PORTABLE) {
+    run_range_portable(p, m0, m1, p0, p1, scratch);
     return;
   }
-  if (p->path == PATH_AVX2) {
-    run_range_avx2(p, m0, m1, p0, p1, scratch);
-    return;
+  ablock_t b = ablock_of(p, scratch);
+  int64_t nbm = ceil_div(m1 - m0, p->mc_max);
+  int64_t mc = ceil_div(ceil_div(m1 - m0, nbm), MR_ALL) * MR_ALL;
+  for (int64_t i0 = m0; i0 < m1; i0 += mc) {
+    int64_t mb = min64(mc, m1 - i0);
+    quantize_rows(p, i0, i0, i0 + mb, b);
+    compute(p, i0, mb, p0, p1, b);
   }
-#endif
-  run_range_portable(p, m0, m1, p0, p1, scratch);
 }
 
 static void run_task(const plan_t *p, int64_t t, unsigned char *scratch) {
@@ -726,6 +763,22 @@ void sn_gemm_i8_run(int64_t m, int64_t k, int64_t n, const float *x, const void 
   p.nchunks = ceil_div(panels, p.chunk);
   int64_t tasks = nbm * p.nchunks;
   const size_t per_thread = thread_scratch(k);
+  if (nbm == 1 && p.path != PATH_PORTABLE) {
+    /* One M block (few rows, the N split across threads): quantise it once,
+     * each thread a share of the rows into thread 0's scratch, instead of
+     * once per task (at 16 rows, quantising cost more than a task's sums). */
+    ablock_t shared = ablock_of(&p, scratch);
+#pragma omp parallel num_threads(threads)
+    {
+      int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      quantize_rows(&p, 0, m * t / nt, m * (t + 1) / nt, shared);
+#pragma omp barrier
+#pragma omp for schedule(dynamic, 1) nowait
+      for (int64_t c = 0; c < p.nchunks; c++)
+        compute(&p, 0, m, c * p.chunk, min64(panels, (c + 1) * p.chunk), shared);
+    }
+    return;
+  }
 #pragma omp parallel num_threads(threads)
   {
     unsigned char *mine = (unsigned char *)scratch + (size_t)omp_get_thread_num() * per_thread;
