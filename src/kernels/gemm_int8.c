@@ -48,6 +48,7 @@
 #define MC_MAX 192
 #define TASKS 4     /* tasks per thread wanted */
 #define MIN_CHUNK 4 /* narrowest panel chunk of a task */
+#define MIN_BLOCK_ROWS 48 /* shortest M block made to get more tasks */
 /* Below this many ops one thread runs it (waking the pool costs 40-75 us).
  * In a whole model the pool is awake (the CLI's short spin), and MiniLM's
  * 16-token request measured 0.57-0.63 ms p50 with 4e6 against 0.75-0.83 ms
@@ -747,8 +748,13 @@ void sn_gemm_i8_run(int64_t m, int64_t k, int64_t n, const float *x, const void 
   }
   /* Tasks as in gemm.c: M blocks times panel chunks, about TASKS per
    * thread, a count the threads divide; chunks even where possible, so that
-   * the VNNI path's panel pairs stay whole. */
+   * the VNNI path's panel pairs stay whole. Unlike gemm.c, more M blocks
+   * (down to MIN_BLOCK_ROWS) are preferred over splitting N: every task
+   * quantises its M block, so N chunks of one block repeat that work. */
   int64_t nbm = ceil_div(m, p.mc_max);
+  int64_t by_rows = min64((int64_t)TASKS * threads, ceil_div(m, MIN_BLOCK_ROWS));
+  if (nbm < by_rows) nbm = by_rows;
+  nbm = ceil_div(nbm, threads) * threads;
   p.mc = ceil_div(ceil_div(m, nbm), MR_ALL) * MR_ALL;
   nbm = ceil_div(m, p.mc);
   int64_t max_ch = panels / MIN_CHUNK > 1 ? panels / MIN_CHUNK : 1;
