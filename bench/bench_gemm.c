@@ -96,14 +96,14 @@ typedef struct cell {
   void *const *pool;
   int npool;
   int *next;
-  int isa; /* OURS_INT8: the ISA level to force (sn_cpu_set_isa) for this cell */
+  const char *path; /* OURS_INT8: the int8 path to force (sn_gemm_i8_set_path) */
 } cell_t;
 
 static void call(const cell_t *c) {
   if (c->which == OURS_INT8) {
-    sn_cpu_set_isa(c->isa);
+    sn_gemm_i8_set_path(c->path);
     sn_gemm_i8_run(c->m, c->k, c->n, c->x, c->w, c->bias, c->act, 0, c->out, c->scratch);
-    sn_cpu_set_isa(SN_ISA_AVX512);
+    sn_gemm_i8_set_path("auto");
     return;
   }
   if (c->which == OURS || c->which == OURS_BF16) {
@@ -129,8 +129,8 @@ static void call(const cell_t *c) {
  * batches, the contenders taking turns batch by batch so that a noisy
  * neighbour on the VM disturbs them alike. */
 static void time_cells(const cell_t *c, int nc, int reps, double *best, double *median) {
-  double t[4][64];
-  int per_batch[4];
+  double t[5][64];
+  int per_batch[5];
   if (reps > 64) reps = 64;
   for (int i = 0; i < nc; i++) {
     call(&c[i]);
@@ -308,17 +308,28 @@ static int bench_int8(int argc, char **argv) {
     for (int i = 0; i < argc && nm < 8; i++) ms[nm++] = atoll(argv[i]);
   }
   int reps = getenv("BENCH_REPS") ? atoi(getenv("BENCH_REPS")) : 9;
-  const char *isa_name = "", *avx2_name = "";
-  double ipeak[3], apeak[3], fpeak[3];
+  /* Columns: the automatic path, then every other vector path this CPU has,
+   * each against the peak of its own instructions; then fp32. */
+  static const char *const all[] = {"avx512-vnni", "avx2-vnni", "avx2-sign"};
+  const char *paths[4];
+  int np = 0;
+  paths[np++] = sn_gemm_i8_path();
+  for (int i = 0; i < 3; i++)
+    if (sn_gemm_i8_path_available(all[i]) && strcmp(all[i], paths[0])) paths[np++] = all[i];
+  double ipeak[4][3], fpeak[3];
+  printf("int8 GOP/s best (median) of %d batches, %% of the peak of the column's instructions:",
+         reps);
+  for (int c = 0; c < np; c++) {
+    const char *name = "";
+    sn_gemm_i8_set_path(paths[c]);
+    for (int t = 1; t <= 2; t++) ipeak[c][t] = sn_peak_int8_gops(t, 0.3, &name);
+    printf(" %s %.0f / %.0f;", name, ipeak[c][1], ipeak[c][2]);
+  }
+  sn_gemm_i8_set_path("auto");
   for (int t = 1; t <= 2; t++) {
-    ipeak[t] = sn_peak_int8_gops(t, 0.3, &isa_name);
-    sn_cpu_set_isa(SN_ISA_AVX2); /* the peak of the level the avx2-sign column runs at */
-    apeak[t] = sn_peak_int8_gops(t, 0.3, &avx2_name);
-    sn_cpu_set_isa(SN_ISA_AVX512);
     const char *fname;
     fpeak[t] = sn_peak_fp32_gflops(t, 0.3, &fname);
   }
-  int top = sn_cpu_isa();
   sinter_error_t err;
   sn_dnnl_t *d;
   if (sn_dnnl_create(&d, &err) != SINTER_OK) {
@@ -326,14 +337,11 @@ static int bench_int8(int argc, char **argv) {
     return 1;
   }
   int kernel = sn_target_linear_kernel(sn_target_isa_features(0));
-  printf(
-      "int8 GOP/s best (median) of %d batches, %% of the int8 peak of the column's level (%s: "
-      "%.0f / %.0f GOP/s on 1 / 2 threads; %s: %.0f / %.0f); fp32 (%s) GFLOP/s, %% of the fp32 "
-      "peak (%.0f / %.0f)\n",
-      reps, isa_name, ipeak[1], ipeak[2], avx2_name, apeak[1], apeak[2],
-      kernel == SN_LINEAR_GEMM ? "sinter gemm" : "oneDNN", fpeak[1], fpeak[2]);
-  printf("%5s %5s %5s %4s %3s | %-22s | %-22s | %-22s | %s\n", "M", "K", "N", "act", "thr",
-         sn_gemm_i8_path(), "avx2-sign", "fp32", "int8/fp32");
+  printf(" GOP/s on 1 / 2 threads; fp32 (%s) GFLOP/s, %% of the fp32 peak (%.0f / %.0f)\n",
+         kernel == SN_LINEAR_GEMM ? "sinter gemm" : "oneDNN", fpeak[1], fpeak[2]);
+  printf("%5s %5s %5s %4s %3s", "M", "K", "N", "act", "thr");
+  for (int c = 0; c < np; c++) printf(" | %-22s", paths[c]);
+  printf(" | %-22s | %s\n", "fp32", "int8/fp32");
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     int64_t k = shapes[s][0], n = shapes[s][1];
     int act = (k == 768 && n == 3072) || (k == 384 && n == 1536) ? 1 : 0;
@@ -356,65 +364,52 @@ static int bench_int8(int argc, char **argv) {
     for (int mi = 0; mi < nm; mi++) {
       int64_t m = ms[mi];
       float *x = random_floats(m * k, -1, 1);
-      float *o[3];
-      for (int i = 0; i < 3; i++) o[i] = malloc((size_t)(m * n) * sizeof(float));
-      cell_t c[3] = {
-          {.which = OURS_INT8,
-           .m = m,
-           .k = k,
-           .n = n,
-           .act = act,
-           .x = x,
-           .bias = bias,
-           .out = o[0],
-           .scratch = scratch,
-           .w = q,
-           .isa = top},
-          {.which = OURS_INT8,
-           .m = m,
-           .k = k,
-           .n = n,
-           .act = act,
-           .x = x,
-           .bias = bias,
-           .out = o[1],
-           .scratch = scratch,
-           .w = q,
-           .isa = SN_ISA_AVX2},
-          {.which = DNNL,
-           .m = m,
-           .k = k,
-           .n = n,
-           .act = act,
-           .x = x,
-           .bias = bias,
-           .out = o[2],
-           .scratch = fscratch,
-           .lin = lin,
-           .w = wd ? wd : w},
-      };
-      double maxd = max_diff(&c[0], &c[1], m * n);
-      if (maxd > 1e-4) printf("  !! the int8 paths differ by %.3g\n", maxd);
+      float *o[5];
+      for (int i = 0; i <= np; i++) o[i] = malloc((size_t)(m * n) * sizeof(float));
+      cell_t c[5];
+      for (int i = 0; i < np; i++)
+        c[i] = (cell_t){.which = OURS_INT8,
+                        .m = m,
+                        .k = k,
+                        .n = n,
+                        .act = act,
+                        .x = x,
+                        .bias = bias,
+                        .out = o[i],
+                        .scratch = scratch,
+                        .w = q,
+                        .path = paths[i]};
+      c[np] = (cell_t){.which = DNNL,
+                       .m = m,
+                       .k = k,
+                       .n = n,
+                       .act = act,
+                       .x = x,
+                       .bias = bias,
+                       .out = o[np],
+                       .scratch = fscratch,
+                       .lin = lin,
+                       .w = wd ? wd : w};
+      for (int i = 1; i < np; i++) {
+        double maxd = max_diff(&c[0], &c[i], m * n);
+        if (maxd > 1e-4) printf("  !! the int8 paths differ by %.3g\n", maxd);
+      }
       double ops = 2.0 * (double)m * (double)k * (double)n;
       for (int threads = 1; threads <= 2; threads++) {
         omp_set_num_threads(threads);
-        double best[3], med[3];
-        char col[3][64];
-        time_cells(c, 3, reps, best, med);
-        for (int i = 0; i < 3; i++) {
+        double best[5], med[5];
+        time_cells(c, np + 1, reps, best, med);
+        printf("%5lld %5lld %5lld %4s %3d", (long long)m, (long long)k, (long long)n,
+               act ? "gelu" : "-", threads);
+        for (int i = 0; i <= np; i++) {
           double g = ops / best[i] * 1e-9;
-          snprintf(col[i], sizeof col[i], "%6.1f (%6.1f) %3.0f%%", g, ops / med[i] * 1e-9,
-                   100 * g /
-                       (i == 0   ? ipeak[threads]
-                        : i == 1 ? apeak[threads]
-                                 : fpeak[threads]));
+          printf(" | %6.1f (%6.1f) %3.0f%%", g, ops / med[i] * 1e-9,
+                 100 * g / (i < np ? ipeak[i][threads] : fpeak[threads]));
         }
-        printf("%5lld %5lld %5lld %4s %3d | %s | %s | %s | %.2fx\n", (long long)m, (long long)k,
-               (long long)n, act ? "gelu" : "-", threads, col[0], col[1], col[2],
-               best[2] / best[0]);
+        printf(" | %.2fx\n", best[np] / best[0]);
         fflush(stdout);
       }
-      for (int i = 0; i < 3; i++) free(o[i]);
+      for (int i = 0; i <= np; i++) free(o[i]);
       free(x);
     }
     sn_linear_destroy(lin);
@@ -464,10 +459,10 @@ int main(int argc, char **argv) {
       float *o1 = malloc((size_t)(m * n) * sizeof(float));
       float *o2 = malloc((size_t)(m * n) * sizeof(float));
       cell_t c[3] = {
-          {OURS, m, k, n, act, x, packed, bias, o1, scratch, NULL, NULL, NULL, 0, NULL},
-          {DNNL, m, k, n, act, x, packed, bias, o2, scratch, lin, wd ? wd : w, NULL, 0, NULL},
+          {OURS, m, k, n, act, x, packed, bias, o1, scratch, NULL, NULL, NULL, 0, NULL, NULL},
+          {DNNL, m, k, n, act, x, packed, bias, o2, scratch, lin, wd ? wd : w, NULL, 0, NULL, NULL},
           {DNNL_NOSM, m, k, n, act, x, packed, bias, o2, scratch, lin2, wd2 ? wd2 : w, NULL, 0,
-           NULL},
+           NULL, NULL},
       };
       double maxd = max_diff(&c[0], &c[1], m * n);
       if (maxd > 1e-3) printf("  !! ours and oneDNN differ by %.3g\n", maxd);

@@ -33,21 +33,23 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/target.h"
 #include "kernels/vecmath.h"
 
 #define NR SN_GEMM_I8_NR
-#define MR_VNNI 12 /* rows per VNNI tile: 24 zmm sums for two panels */
-#define MR_AVX2 4  /* rows per AVX2 tile: 8 ymm sums, b0, b1, |a|, a, ones, temps */
-#define MR_ALL 12  /* M blocks are multiples of every path's tile */
+#define MR_VNNI 12   /* rows per VNNI tile: 24 zmm sums for two panels */
+#define MR_AVX2 4    /* rows per AVX2 tile: 8 ymm sums, b0, b1, |a|, a, ones, temps */
+#define MR_AVXVNNI 6 /* rows per AVX-VNNI tile: 12 ymm sums, b0, b1, a */
+#define MR_ALL 12    /* M blocks are multiples of every path's tile */
 /* Quantised A block per task (bytes, |q| included): 256 KiB stays in L2
  * beside the streaming panel. */
 #define BLOCK_BYTES (256 * 1024)
 #define MC_MAX 192
-#define TASKS 4     /* tasks per thread wanted */
-#define MIN_CHUNK 4 /* narrowest panel chunk of a task */
+#define TASKS 4           /* tasks per thread wanted */
+#define MIN_CHUNK 4       /* narrowest panel chunk of a task */
 #define MIN_BLOCK_ROWS 48 /* shortest M block made to get more tasks */
 /* Below this many ops one thread runs it (waking the pool costs 40-75 us).
  * In a whole model the pool is awake (the CLI's short spin), and MiniLM's
@@ -56,7 +58,7 @@
  * asleep between calls, one thread wins up to ~1e8 (bench_gemm --int8). */
 #define PARALLEL_MIN_OPS 4e6
 
-enum { PATH_PORTABLE = 0, PATH_AVX2 = 1, PATH_VNNI = 2 };
+enum { PATH_PORTABLE = 0, PATH_AVX2 = 1, PATH_VNNI = 2, PATH_AVXVNNI = 3 };
 
 static int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
@@ -281,13 +283,16 @@ static ablock_t ablock_row(const plan_t *p, ablock_t b, int64_t r) {
 
 /* Quantises rows [0, mb) of x (row stride K) into q (and |q| into aq), row
  * stride lda, zero padded to kp; scales into sx. */
+/* Quantises rows [0, mb) of x (row stride K) into q, row stride lda, zero
+ * padded to kp: with |q| into aq for the sign trick, or (aq NULL) biased to
+ * u8 (q + 128) for AVX-VNNI; scales into sx. */
 SN_TARGET_AVX2 static void quantize_block_avx2(const plan_t *p, const float *x, int64_t mb,
                                                int8_t *q, int8_t *aq, float *sx) {
   const int64_t K = p->k;
   const float *c = p->w.mask;
   for (int64_t i = 0; i < mb; i++) {
     const float *xr = x + i * K;
-    int8_t *qr = q + i * p->lda, *ar = aq + i * p->lda;
+    int8_t *qr = q + i * p->lda, *ar = aq ? aq + i * p->lda : NULL;
     __m256 vmax = _mm256_setzero_ps();
     const __m256 sign = _mm256_set1_ps(-0.0f);
     int64_t kk = 0;
@@ -305,15 +310,28 @@ SN_TARGET_AVX2 static void quantize_block_avx2(const plan_t *p, const float *x, 
           _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(xr + kk), _mm256_loadu_ps(c + kk)), vinv);
       __m256i q32 = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(v), lo), hi);
       __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(q32), _mm256_extracti128_si256(q32, 1));
-      __m128i a16 = _mm_abs_epi16(w16);
-      _mm_storel_epi64((__m128i *)(qr + kk), _mm_packs_epi16(w16, w16));
-      _mm_storel_epi64((__m128i *)(ar + kk), _mm_packs_epi16(a16, a16));
+      if (ar) {
+        __m128i a16 = _mm_abs_epi16(w16);
+        _mm_storel_epi64((__m128i *)(qr + kk), _mm_packs_epi16(w16, w16));
+        _mm_storel_epi64((__m128i *)(ar + kk), _mm_packs_epi16(a16, a16));
+      } else {
+        __m128i u16 = _mm_add_epi16(w16, _mm_set1_epi16(128));
+        _mm_storel_epi64((__m128i *)(qr + kk), _mm_packus_epi16(u16, u16));
+      }
     }
     for (; kk < K; kk++) {
-      qr[kk] = clamp127(lrintf(xr[kk] * c[kk] * inv));
-      ar[kk] = (int8_t)(qr[kk] < 0 ? -qr[kk] : qr[kk]);
+      int8_t v = clamp127(lrintf(xr[kk] * c[kk] * inv));
+      if (ar) {
+        qr[kk] = v;
+        ar[kk] = (int8_t)(v < 0 ? -v : v);
+      } else {
+        ((uint8_t *)qr)[kk] = (uint8_t)(v + 128);
+      }
     }
-    for (; kk < p->kp; kk++) qr[kk] = ar[kk] = 0;
+    for (; kk < p->kp; kk++) {
+      ((uint8_t *)qr)[kk] = ar ? 0 : 128; /* the bias of a zero; its weights are 0 */
+      if (ar) ar[kk] = 0;
+    }
   }
 }
 
@@ -388,16 +406,21 @@ SN_TARGET_AVX2 static inline __m256 finish_v8(__m256i sum, __m256 scale, __m256 
 }
 
 /* One tile: sums, then epilogue into out (nc valid columns of 16). */
-__attribute__((always_inline)) SN_TARGET_AVX2 static inline void tile_avx2(
-    const int rows, const plan_t *p, const float *x, const int8_t *q, const int8_t *aq,
+/* The epilogue of one 16-column panel for `rows` rows of s32 sums acc[2 i + h];
+ * biased: the sums include 128 * column sum (AVX-VNNI's u8 activations). */
+__attribute__((always_inline)) SN_TARGET_AVX2 static inline void epilogue_avx2(
+    const int rows, const int biased, const plan_t *p, const float *x, const __m256i *acc,
     const float *sx, int64_t j, float *out) {
-  __m256i acc[2 * MR_AVX2];
-  sums_avx2(rows, p->kp, q, aq, p->lda, p->w.w + j * p->kp * NR, acc);
   const int64_t c0 = j * NR, nc = min64(NR, p->n - c0), N = p->n;
   float bb[NR] = {0};
   if (p->bias) memcpy(bb, p->bias + c0, (size_t)nc * sizeof(float));
   __m256 sw0 = _mm256_loadu_ps(p->w.sw + c0), sw1 = _mm256_loadu_ps(p->w.sw + c0 + 8);
   __m256 bias0 = _mm256_loadu_ps(bb), bias1 = _mm256_loadu_ps(bb + 8);
+  __m256i comp0 = _mm256_setzero_si256(), comp1 = comp0;
+  if (biased) {
+    comp0 = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(p->w.col_sums + c0)), 7);
+    comp1 = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(p->w.col_sums + c0 + 8)), 7);
+  }
   for (int i = 0; i < rows; i++) {
     __m256 s = _mm256_set1_ps(sx[i]), f0 = bias0, f1 = bias1;
     const float *xr = x + i * p->k;
@@ -406,8 +429,10 @@ __attribute__((always_inline)) SN_TARGET_AVX2 static inline void tile_avx2(
       f0 = _mm256_fmadd_ps(xo, _mm256_loadu_ps(p->outlier_w[o] + c0), f0);
       f1 = _mm256_fmadd_ps(xo, _mm256_loadu_ps(p->outlier_w[o] + c0 + 8), f1);
     }
-    __m256 v0 = finish_v8(acc[2 * i], _mm256_mul_ps(sw0, s), f0, p->act);
-    __m256 v1 = finish_v8(acc[2 * i + 1], _mm256_mul_ps(sw1, s), f1, p->act);
+    __m256i a0 = acc[2 * i], a1 = acc[2 * i + 1];
+    if (biased) a0 = _mm256_sub_epi32(a0, comp0), a1 = _mm256_sub_epi32(a1, comp1);
+    __m256 v0 = finish_v8(a0, _mm256_mul_ps(sw0, s), f0, p->act);
+    __m256 v1 = finish_v8(a1, _mm256_mul_ps(sw1, s), f1, p->act);
     float *o = out + i * N + c0;
     if (nc == NR) {
       if (p->residual) {
@@ -423,6 +448,15 @@ __attribute__((always_inline)) SN_TARGET_AVX2 static inline void tile_avx2(
       for (int64_t c = 0; c < nc; c++) o[c] = p->residual ? o[c] + t[c] : t[c];
     }
   }
+}
+
+/* One tile: sums, then epilogue into out. */
+__attribute__((always_inline)) SN_TARGET_AVX2 static inline void tile_avx2(
+    const int rows, const plan_t *p, const float *x, const int8_t *q, const int8_t *aq,
+    const float *sx, int64_t j, float *out) {
+  __m256i acc[2 * MR_AVX2];
+  sums_avx2(rows, p->kp, q, aq, p->lda, p->w.w + j * p->kp * NR, acc);
+  epilogue_avx2(rows, 0, p, x, acc, sx, j, out);
 }
 
 typedef void (*tile_avx2_fn)(const plan_t *, const float *, const int8_t *, const int8_t *,
@@ -449,6 +483,68 @@ SN_TARGET_AVX2 static void compute_avx2(const plan_t *p, int64_t i0, int64_t mb,
       int64_t mr = min64(MR_AVX2, mb - ir);
       tiles_avx2[mr](p, p->x + (i0 + ir) * p->k, b.q + ir * p->lda, b.aq + ir * p->lda, b.sx + ir,
                      j, p->out + (i0 + ir) * p->n);
+    }
+}
+
+/* ------------------------------------------------------------ AVX-VNNI */
+
+#define SN_TARGET_AVXVNNI __attribute__((target("avx2,fma,bmi,bmi2,avxvnni")))
+
+/* s32 sums of `rows` (1..6) rows x 16 columns on 256-bit vpdpbusd, with the
+ * activations biased to u8 as on the AVX-512 VNNI path: 12 named sums. */
+__attribute__((always_inline)) SN_TARGET_AVXVNNI static inline void sums_avxvnni(
+    const int rows, int64_t kp, const uint8_t *u, int64_t lda, const int8_t *b,
+    __m256i acc[2 * MR_AVXVNNI]) {
+  __m256i s0_0 = _mm256_setzero_si256(), s0_1 = s0_0, s1_0 = s0_0, s1_1 = s0_0, s2_0 = s0_0,
+          s2_1 = s0_0, s3_0 = s0_0, s3_1 = s0_0, s4_0 = s0_0, s4_1 = s0_0, s5_0 = s0_0, s5_1 = s0_0;
+#define SN_I8_ROW(i)                                     \
+  if ((i) < rows) {                                      \
+    int32_t av;                                          \
+    memcpy(&av, u + (i)*lda + kk, 4);                    \
+    __m256i a = _mm256_set1_epi32(av);                   \
+    s##i##_0 = _mm256_dpbusd_avx_epi32(s##i##_0, a, b0); \
+    s##i##_1 = _mm256_dpbusd_avx_epi32(s##i##_1, a, b1); \
+  }
+  for (int64_t kk = 0; kk < kp; kk += 4, b += 64) {
+    __m256i b0 = _mm256_loadu_si256((const __m256i *)b);
+    __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+    SN_I8_ROW(0) SN_I8_ROW(1) SN_I8_ROW(2) SN_I8_ROW(3) SN_I8_ROW(4) SN_I8_ROW(5)
+  }
+#undef SN_I8_ROW
+  acc[0] = s0_0, acc[1] = s0_1, acc[2] = s1_0, acc[3] = s1_1, acc[4] = s2_0, acc[5] = s2_1;
+  acc[6] = s3_0, acc[7] = s3_1, acc[8] = s4_0, acc[9] = s4_1, acc[10] = s5_0, acc[11] = s5_1;
+}
+
+typedef void (*tile_avxvnni_fn)(const plan_t *, const float *, const uint8_t *, const float *,
+                                int64_t, float *);
+#define SN_I8_TILE_AVXVNNI(R)                                                                      \
+  SN_TARGET_AVXVNNI static void tile_avxvnni_##R(                                                  \
+      const plan_t *p, const float *x, const uint8_t *u, const float *sx, int64_t j, float *out) { \
+    __m256i acc[2 * MR_AVXVNNI];                                                                   \
+    sums_avxvnni(R, p->kp, u, p->lda, p->w.w + j * p->kp * NR, acc);                               \
+    epilogue_avx2(R, 1, p, x, acc, sx, j, out);                                                    \
+  }
+SN_I8_TILE_AVXVNNI(1)
+SN_I8_TILE_AVXVNNI(2)
+SN_I8_TILE_AVXVNNI(3)
+SN_I8_TILE_AVXVNNI(4)
+SN_I8_TILE_AVXVNNI(5)
+SN_I8_TILE_AVXVNNI(6)
+#undef SN_I8_TILE_AVXVNNI
+static const tile_avxvnni_fn tiles_avxvnni[MR_AVXVNNI + 1] = {
+    NULL,           tile_avxvnni_1, tile_avxvnni_2, tile_avxvnni_3,
+    tile_avxvnni_4, tile_avxvnni_5, tile_avxvnni_6};
+
+/* Panels [p0, p1) of block rows [i0, i0 + mb), quantised (biased) in b. */
+SN_TARGET_AVXVNNI static void compute_avxvnni(const plan_t *p, int64_t i0, int64_t mb, int64_t p0,
+                                              int64_t p1, ablock_t b) {
+  const uint8_t *u = (const uint8_t *)b.q;
+  int64_t tile_rows = ceil_div(mb, ceil_div(mb, MR_AVXVNNI)); /* even tiles, as on VNNI */
+  for (int64_t j = p0; j < p1; j++)
+    for (int64_t ir = 0; ir < mb; ir += tile_rows) {
+      int64_t mr = min64(tile_rows, mb - ir);
+      tiles_avxvnni[mr](p, p->x + (i0 + ir) * p->k, u + ir * p->lda, b.sx + ir, j,
+                        p->out + (i0 + ir) * p->n);
     }
 }
 
@@ -498,7 +594,8 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
   SN_I8_DECL(1)
   SN_I8_DECL(2)
   SN_I8_DECL(3)
-  SN_I8_DECL(4) SN_I8_DECL(5) SN_I8_DECL(6) SN_I8_DECL(7) SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10)
+  SN_I8_DECL(4)
+  SN_I8_DECL(5) SN_I8_DECL(6) SN_I8_DECL(7) SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10)
       SN_I8_DECL(11)
 #undef SN_I8_DECL
 #define SN_I8_ROW(i)                                                  \
@@ -516,8 +613,8 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
     SN_I8_ROW(1)
     SN_I8_ROW(2)
     SN_I8_ROW(3)
-    SN_I8_ROW(4) SN_I8_ROW(5) SN_I8_ROW(6) SN_I8_ROW(7) SN_I8_ROW(8) SN_I8_ROW(9) SN_I8_ROW(10)
-        SN_I8_ROW(11)
+    SN_I8_ROW(4)
+    SN_I8_ROW(5) SN_I8_ROW(6) SN_I8_ROW(7) SN_I8_ROW(8) SN_I8_ROW(9) SN_I8_ROW(10) SN_I8_ROW(11)
   }
 #undef SN_I8_ROW
 #define SN_I8_OUT(i) acc[2 * (i)] = s##i##_0, acc[2 * (i) + 1] = s##i##_1;
@@ -525,8 +622,8 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
   SN_I8_OUT(1)
   SN_I8_OUT(2)
   SN_I8_OUT(3)
-  SN_I8_OUT(4) SN_I8_OUT(5) SN_I8_OUT(6) SN_I8_OUT(7) SN_I8_OUT(8) SN_I8_OUT(9) SN_I8_OUT(10)
-      SN_I8_OUT(11)
+  SN_I8_OUT(4)
+  SN_I8_OUT(5) SN_I8_OUT(6) SN_I8_OUT(7) SN_I8_OUT(8) SN_I8_OUT(9) SN_I8_OUT(10) SN_I8_OUT(11)
 #undef SN_I8_OUT
 }
 
@@ -650,18 +747,65 @@ SN_TARGET_VNNI static void compute_vnni(const plan_t *p, int64_t i0, int64_t mb,
 
 /* ---------------------------------------------------------------- driver */
 
+static const char *const path_names[] = {"portable", "avx2-sign", "avx512-vnni", "avx2-vnni"};
+#define NUM_PATHS 4
+
+static int path_available(int path) {
+#if SN_X86
+  switch (path) {
+    case PATH_VNNI: return sn_cpu_isa_max() >= SN_ISA_AVX512 && sn_cpu_has_avx512_vnni();
+    case PATH_AVXVNNI: return sn_cpu_has_avx_vnni();
+    case PATH_AVX2: return sn_cpu_isa_max() >= SN_ISA_AVX2;
+    default: return path == PATH_PORTABLE;
+  }
+#else
+  return path == PATH_PORTABLE;
+#endif
+}
+
+static int path_of(const char *name) {
+  for (int i = 0; i < NUM_PATHS; i++)
+    if (name && !strcmp(name, path_names[i])) return i;
+  return -1;
+}
+
+/* The forced path: -1 automatic, -2 not yet read from SINTER_INT8_PATH. */
+static _Atomic int forced_path = -2;
+
+int sn_gemm_i8_set_path(const char *name) {
+  if (!name || !strcmp(name, "auto")) {
+    forced_path = -1;
+    return 0;
+  }
+  int path = path_of(name);
+  if (path < 0 || !path_available(path)) return -1;
+  forced_path = path;
+  return 0;
+}
+
+int sn_gemm_i8_path_available(const char *name) {
+  int path = path_of(name);
+  return path >= 0 && path_available(path);
+}
+
 static int current_path(void) {
+  int forced = forced_path;
+  if (forced == -2) {
+    const char *env = getenv("SINTER_INT8_PATH");
+    int path = path_of(env);
+    forced_path = forced = path >= 0 && path_available(path) ? path : -1;
+  }
+  if (forced >= 0) return forced;
 #if SN_X86
   int isa = sn_cpu_isa();
   if (isa >= SN_ISA_AVX512 && sn_cpu_has_avx512_vnni()) return PATH_VNNI;
-  if (isa >= SN_ISA_AVX2) return PATH_AVX2;
+  if (isa >= SN_ISA_AVX2) return sn_cpu_has_avx_vnni() ? PATH_AVXVNNI : PATH_AVX2;
 #endif
   return PATH_PORTABLE;
 }
 
 const char *sn_gemm_i8_path(void) {
-  static const char *const names[] = {"portable", "avx2-sign", "avx512-vnni"};
-  return names[current_path()];
+  return path_names[current_path()];
 }
 
 /* Quantises x rows [r0, r1) into b, whose row 0 is x row `base`. */
@@ -674,6 +818,7 @@ static void quantize_rows(const plan_t *p, int64_t base, int64_t r0, int64_t r1,
     return;
   }
   if (p->path == PATH_AVX2) quantize_block_avx2(p, p->x + r0 * p->k, r1 - r0, at.q, at.aq, at.sx);
+  if (p->path == PATH_AVXVNNI) quantize_block_avx2(p, p->x + r0 * p->k, r1 - r0, at.q, NULL, at.sx);
 #else
   (void)at;
 #endif
@@ -684,6 +829,7 @@ static void compute(const plan_t *p, int64_t i0, int64_t mb, int64_t p0, int64_t
 #if SN_X86
   if (p->path == PATH_VNNI) compute_vnni(p, i0, mb, p0, p1, b);
   if (p->path == PATH_AVX2) compute_avx2(p, i0, mb, p0, p1, b);
+  if (p->path == PATH_AVXVNNI) compute_avxvnni(p, i0, mb, p0, p1, b);
 #else
   (void)p, (void)i0, (void)mb, (void)p0, (void)p1, (void)b;
 #endif

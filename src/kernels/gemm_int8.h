@@ -32,6 +32,8 @@
  *   - AVX-512 VNNI: vpdpbusd sums four u8 x s8 products straight into s32.
  *     The activations go in as u8 = qx + 128 (a XOR of the sign bit) and the
  *     epilogue subtracts 128 * sum_k qw[n, k], stored per column.
+ *   - AVX-VNNI (256-bit vpdpbusd, on CPUs that have it without AVX-512 VNNI
+ *     or with the level lowered to AVX2): the same as AVX-512 VNNI in ymm.
  *   - AVX2: the sign trick. vpmaddubsw(|qx|, sign(qx) * qw) with |qx| <= 127
  *     and |qw| <= 127: a pair sum is at most 2 * 127 * 127 = 32258 < 32767,
  *     then vpmaddwd by ones into s32. The packed activations hold |qx| and qx
@@ -60,8 +62,8 @@
  * The run path allocates nothing: the caller provides per-thread scratch
  * (sn_gemm_i8_scratch_bytes). Work is split over OpenMP threads as in
  * gemm.h; called inside a parallel region it runs on the calling thread. The
- * path is chosen per call from sn_cpu_isa() and the VNNI feature (target.h),
- * so SINTER_ISA=avx2 or portable forces the others on a VNNI machine.
+ * path is chosen per call from sn_cpu_isa() and the VNNI features (target.h);
+ * SINTER_INT8_PATH or sn_gemm_i8_set_path forces any path the CPU has.
  * Thread-safe for distinct out and scratch buffers.
  */
 #ifndef SN_KERNELS_GEMM_INT8_H
@@ -120,8 +122,18 @@ size_t sn_gemm_i8_scratch_bytes(int64_t k, int threads);
 void sn_gemm_i8_run(int64_t m, int64_t k, int64_t n, const float *x, const void *packed,
                     const float *bias, int act, int residual, float *out, void *scratch);
 
-/* The path sn_gemm_i8_run takes now: "avx512-vnni", "avx2-sign" or
- * "portable". Never NULL. */
+/* The path sn_gemm_i8_run takes now: "avx512-vnni", "avx2-vnni" (AVX-VNNI),
+ * "avx2-sign" or "portable". Never NULL. */
 const char *sn_gemm_i8_path(void);
+
+/* Forces a path by name for every later call ("auto" or NULL: the CPU's
+ * fastest at the level sn_cpu_isa() allows, the default; also settable with
+ * SINTER_INT8_PATH, read at first use). Returns 0, or -1 (and changes
+ * nothing) for an unknown name or a path this CPU lacks. For tests and
+ * benchmarks; thread-safe, but a call running keeps its path. */
+int sn_gemm_i8_set_path(const char *name);
+
+/* 1 when this CPU can run the named path. */
+int sn_gemm_i8_path_available(const char *name);
 
 #endif

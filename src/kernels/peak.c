@@ -6,9 +6,11 @@
 
 #include <immintrin.h>
 #include <omp.h>
+#include <string.h>
 #include <time.h>
 
 #include "base/time.h"
+#include "kernels/gemm_int8.h"
 #include "kernels/target.h"
 
 #define ITERS 100000
@@ -81,18 +83,6 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static float int8_vnni(lo
     SN_PEAK_MADD_STEP(V, MADDUBS, MADD, ADD, a9); \
   }
 
-__attribute__((target("avx512f,avx512bw"))) static float int8_avx512(long rounds) {
-  __m512i u = _mm512_set1_epi32(int8_seed), w = _mm512_set1_epi32(int8_seed >> 1),
-          one = _mm512_set1_epi16(1);
-  __m512i a0 = _mm512_set1_epi32(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
-          a8 = a0, a9 = a0;
-  SN_PEAK_MADD_LOOP("v", _mm512_maddubs_epi16, _mm512_madd_epi16, _mm512_add_epi32)
-  __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
-                               _mm512_add_epi32(_mm512_add_epi32(a4, a5), a6));
-  s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(a7, a8), a9));
-  return (float)_mm512_reduce_add_epi32(s);
-}
-
 __attribute__((target("avx2"))) static float int8_avx2(long rounds) {
   __m256i u = _mm256_set1_epi32(int8_seed), w = _mm256_set1_epi32(int8_seed >> 1),
           one = _mm256_set1_epi16(1);
@@ -106,6 +96,16 @@ __attribute__((target("avx2"))) static float int8_avx2(long rounds) {
 }
 #undef SN_PEAK_MADD_LOOP
 #undef SN_PEAK_MADD_STEP
+
+__attribute__((target("avx2,avxvnni"))) static float int8_avxvnni(long rounds) {
+  __m256i a[10], u = _mm256_set1_epi32(int8_seed), w = _mm256_set1_epi32(int8_seed >> 1);
+  for (int i = 0; i < 10; i++) a[i] = _mm256_set1_epi32(i);
+  for (long r = 0; r < rounds * ITERS; r++)
+    for (int i = 0; i < 10; i++) a[i] = _mm256_dpbusd_avx_epi32(a[i], u, w);
+  __m256i s = a[0];
+  for (int i = 1; i < 10; i++) s = _mm256_add_epi32(s, a[i]);
+  return (float)_mm256_extract_epi32(s, 0);
+}
 
 static float int8_scalar(long rounds) {
   int a[10];
@@ -164,13 +164,14 @@ double sn_peak_int8_gops(int threads, double seconds, const char **isa_name) {
   float (*loop)(long) = int8_scalar;
   int macs = 1; /* u8 x s8 multiply-adds per accumulator step */
   const char *name = "scalar";
-  /* The level the kernels run at (SINTER_ISA can lower it), so that a forced
-   * AVX2 run is measured against the AVX2 peak. */
-  if (sn_cpu_isa() >= SN_ISA_AVX512 && sn_cpu_has_avx512_vnni()) {
+  /* The instructions the int8 GEMM runs now (SINTER_ISA and SINTER_INT8_PATH
+   * can change them), so that its share of the peak is a share of its own. */
+  const char *path = sn_gemm_i8_path();
+  if (!strcmp(path, "avx512-vnni")) {
     loop = int8_vnni, macs = 64, name = "avx512-vnni";
-  } else if (sn_cpu_isa() >= SN_ISA_AVX512) {
-    loop = int8_avx512, macs = 64, name = "avx512bw";
-  } else if (sn_cpu_isa() >= SN_ISA_AVX2) {
+  } else if (!strcmp(path, "avx2-vnni")) {
+    loop = int8_avxvnni, macs = 32, name = "avx-vnni";
+  } else if (!strcmp(path, "avx2-sign")) { /* 256-bit on every CPU */
     loop = int8_avx2, macs = 32, name = "avx2";
   }
   if (isa_name) *isa_name = name;

@@ -12,8 +12,9 @@
 double sn_peak_fp32_gflops(int threads, double seconds, const char **isa_name);
 
 /* int8 dot-product GOP/s (one u8 x s8 multiply-add into s32 counts as 2 ops)
- * with the best sequence the CPU has: AVX512-VNNI vpdpbusd, or vpmaddubsw +
- * vpmaddwd + vpaddd (AVX-512BW, AVX2), or scalar. Arguments as above. */
+ * with the instructions the int8 GEMM (gemm_int8.h) uses now: vpdpbusd
+ * (AVX512-VNNI, AVX-VNNI), 256-bit vpmaddubsw + vpmaddwd + vpaddd (the sign
+ * trick's core), or scalar. Arguments as above. */
 double sn_peak_int8_gops(int threads, double seconds, const char **isa_name);
 
 /* bf16 dot-product GFLOP/s (vdpbf16ps; a multiply-add counts as 2), or 0 when

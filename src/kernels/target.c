@@ -116,7 +116,7 @@ static int leaf7_bit(unsigned sub, int reg, unsigned bit) {
 
 /* Detected once: cpuid exits to the hypervisor on a VM (microseconds), and
  * kernels ask on every call. -1: not yet known. */
-static _Atomic int has_bf16 = -1, has_vnni = -1;
+static _Atomic int has_bf16 = -1, has_vnni = -1, has_avx_vnni = -1;
 
 int sn_cpu_has_avx512_bf16(void) {
   int v = has_bf16;
@@ -133,11 +133,20 @@ int sn_cpu_has_avx512_vnni(void) {
         sn_cpu_isa_max() == SN_ISA_AVX512 && os_saves_avx512_state() && leaf7_bit(0, 2, 11);
   return v;
 }
+
+int sn_cpu_has_avx_vnni(void) {
+  int v = has_avx_vnni;
+  if (v < 0) has_avx_vnni = v = sn_cpu_isa_max() >= SN_ISA_AVX2 && leaf7_bit(1, 0, 4);
+  return v;
+}
 #else
 int sn_cpu_has_avx512_bf16(void) {
   return 0;
 }
 int sn_cpu_has_avx512_vnni(void) {
+  return 0;
+}
+int sn_cpu_has_avx_vnni(void) {
   return 0;
 }
 #endif

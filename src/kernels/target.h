@@ -48,6 +48,10 @@ int sn_cpu_isa_parse(const char *name, int *out_isa);
  * them: bf16 dot products, int8 VNNI). 1 when present and usable, else 0. */
 int sn_cpu_has_avx512_bf16(void);
 int sn_cpu_has_avx512_vnni(void);
+/* AVX-VNNI: vpdpbusd on 256-bit registers (Alder Lake, Sierra Forest, Zen 5),
+ * with or without AVX-512. Only the int8 GEMM's run-time path depends on it
+ * (packed int8 weights are the same for every path), so no artifact records it. */
+int sn_cpu_has_avx_vnni(void);
 
 /* CPU features as bit flags. The values are stored in artifacts: never
  * renumber, only add at the end. */

@@ -1,7 +1,7 @@
 /*
  * test_gemm_int8.c — the exact int8 GEMM (gemm_int8.h) on every path this
- * CPU has (portable, AVX2 with the sign trick, AVX-512 VNNI), forced in turn
- * with sn_cpu_set_isa.
+ * CPU has (portable, AVX2 with the sign trick, AVX-VNNI, AVX-512 VNNI), forced
+ * in turn with sn_gemm_i8_set_path.
  *
  * Exactness: with integer activations and weights whose rows reach +-127,
  * both scales are exactly 1, so every output must equal the int64 sum
@@ -93,10 +93,21 @@ static void integer_operands(int64_t m, int64_t k, int64_t n, float *x, float *w
   for (int64_t c = 0; c < n; c++) w[c * k + next_u32() % k] = (next_u32() & 1) ? 127.0f : -127.0f;
 }
 
-static int levels(int *out) {
+/* The paths this CPU can run, slowest first (portable, then the vector ones). */
+static int levels(const char **out) {
+  static const char *const all[] = {"portable", "avx2-sign", "avx2-vnni", "avx512-vnni"};
   int count = 0;
-  for (int isa = SN_ISA_PORTABLE; isa <= sn_cpu_isa_max(); isa++) out[count++] = isa;
+  for (int i = 0; i < 4; i++)
+    if (sn_gemm_i8_path_available(all[i])) out[count++] = all[i];
   return count;
+}
+
+static void use_path(const char *name) {
+  SN_CHECK(sn_gemm_i8_set_path(name) == 0);
+}
+
+static int is_portable(const char *name) {
+  return !strcmp(name, "portable");
 }
 
 /* Every output equals the exact integer sum, on every path. */
@@ -104,11 +115,12 @@ static void check_exact(int64_t m, int64_t k, int64_t n, int edge) {
   float *x = malloc((size_t)(m * k) * sizeof(float)), *w = malloc((size_t)(n * k) * sizeof(float));
   integer_operands(m, k, n, x, w, edge);
   void *packed = pack(k, n, w, 0, NULL);
-  int isas[4], count = levels(isas), saved = sn_cpu_isa();
+  const char *isas[4];
+  int count = levels(isas);
   for (int l = 0; l < count; l++) {
-    sn_cpu_set_isa(isas[l]);
+    use_path(isas[l]);
     /* The portable path is slow: it runs the large shapes on a few rows. */
-    int64_t rows = isas[l] == SN_ISA_PORTABLE && m * n * k > 50000000 ? 3 : m;
+    int64_t rows = is_portable(isas[l]) && m * n * k > 50000000 ? 3 : m;
     float *out = run_gemm(rows, k, n, x, packed, NULL, 0, NULL);
     if (!out) continue;
     int64_t bad = 0;
@@ -125,7 +137,7 @@ static void check_exact(int64_t m, int64_t k, int64_t n, int edge) {
       }
     free(out);
   }
-  sn_cpu_set_isa(saved);
+  use_path("auto");
   free(x), free(w), free(packed);
 }
 
@@ -152,9 +164,10 @@ static void test_edge_values(void) {
   for (int64_t i = 0; i < k; i++) x[2 * k + i] = uniform(-1, 1); /* only row 2 non-zero */
   for (int i = 0; i < 20; i++) bias[i] = (float)i - 7.5f;
   void *packed = pack(k, n, w, 0, NULL);
-  int isas[4], count = levels(isas), saved = sn_cpu_isa();
+  const char *isas[4];
+  int count = levels(isas);
   for (int l = 0; l < count; l++) {
-    sn_cpu_set_isa(isas[l]);
+    use_path(isas[l]);
     float *out = run_gemm(m, k, n, x, packed, bias, 0, NULL);
     if (!out) continue;
     for (int64_t r = 0; r < m; r++)
@@ -164,7 +177,7 @@ static void test_edge_values(void) {
                        sn_gemm_i8_path(), (long long)r, (long long)c, out[r * n + c]);
     free(out);
   }
-  sn_cpu_set_isa(saved);
+  use_path("auto");
   free(x), free(w), free(packed);
 }
 
@@ -230,9 +243,10 @@ static void test_real_values_and_outlier(void) {
     for (int act = 0; act <= 4; act += act == 1 ? 3 : 1) /* none, GELU (erf), tanh */
       for (int res = 0; res < 2; res++) {
         reference(m, k, n, x, w, packed, bias, act, res ? init : NULL, want);
-        int isas[4], count = levels(isas), saved = sn_cpu_isa();
+        const char *isas[4];
+        int count = levels(isas);
         for (int l = 0; l < count; l++) {
-          sn_cpu_set_isa(isas[l]);
+          use_path(isas[l]);
           float *out = run_gemm(m, k, n, x, packed, bias, act, res ? init : NULL);
           if (!out) continue;
           for (int64_t i = 0; i < m * n; i++)
@@ -243,7 +257,7 @@ static void test_real_values_and_outlier(void) {
             }
           free(out);
         }
-        sn_cpu_set_isa(saved);
+        use_path("auto");
       }
     free(packed);
   }
@@ -259,11 +273,12 @@ static void test_batch_independent(void) {
   for (int64_t i = 0; i < n * k; i++) w[i] = uniform(-0.2f, 0.2f);
   for (int64_t i = 0; i < n; i++) bias[i] = uniform(-1, 1);
   void *packed = pack(k, n, w, 0, NULL);
-  int isas[4], count = levels(isas), saved = sn_cpu_isa(), threads = omp_get_max_threads();
+  const char *isas[4];
+  int count = levels(isas), threads = omp_get_max_threads();
   float *first = NULL;
   for (int l = count - 1; l >= 0; l--) {
-    sn_cpu_set_isa(isas[l]);
-    int64_t rows = isas[l] == SN_ISA_PORTABLE ? 20 : m;
+    use_path(isas[l]);
+    int64_t rows = is_portable(isas[l]) ? 20 : m;
     for (int act = 0; act <= 1; act++) {
       float *all = run_gemm(rows, k, n, x, packed, bias, act, NULL);
       omp_set_num_threads(1);
@@ -284,7 +299,7 @@ static void test_batch_independent(void) {
       free(all);
     }
   }
-  sn_cpu_set_isa(saved);
+  use_path("auto");
   free(first), free(x), free(w), free(bias), free(packed);
 }
 
@@ -296,6 +311,8 @@ static void test_sizes(void) {
   SN_CHECK(sn_gemm_i8_packed_bytes(384, 1152) ==
            72 * 384 * 16 + 72 * 16 * 8 + 384 * 4 + 64 + 8 * 1152 * 4);
   printf("int8 path here: %s\n", sn_gemm_i8_path());
+  SN_CHECK(sn_gemm_i8_set_path("no-such-path") == -1);
+  SN_CHECK(sn_gemm_i8_path_available("portable") && !sn_gemm_i8_path_available("x"));
 }
 
 int main(void) {
