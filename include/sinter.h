@@ -211,6 +211,10 @@ typedef struct sinter_compile_options {
   sinter_dtype_t dtype; /* matmul precision; LayerNorm and softmax stay f32 */
   int32_t max_tokens;   /* token budget of one packed run (default 8192) */
   int32_t max_seq;      /* longest sequence (default: the model's max_seq_length) */
+  /* int8: a text file, one sample per line, to calibrate on (the largest
+   * activation channels of each linear stay fp32); NULL: built-in English
+   * sentences. Its contents are part of the cache key. */
+  const char *int8_calibration_file;
 } sinter_compile_options_t;
 
 /* A compiled program: the plan, its pre-packed weights and the description

@@ -51,11 +51,16 @@ class Model:
     folder, or "s3://bucket/prefix" (S3 in front of the local cache).
     dtype: "f32", "bf16" or "int8" (the compiled matmul precision).
     threads: compute threads per call (default: the CPUs this process may use).
+    calibration: int8 only, a text file (one sample per line) to calibrate on
+    instead of the built-in English sentences; part of the cache key.
     """
 
-    def __init__(self, path, cache=None, dtype="f32", threads=None, max_tokens=None):
+    def __init__(self, path, cache=None, dtype="f32", threads=None, max_tokens=None,
+                 calibration=None):
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of f32, bf16, int8, not {dtype!r}")
+        if calibration is not None and _DTYPES[dtype] != _DTYPES["int8"]:
+            raise ValueError("calibration goes with dtype='int8'")
         cache_dir = cache_url = None
         if cache is not None:
             cache = os.fspath(cache)
@@ -65,7 +70,8 @@ class Model:
                 cache_dir = cache
         self.path = os.fspath(path)
         self._p = _sinter.Program(self.path, cache_dir, cache_url, _DTYPES[dtype], threads or 0,
-                                  max_tokens or 0)
+                                  max_tokens or 0, 0,
+                                  None if calibration is None else os.fspath(calibration))
         self.info = self._p.info()
 
     def __repr__(self):

@@ -70,12 +70,12 @@ static void Program_dealloc(ProgramObject *p) {
 }
 
 static int Program_init(ProgramObject *p, PyObject *args, PyObject *kw) {
-  static char *names[] = {"path",    "cache_dir",  "cache_url", "dtype",
-                          "threads", "max_tokens", "max_seq",   NULL};
-  const char *path, *cache_dir = NULL, *cache_url = NULL;
+  static char *names[] = {"path",       "cache_dir", "cache_url",   "dtype", "threads",
+                          "max_tokens", "max_seq",   "calibration", NULL};
+  const char *path, *cache_dir = NULL, *cache_url = NULL, *calibration = NULL;
   int dtype = 0, threads = 0, max_tokens = 0, max_seq = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zziiii", names, &path, &cache_dir, &cache_url,
-                                   &dtype, &threads, &max_tokens, &max_seq))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zziiiiz", names, &path, &cache_dir, &cache_url,
+                                   &dtype, &threads, &max_tokens, &max_seq, &calibration))
     return -1;
   pthread_mutex_init(&p->lock, NULL);
   sinter_open_options_t o;
@@ -83,6 +83,7 @@ static int Program_init(ProgramObject *p, PyObject *args, PyObject *kw) {
   o.compile.dtype = (sinter_dtype_t)dtype;
   o.compile.max_tokens = max_tokens;
   o.compile.max_seq = max_seq;
+  o.compile.int8_calibration_file = calibration;
   o.cache_dir = cache_dir;
   o.cache_url = cache_url;
   sinter_error_t err;

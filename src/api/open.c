@@ -115,8 +115,10 @@ sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_opt
 static sn_compile_options_t internal_options(const sinter_compile_options_t *options) {
   sinter_compile_options_t defaults = {0};
   if (!options) options = &defaults;
-  sn_compile_options_t o = {
-      .dtype = options->dtype, .max_tokens = options->max_tokens, .max_seq = options->max_seq};
+  sn_compile_options_t o = {.dtype = options->dtype,
+                            .max_tokens = options->max_tokens,
+                            .max_seq = options->max_seq,
+                            .calibration_file = options->int8_calibration_file};
   return o;
 }
 

@@ -87,3 +87,21 @@ def test_calibration_errors_name_the_file(tmp_path):
     assert proc.returncode != 0 and "missing.txt" in proc.stderr
     proc = run("compile", "--model", DEFAULT_MODEL, "--calibrate", empty, "-o", tmp_path / "x", check=2)
     assert "--dtype int8" in proc.stderr
+    proc = run("embed", "--model", DEFAULT_MODEL, "--calibrate", empty, "a text")
+    assert proc.returncode != 0 and "--calibrate goes with --dtype int8" in proc.stderr
+
+
+def test_embed_through_the_cache_with_a_calibration_file(tmp_path):
+    """--calibrate is a common option: embed (and serve) compile with it and
+    find the entry `compile --calibrate` made."""
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Where is the station?\nThe invoice is attached.\n")
+    path = cache_compile(tmp_path / "c", "--calibrate", texts).stdout.strip()
+    env = {**os.environ, "SINTER_CACHE_DIR": str(tmp_path / "c"), "SINTER_CACHE_URL": "",
+           "SINTER_VERBOSE": "1"}
+    proc = subprocess.run([str(SINTER), "embed", "--model", str(DEFAULT_MODEL), "--dtype", "int8",
+                           "--calibrate", str(texts), "hello"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "compiled (cache miss)" not in proc.stderr and os.path.exists(path)
+    assert len(json_lines(proc.stdout)[0]["embedding"]) == 384

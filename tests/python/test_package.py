@@ -126,6 +126,27 @@ def test_artifacts_and_the_compile_cache(tmp_path):
     assert np.array_equal(art.encode(TEXTS[:2]), m.encode(TEXTS[:2]))
 
 
+def test_int8_with_a_calibration_file(tmp_path):
+    """int8 keeps the golden embeddings within cosine 0.998 of fp32, with the
+    built-in calibration or a file of the caller's; the file is in the key."""
+    texts = tmp_path / "calibration.txt"
+    texts.write_text("\n".join(TEXTS[:8]) + "\n")
+    builtin = sinter.Model(DEFAULT_MODEL, cache=tmp_path / "c", dtype="int8")
+    mine = sinter.Model(DEFAULT_MODEL, cache=tmp_path / "c", dtype="int8", calibration=texts)
+    assert builtin.info["content_key"] != mine.info["content_key"]
+    assert sinter.Model(DEFAULT_MODEL, cache=tmp_path / "c", dtype="int8",
+                        calibration=texts).info["origin"] == "local_cache"
+    for m in (builtin, mine):
+        got = m.encode(TEXTS)
+        cos = (got * WANT).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(WANT, axis=1)
+        assert cos.min() >= 0.998, cos.min()
+    with pytest.raises(ValueError):
+        sinter.Model(DEFAULT_MODEL, calibration=texts)
+    with pytest.raises(sinter.Error, match="missing.txt"):
+        sinter.Model(DEFAULT_MODEL, cache=tmp_path / "c", dtype="int8",
+                     calibration=tmp_path / "missing.txt")
+
+
 def test_classify_and_rerank_match_the_cli(tmp_path):
     cls_dir = classifier_with_tokenizer(tmp_path / "cls")
     m = sinter.Model(cls_dir, cache=tmp_path / "c")

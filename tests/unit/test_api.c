@@ -16,7 +16,9 @@ static char cache_dir[256];
 
 static void test_program_open_through_cache(void) {
   snprintf(cache_dir, sizeof cache_dir, "/tmp/sinter-test-api-%d", (int)getpid());
-  sinter_open_options_t o = {{SINTER_DTYPE_F32, 64, 0}, cache_dir, ""};
+  sinter_open_options_t o = {.compile = {.dtype = SINTER_DTYPE_F32, .max_tokens = 64},
+                             .cache_dir = cache_dir,
+                             .cache_url = ""};
   sinter_error_t err;
   sinter_program_t *first = NULL, *second = NULL;
   SN_CHECK_OK(sinter_program_open(BERT_CLS, &o, &first, &err), &err);

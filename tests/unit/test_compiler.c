@@ -146,7 +146,7 @@ static void compare_modes_with(const char *name, const char *kernel, int isa) {
   sinter_model_t *m = open_fixture(name);
   if (!m) return;
   sinter_error_t err;
-  sinter_compile_options_t copts = {SINTER_DTYPE_F32, 40, 32};
+  sinter_compile_options_t copts = {.dtype = SINTER_DTYPE_F32, .max_tokens = 40, .max_seq = 32};
   setenv("SINTER_GEMM", kernel, 1);
   int saved_isa = sn_cpu_isa();
   sn_cpu_set_isa(isa);
@@ -228,7 +228,7 @@ static void test_linear_kernel_choice(void) {
   sn_compile_options_t opts = {.dtype = SINTER_DTYPE_F32, .max_tokens = 64, .max_seq = 32};
   setenv("SINTER_GEMM", "sinter", 1);
   SN_CHECK(sn_compile_linear_kernel(&opts) == SN_LINEAR_GEMM);
-  sinter_compile_options_t copts = {SINTER_DTYPE_F32, 64, 32};
+  sinter_compile_options_t copts = {.dtype = SINTER_DTYPE_F32, .max_tokens = 64, .max_seq = 32};
   sinter_program_t *program = NULL;
   SN_CHECK_OK(sinter_program_compile(m, &copts, &program, &err), &err);
   const sn_ir_graph_t *plan = program ? sn_program_plan(program) : NULL;
@@ -284,7 +284,10 @@ static void test_refusals(void) {
   SN_CHECK_ERR(sinter_session_create_compiled(NULL, 0, &s, &err), SINTER_ERR_INVALID_ARGUMENT, &err,
                "program is NULL");
   SN_CHECK_ERR(
-      sinter_program_compile(m, &(sinter_compile_options_t){SINTER_DTYPE_F32, 256, 100}, &p, &err),
+      sinter_program_compile(
+          m,
+          &(sinter_compile_options_t){.dtype = SINTER_DTYPE_F32, .max_tokens = 256, .max_seq = 100},
+          &p, &err),
       SINTER_ERR_INVALID_ARGUMENT, &err, "max_position_embeddings");
   SN_CHECK(p == NULL);
   sinter_model_close(m);
@@ -297,7 +300,7 @@ static void test_shared_linears_validate_each_weight(void) {
   sinter_model_t *m = open_fixture("bert_cls");
   if (!m) return;
   sinter_error_t err;
-  sinter_compile_options_t copts = {SINTER_DTYPE_F32, 64, 32};
+  sinter_compile_options_t copts = {.dtype = SINTER_DTYPE_F32, .max_tokens = 64, .max_seq = 32};
   sinter_program_t *program = NULL;
   SN_CHECK_OK(sinter_program_compile(m, &copts, &program, &err), &err);
   /* The test plays the hostile artifact: it edits the plan in place. */

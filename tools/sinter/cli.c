@@ -61,6 +61,11 @@ int cli_parse_common(cli_common_t *o, int argc, char **argv, int *i) {
     ++*i;
     return 1;
   }
+  if (!strcmp(arg, "--calibrate")) {
+    if (!has_value) return fprintf(stderr, "sinter: --calibrate needs a FILE\n"), -1;
+    o->calibration = argv[++*i];
+    return 1;
+  }
   if (!strcmp(arg, "--mode")) {
     if (!has_value || (strcmp(argv[*i + 1], "eager") && strcmp(argv[*i + 1], "compiled")))
       return fprintf(stderr, "sinter: --mode is eager or compiled\n"), -1;
@@ -133,7 +138,10 @@ int cli_usage_error(const char *usage, const char *fmt, ...) {
 }
 
 sinter_open_options_t cli_open_options(const cli_common_t *opts) {
-  sinter_open_options_t o = {{opts->dtype, opts->max_tokens, 0}, NULL, opts->cache_url};
+  sinter_open_options_t o = {.compile = {.dtype = opts->dtype,
+                                         .max_tokens = opts->max_tokens,
+                                         .int8_calibration_file = opts->calibration},
+                             .cache_url = opts->cache_url};
   return o;
 }
 
@@ -174,6 +182,8 @@ sinter_status_t cli_open_as_is(const cli_common_t *opts, cli_model_t *out, sinte
 sinter_status_t cli_open_model(const cli_common_t *opts, cli_model_t *out, sinter_error_t *err) {
   double t0 = measure_now();
   memset(out, 0, sizeof *out);
+  if (opts->calibration && opts->dtype != SINTER_DTYPE_INT8)
+    return cli_error(err, SINTER_ERR_INVALID_ARGUMENT, "--calibrate goes with --dtype int8");
   if (opts->eager) {
     if (cli_is_file(opts->model_dir))
       return cli_error(err, SINTER_ERR_INVALID_ARGUMENT,

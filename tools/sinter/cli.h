@@ -25,16 +25,17 @@ typedef enum cli_pairs {
 typedef struct cli_common {
   const char *model_dir;
   int threads;
-  int ids_mode;          /* --ids: inputs are token ids, not text */
-  int batch_size;        /* sequences per run */
-  int eager;             /* --mode eager: interpret the unfused graph */
-  const char *cache_url; /* --cache s3://bucket/prefix */
-  int max_tokens;        /* --max-tokens: compile option */
-  int dtype;             /* --dtype f32|bf16|int8: compile option (sinter_dtype_t) */
-  const char **texts;    /* positional inputs (borrowed from argv) */
-  size_t text_count;     /* with CLI_PAIRS_SPLIT, twice the number of inputs */
-  cli_pairs_t pairs;     /* set by the command: never with ids_mode */
-  const char *query;     /* the first text of every pair with CLI_PAIRS_QUERY */
+  int ids_mode;            /* --ids: inputs are token ids, not text */
+  int batch_size;          /* sequences per run */
+  int eager;               /* --mode eager: interpret the unfused graph */
+  const char *cache_url;   /* --cache s3://bucket/prefix */
+  int max_tokens;          /* --max-tokens: compile option */
+  int dtype;               /* --dtype f32|bf16|int8: compile option (sinter_dtype_t) */
+  const char *calibration; /* --calibrate FILE: int8 calibration texts (compile option) */
+  const char **texts;      /* positional inputs (borrowed from argv) */
+  size_t text_count;       /* with CLI_PAIRS_SPLIT, twice the number of inputs */
+  cli_pairs_t pairs;       /* set by the command: never with ids_mode */
+  const char *query;       /* the first text of every pair with CLI_PAIRS_QUERY */
 } cli_common_t;
 
 /* Parses a whole decimal integer in [min, max] (no wrap-around, no trailing
@@ -174,6 +175,8 @@ void cli_put_floats(FILE *out, const float *v, size_t n);
   "  --max-tokens N      token budget of one compiled run (default 8192)\n"         \
   "  --dtype T           matmul precision of the compiled plan: f32 (default),\n"   \
   "                      int8, or bf16 (bf16 weights, fp32 arithmetic)\n"           \
+  "  --calibrate FILE    int8: calibrate on these texts, one per line (default:\n"  \
+  "                      built-in sentences; part of the cache key)\n"              \
   "  -h, --help          show this help\n"
 
 #endif

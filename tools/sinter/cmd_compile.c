@@ -87,7 +87,6 @@ static int print_int8_report(const sinter_model_t *model, const sinter_program_t
 int sn_cmd_compile(int argc, char **argv) {
   cli_common_t opts = {0};
   const char *out_path = NULL, *target = "native";
-  const char *calibrate = NULL;
   int explain = 0, max_seq = 0, report = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -105,8 +104,6 @@ int sn_cmd_compile(int argc, char **argv) {
         return cli_usage_error(compile_usage, "--max-seq needs a number from 1 to 1048576");
     } else if (!strcmp(a, "--explain")) {
       explain = 1;
-    } else if (!strcmp(a, "--calibrate") && has) {
-      calibrate = argv[++i];
     } else if (!strcmp(a, "--report")) {
       report = 1;
     } else {
@@ -114,6 +111,7 @@ int sn_cmd_compile(int argc, char **argv) {
     }
   }
   if (!opts.model_dir) return cli_usage_error(compile_usage, "--model is required");
+  const char *calibrate = opts.calibration;
   if ((calibrate || report) && opts.dtype != SINTER_DTYPE_INT8)
     return cli_usage_error(compile_usage, "--calibrate and --report go with --dtype int8");
   sn_compile_options_t c = {.dtype = opts.dtype,
