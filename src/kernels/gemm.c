@@ -172,16 +172,6 @@ typedef struct plan {
 
 /* ------------------------------------------------------------ portable C */
 
-static float act_scalar(float v, int act) {
-  switch (act) {
-    case 1: return 0.5f * v * (1.0f + erff(v * SN_SQRT1_2));
-    case 2: return 0.5f * v * (1.0f + tanhf(SN_GELU_TANH_K * (v + SN_GELU_TANH_C * v * v * v)));
-    case 3: return v > 0 ? v : 0.0f;
-    case 4: return tanhf(v);
-    default: return v;
-  }
-}
-
 /* Rows [m0, m1) x panels [p0, p1), one row and one panel at a time over all
  * of K: the same packed layout, no cache blocking beyond its K blocks. */
 static void run_range_portable(const plan_t *p, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
@@ -207,7 +197,7 @@ static void run_range_portable(const plan_t *p, int64_t m0, int64_t m1, int64_t 
       int64_t c0 = j * NR, nc = min64(NR, N - c0);
       float *o = p->out + i * N + c0;
       for (int64_t t = 0; t < nc; t++) {
-        float v = act_scalar(acc[t] + (p->bias ? p->bias[c0 + t] : 0.0f), p->act);
+        float v = sn_act_scalar(acc[t] + (p->bias ? p->bias[c0 + t] : 0.0f), p->act);
         o[t] = p->residual ? o[t] + v : v;
       }
     }

@@ -219,16 +219,6 @@ typedef struct plan {
   float *out;
 } plan_t;
 
-static float act_scalar(float v, int act) {
-  switch (act) {
-    case 1: return 0.5f * v * (1.0f + erff(v * SN_SQRT1_2));
-    case 2: return 0.5f * v * (1.0f + tanhf(SN_GELU_TANH_K * (v + SN_GELU_TANH_C * v * v * v)));
-    case 3: return v > 0 ? v : 0.0f;
-    case 4: return tanhf(v);
-    default: return v;
-  }
-}
-
 /* Rows [m0, m1) x panels [p0, p1), one row and one column at a time. */
 static void run_range_portable(const plan_t *p, int64_t m0, int64_t m1, int64_t p0, int64_t p1,
                                unsigned char *scratch) {
@@ -248,7 +238,7 @@ static void run_range_portable(const plan_t *p, int64_t m0, int64_t m1, int64_t 
         for (int o = 0; o < p->num_outliers; o++)
           f = fmaf(p->x[i * K + p->outlier[o]], p->outlier_w[o][col], f);
         float v = (float)acc * (sx * p->w.sw[col]) + f;
-        v = act_scalar(v, p->act);
+        v = sn_act_scalar(v, p->act);
         float *o = p->out + i * N + col;
         *o = p->residual ? *o + v : v;
       }
@@ -595,8 +585,8 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
   SN_I8_DECL(2)
   SN_I8_DECL(3)
   SN_I8_DECL(4)
-  SN_I8_DECL(5) SN_I8_DECL(6) SN_I8_DECL(7) SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10)
-      SN_I8_DECL(11)
+  SN_I8_DECL(5)
+  SN_I8_DECL(6) SN_I8_DECL(7) SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10) SN_I8_DECL(11)
 #undef SN_I8_DECL
 #define SN_I8_ROW(i)                                                  \
   if ((i) < rows) {                                                   \
@@ -606,7 +596,7 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
     s##i##_0 = _mm512_dpbusd_epi32(s##i##_0, a, w0);                  \
     if (panels == 2) s##i##_1 = _mm512_dpbusd_epi32(s##i##_1, a, w1); \
   }
-          for (int64_t kk = 0; kk < kp; kk += 4) {
+      for (int64_t kk = 0; kk < kp; kk += 4) {
     __m512i w0 = _mm512_loadu_si512((const void *)(b0 + kk * NR));
     __m512i w1 = panels == 2 ? _mm512_loadu_si512((const void *)(b1 + kk * NR)) : w0;
     SN_I8_ROW(0)

@@ -28,6 +28,7 @@
 #ifndef SN_KERNELS_VECMATH_H
 #define SN_KERNELS_VECMATH_H
 
+#include <math.h>
 #include <stdint.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -89,6 +90,18 @@
 #define SN_SQRT1_2 0.707106769f      /* (float)M_SQRT1_2, as the reference uses */
 #define SN_GELU_TANH_K 0.797884583f  /* (float)sqrt(2 / pi) */
 #define SN_GELU_TANH_C 0.0447149985f /* 0.044715f */
+
+/* A linear's epilogue activation (sn_activation_t: 0 none, 1 GELU erf, 2 GELU
+ * tanh, 3 ReLU, 4 tanh) on one value: the portable kernels' reference. */
+static inline float sn_act_scalar(float v, int act) {
+  switch (act) {
+    case 1: return 0.5f * v * (1.0f + erff(v * SN_SQRT1_2));
+    case 2: return 0.5f * v * (1.0f + tanhf(SN_GELU_TANH_K * (v + SN_GELU_TANH_C * v * v * v)));
+    case 3: return v > 0 ? v : 0.0f;
+    case 4: return tanhf(v);
+    default: return v;
+  }
+}
 
 #if SN_X86
 
