@@ -586,7 +586,8 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
   SN_I8_DECL(3)
   SN_I8_DECL(4)
   SN_I8_DECL(5)
-  SN_I8_DECL(6) SN_I8_DECL(7) SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10) SN_I8_DECL(11)
+  SN_I8_DECL(6)
+  SN_I8_DECL(7) SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10) SN_I8_DECL(11)
 #undef SN_I8_DECL
 #define SN_I8_ROW(i)                                                  \
   if ((i) < rows) {                                                   \
@@ -890,7 +891,7 @@ void sn_gemm_i8_run(int64_t m, int64_t k, int64_t n, const float *x, const void 
   int64_t nbm = ceil_div(m, p.mc_max);
   int64_t by_rows = min64((int64_t)TASKS * threads, ceil_div(m, MIN_BLOCK_ROWS));
   if (nbm < by_rows) nbm = by_rows;
-  nbm = ceil_div(nbm, threads) * threads;
+  if (nbm > 1) nbm = ceil_div(nbm, threads) * threads; /* (a few rows stay one block) */
   p.mc = ceil_div(ceil_div(m, nbm), MR_ALL) * MR_ALL;
   nbm = ceil_div(m, p.mc);
   int64_t max_ch = panels / MIN_CHUNK > 1 ? panels / MIN_CHUNK : 1;
