@@ -7,7 +7,8 @@
  *     quantise the block's rows (per-row scale, then s8 or biased u8, plus
  *     |q| for the AVX2 sign trick) into this thread's scratch, row-major
  *     with stride lda
- *     for each weight panel (two at a time on VNNI: a 12 x 32 tile)
+ *     for each weight panel (two at a time on AVX-512 VNNI: a 12 x 32 tile;
+ *     one on AVX-VNNI, 6 x 16, and AVX2, 4 x 16)
  *       for each row tile: the microkernel over all of K into s32
  *       registers, then the epilogue on the tile, still in registers
  * There is no K blocking: a panel is K x 16 bytes (6 KiB at K = 384, 48 KiB
@@ -25,9 +26,10 @@
  * only that first read of a row (a few KiB, in L1 when the second comes),
  * and it would need a second output per op for the residual stream.
  *
- * Threads take (M block, panel chunk) tasks dynamically, as gemm.c does; a
- * task whose M block is shared with others quantises it again, which costs
- * little next to streaming its panels (a chunk is at least MIN_CHUNK of them).
+ * Threads take (M block, panel chunk) tasks dynamically, as gemm.c does,
+ * with more M blocks preferred over N chunks (a task quantises its M block,
+ * so N chunks of one block would repeat that). With a single M block (a few
+ * rows), its rows are quantised once, shared, and the threads split N.
  */
 #include "kernels/gemm_int8.h"
 
