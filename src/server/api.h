@@ -13,6 +13,7 @@
 #define SN_SERVER_API_H
 
 #include "server/engine.h"
+#include "server/out.h"
 #include "server/request.h"
 
 /* What a parser gets besides the body: the model named by the route
@@ -29,6 +30,13 @@ typedef int (*sn_parse_fn)(const sn_parse_input_t *in, sn_request_t *req, sn_par
 typedef char *(*sn_write_fn)(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
 typedef char *(*sn_error_fn)(const sn_parse_error_t *e);
 
+/* A writer for answers too large to hold as text: each call appends the next
+ * piece of the body to *o; pos[] (zeroed before the first call) is where it
+ * stands. Returns 1 while pieces remain, 0 after the last. The server calls
+ * it as the client reads, so one piece is held at a time. */
+typedef int (*sn_stream_fn)(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res,
+                            size_t pos[2], sn_out_t *o);
+
 /* ---- text-embeddings-inference: POST /embed, /embed_all, /predict, /rerank,
  * /tokenize, /decode; GET /info. Errors {"error", "error_type"}. */
 int sn_tei_parse_embed(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
@@ -38,7 +46,9 @@ int sn_tei_parse_rerank(const sn_parse_input_t *in, sn_request_t *req, sn_parse_
 int sn_tei_parse_tokenize(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
 int sn_tei_parse_decode(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
 char *sn_tei_write_embed(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
-char *sn_tei_write_embed_all(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
+/* /embed_all streams: one token's hidden state per piece. */
+int sn_tei_stream_embed_all(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res,
+                            size_t pos[2], sn_out_t *o);
 char *sn_tei_write_predict(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
 char *sn_tei_write_rerank(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);
 char *sn_tei_write_tokenize(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res);

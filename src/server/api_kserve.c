@@ -3,6 +3,7 @@
  * named "text_pair" or "pair" makes pairs for a cross-encoder), answered with
  * FP32 outputs, shape and flattened data: "embedding" [n, hidden] for an
  * encoder, "logits" [n, labels] for a classifier. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +42,16 @@ static int read_tensor(sn_request_t *r, const cJSON *t, const sn_request_limits_
   int rc = flatten(data, flat, 0, e);
   double elements = 1;
   if (!rc && cJSON_IsArray(shape)) {
-    for (const cJSON *d = shape->child; d; d = d->next)
-      elements *= cJSON_IsNumber(d) ? d->valuedouble : -1;
-    if (elements != (double)cJSON_GetArraySize(flat))
+    /* Each dimension a whole number >= 0 (-1 is a wildcard only in model
+     * metadata, never in a request); the product is the element count. A
+     * product past 2^53 cannot equal a count, so it stops growing there. */
+    for (const cJSON *d = shape->child; d && !rc; d = d->next) {
+      if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble != floor(d->valuedouble))
+        rc = sn_request_fail(e, 400, "shape", "`shape` dimensions must be whole numbers >= 0");
+      else if (elements < 9007199254740992.0)
+        elements *= d->valuedouble;
+    }
+    if (!rc && elements != (double)cJSON_GetArraySize(flat))
       rc = sn_request_fail(e, 400, "shape", "`shape` holds %.0f elements but `data` has %d",
                            elements, cJSON_GetArraySize(flat));
   } else if (!rc) {

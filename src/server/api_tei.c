@@ -152,21 +152,27 @@ char *sn_tei_write_embed(const sn_request_t *req, const sn_served_t *m, const sn
   return sn_out_take(&o);
 }
 
-char *sn_tei_write_embed_all(const sn_request_t *req, const sn_served_t *m,
-                             const sn_result_t *res) {
+/* pos[0] is the input, pos[1] the token within it: [[row,row],[row]]. */
+int sn_tei_stream_embed_all(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res,
+                            size_t pos[2], sn_out_t *o) {
   (void)req, (void)m;
-  sn_out_t o = {0};
-  sn_out_put(&o, "[");
-  for (size_t i = 0; i < res->count; i++) {
-    sn_out_put(&o, "%s[", i ? "," : "");
-    for (size_t t = 0; t < res->lengths[i]; t++) {
-      if (t) sn_out_put(&o, ",");
-      sn_out_floats(&o, res->token_states + (res->starts[i] + t) * res->hidden, res->hidden);
+  size_t i = pos[0], t = pos[1];
+  if (i == 0 && t == 0) sn_out_put(o, "[");
+  if (i < res->count) {
+    if (t == 0) sn_out_put(o, "%s[", i ? "," : "");
+    if (t < res->lengths[i]) {
+      if (t) sn_out_put(o, ",");
+      sn_out_floats(o, res->token_states + (res->starts[i] + t) * res->hidden, res->hidden);
+      t++;
     }
-    sn_out_put(&o, "]");
+    if (t == res->lengths[i]) {
+      sn_out_put(o, "]");
+      i++, t = 0;
+    }
   }
-  sn_out_put(&o, "]");
-  return sn_out_take(&o);
+  if (i == res->count) sn_out_put(o, "]");
+  pos[0] = i, pos[1] = t;
+  return i < res->count;
 }
 
 char *sn_tei_write_predict(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res) {

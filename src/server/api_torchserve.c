@@ -31,8 +31,7 @@ int sn_torchserve_parse_predictions(const sn_parse_input_t *in, sn_request_t *r,
     cJSON_Delete(one);
     return rc;
   }
-  r->json = cJSON_ParseWithLength(in->body ? in->body : "", in->size);
-  if (!r->json) return sn_request_fail(e, 400, "body", "the request body is not valid JSON");
+  if (sn_request_parse_json(r, in->body, in->size, 400, e)) return -1;
   const cJSON *v = r->json;
   if (cJSON_IsObject(v)) {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(v, "data");

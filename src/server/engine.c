@@ -2,6 +2,7 @@
 #include "server/engine.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,108 @@ static int oom(sn_parse_error_t *e) {
   return sn_request_fail(e, 500, NULL, "out of memory");
 }
 
+/* Fills *e with a library error `message`, in which the file the model came
+ * from (an artifact in the cache, a folder) is replaced by the model's name:
+ * clients learn nothing of the server's file system. The full message goes
+ * to the server's log. */
+static int fail_library(sn_parse_error_t *e, const sn_served_t *m, unsigned status,
+                        const char *param, const char *prefix, const char *message) {
+  const char *paths[] = {m->pinfo.path, m->pinfo.source};
+  char clean[sizeof e->message];
+  size_t used = 0;
+  int scrubbed = 0;
+  for (const char *p = message; *p && used + 1 < sizeof clean;) {
+    size_t skip = 0;
+    for (size_t k = 0; k < 2 && !skip; k++)
+      if (paths[k] && paths[k][0] && !strncmp(p, paths[k], strlen(paths[k])))
+        skip = strlen(paths[k]);
+    if (skip) {
+      int w = snprintf(clean + used, sizeof clean - used, "model \"%s\"", m->name);
+      used += w > 0 ? (size_t)w : 0;
+      if (used >= sizeof clean) used = sizeof clean - 1;
+      p += skip;
+      scrubbed = 1;
+    } else {
+      clean[used++] = *p++;
+    }
+  }
+  clean[used] = '\0';
+  if (scrubbed) fprintf(stderr, "sinter: model %s: %s%s\n", m->name, prefix, message);
+  return sn_request_fail(e, status, param, "%s%s", prefix, clean);
+}
+
+/* Reserves `bytes` of the budget for w (413 when they exceed the whole
+ * budget, 429 while answers in flight hold too much of it). */
+static int reserve(sn_work_t *w, sn_memory_budget_t *b, double bytes, sn_parse_error_t *e) {
+  if (!b) return 0;
+  const double mb = 1024.0 * 1024.0;
+  if (bytes > (double)b->limit)
+    return sn_request_fail(e, 413, NULL,
+                           "the answer to this request would hold about %.1f MB, more than the "
+                           "%.1f MB answers may hold (--max-response-bytes): send fewer or "
+                           "shorter inputs",
+                           bytes / mb, (double)b->limit / mb);
+  long long want = (long long)bytes, held = atomic_load(&b->held);
+  do {
+    if (held + want > b->limit)
+      return sn_request_fail(e, 429, NULL,
+                             "Model is overloaded: answers being computed or sent hold %.1f of "
+                             "%.1f MB (--max-response-bytes)",
+                             (double)held / mb, (double)b->limit / mb);
+  } while (!atomic_compare_exchange_weak(&b->held, &held, held + want));
+  w->budget = b;
+  w->reserved += want;
+  return 0;
+}
+
+/* Bytes of JSON text a float takes at most, with its separator
+ * ("-1.17549435e-38,"). */
+enum { FLOAT_TEXT = 16, ESCAPED = 6 /* a byte as \u00XX at worst */ };
+
+/* An upper bound on what a computed answer holds until sent: the outputs the
+ * batcher writes and the response text (/embed_all streams its text one token
+ * at a time, so only a token's text is held at once). Any API's shape fits
+ * in the per-input and per-value allowances. */
+static double answer_bound(const sn_served_t *m, const sn_request_t *r, size_t tokens) {
+  double n = (double)r->count, hidden = m->info.hidden_size, labels = m->info.num_labels;
+  double label_text = 0;
+  for (int32_t k = 0; k < m->info.num_labels; k++) {
+    double len = (double)strlen(m->info.labels[k]) * ESCAPED;
+    label_text = len > label_text ? len : label_text;
+  }
+  switch (r->op) {
+    case SN_OP_EMBED: return n * (hidden * (4 + FLOAT_TEXT) + 128) + 1024;
+    case SN_OP_EMBED_ALL:
+      return (double)tokens * hidden * 4 + n * (3 * sizeof(size_t) + 4) + hidden * FLOAT_TEXT +
+             4096;
+    default: {
+      double text = 0;
+      for (size_t i = 0; r->return_text && i < r->count; i++)
+        text += (double)strlen(r->texts[i]) * ESCAPED + 16;
+      return n * (labels * (8 + FLOAT_TEXT + 32 + label_text) + sizeof(size_t) + 128) + text + 1024;
+    }
+  }
+}
+
+/* The same for work done on the I/O thread (TOKENIZE, DECODE), from what it
+ * made: each token's fields and its text escaped. */
+static double listing_bound(const sn_served_t *m, const sn_request_t *r, const sn_result_t *res) {
+  double bytes = 1024;
+  for (size_t i = 0; res->enc && i < res->count; i++) {
+    const sinter_encoding_t *enc = &res->enc[i];
+    bytes += (double)enc->length * (4 + 4 + 8 + 1 + 96) + 16;
+    for (size_t t = 0; t < enc->length; t++) {
+      const char *special = enc->special[t] ? sinter_model_token(m->model, enc->ids[t]) : NULL;
+      bytes += ESCAPED *
+               (double)(special ? strlen(special) : enc->offsets[2 * t + 1] - enc->offsets[2 * t]);
+    }
+  }
+  for (size_t i = 0; res->decoded && i < res->count; i++)
+    bytes += (double)strlen(res->decoded[i]) * (1 + ESCAPED) + 16;
+  (void)r;
+  return bytes;
+}
+
 /* Tokenizes count texts (with pairs, and pair byte sizes, when non-NULL) into
  * w->enc and the job's input arrays. */
 static int tokenize(sn_work_t *w, size_t count, const char **texts, const char **pairs,
@@ -61,8 +164,8 @@ static int tokenize(sn_work_t *w, size_t count, const char **texts, const char *
   if (st) {
     free(w->enc);
     w->enc = NULL;
-    sn_request_fail(e, st == SINTER_ERR_LIMIT ? 413 : 422, "inputs", "Input validation error: %s",
-                    err.message);
+    fail_library(e, m, st == SINTER_ERR_LIMIT ? 413 : 422, "inputs",
+                 "Input validation error: ", err.message);
     if (st == SINTER_ERR_NOT_FOUND) e->status = 424, e->kind = "Backend";
     if (st == SINTER_ERR_INVALID_ARGUMENT) e->kind = "Tokenizer";
     return -1;
@@ -128,7 +231,7 @@ static int rerank_inputs(sn_work_t *w, sn_parse_error_t *e) {
       rc = oom(e);
     } else if (sinter_model_tokenize_batch(w->model->model, n, r->texts, NULL, NULL, NULL, &cut,
                                            docs, &err)) {
-      rc = sn_request_fail(e, 422, "documents", "Input validation error: %s", err.message);
+      rc = fail_library(e, w->model, 422, "documents", "Input validation error: ", err.message);
     } else {
       for (size_t i = 0; i < n; i++)
         if (docs[i].truncated && docs[i].length) sizes[i] = docs[i].offsets[2 * docs[i].length - 1];
@@ -151,26 +254,27 @@ static int decode(sn_work_t *w, sn_parse_error_t *e) {
     sinter_error_t err;
     if (sinter_model_decode(w->model->model, r->ids[i], r->id_lengths[i], r->skip_special,
                             &w->res.decoded[i], &err)) {
-      sn_request_fail(e, err.status == SINTER_ERR_NOT_FOUND ? 424 : 500, "ids", "%s", err.message);
-      return -1;
+      return fail_library(e, w->model, err.status == SINTER_ERR_NOT_FOUND ? 424 : 500, "ids", "",
+                          err.message);
     }
   }
   return 1;
 }
 
-int sn_engine_prepare(const sn_served_t *m, const sn_request_t *r, sn_work_t *w,
-                      sn_parse_error_t *e) {
+int sn_engine_prepare(const sn_served_t *m, const sn_request_t *r, sn_memory_budget_t *budget,
+                      sn_work_t *w, sn_parse_error_t *e) {
   memset(w, 0, sizeof *w);
   w->req = r;
   w->model = m;
   size_t n = r->count, labels = (size_t)(m->info.num_labels > 0 ? m->info.num_labels : 0);
   size_t hidden = (size_t)m->info.hidden_size;
-  if (r->op == SN_OP_DECODE) return decode(w, e);
-  if (r->op == SN_OP_TOKENIZE) {
-    if (tokenize(w, n, r->texts, NULL, NULL, 1, 0, r->add_special, e)) return -1;
+  if (r->op == SN_OP_DECODE || r->op == SN_OP_TOKENIZE) {
+    if (r->op == SN_OP_DECODE ? decode(w, e) < 0
+                              : tokenize(w, n, r->texts, NULL, NULL, 1, 0, r->add_special, e))
+      return -1;
     w->res.enc = w->enc;
     w->enc = NULL;
-    return 1;
+    return reserve(w, budget, listing_bound(m, r, &w->res), e) ? -1 : 1;
   }
   if ((r->op == SN_OP_CLASSIFY && !labels) || (r->op == SN_OP_RERANK && labels != 1))
     return sn_request_fail(e, 424, "model",
@@ -189,14 +293,15 @@ int sn_engine_prepare(const sn_served_t *m, const sn_request_t *r, sn_work_t *w,
            : r->ids              ? take_ids(w, e)
                     : tokenize(w, n, r->texts, r->pairs, NULL, r->truncate, r->truncate_left, 1, e);
   if (rc) return -1;
+  size_t tokens = 0;
+  for (size_t i = 0; i < n; i++) tokens += w->lengths[i];
+  if (reserve(w, budget, answer_bound(m, r, tokens), e)) return -1;
   sn_job_t *j = &w->job;
   j->count = n;
   j->ids = w->ids;
   j->type_ids = r->op == SN_OP_CLASSIFY || r->op == SN_OP_RERANK ? w->types : NULL;
   j->lengths = w->lengths;
   j->normalize = r->op == SN_OP_EMBED ? r->normalize : 1;
-  size_t tokens = 0;
-  for (size_t i = 0; i < n; i++) tokens += w->lengths[i];
   w->res.tokens = tokens;
   if (r->op == SN_OP_EMBED_ALL) {
     w->res.hidden = hidden;
@@ -299,10 +404,8 @@ int sn_engine_finish(sn_work_t *w, sn_parse_error_t *e) {
                            "the request's deadline passed before it was computed "
                            "(--request-timeout or x-request-timeout)");
   if (j->outcome == SN_JOB_CANCELLED)
-    return sn_request_fail(e, 499, NULL,
-                           "dropped before it was computed: the client left, or the server "
-                           "drained past --drain-timeout");
-  if (j->status != SINTER_OK) return sn_request_fail(e, 500, NULL, "%s", j->message);
+    return sn_request_fail(e, 499, NULL, "dropped before it was computed: the client left");
+  if (j->status != SINTER_OK) return fail_library(e, w->model, 500, NULL, "", j->message);
   if (w->req->op == SN_OP_EMBED) return finish_embed(w, e);
   if (w->req->op == SN_OP_EMBED_ALL) return 0;
   return finish_scores(w, e);
@@ -319,5 +422,6 @@ void sn_work_free(sn_work_t *w) {
   free(w->ids), free(w->types), free(w->lengths), free(w->raw);
   free(w->res.embeddings), free(w->res.token_states), free(w->res.starts), free(w->res.lengths);
   free(w->res.scores), free(w->res.order);
+  if (w->budget) atomic_fetch_sub(&w->budget->held, w->reserved);
   memset(w, 0, sizeof *w);
 }

@@ -23,6 +23,15 @@ typedef struct sn_served {
   sn_batcher_t *batcher;
 } sn_served_t;
 
+/* The memory that answers hold from admission until their last byte is sent
+ * (or their connection drops): the computed outputs and the response text.
+ * One per server, shared by its models; a request whose answer would not fit
+ * the limit is refused before anything is computed or allocated for it. */
+typedef struct sn_memory_budget {
+  _Atomic long long held; /* bytes reserved now */
+  long long limit;        /* bytes; > 0 */
+} sn_memory_budget_t;
+
 /* What a request computed. Owned by its sn_work_t. */
 typedef struct sn_result {
   size_t count;        /* inputs */
@@ -53,6 +62,8 @@ typedef struct sn_work {
   size_t *lengths;
   float *raw; /* embeddings or logits as the batcher writes them */
   sn_job_t job;
+  sn_memory_budget_t *budget; /* where `reserved` is counted; NULL: nowhere */
+  long long reserved;         /* bytes this work holds of the budget (sn_work_free returns them) */
 } sn_work_t;
 
 /* The model a request runs on: the one named (NULL when no model has that
@@ -61,12 +72,15 @@ typedef struct sn_work {
 const sn_served_t *sn_engine_pick(const sn_served_t *models, size_t count, const char *name,
                                   sn_op_t op);
 
-/* Checks the request against the model and tokenizes it. Returns 1 when the
- * work is complete without compute (TOKENIZE, DECODE), 0 when it is ready to
- * submit, -1 with *e (422/413 naming the input, 424 when the model cannot do
- * the operation). */
-int sn_engine_prepare(const sn_served_t *m, const sn_request_t *req, sn_work_t *w,
-                      sn_parse_error_t *e);
+/* Checks the request against the model, tokenizes it, and reserves in
+ * `budget` (NULL: none) a bound on the memory its answer holds until sent,
+ * before allocating the outputs. Returns 1 when the work is complete without
+ * compute (TOKENIZE, DECODE), 0 when it is ready to submit, -1 with *e
+ * (422/413 naming the input, 424 when the model cannot do the operation, 413
+ * when the answer alone exceeds the budget, 429 when the budget is taken by
+ * answers in flight). Messages name the model, never a file. */
+int sn_engine_prepare(const sn_served_t *m, const sn_request_t *req, sn_memory_budget_t *budget,
+                      sn_work_t *w, sn_parse_error_t *e);
 
 /* Queues prepared work. `deadline` (sn_batcher_now's clock; 0: none),
  * `cancelled`, `finished_fn` and `ctx` go to its batcher job. Returns as
@@ -81,6 +95,7 @@ int sn_engine_run(sn_work_t *w, double deadline);
  * *e (504 when the deadline passed, 499 when the client left, 500). */
 int sn_engine_finish(sn_work_t *w, sn_parse_error_t *e);
 
+/* Releases the work's memory and returns its reservation to the budget. */
 void sn_work_free(sn_work_t *w);
 
 /* order[0..n) = indices of score, highest first; ties keep their order. */

@@ -38,10 +38,100 @@ int sn_request_fail(sn_parse_error_t *e, unsigned status, const char *param, con
   return -1;
 }
 
+/* Where a JSON text holds the escape \u0000 inside a string: cJSON decodes
+ * strings NUL-terminated, so such a string would reach the tokenizer cut at
+ * the NUL and answer for a text the client did not send. The body has parsed
+ * as JSON, so a scan that follows the syntax finds each string exactly; it
+ * names the field as the messages do ("inputs[3]", "documents[0].text").
+ * Returns 1 with the path in param[cap], 0 when no string holds a NUL. */
+enum { MAX_PATH_DEPTH = 64 };
+static int find_nul_string(const char *s, size_t n, char *param, size_t cap) {
+  static const char NUL_ESCAPE[] = "\\u0000";
+  if (!memmem(s, n, NUL_ESCAPE, sizeof NUL_ESCAPE - 1)) return 0; /* the common case */
+  /* Per level: '{' or '[', the index in an array, the last key of an object. */
+  struct level {
+    char kind;
+    size_t index, key, key_len;
+  } stack[MAX_PATH_DEPTH];
+  size_t depth = 0, key_start = 0;
+  int in_string = 0, is_key = 0, expect_key = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '"') {
+        in_string = 0;
+        if (is_key && depth && depth <= MAX_PATH_DEPTH) {
+          stack[depth - 1].key = key_start;
+          stack[depth - 1].key_len = i - key_start;
+        }
+      } else if (c == '\\' && i + 1 < n) {
+        if (s[i + 1] == 'u' && i + 6 <= n && !memcmp(s + i, NUL_ESCAPE, 6)) {
+          size_t used = 0;
+          param[0] = '\0';
+          for (size_t d = 0; d < depth && d < MAX_PATH_DEPTH && used + 1 < cap; d++) {
+            const struct level *l = &stack[d];
+            int w = l->kind == '[' ? snprintf(param + used, cap - used, "[%zu]", l->index)
+                    : d + 1 == depth && is_key
+                        ? 0
+                        : snprintf(param + used, cap - used, "%s%.*s", used ? "." : "",
+                                   (int)l->key_len, s + l->key);
+            used += w > 0 ? (size_t)w : 0;
+            if (used >= cap) used = cap - 1;
+          }
+          if (!used) snprintf(param, cap, "%s", "body");
+          return 1;
+        }
+        i++; /* the escaped character; \uXXXX's digits are plain characters */
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = 1;
+        is_key = expect_key;
+        expect_key = 0;
+        key_start = i + 1;
+        break;
+      case '{':
+      case '[':
+        if (depth < MAX_PATH_DEPTH) stack[depth] = (struct level){c, 0, 0, 0};
+        depth++;
+        expect_key = c == '{';
+        break;
+      case '}':
+      case ']':
+        if (depth) depth--;
+        expect_key = 0;
+        break;
+      case ',':
+        if (depth && depth <= MAX_PATH_DEPTH) {
+          stack[depth - 1].index++;
+          expect_key = stack[depth - 1].kind == '{';
+        }
+        break;
+      default: break;
+    }
+  }
+  return 0;
+}
+
+int sn_request_parse_json(sn_request_t *r, const char *body, size_t size, unsigned status,
+                          sn_parse_error_t *e) {
+  r->json = cJSON_ParseWithLength(body ? body : "", size);
+  if (!r->json) return sn_request_fail(e, status, NULL, "the request body is not valid JSON");
+  char param[sizeof e->param];
+  if (find_nul_string(body, size, param, sizeof param))
+    return sn_request_fail(e, 422, param,
+                           "`%s` holds the character U+0000 (NUL), which is refused: it would "
+                           "cut the text",
+                           param);
+  return 0;
+}
+
 int sn_request_parse_object(sn_request_t *r, const char *body, size_t size, unsigned status,
                             sn_parse_error_t *e) {
-  r->json = cJSON_ParseWithLength(body ? body : "", size);
-  if (!r->json || !cJSON_IsObject(r->json))
+  if (sn_request_parse_json(r, body, size, status, e)) return -1;
+  if (!cJSON_IsObject(r->json))
     return sn_request_fail(e, status, NULL, "the request body is not a JSON object");
   return 0;
 }

@@ -72,8 +72,14 @@ typedef struct sn_parse_error {
 void sn_request_init(sn_request_t *r, sn_op_t op);
 void sn_request_free(sn_request_t *r);
 
-/* Parses `size` bytes as a JSON object into r->json. Returns 0, or -1 with
- * *e filled (400/422 by `status`). */
+/* Parses `size` bytes as JSON into r->json. A string holding the escape
+ * \u0000 is refused (422 naming its field): cJSON's strings end at a NUL, so
+ * the text would arrive cut. Returns 0, or -1 with *e filled (`status`, 400
+ * or 422, when the body is not JSON). */
+int sn_request_parse_json(sn_request_t *r, const char *body, size_t size, unsigned status,
+                          sn_parse_error_t *e);
+
+/* sn_request_parse_json, and the body must be a JSON object. */
 int sn_request_parse_object(sn_request_t *r, const char *body, size_t size, unsigned status,
                             sn_parse_error_t *e);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "server/api.h"
+#include "server/guard.h"
 #include "server/metrics.h"
 #include "server/openapi.h"
 #include "server/out.h"
@@ -22,6 +23,9 @@
 struct sn_server {
   sn_server_options_t opts;
   struct MHD_Daemon *daemon;
+  struct MHD_Daemon *probe_daemon; /* --probe-port, or NULL */
+  sn_guard_t *guard;               /* per-connection deadlines */
+  sn_memory_budget_t answers;      /* memory answers hold until sent */
   sn_served_t models[SN_SERVER_MAX_MODELS];
   atomic_size_t n_models;       /* published after a model is complete */
   pthread_mutex_t compute_lock; /* one session computes at a time */
@@ -49,7 +53,10 @@ typedef enum handler {
   H_PING, /* TorchServe */
 } handler_t;
 
-enum { OPEN = 1 }; /* no API key needed: health and metrics */
+enum {
+  OPEN = 1,  /* no API key needed: the server's own liveness, readiness and metrics */
+  PROBE = 2, /* also served on the probe listener */
+};
 
 typedef struct route {
   const char *method;
@@ -59,44 +66,48 @@ typedef struct route {
   sn_parse_fn parse;
   sn_write_fn write;
   sn_error_fn error;
+  sn_stream_fn stream; /* writes the answer piece by piece as the client reads; or NULL */
 } route_t;
 
 static const route_t ROUTES[] = {
-    {"GET", "/health", H_HEALTH, OPEN, NULL, NULL, sn_tei_error},
-    {"GET", "/info", H_INFO, 0, NULL, NULL, sn_tei_error},
-    {"GET", "/metrics", H_METRICS, OPEN, NULL, NULL, sn_tei_error},
-    {"GET", "/openapi.json", H_OPENAPI, 0, NULL, NULL, sn_tei_error},
-    {"POST", "/embed", H_COMPUTE, 0, sn_tei_parse_embed, sn_tei_write_embed, sn_tei_error},
-    {"POST", "/embed_all", H_COMPUTE, 0, sn_tei_parse_embed_all, sn_tei_write_embed_all,
-     sn_tei_error},
-    {"POST", "/predict", H_COMPUTE, 0, sn_tei_parse_predict, sn_tei_write_predict, sn_tei_error},
-    {"POST", "/rerank", H_COMPUTE, 0, sn_tei_parse_rerank, sn_tei_write_rerank, sn_tei_error},
-    {"POST", "/tokenize", H_COMPUTE, 0, sn_tei_parse_tokenize, sn_tei_write_tokenize, sn_tei_error},
-    {"POST", "/decode", H_COMPUTE, 0, sn_tei_parse_decode, sn_tei_write_decode, sn_tei_error},
+    {"GET", "/health", H_HEALTH, OPEN | PROBE, NULL, NULL, sn_tei_error, NULL},
+    {"GET", "/info", H_INFO, 0, NULL, NULL, sn_tei_error, NULL},
+    {"GET", "/metrics", H_METRICS, OPEN | PROBE, NULL, NULL, sn_tei_error, NULL},
+    {"GET", "/openapi.json", H_OPENAPI, 0, NULL, NULL, sn_tei_error, NULL},
+    {"POST", "/embed", H_COMPUTE, 0, sn_tei_parse_embed, sn_tei_write_embed, sn_tei_error, NULL},
+    {"POST", "/embed_all", H_COMPUTE, 0, sn_tei_parse_embed_all, NULL, sn_tei_error,
+     sn_tei_stream_embed_all},
+    {"POST", "/predict", H_COMPUTE, 0, sn_tei_parse_predict, sn_tei_write_predict, sn_tei_error,
+     NULL},
+    {"POST", "/rerank", H_COMPUTE, 0, sn_tei_parse_rerank, sn_tei_write_rerank, sn_tei_error, NULL},
+    {"POST", "/tokenize", H_COMPUTE, 0, sn_tei_parse_tokenize, sn_tei_write_tokenize, sn_tei_error,
+     NULL},
+    {"POST", "/decode", H_COMPUTE, 0, sn_tei_parse_decode, sn_tei_write_decode, sn_tei_error, NULL},
     {"POST", "/v1/embeddings", H_COMPUTE, 0, sn_openai_parse_embeddings, sn_openai_write_embeddings,
-     sn_openai_error},
+     sn_openai_error, NULL},
     {"POST", "/embeddings", H_COMPUTE, 0, sn_openai_parse_embeddings, sn_openai_write_embeddings,
-     sn_openai_error},
-    {"GET", "/v1/models", H_MODELS, 0, NULL, NULL, sn_openai_error},
+     sn_openai_error, NULL},
+    {"GET", "/v1/models", H_MODELS, 0, NULL, NULL, sn_openai_error, NULL},
     {"POST", "/v1/rerank", H_COMPUTE, 0, sn_cohere_parse_rerank, sn_cohere_write_rerank,
-     sn_cohere_error},
+     sn_cohere_error, NULL},
     {"POST", "/v2/rerank", H_COMPUTE, 0, sn_cohere_parse_rerank, sn_cohere_write_rerank,
-     sn_cohere_error},
-    {"GET", "/v2", H_KS_SERVER, 0, NULL, NULL, sn_kserve_error},
-    {"GET", "/v2/health/live", H_KS_LIVE, OPEN, NULL, NULL, sn_kserve_error},
-    {"GET", "/v2/health/ready", H_KS_READY, OPEN, NULL, NULL, sn_kserve_error},
-    {"GET", "/v2/models/{}", H_KS_MODEL, 0, NULL, NULL, sn_kserve_error},
-    {"GET", "/v2/models/{}/ready", H_KS_MODEL_READY, OPEN, NULL, NULL, sn_kserve_error},
+     sn_cohere_error, NULL},
+    {"GET", "/v2", H_KS_SERVER, 0, NULL, NULL, sn_kserve_error, NULL},
+    {"GET", "/v2/health/live", H_KS_LIVE, OPEN | PROBE, NULL, NULL, sn_kserve_error, NULL},
+    {"GET", "/v2/health/ready", H_KS_READY, OPEN | PROBE, NULL, NULL, sn_kserve_error, NULL},
+    {"GET", "/v2/models/{}", H_KS_MODEL, 0, NULL, NULL, sn_kserve_error, NULL},
+    /* A model's readiness names a model: behind the key, so names cannot be probed. */
+    {"GET", "/v2/models/{}/ready", H_KS_MODEL_READY, 0, NULL, NULL, sn_kserve_error, NULL},
     {"POST", "/v2/models/{}/infer", H_COMPUTE, 0, sn_kserve_parse_infer, sn_kserve_write_infer,
-     sn_kserve_error},
-    {"GET", "/ping", H_PING, OPEN, NULL, NULL, sn_torchserve_error},
+     sn_kserve_error, NULL},
+    {"GET", "/ping", H_PING, OPEN | PROBE, NULL, NULL, sn_torchserve_error, NULL},
     {"POST", "/predictions/{}", H_COMPUTE, 0, sn_torchserve_parse_predictions,
-     sn_torchserve_write_predictions, sn_torchserve_error},
+     sn_torchserve_write_predictions, sn_torchserve_error, NULL},
 };
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])
 
 /* Unknown paths under /v1/ answer in OpenAI's error shape. */
-static const route_t OPENAI_ERRORS = {"", "", H_COMPUTE, 0, NULL, NULL, sn_openai_error};
+static const route_t OPENAI_ERRORS = {"", "", H_COMPUTE, 0, NULL, NULL, sn_openai_error, NULL};
 
 /* Matches `url` against `pattern`; the "{}" segment goes to model[]. */
 static int match(const char *pattern, const char *url, char *model, size_t cap) {
@@ -143,12 +154,41 @@ typedef struct conn {
   double t0, deadline;
   sn_request_record_t record;
   int admitted; /* counted in in_flight */
+  int probe;    /* arrived on the probe listener */
 } conn_t;
+
+/* The guard's handle of a connection (set when it started), or NULL. */
+static sn_guarded_t *guarded(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+/* The connection's deadline `seconds` from now (0: none). */
+static void set_deadline(const sn_server_t *s, struct MHD_Connection *c, int seconds) {
+  sn_guard_set(s->guard, guarded(c), seconds > 0 ? sn_batcher_now() + seconds : 0);
+}
 
 static void add_cors(const sn_server_t *s, struct MHD_Response *r) {
   if (!s->opts.cors_origin) return;
   MHD_add_response_header(r, "Access-Control-Allow-Origin", s->opts.cors_origin);
   MHD_add_response_header(r, "Vary", "Origin");
+}
+
+static void add_headers(const conn_t *k, struct MHD_Response *r, const char *type,
+                        const char *const *headers) {
+  MHD_add_response_header(r, "Content-Type", type ? type : "application/json");
+  for (size_t i = 0; headers && headers[i]; i += 2)
+    MHD_add_response_header(r, headers[i], headers[i + 1]);
+  add_cors(k->s, r);
+}
+
+/* Queues response r (released here); the client has --io-timeout to read it. */
+static enum MHD_Result queue(conn_t *k, unsigned status, struct MHD_Response *r) {
+  set_deadline(k->s, k->c, k->s->opts.io_timeout_s);
+  enum MHD_Result ok = MHD_queue_response(k->c, status, r);
+  MHD_destroy_response(r);
+  return ok;
 }
 
 /* Queues a response with `body` (owned; NULL: out of memory). */
@@ -166,13 +206,8 @@ static enum MHD_Result send_body(conn_t *k, unsigned status, char *body, const c
     free(body);
     return MHD_NO;
   }
-  MHD_add_response_header(r, "Content-Type", type ? type : "application/json");
-  for (size_t i = 0; headers && headers[i]; i += 2)
-    MHD_add_response_header(r, headers[i], headers[i + 1]);
-  add_cors(k->s, r);
-  enum MHD_Result ok = MHD_queue_response(k->c, status, r);
-  MHD_destroy_response(r);
-  return ok;
+  add_headers(k, r, type, headers);
+  return queue(k, status, r);
 }
 
 /* An error in the route's API shape (TEI's when no route matched). */
@@ -228,13 +263,50 @@ static void job_finished(sn_job_t *job, void *ctx) {
   MHD_resume_connection(k->c);
 }
 
-/* The timing headers TEI sends, in milliseconds. */
-static enum MHD_Result send_result(conn_t *k, char *body) {
+/* An answer written as the client reads it (a route's sn_stream_fn). It owns
+ * the request and the work moved out of the connection, so the outputs and
+ * their share of --max-response-bytes are held until libmicrohttpd releases
+ * the response: after the last byte, or when the connection drops. */
+typedef struct body_stream {
+  sn_request_t req;
+  sn_work_t work;
+  sn_stream_fn next;
+  size_t pos[2];
+  sn_out_t piece; /* the piece being sent */
+  size_t sent;    /* bytes of it handed to libmicrohttpd */
+  int more;       /* pieces remain after this one */
+} body_stream_t;
+
+static ssize_t read_stream(void *cls, uint64_t at, char *buf, size_t max) {
+  body_stream_t *b = cls;
+  (void)at;
+  while (b->sent == b->piece.n) {
+    if (!b->more) return MHD_CONTENT_READER_END_OF_STREAM;
+    b->piece.n = b->sent = 0;
+    b->more = b->next(&b->req, b->work.model, &b->work.res, b->pos, &b->piece);
+    if (b->piece.oom) return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+  size_t n = b->piece.n - b->sent < max ? b->piece.n - b->sent : max;
+  memcpy(buf, b->piece.p + b->sent, n);
+  b->sent += n;
+  return (ssize_t)n;
+}
+
+static void free_stream(void *cls) {
+  body_stream_t *b = cls;
+  sn_work_free(&b->work);
+  sn_request_free(&b->req);
+  free(b->piece.p);
+  free(b);
+}
+
+/* Answers a computed request, with the timing headers TEI sends (ms). */
+static enum MHD_Result respond(conn_t *k) {
   const sn_result_t *res = &k->work.res;
-  char total[32], tok[32], queue[32], infer[32], ntok[32];
+  char total[32], tok[32], queue_ms[32], infer[32], ntok[32];
   snprintf(total, sizeof total, "%.0f", (sn_batcher_now() - k->t0) * 1e3);
   snprintf(tok, sizeof tok, "%.0f", res->tokenize_seconds * 1e3);
-  snprintf(queue, sizeof queue, "%.0f", res->queue_seconds * 1e3);
+  snprintf(queue_ms, sizeof queue_ms, "%.0f", res->queue_seconds * 1e3);
   snprintf(infer, sizeof infer, "%.0f", res->compute_seconds * 1e3);
   snprintf(ntok, sizeof ntok, "%zu", res->tokens);
   const char *const headers[] = {"x-compute-time",
@@ -244,7 +316,7 @@ static enum MHD_Result send_result(conn_t *k, char *body) {
                                  "x-tokenization-time",
                                  tok,
                                  "x-queue-time",
-                                 queue,
+                                 queue_ms,
                                  "x-inference-time",
                                  infer,
                                  "x-compute-tokens",
@@ -255,7 +327,26 @@ static enum MHD_Result send_result(conn_t *k, char *body) {
   k->record.infer_s = res->compute_seconds;
   k->record.tokens = res->tokens;
   k->record.inputs = res->count;
-  return send_body(k, 200, body, NULL, headers);
+  if (!k->route->stream)
+    return send_body(k, 200, k->route->write(&k->req, k->work.model, res), NULL, headers);
+  body_stream_t *b = calloc(1, sizeof *b);
+  struct MHD_Response *r = b ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+                                                                 read_stream, b, free_stream)
+                             : NULL;
+  if (!r) {
+    free(b);
+    return send_body(k, 500, NULL, NULL, NULL);
+  }
+  b->req = k->req;
+  b->work = k->work;
+  b->work.req = &b->req;
+  b->next = k->route->stream;
+  b->more = 1;
+  memset(&k->req, 0, sizeof k->req); /* the stream owns them now */
+  memset(&k->work, 0, sizeof k->work);
+  k->record.status = 200;
+  add_headers(k, r, NULL, headers);
+  return queue(k, 200, r);
 }
 
 /* Parses, resolves the model, tokenizes and queues (suspending the
@@ -277,9 +368,9 @@ static enum MHD_Result start_compute(conn_t *k) {
   }
   if (k->req.op == SN_OP_BY_MODEL)
     k->req.op = m->info.num_labels > 0 ? SN_OP_CLASSIFY : SN_OP_EMBED;
-  int rc = sn_engine_prepare(m, &k->req, &k->work, &e);
+  int rc = sn_engine_prepare(m, &k->req, &s->answers, &k->work, &e);
   if (rc < 0) return send_error(k, &e);
-  if (rc > 0) return send_result(k, k->route->write(&k->req, m, &k->work.res));
+  if (rc > 0) return respond(k);
   if (k->deadline > 0 && sn_batcher_now() > k->deadline) {
     sn_request_fail(&e, 504, NULL,
                     "the request's deadline passed before it was queued "
@@ -288,7 +379,9 @@ static enum MHD_Result start_compute(conn_t *k) {
   }
   k->record.computed = 1;
   /* Suspend first: the batcher may finish (and resume) before we return.
-   * Responses are queued only from a call on a resumed connection. */
+   * Responses are queued only from a call on a resumed connection. While
+   * it computes, the request's own deadline applies, not the guard's. */
+  set_deadline(s, k->c, 0);
   k->waiting = 1;
   MHD_suspend_connection(k->c);
   int queued = sn_engine_submit(&k->work, k->deadline, client_left, job_finished, k);
@@ -315,8 +408,14 @@ static enum MHD_Result finish_compute(conn_t *k) {
                 (long long)st.queued_tokens, (long long)st.max_queue_tokens);
   }
   sn_parse_error_t e;
-  if (sn_engine_finish(&k->work, &e)) return send_error(k, &e);
-  return send_result(k, k->route->write(&k->req, k->work.model, &k->work.res));
+  if (sn_engine_finish(&k->work, &e)) {
+    if (e.status == 499 && atomic_load(&k->s->abandon)) /* our drain dropped it, not the client */
+      sn_request_fail(&e, 503, NULL,
+                      "the server is shutting down and dropped the request before computing "
+                      "it (still queued when --drain-timeout passed): retry");
+    return send_error(k, &e);
+  }
+  return respond(k);
 }
 
 /* Routes answered without compute. */
@@ -386,20 +485,20 @@ static double deadline_of(const sn_server_t *s, struct MHD_Connection *c, double
   return ms > 0 ? t0 + ms / 1e3 : 0;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_size, void **state) {
-  (void)version;
-  sn_server_t *s = cls;
+static enum MHD_Result handle(sn_server_t *s, int probe, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *upload, size_t *upload_size,
+                              void **state) {
   conn_t *k = *state;
   if (!k) { /* first call: headers only */
     k = calloc(1, sizeof *k);
     if (!k) return MHD_NO;
     k->s = s;
     k->c = c;
+    k->probe = probe;
     k->t0 = sn_batcher_now();
     k->deadline = deadline_of(s, c, k->t0);
     *state = k;
+    set_deadline(s, c, s->opts.io_timeout_s); /* the headers are in: now the body */
     return MHD_YES;
   }
   if (k->waiting) return finish_compute(k); /* resumed by the batcher */
@@ -434,6 +533,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
   const route_t *other;
   k->route = find_route(method, url, k->route_model, sizeof k->route_model, &other);
+  if (k->probe && (!k->route || !(k->route->flags & PROBE))) {
+    k->route = NULL;
+    return fail(k, 404, NULL,
+                "the probe port serves GET /health, /metrics, /ping and /v2/health/{live,ready} "
+                "only; %s %s is on the main port",
+                method, url);
+  }
   if (!k->route) {
     k->route = other;
     if (other) return fail(k, 405, NULL, "%s is not allowed on %s", method, url);
@@ -462,11 +568,53 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   return start_compute(k);
 }
 
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **state) {
+  (void)version;
+  return handle(cls, 0, c, url, method, upload, upload_size, state);
+}
+
+static enum MHD_Result on_probe_request(void *cls, struct MHD_Connection *c, const char *url,
+                                        const char *method, const char *version, const char *upload,
+                                        size_t *upload_size, void **state) {
+  (void)version;
+  return handle(cls, 1, c, url, method, upload, upload_size, state);
+}
+
+/* A connection opened: its request line and headers are due within
+ * --header-timeout; closed: the guard forgets it. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  sn_server_t *s = cls;
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    sn_guard_remove(s->guard, *socket_context);
+    *socket_context = NULL;
+    return;
+  }
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  *socket_context =
+      ci ? sn_guard_add(s->guard, ci->connect_fd, sn_batcher_now() + s->opts.header_timeout_s)
+         : NULL;
+}
+
+/* A request line arrived (on a kept-alive connection, the next request has
+ * begun): the rest of its headers are due within --header-timeout. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c) {
+  (void)uri;
+  sn_server_t *s = cls;
+  sn_guard_tighten(s->guard, guarded(c), sn_batcher_now() + s->opts.header_timeout_s);
+  return NULL;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **state,
                          enum MHD_RequestTerminationCode code) {
-  (void)c, (void)code;
+  (void)code;
   sn_server_t *s = cls;
   conn_t *k = *state;
+  /* Kept alive, the connection may wait this long for its next request. */
+  set_deadline(s, c, s->opts.idle_timeout_s);
   if (!k) return;
   if (k->waiting) { /* cannot happen: a suspended connection is not closed */
     sn_batcher_wait(k->work.model->batcher, &k->work.job);
@@ -485,6 +633,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
 
 /* ---------------------------------------------------------------- lifecycle */
 
+/* Stops the listeners and frees what a started server holds but its models. */
+static void release(sn_server_t *s) {
+  if (s->probe_daemon) MHD_stop_daemon(s->probe_daemon);
+  if (s->daemon) MHD_stop_daemon(s->daemon);
+  sn_guard_destroy(s->guard); /* after the daemons: they have closed every connection */
+  pthread_mutex_destroy(&s->compute_lock);
+  free(s);
+}
+
 sinter_status_t sn_server_start(const sn_server_options_t *options, sn_server_t **out,
                                 sinter_error_t *err) {
   *out = NULL;
@@ -498,6 +655,17 @@ sinter_status_t sn_server_start(const sn_server_options_t *options, sn_server_t 
   if (s->opts.max_client_batch <= 0) s->opts.max_client_batch = 2048;
   if (s->opts.max_input_chars < 0) s->opts.max_input_chars = 0;
   if (s->opts.drain_timeout_s <= 0) s->opts.drain_timeout_s = 30;
+  if (s->opts.max_response_bytes <= 0) s->opts.max_response_bytes = (int64_t)512 << 20;
+  if (s->opts.header_timeout_s <= 0) s->opts.header_timeout_s = 10;
+  if (s->opts.io_timeout_s <= 0) s->opts.io_timeout_s = 60;
+  if (s->opts.idle_timeout_s <= 0) s->opts.idle_timeout_s = 60;
+  if (s->opts.max_connections <= 0) s->opts.max_connections = 4096;
+  if (s->opts.max_connections_per_ip == 0) s->opts.max_connections_per_ip = 256;
+  s->answers.limit = s->opts.max_response_bytes;
+  if (sn_guard_create(&s->guard, err)) {
+    free(s);
+    return err->status;
+  }
   pthread_mutex_init(&s->compute_lock, NULL);
   struct sockaddr_in addr;
   memset(&addr, 0, sizeof addr);
@@ -506,28 +674,64 @@ sinter_status_t sn_server_start(const sn_server_options_t *options, sn_server_t 
   if (inet_pton(AF_INET, s->opts.host, &addr.sin_addr) != 1) {
     err->status = SINTER_ERR_INVALID_ARGUMENT;
     snprintf(err->message, sizeof err->message, "--host %s is not an IPv4 address", s->opts.host);
-    free(s);
+    release(s);
     return err->status;
   }
+  /* The limits one client meets (DESIGN.md §2.1): connections per address
+   * and in all, and the guard's deadlines (headers, body, response, idle);
+   * libmicrohttpd's idle timeout stays as a backstop. */
+  unsigned per_ip =
+      s->opts.max_connections_per_ip > 0 ? (unsigned)s->opts.max_connections_per_ip : 0;
   s->daemon = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
       on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
       (unsigned)s->opts.http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-      MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_request_line,
+      s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opts.max_connections,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
   if (!s->daemon) {
     err->status = SINTER_ERR_IO;
     snprintf(err->message, sizeof err->message, "cannot listen on %s:%d (in use?)", s->opts.host,
              s->opts.port);
-    free(s);
+    release(s);
     return err->status;
+  }
+  if (s->opts.probe_port > 0) {
+    /* Health, readiness and metrics on a port of their own, with one thread
+     * and connections of their own: they answer while the main port is
+     * saturated. */
+    addr.sin_port = htons((uint16_t)s->opts.probe_port);
+    s->probe_daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_probe_request, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,
+        on_request_line, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+    if (!s->probe_daemon) {
+      err->status = SINTER_ERR_IO;
+      snprintf(err->message, sizeof err->message, "cannot listen on %s:%d (--probe-port; in use?)",
+               s->opts.host, s->opts.probe_port);
+      release(s);
+      return err->status;
+    }
   }
   *out = s;
   return SINTER_OK;
 }
 
+static int daemon_port(struct MHD_Daemon *d) {
+  const union MHD_DaemonInfo *i = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+  return i ? (int)i->port : 0;
+}
+
 int sn_server_port(const sn_server_t *s) {
-  const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  return i ? (int)i->port : s->opts.port;
+  int port = daemon_port(s->daemon);
+  return port ? port : s->opts.port;
+}
+
+int sn_server_probe_port(const sn_server_t *s) {
+  return daemon_port(s->probe_daemon);
 }
 
 sinter_status_t sn_server_add_model(sn_server_t *s, const char *name,
@@ -601,12 +805,13 @@ void sn_server_stop(sn_server_t *s) {
   wait_in_flight(s, s->opts.drain_timeout_s * 1000);
   atomic_store(&s->abandon, 1);
   wait_in_flight(s, 5000);
+  if (s->probe_daemon) MHD_stop_daemon(s->probe_daemon);
   MHD_stop_daemon(s->daemon);
+  s->probe_daemon = s->daemon = NULL;
   size_t n = model_count(s);
   for (size_t i = 0; i < n; i++) {
     sn_batcher_destroy(s->models[i].batcher);
     free((char *)s->models[i].name);
   }
-  pthread_mutex_destroy(&s->compute_lock);
-  free(s);
+  release(s);
 }

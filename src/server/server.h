@@ -33,6 +33,14 @@ typedef struct sn_server_options {
   int drain_timeout_s;      /* how long stop waits for requests in flight; <= 0: 30 */
   const char *api_key;      /* Bearer key for every route but health and metrics; NULL: open */
   const char *cors_origin;  /* Access-Control-Allow-Origin; NULL: no CORS headers */
+  /* What one client can hold (the limits are deliberate: see DESIGN.md §2.1). */
+  int64_t max_response_bytes; /* memory all answers hold until sent; <= 0: 512 MiB */
+  int header_timeout_s;       /* a request's line and headers arrive within; <= 0: 10 */
+  int io_timeout_s;           /* a body arrives, and a response is read, within; <= 0: 60 */
+  int idle_timeout_s;         /* a keep-alive connection waits for its next request; <= 0: 60 */
+  int max_connections;        /* open at once; <= 0: 4096 */
+  int max_connections_per_ip; /* from one client address; < 0: no cap; 0: 256 */
+  int probe_port; /* > 0: a second listener for health, readiness and metrics only; 0: none */
 } sn_server_options_t;
 
 typedef struct sn_server sn_server_t;
@@ -48,6 +56,9 @@ sinter_status_t sn_server_start(const sn_server_options_t *options, sn_server_t 
 
 /* The port it listens on. */
 int sn_server_port(const sn_server_t *server);
+
+/* The port of the probe listener (--probe-port), or 0 when there is none. */
+int sn_server_probe_port(const sn_server_t *server);
 
 /* Adds a model under `name` (copied; requests name it in `model` or the
  * route) running `program` (borrowed: it outlives the server), and warms it

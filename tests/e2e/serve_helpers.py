@@ -31,7 +31,8 @@ class Server:
     (served as "minilm") or a list of "NAME=PATH" strings."""
 
     def __init__(self, tmp_path, model=DEFAULT_MODEL, *extra, wait=True, env=None,
-                 binary=SINTER):
+                 binary=SINTER, timeout=60):
+        self.timeout = timeout  # seconds a client waits for an answer
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(env if env is not None else os.environ)
@@ -65,7 +66,7 @@ class Server:
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json", **(headers or {})})
         try:
-            with urllib.request.urlopen(req, timeout=60) as r:
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
                 return r.status, parse(r.read()), dict(r.headers)
         except urllib.error.HTTPError as e:
             return e.code, parse(e.read()), dict(e.headers)
@@ -79,4 +80,16 @@ class Server:
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
+        return self.proc.wait(timeout=max(60, self.timeout))
+
+
+def inputs_lasting(server, seconds, text="word " * 200, probe=8, most=1536):
+    """Copies of `text` enough for an /embed request to take about `seconds`
+    on this machine and build (measured with `probe` copies: an ASan build on
+    an AVX2-only CPU is many times slower than a release build on AVX-512),
+    at least `probe` and at most `most`."""
+    t0 = time.monotonic()
+    status, _, _ = server.post("/embed", {"inputs": [text] * probe})
+    assert status == 200
+    per_input = max((time.monotonic() - t0) / probe, 1e-4)
+    return [text] * max(probe, min(most, int(seconds / per_input)))

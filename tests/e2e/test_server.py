@@ -12,7 +12,7 @@ import pytest
 
 from conftest import (DEFAULT_MODEL, MODELS, classifier_with_tokenizer, cli_logits, json_lines,
                       one_logit_cross_encoder, run)
-from serve_helpers import Server
+from serve_helpers import Server, inputs_lasting
 
 
 @pytest.fixture
@@ -159,7 +159,10 @@ def test_full_queue_answers_429_at_once(tmp_path):
 
 
 def test_listens_before_ready_and_drains_on_sigterm(tmp_path):
-    s = Server(tmp_path, wait=False)  # a fresh cache: it compiles first
+    # The drain waits as long as the request in flight takes, however slow
+    # this machine and build are: its timeout is no part of this test.
+    s = Server(tmp_path, DEFAULT_MODEL, "--drain-timeout", "3600", "--payload-limit", "8000000",
+               wait=False, timeout=600)  # a fresh cache: it compiles first
     s.wait_ready()
     assert s.statuses[0] == 503 and s.statuses[-1] == 200, s.statuses
     status, info, _ = s.get("/info")
@@ -168,14 +171,14 @@ def test_listens_before_ready_and_drains_on_sigterm(tmp_path):
     assert info["max_input_length"] == 256
     # A request in flight when SIGTERM comes (seconds of compute) still completes.
     results = []
-    inputs = ["word " * 200] * 128
+    inputs = inputs_lasting(s, 3.0)
     t = threading.Thread(target=lambda: results.append(s.post("/embed", {"inputs": inputs,
                                                                          "truncate": True})))
     t.start()
     time.sleep(0.5)
     assert s.stop() == 0
     t.join()
-    assert results and results[0][0] == 200 and len(results[0][1]) == 128
+    assert results and results[0][0] == 200 and len(results[0][1]) == len(inputs)
     assert "draining" in s.proc.stderr.read()
 
 

@@ -577,7 +577,9 @@ static int input_waiting(int fd) {
  * a line over max (skipped to its end), -3 for a read error. */
 static int next_line(line_reader_t *r, size_t max, int wait, const char **out, size_t *len) {
   for (;;) {
-    char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+    /* buf is NULL until the first read: memchr on NULL is undefined even
+     * for length 0 (UBSan reports it). */
+    char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
     if (nl || (r->eof && r->end > r->start)) {
       size_t n = nl ? (size_t)(nl - (r->buf + r->start)) : r->end - r->start;
       *out = r->buf + r->start;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "server/server.h"
@@ -14,6 +15,9 @@ static const char usage[] =
     "                    [--max-client-batch-size N] [--max-input-chars N]\n"
     "                    [--payload-limit BYTES] [--request-timeout MS] [--drain-timeout S]\n"
     "                    [--api-key KEY | --api-key-file F] [--cors-origin ORIGIN]\n"
+    "                    [--max-response-bytes BYTES] [--header-timeout S] [--io-timeout S]\n"
+    "                    [--idle-timeout S] [--max-connections N]\n"
+    "                    [--max-connections-per-ip N] [--probe-port PORT]\n"
     "                    [--cache URL] [--dtype f32|bf16|int8]\n\n"
     "Serves the models over HTTP with the APIs clients already call:\n"
     "  text-embeddings-inference  POST /embed /embed_all /predict /rerank /tokenize\n"
@@ -32,7 +36,18 @@ static const char usage[] =
     "ageing; a full queue answers 429 with Retry-After, an expired deadline 504.\n"
     "With --api-key, every route but health and metrics needs `Authorization:\n"
     "Bearer KEY`. SIGTERM or SIGINT: readiness turns 503, the requests in flight\n"
-    "finish (up to --drain-timeout), and the process exits 0.\n";
+    "finish (up to --drain-timeout), and the process exits 0; requests still queued\n"
+    "then are answered 503 with Retry-After.\n"
+    "What one client can hold is bounded: answers being computed or sent hold at\n"
+    "most --max-response-bytes in all (512 MiB; a larger answer is refused 413, one\n"
+    "that does not fit now 429); a request line and headers must arrive within\n"
+    "--header-timeout (10 s) whatever the client trickles, a body and the reading of\n"
+    "a response each within --io-timeout (60 s), and a kept-alive connection waits\n"
+    "--idle-timeout (60 s) for its next request; at most --max-connections (4096)\n"
+    "connections, --max-connections-per-ip (256; 0 lifts the cap, e.g. behind a\n"
+    "load balancer that is one address) from one address. --probe-port serves\n"
+    "/health, /metrics, /ping and /v2/health/* on a listener of their own, which\n"
+    "answers while the main port is saturated.\n";
 
 static int flag_int(const char *v, int lo, int hi, int *out, const char *name) {
   if (cli_parse_int(v, lo, hi, out) != 0) {
@@ -137,6 +152,22 @@ int sn_cmd_serve(int argc, char **argv) {
       so.api_key = key;
     } else if (!strcmp(a, "--cors-origin") && has) {
       so.cors_origin = argv[++i];
+    } else if (!strcmp(a, "--max-response-bytes") && has) {
+      if (flag_int(argv[++i], 1 << 16, 1 << 30, &v, a)) return SN_EXIT_USAGE;
+      so.max_response_bytes = v;
+    } else if (!strcmp(a, "--header-timeout") && has) {
+      if (flag_int(argv[++i], 1, 3600, &so.header_timeout_s, a)) return SN_EXIT_USAGE;
+    } else if (!strcmp(a, "--io-timeout") && has) {
+      if (flag_int(argv[++i], 1, 3600, &so.io_timeout_s, a)) return SN_EXIT_USAGE;
+    } else if (!strcmp(a, "--idle-timeout") && has) {
+      if (flag_int(argv[++i], 1, 3600, &so.idle_timeout_s, a)) return SN_EXIT_USAGE;
+    } else if (!strcmp(a, "--max-connections") && has) {
+      if (flag_int(argv[++i], 1, 1 << 20, &so.max_connections, a)) return SN_EXIT_USAGE;
+    } else if (!strcmp(a, "--max-connections-per-ip") && has) {
+      if (flag_int(argv[++i], 0, 1 << 20, &so.max_connections_per_ip, a)) return SN_EXIT_USAGE;
+      if (!so.max_connections_per_ip) so.max_connections_per_ip = -1; /* no cap */
+    } else if (!strcmp(a, "--probe-port") && has) {
+      if (flag_int(argv[++i], 1, 65535, &so.probe_port, a)) return SN_EXIT_USAGE;
     } else {
       free(key);
       return cli_usage_error(usage, "unexpected argument \"%s\"", a);
@@ -156,6 +187,17 @@ int sn_cmd_serve(int argc, char **argv) {
     return cli_usage_error(usage, "--api-key is empty");
   }
   so.threads = opts.threads;
+  /* Each connection takes two descriptors (the socket and the guard's
+   * duplicate): let --max-connections have them, within the hard limit. */
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    rlim_t want = 2 * (rlim_t)(so.max_connections > 0 ? so.max_connections : 4096) + 256;
+    if (files.rlim_cur < want) {
+      files.rlim_cur =
+          files.rlim_max == RLIM_INFINITY || files.rlim_max > want ? want : files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
+  }
   /* Signals go to sigwait below, not to whichever thread they hit. */
   sigset_t stop;
   sigemptyset(&stop);
@@ -171,6 +213,9 @@ int sn_cmd_serve(int argc, char **argv) {
   fprintf(stderr, "sinter: listening on http://%s:%d (not ready: loading %zu model%s)\n",
           so.host ? so.host : "127.0.0.1", sn_server_port(server), n_models,
           n_models == 1 ? "" : "s");
+  if (sn_server_probe_port(server))
+    fprintf(stderr, "sinter: probes on http://%s:%d\n", so.host ? so.host : "127.0.0.1",
+            sn_server_probe_port(server));
   cli_model_t opened[SN_SERVER_MAX_MODELS];
   memset(opened, 0, sizeof opened);
   int rc = SN_EXIT_OK;
