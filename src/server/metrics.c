@@ -80,7 +80,8 @@ typedef struct per_model {
   int kind; /* which field */
 } per_model_t;
 
-char *sn_metrics_write(sn_metrics_t *m, const sn_served_t *models, size_t count, int ready) {
+char *sn_metrics_write(sn_metrics_t *m, const sn_served_t *models, size_t count,
+                       const sn_server_gauges_t *server) {
   sn_out_t o = {0};
   sn_out_put(&o, "# HELP te_request_count Requests received\n# TYPE te_request_count counter\n");
   sn_out_put(&o, "te_request_count %llu\n", atomic_load(&m->requests));
@@ -117,7 +118,17 @@ char *sn_metrics_write(sn_metrics_t *m, const sn_served_t *models, size_t count,
   sn_out_put(&o,
              "# HELP sinter_ready 1 when every model is loaded and the server not draining\n"
              "# TYPE sinter_ready gauge\nsinter_ready %d\n",
-             ready);
+             server->ready);
+  sn_out_put(&o,
+             "# HELP sinter_answer_bytes Memory held by answers being computed or sent\n"
+             "# TYPE sinter_answer_bytes gauge\nsinter_answer_bytes %lld\n"
+             "# HELP sinter_answer_bytes_limit --max-response-bytes\n"
+             "# TYPE sinter_answer_bytes_limit gauge\nsinter_answer_bytes_limit %lld\n"
+             "# HELP sinter_connections_timed_out_total Connections closed past a deadline "
+             "(headers, body, reading the answer, idle)\n"
+             "# TYPE sinter_connections_timed_out_total counter\n"
+             "sinter_connections_timed_out_total %llu\n",
+             server->answer_bytes, server->answer_bytes_limit, server->timed_out);
   static const per_model_t rows[] = {
       {"sinter_tokens_total", "Tokens computed (rate() gives tokens per second)", "counter", 0},
       {"sinter_inputs_total", "Inputs computed", "counter", 1},

@@ -42,7 +42,16 @@ typedef struct sn_request_record {
 
 void sn_metrics_record(sn_metrics_t *m, const sn_request_record_t *r);
 
+/* What the server holds for its clients, beside the models' queues. */
+typedef struct sn_server_gauges {
+  int ready;                    /* every model loaded, not draining */
+  long long answer_bytes;       /* held by answers being computed or sent */
+  long long answer_bytes_limit; /* --max-response-bytes */
+  unsigned long long timed_out; /* connections closed past a deadline */
+} sn_server_gauges_t;
+
 /* The Prometheus text (free()), or NULL when out of memory. */
-char *sn_metrics_write(sn_metrics_t *m, const sn_served_t *models, size_t count, int ready);
+char *sn_metrics_write(sn_metrics_t *m, const sn_served_t *models, size_t count,
+                       const sn_server_gauges_t *server);
 
 #endif

@@ -268,6 +268,8 @@ static void job_finished(sn_job_t *job, void *ctx) {
  * their share of --max-response-bytes are held until libmicrohttpd releases
  * the response: after the last byte, or when the connection drops. */
 typedef struct body_stream {
+  const sn_server_t *s;
+  sn_guarded_t *guarded; /* the connection's (valid while libmicrohttpd reads) */
   sn_request_t req;
   sn_work_t work;
   sn_stream_fn next;
@@ -279,7 +281,10 @@ typedef struct body_stream {
 
 static ssize_t read_stream(void *cls, uint64_t at, char *buf, size_t max) {
   body_stream_t *b = cls;
-  (void)at;
+  /* libmicrohttpd asks for a block when it has sent the one before: a reader
+   * that keeps taking blocks keeps its connection; one that takes less than
+   * a block per --io-timeout (a trickle) is dropped, with what it holds. */
+  if (at > 0) sn_guard_set(b->s->guard, b->guarded, sn_batcher_now() + b->s->opts.io_timeout_s);
   while (b->sent == b->piece.n) {
     if (!b->more) return MHD_CONTENT_READER_END_OF_STREAM;
     b->piece.n = b->sent = 0;
@@ -337,6 +342,8 @@ static enum MHD_Result respond(conn_t *k) {
     free(b);
     return send_body(k, 500, NULL, NULL, NULL);
   }
+  b->s = k->s;
+  b->guarded = guarded(k->c);
   b->req = k->req;
   b->work = k->work;
   b->work.req = &b->req;
@@ -452,9 +459,12 @@ static enum MHD_Result answer(conn_t *k) {
       sn_info_limits_t lim = {st.max_batch_tokens, s->opts.max_client_batch, s->opts.http_threads};
       return send_body(k, 200, sn_tei_write_info(m, &lim), NULL, NULL);
     }
-    case H_METRICS:
-      return send_body(k, 200, sn_metrics_write(&s->metrics, s->models, n, is_ready(s)),
+    case H_METRICS: {
+      sn_server_gauges_t g = {is_ready(s), atomic_load(&s->answers.held), s->answers.limit,
+                              sn_guard_closed_count(s->guard)};
+      return send_body(k, 200, sn_metrics_write(&s->metrics, s->models, n, &g),
                        "text/plain; version=0.0.4", NULL);
+    }
     case H_COMPUTE: break;
   }
   return fail(k, 500, NULL, "internal: no handler");
