@@ -210,18 +210,20 @@ static sinter_status_t compile_into(sn_cache_t *cache, const char *hex, const ui
                                     const sinter_model_t *folder, const sn_compile_options_t *opts,
                                     kept_program_t *kept, double *out_seconds,
                                     sinter_program_t **out_uncached, sinter_error_t *err) {
-  char tmp[4096], *entry = NULL;
-  /* The cache's temporary-file name, so that `cache verify` reports and
-   * `cache prune` sweeps what a killed compile leaves behind. */
-  snprintf(tmp, sizeof tmp, "%s/%s.sinter.tmp.%d.compile", sn_cache_dir(cache), hex, (int)getpid());
+  char *entry = NULL;
   sinter_program_t *compiled = NULL;
   double t0 = sn_time_now();
   SN_TRY(sn_api_compile(folder, opts, &compiled, err));
   *out_seconds = sn_time_now() - t0;
   sn_program_set_key(compiled, key);
-  sinter_status_t st = sn_artifact_write(compiled, tmp, err);
+  /* The cache's compile temporary: the next compile of this key removes it
+   * if this process dies before it is renamed (sn_cache_acquire). */
+  char *tmp = sn_cache_compile_temp_path(cache, hex);
+  sinter_status_t st = tmp ? sn_artifact_write(compiled, tmp, err)
+                           : sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
   if (!st) st = sn_cache_put(cache, hex, tmp, SN_CACHE_PUT_MOVE, &entry, err);
-  unlink(tmp);
+  if (tmp) unlink(tmp);
+  free(tmp);
   if (st) {
     *out_uncached = compiled;
     return st;

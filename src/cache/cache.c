@@ -534,6 +534,34 @@ sinter_status_t sn_cache_put(sn_cache_t *c, const char *key, const char *src_pat
 
 /* ---------------------------------------------------------------- locks */
 
+#define COMPILE_MARK ".compile"
+
+char *sn_cache_compile_temp_path(const sn_cache_t *c, const char *key) {
+  return sn_format("%s/%s%s%ld%s", c->dir, key, TEMP_MARK, (long)getpid(), COMPILE_MARK);
+}
+
+/* Removes the compile temporaries of `key` (and the writer's own temporaries
+ * beside them, whose names extend theirs). Called holding the key's lock:
+ * their compile is dead. */
+static void remove_dead_compiles(sn_cache_t *c, const char *key) {
+  DIR *d = opendir(c->dir);
+  if (!d) return;
+  char prefix[SN_CACHE_KEY_LEN + sizeof TEMP_MARK];
+  snprintf(prefix, sizeof prefix, "%s%s", key, TEMP_MARK);
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    const char *name = de->d_name;
+    struct stat sb;
+    if (strncmp(name, prefix, strlen(prefix)) != 0 || !strstr(name, COMPILE_MARK) ||
+        fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+      continue;
+    if (unlinkat(dirfd(d), name, 0) == 0)
+      warn(c, "removed %s (%lld bytes), left by a compile that did not finish", name,
+           (long long)sb.st_size);
+  }
+  closedir(d);
+}
+
 sinter_status_t sn_cache_acquire(sn_cache_t *c, const char *key, sn_cache_lock_t *out_lock,
                                  sinter_error_t *err) {
   out_lock->fd = -1;
@@ -562,6 +590,7 @@ sinter_status_t sn_cache_acquire(sn_cache_t *c, const char *key, sn_cache_lock_t
     if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino &&
         held.st_dev == now.st_dev) {
       out_lock->fd = fd;
+      remove_dead_compiles(c, key);
       break;
     }
     close(fd);

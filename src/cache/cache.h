@@ -168,9 +168,20 @@ sinter_status_t sn_cache_put(sn_cache_t *cache, const char *key, const char *src
  * <dir>/<key>.lock, created when missing, together with the directory). Locks
  * are per open file: another handle or thread taking the same key's lock
  * blocks too. The lock goes away when released or when the process exits.
+ * Holding it, the caller finds no compile temporaries of `key` left by a
+ * process that died (sn_cache_compile_temp_path): they are removed, with a
+ * warning.
  * Errors: INVALID_ARGUMENT (bad key); IO (cannot create or lock the file). */
 sinter_status_t sn_cache_acquire(sn_cache_t *cache, const char *key, sn_cache_lock_t *out_lock,
                                  sinter_error_t *err);
+
+/* The temporary file a compile of `key` writes its artifact to:
+ * <dir>/<key>.sinter.tmp.<pid>.compile (a new string the caller frees; NULL
+ * when out of memory). Such files are made, and renamed or removed, only by a
+ * process holding the key's lock; so whoever takes the lock and finds some
+ * knows their compile died (killed, crashed) and sn_cache_acquire removes
+ * them. */
+char *sn_cache_compile_temp_path(const sn_cache_t *cache, const char *key);
 
 /* Releases a lock taken by sn_cache_acquire and sets lock->fd to -1. A lock
  * not held (fd -1) is ignored. */

@@ -3,8 +3,10 @@ compile cache (local and S3 on a local moto server with signature checks),
 and compiled outputs against Hugging Face references."""
 import concurrent.futures
 import os
+import signal
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -189,3 +191,43 @@ def test_low_precision_default_model_cosine_to_fp32(tmp_path, dtype, target):
     cosines = [cos(r["embedding"], c["embedding"]) for r, c in zip(rows, g["cases"])]
     print(f"{dtype} vs fp32: min cosine {min(cosines):.5f}, mean {sum(cosines) / len(cosines):.5f}")
     assert len(cosines) == len(g["cases"]) and min(cosines) >= target
+
+
+def test_a_killed_compiles_temporaries_go_at_the_next_compile_of_its_key(tmp_path):
+    # A compile killed mid-write (SIGKILL, OOM killer) leaves its artifact's
+    # temporary (91 MB for MiniLM); prune would take an hour to see it stale.
+    # The next compile of the same key holds the key's lock, so it knows the
+    # owner is dead and removes it; another key's and a download's stay.
+    cache = tmp_path / "cache"
+    env = sinter_env(cache)
+    proc = subprocess.Popen([str(SINTER), "compile", "--model", str(DEFAULT_MODEL)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed = None
+    deadline = time.monotonic() + 600
+    while proc.poll() is None and time.monotonic() < deadline:
+        temps = list(cache.glob("*.compile*")) if cache.exists() else []
+        if temps:
+            proc.send_signal(signal.SIGKILL)
+            killed = temps
+            break
+        time.sleep(0.002)
+    proc.wait()
+    run_env(env, "embed", "--model", DEFAULT_MODEL, "warm", check=0)
+    entry = next(cache.glob("*.sinter"))
+    key = entry.name[:64]
+    print(f"killed mid-write: {bool(killed)}")
+    if killed:  # seen and killed mid-write (a fast disk may finish first)
+        assert not list(cache.glob("*.compile*")), list(cache.iterdir())
+    # Deterministically: leftovers of dead compiles of this key planted
+    # beside a download in progress and another key's compile.
+    entry.unlink()
+    dead = [cache / f"{key}.sinter.tmp.999999.compile",
+            cache / f"{key}.sinter.tmp.999999.compile.tmp.999999"]
+    kept = [cache / f"{key}.sinter.tmp.999999.00000000deadbeef",
+            cache / f"{'0' * 64}.sinter.tmp.1.compile"]
+    for f in dead + kept:
+        f.write_bytes(b"x" * 1000)
+    proc = run_env(env, "embed", "--model", DEFAULT_MODEL, "again", check=0)
+    assert not any(f.exists() for f in dead), list(cache.iterdir())
+    assert all(f.exists() for f in kept)
+    assert "left by a compile that did not finish" in proc.stderr
