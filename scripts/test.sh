@@ -81,4 +81,5 @@ build-wheel/venv/bin/pip install -q --disable-pip-version-check build-wheel/sint
 echo
 echo "==> server tests again on the ASan+UBSan build"
 SINTER_BIN=build-asan/sinter ASAN_OPTIONS=detect_leaks=1 .venv/bin/python -m pytest -q \
-  tests/e2e/test_server.py tests/e2e/test_server_apis.py tests/e2e/test_server_ops.py
+  tests/e2e/test_server.py tests/e2e/test_server_apis.py tests/e2e/test_server_ops.py \
+  tests/e2e/test_server_limits.py

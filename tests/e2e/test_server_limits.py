@@ -193,6 +193,35 @@ def test_slow_readers_of_embed_all_stay_within_the_memory_bound(tmp_path):
     assert s.stop() == 0
 
 
+def test_every_kind_of_answer_counts_against_the_memory_bound(tmp_path):
+    # 256 KiB for all answers: OpenAI's 2048 inputs, a long /tokenize listing,
+    # KServe and rerank with many documents are refused before any compute,
+    # naming the limit; small requests of each still pass.
+    s = Server(tmp_path, DEFAULT_MODEL, "--max-response-bytes", str(256 << 10),
+               "--payload-limit", "8000000")
+    try:
+        many = [f"text number {i}" for i in range(2048)]
+        big = [
+            ("/v1/embeddings", {"input": many, "model": "minilm"}),
+            ("/embed", {"inputs": many}),
+            ("/tokenize", {"inputs": ["word " * 250] * 64}),
+            ("/v2/models/minilm/infer", {"inputs": [{"name": "text", "datatype": "BYTES",
+                                                      "shape": [2048], "data": many}]}),
+            ("/embed_all", {"inputs": ["word " * 250] * 8}),
+        ]
+        for path, body in big:
+            status, answer, _ = s.post(path, body)
+            assert status == 413 and "--max-response-bytes" in json.dumps(answer), (path, answer)
+        for path, body in [("/v1/embeddings", {"input": many[:8], "model": "minilm"}),
+                           ("/tokenize", {"inputs": ["a few words"]}),
+                           ("/embed_all", {"inputs": ["a few words"]})]:
+            assert s.post(path, body)[0] == 200, path
+        assert metric(s, "sinter_answer_bytes") == 0  # all returned
+        assert metric(s, "sinter_answer_bytes_limit") == 256 << 10
+    finally:
+        assert s.stop() == 0
+
+
 def metric(server, name):
     for line in server.get("/metrics")[1].splitlines():
         if line.startswith(name + " "):
