@@ -122,9 +122,14 @@ static PyObject *Program_info(ProgramObject *p, PyObject *unused) {
 
 /* --------------------------------------------------------------- inputs */
 
-/* Borrowed UTF-8 views of a list of str (valid while the list lives). */
+/* UTF-8 views of a list of str. The list is copied into a tuple first (one
+ * reference to each str, taken under the GIL), and the views are the strs'
+ * own UTF-8 buffers, which live as long as the strs: another thread may change
+ * the caller's list while a run works without the GIL, and the run still reads
+ * the strings it was given. */
 typedef struct texts {
   Py_ssize_t n;
+  PyObject *held; /* the tuple copy (owned), or NULL */
   const char **p;
   size_t *len;
 } texts_t;
@@ -136,7 +141,9 @@ static int read_texts(PyObject *list, texts_t *t, const char *what) {
     PyErr_Format(PyExc_TypeError, "%s must be a list of str", what);
     return -1;
   }
-  t->n = PyList_GET_SIZE(list);
+  t->held = PyList_AsTuple(list);
+  if (!t->held) return -1;
+  t->n = PyTuple_GET_SIZE(t->held);
   t->p = calloc((size_t)t->n + 1, sizeof *t->p);
   t->len = calloc((size_t)t->n + 1, sizeof *t->len);
   if (!t->p || !t->len) {
@@ -144,7 +151,7 @@ static int read_texts(PyObject *list, texts_t *t, const char *what) {
     return -1;
   }
   for (Py_ssize_t i = 0; i < t->n; i++) {
-    PyObject *s = PyList_GET_ITEM(list, i);
+    PyObject *s = PyTuple_GET_ITEM(t->held, i);
     if (s == Py_None && !strcmp(what, "pairs")) continue; /* no pair for this one */
     if (!PyUnicode_Check(s)) {
       PyErr_Format(PyExc_TypeError, "%s[%zd] must be a str, not %s", what, i, Py_TYPE(s)->tp_name);
@@ -158,26 +165,38 @@ static int read_texts(PyObject *list, texts_t *t, const char *what) {
   return 0;
 }
 
+/* With the GIL held. */
 static void free_texts(texts_t *t) {
   free(t->p);
   free(t->len);
+  Py_CLEAR(t->held);
 }
 
-/* Token-id inputs: a list of buffers of int32 (numpy arrays or array('i')). */
+/* Token-id inputs: a list of buffers of int32 (numpy arrays or array('i')),
+ * copied under the GIL into memory of the call's own: another thread may
+ * change the list, or write into an array, while a run works without the GIL
+ * (the run checks ids against the vocabulary, then reads them again). The
+ * list is read through a tuple copy, since getting a buffer may run Python
+ * code that changes it. */
 typedef struct ids {
   Py_ssize_t n;
-  Py_buffer *buf;
+  PyObject *held; /* the tuple copy (owned), or NULL */
+  Py_buffer *buf; /* released once copied */
+  int32_t *copy;  /* every input's ids, one after another (owned) */
   const int32_t **p, **types;
   size_t *len;
 } ids_t;
 
+/* With the GIL held. */
 static void free_ids(ids_t *t) {
   for (Py_ssize_t i = 0; t->buf && i < t->n; i++)
     if (t->buf[i].obj) PyBuffer_Release(&t->buf[i]);
   free(t->buf);
+  free(t->copy);
   free(t->p);
   free(t->types);
   free(t->len);
+  Py_CLEAR(t->held);
 }
 
 static int read_ids(PyObject *list, ids_t *t) {
@@ -186,7 +205,9 @@ static int read_ids(PyObject *list, ids_t *t) {
     PyErr_SetString(PyExc_TypeError, "ids must be a list of int32 buffers");
     return -1;
   }
-  t->n = PyList_GET_SIZE(list);
+  t->held = PyList_AsTuple(list);
+  if (!t->held) return -1;
+  t->n = PyTuple_GET_SIZE(t->held);
   t->buf = calloc((size_t)t->n + 1, sizeof *t->buf);
   t->p = calloc((size_t)t->n + 1, sizeof *t->p);
   t->types = calloc((size_t)t->n + 1, sizeof *t->types);
@@ -195,8 +216,10 @@ static int read_ids(PyObject *list, ids_t *t) {
     PyErr_NoMemory();
     return -1;
   }
+  size_t total = 0;
   for (Py_ssize_t i = 0; i < t->n; i++) {
-    if (PyObject_GetBuffer(PyList_GET_ITEM(list, i), &t->buf[i], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT))
+    if (PyObject_GetBuffer(PyTuple_GET_ITEM(t->held, i), &t->buf[i],
+                           PyBUF_C_CONTIGUOUS | PyBUF_FORMAT))
       return -1;
     Py_buffer *b = &t->buf[i];
     if (b->itemsize != 4 || (b->format && strcmp(b->format, "i") && strcmp(b->format, "=i") &&
@@ -204,8 +227,18 @@ static int read_ids(PyObject *list, ids_t *t) {
       PyErr_Format(PyExc_TypeError, "ids[%zd] must hold int32 values", i);
       return -1;
     }
-    t->p[i] = b->buf;
     t->len[i] = (size_t)(b->len / 4);
+    total += t->len[i];
+  }
+  t->copy = malloc((total ? total : 1) * sizeof *t->copy);
+  if (!t->copy) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  for (Py_ssize_t i = 0, at = 0; i < t->n; at += (Py_ssize_t)t->len[i], i++) {
+    memcpy(t->copy + at, t->buf[i].buf, t->len[i] * sizeof *t->copy);
+    t->p[i] = t->copy + at;
+    PyBuffer_Release(&t->buf[i]);
   }
   return 0;
 }
