@@ -1,0 +1,204 @@
+/* test_threadpool.c — the runtime's thread pool (kernels/threadpool.h). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernels/threadpool.h"
+#include "test.h"
+
+enum { MAX = 4096 };
+
+typedef struct counts {
+  _Atomic int hits[MAX];
+  _Atomic int workers_seen[8];
+  int threads;
+} counts_t;
+
+static void count(void *ctx, size_t tile, int worker) {
+  counts_t *c = ctx;
+  atomic_fetch_add(&c->hits[tile], 1);
+  if (worker >= 0 && worker < 8) atomic_fetch_add(&c->workers_seen[worker], 1);
+}
+
+static counts_t *run_counted(sn_threadpool_t *p, size_t tiles) {
+  counts_t *c = calloc(1, sizeof *c);
+  sn_threadpool_run(p, tiles, count, c);
+  return c;
+}
+
+/* Every tile runs exactly once, for every tile count and many regions in a
+ * row (a late worker of one region must never take a tile of the next). */
+static void test_every_tile_once(void) {
+  sinter_error_t err;
+  for (int threads = 1; threads <= 4; threads++) {
+    sn_threadpool_t *p = NULL;
+    SN_CHECK_OK(sn_threadpool_create(threads, 0, &p, &err), &err);
+    SN_CHECK(sn_threadpool_threads(p) == threads);
+    for (int round = 0; round < 300; round++) {
+      size_t tiles = (size_t)(round * 37 % 700);
+      counts_t *c = run_counted(p, tiles);
+      int bad = 0;
+      for (size_t t = 0; t < MAX; t++) bad += atomic_load(&c->hits[t]) != (t < tiles);
+      SN_CHECK_MSG(bad == 0, "%d threads, %zu tiles: %d tiles ran not once", threads, tiles, bad);
+      for (int w = threads; w < 8; w++) SN_CHECK(atomic_load(&c->workers_seen[w]) == 0);
+      free(c);
+    }
+    sn_threadpool_destroy(p);
+  }
+  counts_t *c = run_counted(NULL, 10); /* no pool: inline */
+  SN_CHECK(atomic_load(&c->workers_seen[0]) == 10);
+  free(c);
+}
+
+typedef struct nested {
+  sn_threadpool_t *pool;
+  _Atomic int inner;
+} nested_t;
+
+static void inner_tile(void *ctx, size_t tile, int worker) {
+  (void)tile;
+  nested_t *n = ctx;
+  SN_CHECK(sn_threadpool_in_task());
+  (void)worker;
+  atomic_fetch_add(&n->inner, 1);
+}
+
+static void outer_tile(void *ctx, size_t tile, int worker) {
+  (void)tile, (void)worker;
+  nested_t *n = ctx;
+  sn_threadpool_run(n->pool, 5, inner_tile, n); /* from inside a task: inline */
+}
+
+static void test_nested_regions_run_inline(void) {
+  sinter_error_t err;
+  sn_threadpool_t *p = NULL;
+  SN_CHECK_OK(sn_threadpool_create(3, -1, &p, &err), &err);
+  nested_t n = {p, 0};
+  sn_threadpool_run(p, 7, outer_tile, &n);
+  SN_CHECK(atomic_load(&n.inner) == 35);
+  SN_CHECK(!sn_threadpool_in_task());
+  sn_threadpool_destroy(p);
+}
+
+typedef struct caller {
+  sn_threadpool_t *pool;
+  int ok;
+} caller_t;
+
+static void *many_regions(void *arg) {
+  caller_t *c = arg;
+  c->ok = 1;
+  for (int r = 0; r < 200; r++) {
+    counts_t *k = run_counted(c->pool, 64);
+    for (size_t t = 0; t < 64; t++) c->ok &= atomic_load(&k->hits[t]) == 1;
+    free(k);
+  }
+  return NULL;
+}
+
+/* Sessions sharing one pool take turns; each region is whole. */
+static void test_concurrent_callers_share_a_pool(void) {
+  sinter_error_t err;
+  sn_threadpool_t *p = NULL;
+  SN_CHECK_OK(sn_threadpool_create(2, 20, &p, &err), &err);
+  pthread_t t[3];
+  caller_t c[3];
+  for (int i = 0; i < 3; i++) {
+    c[i].pool = p;
+    pthread_create(&t[i], NULL, many_regions, &c[i]);
+  }
+  for (int i = 0; i < 3; i++) {
+    pthread_join(t[i], NULL);
+    SN_CHECK(c[i].ok);
+  }
+  sn_threadpool_destroy(p);
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void slow_tile(void *ctx, size_t tile, int worker) {
+  (void)ctx, (void)worker;
+  if (tile == 0) usleep(300 * 1000);
+}
+
+typedef struct blocked {
+  sn_threadpool_t *pool;
+  double seconds;
+} blocked_t;
+
+static void *block_one_pool(void *arg) {
+  blocked_t *b = arg;
+  double t0 = now();
+  sn_threadpool_run(b->pool, 4, slow_tile, NULL);
+  b->seconds = now() - t0;
+  return NULL;
+}
+
+/* A tile that blocks for 300 ms holds its own session's region, never another
+ * session's pool. */
+static void test_a_blocked_worker_blocks_no_other_session(void) {
+  sinter_error_t err;
+  sn_threadpool_t *a = NULL, *b = NULL;
+  SN_CHECK_OK(sn_threadpool_create(2, 0, &a, &err), &err);
+  SN_CHECK_OK(sn_threadpool_create(2, 0, &b, &err), &err);
+  blocked_t slow = {a, 0};
+  pthread_t t;
+  pthread_create(&t, NULL, block_one_pool, &slow);
+  usleep(20 * 1000);
+  double t0 = now();
+  for (int r = 0; r < 50; r++) free(run_counted(b, 16));
+  double other = now() - t0;
+  pthread_join(t, NULL);
+  SN_CHECK_MSG(other < slow.seconds, "50 regions of the other session took %.3f s", other);
+  SN_CHECK(slow.seconds >= 0.29);
+  sn_threadpool_destroy(a);
+  sn_threadpool_destroy(b);
+}
+
+/* An idle pool's threads sleep: the process uses (almost) no CPU while its
+ * pool idles past the spin. */
+static void test_an_idle_pool_sleeps(void) {
+  sinter_error_t err;
+  sn_threadpool_t *p = NULL;
+  SN_CHECK_OK(sn_threadpool_create(4, 100, &p, &err), &err);
+  free(run_counted(p, 64));
+  usleep(20 * 1000); /* past the spin */
+  struct timespec c0, c1;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+  usleep(300 * 1000);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+  double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+  SN_CHECK_MSG(cpu < 0.03, "an idle pool used %.3f s of CPU in 0.3 s", cpu);
+  /* And it wakes for the next region. */
+  counts_t *c = run_counted(p, 100);
+  for (size_t t = 0; t < 100; t++) SN_CHECK(atomic_load(&c->hits[t]) == 1);
+  free(c);
+  sn_threadpool_destroy(p);
+}
+
+static void test_current_pool_is_per_thread(void) {
+  sinter_error_t err;
+  sn_threadpool_t *p = NULL;
+  SN_CHECK_OK(sn_threadpool_create(2, -1, &p, &err), &err);
+  SN_CHECK(sn_threadpool_current() == NULL);
+  sn_threadpool_t *old = sn_threadpool_set_current(p);
+  SN_CHECK(old == NULL && sn_threadpool_current() == p);
+  SN_CHECK(sn_threadpool_set_current(old) == p && sn_threadpool_current() == NULL);
+  sn_threadpool_destroy(p);
+}
+
+int main(void) {
+  SN_RUN(test_every_tile_once);
+  SN_RUN(test_nested_regions_run_inline);
+  SN_RUN(test_concurrent_callers_share_a_pool);
+  SN_RUN(test_a_blocked_worker_blocks_no_other_session);
+  SN_RUN(test_an_idle_pool_sleeps);
+  SN_RUN(test_current_pool_is_per_thread);
+  return SN_TEST_REPORT();
+}
