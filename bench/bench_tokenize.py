@@ -39,7 +39,7 @@ def build():
     srcs += sorted(os.path.join(tdir, f) for f in os.listdir(tdir) if f.endswith(".c"))
     cmd = ["gcc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-march=native", "-I" + ROOT + "/include",
            "-I" + ROOT + "/src", *srcs, os.path.join(ROOT, "bench", "tokenize_bench.c"),
-           "-fopenmp", "-lcjson", "-lutf8proc", "-lm", "-o", BUILD]
+           "-fopenmp", "-lcjson", "-lutf8proc", "-lonig", "-lpthread", "-lm", "-o", BUILD]
     subprocess.check_call(cmd)
     return " ".join(cmd)
 

@@ -1,12 +1,13 @@
 /*
  * fuzz_tokenizer.c — libFuzzer target: encodes arbitrary bytes, alone and as a
- * pair, with the fixture MiniLM tokenizer (loaded once), plus decode of the
- * result. Invalid UTF-8 must be refused cleanly; everything else must encode
- * without crashes, leaks or undefined behaviour, and every offset must lie
- * inside its text.
+ * pair, with each fixture tokenizer kind (loaded once: MiniLM's WordPiece and
+ * the byte-level BPE of RoBERTa), plus decode of the result. Invalid UTF-8
+ * must be refused cleanly; everything else must encode without crashes, leaks
+ * or undefined behaviour, and every offset must lie inside its text.
  *
- * The tokenizer folder comes from SINTER_FUZZ_TOKENIZER_DIR, else from
- * tests/fixtures/tokenizer/minilm next to this file's repository.
+ * The tokenizer folder comes from SINTER_FUZZ_TOKENIZER_DIR (that one only),
+ * else from tests/fixtures/tokenizer/{minilm,roberta} next to this file's
+ * repository.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,35 +16,49 @@
 
 #include "tokenizer/tokenizer.h"
 
-static sn_tokenizer_t *g_tok;
+#define KINDS 2
+static sn_tokenizer_t *g_tok[KINDS];
+static size_t g_count;
 static sn_encoding_t g_enc;
 
-static void load_once(void) {
-  if (g_tok) return;
-  const char *dir = getenv("SINTER_FUZZ_TOKENIZER_DIR");
-  char buf[4096];
-  if (!dir) {
-    /* __FILE__ is .../fuzz/fuzz_tokenizer.c: go up to the repository root. */
-    snprintf(buf, sizeof buf, "%s", __FILE__);
-    char *slash = strrchr(buf, '/');
-    if (slash) *slash = '\0';
-    slash = strrchr(buf, '/');
-    if (slash) {
-      *slash = '\0';
-      strncat(buf, "/tests/fixtures/tokenizer/minilm", sizeof buf - strlen(buf) - 1);
-    } else {
-      snprintf(buf, sizeof buf, "tests/fixtures/tokenizer/minilm");
-    }
-    dir = buf;
-  }
+static sn_tokenizer_t *load(const char *dir) {
+  sn_tokenizer_t *tok = NULL;
   sinter_error_t err;
-  if (sn_tokenizer_load_dir(dir, &g_tok, &err) != SINTER_OK) {
+  if (sn_tokenizer_load_dir(dir, &tok, &err) != SINTER_OK) {
     fprintf(stderr, "fuzz_tokenizer: cannot load %s: %s\n", dir, err.message);
     abort();
   }
-  sn_tokenizer_set_truncation(g_tok, NULL);
-  sn_tokenizer_set_padding(g_tok, NULL);
+  sn_tokenizer_set_truncation(tok, NULL);
+  sn_tokenizer_set_padding(tok, NULL);
+  return tok;
+}
+
+static void load_once(void) {
+  if (g_count) return;
   sn_encoding_init(&g_enc);
+  const char *dir = getenv("SINTER_FUZZ_TOKENIZER_DIR");
+  if (dir) {
+    g_tok[g_count++] = load(dir);
+    return;
+  }
+  /* __FILE__ is .../fuzz/fuzz_tokenizer.c: go up to the repository root. */
+  char root[4096];
+  snprintf(root, sizeof root, "%s", __FILE__);
+  for (int up = 0; up < 2; up++) {
+    char *slash = strrchr(root, '/');
+    if (slash) {
+      *slash = '\0';
+    } else {
+      snprintf(root, sizeof root, ".");
+      break;
+    }
+  }
+  static const char *const kinds[KINDS] = {"minilm", "roberta"};
+  for (int k = 0; k < KINDS; k++) {
+    char buf[4200];
+    snprintf(buf, sizeof buf, "%s/tests/fixtures/tokenizer/%s", root, kinds[k]);
+    g_tok[g_count++] = load(buf);
+  }
 }
 
 static void check(const sn_encoding_t *e, size_t alen, size_t blen) {
@@ -54,14 +69,13 @@ static void check(const sn_encoding_t *e, size_t alen, size_t blen) {
   }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  load_once();
+static void run(const sn_tokenizer_t *tok, const uint8_t *data, size_t size) {
   sinter_error_t err;
   const char *text = (const char *)data;
-  if (sn_tokenizer_encode(g_tok, text, size, NULL, 0, NULL, &g_enc, &err) == SINTER_OK) {
+  if (sn_tokenizer_encode(tok, text, size, NULL, 0, NULL, &g_enc, &err) == SINTER_OK) {
     check(&g_enc, size, 0);
     char *out = NULL;
-    if (sn_tokenizer_decode(g_tok, g_enc.ids, g_enc.length, size & 1, &out, NULL, &err) ==
+    if (sn_tokenizer_decode(tok, g_enc.ids, g_enc.length, size & 1, &out, NULL, &err) ==
         SINTER_OK) {
       free(out);
     }
@@ -74,9 +88,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sn_encode_options_t o = sn_encode_options_default();
   o.truncation = &tr;
   o.padding = &pad;
-  if (sn_tokenizer_encode(g_tok, text, cut, text + cut, size - cut, &o, &g_enc, &err) ==
-      SINTER_OK) {
+  if (sn_tokenizer_encode(tok, text, cut, text + cut, size - cut, &o, &g_enc, &err) == SINTER_OK) {
     check(&g_enc, cut, size - cut);
   }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  load_once();
+  for (size_t k = 0; k < g_count; k++) run(g_tok[k], data, size);
   return 0;
 }

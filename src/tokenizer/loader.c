@@ -120,6 +120,135 @@ static sinter_status_t load_wordpiece(sn_tokenizer_t *tok, const cJSON *model, c
   return SINTER_OK;
 }
 
+/* Reads model.vocab ({token: id}) into v. */
+static sinter_status_t load_vocab_object(const cJSON *model, const char *name, sn_vocab_t *v,
+                                         sinter_error_t *err) {
+  const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+  if (!cJSON_IsObject(vocab)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"model.vocab\" must be an object",
+                        name);
+  }
+  for (const cJSON *e = vocab->child; e; e = e->next) {
+    size_t id = 0;
+    sinter_status_t st = as_size(e, INT32_MAX, &id, name, "model.vocab", e->string, err);
+    if (st == SINTER_OK) {
+      st = sn_vocab_put(v, e->string, strlen(e->string), (int32_t)id, err);
+      if (st != SINTER_OK) sn_error_prefix(err, "%s: model.vocab entry \"%s\"", name, e->string);
+    }
+    if (st != SINTER_OK) return st;
+  }
+  return SINTER_OK;
+}
+
+/* One merge of model.merges: "a b" (the legacy format: exactly one space) or
+ * ["a", "b"]. Both formats are what `tokenizers` writes; one file uses one. */
+static sinter_status_t parse_merge(const cJSON *e, int legacy, size_t index, const char *name,
+                                   const char **a, size_t *alen, const char **b, size_t *blen,
+                                   sinter_error_t *err) {
+  if (legacy) {
+    const char *line = e->valuestring;
+    const char *sp = strchr(line, ' ');
+    if (!sp || strchr(sp + 1, ' ')) {
+      return sn_error_set(
+          err, SINTER_ERR_FORMAT,
+          "%s: model.merges[%zu] \"%.80s\" is not two tokens separated by one space", name, index,
+          line);
+    }
+    *a = line;
+    *alen = (size_t)(sp - line);
+    *b = sp + 1;
+    *blen = strlen(sp + 1);
+    return SINTER_OK;
+  }
+  const cJSON *x = cJSON_GetArrayItem(e, 0), *y = cJSON_GetArrayItem(e, 1);
+  if (cJSON_GetArraySize(e) != 2 || !cJSON_IsString(x) || !cJSON_IsString(y)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: model.merges[%zu] must be a pair of strings like the others", name,
+                        index);
+  }
+  *a = x->valuestring;
+  *alen = strlen(x->valuestring);
+  *b = y->valuestring;
+  *blen = strlen(y->valuestring);
+  return SINTER_OK;
+}
+
+/* An optional string field of the model: NULL when absent or null. */
+static sinter_status_t get_opt_string(const cJSON *obj, const char *key, const char **out,
+                                      const char *name, sinter_error_t *err) {
+  return get_string(obj, key, NULL, out, name, "model", err);
+}
+
+static sinter_status_t load_bpe(sn_tokenizer_t *tok, const cJSON *model, const char *name,
+                                sinter_error_t *err) {
+  const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
+  if (!is_null(dropout)) {
+    /* Dropout makes encoding random; a served model must not be. */
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "unsupported BPE model option \"dropout\" (only null) in %s", name);
+  }
+  sn_bpe_options_t opt;
+  memset(&opt, 0, sizeof opt);
+  SN_TRY(get_opt_string(model, "unk_token", &opt.unk_token, name, err));
+  SN_TRY(get_opt_string(model, "continuing_subword_prefix", &opt.continuing_subword_prefix, name,
+                        err));
+  SN_TRY(get_opt_string(model, "end_of_word_suffix", &opt.end_of_word_suffix, name, err));
+  SN_TRY(get_bool(model, "fuse_unk", 0, &opt.fuse_unk, name, "model", err));
+  SN_TRY(get_bool(model, "byte_fallback", 0, &opt.byte_fallback, name, "model", err));
+  SN_TRY(get_bool(model, "ignore_merges", 0, &opt.ignore_merges, name, "model", err));
+  if (opt.byte_fallback && (opt.continuing_subword_prefix || opt.end_of_word_suffix)) {
+    /* The Rust library then counts the prefix's bytes into the offsets of the
+     * fallback tokens, which drift off the word; refuse rather than guess. */
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "unsupported BPE model in %s: byte_fallback together with a "
+                        "continuing_subword_prefix or end_of_word_suffix",
+                        name);
+  }
+  const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
+  if (!cJSON_IsArray(merges)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"model.merges\" must be an array",
+                        name);
+  }
+  /* The list is all strings (legacy) or all pairs, as the Rust untagged enum
+   * accepts. */
+  int legacy = merges->child && cJSON_IsString(merges->child);
+  sn_vocab_t v;
+  memset(&v, 0, sizeof v);
+  v.max_id = -1;
+  sinter_status_t st = load_vocab_object(model, name, &v, err);
+  if (st != SINTER_OK) {
+    sn_vocab_free(&v);
+    return st;
+  }
+  sn_bpe_t *bpe;
+  SN_TRY(sn_bpe_create(&v, &opt, (size_t)cJSON_GetArraySize(merges), &bpe, err));
+  tok->model_vt = &sn_bpe_vtable;
+  tok->model = bpe;
+  size_t index = 0, rank = 0;
+  for (const cJSON *e = merges->child; e; e = e->next, index++) {
+    if (legacy != cJSON_IsString(e) || (!legacy && !cJSON_IsArray(e))) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: model.merges[%zu]: merges must be all \"a b\" strings or all "
+                          "[\"a\", \"b\"] pairs",
+                          name, index);
+    }
+    if (legacy && strncmp(e->valuestring, "#version", 8) == 0) continue;
+    const char *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    SN_TRY(parse_merge(e, legacy, index, name, &a, &alen, &b, &blen, err));
+    if (rank >= UINT32_MAX) {
+      return sn_error_set(err, SINTER_ERR_LIMIT, "%s: more than %u merges", name, UINT32_MAX);
+    }
+    st = sn_bpe_add_merge(bpe, a, alen, b, blen, (uint32_t)rank, err);
+    if (st != SINTER_OK) {
+      sn_error_prefix(err, "%s: model.merges[%zu]", name, index);
+      return st;
+    }
+    rank++;
+  }
+  return SINTER_OK;
+}
+
 /* ------------------------------------------------------------ normalizer */
 
 static sinter_status_t add_norm_step(sn_tokenizer_t *tok, sn_norm_step_t step, const char *name,
@@ -218,6 +347,31 @@ static sinter_status_t load_pretokenizer(sn_tokenizer_t *tok, const cJSON *p, co
     for (const cJSON *e = list->child; e; e = e->next) {
       SN_TRY(load_pretokenizer(tok, e, name, depth + 1, err));
     }
+    return SINTER_OK;
+  }
+  if (tok->pretokenizer.has_bytelevel) {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "unsupported pre_tokenizer \"%s\" after ByteLevel in %s (ByteLevel must "
+                        "come last)",
+                        type, name);
+  }
+  if (strcmp(type, "ByteLevel") == 0) {
+    int prefix = 0, trim = 0, regex = 1;
+    const cJSON *ap = cJSON_GetObjectItemCaseSensitive(p, "add_prefix_space");
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(p, "trim_offsets");
+    /* Both are required fields of the Rust struct. */
+    if (!cJSON_IsBool(ap) || !cJSON_IsBool(to)) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: pre_tokenizer ByteLevel needs boolean \"add_prefix_space\" and "
+                          "\"trim_offsets\"",
+                          name);
+    }
+    SN_TRY(get_bool(p, "add_prefix_space", 0, &prefix, name, "pre_tokenizer", err));
+    SN_TRY(get_bool(p, "trim_offsets", 0, &trim, name, "pre_tokenizer", err));
+    SN_TRY(get_bool(p, "use_regex", 1, &regex, name, "pre_tokenizer", err));
+    tok->pretokenizer.has_bytelevel = 1;
+    tok->pretokenizer.bytelevel.add_prefix_space = (uint8_t)prefix;
+    tok->pretokenizer.bytelevel.use_regex = (uint8_t)regex;
     return SINTER_OK;
   }
   if (strcmp(type, "BertPreTokenizer") == 0) {
@@ -362,6 +516,29 @@ static sinter_status_t bert_template(sn_post_t *post, const char *cls, int32_t c
   return SINTER_OK;
 }
 
+/* RobertaProcessing: <s> $A </s> / <s> $A </s> </s> $B </s>, every type id 0
+ * (the Rust processor sets them all to 0, with or without special tokens). */
+static sinter_status_t roberta_template(sn_post_t *post, const char *cls, int32_t cls_id,
+                                        const char *sep, int32_t sep_id, sinter_error_t *err) {
+  int ci = 0, si = 0;
+  SN_TRY(add_special(post, cls, &cls_id, 1, &ci, err));
+  SN_TRY(add_special(post, sep, &sep_id, 1, &si, err));
+  post->single = calloc(3, sizeof *post->single);
+  post->pair = calloc(6, sizeof *post->pair);
+  if (!post->single || !post->pair) {
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "post-processor: out of memory");
+  }
+  sn_template_piece_t s[6] = {{0, 0, 0, ci}, {1, 0, 0, 0}, {0, 0, 0, si},
+                              {0, 0, 0, si}, {1, 1, 0, 0}, {0, 0, 0, si}};
+  memcpy(post->single, s, 3 * sizeof *s);
+  memcpy(post->pair, s, 6 * sizeof *s);
+  post->single_len = 3;
+  post->pair_len = 6;
+  post->kind = 1;
+  post->zero_type_ids = 1;
+  return SINTER_OK;
+}
+
 static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char *name,
                                  sinter_error_t *err) {
   if (is_null(p)) return SINTER_OK;
@@ -393,6 +570,29 @@ static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char
     return bert_template(&tok->post, cJSON_GetArrayItem(cls, 0)->valuestring, (int32_t)cls_id,
                          cJSON_GetArrayItem(sep, 0)->valuestring, (int32_t)sep_id, err);
   }
+  if (strcmp(type, "RobertaProcessing") == 0 || strcmp(type, "ByteLevel") == 0) {
+    int trim = 1, prefix = 1;
+    SN_TRY(get_bool(p, "trim_offsets", 1, &trim, name, "post_processor", err));
+    SN_TRY(get_bool(p, "add_prefix_space", 1, &prefix, name, "post_processor", err));
+    tok->post.trim_offsets = trim;
+    tok->post.trim_add_prefix_space = prefix;
+    if (strcmp(type, "ByteLevel") == 0) return SINTER_OK; /* adds no tokens */
+    const cJSON *sep = cJSON_GetObjectItemCaseSensitive(p, "sep");
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(p, "cls");
+    if (cJSON_GetArraySize(sep) != 2 || cJSON_GetArraySize(cls) != 2 ||
+        !cJSON_IsString(cJSON_GetArrayItem(sep, 0)) ||
+        !cJSON_IsString(cJSON_GetArrayItem(cls, 0))) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: RobertaProcessing needs \"sep\" and \"cls\" as [token, id]", name);
+    }
+    size_t sep_id = 0, cls_id = 0;
+    SN_TRY(as_size(cJSON_GetArrayItem(sep, 1), INT32_MAX, &sep_id, name, "post_processor", "sep",
+                   err));
+    SN_TRY(as_size(cJSON_GetArrayItem(cls, 1), INT32_MAX, &cls_id, name, "post_processor", "cls",
+                   err));
+    return roberta_template(&tok->post, cJSON_GetArrayItem(cls, 0)->valuestring, (int32_t)cls_id,
+                            cJSON_GetArrayItem(sep, 0)->valuestring, (int32_t)sep_id, err);
+  }
   return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported post_processor \"%s\" in %s", type,
                       name);
 }
@@ -404,6 +604,11 @@ static sinter_status_t load_decoder(sn_tokenizer_t *tok, const cJSON *d, const c
   if (is_null(d)) return SINTER_OK;
   const char *type = cJSON_IsObject(d) ? type_of(d) : NULL;
   if (!type) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: decoder without a type", name);
+  if (strcmp(type, "ByteLevel") == 0) {
+    /* Its add_prefix_space / trim_offsets / use_regex play no part in decoding. */
+    tok->decoder = SN_DECODER_BYTELEVEL;
+    return SINTER_OK;
+  }
   if (strcmp(type, "WordPiece") != 0) {
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported decoder \"%s\" in %s", type,
                         name);
@@ -581,11 +786,14 @@ static sinter_status_t build_from_json(sn_tokenizer_t *tok, const cJSON *root, c
   }
   const char *mtype = type_of(model);
   if (!mtype) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"model.type\" missing", name);
-  if (strcmp(mtype, "WordPiece") != 0) {
+  if (strcmp(mtype, "WordPiece") == 0) {
+    SN_TRY(load_wordpiece(tok, model, name, err));
+  } else if (strcmp(mtype, "BPE") == 0) {
+    SN_TRY(load_bpe(tok, model, name, err));
+  } else {
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported tokenizer model \"%s\" in %s",
                         mtype, name);
   }
-  SN_TRY(load_wordpiece(tok, model, name, err));
   SN_TRY(load_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), name, 0, err));
   SN_TRY(load_pretokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), name, 0,
                            err));
@@ -594,6 +802,8 @@ static sinter_status_t build_from_json(sn_tokenizer_t *tok, const cJSON *root, c
   SN_TRY(load_added(tok, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), name, err));
   SN_TRY(load_truncation(tok, cJSON_GetObjectItemCaseSensitive(root, "truncation"), name, err));
   SN_TRY(load_padding(tok, cJSON_GetObjectItemCaseSensitive(root, "padding"), name, err));
+  if (tok->pretokenizer.has_bytelevel)
+    SN_TRY(sn_bytelevel_compile(&tok->pretokenizer.bytelevel, name, err));
   return SINTER_OK;
 }
 
@@ -807,10 +1017,31 @@ static sinter_status_t build_from_vocab_dir(sn_tokenizer_t *tok, const file_set_
                        sep_id >= 0 ? sep_id : 3, err);
 }
 
+/* transformers' RobertaTokenizer(Fast) rule: the ByteLevel pre-tokenizer's
+ * add_prefix_space and RobertaProcessing's add_prefix_space and trim_offsets
+ * come from tokenizer_config.json (defaults false and true), whatever
+ * tokenizer.json says (4.x rewrites the states that differ, 5.x rebuilds
+ * both), so a folder loads as `AutoTokenizer` loads it. */
+static void apply_roberta_overrides(sn_tokenizer_t *tok, const cJSON *cfg) {
+  const cJSON *cls = cJSON_GetObjectItemCaseSensitive(cfg, "tokenizer_class");
+  if (!cJSON_IsString(cls) || (strcmp(cls->valuestring, "RobertaTokenizer") != 0 &&
+                               strcmp(cls->valuestring, "RobertaTokenizerFast") != 0))
+    return;
+  if (!tok->pretokenizer.has_bytelevel || !tok->post.zero_type_ids) return;
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(cfg, "add_prefix_space");
+  int prefix = cJSON_IsBool(j) ? cJSON_IsTrue(j) : 0;
+  j = cJSON_GetObjectItemCaseSensitive(cfg, "trim_offsets");
+  int trim = cJSON_IsBool(j) ? cJSON_IsTrue(j) : 1;
+  tok->pretokenizer.bytelevel.add_prefix_space = (uint8_t)prefix;
+  tok->post.trim_add_prefix_space = prefix;
+  tok->post.trim_offsets = trim;
+}
+
 /* transformers' BertTokenizerFast.__init__ rule: when tokenizer_config.json's
  * do_lower_case / strip_accents / tokenize_chinese_chars (defaults true / null /
  * true) differ from a BertNormalizer's, the normalizer is rebuilt with them. */
 static void apply_config_overrides(sn_tokenizer_t *tok, const cJSON *cfg) {
+  apply_roberta_overrides(tok, cfg);
   if (!cfg || tok->normalizer.count != 1 || tok->normalizer.steps[0].kind != SN_NORM_BERT) return;
   int lower = 1, chinese = 1, strip_raw = -1;
   const cJSON *j = cJSON_GetObjectItemCaseSensitive(cfg, "do_lower_case");

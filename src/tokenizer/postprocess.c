@@ -29,23 +29,32 @@ size_t sn_post_added_count(const sn_post_t *p, int pair) {
   return count;
 }
 
-sinter_status_t sn_seq_push(sn_seq_t *s, int32_t id, uint32_t start, uint32_t end,
-                            sinter_error_t *err) {
+sinter_status_t sn_seq_push_ws(sn_seq_t *s, int32_t id, uint32_t start, uint32_t end, uint32_t lead,
+                               uint32_t trail, sinter_error_t *err) {
   if (s->len == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 256;
     int32_t *ids = realloc(s->ids, cap * sizeof *ids);
     if (ids) s->ids = ids;
     sn_offset_t *off = ids ? realloc(s->off, cap * sizeof *off) : NULL;
     if (off) s->off = off;
-    if (!ids || !off)
+    sn_offset_t *ws = off ? realloc(s->ws, cap * sizeof *ws) : NULL;
+    if (ws) s->ws = ws;
+    if (!ids || !off || !ws)
       return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
     s->cap = cap;
   }
   s->ids[s->len] = id;
   s->off[s->len].start = start;
   s->off[s->len].end = end;
+  s->ws[s->len].start = lead;
+  s->ws[s->len].end = trail;
   s->len++;
   return SINTER_OK;
+}
+
+sinter_status_t sn_seq_push(sn_seq_t *s, int32_t id, uint32_t start, uint32_t end,
+                            sinter_error_t *err) {
+  return sn_seq_push_ws(s, id, start, end, 0, 0, err);
 }
 
 sinter_status_t sn_encoding_reserve(sn_encoding_t *enc, size_t n, sinter_error_t *err) {
@@ -76,6 +85,7 @@ static void truncate_seq(sn_seq_t *s, size_t keep, sn_side_t dir) {
     size_t drop = s->len - keep;
     memmove(s->ids, s->ids + drop, keep * sizeof *s->ids);
     memmove(s->off, s->off + drop, keep * sizeof *s->off);
+    memmove(s->ws, s->ws + drop, keep * sizeof *s->ws);
   }
   s->len = keep;
 }
@@ -176,6 +186,38 @@ static void write_token(sn_encoding_t *enc, size_t i, int32_t id, int32_t type_i
   }
 }
 
+/* The Rust process_offsets (pre_tokenizers/byte_level.rs) on one offset
+ * pair, in the unit it is given: the ByteLevel and RobertaProcessing
+ * post-processors move a token's offsets past the spaces its string starts
+ * and ends with. Python sees char offsets, trimmed in chars; byte offsets are
+ * trimmed in bytes, as the Rust byte-offset encode does. `index` is the
+ * token's place in its own sequence. */
+static void trim_offsets(sn_offset_t *o, size_t index, uint32_t lead, uint32_t trail,
+                         int add_prefix_space) {
+  if (lead > 0) {
+    int is_first = index == 0 || o->start == 0;
+    if (is_first && add_prefix_space && lead == 1) lead = 0;
+    uint32_t s = o->start + lead;
+    o->start = s < o->end ? s : o->end;
+  }
+  if (trail > 0 && o->end >= trail) {
+    uint32_t e = o->end - trail;
+    o->end = e > o->start ? e : o->start;
+  }
+}
+
+/* Writes token i of sequence s at k, with its offsets trimmed when the
+ * post-processor asks for it. */
+static void write_seq_token(const sn_post_t *post, sn_encoding_t *enc, size_t k, const sn_seq_t *s,
+                            size_t i, int32_t type_id, int32_t seq, char_cursor_t *cur) {
+  write_token(enc, k, s->ids[i], type_id, 0, seq, s->off[i], cur);
+  if (post->trim_offsets && (s->ws[i].start || s->ws[i].end)) {
+    trim_offsets(&enc->offsets[k], i, s->ws[i].start, s->ws[i].end, post->trim_add_prefix_space);
+    trim_offsets(&enc->char_offsets[k], i, s->ws[i].start, s->ws[i].end,
+                 post->trim_add_prefix_space);
+  }
+}
+
 sinter_status_t sn_post_assemble(const sn_tokenizer_t *tok, const sn_encode_options_t *opts,
                                  sn_seq_t *a, const char *text_a, size_t len_a, sn_seq_t *b,
                                  const char *text_b, size_t len_b, sn_encoding_t *enc,
@@ -212,9 +254,11 @@ sinter_status_t sn_post_assemble(const sn_tokenizer_t *tok, const sn_encode_opti
   sn_offset_t zero = {0, 0};
   size_t k = 0;
   if (!add_special) {
-    for (size_t i = 0; i < a->len; i++) write_token(enc, k++, a->ids[i], 0, 0, 0, a->off[i], &ca);
+    const sn_post_t *post = &tok->post;
+    for (size_t i = 0; i < a->len; i++) write_seq_token(post, enc, k++, a, i, 0, 0, &ca);
     if (b) {
-      for (size_t i = 0; i < b->len; i++) write_token(enc, k++, b->ids[i], 1, 0, 1, b->off[i], &cb);
+      int32_t type_b = post->zero_type_ids ? 0 : 1;
+      for (size_t i = 0; i < b->len; i++) write_seq_token(post, enc, k++, b, i, type_b, 1, &cb);
     }
   } else {
     const sn_template_piece_t *v = b ? tok->post.pair : tok->post.single;
@@ -225,7 +269,7 @@ sinter_status_t sn_post_assemble(const sn_tokenizer_t *tok, const sn_encode_opti
         char_cursor_t *c = v[p].sequence == 0 ? &ca : &cb;
         if (!s) continue;
         for (size_t i = 0; i < s->len; i++) {
-          write_token(enc, k++, s->ids[i], v[p].type_id, 0, v[p].sequence, s->off[i], c);
+          write_seq_token(&tok->post, enc, k++, s, i, v[p].type_id, v[p].sequence, c);
         }
       } else {
         const sn_special_entry_t *e = &tok->post.specials[v[p].special_index];

@@ -41,6 +41,7 @@ sn_tokenizer_t *sn_tokenizer_alloc(void) {
 void sn_tokenizer_destroy(sn_tokenizer_t *tok) {
   if (!tok) return;
   if (tok->model_vt && tok->model) tok->model_vt->destroy(tok->model);
+  sn_bytelevel_free(&tok->pretokenizer.bytelevel);
   sn_post_free(&tok->post);
   for (size_t i = 0; i < tok->added_len; i++) free(tok->added[i].content);
   free(tok->added);
@@ -183,12 +184,16 @@ void sn_encoding_deinit(sn_encoding_t *enc) {
     free(sc->raw.v);
     free(sc->model.bytes);
     free(sc->model.byte_cp);
+    sn_bpe_scratch_free(sc->model.bpe);
+    sn_bytelevel_scratch_free(&sc->bytelevel);
     for (int i = 0; i < 2; i++) {
       free(sc->seq[i].ids);
       free(sc->seq[i].off);
+      free(sc->seq[i].ws);
     }
     free(sc->memo.ids);
     free(sc->memo.off);
+    free(sc->memo.ws);
     free(sc->pre);
     free(sc->pre_start);
     free(sc->pre_end);
@@ -207,7 +212,60 @@ typedef struct seq_ctx {
   sn_seq_t *out;
 } seq_ctx_t;
 
-/* Pre-tokenizes seg[from, to) and runs the model over each word. */
+/* How many trim characters ('Ġ' or whitespace) the UTF-8 token string
+ * s[0..n) starts and ends with, for the post-processor's offset trimming. */
+static void count_trim(const unsigned char *s, size_t n, uint32_t *lead, uint32_t *trail) {
+  *lead = *trail = 0;
+  size_t i = 0;
+  while (i < n) {
+    uint32_t c = 0;
+    size_t k = sn_utf8_decode(s + i, n - i, &c);
+    if (!k || !sn_bytelevel_is_trim_char(c)) break;
+    (*lead)++;
+    i += k;
+  }
+  size_t j = n;
+  while (j > 0) {
+    size_t a = j - 1;
+    while (a > 0 && (s[a] & 0xC0) == 0x80) a--;
+    uint32_t c = 0;
+    if (!sn_utf8_decode(s + a, j - a, &c) || !sn_bytelevel_is_trim_char(c)) break;
+    (*trail)++;
+    j = a;
+  }
+}
+
+/* The same over code points text->cp[a, b). */
+static void count_trim_cp(const sn_text_t *text, size_t a, size_t b, uint32_t *lead,
+                          uint32_t *trail) {
+  *lead = *trail = 0;
+  size_t i = a, j = b;
+  while (i < b && sn_bytelevel_is_trim_char(text->cp[i])) i++;
+  while (j > a && sn_bytelevel_is_trim_char(text->cp[j - 1])) j--;
+  *lead = (uint32_t)(i - a);
+  *trail = (uint32_t)(b - j);
+}
+
+/* Appends the model's tokens in sc->raw (code point ranges of `text`). */
+static sinter_status_t push_raw(seq_ctx_t *c, const sn_text_t *text, sinter_error_t *err) {
+  const sn_tokenizer_t *tok = c->tok;
+  const sn_raw_tokens_t *raw = &c->sc->raw;
+  for (size_t i = 0; i < raw->len; i++) {
+    const sn_raw_token_t *r = &raw->v[i];
+    uint32_t lead = 0, trail = 0;
+    if (tok->post.trim_offsets) {
+      size_t n = 0;
+      const char *t = tok->model_vt->id_to_token(tok->model, r->id, &n);
+      if (t) count_trim((const unsigned char *)t, n, &lead, &trail);
+    }
+    SN_TRY(sn_seq_push_ws(c->out, r->id, text->start[r->start], text->end[r->end - 1], lead, trail,
+                          err));
+  }
+  return SINTER_OK;
+}
+
+/* Pre-tokenizes seg[from, to) and runs the model over each word (each
+ * byte-level piece of each word when the pre-tokenizer ends in ByteLevel). */
 static sinter_status_t tokenize_words(seq_ctx_t *c, uint32_t from, uint32_t to,
                                       sinter_error_t *err) {
   struct sn_encoding_scratch *sc = c->sc;
@@ -216,12 +274,20 @@ static sinter_status_t tokenize_words(seq_ctx_t *c, uint32_t from, uint32_t to,
   sn_span_t range = {from, to};
   SN_TRY(sn_pretokenize(&tok->pretokenizer, &sc->seg, range, &sc->words, &sc->words_tmp, err));
   for (size_t w = 0; w < sc->words.len; w++) {
-    sc->raw.len = 0;
-    SN_TRY(
-        tok->model_vt->tokenize(tok->model, &sc->seg, sc->words.v[w], &sc->model, &sc->raw, err));
-    for (size_t i = 0; i < sc->raw.len; i++) {
-      const sn_raw_token_t *r = &sc->raw.v[i];
-      SN_TRY(sn_seq_push(c->out, r->id, sc->seg.start[r->start], sc->seg.end[r->end - 1], err));
+    if (!tok->pretokenizer.has_bytelevel) {
+      sc->raw.len = 0;
+      SN_TRY(
+          tok->model_vt->tokenize(tok->model, &sc->seg, sc->words.v[w], &sc->model, &sc->raw, err));
+      SN_TRY(push_raw(c, &sc->seg, err));
+      continue;
+    }
+    sn_bytelevel_scratch_t *bl = &sc->bytelevel;
+    SN_TRY(sn_bytelevel_split(&tok->pretokenizer.bytelevel, &sc->seg, sc->words.v[w], bl, err));
+    for (size_t p = 0; p < bl->pieces.len; p++) {
+      sc->raw.len = 0;
+      SN_TRY(tok->model_vt->tokenize(tok->model, &bl->text, bl->pieces.v[p], &sc->model, &sc->raw,
+                                     err));
+      SN_TRY(push_raw(c, &bl->text, err));
     }
   }
   return SINTER_OK;
@@ -233,7 +299,12 @@ static sinter_status_t on_normalized_split(void *ctx, int32_t token, size_t star
   if (start >= end) return SINTER_OK;
   if (token < 0) return tokenize_words(c, (uint32_t)start, (uint32_t)end, err);
   const sn_text_t *seg = &c->sc->seg;
-  return sn_seq_push(c->out, c->tok->added[token].id, seg->start[start], seg->end[end - 1], err);
+  uint32_t lead = 0, trail = 0;
+  /* An added token's string is the text it matched, stripped spaces
+   * included (AddedVocabulary::split_with_indices). */
+  if (c->tok->post.trim_offsets) count_trim_cp(seg, start, end, &lead, &trail);
+  return sn_seq_push_ws(c->out, c->tok->added[token].id, seg->start[start], seg->end[end - 1], lead,
+                        trail, err);
 }
 
 /* Normalizes and tokenizes the raw bytes s[a, b). */
@@ -252,7 +323,10 @@ static sinter_status_t on_raw_split(void *ctx, int32_t token, size_t start, size
   seq_ctx_t *c = ctx;
   if (start >= end) return SINTER_OK;
   if (token >= 0) {
-    return sn_seq_push(c->out, c->tok->added[token].id, (uint32_t)start, (uint32_t)end, err);
+    uint32_t lead = 0, trail = 0;
+    if (c->tok->post.trim_offsets) count_trim(c->s + start, end - start, &lead, &trail);
+    return sn_seq_push_ws(c->out, c->tok->added[token].id, (uint32_t)start, (uint32_t)end, lead,
+                          trail, err);
   }
   if (!c->tok->chunkable) return tokenize_segment(c, start, end, err);
   while (end - start > SN_CHUNK_BYTES) {
@@ -439,13 +513,16 @@ static sinter_status_t seq_copy(sn_seq_t *to, const sn_seq_t *from, sinter_error
     if (ids) to->ids = ids;
     sn_offset_t *off = ids ? realloc(to->off, from->len * sizeof *off) : NULL;
     if (off) to->off = off;
-    if (!ids || !off)
+    sn_offset_t *ws = off ? realloc(to->ws, from->len * sizeof *ws) : NULL;
+    if (ws) to->ws = ws;
+    if (!ids || !off || !ws)
       return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
     to->cap = from->len;
   }
   if (from->len) {
     memcpy(to->ids, from->ids, from->len * sizeof *to->ids);
     memcpy(to->off, from->off, from->len * sizeof *to->off);
+    memcpy(to->ws, from->ws, from->len * sizeof *to->ws);
   }
   to->len = from->len;
   return SINTER_OK;
@@ -642,7 +719,16 @@ sinter_status_t sn_tokenizer_decode(const sn_tokenizer_t *tok, const int32_t *id
     const char *s = sn_tokenizer_id_to_token(tok, ids[i], &n);
     if (!s) continue;
     if (skip_special_tokens && sn_vocab_get(&tok->special_vocab, s, n) >= 0) continue;
-    if (tok->decoder == SN_DECODER_WORDPIECE) {
+    if (tok->decoder == SN_DECODER_BYTELEVEL) {
+      /* The bytes of every token first, then one lossy UTF-8 pass: a
+       * character may be split across tokens. */
+      size_t at = tmp.len;
+      sb_put(&tmp, s, n); /* room for the bytes, which are never longer */
+      if (!tmp.failed) {
+        tmp.len = at + sn_bytelevel_token_bytes(s, n, (unsigned char *)tmp.p + at);
+        tmp.p[tmp.len] = '\0';
+      }
+    } else if (tok->decoder == SN_DECODER_WORDPIECE) {
       piece.len = 0;
       if (emitted > 0) {
         if (n >= plen && memcmp(s, prefix, plen) == 0) {
@@ -665,6 +751,16 @@ sinter_status_t sn_tokenizer_decode(const sn_tokenizer_t *tok, const int32_t *id
       sb_put(&out, s, n);
     }
     emitted++;
+  }
+  if (tok->decoder == SN_DECODER_BYTELEVEL && !tmp.failed && tmp.len > 0) {
+    char *u = malloc(tmp.len * 3 + 1);
+    if (!u) {
+      out.failed = 1;
+    } else {
+      size_t ul = sn_utf8_lossy((const unsigned char *)tmp.p, tmp.len, u);
+      sb_put(&out, u, ul);
+      free(u);
+    }
   }
   free(tmp.p);
   int failed = out.failed || piece.failed || tmp.failed;

@@ -5,17 +5,22 @@
  * A tokenizer is loaded once from a model folder or from tokenizer.json bytes
  * and is immutable afterwards (except through the explicit sn_tokenizer_set_*
  * calls, which must happen before it is shared): any number of threads may
- * encode with one tokenizer at once. All per-call state lives in caller-owned
+ * encode with one tokenizer at once (the BPE model's bounded word cache is
+ * the one shared mutable part, and it locks itself). All per-call state lives in caller-owned
  * sn_encoding_t objects; reuse one per thread to avoid allocation on the hot
  * path.
  *
- * Supported today: the WordPiece model; BertNormalizer and sequences of NFD,
- * Lowercase, StripAccents and Strip; BertPreTokenizer, Whitespace,
- * WhitespaceSplit and Punctuation(isolated); TemplateProcessing and
- * BertProcessing; added tokens with all their flags; truncation (stride 0) and
- * padding. Anything else is refused by name with SINTER_ERR_UNSUPPORTED. The
- * model stage sits behind a small vtable so byte-level BPE and Unigram models
- * can be added without touching the rest of the pipeline.
+ * Supported today: the WordPiece and BPE models (BPE with unk_token,
+ * fuse_unk, continuing_subword_prefix, end_of_word_suffix, byte_fallback,
+ * ignore_merges; no dropout); BertNormalizer and sequences of NFD, Lowercase,
+ * StripAccents and Strip; BertPreTokenizer, Whitespace, WhitespaceSplit,
+ * Punctuation(isolated) and ByteLevel (GPT-2's, last in a sequence);
+ * TemplateProcessing, BertProcessing, RobertaProcessing and ByteLevel
+ * (offset trimming); the WordPiece and ByteLevel decoders; added tokens with
+ * all their flags; truncation (stride 0) and padding. Anything else is
+ * refused by name with SINTER_ERR_UNSUPPORTED. The model stage sits behind a
+ * small vtable, so a Unigram model can be added without touching the rest of
+ * the pipeline.
  *
  * Offsets: every token carries [start, end) offsets into the text it came from
  * (text A or text B), both in bytes and in Unicode code points (what Python's
@@ -189,7 +194,9 @@ void sn_tokenizer_get_padding(const sn_tokenizer_t *tok, sn_padding_t *out);
  * longest pads only to this encoding's own length (and multiple_of).
  * Errors: INVALID_ARGUMENT (invalid UTF-8, with the byte offset; a truncation
  * that cannot be satisfied, e.g. only_second without a pair), LIMIT (a text of
- * 4 GiB or more), OUT_OF_MEMORY. Thread-safe for a shared tokenizer. */
+ * 4 GiB or more; the split regex giving up on its backtracking limit), FORMAT
+ * (a word needs the model's unknown token and the vocabulary lacks it),
+ * OUT_OF_MEMORY. Thread-safe for a shared tokenizer. */
 sinter_status_t sn_tokenizer_encode(const sn_tokenizer_t *tok, const char *text, size_t text_len,
                                     const char *pair, size_t pair_len,
                                     const sn_encode_options_t *options, sn_encoding_t *out,
@@ -208,7 +215,9 @@ sinter_status_t sn_tokenizer_encode_batch(const sn_tokenizer_t *tok, size_t coun
 /* Turns ids back into text like the Rust Tokenizer::decode: ids of special
  * added tokens are dropped when skip_special_tokens is set, unknown ids are
  * skipped, WordPiece "##" pieces are joined and, when the decoder asks for it,
- * spaces before punctuation are cleaned up. *out_text is a new NUL-terminated
+ * spaces before punctuation are cleaned up; the ByteLevel decoder turns the
+ * tokens' byte chars back into bytes and those into UTF-8, each invalid
+ * sequence becoming U+FFFD as in Rust's from_utf8_lossy. *out_text is a new NUL-terminated
  * string owned by the caller (free()); *out_len (may be NULL) its length.
  * Errors: OUT_OF_MEMORY. Thread-safe. */
 sinter_status_t sn_tokenizer_decode(const sn_tokenizer_t *tok, const int32_t *ids, size_t count,
@@ -225,7 +234,7 @@ int32_t sn_tokenizer_token_to_id(const sn_tokenizer_t *tok, const char *token, s
  * borrowed from the tokenizer, or NULL for an unknown id. *len may be NULL. */
 const char *sn_tokenizer_id_to_token(const sn_tokenizer_t *tok, int32_t id, size_t *len);
 
-/* The name of the model stage ("WordPiece"). */
+/* The name of the model stage ("WordPiece" or "BPE"). */
 const char *sn_tokenizer_model_name(const sn_tokenizer_t *tok);
 
 #endif

@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from conftest import (DEFAULT_MODEL, MODELS, SINTER, case_args, classifier_with_tokenizer,
-                      cli_logits, golden, ids_arg, json_lines, max_abs_diff,
-                      one_logit_cross_encoder, run)
+from conftest import (DEFAULT_MODEL, MODELS, ROOT, SINTER, case_args,
+                      classifier_with_tokenizer, cli_logits, golden, ids_arg, json_lines,
+                      max_abs_diff, one_logit_cross_encoder, run)
 
 TOLERANCE = 1e-4
 
@@ -269,6 +269,24 @@ def test_tokenize_default_model():
     rows = json_lines(run("tokenize", "--model", DEFAULT_MODEL, "Hello, world!", check=0).stdout)
     assert rows[0]["ids"] == [101, 7592, 1010, 2088, 999, 102]
     assert rows[0]["tokens"][1] == "hello" and rows[0]["offsets"][1] == [0, 5]
+
+
+def test_tokenize_byte_level_bpe():
+    """The RoBERTa-style fixture (byte-level BPE, RobertaProcessing); the
+    expected values are what Hugging Face `tokenizers` gives for the file."""
+    folder = ROOT / "tests" / "fixtures" / "tokenizer" / "roberta"
+    rows = json_lines(run("tokenize", "--model", folder, "Hello, world! café 東京 <mask>",
+                          check=0).stdout)
+    assert rows[0]["ids"] == [0, 44, 1463, 16, 992, 5, 277, 69, 74, 284, 225, 167, 256, 114, 165,
+                              123, 110, 4, 2]
+    assert rows[0]["offsets"][4] == [7, 12] and rows[0]["offsets"][10] == [19, 19]
+    assert rows[0]["offsets"][11:14] == [[19, 20]] * 3 and rows[0]["offsets"][17] == [22, 28]
+    rows = json_lines(run("tokenize", "--model", folder, "--pair", "it's", " two  spaces ",
+                          check=0).stdout)
+    assert rows[0]["ids"] == [0, 290, 685, 2, 2, 262, 91, 83, 225, 292, 84, 440, 300, 225, 2]
+    assert set(rows[0]["type_ids"]) == {0}
+    assert rows[0]["offsets"][5:] == [[1, 2], [2, 3], [3, 4], [5, 5], [6, 7], [7, 8], [8, 10],
+                                      [10, 12], [13, 13], [0, 0]]
 
 
 def test_text_without_tokenizer_is_a_clear_error():
