@@ -57,6 +57,12 @@ def max_abs_diff(a, b):
     return max(abs(x - y) for x, y in zip(a, b))
 
 
+def sanitized(binary):
+    """1 when `binary` was built with AddressSanitizer (it calls __asan_init)."""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def binaries():
     """The release binary, plus the sanitizer build when it exists."""
     return [SINTER] + ([SINTER_ASAN] if SINTER_ASAN.exists() else [])

@@ -81,7 +81,9 @@ def test_cors_preflight_allows_the_authorization_header(tmp_path):
 
 
 def test_deadline_drops_queued_work_with_504(tmp_path):
-    s = Server(tmp_path, DEFAULT_MODEL, "--max-batch-tokens", "4096")
+    # The client waits as long as LONG takes on this machine and build (the
+    # ASan build on an AVX2-only CPU: a minute or more).
+    s = Server(tmp_path, DEFAULT_MODEL, "--max-batch-tokens", "4096", timeout=900)
     try:
         # Seconds of compute in runs of 4096 tokens: the deadline passes after the first
         # runs, and the rest is dropped before it is computed.
@@ -104,7 +106,7 @@ def test_deadline_drops_queued_work_with_504(tmp_path):
 
 
 def test_a_client_that_disconnects_has_its_queued_work_dropped(tmp_path):
-    s = Server(tmp_path, DEFAULT_MODEL, "--max-batch-tokens", "4096")
+    s = Server(tmp_path, DEFAULT_MODEL, "--max-batch-tokens", "4096", timeout=900)
     try:
         t, long = in_background(lambda: s.post("/embed", {"inputs": LONG}))
         time.sleep(0.45)  # in the middle of a run of the long request
