@@ -27,7 +27,7 @@
  * SN_ATT_TEMPLATE defined and a set of vector macros (V_*), once per ISA.
  *
  * Work split: items are ordered (sequence, head, query block) and cut into one
- * contiguous range per OpenMP thread by estimated cost (keys visited), so one
+ * contiguous range per share (four per thread) by estimated cost (keys visited), so one
  * long sequence still keeps two threads busy, and a thread's consecutive items
  * mostly share a head's keys and values in cache.
  */
@@ -36,11 +36,8 @@
 #include <math.h>
 
 #include "kernels/fused.h"
+#include "kernels/threadpool.h"
 #include "kernels/vecmath.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* Head sizes above this run the portable path (stack tiles are sized by it). */
 #define ATT_VEC_MAX_D 256
@@ -312,6 +309,18 @@ SN_TARGET_AVX2 static inline void transpose_avx2(__m256 r[8]) {
 
 /* ----------------------------------------------------------------- dispatch */
 
+typedef struct att_region {
+  const att_args_t *a;
+  void (*share_fn)(const att_args_t *, int, int);
+  int shares;
+} att_region_t;
+
+static void att_tile(void *ctx, size_t share, int worker) {
+  (void)worker;
+  const att_region_t *r = ctx;
+  r->share_fn(r->a, (int)share, r->shares);
+}
+
 void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
                       int32_t num_seqs, int32_t heads, int32_t head_dim, float scale, float *out,
                       int64_t out_stride) {
@@ -330,13 +339,16 @@ void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offse
     int64_t len = offsets[i + 1] - offsets[i];
     fmas += 2 * len * len * head_dim * heads;
   }
-#ifdef _OPENMP
-#pragma omp parallel if (fmas >= ATT_PARALLEL_MIN_FMAS)
-  thread_fn(&a, omp_get_thread_num(), omp_get_num_threads());
-#else
-  (void)fmas;
-  thread_fn(&a, 0, 1);
-#endif
+  /* About four cost-balanced shares per thread, taken as tiles: a thread
+   * the OS deschedules holds up only the share it has. */
+  sn_threadpool_t *pool = sn_threadpool_current();
+  int threads = sn_threadpool_in_task() ? 1 : sn_threadpool_threads(pool);
+  if (fmas < ATT_PARALLEL_MIN_FMAS || threads <= 1) {
+    thread_fn(&a, 0, 1);
+    return;
+  }
+  att_region_t r = {&a, thread_fn, 4 * threads};
+  sn_threadpool_run(pool, (size_t)r.shares, att_tile, &r);
 }
 
 #else /* SN_ATT_TEMPLATE: the vector body, instantiated once per ISA */

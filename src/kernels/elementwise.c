@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "kernels/fused.h"
+#include "kernels/threadpool.h"
 #include "kernels/vecmath.h"
 
 /* Below this many floats a parallel region costs more than it saves. */
@@ -74,17 +75,26 @@ static unary_fn pick(unary_fn avx512, unary_fn avx2, unary_fn portable) {
   return portable;
 }
 
+typedef struct unary_call {
+  unary_fn fn;
+  float *x;
+  int64_t n;
+} unary_call_t;
+
+/* Chunks [c0, c1) of CHUNK floats. */
+static void unary_chunks(void *ctx, int64_t c0, int64_t c1) {
+  const unary_call_t *u = ctx;
+  int64_t a = c0 * CHUNK, b = c1 * CHUNK < u->n ? c1 * CHUNK : u->n;
+  u->fn(u->x + a, b - a);
+}
+
 static void run_unary(unary_fn fn, float *x, int64_t n) {
   if (n < PARALLEL_MIN) {
     fn(x, n);
     return;
   }
-  int64_t chunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; c++) {
-    int64_t len = n - c * CHUNK < CHUNK ? n - c * CHUNK : CHUNK;
-    fn(x + c * CHUNK, len);
-  }
+  unary_call_t u = {fn, x, n};
+  sn_threadpool_for(sn_threadpool_current(), (n + CHUNK - 1) / CHUNK, 1, unary_chunks, &u);
 }
 
 #if SN_X86
@@ -178,6 +188,18 @@ SN_TARGET_AVX2 static void softmax_avx2(const float *x, int64_t n, float *out) {
 }
 #endif
 
+typedef struct softmax_call {
+  softmax_fn fn;
+  const float *x;
+  int64_t n;
+  float *out;
+} softmax_call_t;
+
+static void softmax_rows(void *ctx, int64_t r0, int64_t r1) {
+  const softmax_call_t *c = ctx;
+  for (int64_t r = r0; r < r1; r++) c->fn(c->x + r * c->n, c->n, c->out + r * c->n);
+}
+
 void sn_softmax_rows_f32(const float *x, int64_t rows, int64_t n, float *out) {
   softmax_fn fn = softmax_portable;
 #if SN_X86
@@ -188,6 +210,7 @@ void sn_softmax_rows_f32(const float *x, int64_t rows, int64_t n, float *out) {
     fn = softmax_avx2;
 #endif
   if (n <= 0) return;
-#pragma omp parallel for schedule(static) if (rows * n >= PARALLEL_MIN)
-  for (int64_t r = 0; r < rows; r++) fn(x + r * n, n, out + r * n);
+  softmax_call_t c = {fn, x, n, out};
+  sn_threadpool_for(rows * n >= PARALLEL_MIN ? sn_threadpool_current() : NULL, rows, 1,
+                    softmax_rows, &c);
 }

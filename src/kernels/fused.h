@@ -8,11 +8,11 @@
  * attention and pooling run per sequence. Offsets must be non-decreasing.
  *
  * Every kernel has AVX-512, AVX2+FMA and portable C inner loops, picked per
- * call from sn_cpu_isa() (target.h). Kernels split their work over OpenMP threads
- * (the pool oneDNN uses too) when it is large enough to pay for it, allocate
- * nothing, and keep only small fixed-size buffers on the stack (attention: at
- * most about 80 KiB per thread). Called from inside a parallel region they run on
- * the calling thread only.
+ * call from sn_cpu_isa() (target.h). Kernels split their work into tiles over
+ * the calling thread's current pool (threadpool.h) when it is large enough to
+ * pay for it, allocate nothing, and keep only small fixed-size buffers on the
+ * stack (attention: at most about 80 KiB per thread). Called from inside a
+ * pool task they run on the calling thread only.
  *
  * Buffers are row-major float32 and must not overlap unless a comment allows
  * it. Indices (token ids, type ids, offsets) are the caller's to validate.

@@ -43,10 +43,10 @@
 #include "kernels/gemm.h"
 
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
 #include "kernels/target.h"
+#include "kernels/threadpool.h"
 #include "kernels/vecmath.h"
 
 #define NR SN_GEMM_NR
@@ -520,6 +520,19 @@ static void run_task(const plan_t *p, int isa, int64_t t, float *apack) {
             min64(panels, (c + 1) * p->chunk), apack);
 }
 
+/* One parallel GEMM: each worker packs A into its own slice of scratch. */
+typedef struct gemm_region {
+  const plan_t *p;
+  int isa;
+  float *scratch;
+  int64_t per_worker; /* floats of scratch per worker */
+} gemm_region_t;
+
+static void gemm_tile(void *ctx, size_t task, int worker) {
+  const gemm_region_t *r = ctx;
+  run_task(r->p, r->isa, (int64_t)task, r->scratch + (int64_t)worker * r->per_worker);
+}
+
 /* sn_gemm_run for either weight type (bf16: packed by sn_gemm_pack_bf16). */
 static void run(int64_t m, int64_t k, int64_t n, const float *x, const void *packed, int bf16,
                 const float *bias, int act, int residual, float *out, float *scratch) {
@@ -541,7 +554,8 @@ static void run(int64_t m, int64_t k, int64_t n, const float *x, const void *pac
     if (rows < p.mc_max) p.mc_max = rows;
   }
   int isa = sn_cpu_isa();
-  int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  sn_threadpool_t *pool = sn_threadpool_current();
+  int threads = sn_threadpool_in_task() ? 1 : sn_threadpool_threads(pool);
   if (2.0 * (double)m * (double)n * (double)k < PARALLEL_MIN_FLOPS) threads = 1;
   if (threads <= 1) {
     run_range(&p, isa, 0, m, 0, ceil_div(n, NR), scratch);
@@ -565,12 +579,8 @@ static void run(int64_t m, int64_t k, int64_t n, const float *x, const void *pac
   p.chunk = ceil_div(panels, nch);
   p.nchunks = ceil_div(panels, p.chunk);
   int64_t tasks = nbm * p.nchunks;
-#pragma omp parallel num_threads(threads)
-  {
-    float *apack = scratch + (int64_t)omp_get_thread_num() * scratch_floats(k);
-#pragma omp for schedule(dynamic, 1) nowait
-    for (int64_t t = 0; t < tasks; t++) run_task(&p, isa, t, apack);
-  }
+  gemm_region_t r = {&p, isa, scratch, scratch_floats(k)};
+  sn_threadpool_run(pool, (size_t)tasks, gemm_tile, &r);
 }
 
 void sn_gemm_run(int64_t m, int64_t k, int64_t n, const float *x, const float *packed,

@@ -28,11 +28,11 @@
  * (or a format version that implies it).
  *
  * The run path allocates nothing: the caller provides per-thread scratch for
- * the packed activation blocks (sn_gemm_scratch_bytes). Work is split over
- * OpenMP threads; called from inside a parallel region it runs on the calling
- * thread only. Inner loops: AVX2+FMA (a 6 x 16 register tile) or portable C,
- * picked per call from sn_cpu_isa() (target.h); on AVX-512 CPUs the AVX2 kernel
- * runs. Everything is thread-safe for distinct out and scratch buffers.
+ * the packed activation blocks (sn_gemm_scratch_bytes). Work is split into
+ * tiles over the current pool's threads (threadpool.h); called from inside a
+ * pool task it runs on the calling thread only. Inner loops: AVX2+FMA (a 6 x 16 register tile) or
+ * portable C, picked per call from sn_cpu_isa() (target.h); on AVX-512 CPUs the AVX2 kernel runs.
+ * Everything is thread-safe for distinct out and scratch buffers.
  *
  * Accuracy: fp32 products accumulated in fp32 in K order per K block, so the
  * error against an exact dot product grows like K * 2^-24 * sum |x w|.
@@ -85,8 +85,8 @@ size_t sn_gemm_packed_bytes(int64_t k, int64_t n);
 void sn_gemm_pack(int64_t k, int64_t n, const float *w, float *packed);
 
 /* Bytes of scratch sn_gemm_run needs for a K of k when up to `threads`
- * OpenMP threads run it (pass omp_get_max_threads() as it will be at run
- * time; a larger value is always safe). Independent of M and N. */
+ * threads run it (the threads of the pool that will be current at run time,
+ * threadpool.h; a larger value is always safe). Independent of M and N. */
 size_t sn_gemm_scratch_bytes(int64_t k, int threads);
 
 /* out[m, n] = act(x[m, k] W^T + bias) (+ out when residual).
@@ -97,8 +97,9 @@ size_t sn_gemm_scratch_bytes(int64_t k, int threads);
  *             4 tanh. Other values are treated as none.
  *   residual: 1 when out already holds a residual to add after the activation.
  *   out:      [m, n] row-major; must not overlap x, packed or bias.
- *   scratch:  sn_gemm_scratch_bytes(k, t) bytes, t >= the number of threads
- *             a parallel region gets here (omp_get_max_threads()); any alignment.
+ *   scratch:  sn_gemm_scratch_bytes(k, t) bytes, t >= the threads of the
+ *             calling thread's current pool (sn_threadpool_current; 1 inside
+ *             a task or with none); any alignment.
  * m >= 0 (0 does nothing), k >= 1, n >= 1. Allocates nothing. */
 void sn_gemm_run(int64_t m, int64_t k, int64_t n, const float *x, const float *packed,
                  const float *bias, int act, int residual, float *out, float *scratch);

@@ -34,11 +34,11 @@
 #include "kernels/gemm_int8.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/target.h"
+#include "kernels/threadpool.h"
 #include "kernels/vecmath.h"
 
 #define NR SN_GEMM_I8_NR
@@ -590,7 +590,8 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
   SN_I8_DECL(5)
   SN_I8_DECL(6)
   SN_I8_DECL(7)
-  SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10) SN_I8_DECL(11)
+  SN_I8_DECL(8)
+  SN_I8_DECL(9) SN_I8_DECL(10) SN_I8_DECL(11)
 #undef SN_I8_DECL
 #define SN_I8_ROW(i)                                                  \
   if ((i) < rows) {                                                   \
@@ -848,6 +849,37 @@ static void run_range(const plan_t *p, int64_t m0, int64_t m1, int64_t p0, int64
   }
 }
 
+/* One parallel int8 GEMM's tiles (threadpool.h). */
+typedef struct i8_region {
+  const plan_t *p;
+  void *scratch;
+  size_t per_worker; /* bytes of scratch per worker */
+  ablock_t shared;   /* one M block quantised once, shared by its N chunks */
+  int shares;        /* quantize_share's tiles */
+  int64_t panels;
+} i8_region_t;
+
+static void run_task(const plan_t *p, int64_t t, unsigned char *scratch);
+
+static void i8_tile(void *ctx, size_t task, int worker) {
+  const i8_region_t *r = ctx;
+  run_task(r->p, (int64_t)task, (unsigned char *)r->scratch + (size_t)worker * r->per_worker);
+}
+
+static void quantize_share(void *ctx, size_t share, int worker) {
+  (void)worker;
+  const i8_region_t *r = ctx;
+  int64_t m = r->p->m, t = (int64_t)share, nt = r->shares;
+  quantize_rows(r->p, 0, m * t / nt, m * (t + 1) / nt, r->shared);
+}
+
+static void compute_chunk(void *ctx, size_t chunk, int worker) {
+  (void)worker;
+  const i8_region_t *r = ctx;
+  int64_t c = (int64_t)chunk;
+  compute(r->p, 0, r->p->m, c * r->p->chunk, min64(r->panels, (c + 1) * r->p->chunk), r->shared);
+}
+
 static void run_task(const plan_t *p, int64_t t, unsigned char *scratch) {
   int64_t i = t / p->nchunks, c = t % p->nchunks, panels = ceil_div(p->n, NR);
   run_range(p, i * p->mc, min64(p->m, (i + 1) * p->mc), c * p->chunk,
@@ -878,7 +910,8 @@ void sn_gemm_i8_run(int64_t m, int64_t k, int64_t n, const float *x, const void 
     p.outlier[p.num_outliers] = ch;
     p.outlier_w[p.num_outliers++] = p.w.wo + o * ceil_div(n, NR) * NR;
   }
-  int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  sn_threadpool_t *pool = sn_threadpool_current();
+  int threads = sn_threadpool_in_task() ? 1 : sn_threadpool_threads(pool);
   if (2.0 * (double)m * (double)n * (double)k < PARALLEL_MIN_OPS) threads = 1;
   int64_t panels = ceil_div(n, NR);
   if (threads <= 1) {
@@ -913,22 +946,11 @@ void sn_gemm_i8_run(int64_t m, int64_t k, int64_t n, const float *x, const void 
     /* One M block (few rows, the N split across threads): quantise it once,
      * each thread a share of the rows into thread 0's scratch, instead of
      * once per task (at 16 rows, quantising cost more than a task's sums). */
-    ablock_t shared = ablock_of(&p, scratch);
-#pragma omp parallel num_threads(threads)
-    {
-      int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      quantize_rows(&p, 0, m * t / nt, m * (t + 1) / nt, shared);
-#pragma omp barrier
-#pragma omp for schedule(dynamic, 1) nowait
-      for (int64_t c = 0; c < p.nchunks; c++)
-        compute(&p, 0, m, c * p.chunk, min64(panels, (c + 1) * p.chunk), shared);
-    }
+    i8_region_t r = {&p, scratch, per_thread, ablock_of(&p, scratch), threads, panels};
+    sn_threadpool_run(pool, (size_t)threads, quantize_share, &r); /* then the sums: */
+    sn_threadpool_run(pool, (size_t)p.nchunks, compute_chunk, &r);
     return;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    unsigned char *mine = (unsigned char *)scratch + (size_t)omp_get_thread_num() * per_thread;
-#pragma omp for schedule(dynamic, 1) nowait
-    for (int64_t t = 0; t < tasks; t++) run_task(&p, t, mine);
-  }
+  i8_region_t r = {&p, scratch, per_thread, {0}, threads, panels};
+  sn_threadpool_run(pool, (size_t)tasks, i8_tile, &r);
 }

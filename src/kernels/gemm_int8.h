@@ -60,8 +60,8 @@
  *   it read outside x.
  *
  * The run path allocates nothing: the caller provides per-thread scratch
- * (sn_gemm_i8_scratch_bytes). Work is split over OpenMP threads as in
- * gemm.h; called inside a parallel region it runs on the calling thread. The
+ * (sn_gemm_i8_scratch_bytes). Work is split over the current pool's threads
+ * as in gemm.h; called inside a pool task it runs on the calling thread. The
  * path is chosen per call from sn_cpu_isa() and the VNNI features (target.h);
  * SINTER_INT8_PATH or sn_gemm_i8_set_path forces any path the CPU has.
  * Thread-safe for distinct out and scratch buffers.
@@ -104,7 +104,7 @@ void sn_gemm_i8_parts(int64_t k, int64_t n, const void *packed, const int8_t **w
 float sn_gemm_i8_quantize_row(int64_t k, int64_t n, const void *packed, const float *x, int8_t *q);
 
 /* Bytes of scratch sn_gemm_i8_run needs for a K of k when up to `threads`
- * OpenMP threads run it (a larger value is always safe). Independent of M
+ * threads run it (the current pool's; a larger value is always safe). Independent of M
  * and N. */
 size_t sn_gemm_i8_scratch_bytes(int64_t k, int threads);
 

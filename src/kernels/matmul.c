@@ -14,6 +14,7 @@
 #include "kernels/gemm.h"
 #include "kernels/gemm_int8.h"
 #include "kernels/target.h"
+#include "kernels/threadpool.h"
 
 struct sn_dnnl {
   dnnl_engine_t engine;
@@ -203,8 +204,8 @@ static sinter_status_t create_gemm(const sn_linear_desc_t *desc, const gemm_layo
   if (!l) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear");
   l->desc = *desc;
   l->gemm = layout->elem_bytes;
-  int threads =
-      omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads() : omp_get_num_procs();
+  /* Sized for every CPU at once; a larger pool grows it at its first run. */
+  int threads = omp_get_num_procs();
   if (gemm_scratch_reserve(l, threads) != 0) {
     free(l);
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch");
@@ -441,10 +442,22 @@ __attribute__((target("avx2,fma"))) static void small_m_column(const float *x, c
 /* out = x w^T for m <= SMALL_M rows, w plain [N, K]; threads split N. (The
  * OpenMP region stays outside the AVX2 function: clang does not carry the
  * target attribute into outlined regions.) */
+typedef struct small_m_call {
+  const float *x, *w;
+  int64_t m, k, n;
+  float *out;
+} small_m_call_t;
+
+static void small_m_columns(void *ctx, int64_t c0, int64_t c1) {
+  const small_m_call_t *s = ctx;
+  for (int64_t c = c0; c < c1; c++)
+    small_m_column(s->x, s->w + c * s->k, s->m, s->k, s->n, c, s->out);
+}
+
 static void small_m_f32(const float *x, const float *w, int64_t m, int64_t k, int64_t n,
                         float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < n; c++) small_m_column(x, w + c * k, m, k, n, c, out);
+  small_m_call_t s = {x, w, m, k, n, out};
+  sn_threadpool_for(sn_threadpool_current(), n, 16, small_m_columns, &s);
 }
 
 /* The epilogue the oneDNN post-ops give, for paths that compute the product
@@ -479,10 +492,10 @@ static void run_small_m(const sn_linear_t *l, int64_t m, const float *x, const f
 sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const void *w,
                               const float *bias, float *out, sinter_error_t *err) {
   if (l->gemm) {
-    /* More threads than at creation (omp_set_num_threads since): grow once. */
-    if (gemm_scratch_reserve(l, omp_get_max_threads()) != 0)
-      return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch for %d threads",
-                          omp_get_max_threads());
+    /* More threads than at creation (the run's pool is larger): grow once. */
+    int threads = sn_threadpool_threads(sn_threadpool_current());
+    if (gemm_scratch_reserve(l, threads) != 0)
+      return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch for %d threads", threads);
     if (l->gemm == 1)
       sn_gemm_i8_run(m, l->desc.k, l->desc.n, x, w, bias, l->desc.act, l->desc.residual, out,
                      l->scratch);

@@ -15,10 +15,17 @@
 
 #include "base/types.h"
 #include "kernels/fused.h"
+#include "kernels/threadpool.h"
 #include "kernels/vecmath.h"
 
 /* Below this many floats a parallel region costs more than it saves. */
 #define PARALLEL_MIN 32768
+
+/* The calling run's pool when `work` floats are worth splitting, else NULL
+ * (inline). */
+static sn_threadpool_t *pool_for(int64_t work) {
+  return work >= PARALLEL_MIN ? sn_threadpool_current() : NULL;
+}
 
 /* out = LayerNorm(a + b + c) * gamma + beta over one row; b and c may be NULL;
  * out may alias a or b. */
@@ -180,12 +187,37 @@ static ln_row_fn pick_ln_row(void) {
   return ln_row_portable;
 }
 
+/* The arguments of one LayerNorm call, for its row ranges. */
+typedef struct ln_call {
+  ln_row_fn fn;
+  const float *x, *residual, *gamma, *beta;
+  const float *word_table, *pos_table, *type_table; /* the embedding form */
+  const int32_t *ids, *type_ids, *offsets;
+  int32_t num_seqs;
+  int64_t h;
+  float eps;
+  float *out;
+} ln_call_t;
+
+static void add_layernorm_rows(void *ctx, int64_t r0, int64_t r1) {
+  const ln_call_t *c = ctx;
+  const int64_t h = c->h;
+  for (int64_t r = r0; r < r1; r++)
+    c->fn(c->x + r * h, c->residual ? c->residual + r * h : NULL, NULL, c->gamma, c->beta, h,
+          c->eps, c->out + r * h);
+}
+
 void sn_add_layernorm_f32(const float *x, const float *residual, const float *gamma,
                           const float *beta, int64_t rows, int64_t h, float eps, float *out) {
-  ln_row_fn fn = pick_ln_row();
-#pragma omp parallel for schedule(static) if (rows * h >= PARALLEL_MIN)
-  for (int64_t r = 0; r < rows; r++)
-    fn(x + r * h, residual ? residual + r * h : NULL, NULL, gamma, beta, h, eps, out + r * h);
+  ln_call_t c = {.fn = pick_ln_row(),
+                 .x = x,
+                 .residual = residual,
+                 .gamma = gamma,
+                 .beta = beta,
+                 .h = h,
+                 .eps = eps,
+                 .out = out};
+  sn_threadpool_for(pool_for(rows * h), rows, 1, add_layernorm_rows, &c);
 }
 
 /* Index of the sequence that owns token t: the last i with offsets[i] <= t
@@ -202,21 +234,40 @@ static int32_t seq_of_token(const int32_t *offsets, int32_t num_seqs, int64_t t)
   return lo;
 }
 
+/* A binary search per token is cheaper than one row of LayerNorm and keeps
+ * the split a plain range of tokens. */
+static void embed_layernorm_rows(void *ctx, int64_t t0, int64_t t1) {
+  const ln_call_t *c = ctx;
+  const int64_t h = c->h;
+  for (int64_t t = t0; t < t1; t++) {
+    int64_t p = t - c->offsets[seq_of_token(c->offsets, c->num_seqs, t)];
+    const float *type =
+        c->type_table ? c->type_table + (int64_t)(c->type_ids ? c->type_ids[t] : 0) * h : NULL;
+    c->fn(c->word_table + (int64_t)c->ids[t] * h, type, c->pos_table + p * h, c->gamma, c->beta, h,
+          c->eps, c->out + t * h);
+  }
+}
+
 void sn_embed_layernorm_f32(const float *word_table, const float *pos_table,
                             const float *type_table, const int32_t *ids, const int32_t *type_ids,
                             const int32_t *offsets, int32_t num_seqs, int64_t h, const float *gamma,
                             const float *beta, float eps, float *out) {
   if (num_seqs <= 0) return;
-  ln_row_fn fn = pick_ln_row();
+  ln_call_t c = {.fn = pick_ln_row(),
+                 .gamma = gamma,
+                 .beta = beta,
+                 .word_table = word_table,
+                 .pos_table = pos_table,
+                 .type_table = type_table,
+                 .ids = ids,
+                 .type_ids = type_ids,
+                 .offsets = offsets,
+                 .num_seqs = num_seqs,
+                 .h = h,
+                 .eps = eps,
+                 .out = out};
   int64_t total = offsets[num_seqs];
-  /* A binary search per token is cheaper than one row of LayerNorm and keeps
-   * the loop a plain static split. */
-#pragma omp parallel for schedule(static) if (total * h >= PARALLEL_MIN)
-  for (int64_t t = 0; t < total; t++) {
-    int64_t p = t - offsets[seq_of_token(offsets, num_seqs, t)];
-    const float *type = type_table ? type_table + (int64_t)(type_ids ? type_ids[t] : 0) * h : NULL;
-    fn(word_table + (int64_t)ids[t] * h, type, pos_table + p * h, gamma, beta, h, eps, out + t * h);
-  }
+  sn_threadpool_for(pool_for(total * h), total, 1, embed_layernorm_rows, &c);
 }
 
 /* ------------------------------------------------------------------ pooling */
@@ -288,6 +339,39 @@ SN_TARGET_AVX2 static void pool_avx2(const float *x, int64_t len, int64_t h, int
 }
 #endif
 
+typedef struct pool_call {
+  pool_fn fn;
+  const float *x;
+  const int32_t *offsets;
+  int64_t h;
+  int mode;
+  float *out;
+} pool_call_t;
+
+static void pool_one(const pool_call_t *c, int32_t i) {
+  const int64_t h = c->h;
+  const int mode = c->mode;
+  int64_t len = c->offsets[i + 1] - c->offsets[i];
+  const float *seq = c->x + (int64_t)c->offsets[i] * h;
+  float *o = c->out + (int64_t)i * h;
+  if (mode == SINTER_POOL_CLS && len > 0) {
+    memcpy(o, seq, (size_t)h * sizeof(float));
+  } else if (mode == SINTER_POOL_MAX && len == 0) {
+    for (int64_t j = 0; j < h; j++) o[j] = -1e9f;
+  } else if ((mode == SINTER_POOL_MEAN || mode == SINTER_POOL_MAX ||
+              mode == SINTER_POOL_MEAN_SQRT_LEN) &&
+             len > 0) {
+    c->fn(seq, len, h, mode, o);
+  } else {
+    memset(o, 0, (size_t)h * sizeof(float));
+  }
+}
+
+static void pool_one_tile(void *ctx, size_t i, int worker) {
+  (void)worker;
+  pool_one(ctx, (int32_t)i);
+}
+
 void sn_pool_packed_f32(const float *x, const int32_t *offsets, int32_t num_seqs, int64_t h,
                         int mode, float *out) {
   pool_fn fn = pool_portable;
@@ -299,24 +383,13 @@ void sn_pool_packed_f32(const float *x, const int32_t *offsets, int32_t num_seqs
     fn = pool_avx2;
 #endif
   int64_t total = num_seqs > 0 ? offsets[num_seqs] : 0;
-  (void)total; /* only read by the OpenMP clause */
-#pragma omp parallel for schedule(dynamic, 1) if (total * h >= PARALLEL_MIN)
-  for (int32_t i = 0; i < num_seqs; i++) {
-    int64_t len = offsets[i + 1] - offsets[i];
-    const float *seq = x + (int64_t)offsets[i] * h;
-    float *o = out + (int64_t)i * h;
-    if (mode == SINTER_POOL_CLS && len > 0) {
-      memcpy(o, seq, (size_t)h * sizeof(float));
-    } else if (mode == SINTER_POOL_MAX && len == 0) {
-      for (int64_t j = 0; j < h; j++) o[j] = -1e9f;
-    } else if ((mode == SINTER_POOL_MEAN || mode == SINTER_POOL_MAX ||
-                mode == SINTER_POOL_MEAN_SQRT_LEN) &&
-               len > 0) {
-      fn(seq, len, h, mode, o);
-    } else {
-      memset(o, 0, (size_t)h * sizeof(float));
-    }
-  }
+  pool_call_t c = {fn, x, offsets, h, mode, out};
+  /* One sequence per tile: their lengths differ. */
+  sn_threadpool_t *pool = pool_for(total * h);
+  if (pool && num_seqs > 1)
+    sn_threadpool_run(pool, (size_t)num_seqs, pool_one_tile, &c);
+  else
+    for (int32_t i = 0; i < num_seqs; i++) pool_one(&c, i);
 }
 
 /* --------------------------------------------------------------- normalise */
@@ -375,6 +448,17 @@ SN_TARGET_AVX2 static void l2_avx2(float *x, int64_t h) {
 }
 #endif
 
+typedef struct l2_call {
+  l2_fn fn;
+  float *x;
+  int64_t h;
+} l2_call_t;
+
+static void l2_rows(void *ctx, int64_t r0, int64_t r1) {
+  const l2_call_t *c = ctx;
+  for (int64_t r = r0; r < r1; r++) c->fn(c->x + r * c->h, c->h);
+}
+
 void sn_l2_normalize_f32(float *x, int64_t rows, int64_t h) {
   l2_fn fn = l2_portable;
 #if SN_X86
@@ -384,6 +468,6 @@ void sn_l2_normalize_f32(float *x, int64_t rows, int64_t h) {
   else if (isa >= SN_ISA_AVX2)
     fn = l2_avx2;
 #endif
-#pragma omp parallel for schedule(static) if (rows * h >= PARALLEL_MIN)
-  for (int64_t r = 0; r < rows; r++) fn(x + r * h, h);
+  l2_call_t c = {fn, x, h};
+  sn_threadpool_for(pool_for(rows * h), rows, 1, l2_rows, &c);
 }

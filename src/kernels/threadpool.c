@@ -236,3 +236,30 @@ void sn_threadpool_run(sn_threadpool_t *p, size_t tiles, sn_threadpool_task_fn f
   }
   pthread_mutex_unlock(&p->region_lock);
 }
+
+typedef struct range_loop {
+  sn_threadpool_range_fn fn;
+  void *ctx;
+  int64_t n, tiles;
+} range_loop_t;
+
+static void range_tile(void *ctx, size_t tile, int worker) {
+  (void)worker;
+  const range_loop_t *r = ctx;
+  int64_t t = (int64_t)tile;
+  r->fn(r->ctx, r->n * t / r->tiles, r->n * (t + 1) / r->tiles);
+}
+
+void sn_threadpool_for(sn_threadpool_t *p, int64_t n, int64_t grain, sn_threadpool_range_fn fn,
+                       void *ctx) {
+  if (n <= 0) return;
+  if (grain < 1) grain = 1;
+  int threads = p && !in_task ? p->threads : 1;
+  int64_t tiles = n / grain < 4 * (int64_t)threads ? n / grain : 4 * (int64_t)threads;
+  if (threads <= 1 || tiles < 2) {
+    fn(ctx, 0, n);
+    return;
+  }
+  range_loop_t r = {fn, ctx, n, tiles};
+  sn_threadpool_run(p, (size_t)tiles, range_tile, &r);
+}

@@ -17,6 +17,7 @@
 #define SN_KERNELS_THREADPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sinter.h"
 
@@ -49,6 +50,16 @@ int sn_threadpool_threads(const sn_threadpool_t *pool);
  * or has one thread, when there is one tile, or when called from inside a
  * task (nesting). Thread-safe. */
 void sn_threadpool_run(sn_threadpool_t *pool, size_t tiles, sn_threadpool_task_fn fn, void *ctx);
+
+/* A range of items, [begin, end), of a parallel loop. */
+typedef void (*sn_threadpool_range_fn)(void *ctx, int64_t begin, int64_t end);
+
+/* Splits [0, n) into ranges of at least `grain` items (about four per
+ * thread, so that a late thread's share is taken by the others) and runs
+ * fn on each through sn_threadpool_run; inline when the pool has one thread
+ * or n < 2 * grain. */
+void sn_threadpool_for(sn_threadpool_t *pool, int64_t n, int64_t grain, sn_threadpool_range_fn fn,
+                       void *ctx);
 
 /* The pool of the calling thread's current run (sn_threadpool_set_current), or
  * NULL: the kernels take their threads from it, as OpenMP kernels take

@@ -7,6 +7,7 @@
 #include "base/cpus.h"
 #include "ir/builder.h"
 #include "kernels/fused.h"
+#include "kernels/threadpool.h"
 #include "program/program.h"
 #include "runtime/eager.h"
 #include "runtime/plan.h"
@@ -31,7 +32,8 @@ struct sinter_session {
   const sn_config_t *config;
   const sn_st_modules_t *modules;
   const sn_ir_graph_t *plan; /* compiled sessions: the program's plan */
-  int threads;               /* OpenMP team size of this session's runs */
+  int threads;               /* threads of this session's runs */
+  sn_threadpool_t *pool;     /* its threads for our kernels (threads - 1 workers) */
   int last_threads;          /* the team size its last run had (for tests) */
   int compiled;
   /* eager */
@@ -63,6 +65,10 @@ static sinter_status_t session_new(const sinter_model_t *model, int threads, sin
   s->config = sn_model_config(model);
   s->modules = sn_model_modules(model);
   s->threads = threads > 0 ? threads : sn_cpus_available();
+  if (sn_threadpool_create(s->threads, -1, &s->pool, err)) {
+    free(s);
+    return err->status;
+  }
   *out = s;
   return SINTER_OK;
 }
@@ -114,6 +120,7 @@ void sinter_session_destroy(sinter_session_t *s) {
   if (s->has_graph) sn_ir_graph_deinit(&s->graph);
   sn_plan_exec_destroy(s->exec);
   sn_dnnl_destroy(s->dnnl);
+  sn_threadpool_destroy(s->pool);
   free(s);
 }
 
@@ -327,11 +334,14 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
       .normalize = options->normalize == 0 ? mod->normalize : options->normalize > 0,
   };
   size_t b = batch->count, h = (size_t)c->hidden_size;
-  /* This session's thread count, for this thread's parallel regions only:
-   * OpenMP keeps nthreads-var per thread, so sessions running at once on
-   * other threads keep theirs; the caller's own setting is restored after. */
+  /* This session's threads, for this thread's parallel regions only: our
+   * kernels take the session's pool as the calling thread's current one;
+   * oneDNN and the eager reference kernels, still on OpenMP, take its
+   * nthreads-var, also kept per thread. Sessions running at once on other
+   * threads keep theirs; the caller's own settings are restored after. */
   int caller_threads = omp_get_max_threads();
   omp_set_num_threads(s->threads);
+  sn_threadpool_t *caller_pool = sn_threadpool_set_current(s->pool);
   sinter_status_t st = SINTER_OK;
   if (s->compiled) {
     st = run_compiled(s, b, total, err);
@@ -350,7 +360,8 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
   } else {
     st = run_eager(s, batch, &want, max_len, total, err);
   }
-  s->last_threads = omp_get_max_threads();
+  s->last_threads = sn_threadpool_threads(sn_threadpool_current());
+  sn_threadpool_set_current(caller_pool);
   omp_set_num_threads(caller_threads);
   if (st) return st;
   out->batch = b;

@@ -65,11 +65,13 @@ def test_compiled_classify_matches_transformers(tmp_path, name):
             assert max_abs_diff(row["logits"], want) < TOLERANCE
 
 
-def test_compiled_default_model_matches_sentence_transformers(tmp_path):
+@pytest.mark.parametrize("threads", [1, 2, 3])  # 3 on two cores: uneven tiles, a late thread
+def test_compiled_default_model_matches_sentence_transformers(tmp_path, threads):
     g = golden("all_minilm_l6_v2")
     stdin = "\n".join(" ".join(map(str, c["input_ids"])) for c in g["cases"]) + "\n"
     env = sinter_env(tmp_path / "cache")
-    proc = subprocess.run([str(SINTER), "embed", "--model", str(DEFAULT_MODEL), "--ids"],
+    proc = subprocess.run([str(SINTER), "embed", "--model", str(DEFAULT_MODEL), "--ids",
+                           "--threads", str(threads)],
                           input=stdin, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     rows = json_lines(proc.stdout)

@@ -18,6 +18,7 @@
 
 #include "kernels/fused.h"
 #include "kernels/reference.h"
+#include "kernels/threadpool.h"
 #include "model/config.h"
 #include "test.h"
 
@@ -539,6 +540,11 @@ static void test_cpu_isa(void) {
 }
 
 int main(void) {
+  /* Three threads: the parallel paths, with shares that do not divide evenly. */
+  sinter_error_t err;
+  sn_threadpool_t *pool = NULL;
+  if (sn_threadpool_create(3, -1, &pool, &err)) return 1;
+  sn_threadpool_set_current(pool);
   SN_RUN(test_cpu_isa);
   SN_RUN(test_attention_single_sequences);
   SN_RUN(test_attention_packed_batch);
@@ -562,5 +568,7 @@ int main(void) {
     for (int isa = 0; isa <= sn_cpu_isa_max(); isa++) printf(" %12.3g", max_err[k][isa]);
     printf("\n");
   }
+  sn_threadpool_set_current(NULL);
+  sn_threadpool_destroy(pool);
   return SN_TEST_REPORT();
 }

@@ -26,7 +26,7 @@
  * a wrong panel, a misplaced epilogue) is orders of magnitude off that.
  */
 #include <math.h>
-#include <omp.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +34,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/target.h"
+#include "kernels/threadpool.h"
 #include "test.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -140,7 +141,8 @@ static void check_shape_type(int64_t m, int64_t k, int64_t n, int bf16) {
       dot[i * n + j] = s;
       mag[i * n + j] = a;
     }
-  size_t scratch_floats = sn_gemm_scratch_bytes(k, omp_get_max_threads()) / sizeof(float);
+  size_t scratch_floats =
+      sn_gemm_scratch_bytes(k, sn_threadpool_threads(sn_threadpool_current())) / sizeof(float);
   float *scratch = malloc((scratch_floats + GUARD) * sizeof(float));
   float *out = malloc((size_t)(m * n + GUARD) * sizeof(float));
   int saved = sn_cpu_isa();
@@ -295,30 +297,45 @@ static void test_bf16_conversion(void) {
   SN_CHECK(ok);
 }
 
-/* Inside a parallel region the call runs on the calling thread only, so
- * each thread can run its own product with its own scratch. */
+/* Inside a task of a parallel region the call runs on the calling thread
+ * only, so each task can run its own product with its own scratch. */
+typedef struct inside {
+  int64_t m, k, n;
+  const float *x, *packed, *want;
+  _Atomic int bad;
+} inside_t;
+
+static void product_in_a_task(void *ctx, size_t tile, int worker) {
+  (void)tile, (void)worker;
+  inside_t *in = ctx;
+  float *got = malloc((size_t)(in->m * in->n) * sizeof(float));
+  float *scratch = malloc(sn_gemm_scratch_bytes(in->k, 1));
+  sn_gemm_run(in->m, in->k, in->n, in->x, in->packed, NULL, 0, 0, got, scratch);
+  if (memcmp(got, in->want, (size_t)(in->m * in->n) * sizeof(float)) != 0) in->bad++;
+  free(got), free(scratch);
+}
+
 static void test_inside_parallel(void) {
   const int64_t m = 40, k = 64, n = 48;
   float *x = random_floats(m * k, -1, 1), *w = random_floats(n * k, -1, 1);
   float *packed = malloc(sn_gemm_packed_bytes(k, n));
   sn_gemm_pack(k, n, w, packed);
   float *want = malloc((size_t)(m * n) * sizeof(float));
-  float *scratch1 = malloc(sn_gemm_scratch_bytes(k, omp_get_max_threads()));
+  float *scratch1 =
+      malloc(sn_gemm_scratch_bytes(k, sn_threadpool_threads(sn_threadpool_current())));
   sn_gemm_run(m, k, n, x, packed, NULL, 0, 0, want, scratch1);
-  int bad = 0;
-#pragma omp parallel reduction(+ : bad)
-  {
-    float *got = malloc((size_t)(m * n) * sizeof(float));
-    float *scratch = malloc(sn_gemm_scratch_bytes(k, 1));
-    sn_gemm_run(m, k, n, x, packed, NULL, 0, 0, got, scratch);
-    bad += memcmp(got, want, (size_t)(m * n) * sizeof(float)) != 0;
-    free(got), free(scratch);
-  }
-  SN_CHECK(bad == 0);
+  inside_t in = {m, k, n, x, packed, want, 0};
+  sn_threadpool_run(sn_threadpool_current(), 6, product_in_a_task, &in);
+  SN_CHECK(in.bad == 0);
   free(x), free(w), free(packed), free(want), free(scratch1);
 }
 
 int main(void) {
+  /* Three threads: the parallel paths, with shares that do not divide evenly. */
+  sinter_error_t err;
+  sn_threadpool_t *pool = NULL;
+  if (sn_threadpool_create(3, -1, &pool, &err)) return 1;
+  sn_threadpool_set_current(pool);
   SN_RUN(test_bf16_conversion);
   SN_RUN(test_pack_layout);
   SN_RUN(test_pack_layout_bf16);
@@ -330,5 +347,7 @@ int main(void) {
     for (int isa = SN_ISA_PORTABLE; isa <= sn_cpu_isa_max(); isa++)
       printf("gemm %s %-8s worst error %.3f of tolerance\n", bf16 ? "bf16" : "fp32",
              sn_cpu_isa_name(isa), worst_ratio[bf16][isa]);
+  sn_threadpool_set_current(NULL);
+  sn_threadpool_destroy(pool);
   return SN_TEST_REPORT();
 }

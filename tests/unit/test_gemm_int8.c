@@ -16,7 +16,6 @@
  * activation). Guards after out catch stray writes.
  */
 #include <math.h>
-#include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 
 #include "kernels/gemm_int8.h"
 #include "kernels/target.h"
+#include "kernels/threadpool.h"
 #include "test.h"
 
 static uint64_t rng_state = 0x243F6A8885A308D3ull;
@@ -63,7 +63,8 @@ static float *run_gemm(int64_t m, int64_t k, int64_t n, const float *x, const vo
   float *out = malloc((cells + GUARD) * sizeof(float));
   for (size_t i = 0; i < cells; i++) out[i] = init ? init[i] : NAN;
   for (int g = 0; g < GUARD; g++) out[cells + g] = GUARD_VALUE;
-  void *scratch = aligned_alloc(64, sn_gemm_i8_scratch_bytes(k, omp_get_max_threads()));
+  void *scratch = aligned_alloc(
+      64, sn_gemm_i8_scratch_bytes(k, sn_threadpool_threads(sn_threadpool_current())));
   sn_gemm_i8_run(m, k, n, x, packed, bias, act, init != NULL, out, scratch);
   free(scratch);
   for (int g = 0; g < GUARD; g++)
@@ -274,14 +275,15 @@ static void test_batch_independent(void) {
   for (int64_t i = 0; i < n; i++) bias[i] = uniform(-1, 1);
   void *packed = pack(k, n, w, 0, NULL);
   const char *isas[4];
-  int count = levels(isas), threads = omp_get_max_threads();
+  int count = levels(isas);
+  sn_threadpool_t *pool = sn_threadpool_current();
   float *first = NULL;
   for (int l = count - 1; l >= 0; l--) {
     use_path(isas[l]);
     int64_t rows = is_portable(isas[l]) ? 20 : m;
     for (int act = 0; act <= 1; act++) {
       float *all = run_gemm(rows, k, n, x, packed, bias, act, NULL);
-      omp_set_num_threads(1);
+      sn_threadpool_set_current(NULL); /* one thread */
       for (int64_t r = 0; r < rows && all; r += 7) {
         float *one = run_gemm(1, k, n, x + r * k, packed, bias, act, NULL);
         if (one && memcmp(one, all + r * n, (size_t)n * sizeof(float)) != 0)
@@ -289,7 +291,7 @@ static void test_batch_independent(void) {
                        sn_gemm_i8_path(), act, (long long)r, (long long)rows);
         free(one);
       }
-      omp_set_num_threads(threads);
+      sn_threadpool_set_current(pool);
       if (act == 0 && all) {
         if (!first)
           first = all, all = NULL;
@@ -316,10 +318,17 @@ static void test_sizes(void) {
 }
 
 int main(void) {
+  /* Three threads: the parallel paths, with shares that do not divide evenly. */
+  sinter_error_t err;
+  sn_threadpool_t *pool = NULL;
+  if (sn_threadpool_create(3, -1, &pool, &err)) return 1;
+  sn_threadpool_set_current(pool);
   SN_RUN(test_sizes);
   SN_RUN(test_exact_sums);
   SN_RUN(test_edge_values);
   SN_RUN(test_real_values_and_outlier);
   SN_RUN(test_batch_independent);
+  sn_threadpool_set_current(NULL);
+  sn_threadpool_destroy(pool);
   return SN_TEST_REPORT();
 }
