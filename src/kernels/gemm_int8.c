@@ -591,7 +591,8 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
   SN_I8_DECL(6)
   SN_I8_DECL(7)
   SN_I8_DECL(8)
-  SN_I8_DECL(9) SN_I8_DECL(10) SN_I8_DECL(11)
+  SN_I8_DECL(9)
+  SN_I8_DECL(10) SN_I8_DECL(11)
 #undef SN_I8_DECL
 #define SN_I8_ROW(i)                                                  \
   if ((i) < rows) {                                                   \
