@@ -582,17 +582,12 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
     const int rows, const int panels, int64_t kp, const uint8_t *u, int64_t lda, const int8_t *b0,
     const int8_t *b1, __m512i acc[2 * MR_VNNI]) {
 #define SN_I8_DECL(i) __m512i s##i##_0 = _mm512_setzero_si512(), s##i##_1 = _mm512_setzero_si512();
-  SN_I8_DECL(0)
-  SN_I8_DECL(1)
-  SN_I8_DECL(2)
-  SN_I8_DECL(3)
-  SN_I8_DECL(4)
-  SN_I8_DECL(5)
-  SN_I8_DECL(6)
-  SN_I8_DECL(7)
-  SN_I8_DECL(8)
-  SN_I8_DECL(9)
-  SN_I8_DECL(10) SN_I8_DECL(11)
+  /* clang-format 14 cannot settle on a layout for the macros here (it
+   * splits them differently on every run). */
+  // clang-format off
+  SN_I8_DECL(0) SN_I8_DECL(1) SN_I8_DECL(2) SN_I8_DECL(3)
+  SN_I8_DECL(4) SN_I8_DECL(5) SN_I8_DECL(6) SN_I8_DECL(7)
+  SN_I8_DECL(8) SN_I8_DECL(9) SN_I8_DECL(10) SN_I8_DECL(11)
 #undef SN_I8_DECL
 #define SN_I8_ROW(i)                                                  \
   if ((i) < rows) {                                                   \
@@ -602,7 +597,8 @@ __attribute__((always_inline)) SN_TARGET_VNNI static inline void sums_vnni(
     s##i##_0 = _mm512_dpbusd_epi32(s##i##_0, a, w0);                  \
     if (panels == 2) s##i##_1 = _mm512_dpbusd_epi32(s##i##_1, a, w1); \
   }
-      for (int64_t kk = 0; kk < kp; kk += 4) {
+  for (int64_t kk = 0; kk < kp; kk += 4) {
+    // clang-format on
     __m512i w0 = _mm512_loadu_si512((const void *)(b0 + kk * NR));
     __m512i w1 = panels == 2 ? _mm512_loadu_si512((const void *)(b1 + kk * NR)) : w0;
     SN_I8_ROW(0)

@@ -539,6 +539,25 @@ static sinter_status_t roberta_template(sn_post_t *post, const char *cls, int32_
   return SINTER_OK;
 }
 
+/* A post-processor's special token given as [token, id] ("cls", "sep"). */
+typedef struct special_pair {
+  const char *token; /* borrowed from the JSON */
+  int32_t id;
+} special_pair_t;
+
+static sinter_status_t special_pair(const cJSON *p, const char *field, const char *type,
+                                    const char *name, special_pair_t *out, sinter_error_t *err) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, field);
+  if (cJSON_GetArraySize(v) != 2 || !cJSON_IsString(cJSON_GetArrayItem(v, 0)))
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: %s needs \"sep\" and \"cls\" as [token, id]",
+                        name, type);
+  size_t id = 0;
+  SN_TRY(as_size(cJSON_GetArrayItem(v, 1), INT32_MAX, &id, name, "post_processor", field, err));
+  out->token = cJSON_GetArrayItem(v, 0)->valuestring;
+  out->id = (int32_t)id;
+  return SINTER_OK;
+}
+
 static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char *name,
                                  sinter_error_t *err) {
   if (is_null(p)) return SINTER_OK;
@@ -554,21 +573,10 @@ static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char
     return SINTER_OK;
   }
   if (strcmp(type, "BertProcessing") == 0) {
-    const cJSON *sep = cJSON_GetObjectItemCaseSensitive(p, "sep");
-    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(p, "cls");
-    if (cJSON_GetArraySize(sep) != 2 || cJSON_GetArraySize(cls) != 2 ||
-        !cJSON_IsString(cJSON_GetArrayItem(sep, 0)) ||
-        !cJSON_IsString(cJSON_GetArrayItem(cls, 0))) {
-      return sn_error_set(err, SINTER_ERR_FORMAT,
-                          "%s: BertProcessing needs \"sep\" and \"cls\" as [token, id]", name);
-    }
-    size_t sep_id = 0, cls_id = 0;
-    SN_TRY(as_size(cJSON_GetArrayItem(sep, 1), INT32_MAX, &sep_id, name, "post_processor", "sep",
-                   err));
-    SN_TRY(as_size(cJSON_GetArrayItem(cls, 1), INT32_MAX, &cls_id, name, "post_processor", "cls",
-                   err));
-    return bert_template(&tok->post, cJSON_GetArrayItem(cls, 0)->valuestring, (int32_t)cls_id,
-                         cJSON_GetArrayItem(sep, 0)->valuestring, (int32_t)sep_id, err);
+    special_pair_t cls, sep;
+    SN_TRY(special_pair(p, "cls", type, name, &cls, err));
+    SN_TRY(special_pair(p, "sep", type, name, &sep, err));
+    return bert_template(&tok->post, cls.token, cls.id, sep.token, sep.id, err);
   }
   if (strcmp(type, "RobertaProcessing") == 0 || strcmp(type, "ByteLevel") == 0) {
     int trim = 1, prefix = 1;
@@ -577,21 +585,10 @@ static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char
     tok->post.trim_offsets = trim;
     tok->post.trim_add_prefix_space = prefix;
     if (strcmp(type, "ByteLevel") == 0) return SINTER_OK; /* adds no tokens */
-    const cJSON *sep = cJSON_GetObjectItemCaseSensitive(p, "sep");
-    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(p, "cls");
-    if (cJSON_GetArraySize(sep) != 2 || cJSON_GetArraySize(cls) != 2 ||
-        !cJSON_IsString(cJSON_GetArrayItem(sep, 0)) ||
-        !cJSON_IsString(cJSON_GetArrayItem(cls, 0))) {
-      return sn_error_set(err, SINTER_ERR_FORMAT,
-                          "%s: RobertaProcessing needs \"sep\" and \"cls\" as [token, id]", name);
-    }
-    size_t sep_id = 0, cls_id = 0;
-    SN_TRY(as_size(cJSON_GetArrayItem(sep, 1), INT32_MAX, &sep_id, name, "post_processor", "sep",
-                   err));
-    SN_TRY(as_size(cJSON_GetArrayItem(cls, 1), INT32_MAX, &cls_id, name, "post_processor", "cls",
-                   err));
-    return roberta_template(&tok->post, cJSON_GetArrayItem(cls, 0)->valuestring, (int32_t)cls_id,
-                            cJSON_GetArrayItem(sep, 0)->valuestring, (int32_t)sep_id, err);
+    special_pair_t cls, sep;
+    SN_TRY(special_pair(p, "cls", type, name, &cls, err));
+    SN_TRY(special_pair(p, "sep", type, name, &sep, err));
+    return roberta_template(&tok->post, cls.token, cls.id, sep.token, sep.id, err);
   }
   return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported post_processor \"%s\" in %s", type,
                       name);
