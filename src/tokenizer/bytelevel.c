@@ -5,50 +5,27 @@
  * trimming of the ByteLevel and RobertaProcessing post-processors, and as the
  * ByteLevel decoder (byte chars back to bytes, then lossy UTF-8).
  *
- * The split regex runs on Oniguruma, the engine the Rust library uses, so
- * \p{L}, \p{N}, \s and the look-ahead in `\s+(?!\S)` mean exactly what they
- * mean there. The pattern is compiled once per tokenizer; a search keeps its
- * match region in the caller's scratch, so encoding allocates nothing once
- * the scratch has grown.
+ * The split regex runs on Oniguruma (regex.c), the engine the Rust library
+ * uses, so \p{L}, \p{N}, \s and the look-ahead in `\s+(?!\S)` mean exactly
+ * what they mean there. The pattern is compiled once per tokenizer; a search
+ * keeps its match region in the caller's scratch, so encoding allocates
+ * nothing once the scratch has grown.
  *
  * Offsets: every byte char carries the original byte range of the character
  * it came from (the Rust transform gives each byte of a character that
  * character's alignment), and the prepended space carries the range of the
  * word's first character (NormalizedString::prepend).
  */
-#include <oniguruma.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tokenizer/internal.h"
 
-/* The Rust library's pattern (pre_tokenizers/byte_level.rs) is
- *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
- * but `tokenizers` 0.23 bundles an Oniguruma with Unicode 16 tables while
- * Debian 12 ships 6.9.8, whose tables lack the letters and digits added since:
- * there they would fall into the "other" class and merge with punctuation. So
- * \p{L} and \p{N} gain exactly those code points (EXTRA_L, EXTRA_N: every
- * code point where the two disagree, found by classifying all of them with
- * both; harmless with a newer library). test_bpe.c checks the classes
- * of every code point against the Rust library's (bytelevel_classes.txt). */
-#define EXTRA_L                                                                                  \
-  "\\x{1C89}-\\x{1C8A}\\x{A7CB}-\\x{A7CD}\\x{A7DA}-\\x{A7DC}\\x{105C0}-\\x{105F3}"               \
-  "\\x{10D4A}-\\x{10D65}\\x{10D6F}-\\x{10D85}\\x{10EC2}-\\x{10EC4}\\x{1123F}-\\x{11240}"         \
-  "\\x{11380}-\\x{11389}\\x{1138B}\\x{1138E}\\x{11390}-\\x{113B5}\\x{113B7}\\x{113D1}\\x{113D3}" \
-  "\\x{11BC0}-\\x{11BE0}\\x{11F02}\\x{11F04}-\\x{11F10}\\x{11F12}-\\x{11F33}\\x{1342F}"          \
-  "\\x{13441}-\\x{13446}\\x{13460}-\\x{143FA}\\x{16100}-\\x{1611D}\\x{16D40}-\\x{16D6C}"         \
-  "\\x{18CFF}\\x{1B132}\\x{1B155}\\x{1DF25}-\\x{1DF2A}\\x{1E030}-\\x{1E06D}"                     \
-  "\\x{1E4D0}-\\x{1E4EB}\\x{1E5D0}-\\x{1E5ED}\\x{1E5F0}\\x{2B739}\\x{2EBF0}-\\x{2EE5D}"          \
-  "\\x{31350}-\\x{323AF}"
-#define EXTRA_N                                                                          \
-  "\\x{10D40}-\\x{10D49}\\x{116D0}-\\x{116E3}\\x{11BF0}-\\x{11BF9}\\x{11F50}-\\x{11F59}" \
-  "\\x{16130}-\\x{16139}\\x{16D70}-\\x{16D79}\\x{1CCF0}-\\x{1CCF9}\\x{1D2C0}-\\x{1D2D3}" \
-  "\\x{1E4F0}-\\x{1E4F9}\\x{1E5F1}-\\x{1E5FA}"
-
+/* The Rust library's pattern (pre_tokenizers/byte_level.rs); regex.c widens
+ * \p{L} and \p{N} to Unicode 16 as the Rust library's Oniguruma has them. */
 static const char GPT2_PATTERN[] =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?[\\p{L}" EXTRA_L "]+| ?[\\p{N}" EXTRA_N
-    "]+| ?[^\\s\\p{L}\\p{N}" EXTRA_L EXTRA_N "]+|\\s+(?!\\S)|\\s+";
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 /* GPT-2's bytes_to_unicode: the printable bytes '!'..'~', 0xA1..0xAC and
  * 0xAE..0xFF stand for themselves; the other 68 bytes, in order, become
@@ -75,53 +52,23 @@ int sn_bytelevel_is_trim_char(uint32_t c) {
 
 /* ------------------------------------------------------------ the regex */
 
-static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
-static int onig_init_status;
-
-/* onig_initialize is not thread-safe; tokenizers may be loaded on several
- * threads at once. */
-static void onig_init_once(void) {
-  OnigEncoding enc = ONIG_ENCODING_UTF8;
-  onig_init_status = onig_initialize(&enc, 1);
-}
-
 sinter_status_t sn_bytelevel_compile(sn_bytelevel_t *bl, const char *name, sinter_error_t *err) {
-  bl->regex = NULL;
+  memset(&bl->regex, 0, sizeof bl->regex);
   if (!bl->use_regex) return SINTER_OK;
-  pthread_once(&onig_once, onig_init_once);
-  if (onig_init_status != ONIG_NORMAL) {
-    return sn_error_set(err, SINTER_ERR_INTERNAL,
-                        "%s: pre_tokenizer ByteLevel: Oniguruma failed to initialise (%d)", name,
-                        onig_init_status);
-  }
-  OnigRegex re = NULL;
-  OnigErrorInfo info;
-  const UChar *p = (const UChar *)GPT2_PATTERN;
-  /* ONIG_SYNTAX_DEFAULT and no options: what the Rust onig crate's
-   * Regex::new uses. */
-  int r = onig_new(&re, p, p + sizeof GPT2_PATTERN - 1, ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
-                   ONIG_SYNTAX_DEFAULT, &info);
-  if (r != ONIG_NORMAL) {
-    UChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
-    onig_error_code_to_str(msg, r, &info);
-    return sn_error_set(err, SINTER_ERR_INTERNAL,
-                        "%s: pre_tokenizer ByteLevel: its regex does not compile: %s", name,
-                        (const char *)msg);
-  }
-  bl->regex = re;
-  return SINTER_OK;
+  char what[160];
+  snprintf(what, sizeof what, "%s: pre_tokenizer ByteLevel", name);
+  return sn_regex_compile(&bl->regex, GPT2_PATTERN, sizeof GPT2_PATTERN - 1, 0, what, err);
 }
 
 void sn_bytelevel_free(sn_bytelevel_t *bl) {
-  if (bl->regex) onig_free((OnigRegex)bl->regex);
-  bl->regex = NULL;
+  sn_regex_free(&bl->regex);
 }
 
 void sn_bytelevel_scratch_free(sn_bytelevel_scratch_t *sc) {
   sn_text_free(&sc->text);
   free(sc->pieces.v);
   free(sc->utf8);
-  if (sc->region) onig_region_free((OnigRegion *)sc->region, 1);
+  sn_regex_scratch_free(&sc->rx);
   memset(sc, 0, sizeof *sc);
 }
 
@@ -160,26 +107,15 @@ sinter_status_t sn_bytelevel_split(const sn_bytelevel_t *bl, const sn_text_t *te
     }
   }
   if (!bl->use_regex) return sn_spans_push(&sc->pieces, 0, (uint32_t)n, err);
-  if (!sc->region) {
-    sc->region = onig_region_new();
-    if (!sc->region) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "ByteLevel: out of memory");
-  }
-  OnigRegion *region = sc->region;
-  const UChar *s = sc->utf8, *end = sc->utf8 + n;
   /* Isolated splits, like the Rust Pattern::find_matches over onig's
    * find_iter: each match and each non-empty gap between matches is a
    * piece. GPT-2's pattern never matches the empty string. */
   size_t prev = 0;
   while (prev < n) {
-    int r = onig_search((OnigRegex)bl->regex, s, end, s + prev, end, region, ONIG_OPTION_NONE);
-    if (r == ONIG_MISMATCH) break;
-    if (r < 0) {
-      UChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
-      onig_error_code_to_str(msg, r);
-      return sn_error_set(err, SINTER_ERR_LIMIT, "pre_tokenizer ByteLevel: regex search failed: %s",
-                          (const char *)msg);
-    }
-    size_t ms = (size_t)region->beg[0], me = (size_t)region->end[0];
+    int found = 0;
+    size_t ms = 0, me = 0;
+    SN_TRY(sn_regex_search(&bl->regex, sc->utf8, n, prev, &sc->rx, &found, &ms, &me, err));
+    if (!found) break;
     if (me <= ms) break; /* cannot happen with this pattern; never loop */
     if (ms > prev) SN_TRY(sn_spans_push(&sc->pieces, (uint32_t)prev, (uint32_t)ms, err));
     SN_TRY(sn_spans_push(&sc->pieces, (uint32_t)ms, (uint32_t)me, err));

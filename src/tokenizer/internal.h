@@ -42,6 +42,7 @@ int sn_uc_is_chinese(uint32_t c);         /* BertNormalizer is_chinese_char */
 int sn_uc_is_punctuation(uint32_t c);     /* BertPreTokenizer is_bert_punc */
 int sn_uc_is_mark_nonspacing(uint32_t c); /* unicode_categories is_mark_nonspacing */
 int sn_uc_is_word(uint32_t c);            /* regex \w as used by Whitespace */
+int sn_uc_is_numeric(uint32_t c);         /* Rust char::is_numeric (Nd, Nl, No) */
 /* Rust char::to_lowercase: writes 1 or 2 code points, returns the count. */
 int sn_uc_to_lowercase(uint32_t c, uint32_t out[2]);
 /* Python str.isspace (used by sentence-transformers' strip()). */
@@ -49,6 +50,11 @@ int sn_uc_is_python_space(uint32_t c);
 /* Canonical decomposition (NFD) of one code point; returns the count (<= 4
  * for every Unicode 15 character; out has room for 8). */
 int sn_uc_decompose(uint32_t c, uint32_t out[8]);
+/* Compatibility decomposition (NFKD) of one code point; returns the count. */
+#define SN_UC_MAX_DECOMP 24
+int sn_uc_decompose_compat(uint32_t c, uint32_t out[SN_UC_MAX_DECOMP]);
+/* The primary composite of a + b (canonical composition), or 0. */
+uint32_t sn_uc_compose(uint32_t a, uint32_t b);
 /* Canonical combining class. */
 int sn_uc_combining_class(uint32_t c);
 /* Properties for Python's Final_Sigma rule. */
@@ -64,6 +70,10 @@ typedef struct sn_text {
   uint32_t *start;
   uint32_t *end;
   size_t len, cap;
+  /* Byte offset of the text's start in its sequence: where a character
+   * inserted before every consumed one is aligned (the Rust slice's
+   * original_shift with an empty alignment). */
+  uint32_t base;
 } sn_text_t;
 
 void sn_text_free(sn_text_t *t);
@@ -84,13 +94,56 @@ typedef enum sn_norm_kind {
   SN_NORM_LOWERCASE,
   SN_NORM_STRIP_ACCENTS,
   SN_NORM_STRIP, /* Strip{strip_left, strip_right}: removes Rust whitespace */
+  SN_NORM_NFC,
+  SN_NORM_NFKC,
+  SN_NORM_NFKD,
+  SN_NORM_REPLACE,     /* every match of `pattern` becomes `content` */
+  SN_NORM_PREPEND,     /* `content` before a non-empty text */
+  SN_NORM_PRECOMPILED, /* SentencePiece's compiled charsmap (precompiled.c) */
 } sn_norm_kind_t;
+
+/* ------------------------------------------------------------ regex.c */
+
+/* A pattern of a tokenizer.json: an Oniguruma regex, or a literal string
+ * matched on code points. Immutable once compiled; shareable. */
+typedef struct sn_regex {
+  void *onig;    /* OnigRegex, owned; NULL for a literal */
+  uint32_t *lit; /* the literal's code points, owned */
+  size_t lit_len;
+  int literal;
+} sn_regex_t;
+
+/* Per-encoding working memory of a search. */
+typedef struct sn_regex_scratch {
+  unsigned char *utf8; /* the searched span as UTF-8 */
+  uint32_t *cp_at;     /* byte offset -> code point index */
+  size_t cap;
+  void *region; /* OnigRegion */
+} sn_regex_scratch_t;
+
+/* Compiles `pattern` (a literal when `literal`), \p{L} and \p{N} widened to
+ * Unicode 16 (regex.c). FORMAT naming `what` when it does not compile. */
+sinter_status_t sn_regex_compile(sn_regex_t *re, const char *pattern, size_t len, int literal,
+                                 const char *what, sinter_error_t *err);
+void sn_regex_free(sn_regex_t *re);
+void sn_regex_scratch_free(sn_regex_scratch_t *sc);
+/* One Oniguruma search of a compiled (non-literal) regex in s[from..n):
+ * *found, and the match's byte range. */
+sinter_status_t sn_regex_search(const sn_regex_t *re, const unsigned char *s, size_t n,
+                                size_t from, sn_regex_scratch_t *sc, int *found, size_t *ms,
+                                size_t *me, sinter_error_t *err);
+
+struct sn_precompiled;
 
 typedef struct sn_norm_step {
   sn_norm_kind_t kind;
   /* BertNormalizer flags, or Strip's left/right in clean_text/handle_chinese. */
   uint8_t clean_text, handle_chinese, strip_accents, lowercase;
   int8_t strip_accents_raw; /* BertNormalizer's JSON value: -1 null, 0 false, 1 true */
+  sn_regex_t pattern;       /* Replace */
+  uint32_t *content;        /* Replace, Prepend: code points, owned */
+  size_t content_len;
+  struct sn_precompiled *precompiled; /* Precompiled, owned */
 } sn_norm_step_t;
 
 #define SN_NORM_MAX_STEPS 16
@@ -100,10 +153,16 @@ typedef struct sn_normalizer {
   sn_norm_step_t steps[SN_NORM_MAX_STEPS];
 } sn_normalizer_t;
 
-/* Runs the normalizer over `in`, leaving the result in `in` (tmp is scratch).
- * Alignment rules follow the Rust NormalizedString::transform. */
+struct sn_spans;
+
+/* Runs the normalizer over `in`, leaving the result in `in` (tmp, rx and
+ * matches are scratch). Alignment rules follow the Rust
+ * NormalizedString::transform. */
 sinter_status_t sn_normalize(const sn_normalizer_t *n, sn_text_t *in, sn_text_t *tmp,
+                             sn_regex_scratch_t *rx, struct sn_spans *matches,
                              sinter_error_t *err);
+/* Releases what the steps own (patterns, contents, charsmaps). */
+void sn_normalizer_free(sn_normalizer_t *n);
 
 /* ------------------------------------------------------------ pretokenizer.c */
 
@@ -111,8 +170,27 @@ typedef enum sn_pretok_kind {
   SN_PRETOK_BERT = 1,
   SN_PRETOK_WHITESPACE,       /* \w+|[^\w\s]+ */
   SN_PRETOK_WHITESPACE_SPLIT, /* split on whitespace, removed */
-  SN_PRETOK_PUNCTUATION,      /* isolate punctuation */
+  SN_PRETOK_PUNCTUATION,      /* punctuation characters, with a behavior */
+  SN_PRETOK_DIGITS,           /* numeric characters: Isolated or Contiguous */
+  SN_PRETOK_SPLIT,            /* a pattern, with a behavior and invert */
+  SN_PRETOK_METASPACE,        /* maps the words' text (metaspace.c), then may cut */
 } sn_pretok_kind_t;
+
+/* The Rust SplitDelimiterBehavior: what happens to a match. */
+typedef enum sn_split_behavior {
+  SN_SPLIT_REMOVED = 0,
+  SN_SPLIT_ISOLATED,
+  SN_SPLIT_MERGED_WITH_PREVIOUS,
+  SN_SPLIT_MERGED_WITH_NEXT,
+  SN_SPLIT_CONTIGUOUS,
+} sn_split_behavior_t;
+
+typedef struct sn_pretok_step {
+  sn_pretok_kind_t kind;
+  sn_split_behavior_t behavior; /* Punctuation, Digits, Split */
+  uint8_t invert;               /* Split: the gaps are the matches */
+  sn_regex_t pattern;           /* Split, owned */
+} sn_pretok_step_t;
 
 #define SN_PRETOK_MAX_STEPS 8
 
@@ -122,14 +200,32 @@ typedef enum sn_pretok_kind {
 typedef struct sn_bytelevel {
   uint8_t add_prefix_space;
   uint8_t use_regex;
-  void *regex; /* OnigRegex of GPT-2's pattern when use_regex, owned */
+  sn_regex_t regex; /* GPT-2's pattern when use_regex */
 } sn_bytelevel_t;
+
+/* SentencePiece's Metaspace pre-tokenizer (metaspace.c): ' ' becomes
+ * `replacement`, which is prepended per `prepend`, then words are cut before
+ * each replacement character when `split`. At most one per pipeline; the
+ * words after it index the text it made. */
+typedef enum sn_prepend_scheme {
+  SN_PREPEND_ALWAYS = 0,
+  SN_PREPEND_FIRST,
+  SN_PREPEND_NEVER,
+} sn_prepend_scheme_t;
+
+typedef struct sn_metaspace {
+  uint32_t replacement;
+  sn_prepend_scheme_t prepend;
+  uint8_t split;
+} sn_metaspace_t;
 
 typedef struct sn_pretokenizer {
   int count; /* 0: the whole segment is one word */
-  sn_pretok_kind_t steps[SN_PRETOK_MAX_STEPS];
+  sn_pretok_step_t steps[SN_PRETOK_MAX_STEPS];
   int has_bytelevel; /* 1: `bytelevel` follows the steps */
   sn_bytelevel_t bytelevel;
+  int has_metaspace; /* 1: one step is SN_PRETOK_METASPACE, with `metaspace` */
+  sn_metaspace_t metaspace;
 } sn_pretokenizer_t;
 
 /* A [start, end) range of code-point indices into an sn_text_t. */
@@ -143,6 +239,11 @@ typedef struct sn_spans {
 } sn_spans_t;
 
 sinter_status_t sn_spans_push(sn_spans_t *s, uint32_t start, uint32_t end, sinter_error_t *err);
+
+/* Appends the matches of `re` in t[r] (code point ranges, in order, never
+ * overlapping), with the onig crate's find_iter rules for empty matches. */
+sinter_status_t sn_regex_find(const sn_regex_t *re, const sn_text_t *t, sn_span_t r,
+                              sn_regex_scratch_t *sc, sn_spans_t *out, sinter_error_t *err);
 
 /* ------------------------------------------------------------ bytelevel.c */
 
@@ -163,7 +264,7 @@ typedef struct sn_bytelevel_scratch {
   sn_spans_t pieces; /* the regex's pieces, indices into text */
   unsigned char *utf8;
   size_t utf8_cap;
-  void *region; /* OnigRegion */
+  sn_regex_scratch_t rx;
 } sn_bytelevel_scratch_t;
 
 void sn_bytelevel_scratch_free(sn_bytelevel_scratch_t *sc);
@@ -183,9 +284,37 @@ sinter_status_t sn_bytelevel_split(const sn_bytelevel_t *bl, const sn_text_t *te
 size_t sn_bytelevel_token_bytes(const char *tok, size_t n, unsigned char *out);
 size_t sn_utf8_lossy(const unsigned char *s, size_t n, char *out);
 
-/* Splits text[range] into words, appended to `out` (tmp is scratch). */
+/* ------------------------------------------------------------ metaspace.c */
+
+/* Metaspace.pre_tokenize on one word text[word]: appends to `out` the word,
+ * ' ' replaced and the replacement prepended per the scheme, and to `pieces`
+ * its words as ranges of `out` (cut before each replacement when split). */
+sinter_status_t sn_metaspace_map(const sn_metaspace_t *ms, const sn_text_t *text, sn_span_t word,
+                                 sn_text_t *out, sn_spans_t *pieces, sinter_error_t *err);
+
+/* ------------------------------------------------------------ pretokenizer.c */
+
+/* Working memory of the pre-tokenizer, per encoding. */
+typedef struct sn_pretok_scratch {
+  sn_spans_t tmp;     /* words between steps */
+  sn_spans_t next;
+  sn_text_t mapped;   /* the text a Metaspace step made */
+  sn_spans_t found;   /* a pattern's matches in one word */
+  sn_spans_t events;  /* the word cut into matches and gaps, in order */
+  uint8_t *is_match;  /* per event */
+  size_t is_match_cap;
+  sn_regex_scratch_t rx;
+} sn_pretok_scratch_t;
+
+void sn_pretok_scratch_free(sn_pretok_scratch_t *sc);
+void sn_pretokenizer_free(sn_pretokenizer_t *p);
+
+/* Splits text[range] into words, appended to `out` as ranges of *words_text:
+ * `text`, or the text a Metaspace step made (in sc, valid until the next
+ * call). */
 sinter_status_t sn_pretokenize(const sn_pretokenizer_t *p, const sn_text_t *text, sn_span_t range,
-                               sn_spans_t *out, sn_spans_t *tmp, sinter_error_t *err);
+                               sn_spans_t *out, sn_pretok_scratch_t *sc,
+                               const sn_text_t **words_text, sinter_error_t *err);
 
 /* ------------------------------------------------------------ vocab.c */
 
@@ -236,12 +365,14 @@ sinter_status_t sn_raw_tokens_push(sn_raw_tokens_t *t, int32_t id, uint32_t star
 
 /* Per-call scratch a model may use (owned by the encoding object). */
 struct sn_bpe_scratch;
+struct sn_unigram_scratch;
 
 typedef struct sn_model_scratch {
   unsigned char *bytes; /* UTF-8 of the current word */
   uint32_t *byte_cp;    /* for each byte, index of its code point in the word */
   size_t cap;
-  struct sn_bpe_scratch *bpe; /* BPE symbols and merge queue (bpe.c) */
+  struct sn_bpe_scratch *bpe;         /* BPE symbols and merge queue (bpe.c) */
+  struct sn_unigram_scratch *unigram; /* the Viterbi lattice (unigram.c) */
 } sn_model_scratch_t;
 
 /* The model stage: turns one pre-tokenized word into tokens. WordPiece is the
@@ -311,6 +442,17 @@ sinter_status_t sn_bpe_create(sn_vocab_t *vocab, const sn_bpe_options_t *opt, si
 sinter_status_t sn_bpe_add_merge(sn_bpe_t *bpe, const char *a, size_t alen, const char *b,
                                  size_t blen, uint32_t rank, sinter_error_t *err);
 void sn_bpe_scratch_free(struct sn_bpe_scratch *s);
+
+typedef struct sn_unigram sn_unigram_t;
+
+extern const sn_model_vtable_t sn_unigram_vtable;
+
+/* Creates a Unigram model taking ownership of `vocab` (piece -> id, not
+ * finished) and `scores` (count entries, by id; malloc'd). unk_id: -1 for
+ * none. */
+sinter_status_t sn_unigram_create(sn_vocab_t *vocab, double *scores, size_t count, int32_t unk_id,
+                                  int byte_fallback, sn_unigram_t **out, sinter_error_t *err);
+void sn_unigram_scratch_free(struct sn_unigram_scratch *s);
 
 /* ------------------------------------------------------------ added tokens */
 
@@ -399,7 +541,10 @@ sinter_status_t sn_seq_push_ws(sn_seq_t *s, int32_t id, uint32_t start, uint32_t
 /* Working memory of an encoding object, reused across calls. */
 struct sn_encoding_scratch {
   sn_text_t seg, tmp;
-  sn_spans_t words, words_tmp;
+  sn_spans_t words;
+  sn_pretok_scratch_t pretok;
+  sn_regex_scratch_t norm_rx; /* the normalizer's Replace patterns */
+  sn_spans_t norm_matches;
   sn_raw_tokens_t raw;
   sn_model_scratch_t model;
   sn_bytelevel_scratch_t bytelevel;
@@ -437,11 +582,7 @@ sinter_status_t sn_encoding_pad(sn_encoding_t *enc, size_t target, const sn_padd
 
 /* ------------------------------------------------------------ the tokenizer */
 
-typedef enum sn_decoder_kind {
-  SN_DECODER_NONE = 0,
-  SN_DECODER_WORDPIECE = 1,
-  SN_DECODER_BYTELEVEL = 2,
-} sn_decoder_kind_t;
+struct sn_decoder;
 
 struct sn_tokenizer {
   const sn_model_vtable_t *model_vt;
@@ -457,9 +598,7 @@ struct sn_tokenizer {
   sn_vocab_t added_names;   /* id -> name: the normalized content when normalized = true */
   sn_vocab_t special_vocab; /* contents of special added tokens (for decode) */
   int chunkable;            /* long plain segments may be cut at ASCII whitespace */
-  sn_decoder_kind_t decoder;
-  char *decoder_prefix;
-  int decoder_cleanup;
+  struct sn_decoder *decoder; /* NULL: tokens joined by spaces (decoder.c) */
   sn_truncation_t truncation;
   sn_padding_t padding;
   /* sentence-transformers pre-steps */

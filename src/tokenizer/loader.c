@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "tokenizer/decoder.h"
 #include "tokenizer/internal.h"
+#include "tokenizer/precompiled.h"
 
 #define SN_TOKENIZER_JSON_MAX (512u * 1024 * 1024)
 #define SN_SMALL_JSON_MAX (16u * 1024 * 1024)
@@ -81,6 +83,89 @@ static sinter_status_t get_string(const cJSON *obj, const char *key, const char 
 static const char *type_of(const cJSON *obj) {
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "type");
   return cJSON_IsString(t) ? t->valuestring : NULL;
+}
+
+
+/* Reads a {"String": s} or {"Regex": r} pattern into re. */
+static sinter_status_t get_pattern(const cJSON *obj, const char *name, const char *where,
+                                   sn_regex_t *re, sinter_error_t *err) {
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(obj, "pattern");
+  const cJSON *str = cJSON_IsObject(p) ? cJSON_GetObjectItemCaseSensitive(p, "String") : NULL;
+  const cJSON *rx = cJSON_IsObject(p) ? cJSON_GetObjectItemCaseSensitive(p, "Regex") : NULL;
+  const cJSON *v = cJSON_IsString(str) ? str : rx;
+  if (!cJSON_IsString(v) || (str && rx)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: field \"%s.pattern\" must be {\"String\": s} or {\"Regex\": r}", name,
+                        where);
+  }
+  char what[256];
+  snprintf(what, sizeof what, "%s: %s.pattern", name, where);
+  return sn_regex_compile(re, v->valuestring, strlen(v->valuestring), v == str, what, err);
+}
+
+/* The code points of a (valid UTF-8) string, malloc'd. */
+static sinter_status_t to_code_points(const char *s, const char *name, const char *where,
+                                      uint32_t **out, size_t *out_len, sinter_error_t *err) {
+  size_t n = strlen(s);
+  *out = NULL;
+  *out_len = 0;
+  SN_TRY(sn_utf8_validate(s, n, name, err));
+  uint32_t *cp = malloc((n + 1) * sizeof *cp);
+  if (!cp) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: %s: out of memory", name, where);
+  size_t k = 0;
+  for (size_t i = 0; i < n;) {
+    uint32_t c = 0;
+    size_t w = sn_utf8_decode((const unsigned char *)s + i, n - i, &c);
+    if (!w) break;
+    cp[k++] = c;
+    i += w;
+  }
+  *out = cp;
+  *out_len = k;
+  return SINTER_OK;
+}
+
+/* One character of a string field (Metaspace's replacement). */
+static sinter_status_t get_char(const cJSON *obj, const char *key, uint32_t def, uint32_t *out,
+                                const char *name, const char *where, sinter_error_t *err) {
+  const char *s = NULL;
+  SN_TRY(get_string(obj, key, NULL, &s, name, where, err));
+  if (!s) {
+    *out = def;
+    return SINTER_OK;
+  }
+  uint32_t c = 0;
+  size_t n = strlen(s);
+  size_t k = n ? sn_utf8_decode((const unsigned char *)s, n, &c) : 0;
+  if (k == 0 || k != n) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"%s.%s\" must be one character", name,
+                        where, key);
+  }
+  *out = c;
+  return SINTER_OK;
+}
+
+/* A SplitDelimiterBehavior name. */
+static sinter_status_t get_behavior(const cJSON *obj, const char *def, sn_split_behavior_t *out,
+                                    const char *name, const char *where, sinter_error_t *err) {
+  static const struct {
+    const char *name;
+    sn_split_behavior_t b;
+  } names[] = {{"Removed", SN_SPLIT_REMOVED},
+               {"Isolated", SN_SPLIT_ISOLATED},
+               {"MergedWithPrevious", SN_SPLIT_MERGED_WITH_PREVIOUS},
+               {"MergedWithNext", SN_SPLIT_MERGED_WITH_NEXT},
+               {"Contiguous", SN_SPLIT_CONTIGUOUS}};
+  const char *b = NULL;
+  SN_TRY(get_string(obj, "behavior", def, &b, name, where, err));
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (strcmp(b, names[i].name) == 0) {
+      *out = names[i].b;
+      return SINTER_OK;
+    }
+  }
+  return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported %s behavior \"%s\" in %s", where, b,
+                      name);
 }
 
 /* ------------------------------------------------------------ model */
@@ -249,11 +334,63 @@ static sinter_status_t load_bpe(sn_tokenizer_t *tok, const cJSON *model, const c
   return SINTER_OK;
 }
 
+
+/* Unigram: model.vocab is a list of [piece, score]; ids are positions. */
+static sinter_status_t load_unigram(sn_tokenizer_t *tok, const cJSON *model, const char *name,
+                                    sinter_error_t *err) {
+  const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+  if (!cJSON_IsArray(vocab)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"model.vocab\" must be an array", name);
+  }
+  size_t count = (size_t)cJSON_GetArraySize(vocab);
+  if (count == 0) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: model.vocab is empty", name);
+  if (count > INT32_MAX) return sn_error_set(err, SINTER_ERR_LIMIT, "%s: model.vocab too large", name);
+  size_t unk = 0;
+  const cJSON *uj = cJSON_GetObjectItemCaseSensitive(model, "unk_id");
+  int has_unk = !is_null(uj);
+  if (has_unk) SN_TRY(as_size(uj, count - 1, &unk, name, "model", "unk_id", err));
+  int byte_fallback = 0;
+  SN_TRY(get_bool(model, "byte_fallback", 0, &byte_fallback, name, "model", err));
+  double *scores = malloc(count * sizeof *scores);
+  if (!scores) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+  sn_vocab_t v;
+  memset(&v, 0, sizeof v);
+  v.max_id = -1;
+  size_t i = 0;
+  sinter_status_t st = SINTER_OK;
+  for (const cJSON *e = vocab->child; e && st == SINTER_OK; e = e->next, i++) {
+    const cJSON *piece = cJSON_GetArrayItem(e, 0), *score = cJSON_GetArrayItem(e, 1);
+    if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsString(piece) ||
+        !cJSON_IsNumber(score)) {
+      st = sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: model.vocab[%zu] must be a [piece, score] pair", name, i);
+      break;
+    }
+    size_t len = strlen(piece->valuestring);
+    st = sn_utf8_validate(piece->valuestring, len, name, err);
+    if (st == SINTER_OK) st = sn_vocab_put(&v, piece->valuestring, len, (int32_t)i, err);
+    scores[i] = score->valuedouble;
+  }
+  if (st != SINTER_OK) {
+    free(scores);
+    sn_vocab_free(&v);
+    return st;
+  }
+  sn_unigram_t *u;
+  SN_TRY(sn_unigram_create(&v, scores, count, has_unk ? (int32_t)unk : -1, byte_fallback, &u, err));
+  tok->model_vt = &sn_unigram_vtable;
+  tok->model = u;
+  return SINTER_OK;
+}
+
 /* ------------------------------------------------------------ normalizer */
 
 static sinter_status_t add_norm_step(sn_tokenizer_t *tok, sn_norm_step_t step, const char *name,
                                      sinter_error_t *err) {
   if (tok->normalizer.count >= SN_NORM_MAX_STEPS) {
+    sn_regex_free(&step.pattern);
+    free(step.content);
+    sn_precompiled_free(step.precompiled);
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: more than %d normalizers in a sequence",
                         name, SN_NORM_MAX_STEPS);
   }
@@ -308,6 +445,41 @@ static sinter_status_t load_normalizer(sn_tokenizer_t *tok, const cJSON *n, cons
   }
   if (strcmp(type, "NFD") == 0) {
     step.kind = SN_NORM_NFD;
+  } else if (strcmp(type, "NFC") == 0) {
+    step.kind = SN_NORM_NFC;
+  } else if (strcmp(type, "NFKC") == 0) {
+    step.kind = SN_NORM_NFKC;
+  } else if (strcmp(type, "NFKD") == 0) {
+    step.kind = SN_NORM_NFKD;
+  } else if (strcmp(type, "Replace") == 0 || strcmp(type, "Prepend") == 0) {
+    int is_replace = type[0] == 'R';
+    const char *content = NULL;
+    SN_TRY(get_string(n, is_replace ? "content" : "prepend", NULL, &content, name, "normalizer",
+                      err));
+    if (!content) {
+      return sn_error_set(err, SINTER_ERR_FORMAT, "%s: normalizer %s without \"%s\"", name, type,
+                          is_replace ? "content" : "prepend");
+    }
+    step.kind = is_replace ? SN_NORM_REPLACE : SN_NORM_PREPEND;
+    SN_TRY(to_code_points(content, name, "normalizer", &step.content, &step.content_len, err));
+    if (is_replace) {
+      sinter_status_t st = get_pattern(n, name, "normalizer", &step.pattern, err);
+      if (st != SINTER_OK) {
+        free(step.content);
+        return st;
+      }
+    }
+  } else if (strcmp(type, "Precompiled") == 0) {
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(n, "precompiled_charsmap");
+    if (!cJSON_IsString(map)) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: field \"normalizer.precompiled_charsmap\" must be a string", name);
+    }
+    char where[256];
+    snprintf(where, sizeof where, "%s: normalizer.precompiled_charsmap", name);
+    step.kind = SN_NORM_PRECOMPILED;
+    SN_TRY(sn_precompiled_parse(map->valuestring, strlen(map->valuestring), where,
+                                &step.precompiled, err));
   } else if (strcmp(type, "Lowercase") == 0) {
     step.kind = SN_NORM_LOWERCASE;
   } else if (strcmp(type, "StripAccents") == 0) {
@@ -355,6 +527,41 @@ static sinter_status_t load_pretokenizer(sn_tokenizer_t *tok, const cJSON *p, co
                         "come last)",
                         type, name);
   }
+  if (tok->pretokenizer.count >= SN_PRETOK_MAX_STEPS) {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: more than %d pre-tokenizers in a sequence", name, SN_PRETOK_MAX_STEPS);
+  }
+  if (strcmp(type, "Metaspace") == 0) {
+    if (tok->pretokenizer.has_metaspace) {
+      return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported: two Metaspace pre_tokenizers in %s",
+                          name);
+    }
+    sn_metaspace_t *ms = &tok->pretokenizer.metaspace;
+    SN_TRY(get_char(p, "replacement", 0x2581, &ms->replacement, name, "pre_tokenizer", err));
+    const char *scheme = NULL;
+    SN_TRY(get_string(p, "prepend_scheme", NULL, &scheme, name, "pre_tokenizer", err));
+    int split = 1;
+    SN_TRY(get_bool(p, "split", 1, &split, name, "pre_tokenizer", err));
+    ms->split = (uint8_t)split;
+    if (!scheme) {
+      /* Files from before prepend_scheme: add_prefix_space true or false. */
+      int prefix = 1;
+      SN_TRY(get_bool(p, "add_prefix_space", 1, &prefix, name, "pre_tokenizer", err));
+      ms->prepend = prefix ? SN_PREPEND_ALWAYS : SN_PREPEND_NEVER;
+    } else if (strcmp(scheme, "always") == 0) {
+      ms->prepend = SN_PREPEND_ALWAYS;
+    } else if (strcmp(scheme, "first") == 0) {
+      ms->prepend = SN_PREPEND_FIRST;
+    } else if (strcmp(scheme, "never") == 0) {
+      ms->prepend = SN_PREPEND_NEVER;
+    } else {
+      return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                          "unsupported Metaspace prepend_scheme \"%s\" in %s", scheme, name);
+    }
+    tok->pretokenizer.has_metaspace = 1;
+    tok->pretokenizer.steps[tok->pretokenizer.count++].kind = SN_PRETOK_METASPACE;
+    return SINTER_OK;
+  }
   if (strcmp(type, "ByteLevel") == 0) {
     int prefix = 0, trim = 0, regex = 1;
     const cJSON *ap = cJSON_GetObjectItemCaseSensitive(p, "add_prefix_space");
@@ -374,6 +581,9 @@ static sinter_status_t load_pretokenizer(sn_tokenizer_t *tok, const cJSON *p, co
     tok->pretokenizer.bytelevel.use_regex = (uint8_t)regex;
     return SINTER_OK;
   }
+  sn_pretok_step_t step;
+  memset(&step, 0, sizeof step);
+  step.behavior = SN_SPLIT_ISOLATED;
   if (strcmp(type, "BertPreTokenizer") == 0) {
     kind = SN_PRETOK_BERT;
   } else if (strcmp(type, "Whitespace") == 0) {
@@ -381,22 +591,31 @@ static sinter_status_t load_pretokenizer(sn_tokenizer_t *tok, const cJSON *p, co
   } else if (strcmp(type, "WhitespaceSplit") == 0) {
     kind = SN_PRETOK_WHITESPACE_SPLIT;
   } else if (strcmp(type, "Punctuation") == 0) {
-    const char *behavior = NULL;
-    SN_TRY(get_string(p, "behavior", "Isolated", &behavior, name, "pre_tokenizer", err));
-    if (strcmp(behavior, "Isolated") != 0) {
-      return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                          "unsupported Punctuation behavior \"%s\" in %s", behavior, name);
-    }
+    SN_TRY(get_behavior(p, "Isolated", &step.behavior, name, "Punctuation", err));
     kind = SN_PRETOK_PUNCTUATION;
+  } else if (strcmp(type, "Digits") == 0) {
+    int individual = 0;
+    SN_TRY(get_bool(p, "individual_digits", 0, &individual, name, "pre_tokenizer", err));
+    step.behavior = individual ? SN_SPLIT_ISOLATED : SN_SPLIT_CONTIGUOUS;
+    kind = SN_PRETOK_DIGITS;
+  } else if (strcmp(type, "Split") == 0) {
+    int invert = 0;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(p, "behavior");
+    if (!cJSON_IsString(b)) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: field \"pre_tokenizer.behavior\" of Split must be a string", name);
+    }
+    SN_TRY(get_behavior(p, NULL, &step.behavior, name, "Split", err));
+    SN_TRY(get_bool(p, "invert", 0, &invert, name, "pre_tokenizer", err));
+    step.invert = (uint8_t)invert;
+    SN_TRY(get_pattern(p, name, "pre_tokenizer", &step.pattern, err));
+    kind = SN_PRETOK_SPLIT;
   } else {
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported pre_tokenizer \"%s\" in %s", type,
                         name);
   }
-  if (tok->pretokenizer.count >= SN_PRETOK_MAX_STEPS) {
-    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                        "%s: more than %d pre-tokenizers in a sequence", name, SN_PRETOK_MAX_STEPS);
-  }
-  tok->pretokenizer.steps[tok->pretokenizer.count++] = kind;
+  step.kind = kind;
+  tok->pretokenizer.steps[tok->pretokenizer.count++] = step;
   return SINTER_OK;
 }
 
@@ -559,10 +778,30 @@ static sinter_status_t special_pair(const cJSON *p, const char *field, const cha
 }
 
 static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char *name,
-                                 sinter_error_t *err) {
+                                 int depth, sinter_error_t *err) {
   if (is_null(p)) return SINTER_OK;
   const char *type = cJSON_IsObject(p) ? type_of(p) : NULL;
   if (!type) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: post_processor without a type", name);
+  if (strcmp(type, "Sequence") == 0) {
+    /* Each processor in turn: ByteLevel ones only trim offsets, so the
+     * chain is one template plus the trimming, as long as at most one
+     * member adds special tokens (Qwen's [ByteLevel, TemplateProcessing]). */
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "processors");
+    if (!cJSON_IsArray(list) || depth > 4) {
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: field \"post_processor.processors\" must be an array", name);
+    }
+    for (const cJSON *e = list->child; e; e = e->next) {
+      SN_TRY(load_post(tok, e, name, depth + 1, err));
+    }
+    return SINTER_OK;
+  }
+  if (tok->post.kind != 0 && strcmp(type, "ByteLevel") != 0) {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "unsupported post_processor Sequence in %s: two processors add special "
+                        "tokens",
+                        name);
+  }
   if (strcmp(type, "TemplateProcessing") == 0) {
     const cJSON *specials = cJSON_GetObjectItemCaseSensitive(p, "special_tokens");
     SN_TRY(load_template(&tok->post, cJSON_GetObjectItemCaseSensitive(p, "single"), 0, specials,
@@ -595,31 +834,6 @@ static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char
 }
 
 /* ------------------------------------------------------------ decoder */
-
-static sinter_status_t load_decoder(sn_tokenizer_t *tok, const cJSON *d, const char *name,
-                                    sinter_error_t *err) {
-  if (is_null(d)) return SINTER_OK;
-  const char *type = cJSON_IsObject(d) ? type_of(d) : NULL;
-  if (!type) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: decoder without a type", name);
-  if (strcmp(type, "ByteLevel") == 0) {
-    /* Its add_prefix_space / trim_offsets / use_regex play no part in decoding. */
-    tok->decoder = SN_DECODER_BYTELEVEL;
-    return SINTER_OK;
-  }
-  if (strcmp(type, "WordPiece") != 0) {
-    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported decoder \"%s\" in %s", type,
-                        name);
-  }
-  const char *prefix = NULL;
-  int cleanup = 0;
-  SN_TRY(get_string(d, "prefix", "##", &prefix, name, "decoder", err));
-  SN_TRY(get_bool(d, "cleanup", 1, &cleanup, name, "decoder", err));
-  tok->decoder = SN_DECODER_WORDPIECE;
-  tok->decoder_cleanup = cleanup;
-  tok->decoder_prefix = sn_tok_strndup(prefix, strlen(prefix));
-  if (!tok->decoder_prefix) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
-  return SINTER_OK;
-}
 
 /* ------------------------------------------------------------ added tokens */
 
@@ -787,6 +1001,8 @@ static sinter_status_t build_from_json(sn_tokenizer_t *tok, const cJSON *root, c
     SN_TRY(load_wordpiece(tok, model, name, err));
   } else if (strcmp(mtype, "BPE") == 0) {
     SN_TRY(load_bpe(tok, model, name, err));
+  } else if (strcmp(mtype, "Unigram") == 0) {
+    SN_TRY(load_unigram(tok, model, name, err));
   } else {
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported tokenizer model \"%s\" in %s",
                         mtype, name);
@@ -794,8 +1010,9 @@ static sinter_status_t build_from_json(sn_tokenizer_t *tok, const cJSON *root, c
   SN_TRY(load_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), name, 0, err));
   SN_TRY(load_pretokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), name, 0,
                            err));
-  SN_TRY(load_post(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), name, err));
-  SN_TRY(load_decoder(tok, cJSON_GetObjectItemCaseSensitive(root, "decoder"), name, err));
+  SN_TRY(load_post(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), name, 0, err));
+  SN_TRY(sn_decoder_from_json(cJSON_GetObjectItemCaseSensitive(root, "decoder"), name,
+                              &tok->decoder, err));
   SN_TRY(load_added(tok, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), name, err));
   SN_TRY(load_truncation(tok, cJSON_GetObjectItemCaseSensitive(root, "truncation"), name, err));
   SN_TRY(load_padding(tok, cJSON_GetObjectItemCaseSensitive(root, "padding"), name, err));
@@ -949,17 +1166,28 @@ static sinter_status_t build_from_vocab_dir(sn_tokenizer_t *tok, const file_set_
   if (cJSON_IsBool(j)) chinese = cJSON_IsTrue(j);
   j = cJSON_GetObjectItemCaseSensitive(cfg, "strip_accents");
   if (cJSON_IsBool(j)) strip_raw = cJSON_IsTrue(j);
-  sn_norm_step_t step = {SN_NORM_BERT,     1,
-                         (uint8_t)chinese, (uint8_t)(strip_raw < 0 ? lower : strip_raw),
-                         (uint8_t)lower,   (int8_t)strip_raw};
+  sn_norm_step_t step;
+  memset(&step, 0, sizeof step);
+  step.kind = SN_NORM_BERT;
+  step.clean_text = 1;
+  step.handle_chinese = (uint8_t)chinese;
+  step.strip_accents = (uint8_t)(strip_raw < 0 ? lower : strip_raw);
+  step.lowercase = (uint8_t)lower;
+  step.strip_accents_raw = (int8_t)strip_raw;
   tok->normalizer.steps[0] = step;
   tok->normalizer.count = 1;
-  tok->pretokenizer.steps[0] = SN_PRETOK_BERT;
+  tok->pretokenizer.steps[0].kind = SN_PRETOK_BERT;
   tok->pretokenizer.count = 1;
-  tok->decoder = SN_DECODER_WORDPIECE;
-  tok->decoder_cleanup = 1;
-  tok->decoder_prefix = sn_tok_strndup("##", 2);
-  if (!tok->decoder_prefix) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  /* BertTokenizer's decoder: WordPiece with "##" and the cleanup. */
+  cJSON *dec = cJSON_CreateObject();
+  if (!dec || !cJSON_AddStringToObject(dec, "type", "WordPiece") ||
+      !cJSON_AddStringToObject(dec, "prefix", "##") || !cJSON_AddTrueToObject(dec, "cleanup")) {
+    cJSON_Delete(dec);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  sinter_status_t dst = sn_decoder_from_json(dec, "vocab.txt", &tok->decoder, err);
+  cJSON_Delete(dec);
+  SN_TRY(dst);
 
   /* added_tokens_decoder (transformers >= 4.34) lists every added token with
    * its flags and id. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "tokenizer/decoder.h"
 #include "tokenizer/internal.h"
 
 #define SN_CHUNK_BYTES (64 * 1024)
@@ -41,7 +42,8 @@ sn_tokenizer_t *sn_tokenizer_alloc(void) {
 void sn_tokenizer_destroy(sn_tokenizer_t *tok) {
   if (!tok) return;
   if (tok->model_vt && tok->model) tok->model_vt->destroy(tok->model);
-  sn_bytelevel_free(&tok->pretokenizer.bytelevel);
+  sn_pretokenizer_free(&tok->pretokenizer);
+  sn_normalizer_free(&tok->normalizer);
   sn_post_free(&tok->post);
   for (size_t i = 0; i < tok->added_len; i++) free(tok->added[i].content);
   free(tok->added);
@@ -50,7 +52,7 @@ void sn_tokenizer_destroy(sn_tokenizer_t *tok) {
   sn_vocab_free(&tok->added_vocab);
   sn_vocab_free(&tok->special_vocab);
   sn_vocab_free(&tok->added_names);
-  free(tok->decoder_prefix);
+  sn_decoder_free(tok->decoder);
   free(tok);
 }
 
@@ -74,6 +76,7 @@ sinter_status_t sn_raw_tokens_push(sn_raw_tokens_t *t, int32_t id, uint32_t star
 static sinter_status_t decode_text(const unsigned char *s, size_t n, uint32_t base, sn_text_t *t,
                                    sinter_error_t *err) {
   t->len = 0;
+  t->base = base;
   SN_TRY(sn_text_reserve(t, n, err));
   size_t i = 0;
   while (i < n) {
@@ -96,6 +99,8 @@ sinter_status_t sn_tokenizer_finish_added(sn_tokenizer_t *tok, sinter_error_t *e
   sn_trie_free(&tok->norm_trie);
   sn_vocab_free(&tok->added_names);
   sn_text_t text = {0}, tmp = {0};
+  sn_regex_scratch_t rx = {0};
+  sn_spans_t matches = {0};
   unsigned char *utf8 = NULL;
   uint32_t *sym = NULL;
   sinter_status_t st = SINTER_OK;
@@ -119,7 +124,7 @@ sinter_status_t sn_tokenizer_finish_added(sn_tokenizer_t *tok, sinter_error_t *e
       st = sn_trie_insert(&tok->raw_trie, sym, at->len, (int32_t)i, err);
     } else {
       st = decode_text((const unsigned char *)at->content, at->len, 0, &text, err);
-      if (st == SINTER_OK) st = sn_normalize(&tok->normalizer, &text, &tmp, err);
+      if (st == SINTER_OK) st = sn_normalize(&tok->normalizer, &text, &tmp, &rx, &matches, err);
       if (st == SINTER_OK) st = sn_trie_insert(&tok->norm_trie, text.cp, text.len, (int32_t)i, err);
       /* The Rust library names a normalized token by its normalized content
        * (id_to_token), while token_to_id still takes the original content. */
@@ -142,14 +147,29 @@ sinter_status_t sn_tokenizer_finish_added(sn_tokenizer_t *tok, sinter_error_t *e
   free(utf8);
   sn_text_free(&text);
   sn_text_free(&tmp);
-  int ws_split = 0, has_strip = 0;
+  sn_regex_scratch_free(&rx);
+  free(matches.v);
+  /* Cutting a long segment at a whitespace character changes nothing when a
+   * pre-tokenizer removes whitespace anyway and every normalizer works
+   * character by character (no Strip, Replace, Prepend or charsmap, which
+   * see the text's ends or runs of characters). */
+  int ws_split = 0, local_norm = 1;
   for (int i = 0; i < tok->pretokenizer.count; i++) {
-    if (tok->pretokenizer.steps[i] != SN_PRETOK_PUNCTUATION) ws_split = 1;
+    sn_pretok_kind_t k = tok->pretokenizer.steps[i].kind;
+    if (k == SN_PRETOK_BERT || k == SN_PRETOK_WHITESPACE || k == SN_PRETOK_WHITESPACE_SPLIT) {
+      ws_split = 1;
+    }
   }
   for (int i = 0; i < tok->normalizer.count; i++) {
-    if (tok->normalizer.steps[i].kind == SN_NORM_STRIP) has_strip = 1;
+    switch (tok->normalizer.steps[i].kind) {
+      case SN_NORM_STRIP:
+      case SN_NORM_REPLACE:
+      case SN_NORM_PREPEND:
+      case SN_NORM_PRECOMPILED: local_norm = 0; break;
+      default: break;
+    }
   }
-  tok->chunkable = ws_split && !has_strip && tok->norm_trie.len == 0;
+  tok->chunkable = ws_split && local_norm && tok->norm_trie.len == 0;
   return st;
 }
 
@@ -180,7 +200,10 @@ void sn_encoding_deinit(sn_encoding_t *enc) {
     sn_text_free(&sc->seg);
     sn_text_free(&sc->tmp);
     free(sc->words.v);
-    free(sc->words_tmp.v);
+    sn_pretok_scratch_free(&sc->pretok);
+    sn_regex_scratch_free(&sc->norm_rx);
+    free(sc->norm_matches.v);
+    sn_unigram_scratch_free(sc->model.unigram);
     free(sc->raw.v);
     free(sc->model.bytes);
     free(sc->model.byte_cp);
@@ -272,17 +295,17 @@ static sinter_status_t tokenize_words(seq_ctx_t *c, uint32_t from, uint32_t to,
   const sn_tokenizer_t *tok = c->tok;
   sc->words.len = 0;
   sn_span_t range = {from, to};
-  SN_TRY(sn_pretokenize(&tok->pretokenizer, &sc->seg, range, &sc->words, &sc->words_tmp, err));
+  const sn_text_t *text = NULL;
+  SN_TRY(sn_pretokenize(&tok->pretokenizer, &sc->seg, range, &sc->words, &sc->pretok, &text, err));
   for (size_t w = 0; w < sc->words.len; w++) {
     if (!tok->pretokenizer.has_bytelevel) {
       sc->raw.len = 0;
-      SN_TRY(
-          tok->model_vt->tokenize(tok->model, &sc->seg, sc->words.v[w], &sc->model, &sc->raw, err));
-      SN_TRY(push_raw(c, &sc->seg, err));
+      SN_TRY(tok->model_vt->tokenize(tok->model, text, sc->words.v[w], &sc->model, &sc->raw, err));
+      SN_TRY(push_raw(c, text, err));
       continue;
     }
     sn_bytelevel_scratch_t *bl = &sc->bytelevel;
-    SN_TRY(sn_bytelevel_split(&tok->pretokenizer.bytelevel, &sc->seg, sc->words.v[w], bl, err));
+    SN_TRY(sn_bytelevel_split(&tok->pretokenizer.bytelevel, text, sc->words.v[w], bl, err));
     for (size_t p = 0; p < bl->pieces.len; p++) {
       sc->raw.len = 0;
       SN_TRY(tok->model_vt->tokenize(tok->model, &bl->text, bl->pieces.v[p], &sc->model, &sc->raw,
@@ -311,7 +334,8 @@ static sinter_status_t on_normalized_split(void *ctx, int32_t token, size_t star
 static sinter_status_t tokenize_segment(seq_ctx_t *c, size_t a, size_t b, sinter_error_t *err) {
   struct sn_encoding_scratch *sc = c->sc;
   SN_TRY(decode_text(c->s + a, b - a, (uint32_t)a, &sc->seg, err));
-  SN_TRY(sn_normalize(&c->tok->normalizer, &sc->seg, &sc->tmp, err));
+  SN_TRY(sn_normalize(&c->tok->normalizer, &sc->seg, &sc->tmp, &sc->norm_rx, &sc->norm_matches,
+                      err));
   if (sc->seg.len == 0) return SINTER_OK;
   if (c->tok->norm_trie.len == 0) return tokenize_words(c, 0, (uint32_t)sc->seg.len, err);
   sn_span_t all = {0, (uint32_t)sc->seg.len};
@@ -646,134 +670,33 @@ const char *sn_tokenizer_model_name(const sn_tokenizer_t *tok) {
 
 /* ------------------------------------------------------------ decode */
 
-typedef struct strbuf {
-  char *p;
-  size_t len, cap;
-  int failed;
-} strbuf_t;
-
-static void sb_put(strbuf_t *b, const char *s, size_t n) {
-  if (b->failed) return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->failed = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-/* The Rust WordPiece decoder's cleanup(), applied to one token string. */
-static void cleanup_token(strbuf_t *tmp, const char *s, size_t n, strbuf_t *out) {
-  static const char *const from[] = {" .",  " ?",      " !",  " ,",   " ' ", " n't",
-                                     " 'm", " do not", " 's", " 've", " 're"};
-  static const char *const to[] = {".",  "?",      "!",  ",",   "'",  "n't",
-                                   "'m", " don't", "'s", "'ve", "'re"};
-  tmp->len = 0;
-  sb_put(tmp, s, n);
-  strbuf_t next = {0};
-  for (size_t r = 0; r < sizeof from / sizeof from[0] && !tmp->failed; r++) {
-    if (!tmp->p || !strstr(tmp->p, from[r])) continue;
-    size_t fl = strlen(from[r]), tl = strlen(to[r]);
-    next.len = 0;
-    const char *p = tmp->p, *hit;
-    while ((hit = strstr(p, from[r])) != NULL) {
-      sb_put(&next, p, (size_t)(hit - p));
-      sb_put(&next, to[r], tl);
-      p = hit + fl;
-    }
-    sb_put(&next, p, strlen(p));
-    if (next.failed) {
-      tmp->failed = 1;
-      break;
-    }
-    tmp->len = 0;
-    sb_put(tmp, next.p, next.len);
-  }
-  free(next.p);
-  if (tmp->failed) {
-    out->failed = 1;
-    return;
-  }
-  sb_put(out, tmp->p ? tmp->p : "", tmp->len);
-}
-
 sinter_status_t sn_tokenizer_decode(const sn_tokenizer_t *tok, const int32_t *ids, size_t count,
                                     int skip_special_tokens, char **out_text, size_t *out_len,
                                     sinter_error_t *err) {
   *out_text = NULL;
   if (out_len) *out_len = 0;
-  strbuf_t out = {0}, tmp = {0}, piece = {0};
-  size_t emitted = 0;
-  const char *prefix = tok->decoder_prefix ? tok->decoder_prefix : "##";
-  size_t plen = strlen(prefix);
-  for (size_t i = 0; i < count; i++) {
-    size_t n = 0;
-    const char *s = sn_tokenizer_id_to_token(tok, ids[i], &n);
-    if (!s) continue;
-    if (skip_special_tokens && sn_vocab_get(&tok->special_vocab, s, n) >= 0) continue;
-    if (tok->decoder == SN_DECODER_BYTELEVEL) {
-      /* The bytes of every token first, then one lossy UTF-8 pass: a
-       * character may be split across tokens. */
-      size_t at = tmp.len;
-      sb_put(&tmp, s, n); /* room for the bytes, which are never longer */
-      if (!tmp.failed) {
-        tmp.len = at + sn_bytelevel_token_bytes(s, n, (unsigned char *)tmp.p + at);
-        tmp.p[tmp.len] = '\0';
-      }
-    } else if (tok->decoder == SN_DECODER_WORDPIECE) {
-      piece.len = 0;
-      if (emitted > 0) {
-        if (n >= plen && memcmp(s, prefix, plen) == 0) {
-          sb_put(&piece, s + plen, n - plen);
-        } else {
-          sb_put(&piece, " ", 1);
-          sb_put(&piece, s, n);
-        }
-      } else {
-        sb_put(&piece, s, n);
-      }
-      if (piece.failed) break;
-      if (tok->decoder_cleanup) {
-        cleanup_token(&tmp, piece.p ? piece.p : "", piece.len, &out);
-      } else {
-        sb_put(&out, piece.p ? piece.p : "", piece.len);
-      }
-    } else {
-      if (emitted > 0) sb_put(&out, " ", 1);
-      sb_put(&out, s, n);
-    }
-    emitted++;
-  }
-  if (tok->decoder == SN_DECODER_BYTELEVEL && !tmp.failed && tmp.len > 0) {
-    char *u = malloc(tmp.len * 3 + 1);
-    if (!u) {
-      out.failed = 1;
-    } else {
-      size_t ul = sn_utf8_lossy((const unsigned char *)tmp.p, tmp.len, u);
-      sb_put(&out, u, ul);
-      free(u);
-    }
-  }
-  free(tmp.p);
-  int failed = out.failed || piece.failed || tmp.failed;
-  free(piece.p);
-  if (failed) {
-    free(out.p);
+  const char **strs = malloc((count ? count : 1) * sizeof *strs);
+  size_t *lens = malloc((count ? count : 1) * sizeof *lens);
+  if (!strs || !lens) {
+    free(strs);
+    free(lens);
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "decode: out of memory");
   }
-  if (!out.p) {
-    out.p = calloc(1, 1);
-    if (!out.p) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "decode: out of memory");
+  /* The token strings, unknown ids and (when asked) special tokens left out,
+   * as the Rust Tokenizer::decode does before the decoder runs. */
+  size_t n = 0;
+  for (size_t i = 0; i < count; i++) {
+    size_t len = 0;
+    const char *s = sn_tokenizer_id_to_token(tok, ids[i], &len);
+    if (!s) continue;
+    if (skip_special_tokens && sn_vocab_get(&tok->special_vocab, s, len) >= 0) continue;
+    strs[n] = s;
+    lens[n++] = len;
   }
-  *out_text = out.p;
-  if (out_len) *out_len = out.len;
-  return SINTER_OK;
+  size_t len = 0;
+  sinter_status_t st = sn_decoder_decode(tok->decoder, strs, lens, n, out_text, &len, err);
+  free(strs);
+  free(lens);
+  if (st == SINTER_OK && out_len) *out_len = len;
+  return st;
 }

@@ -266,6 +266,20 @@ int sn_uc_is_mark_nonspacing(uint32_t c) {
   return IN(hf_mn_extra, c);
 }
 
+/* Digits and numbers new in Unicode 16, which Rust's std knows and utf8proc
+ * 2.8 does not (the EXTRA_N classes of regex.c). */
+static const sn_range_t numeric_16[] = {
+    {0x10D40, 0x10D49}, {0x116D0, 0x116E3}, {0x11BF0, 0x11BF9}, {0x11F50, 0x11F59},
+    {0x16130, 0x16139}, {0x16D70, 0x16D79}, {0x1CCF0, 0x1CCF9}, {0x1D2C0, 0x1D2D3},
+    {0x1E4F0, 0x1E4F9}, {0x1E5F1, 0x1E5FA},
+};
+
+int sn_uc_is_numeric(uint32_t c) {
+  utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
+  return k == UTF8PROC_CATEGORY_ND || k == UTF8PROC_CATEGORY_NL || k == UTF8PROC_CATEGORY_NO ||
+         IN(numeric_16, c);
+}
+
 int sn_uc_is_word(uint32_t c) {
   if (c < 0x80) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -350,6 +364,41 @@ int sn_uc_decompose(uint32_t c, uint32_t out[8]) {
   }
   for (utf8proc_ssize_t i = 0; i < n; i++) out[i] = (uint32_t)buf[i];
   return (int)n;
+}
+
+int sn_uc_decompose_compat(uint32_t c, uint32_t out[SN_UC_MAX_DECOMP]) {
+  if (c < 0xA0) {
+    out[0] = c;
+    return 1;
+  }
+  if (c == 0x11938) {
+    out[0] = c; /* see sn_uc_decompose */
+    return 1;
+  }
+  utf8proc_int32_t buf[SN_UC_MAX_DECOMP];
+  int last_boundclass = 0;
+  utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)c, buf, SN_UC_MAX_DECOMP,
+                                               UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT,
+                                               &last_boundclass);
+  if (n <= 0 || n > SN_UC_MAX_DECOMP) {
+    out[0] = c;
+    return 1;
+  }
+  for (utf8proc_ssize_t i = 0; i < n; i++) out[i] = (uint32_t)buf[i];
+  return (int)n;
+}
+
+uint32_t sn_uc_compose(uint32_t a, uint32_t b) {
+  /* Nothing below U+0300 is ever the second character of a composition. */
+  if (b < 0x300) return 0;
+  if (a == 0x11935 && b == 0x11930) return 0; /* see sn_uc_decompose */
+  utf8proc_int32_t buf[2] = {(utf8proc_int32_t)a, (utf8proc_int32_t)b};
+  utf8proc_ssize_t n = utf8proc_normalize_utf32(buf, 2, UTF8PROC_COMPOSE);
+  if (n != 1) return 0;
+  /* utf8proc's pair table also holds the composition exclusions (which its
+   * own NFC keeps out while decomposing); a primary composite never is one. */
+  if (utf8proc_get_property(buf[0])->comp_exclusion) return 0;
+  return (uint32_t)buf[0];
 }
 
 int sn_uc_combining_class(uint32_t c) {

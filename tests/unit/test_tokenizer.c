@@ -344,7 +344,7 @@ static void normalize_cp(uint32_t c, int lower, int strip, char *out, size_t cap
   out[0] = '\0';
   if (sn_text_reserve(&t, 1, &err) == SINTER_OK) {
     sn_text_push(&t, c, 0, 4);
-    if (sn_normalize(&n, &t, &tmp, &err) == SINTER_OK) {
+    if (sn_normalize(&n, &t, &tmp, NULL, NULL, &err) == SINTER_OK) {
       for (size_t i = 0; i < t.len && w + 12 < cap; i++) {
         w += (size_t)snprintf(out + w, cap - w, "%s%X", i ? " " : "", t.cp[i]);
       }
@@ -533,27 +533,50 @@ static void test_loader_refusals(void) {
   SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"WordLevel\",\"vocab\":{}}}", &tok, &err),
                SINTER_ERR_UNSUPPORTED, &err,
                "unsupported tokenizer model \"WordLevel\" in test.json");
-  SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"Unigram\"}}", &tok, &err), SINTER_ERR_UNSUPPORTED,
-               &err, "\"Unigram\"");
-  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"normalizer\":{\"type\":\"NFKC\"}}", &tok, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "unsupported normalizer \"NFKC\"");
+  SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"Unigram\"}}", &tok, &err), SINTER_ERR_FORMAT,
+               &err, "\"model.vocab\" must be an array");
   SN_CHECK_ERR(load_str("{" MODEL_OK ",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":["
                         "{\"type\":\"NFD\"},{\"type\":\"Replace\"}]}}",
                         &tok, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "unsupported normalizer \"Replace\"");
-  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"pre_tokenizer\":{\"type\":\"Metaspace\"}}", &tok, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "unsupported pre_tokenizer \"Metaspace\"");
-  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"post_processor\":{\"type\":\"Sequence\"}}", &tok, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "unsupported post_processor \"Sequence\"");
-  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"decoder\":{\"type\":\"Metaspace\"}}", &tok, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "unsupported decoder \"Metaspace\"");
+               SINTER_ERR_FORMAT, &err, "normalizer Replace without \"content\"");
+  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"normalizer\":{\"type\":\"Replace\",\"content\":\"x\","
+                        "\"pattern\":{\"Regex\":\"(a\"}}}",
+                        &tok, &err),
+               SINTER_ERR_FORMAT, &err, "normalizer.pattern: the pattern does not compile");
+  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"normalizer\":{\"type\":\"NFKC_Casefold\"}}", &tok, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "unsupported normalizer \"NFKC_Casefold\"");
+  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"normalizer\":{\"type\":\"Precompiled\","
+                        "\"precompiled_charsmap\":\"@@@\"}}",
+                        &tok, &err),
+               SINTER_ERR_FORMAT, &err, "precompiled_charsmap");
+  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"pre_tokenizer\":{\"type\":\"CharDelimiterSplit\"}}",
+                        &tok, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "unsupported pre_tokenizer \"CharDelimiterSplit\"");
+  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"pre_tokenizer\":{\"type\":\"Metaspace\","
+                        "\"prepend_scheme\":\"sometimes\"}}",
+                        &tok, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "prepend_scheme \"sometimes\"");
+  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"pre_tokenizer\":{\"type\":\"Split\",\"behavior\":"
+                        "\"Isolated\",\"pattern\":{\"Regex\":\"[\"}}}",
+                        &tok, &err),
+               SINTER_ERR_FORMAT, &err, "pre_tokenizer.pattern: the pattern does not compile");
+  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"post_processor\":{\"type\":\"TokenTypeProcessing\"}}",
+                        &tok, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "unsupported post_processor \"TokenTypeProcessing\"");
+  SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"Unigram\",\"vocab\":[[\"a\"]]}}", &tok, &err),
+               SINTER_ERR_FORMAT, &err, "model.vocab[0] must be a [piece, score] pair");
+  SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":3,\"vocab\":[[\"a\",-1]]}}",
+                        &tok, &err),
+               SINTER_ERR_FORMAT, &err, "unk_id");
+  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"decoder\":{\"type\":\"Hieroglyph\"}}", &tok, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "unsupported decoder \"Hieroglyph\"");
   SN_CHECK_ERR(
       load_str("{" MODEL_OK ",\"truncation\":{\"max_length\":8,\"stride\":2}}", &tok, &err),
       SINTER_ERR_UNSUPPORTED, &err, "stride 2");
   SN_CHECK_ERR(load_str("{" MODEL_OK ",\"pre_tokenizer\":{\"type\":\"Punctuation\","
-                        "\"behavior\":\"Removed\"}}",
+                        "\"behavior\":\"Sideways\"}}",
                         &tok, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "Punctuation behavior \"Removed\"");
+               SINTER_ERR_UNSUPPORTED, &err, "Punctuation behavior \"Sideways\"");
   SN_CHECK_ERR(load_str("{\"model\": [1,2", &tok, &err), SINTER_ERR_FORMAT, &err, "invalid JSON");
   SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":-1}}}", &tok, &err),
                SINTER_ERR_FORMAT, &err, "model.vocab");
@@ -829,7 +852,7 @@ static size_t norm(const char *text, int lower, int strip, uint32_t *out, size_t
     sn_text_push(&t, c, (uint32_t)i, (uint32_t)(i + l));
     i += l;
   }
-  sn_normalize(&n, &t, &tmp, &err);
+  sn_normalize(&n, &t, &tmp, NULL, NULL, &err);
   for (size_t i = 0; i < t.len && k < cap; i++) out[k++] = t.cp[i];
   sn_text_free(&t);
   sn_text_free(&tmp);
