@@ -1,12 +1,14 @@
 /*
  * fuzz_tokenizer.c — libFuzzer target: encodes arbitrary bytes, alone and as a
- * pair, with each fixture tokenizer kind (loaded once: MiniLM's WordPiece and
- * the byte-level BPE of RoBERTa), plus decode of the result. Invalid UTF-8
+ * pair, with each fixture tokenizer kind (loaded once: MiniLM's WordPiece,
+ * the byte-level BPE of RoBERTa and Qwen, the Unigram of XLM-R, DeBERTa-v3
+ * and CamemBERT with their charsmaps, and the synthetic pipelines
+ * spm_options and split_behaviors), plus decode of the result. Invalid UTF-8
  * must be refused cleanly; everything else must encode without crashes, leaks
  * or undefined behaviour, and every offset must lie inside its text.
  *
  * The tokenizer folder comes from SINTER_FUZZ_TOKENIZER_DIR (that one only),
- * else from tests/fixtures/tokenizer/{minilm,roberta} next to this file's
+ * else from those folders under tests/fixtures/tokenizer/ next to this file's
  * repository.
  */
 #include <stdint.h>
@@ -16,7 +18,7 @@
 
 #include "tokenizer/tokenizer.h"
 
-#define KINDS 2
+#define KINDS 8
 static sn_tokenizer_t *g_tok[KINDS];
 static size_t g_count;
 static sn_encoding_t g_enc;
@@ -53,7 +55,9 @@ static void load_once(void) {
       break;
     }
   }
-  static const char *const kinds[KINDS] = {"minilm", "roberta"};
+  static const char *const kinds[KINDS] = {"minilm",     "roberta",     "qwen",
+                                           "xlmr",       "deberta_v3",  "camembert",
+                                           "spm_options", "split_behaviors"};
   for (int k = 0; k < KINDS; k++) {
     char buf[4200];
     snprintf(buf, sizeof buf, "%s/tests/fixtures/tokenizer/%s", root, kinds[k]);

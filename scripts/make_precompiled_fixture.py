@@ -7,7 +7,7 @@ Needs an interpreter with tokenizers==0.23.3 and sentencepiece==0.2.3 (with
 protobuf), e.g. the repository's .venv:
 
     .venv/bin/python scripts/make_precompiled_fixture.py [--cf] [--json PATH]...
-        [--out FILE] [--probe-graphemes]
+        [--random N] [--out FILE] [--probe-graphemes]
 
 It takes SentencePiece's built-in nmt_nfkc charsmap (the one XLM-R, DeBERTa-v3
 and CamemBERT-style models carry; read from the ModelProto of a tiny model
@@ -37,6 +37,9 @@ the Rust crate's newer tables), "mark" the clusters a character starts.
 Precompiled charsmap(s) found in a tokenizer.json; both are local checks
 (each charsmap is ~320 kB of base64) — write them elsewhere with --out FILE
 and point the test at it: SN_PRECOMPILED_FIXTURE=FILE build/test_precompiled.
+
+--random N records N random texts per charsmap instead of 400 (a local
+check, with --out).
 
 --probe-graphemes prints the code points whose grapheme class in the Rust
 library differs from utf8proc's (libutf8proc.so.2 through ctypes), the table
@@ -273,7 +276,7 @@ HAND = [
 ]
 
 
-def random_texts(rng, keys):
+def random_texts(rng, keys, count=400):
     multi = sorted(k.decode() for k in keys if len(k.decode()) > 1)
     single = sorted(k.decode() for k in keys if len(k.decode()) == 1)
     pools = [
@@ -289,7 +292,7 @@ def random_texts(rng, keys):
         ["\u00a0", "\u3000", "\u2009", "\u200b", "\ufeff", "\u2028", " ", "  "],
     ]
     out = []
-    for _ in range(400):
+    for _ in range(count):
         n = rng.randint(1, 12)
         out.append("".join(rng.choice(rng.choice(pools)) for _ in range(n)))
     return out
@@ -335,6 +338,7 @@ def probe_graphemes(blob):
 def main():
     args = sys.argv[1:]
     out_path = OUT
+    count = 400
     blobs = [("nmt_nfkc", builtin_charsmap("nmt_nfkc")), ("hand", build_charsmap(HAND_MAP))]
     i = 0
     while i < len(args):
@@ -348,6 +352,9 @@ def main():
         elif a == "--out":
             i += 1
             out_path = args[i]
+        elif a == "--random":
+            i += 1
+            count = int(args[i])
         elif a == "--probe-graphemes":
             probe_graphemes(blobs[0][1])
             return
@@ -367,7 +374,7 @@ def main():
                 "".join(rng.choice(HAND_ALPHABET) for _ in range(rng.randint(1, 10)))
                 for _ in range(300)]
         else:
-            texts = HAND + random_texts(rng, keys)
+            texts = HAND + random_texts(rng, keys, count)
         cases = []
         for t, (n, offs) in zip(texts, run(tok, texts)):
             cases.append({"text": t.encode().hex(), "normalized": n.encode().hex(),

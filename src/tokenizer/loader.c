@@ -168,6 +168,103 @@ static sinter_status_t get_behavior(const cJSON *obj, const char *def, sn_split_
                       name);
 }
 
+
+/* Case-insensitive search of the NUL-terminated ASCII needle in s[0..n). */
+static int memmem_nocase(const char *s, size_t n, const char *needle) {
+  size_t m = strlen(needle);
+  for (size_t i = 0; i + m <= n; i++) {
+    if (strncasecmp(s + i, needle, m) == 0) return 1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ escaped NULs */
+
+/* cJSON ends a string at an escaped NUL ("\u0000"), which a vocabulary
+ * trained on raw text may hold (the Unigram and BPE trainers keep every
+ * character they see). Before parsing, each such escape becomes a private-use
+ * character the file does not otherwise contain (the sentinel, U+10FFFD or
+ * below); vocabulary pieces and merges read from the model turn it back into
+ * a NUL byte. Other fields keep the sentinel: a NUL there has no meaning. */
+static _Thread_local uint32_t nul_sentinel;
+
+/* The bytes of a vocabulary string: s itself, or with each sentinel turned
+ * back into a NUL in *buf (grown; the caller frees it). NULL when out of
+ * memory. */
+static const char *file_string(const char *s, size_t *len, char **buf) {
+  size_t n = strlen(s);
+  *len = n;
+  if (!nul_sentinel) return s;
+  unsigned char enc[4];
+  size_t k = sn_utf8_encode(nul_sentinel, enc);
+  if (!memmem(s, n, enc, k)) return s;
+  char *b = realloc(*buf, n + 1);
+  if (!b) return NULL;
+  *buf = b;
+  size_t w = 0;
+  for (size_t i = 0; i < n;) {
+    if (i + k <= n && memcmp(s + i, enc, k) == 0) {
+      b[w++] = '\0';
+      i += k;
+    } else {
+      b[w++] = s[i++];
+    }
+  }
+  *len = w;
+  return b;
+}
+
+/* Rewrites every "\u0000" escape of json[0..len) into the sentinel's
+ * surrogate-pair escape; *out is NULL when the file has none. */
+static sinter_status_t escape_nuls(const char *json, size_t len, const char *name, char **out,
+                                   size_t *out_len, sinter_error_t *err) {
+  *out = NULL;
+  nul_sentinel = 0;
+  size_t count = 0;
+  for (size_t i = 0; i + 5 < len; i++) {
+    if (json[i] != '\\') continue;
+    if (json[i + 1] == 'u' && memcmp(json + i + 2, "0000", 4) == 0) count++;
+    i++; /* the escaped character is never the start of an escape */
+  }
+  if (count == 0) return SINTER_OK;
+  /* A sentinel neither written as UTF-8 nor escaped anywhere in the file. */
+  for (uint32_t c = 0x10FFFD; c >= 0x10FF00 && !nul_sentinel; c--) {
+    unsigned char enc[4];
+    size_t k = sn_utf8_encode(c, enc);
+    char esc[16];
+    snprintf(esc, sizeof esc, "\\u%04X\\u%04X", 0xD800 + ((c - 0x10000) >> 10),
+             0xDC00 + ((c - 0x10000) & 0x3FF));
+    if (memmem(json, len, enc, k) || memmem_nocase(json, len, esc)) continue;
+    nul_sentinel = c;
+  }
+  if (!nul_sentinel) {
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: escaped NULs and every sentinel in use",
+                        name);
+  }
+  char esc[16];
+  snprintf(esc, sizeof esc, "\\u%04X\\u%04X", 0xD800 + ((nul_sentinel - 0x10000) >> 10),
+           0xDC00 + ((nul_sentinel - 0x10000) & 0x3FF));
+  char *b = malloc(len + count * 6 + 1);
+  if (!b) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+  size_t w = 0;
+  for (size_t i = 0; i < len;) {
+    if (json[i] == '\\' && i + 5 < len && json[i + 1] == 'u' && memcmp(json + i + 2, "0000", 4) == 0) {
+      memcpy(b + w, esc, 12);
+      w += 12;
+      i += 6;
+    } else if (json[i] == '\\' && i + 1 < len) {
+      b[w++] = json[i++];
+      b[w++] = json[i++];
+    } else {
+      b[w++] = json[i++];
+    }
+  }
+  b[w] = '\0';
+  *out = b;
+  *out_len = w;
+  return SINTER_OK;
+}
+
 /* ------------------------------------------------------------ model */
 
 static sinter_status_t load_wordpiece(sn_tokenizer_t *tok, const cJSON *model, const char *name,
@@ -186,18 +283,23 @@ static sinter_status_t load_wordpiece(sn_tokenizer_t *tok, const cJSON *model, c
   sn_vocab_t v;
   memset(&v, 0, sizeof v);
   v.max_id = -1;
+  char *buf = NULL;
   for (const cJSON *e = vocab->child; e; e = e->next) {
-    size_t id = 0;
+    size_t id = 0, len = 0;
     sinter_status_t st = as_size(e, INT32_MAX, &id, name, "model.vocab", e->string, err);
+    const char *key = st == SINTER_OK ? file_string(e->string, &len, &buf) : NULL;
+    if (st == SINTER_OK && !key) st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
     if (st == SINTER_OK) {
-      st = sn_vocab_put(&v, e->string, strlen(e->string), (int32_t)id, err);
+      st = sn_vocab_put(&v, key, len, (int32_t)id, err);
       if (st != SINTER_OK) sn_error_prefix(err, "%s: model.vocab entry \"%s\"", name, e->string);
     }
     if (st != SINTER_OK) {
+      free(buf);
       sn_vocab_free(&v);
       return st;
     }
   }
+  free(buf);
   sn_wordpiece_t *wp;
   SN_TRY(sn_wordpiece_create(&v, unk, prefix, max_chars, &wp, err));
   tok->model_vt = &sn_wordpiece_vtable;
@@ -213,15 +315,22 @@ static sinter_status_t load_vocab_object(const cJSON *model, const char *name, s
     return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"model.vocab\" must be an object",
                         name);
   }
+  char *buf = NULL;
   for (const cJSON *e = vocab->child; e; e = e->next) {
-    size_t id = 0;
+    size_t id = 0, len = 0;
     sinter_status_t st = as_size(e, INT32_MAX, &id, name, "model.vocab", e->string, err);
+    const char *key = st == SINTER_OK ? file_string(e->string, &len, &buf) : NULL;
+    if (st == SINTER_OK && !key) st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "out of memory");
     if (st == SINTER_OK) {
-      st = sn_vocab_put(v, e->string, strlen(e->string), (int32_t)id, err);
+      st = sn_vocab_put(v, key, len, (int32_t)id, err);
       if (st != SINTER_OK) sn_error_prefix(err, "%s: model.vocab entry \"%s\"", name, e->string);
     }
-    if (st != SINTER_OK) return st;
+    if (st != SINTER_OK) {
+      free(buf);
+      return st;
+    }
   }
+  free(buf);
   return SINTER_OK;
 }
 
@@ -358,6 +467,7 @@ static sinter_status_t load_unigram(sn_tokenizer_t *tok, const cJSON *model, con
   v.max_id = -1;
   size_t i = 0;
   sinter_status_t st = SINTER_OK;
+  char *buf = NULL;
   for (const cJSON *e = vocab->child; e && st == SINTER_OK; e = e->next, i++) {
     const cJSON *piece = cJSON_GetArrayItem(e, 0), *score = cJSON_GetArrayItem(e, 1);
     if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsString(piece) ||
@@ -366,11 +476,14 @@ static sinter_status_t load_unigram(sn_tokenizer_t *tok, const cJSON *model, con
                         "%s: model.vocab[%zu] must be a [piece, score] pair", name, i);
       break;
     }
-    size_t len = strlen(piece->valuestring);
-    st = sn_utf8_validate(piece->valuestring, len, name, err);
-    if (st == SINTER_OK) st = sn_vocab_put(&v, piece->valuestring, len, (int32_t)i, err);
+    size_t len = 0;
+    const char *key = file_string(piece->valuestring, &len, &buf);
+    if (!key) st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+    if (st == SINTER_OK) st = sn_utf8_validate(key, len, name, err);
+    if (st == SINTER_OK) st = sn_vocab_put(&v, key, len, (int32_t)i, err);
     scores[i] = score->valuedouble;
   }
+  free(buf);
   if (st != SINTER_OK) {
     free(scores);
     sn_vocab_free(&v);
@@ -1025,19 +1138,31 @@ sinter_status_t sn_tokenizer_load_json(const char *json, size_t len, const char 
                                        sn_tokenizer_t **out, sinter_error_t *err) {
   *out = NULL;
   if (!name) name = "tokenizer.json";
+  char *escaped = NULL;
+  size_t escaped_len = 0;
+  SN_TRY(escape_nuls(json, len, name, &escaped, &escaped_len, err));
+  if (escaped) {
+    json = escaped;
+    len = escaped_len;
+  }
   cJSON *root = cJSON_ParseWithLength(json, len);
   if (!root) {
     const char *at = cJSON_GetErrorPtr();
     size_t off = (at && at >= json && at <= json + len) ? (size_t)(at - json) : 0;
+    free(escaped);
+    nul_sentinel = 0;
     return sn_error_set(err, SINTER_ERR_FORMAT, "%s: invalid JSON near byte offset %zu", name, off);
   }
+  free(escaped);
   sn_tokenizer_t *tok = sn_tokenizer_alloc();
   if (!tok) {
     cJSON_Delete(root);
+    nul_sentinel = 0;
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
   }
   sinter_status_t st = build_from_json(tok, root, name, err);
   cJSON_Delete(root);
+  nul_sentinel = 0;
   if (st == SINTER_OK) st = sn_tokenizer_finish_added(tok, err);
   if (st != SINTER_OK) {
     sn_tokenizer_destroy(tok);
