@@ -55,8 +55,8 @@ static void load_once(void) {
       break;
     }
   }
-  static const char *const kinds[KINDS] = {"minilm",     "roberta",     "qwen",
-                                           "xlmr",       "deberta_v3",  "camembert",
+  static const char *const kinds[KINDS] = {"minilm",      "roberta",        "qwen",
+                                           "xlmr",        "deberta_v3",     "camembert",
                                            "spm_options", "split_behaviors"};
   for (int k = 0; k < KINDS; k++) {
     char buf[4200];

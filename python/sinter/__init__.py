@@ -165,6 +165,10 @@ class Model:
                             special_tokens_mask=sp, truncated=cut))
         return out[0] if one else out
 
+    def decode(self, ids, skip_special_tokens=True):
+        """Text of token ids, as Hugging Face's Tokenizer.decode gives it."""
+        return self._p.decode(list(ids), skip_special_tokens)
+
     def save(self, path):
         """Writes the compiled program as a .sinter artifact."""
         self._p.save(os.fspath(path))

@@ -545,6 +545,42 @@ done:
   return result;
 }
 
+/* decode(ids, skip_special=True) -> str: the model's tokenizer decoder. */
+static PyObject *Program_decode(ProgramObject *p, PyObject *args, PyObject *kw) {
+  static char *names[] = {"ids", "skip_special", NULL};
+  PyObject *ids_o;
+  int skip = 1;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p", names, &ids_o, &skip)) return NULL;
+  PyObject *seq = PySequence_Fast(ids_o, "ids must be a sequence of ints");
+  if (!seq) return NULL;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  int32_t *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
+  if (!ids) {
+    Py_DECREF(seq);
+    return PyErr_NoMemory();
+  }
+  for (Py_ssize_t i = 0; i < n; i++) {
+    long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+    if (v == -1 && PyErr_Occurred()) {
+      free(ids);
+      Py_DECREF(seq);
+      return NULL;
+    }
+    /* Outside int32: no token has that id, and decode skips unknown ids. */
+    ids[i] = v < INT32_MIN || v > INT32_MAX ? -1 : (int32_t)v;
+  }
+  Py_DECREF(seq);
+  char *text = NULL;
+  sinter_error_t err;
+  sinter_status_t st;
+  Py_BEGIN_ALLOW_THREADS st = sinter_model_decode(p->model, ids, (size_t)n, skip, &text, &err);
+  Py_END_ALLOW_THREADS free(ids);
+  if (st) return raise_error(&err);
+  PyObject *out = PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace");
+  sinter_free(text);
+  return out;
+}
+
 /* save(path): writes the program as an artifact. */
 static PyObject *Program_save(ProgramObject *p, PyObject *args) {
   const char *path;
@@ -564,6 +600,8 @@ static PyMethodDef Program_methods[] = {
      "Every output of one pass over token-id inputs: (hidden, pooler, logits, embeddings)."},
     {"tokenize", (PyCFunction)(void (*)(void))Program_tokenize, METH_VARARGS | METH_KEYWORDS,
      "Tokenizes texts (and pairs)."},
+    {"decode", (PyCFunction)(void (*)(void))Program_decode, METH_VARARGS | METH_KEYWORDS,
+     "Turns token ids back into text with the tokenizer's decoder."},
     {"save", (PyCFunction)Program_save, METH_VARARGS, "Writes the program as a .sinter artifact."},
     {NULL, NULL, 0, NULL},
 };

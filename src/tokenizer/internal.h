@@ -129,9 +129,9 @@ void sn_regex_free(sn_regex_t *re);
 void sn_regex_scratch_free(sn_regex_scratch_t *sc);
 /* One Oniguruma search of a compiled (non-literal) regex in s[from..n):
  * *found, and the match's byte range. */
-sinter_status_t sn_regex_search(const sn_regex_t *re, const unsigned char *s, size_t n,
-                                size_t from, sn_regex_scratch_t *sc, int *found, size_t *ms,
-                                size_t *me, sinter_error_t *err);
+sinter_status_t sn_regex_search(const sn_regex_t *re, const unsigned char *s, size_t n, size_t from,
+                                sn_regex_scratch_t *sc, int *found, size_t *ms, size_t *me,
+                                sinter_error_t *err);
 
 struct sn_precompiled;
 
@@ -159,8 +159,7 @@ struct sn_spans;
  * matches are scratch). Alignment rules follow the Rust
  * NormalizedString::transform. */
 sinter_status_t sn_normalize(const sn_normalizer_t *n, sn_text_t *in, sn_text_t *tmp,
-                             sn_regex_scratch_t *rx, struct sn_spans *matches,
-                             sinter_error_t *err);
+                             sn_regex_scratch_t *rx, struct sn_spans *matches, sinter_error_t *err);
 /* Releases what the steps own (patterns, contents, charsmaps). */
 void sn_normalizer_free(sn_normalizer_t *n);
 
@@ -296,12 +295,12 @@ sinter_status_t sn_metaspace_map(const sn_metaspace_t *ms, const sn_text_t *text
 
 /* Working memory of the pre-tokenizer, per encoding. */
 typedef struct sn_pretok_scratch {
-  sn_spans_t tmp;     /* words between steps */
+  sn_spans_t tmp; /* words between steps */
   sn_spans_t next;
-  sn_text_t mapped;   /* the text a Metaspace step made */
-  sn_spans_t found;   /* a pattern's matches in one word */
-  sn_spans_t events;  /* the word cut into matches and gaps, in order */
-  uint8_t *is_match;  /* per event */
+  sn_text_t mapped;  /* the text a Metaspace step made */
+  sn_spans_t found;  /* a pattern's matches in one word */
+  sn_spans_t events; /* the word cut into matches and gaps, in order */
+  uint8_t *is_match; /* per event */
   size_t is_match_cap;
   sn_regex_scratch_t rx;
 } sn_pretok_scratch_t;
@@ -592,12 +591,12 @@ struct sn_tokenizer {
   sn_post_t post;
   sn_added_token_t *added;
   size_t added_len;
-  sn_trie_t raw_trie;       /* added tokens with normalized = false */
-  sn_trie_t norm_trie;      /* added tokens with normalized = true, by normalized content */
-  sn_vocab_t added_vocab;   /* content -> id of added tokens */
-  sn_vocab_t added_names;   /* id -> name: the normalized content when normalized = true */
-  sn_vocab_t special_vocab; /* contents of special added tokens (for decode) */
-  int chunkable;            /* long plain segments may be cut at ASCII whitespace */
+  sn_trie_t raw_trie;         /* added tokens with normalized = false */
+  sn_trie_t norm_trie;        /* added tokens with normalized = true, by normalized content */
+  sn_vocab_t added_vocab;     /* content -> id of added tokens */
+  sn_vocab_t added_names;     /* id -> name: the normalized content when normalized = true */
+  sn_vocab_t special_vocab;   /* contents of special added tokens (for decode) */
+  int chunkable;              /* long plain segments may be cut at ASCII whitespace */
   struct sn_decoder *decoder; /* NULL: tokens joined by spaces (decoder.c) */
   sn_truncation_t truncation;
   sn_padding_t padding;

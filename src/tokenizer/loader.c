@@ -85,7 +85,6 @@ static const char *type_of(const cJSON *obj) {
   return cJSON_IsString(t) ? t->valuestring : NULL;
 }
 
-
 /* Reads a {"String": s} or {"Regex": r} pattern into re. */
 static sinter_status_t get_pattern(const cJSON *obj, const char *name, const char *where,
                                    sn_regex_t *re, sinter_error_t *err) {
@@ -168,7 +167,6 @@ static sinter_status_t get_behavior(const cJSON *obj, const char *def, sn_split_
                       name);
 }
 
-
 /* Case-insensitive search of the NUL-terminated ASCII needle in s[0..n). */
 static int memmem_nocase(const char *s, size_t n, const char *needle) {
   size_t m = strlen(needle);
@@ -248,7 +246,8 @@ static sinter_status_t escape_nuls(const char *json, size_t len, const char *nam
   if (!b) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
   size_t w = 0;
   for (size_t i = 0; i < len;) {
-    if (json[i] == '\\' && i + 5 < len && json[i + 1] == 'u' && memcmp(json + i + 2, "0000", 4) == 0) {
+    if (json[i] == '\\' && i + 5 < len && json[i + 1] == 'u' &&
+        memcmp(json + i + 2, "0000", 4) == 0) {
       memcpy(b + w, esc, 12);
       w += 12;
       i += 6;
@@ -443,7 +442,6 @@ static sinter_status_t load_bpe(sn_tokenizer_t *tok, const cJSON *model, const c
   return SINTER_OK;
 }
 
-
 /* Unigram: model.vocab is a list of [piece, score]; ids are positions. */
 static sinter_status_t load_unigram(sn_tokenizer_t *tok, const cJSON *model, const char *name,
                                     sinter_error_t *err) {
@@ -453,7 +451,8 @@ static sinter_status_t load_unigram(sn_tokenizer_t *tok, const cJSON *model, con
   }
   size_t count = (size_t)cJSON_GetArraySize(vocab);
   if (count == 0) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: model.vocab is empty", name);
-  if (count > INT32_MAX) return sn_error_set(err, SINTER_ERR_LIMIT, "%s: model.vocab too large", name);
+  if (count > INT32_MAX)
+    return sn_error_set(err, SINTER_ERR_LIMIT, "%s: model.vocab too large", name);
   size_t unk = 0;
   const cJSON *uj = cJSON_GetObjectItemCaseSensitive(model, "unk_id");
   int has_unk = !is_null(uj);
@@ -567,8 +566,8 @@ static sinter_status_t load_normalizer(sn_tokenizer_t *tok, const cJSON *n, cons
   } else if (strcmp(type, "Replace") == 0 || strcmp(type, "Prepend") == 0) {
     int is_replace = type[0] == 'R';
     const char *content = NULL;
-    SN_TRY(get_string(n, is_replace ? "content" : "prepend", NULL, &content, name, "normalizer",
-                      err));
+    SN_TRY(
+        get_string(n, is_replace ? "content" : "prepend", NULL, &content, name, "normalizer", err));
     if (!content) {
       return sn_error_set(err, SINTER_ERR_FORMAT, "%s: normalizer %s without \"%s\"", name, type,
                           is_replace ? "content" : "prepend");
@@ -646,8 +645,8 @@ static sinter_status_t load_pretokenizer(sn_tokenizer_t *tok, const cJSON *p, co
   }
   if (strcmp(type, "Metaspace") == 0) {
     if (tok->pretokenizer.has_metaspace) {
-      return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "unsupported: two Metaspace pre_tokenizers in %s",
-                          name);
+      return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                          "unsupported: two Metaspace pre_tokenizers in %s", name);
     }
     sn_metaspace_t *ms = &tok->pretokenizer.metaspace;
     SN_TRY(get_char(p, "replacement", 0x2581, &ms->replacement, name, "pre_tokenizer", err));
@@ -890,8 +889,8 @@ static sinter_status_t special_pair(const cJSON *p, const char *field, const cha
   return SINTER_OK;
 }
 
-static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char *name,
-                                 int depth, sinter_error_t *err) {
+static sinter_status_t load_post(sn_tokenizer_t *tok, const cJSON *p, const char *name, int depth,
+                                 sinter_error_t *err) {
   if (is_null(p)) return SINTER_OK;
   const char *type = cJSON_IsObject(p) ? type_of(p) : NULL;
   if (!type) return sn_error_set(err, SINTER_ERR_FORMAT, "%s: post_processor without a type", name);

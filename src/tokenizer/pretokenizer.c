@@ -231,7 +231,8 @@ sinter_status_t sn_pretokenize(const sn_pretokenizer_t *p, const sn_text_t *text
     cur = next;
     next = t;
   }
-  for (size_t i = 0; i < cur->len; i++) SN_TRY(sn_spans_push(out, cur->v[i].start, cur->v[i].end, err));
+  for (size_t i = 0; i < cur->len; i++)
+    SN_TRY(sn_spans_push(out, cur->v[i].start, cur->v[i].end, err));
   *words_text = text;
   return SINTER_OK;
 }

@@ -334,8 +334,8 @@ static sinter_status_t on_normalized_split(void *ctx, int32_t token, size_t star
 static sinter_status_t tokenize_segment(seq_ctx_t *c, size_t a, size_t b, sinter_error_t *err) {
   struct sn_encoding_scratch *sc = c->sc;
   SN_TRY(decode_text(c->s + a, b - a, (uint32_t)a, &sc->seg, err));
-  SN_TRY(sn_normalize(&c->tok->normalizer, &sc->seg, &sc->tmp, &sc->norm_rx, &sc->norm_matches,
-                      err));
+  SN_TRY(
+      sn_normalize(&c->tok->normalizer, &sc->seg, &sc->tmp, &sc->norm_rx, &sc->norm_matches, err));
   if (sc->seg.len == 0) return SINTER_OK;
   if (c->tok->norm_trie.len == 0) return tokenize_words(c, 0, (uint32_t)sc->seg.len, err);
   sn_span_t all = {0, (uint32_t)sc->seg.len};

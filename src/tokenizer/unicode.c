@@ -377,9 +377,9 @@ int sn_uc_decompose_compat(uint32_t c, uint32_t out[SN_UC_MAX_DECOMP]) {
   }
   utf8proc_int32_t buf[SN_UC_MAX_DECOMP];
   int last_boundclass = 0;
-  utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)c, buf, SN_UC_MAX_DECOMP,
-                                               UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT,
-                                               &last_boundclass);
+  utf8proc_ssize_t n =
+      utf8proc_decompose_char((utf8proc_int32_t)c, buf, SN_UC_MAX_DECOMP,
+                              UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, &last_boundclass);
   if (n <= 0 || n > SN_UC_MAX_DECOMP) {
     out[0] = c;
     return 1;

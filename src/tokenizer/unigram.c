@@ -236,7 +236,8 @@ static sinter_status_t emit(const sn_unigram_t *u, const sn_model_scratch_t *sc,
       size_t k = a;
       while (k < b && u->byte_ids[sc->bytes[k]] >= 0) k++;
       if (k == b) {
-        for (k = a; k < b; k++) SN_TRY(sn_raw_tokens_push(out, u->byte_ids[sc->bytes[k]], s, e, err));
+        for (k = a; k < b; k++)
+          SN_TRY(sn_raw_tokens_push(out, u->byte_ids[sc->bytes[k]], s, e, err));
         return SINTER_OK;
       }
     }

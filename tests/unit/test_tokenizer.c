@@ -533,8 +533,8 @@ static void test_loader_refusals(void) {
   SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"WordLevel\",\"vocab\":{}}}", &tok, &err),
                SINTER_ERR_UNSUPPORTED, &err,
                "unsupported tokenizer model \"WordLevel\" in test.json");
-  SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"Unigram\"}}", &tok, &err), SINTER_ERR_FORMAT,
-               &err, "\"model.vocab\" must be an array");
+  SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"Unigram\"}}", &tok, &err), SINTER_ERR_FORMAT, &err,
+               "\"model.vocab\" must be an array");
   SN_CHECK_ERR(load_str("{" MODEL_OK ",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":["
                         "{\"type\":\"NFD\"},{\"type\":\"Replace\"}]}}",
                         &tok, &err),
@@ -549,9 +549,9 @@ static void test_loader_refusals(void) {
                         "\"precompiled_charsmap\":\"@@@\"}}",
                         &tok, &err),
                SINTER_ERR_FORMAT, &err, "precompiled_charsmap");
-  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"pre_tokenizer\":{\"type\":\"CharDelimiterSplit\"}}",
-                        &tok, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "unsupported pre_tokenizer \"CharDelimiterSplit\"");
+  SN_CHECK_ERR(
+      load_str("{" MODEL_OK ",\"pre_tokenizer\":{\"type\":\"CharDelimiterSplit\"}}", &tok, &err),
+      SINTER_ERR_UNSUPPORTED, &err, "unsupported pre_tokenizer \"CharDelimiterSplit\"");
   SN_CHECK_ERR(load_str("{" MODEL_OK ",\"pre_tokenizer\":{\"type\":\"Metaspace\","
                         "\"prepend_scheme\":\"sometimes\"}}",
                         &tok, &err),
@@ -560,9 +560,9 @@ static void test_loader_refusals(void) {
                         "\"Isolated\",\"pattern\":{\"Regex\":\"[\"}}}",
                         &tok, &err),
                SINTER_ERR_FORMAT, &err, "pre_tokenizer.pattern: the pattern does not compile");
-  SN_CHECK_ERR(load_str("{" MODEL_OK ",\"post_processor\":{\"type\":\"TokenTypeProcessing\"}}",
-                        &tok, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "unsupported post_processor \"TokenTypeProcessing\"");
+  SN_CHECK_ERR(
+      load_str("{" MODEL_OK ",\"post_processor\":{\"type\":\"TokenTypeProcessing\"}}", &tok, &err),
+      SINTER_ERR_UNSUPPORTED, &err, "unsupported post_processor \"TokenTypeProcessing\"");
   SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"Unigram\",\"vocab\":[[\"a\"]]}}", &tok, &err),
                SINTER_ERR_FORMAT, &err, "model.vocab[0] must be a [piece, score] pair");
   SN_CHECK_ERR(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":3,\"vocab\":[[\"a\",-1]]}}",
