@@ -501,6 +501,27 @@ def codepoint_digests():
         fh.writelines(out)
 
 
+def unicode_form_digests():
+    """unicode_forms.txt: how the Rust NFC, NFKC and NFKD normalizers (the old
+    unicode-normalization-alignments tables) turn every single code point, as
+    FNV-1a digests per block of 256 code points; a line per block of
+    "%X|nfc|nfkc|nfkd" with the outputs as hex code points."""
+    ns = [normalizers.NFC(), normalizers.NFKC(), normalizers.NFKD()]
+    out = []
+    for block in range(0x110000 // 256):
+        h = 0xCBF29CE484222325
+        for c in range(block * 256, block * 256 + 256):
+            if 0xD800 <= c <= 0xDFFF:
+                continue
+            s = chr(c)
+            fields = [" ".join("%X" % ord(x) for x in n.normalize_str(s)) for n in ns]
+            line = "%X|%s\n" % (c, "|".join(fields))
+            for byte in line.encode():
+                h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        out.append("%X %016x\n" % (block, h))
+    with open(os.path.join(OUT, "unicode_forms.txt"), "w") as fh:
+        fh.writelines(out)
+
 
 # ---------------------------------------------------------------- byte-level BPE
 
@@ -1295,6 +1316,7 @@ def main_spm():
                              count=len(items), **opts))
 
     spm_fixtures(add, len(CORPUS))
+    unicode_form_digests()
     with open(os.path.join(OUT, "settings.json"), "w") as fh:
         json.dump(settings, fh, indent=1)
     total = 0

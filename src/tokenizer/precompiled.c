@@ -30,6 +30,11 @@
  *   be an inserted one: 1 + diff), and at the very start there is none, so
  *   the removal is lost and the following chars take earlier alignments
  *   ("\x1eg" gives "g" aligned to the \x1e), exactly as Rust reports.
+ * (`replace` came with tokenizers PR #617, 0.10.1; earlier versions marked
+ * every char after the first as inserted, and tokenizers 0.23.3 behaves as
+ * above, which the fixtures check.) The shortest-prefix rule and the cluster
+ * walk differ from SentencePiece itself (issues #2116 and #2334 upstream);
+ * we follow the Rust library, which is what the models were converted with.
  * The list then goes through NormalizedString::transform (change <= 0: take
  * the next input char's alignment, consume it and -change more; change > 0:
  * the last consumed char's alignment, or (0, 0) at the start). Nothing is

@@ -20,7 +20,8 @@
  *   - lowercase mappings new in Unicode 16 that Rust's std already has;
  *   - U+0130 'İ' lowercases to "i̇" (two code points) in Rust, while utf8proc's
  *     simple mapping gives 'i';
- *   - U+11938, whose canonical decomposition (Unicode 13) the NFD crate lacks;
+ *   - U+11938, whose canonical decomposition (Unicode 13) the NFD crate lacks,
+ *     and the compatibility decompositions new since Unicode 12.1 (NFKC/NFKD);
  *   - marks whose combining class is new to the Rust NFD crate keep class 0
  *     there, so canonical reordering leaves them in place (offsets differ);
  *   - regex \w (Whitespace pre-tokenizer, single_word added tokens) includes
@@ -366,13 +367,18 @@ int sn_uc_decompose(uint32_t c, uint32_t out[8]) {
   return (int)n;
 }
 
+/* Compatibility decompositions of Unicode 12.1–15 that the Rust NFKC/NFKD
+ * crate predates (so it leaves these characters whole); none of them has a
+ * canonical decomposition. Found by comparing every code point. */
+static const sn_range_t compat_new[] = {
+    {0x32FF, 0x32FF},   {0xA7F2, 0xA7F4},   {0xAB69, 0xAB69},   {0x10781, 0x10785},
+    {0x10787, 0x107B0}, {0x107B2, 0x107BA}, {0x11938, 0x11938}, {0x1E030, 0x1E06D},
+    {0x1F16C, 0x1F16C}, {0x1FBF0, 0x1FBF9},
+};
+
 int sn_uc_decompose_compat(uint32_t c, uint32_t out[SN_UC_MAX_DECOMP]) {
-  if (c < 0xA0) {
+  if (c < 0xA0 || IN(compat_new, c)) {
     out[0] = c;
-    return 1;
-  }
-  if (c == 0x11938) {
-    out[0] = c; /* see sn_uc_decompose */
     return 1;
   }
   utf8proc_int32_t buf[SN_UC_MAX_DECOMP];

@@ -405,6 +405,70 @@ static void test_codepoint_digests(void) {
   SN_CHECK_MSG(bad == 0, "%zu blocks of code points differ", bad);
 }
 
+
+/* One code point through one normalizer kind: its output as "%X %X ...". */
+static void form_cp(uint32_t c, sn_norm_kind_t kind, char *out, size_t cap) {
+  sn_normalizer_t n;
+  memset(&n, 0, sizeof n);
+  n.count = 1;
+  n.steps[0].kind = kind;
+  sn_text_t t = {0}, tmp = {0};
+  sinter_error_t err;
+  size_t w = 0;
+  out[0] = '\0';
+  if (sn_text_reserve(&t, 1, &err) == SINTER_OK) {
+    sn_text_push(&t, c, 0, 4);
+    if (sn_normalize(&n, &t, &tmp, NULL, NULL, &err) == SINTER_OK) {
+      for (size_t i = 0; i < t.len && w + 12 < cap; i++) {
+        w += (size_t)snprintf(out + w, cap - w, "%s%X", i ? " " : "", t.cp[i]);
+      }
+    }
+  }
+  sn_text_free(&t);
+  sn_text_free(&tmp);
+}
+
+/* NFC, NFKC and NFKD of every code point against the Rust library's
+ * (unicode_forms.txt: digests per block of 256). */
+static void test_unicode_form_digests(void) {
+  size_t size;
+  char *data = read_text(FIX "/unicode_forms.txt", &size);
+  SN_CHECK(data != NULL);
+  if (!data) return;
+  size_t blocks = 0, bad = 0;
+  for (char *p = data; *p;) {
+    unsigned block;
+    unsigned long long want;
+    if (sscanf(p, "%X %llx", &block, &want) != 2) break;
+    uint64_t h = 0xCBF29CE484222325ULL;
+    for (uint32_t c = block * 256u; c < block * 256u + 256u; c++) {
+      if (c >= 0xD800 && c <= 0xDFFF) continue;
+      char f[3][160];
+      form_cp(c, SN_NORM_NFC, f[0], sizeof f[0]);
+      form_cp(c, SN_NORM_NFKC, f[1], sizeof f[1]);
+      form_cp(c, SN_NORM_NFKD, f[2], sizeof f[2]);
+      char line[520];
+      snprintf(line, sizeof line, "%X|%s|%s|%s\n", c, f[0], f[1], f[2]);
+      for (const char *q = line; *q; q++) h = (h ^ (unsigned char)*q) * 0x100000001B3ULL;
+    }
+    if (h != want) {
+      bad++;
+      if (bad <= 5) {
+        fprintf(stderr, "unicode forms: block %X (U+%04X..U+%04X) differs from the Rust library\n",
+                block, block * 256, block * 256 + 255);
+      }
+    }
+    blocks++;
+    char *nlp = strchr(p, '\n');
+    if (!nlp) break;
+    p = nlp + 1;
+  }
+  free(data);
+  printf("  NFC/NFKC/NFKD blocks: %zu checked, %zu differ\n", blocks, bad);
+  SN_CHECK(blocks == 0x110000 / 256);
+  SN_CHECK_MSG(bad == 0, "%zu blocks of code points normalize differently", bad);
+}
+
 static sn_tokenizer_t *load_minilm(void) {
   sn_tokenizer_t *tok = NULL;
   sinter_error_t err;
@@ -967,6 +1031,7 @@ int main(void) {
   SN_RUN(test_batch_and_options);
   SN_RUN(test_huge_text);
   SN_RUN(test_codepoint_digests);
+  SN_RUN(test_unicode_form_digests);
   SN_RUN(test_fixture_agreement);
   return SN_TEST_REPORT();
 }
