@@ -1,10 +1,13 @@
 /*
- * tokenize_bench.c — single-threaded tokenizer throughput driver for
- * bench/bench_tokenize.py: loads a model folder's tokenizer, reads a file of
- * texts (one per line), encodes them all in batches `rounds` times and prints
- * one JSON line with texts, tokens, bytes, seconds, tokens/s and MB/s.
+ * tokenize_bench.c — tokenizer throughput driver for bench/bench_tokenize.py:
+ * loads a model folder's tokenizer (truncation and padding off), reads a file
+ * of texts (one per line, split on '\n' only), encodes them all in batches
+ * `rounds` times and prints one JSON line with texts, tokens, bytes, the best
+ * pass's seconds, tokens/s and MB/s. THREADS > 1 spreads the batches over
+ * OpenMP threads, each with its own encodings (the tokenizer is shared,
+ * immutable). BATCH 1 on a one-line file times a single encode.
  *
- *   tokenize_bench MODEL_DIR TEXT_FILE [ROUNDS] [BATCH]
+ *   tokenize_bench MODEL_DIR TEXT_FILE [ROUNDS] [BATCH] [THREADS]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

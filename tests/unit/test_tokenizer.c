@@ -405,7 +405,6 @@ static void test_codepoint_digests(void) {
   SN_CHECK_MSG(bad == 0, "%zu blocks of code points differ", bad);
 }
 
-
 /* One code point through one normalizer kind: its output as "%X %X ...". */
 static void form_cp(uint32_t c, sn_norm_kind_t kind, char *out, size_t cap) {
   sn_normalizer_t n;
