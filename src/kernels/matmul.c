@@ -4,11 +4,11 @@
 
 #include <immintrin.h>
 #include <math.h>
-#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernels/fused.h"
 #include "kernels/gemm.h"
@@ -41,45 +41,46 @@ void sn_dnnl_destroy(sn_dnnl_t *d) {
   free(d);
 }
 
-sinter_status_t sn_matmul_f32(sn_dnnl_t *d, int64_t batch, int64_t m, int64_t k, int64_t n,
-                              const float *a, const float *b, int b_batched, int trans_b, float *c,
+sinter_status_t sn_matmul_f32(int64_t batch, int64_t m, int64_t k, int64_t n, const float *a,
+                              const float *b, int b_batched, int trans_b, float *c,
                               sinter_error_t *err) {
-  dnnl_memory_desc_t a_md, b_md, c_md;
-  dnnl_dims_t a_dims = {batch, m, k}, a_strides = {m * k, k, 1};
-  dnnl_dims_t b_dims = {b_batched ? batch : 1, k, n};
-  dnnl_dims_t b_strides = {k * n, trans_b ? 1 : n, trans_b ? k : 1};
-  dnnl_dims_t c_dims = {batch, m, n}, c_strides = {m * n, n, 1};
-  dnnl_primitive_desc_t pd = NULL;
-  dnnl_primitive_t prim = NULL;
-  dnnl_memory_t mem[3] = {NULL, NULL, NULL};
-  dnnl_status_t s;
-  dnnl_matmul_desc_t desc;
-  sinter_status_t st = SINTER_OK;
-  if ((s = dnnl_memory_desc_init_by_strides(&a_md, 3, a_dims, dnnl_f32, a_strides)) ||
-      (s = dnnl_memory_desc_init_by_strides(&b_md, 3, b_dims, dnnl_f32, b_strides)) ||
-      (s = dnnl_memory_desc_init_by_strides(&c_md, 3, c_dims, dnnl_f32, c_strides)) ||
-      (s = dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &c_md)) ||
-      (s = dnnl_primitive_desc_create(&pd, &desc, NULL, d->engine, NULL)) ||
-      (s = dnnl_primitive_create(&prim, pd)) ||
-      (s = dnnl_memory_create(&mem[0], &a_md, d->engine, (void *)a)) ||
-      (s = dnnl_memory_create(&mem[1], &b_md, d->engine, (void *)b)) ||
-      (s = dnnl_memory_create(&mem[2], &c_md, d->engine, c))) {
-    st = sn_error_set(err, SINTER_ERR_INTERNAL,
-                      "oneDNN matmul [%lld x %lld x %lld x %lld]: setup failed (status %d)",
-                      (long long)batch, (long long)m, (long long)k, (long long)n, (int)s);
-    goto done;
+  if (batch <= 0 || m <= 0 || n <= 0) return SINTER_OK;
+  if (k <= 0) {
+    memset(c, 0, (size_t)(batch * m * n) * sizeof *c);
+    return SINTER_OK;
   }
-  dnnl_exec_arg_t args[3] = {
-      {DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]}};
-  if ((s = dnnl_primitive_execute(prim, d->stream, 3, args)) || (s = dnnl_stream_wait(d->stream)))
-    st = sn_error_set(err, SINTER_ERR_INTERNAL, "oneDNN matmul: execution failed (status %d)",
-                      (int)s);
-done:
-  for (int i = 0; i < 3; i++)
-    if (mem[i]) dnnl_memory_destroy(mem[i]);
-  if (prim) dnnl_primitive_destroy(prim);
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  return st;
+  /* sinter's GEMM takes the right operand as W [N, K] packed: pack op(b)
+   * once per distinct matrix (a transposed copy first when b is [K, N]). */
+  size_t pbytes = (sn_gemm_packed_bytes(k, n) + 63) / 64 * 64;
+  int threads = sn_threadpool_threads(sn_threadpool_current());
+  size_t sbytes = (sn_gemm_scratch_bytes(k, threads) + 63) / 64 * 64;
+  float *packed = aligned_alloc(64, pbytes);
+  float *scratch = aligned_alloc(64, sbytes);
+  float *wt = trans_b ? NULL : malloc((size_t)(k * n) * sizeof *wt);
+  if (!packed || !scratch || (!trans_b && !wt)) {
+    free(packed);
+    free(scratch);
+    free(wt);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "matmul [%lld x %lld x %lld]: out of memory",
+                        (long long)m, (long long)k, (long long)n);
+  }
+  for (int64_t i = 0; i < batch; i++) {
+    if (i == 0 || b_batched) {
+      const float *bi = b + (b_batched ? i * k * n : 0);
+      const float *w = bi;
+      if (!trans_b) {
+        for (int64_t r = 0; r < k; r++)
+          for (int64_t col = 0; col < n; col++) wt[col * k + r] = bi[r * n + col];
+        w = wt;
+      }
+      sn_gemm_pack(k, n, w, packed);
+    }
+    sn_gemm_run(m, k, n, a + i * m * k, packed, NULL, 0, 0, c + i * m * n, scratch);
+  }
+  free(packed);
+  free(scratch);
+  free(wt);
+  return SINTER_OK;
 }
 
 /* ------------------------------------------------ compiled linear layers */
@@ -205,7 +206,8 @@ static sinter_status_t create_gemm(const sn_linear_desc_t *desc, const gemm_layo
   l->desc = *desc;
   l->gemm = layout->elem_bytes;
   /* Sized for every CPU at once; a larger pool grows it at its first run. */
-  int threads = omp_get_num_procs();
+  int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (threads < 1) threads = 1;
   if (gemm_scratch_reserve(l, threads) != 0) {
     free(l);
     return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratch");

@@ -1,9 +1,8 @@
 /*
- * matmul.h — float32 matrix products through oneDNN with plain (unpacked)
- * layouts, as the eager executor uses them (oneDNN's primitive cache makes
- * re-creating a primitive for a shape seen before cheap), and the compiled
- * linear layers, which run oneDNN or sinter's own GEMM (gemm.h) on weights
- * packed at compile time.
+ * matmul.h — float32 matrix products with plain (unpacked) layouts, as the
+ * eager executor uses them (sinter's GEMM on operands packed per call, on the
+ * calling thread's current pool), and the compiled linear layers, which run
+ * oneDNN or sinter's own GEMM (gemm.h) on weights packed at compile time.
  */
 #ifndef SN_KERNELS_MATMUL_H
 #define SN_KERNELS_MATMUL_H
@@ -23,10 +22,11 @@ void sn_dnnl_destroy(sn_dnnl_t *d);
 
 /* c[i] = a[i] @ op(b[i]) for i < batch, a [M, K], c [M, N]. b is [K, N], or
  * [N, K] when trans_b; b_batched says whether b has a matrix per batch entry
- * or one shared matrix. All contiguous row-major. Errors: INTERNAL with the
- * oneDNN status when a primitive cannot be made or run. */
-sinter_status_t sn_matmul_f32(sn_dnnl_t *d, int64_t batch, int64_t m, int64_t k, int64_t n,
-                              const float *a, const float *b, int b_batched, int trans_b, float *c,
+ * or one shared matrix. All contiguous row-major. Runs sinter's GEMM on the
+ * current pool (no OpenMP), allocating its packed operand per call: the
+ * eager executor's matmul, not a hot path. Errors: OUT_OF_MEMORY. */
+sinter_status_t sn_matmul_f32(int64_t batch, int64_t m, int64_t k, int64_t n, const float *a,
+                              const float *b, int b_batched, int trans_b, float *c,
                               sinter_error_t *err);
 
 /* ------------------------------------------------ compiled linear layers */

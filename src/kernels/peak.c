@@ -5,9 +5,10 @@
 #include "kernels/peak.h"
 
 #include <immintrin.h>
-#include <omp.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/time.h"
 #include "kernels/gemm_int8.h"
@@ -129,26 +130,50 @@ __attribute__((target("avx512f,avx512bf16"))) static float bf16_avx512(long roun
   return _mm512_reduce_add_ps(s);
 }
 
+/* One thread of a peak measurement. */
+typedef struct peak_job {
+  float (*loop)(long);
+  long rounds;
+  float result;
+} peak_job_t;
+
+static void *peak_thread(void *p) {
+  peak_job_t *j = p;
+  j->result = j->loop(j->rounds);
+  return NULL;
+}
+
+#define PEAK_MAX_THREADS 256
+
 /* Runs `loop` on `threads` threads for about `seconds` (one round calibrated
  * first) and returns operations per second / 1e9, `ops_per_round` counting
- * one thread's round. */
+ * one thread's round. Plain pthreads: the measurement must not depend on a
+ * pool's or OpenMP's wake-up. */
 static double run_peak(float (*loop)(long), double ops_per_round, int threads, double seconds) {
-  if (threads <= 0) threads = omp_get_num_procs();
+  if (threads <= 0) threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (threads <= 0) threads = 1;
+  if (threads > PEAK_MAX_THREADS) threads = PEAK_MAX_THREADS;
   volatile float sink = 0;
   double t0 = sn_time_now();
   sink += loop(1);
   double one = sn_time_now() - t0;
   long rounds = one > 0 ? (long)(seconds / one) + 1 : 1;
+  peak_job_t jobs[PEAK_MAX_THREADS];
+  pthread_t tid[PEAK_MAX_THREADS];
+  int started = 0;
   t0 = sn_time_now();
-#pragma omp parallel num_threads(threads)
-  {
-    float v = loop(rounds);
-#pragma omp atomic
-    sink += v;
+  for (int t = 1; t < threads; t++) {
+    jobs[t] = (peak_job_t){loop, rounds, 0.0f};
+    if (pthread_create(&tid[t], NULL, peak_thread, &jobs[t]) != 0) break;
+    started++;
   }
+  jobs[0] = (peak_job_t){loop, rounds, 0.0f};
+  peak_thread(&jobs[0]);
+  for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
   double dt = sn_time_now() - t0;
+  for (int t = 0; t <= started; t++) sink += jobs[t].result;
   (void)sink;
-  return ops_per_round * (double)rounds * threads / dt / 1e9;
+  return ops_per_round * (double)rounds * (started + 1) / dt / 1e9;
 }
 
 double sn_peak_fp32_gflops(int threads, double seconds, const char **isa_name) {

@@ -1,24 +1,113 @@
-/* reference.c — straightforward kernels for the eager executor. */
+/* reference.c — straightforward kernels for the eager executor, their loops
+ * split over the calling thread's current pool (threadpool.h). */
 #include "kernels/reference.h"
 
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
+#include "kernels/threadpool.h"
+
+/* Items per range of a split loop: rows are cheap, so ranges stay coarse. */
+#define GRAIN 64
+
+/* Runs fn over [0, n) on the current pool. */
+static void par(int64_t n, sn_threadpool_range_fn fn, void *ctx) {
+  sn_threadpool_for(sn_threadpool_current(), n, GRAIN, fn, ctx);
+}
+
+/* The elementwise kernels, one loop body each. */
+typedef enum unary_op { U_SCALE, U_GELU, U_GELU_TANH, U_RELU, U_TANH } unary_op_t;
+
+typedef struct unary_ctx {
+  const float *x;
+  float *out;
+  float s;
+  unary_op_t op;
+} unary_ctx_t;
+
+static void unary_range(void *p, int64_t begin, int64_t end) {
+  const unary_ctx_t *c = p;
+  const float *x = c->x;
+  float *out = c->out;
+  const float k = 0.7978845608028654f; /* sqrt(2 / pi) */
+  for (int64_t i = begin; i < end; i++) {
+    float v = x[i];
+    switch (c->op) {
+      case U_SCALE: out[i] = v * c->s; break;
+      case U_GELU: out[i] = 0.5f * v * (1.0f + erff(v * (float)M_SQRT1_2)); break;
+      case U_GELU_TANH: out[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v))); break;
+      case U_RELU: out[i] = v > 0.0f ? v : 0.0f; break;
+      case U_TANH: out[i] = tanhf(v); break;
+    }
+  }
+}
+
+static void unary(const float *x, int64_t n, float s, unary_op_t op, float *out) {
+  unary_ctx_t c = {x, out, s, op};
+  par(n, unary_range, &c);
+}
+
+typedef struct gather_ctx {
+  const float *table;
+  int64_t h;
+  const int32_t *ids;
+  float *out;
+} gather_ctx_t;
+
+static void gather_range(void *p, int64_t begin, int64_t end) {
+  const gather_ctx_t *c = p;
+  for (int64_t i = begin; i < end; i++)
+    memcpy(c->out + i * c->h, c->table + (int64_t)c->ids[i] * c->h, (size_t)c->h * 4);
+}
+
 void sn_ref_gather(const float *table, int64_t h, const int32_t *ids, int64_t n, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) memcpy(out + i * h, table + (int64_t)ids[i] * h, (size_t)h * 4);
+  gather_ctx_t c = {table, h, ids, out};
+  par(n, gather_range, &c);
+}
+
+typedef struct add_ctx {
+  const float *a, *b;
+  int64_t nb;
+  float *out;
+} add_ctx_t;
+
+static void add_range(void *p, int64_t begin, int64_t end) {
+  const add_ctx_t *c = p;
+  for (int64_t r = begin; r < end; r++)
+    for (int64_t j = 0; j < c->nb; j++) c->out[r * c->nb + j] = c->a[r * c->nb + j] + c->b[j];
 }
 
 void sn_ref_add(const float *a, int64_t na, const float *b, int64_t nb, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < na / nb; r++)
-    for (int64_t j = 0; j < nb; j++) out[r * nb + j] = a[r * nb + j] + b[j];
+  add_ctx_t c = {a, b, nb, out};
+  par(na / nb, add_range, &c);
 }
 
 void sn_ref_scale(const float *x, int64_t n, float s, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) out[i] = x[i] * s;
+  unary(x, n, s, U_SCALE, out);
+}
+
+typedef struct transpose_ctx {
+  const float *x;
+  float *out;
+  int64_t od[4], in_stride[4];
+  int p[4];
+} transpose_ctx_t;
+
+/* Rows of the output's first two dimensions, flattened. */
+static void transpose_range(void *q, int64_t begin, int64_t end) {
+  const transpose_ctx_t *c = q;
+  const int64_t *od = c->od, *st = c->in_stride;
+  const int *p = c->p;
+  for (int64_t r = begin; r < end; r++) {
+    int64_t i0 = r / od[1], i1 = r % od[1];
+    for (int64_t i2 = 0; i2 < od[2]; i2++) {
+      float *o = c->out + ((i0 * od[1] + i1) * od[2] + i2) * od[3];
+      const float *src = c->x + i0 * st[p[0]] + i1 * st[p[1]] + i2 * st[p[2]];
+      int64_t step = st[p[3]];
+      for (int64_t i3 = 0; i3 < od[3]; i3++) o[i3] = src[i3 * step];
+    }
+  }
 }
 
 void sn_ref_transpose(const float *x, int rank, const int64_t *dims, const int *perm, float *out) {
@@ -33,48 +122,70 @@ void sn_ref_transpose(const float *x, int rank, const int64_t *dims, const int *
   in_stride[3] = 1;
   for (int i = 2; i >= 0; i--) in_stride[i] = in_stride[i + 1] * d[i + 1];
   for (int i = 0; i < 4; i++) od[i] = d[p[i]];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i0 = 0; i0 < od[0]; i0++)
-    for (int64_t i1 = 0; i1 < od[1]; i1++)
-      for (int64_t i2 = 0; i2 < od[2]; i2++) {
-        float *o = out + ((i0 * od[1] + i1) * od[2] + i2) * od[3];
-        const float *src = x + i0 * in_stride[p[0]] + i1 * in_stride[p[1]] + i2 * in_stride[p[2]];
-        int64_t step = in_stride[p[3]];
-        for (int64_t i3 = 0; i3 < od[3]; i3++) o[i3] = src[i3 * step];
+  transpose_ctx_t c;
+  c.x = x;
+  c.out = out;
+  memcpy(c.od, od, sizeof od);
+  memcpy(c.in_stride, in_stride, sizeof in_stride);
+  memcpy(c.p, p, sizeof p);
+  par(od[0] * od[1], transpose_range, &c);
+}
+
+typedef struct softmax_ctx {
+  const float *scores, *mask;
+  int64_t rows, sk; /* rows per batch entry: heads * sq */
+  float scale;
+  float *out;
+} softmax_ctx_t;
+
+static void masked_softmax_range(void *p, int64_t begin, int64_t end) {
+  const softmax_ctx_t *c = p;
+  const float *scores = c->scores, *mask = c->mask;
+  int64_t sk = c->sk, heads_sq = c->rows;
+  float scale = c->scale, *out = c->out;
+  for (int64_t g = begin; g < end; g++) {
+    int64_t bi = g / heads_sq, r = g % heads_sq;
+    const float *row = scores + (bi * heads_sq + r) * sk;
+    const float *m = mask + bi * sk;
+    float *o = out + (bi * heads_sq + r) * sk;
+    float mx = -FLT_MAX;
+    int any = 0;
+    for (int64_t j = 0; j < sk; j++)
+      if (m[j] != 0.0f) {
+        float v = row[j] * scale;
+        mx = v > mx ? v : mx;
+        any = 1;
       }
+    double sum = 0;
+    for (int64_t j = 0; j < sk; j++) {
+      float e = (m[j] != 0.0f || !any) ? expf(row[j] * scale - (any ? mx : 0.0f)) : 0.0f;
+      o[j] = e;
+      sum += e;
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t j = 0; j < sk; j++) o[j] *= inv;
+  }
 }
 
 void sn_ref_masked_softmax(const float *scores, const float *mask, int64_t b, int64_t heads,
                            int64_t sq, int64_t sk, float scale, float *out) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t bi = 0; bi < b; bi++)
-    for (int64_t r = 0; r < heads * sq; r++) {
-      const float *row = scores + (bi * heads * sq + r) * sk;
-      const float *m = mask + bi * sk;
-      float *o = out + (bi * heads * sq + r) * sk;
-      float mx = -FLT_MAX;
-      int any = 0;
-      for (int64_t j = 0; j < sk; j++)
-        if (m[j] != 0.0f) {
-          float v = row[j] * scale;
-          mx = v > mx ? v : mx;
-          any = 1;
-        }
-      double sum = 0;
-      for (int64_t j = 0; j < sk; j++) {
-        float e = (m[j] != 0.0f || !any) ? expf(row[j] * scale - (any ? mx : 0.0f)) : 0.0f;
-        o[j] = e;
-        sum += e;
-      }
-      float inv = (float)(1.0 / sum);
-      for (int64_t j = 0; j < sk; j++) o[j] *= inv;
-    }
+  softmax_ctx_t c = {scores, mask, heads * sq, sk, scale, out};
+  par(b * heads * sq, masked_softmax_range, &c);
 }
 
-void sn_ref_layernorm(const float *x, const float *gamma, const float *beta, int64_t rows,
-                      int64_t h, float eps, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
+typedef struct layernorm_ctx {
+  const float *x, *gamma, *beta;
+  int64_t h;
+  float eps;
+  float *out;
+} layernorm_ctx_t;
+
+static void layernorm_range(void *p, int64_t begin, int64_t end) {
+  const layernorm_ctx_t *c = p;
+  const float *x = c->x, *gamma = c->gamma, *beta = c->beta;
+  int64_t h = c->h;
+  float eps = c->eps, *out = c->out;
+  for (int64_t r = begin; r < end; r++) {
     const float *row = x + r * h;
     float *o = out + r * h;
     double mean = 0, var = 0;
@@ -87,38 +198,46 @@ void sn_ref_layernorm(const float *x, const float *gamma, const float *beta, int
   }
 }
 
+void sn_ref_layernorm(const float *x, const float *gamma, const float *beta, int64_t rows,
+                      int64_t h, float eps, float *out) {
+  layernorm_ctx_t c = {x, gamma, beta, h, eps, out};
+  par(rows, layernorm_range, &c);
+}
+
 void sn_ref_gelu(const float *x, int64_t n, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+  unary(x, n, 0.0f, U_GELU, out);
 }
 
 void sn_ref_gelu_tanh(const float *x, int64_t n, float *out) {
-  const float k = 0.7978845608028654f; /* sqrt(2 / pi) */
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) {
-    float v = x[i];
-    out[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
-  }
+  unary(x, n, 0.0f, U_GELU_TANH, out);
 }
 
 void sn_ref_relu(const float *x, int64_t n, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  unary(x, n, 0.0f, U_RELU, out);
 }
 
 void sn_ref_tanh(const float *x, int64_t n, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) out[i] = tanhf(x[i]);
+  unary(x, n, 0.0f, U_TANH, out);
 }
 
 void sn_ref_slice_first(const float *x, int64_t b, int64_t s, int64_t h, float *out) {
   for (int64_t i = 0; i < b; i++) memcpy(out + i * h, x + i * s * h, (size_t)h * sizeof(float));
 }
 
-void sn_ref_pool(const float *x, const float *mask, int64_t b, int64_t s, int64_t h,
-                 sinter_pooling_t mode, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < b; i++) {
+typedef struct pool_ctx {
+  const float *x, *mask;
+  int64_t s, h;
+  sinter_pooling_t mode;
+  float *out;
+} pool_ctx_t;
+
+static void pool_range(void *p, int64_t begin, int64_t end) {
+  const pool_ctx_t *c = p;
+  const float *x = c->x, *mask = c->mask;
+  int64_t s = c->s, h = c->h;
+  sinter_pooling_t mode = c->mode;
+  float *out = c->out;
+  for (int64_t i = begin; i < end; i++) {
     float *o = out + i * h;
     const float *m = mask + i * s;
     const float *seq = x + i * s * h;
@@ -145,6 +264,12 @@ void sn_ref_pool(const float *x, const float *mask, int64_t b, int64_t s, int64_
       }
     }
   }
+}
+
+void sn_ref_pool(const float *x, const float *mask, int64_t b, int64_t s, int64_t h,
+                 sinter_pooling_t mode, float *out) {
+  pool_ctx_t c = {x, mask, s, h, mode, out};
+  par(b, pool_range, &c);
 }
 
 void sn_ref_l2_normalize(const float *x, int64_t rows, int64_t h, float *out) {

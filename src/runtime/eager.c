@@ -16,7 +16,7 @@ typedef struct slot {
   int64_t numel;
 } slot_t;
 
-static sinter_status_t run_node(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, int32_t i, slot_t *s,
+static sinter_status_t run_node(const sn_ir_graph_t *g, int32_t i, slot_t *s,
                                 const sn_eager_inputs_t *in, sinter_error_t *err) {
   const sn_ir_node_t *n = &g->nodes[i];
   slot_t *o = &s[i];
@@ -69,7 +69,7 @@ static sinter_status_t run_node(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, int32_t
         m *= batch;
         batch = 1;
       }
-      return sn_matmul_f32(dnnl, batch, m, k, last, x, b->data, b_batched, n->trans_b, out, err);
+      return sn_matmul_f32(batch, m, k, last, x, b->data, b_batched, n->trans_b, out, err);
     }
     case SN_OP_TRANSPOSE: sn_ref_transpose(x, n->shape.rank, a->dims, n->perm, out); break;
     case SN_OP_MASKED_SOFTMAX:
@@ -126,7 +126,7 @@ static sinter_status_t check_peak(const sn_ir_graph_t *g, const slot_t *s,
   return SINTER_OK;
 }
 
-sinter_status_t sn_eager_run(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, const sn_eager_inputs_t *in,
+sinter_status_t sn_eager_run(const sn_ir_graph_t *g, const sn_eager_inputs_t *in,
                              float **out_values, sinter_error_t *err) {
   for (int k = 0; k < g->num_outputs; k++) out_values[k] = NULL;
   slot_t *s = calloc((size_t)g->count, sizeof *s);
@@ -146,7 +146,7 @@ sinter_status_t sn_eager_run(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, const sn_e
   sinter_status_t st = check_peak(g, s, in, err);
   int32_t i;
   for (i = 0; i < g->count && st == SINTER_OK; i++) {
-    st = run_node(dnnl, g, i, s, in, err);
+    st = run_node(g, i, s, in, err);
     /* Free storage whose last reader was this node. */
     for (int k = 0; k < g->nodes[i].num_inputs; k++) {
       int32_t r = s[g->nodes[i].inputs[k]].root;

@@ -27,9 +27,10 @@ typedef struct sn_eager_inputs {
 
 /* Runs graph g. For each of the graph's outputs k, out_values[k] receives a
  * new malloc'd float buffer (caller frees each) holding the output bound to
- * (batch, seq). Errors: LIMIT or OUT_OF_MEMORY for an intermediate too large,
- * INTERNAL from oneDNN. On error no buffer is left allocated. */
-sinter_status_t sn_eager_run(sn_dnnl_t *dnnl, const sn_ir_graph_t *g, const sn_eager_inputs_t *in,
+ * (batch, seq). Its kernels run on the calling thread's current pool.
+ * Errors: LIMIT or OUT_OF_MEMORY for an intermediate too large. On error no
+ * buffer is left allocated. */
+sinter_status_t sn_eager_run(const sn_ir_graph_t *g, const sn_eager_inputs_t *in,
                              float **out_values, sinter_error_t *err);
 
 #endif

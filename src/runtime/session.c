@@ -37,7 +37,6 @@ struct sinter_session {
   int last_threads;          /* the team size its last run had (for tests) */
   int compiled;
   /* eager */
-  sn_dnnl_t *dnnl;
   sn_ir_graph_t graph;
   sn_build_options_t built_for;
   int has_graph;
@@ -81,13 +80,7 @@ sinter_status_t sinter_session_create_eager(const sinter_model_t *model, int thr
                         "%s: an artifact holds only the compiled plan; eager mode needs the model "
                         "folder",
                         sn_model_source(model));
-  SN_TRY(session_new(model, threads, out_session, error));
-  sinter_status_t st = sn_dnnl_create(&(*out_session)->dnnl, error);
-  if (st) {
-    sinter_session_destroy(*out_session);
-    *out_session = NULL;
-  }
-  return st;
+  return session_new(model, threads, out_session, error);
 }
 
 sinter_status_t sinter_session_create_compiled(const sinter_program_t *program, int threads,
@@ -119,7 +112,6 @@ void sinter_session_destroy(sinter_session_t *s) {
   free(s->ids), free(s->types), free(s->chunk_offsets), free(s->offsets);
   if (s->has_graph) sn_ir_graph_deinit(&s->graph);
   sn_plan_exec_destroy(s->exec);
-  sn_dnnl_destroy(s->dnnl);
   sn_threadpool_destroy(s->pool);
   free(s);
 }
@@ -250,7 +242,7 @@ static sinter_status_t run_eager(sinter_session_t *s, const sinter_batch_t *batc
     for (size_t t = 0; t < batch->lengths[i]; t++) mask[i * max_len + t] = 1.0f;
   }
   sn_eager_inputs_t in = {(int64_t)b, (int64_t)max_len, ids, types, mask};
-  st = sn_eager_run(s->dnnl, &s->graph, &in, values, err);
+  st = sn_eager_run(&s->graph, &in, values, err);
   if (st) goto done;
   for (int j = 0; j < s->graph.num_outputs; j++) {
     for (int k = 0; k < OUT_COUNT; k++) {

@@ -5,8 +5,9 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -422,6 +423,58 @@ static sinter_status_t prefixed(sinter_error_t *out, const sinter_error_t *e,
   return cli_error(out, e->status, "input %zu: %s", index, e->message);
 }
 
+/* Tokenizing a large input set on several threads: each takes the next 16
+ * inputs from a shared counter (a model's tokenizer is shared read-only). */
+typedef struct tokenize_job {
+  const cli_common_t *opts;
+  const sinter_model_t *model;
+  cli_inputs_t *in;
+  size_t base;
+  sinter_error_t *errors;
+  atomic_size_t next;
+  pthread_mutex_t lock; /* the truncation counters */
+  size_t truncated, first_truncated, truncated_to;
+} tokenize_job_t;
+
+static void prepare_one(tokenize_job_t *j, size_t i) {
+  cli_inputs_t *in = j->in;
+  in->index[i] = j->base + i;
+  if (j->opts->ids_mode) {
+    parse_ids(in->texts[i], j->base + i, &in->ids[i], &in->type_ids[i], &in->lengths[i],
+              &j->errors[i]);
+    return;
+  }
+  sinter_encoding_t enc;
+  const char *text = in->texts[i], *pair = in->pairs ? in->pairs[i] : NULL;
+  if (sinter_model_tokenize_batch(j->model, 1, &text, NULL, pair ? &pair : NULL, NULL, NULL, &enc,
+                                  &j->errors[i]) != SINTER_OK)
+    return;
+  /* The ids and types are kept; the rest of the encoding goes. */
+  in->ids[i] = enc.ids;
+  in->type_ids[i] = enc.type_ids;
+  in->lengths[i] = enc.length;
+  enc.ids = enc.type_ids = NULL;
+  if (enc.truncated) {
+    pthread_mutex_lock(&j->lock);
+    if (!j->truncated++ || i < j->first_truncated)
+      j->first_truncated = i, j->truncated_to = enc.length;
+    pthread_mutex_unlock(&j->lock);
+  }
+  sinter_encodings_free(&enc, 1);
+}
+
+static void *prepare_worker(void *p) {
+  tokenize_job_t *j = p;
+  for (;;) {
+    size_t from = atomic_fetch_add(&j->next, 16);
+    if (from >= j->in->count) return NULL;
+    size_t to = from + 16 < j->in->count ? from + 16 : j->in->count;
+    for (size_t i = from; i < to; i++) prepare_one(j, i);
+  }
+}
+
+#define PREPARE_MAX_THREADS 64
+
 /* Token ids for in->texts[0..count): parsed with --ids, tokenized otherwise
  * (on every thread: a model's tokenizer is shared read-only). Numbers the
  * inputs from `base`. With skip_bad, an input that fails is reported on
@@ -439,33 +492,23 @@ static sinter_status_t prepare_inputs(const cli_common_t *opts, const sinter_mod
     free(errors);
     return cli_error(err, SINTER_ERR_OUT_OF_MEMORY, "inputs");
   }
-  size_t truncated = 0, first_truncated = 0, truncated_to = 0;
-  if (opts->threads > 0) omp_set_num_threads(opts->threads);
-#pragma omp parallel for schedule(dynamic, 16) if (!opts->ids_mode && in->count >= 256)
-  for (size_t i = 0; i < in->count; i++) {
-    in->index[i] = base + i;
-    if (opts->ids_mode) {
-      parse_ids(in->texts[i], base + i, &in->ids[i], &in->type_ids[i], &in->lengths[i], &errors[i]);
-      continue;
-    }
-    sinter_encoding_t enc;
-    const char *text = in->texts[i], *pair = in->pairs ? in->pairs[i] : NULL;
-    if (sinter_model_tokenize_batch(model, 1, &text, NULL, pair ? &pair : NULL, NULL, NULL, &enc,
-                                    &errors[i]) != SINTER_OK)
-      continue;
-    /* The ids and types are kept; the rest of the encoding goes. */
-    in->ids[i] = enc.ids;
-    in->type_ids[i] = enc.type_ids;
-    in->lengths[i] = enc.length;
-    enc.ids = enc.type_ids = NULL;
-    if (enc.truncated) {
-#pragma omp critical
-      {
-        if (!truncated++ || i < first_truncated) first_truncated = i, truncated_to = enc.length;
-      }
-    }
-    sinter_encodings_free(&enc, 1);
+  tokenize_job_t job = {.opts = opts, .model = model, .in = in, .base = base, .errors = errors};
+  atomic_init(&job.next, 0);
+  pthread_mutex_init(&job.lock, NULL);
+  int threads = opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (opts->ids_mode || in->count < 256 || threads < 2) threads = 1;
+  if (threads > PREPARE_MAX_THREADS) threads = PREPARE_MAX_THREADS;
+  pthread_t tid[PREPARE_MAX_THREADS];
+  int started = 0;
+  for (int t = 1; t < threads; t++) {
+    if (pthread_create(&tid[t], NULL, prepare_worker, &job) != 0) break;
+    started++;
   }
+  prepare_worker(&job);
+  for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+  pthread_mutex_destroy(&job.lock);
+  size_t truncated = job.truncated, first_truncated = job.first_truncated,
+         truncated_to = job.truncated_to;
   /* Never silently: a cut input is embedded or classified from its start. */
   if (truncated)
     fprintf(stderr,

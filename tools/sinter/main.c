@@ -36,16 +36,22 @@ static void usage(FILE *out) {
   fprintf(out, "\n'sinter COMMAND --help' describes each command.\n");
 }
 
-/* OpenMP threads that spin while waiting burn a core when idle and, on a
- * machine with as many threads as cores, fight the thread doing the work
- * (first-result latency varied 40 ms to 440 ms here with libgomp's default
- * 300000-iteration spin); threads that sleep at once pay a futex wake-up per
- * parallel region (MiniLM, one 16-token request: 10 ms instead of 4.4 ms).
- * A short spin, then sleep, gets both: 4.4 ms, and an idle process sleeps.
- * libgomp reads these only at start-up, so the CLI sets them and
- * re-executes itself once, unless the user chose a policy. */
+/* sinter's kernels run on its own thread pool (a bounded spin, then sleep).
+ * Only oneDNN still runs on OpenMP: the fp32 linears the compiler gives it
+ * on AVX-512 machines (target.c; SINTER_GEMM=onednn forces it), where our
+ * AVX2 GEMM would run at half the peak. There, OpenMP threads that spin while
+ * waiting burn a core when idle and fight the thread doing the work
+ * (first-result latency varied 40 ms to 440 ms with libgomp's default
+ * 300000-iteration spin), and threads that sleep at once pay a futex wake-up
+ * per parallel region; a short spin, then sleep, gets both. libgomp reads
+ * these only at start-up, so on such a machine the CLI sets them and
+ * re-executes itself once, unless the user chose a policy. Elsewhere no
+ * OpenMP thread ever starts and nothing is re-executed. */
 static void ensure_wait_policy(char **argv) {
   if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+  const char *gemm = getenv("SINTER_GEMM");
+  int onednn = gemm ? strcmp(gemm, "onednn") == 0 : __builtin_cpu_supports("avx512f");
+  if (!onednn) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   setenv("GOMP_SPINCOUNT", "10000", 1);
   execv("/proc/self/exe", argv);
