@@ -56,7 +56,21 @@ def _bootstrap():
     os.execv(py, [py, os.path.abspath(__file__), *sys.argv[1:]])
 
 
-if not _in_venv():
+# --families-only: (re)make only the fixtures of the families added after
+# BERT and DistilBERT, with the interpreter at hand when it has torch and
+# transformers (the pinned venv is only needed to remake everything).
+FAMILIES_ONLY = "--families-only" in sys.argv
+
+
+def _have_torch():
+    try:
+        import torch, transformers  # noqa: F401,E401
+        return True
+    except ImportError:
+        return False
+
+
+if not _in_venv() and not (FAMILIES_ONLY and _have_torch()):
     _bootstrap()
 
 # ---------------------------------------------------------------------------
@@ -78,8 +92,14 @@ from transformers import (  # noqa: E402
     BertForMaskedLM,
     BertForSequenceClassification,
     BertModel,
+    CamembertConfig,
+    CamembertForMaskedLM,
     DistilBertConfig,
     DistilBertForSequenceClassification,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+    XLMRobertaConfig,
+    XLMRobertaModel,
 )
 
 warnings.filterwarnings("ignore")
@@ -143,11 +163,13 @@ def init_weights(model, seed):
             p.copy_(0.2 * noise)
 
 
-def make_inputs(seed, with_types):
+def make_inputs(seed, with_types, lengths_list=None, low=1):
+    """Random ids in [low, VOCAB): RoBERTa-style models take low = pad + 1,
+    since transformers gives a padding id inside a text the padding position."""
     g = torch.Generator().manual_seed(seed)
     cases = []
-    for lengths in CASE_LENGTHS:
-        ids = [torch.randint(1, VOCAB, (n,), generator=g).tolist() for n in lengths]
+    for lengths in lengths_list or CASE_LENGTHS:
+        ids = [torch.randint(low, VOCAB, (n,), generator=g).tolist() for n in lengths]
         tts = None
         if with_types:
             tts = [[0 if i < (n + 1) // 2 else 1 for i in range(n)] for n in lengths]
@@ -203,6 +225,11 @@ def run_case(kind, model, ids, tts):
         logits = model(**kw).logits
     elif kind == "mlm":
         hidden = model.bert(**kw).last_hidden_state
+    elif kind == "rcls":  # RobertaForSequenceClassification: no pooler
+        hidden = model.roberta(**kw).last_hidden_state
+        logits = model(**kw).logits
+    elif kind == "rmlm":
+        hidden = model.roberta(**kw).last_hidden_state
     else:
         raise ValueError(kind)
     return hidden, mask, pooler, logits
@@ -281,13 +308,14 @@ def bert_config(act, **kw):
     return BertConfig(**TINY, hidden_act=act, **kw)
 
 
-def build(name, model, kind, seed, save_fn=None, ref_model=None, with_types=True):
+def build(name, model, kind, seed, save_fn=None, ref_model=None, with_types=True, lengths=None,
+          low=1):
     folder = os.path.join(MODELS, name)
     fresh_dir(folder)
     init_weights(model, seed)
     model.eval()
     (save_fn or (lambda m, d: m.save_pretrained(d, **save_kwargs())))(model, folder)
-    inputs = make_inputs(seed + 1000, with_types)
+    inputs = make_inputs(seed + 1000, with_types, lengths, low)
     ref = ref_model(folder) if ref_model else model
     ref.eval()
     cases = [case_record(kind, ref, ids, tts) for ids, tts in inputs]
@@ -314,6 +342,112 @@ def make_distilbert_cls():
     m = DistilBertForSequenceClassification(cfg)
     folder, inputs, cases = build("distilbert_cls", m, "dcls", 2, with_types=False)
     verify("distilbert_cls", "dcls", DistilBertForSequenceClassification, folder, inputs, cases)
+
+
+# RoBERTa, XLM-R and CamemBERT: shapes nobody tunes for (head sizes 12 and
+# 6, three layers, epsilons 1e-6 and 1e-5, 38 and 30 positions after the
+# padding offset), sequences up to the last position.
+ROBERTA_LENGTHS = [[5, 12, 1, 16], [38], [3, 3, 7]]
+
+
+def make_roberta_cls():
+    torch.manual_seed(11)
+    cfg = RobertaConfig(vocab_size=VOCAB, hidden_size=36, num_attention_heads=3,
+                        intermediate_size=52, num_hidden_layers=3, max_position_embeddings=40,
+                        type_vocab_size=1, pad_token_id=1, layer_norm_eps=1e-6,
+                        hidden_act="gelu", num_labels=3,
+                        id2label={0: "negative", 1: "neutral", 2: "positive"},
+                        label2id={"negative": 0, "neutral": 1, "positive": 2})
+    m = RobertaForSequenceClassification(cfg)
+    folder, inputs, cases = build("roberta_cls", m, "rcls", 11, with_types=False,
+                                  lengths=ROBERTA_LENGTHS, low=2)
+    verify("roberta_cls", "rcls", RobertaForSequenceClassification, folder, inputs, cases)
+
+
+def make_xlmr_base():
+    torch.manual_seed(12)
+    cfg = XLMRobertaConfig(vocab_size=VOCAB, hidden_size=30, num_attention_heads=5,
+                           intermediate_size=44, num_hidden_layers=2, max_position_embeddings=32,
+                           type_vocab_size=1, pad_token_id=1, layer_norm_eps=1e-5,
+                           hidden_act="gelu_new")
+    m = XLMRobertaModel(cfg)
+    folder, inputs, cases = build("xlmr_base", m, "base", 12, with_types=False,
+                                  lengths=[[5, 12, 1, 16], [30], [3, 3, 7]], low=2)
+    verify("xlmr_base", "base", XLMRobertaModel, folder, inputs, cases)
+
+
+def make_camembert_mlm():
+    """A masked-LM checkpoint used as an encoder (lm_head is not used), with
+    padding id 0 so that positions start at 1."""
+    torch.manual_seed(13)
+    cfg = CamembertConfig(vocab_size=VOCAB, hidden_size=24, num_attention_heads=2,
+                          intermediate_size=40, num_hidden_layers=2, max_position_embeddings=34,
+                          type_vocab_size=1, pad_token_id=0, layer_norm_eps=1e-5)
+    m = CamembertForMaskedLM(cfg)
+    folder, inputs, cases = build("camembert_mlm", m, "rmlm", 13, with_types=False,
+                                  lengths=[[5, 12, 1, 16], [33], [3, 3, 7]], low=1)
+    verify("camembert_mlm", "rmlm", CamembertForMaskedLM, folder, inputs, cases)
+
+
+XLMR_ST_TEXTS = [
+    "Hello world, naïve café!", "Der schnelle braune Fuchs springt.", "東京と北京", "x",
+    "A longer sentence that goes on and on past the twenty-token limit of this model "
+    "so that sentence-transformers truncates it", "<mask> and <s> inside", "   spaces   ",
+]
+
+
+def make_xlmr_st():
+    """A sentence-transformers folder on XLMRobertaModel, with the XLM-R style
+    tokenizer of tests/fixtures/tokenizer/xlmr (Unigram, 2006 pieces): the
+    whole path from text to a normalized mean embedding, against
+    SentenceTransformer.encode."""
+    from sentence_transformers import SentenceTransformer
+    torch.manual_seed(14)
+    tok_dir = os.path.join(FIX, "tokenizer", "xlmr")
+    vocab = len(json.load(open(os.path.join(tok_dir, "tokenizer.json")))["model"]["vocab"])
+    cfg = XLMRobertaConfig(vocab_size=vocab, hidden_size=20, num_attention_heads=4,
+                           intermediate_size=28, num_hidden_layers=2, max_position_embeddings=40,
+                           type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                           layer_norm_eps=1e-5)
+    m = XLMRobertaModel(cfg)
+    name = "xlmr_st"
+    folder = os.path.join(MODELS, name)
+    fresh_dir(folder)
+    init_weights(m, 14)
+    m.eval()
+    m.save_pretrained(folder, **save_kwargs())
+    for f in os.listdir(tok_dir):
+        shutil.copy(os.path.join(tok_dir, f), os.path.join(folder, f))
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize",
+         "type": "sentence_transformers.models.Normalize"},
+    ]
+    pooling = {"word_embedding_dimension": 20, "pooling_mode_cls_token": False,
+               "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+               "pooling_mode_mean_sqrt_len_tokens": False}
+    os.makedirs(os.path.join(folder, "1_Pooling"))
+    for rel, obj in (("modules.json", modules), ("1_Pooling/config.json", pooling),
+                     ("sentence_bert_config.json", {"max_seq_length": 20, "do_lower_case": False})):
+        with open(os.path.join(folder, rel), "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+    st = SentenceTransformer(folder, device="cpu")
+    st.eval()
+    emb = st.encode(XLMR_ST_TEXTS, convert_to_numpy=True, batch_size=4)
+    feats = st.tokenize(XLMR_ST_TEXTS)
+    cases = []
+    for i, t in enumerate(XLMR_ST_TEXTS):
+        n = int(feats["attention_mask"][i].sum())
+        cases.append({"text": t, "input_ids": feats["input_ids"][i, :n].tolist(),
+                      "embedding": [f32(x) for x in emb[i]]})
+    assert max(len(c["input_ids"]) for c in cases) == 20, "the long text must be truncated"
+    write_golden(name, cases, {"max_seq_length": 20, "pooling": "mean", "normalize": True})
+    print(f"  {name}: {len(cases)} texts through SentenceTransformer.encode", flush=True)
+
+
+FAMILY_FIXTURES = (make_roberta_cls, make_xlmr_base, make_camembert_mlm, make_xlmr_st)
 
 
 def make_bert_gelu_new_st():
@@ -545,8 +679,13 @@ def main():
     os.makedirs(MODELS, exist_ok=True)
     os.makedirs(GOLDEN, exist_ok=True)
     print(f"[fixtures] {SOURCE}", flush=True)
+    if FAMILIES_ONLY:
+        for fn in FAMILY_FIXTURES:
+            print(f"[fixtures] {fn.__name__[5:]}", flush=True)
+            fn()
+        return
     for fn in (make_bert_cls, make_distilbert_cls, make_bert_gelu_new_st, make_bert_f16,
-               make_bert_sharded, make_bert_mlm, make_bert_legacy_bf16):
+               make_bert_sharded, make_bert_mlm, make_bert_legacy_bf16, *FAMILY_FIXTURES):
         print(f"[fixtures] {fn.__name__[5:]}", flush=True)
         fn()
     print("[fixtures] all_minilm_l6_v2", flush=True)

@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include "artifact/container.h"
+#include "model/family.h"
 #include "kernels/gemm_int8.h"
 #include "kernels/matmul.h"
 #include "kernels/target.h"
@@ -51,7 +52,7 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
   }
   if (!st) {
     fprintf(out, "model:           %s %s, %d layers, hidden %d, %d heads, %lld parameters\n",
-            cfg.model_type == SN_MODEL_BERT ? "bert" : "distilbert", cfg.architecture,
+            cfg.family->name, cfg.architecture,
             (int)cfg.num_layers, (int)cfg.hidden_size, (int)cfg.num_heads,
             (long long)c.model.parameter_count);
     fprintf(out, "pooling:         %s%s\n", sn_pooling_name(mod->pooling),

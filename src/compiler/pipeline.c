@@ -27,11 +27,13 @@ sinter_status_t sn_compile_model(const sinter_model_t *model, const sn_build_opt
     return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
                         "compile: need 1 <= max_seq (%lld) <= max_tokens (%lld)",
                         (long long)opts->max_seq, (long long)opts->max_tokens);
-  if (opts->max_seq > sn_model_config(model)->max_position_embeddings)
+  const sn_config_t *cfg = sn_model_config(model);
+  if (opts->max_seq > cfg->max_positions)
     return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
-                        "compile: max_seq %lld exceeds the model's max_position_embeddings %d",
-                        (long long)opts->max_seq,
-                        (int)sn_model_config(model)->max_position_embeddings);
+                        "compile: max_seq %lld exceeds the model's %d positions "
+                        "(max_position_embeddings %d)",
+                        (long long)opts->max_seq, (int)cfg->max_positions,
+                        (int)cfg->max_position_embeddings);
   SN_TRY(sn_ir_build(model, build, out, err));
   for (size_t p = 0; p < sizeof pipeline / sizeof pipeline[0]; p++) {
     sn_pass_report_t *r = &report->passes[report->num_passes++];

@@ -1,4 +1,4 @@
-/* builder.c — helpers shared by the architecture builders, and dispatch. */
+/* builder.c — the blocks the family encoders are built from, and the entry. */
 #include "ir/builder.h"
 
 #include <math.h>
@@ -72,11 +72,7 @@ void sn_ir_add_embedding_output(sn_ir_graph_t *g, int32_t hidden, int32_t mask,
 sinter_status_t sn_ir_build(const sinter_model_t *model, const sn_build_options_t *options,
                             sn_ir_graph_t *g, sinter_error_t *err) {
   sn_ir_graph_init(g);
-  if (sn_model_config(model)->model_type == SN_MODEL_BERT) {
-    sn_ir_build_bert(model, options, g);
-  } else {
-    sn_ir_build_distilbert(model, options, g);
-  }
+  sn_ir_build_encoder(model, options, g);
   sinter_status_t st = sn_ir_graph_finish(g, err);
   if (st) sn_ir_graph_deinit(g);
   return st;

@@ -1,6 +1,7 @@
 /*
- * builder.h — turning a loaded model into its unfused graph. One builder per
- * architecture (bert.c, distilbert.c), sharing the helpers declared here.
+ * builder.h — turning a loaded model into its unfused graph: the encoder of
+ * its family (encoder.c, reading model/family.h) from the blocks declared
+ * here.
  */
 #ifndef SN_IR_BUILDER_H
 #define SN_IR_BUILDER_H
@@ -22,7 +23,8 @@ sinter_status_t sn_ir_build(const sinter_model_t *model, const sn_build_options_
 
 /* --- helpers for the architecture builders --- */
 
-/* A weight node for canonical name printf(fmt, ...), or -1 when absent. */
+/* A weight node for canonical name printf(fmt, ...), or -1 when absent (the
+ * graph's build_status then names it). */
 int32_t sn_ir_model_weight(sn_ir_graph_t *g, const sinter_model_t *model, const char *fmt, ...)
     SN_PRINTF(3, 4);
 
@@ -43,11 +45,9 @@ int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32
 /* The activation of the feed-forward block. */
 int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x);
 
-/* Architecture entry points. */
-sinter_status_t sn_ir_build_bert(const sinter_model_t *model, const sn_build_options_t *options,
-                                 sn_ir_graph_t *g);
-sinter_status_t sn_ir_build_distilbert(const sinter_model_t *model,
-                                       const sn_build_options_t *options, sn_ir_graph_t *g);
+/* The encoder of the model's family, with its heads. */
+sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_options_t *options,
+                                    sn_ir_graph_t *g);
 
 /* Adds the sentence-embedding outputs shared by all architectures. */
 void sn_ir_add_embedding_output(sn_ir_graph_t *g, int32_t hidden, int32_t mask,

@@ -8,12 +8,12 @@
 
 #include "base/file.h"
 #include "base/json.h"
+#include "model/family.h"
 
-/* Generous limits: they reject nonsense (and overflow) long before memory. */
-#define MAX_VOCAB 10000000
-#define MAX_HIDDEN 65536
-#define MAX_LAYERS 1024
-#define MAX_POSITIONS 1048576
+#define MAX_VOCAB SN_CONFIG_MAX_VOCAB
+#define MAX_HIDDEN SN_CONFIG_MAX_HIDDEN
+#define MAX_LAYERS SN_CONFIG_MAX_LAYERS
+#define MAX_POSITIONS SN_CONFIG_MAX_POSITIONS
 
 static sinter_status_t parse_activation(const char *name, const char *label, sn_activation_t *out,
                                         sinter_error_t *err) {
@@ -32,24 +32,20 @@ static sinter_status_t parse_activation(const char *name, const char *label, sn_
   return SINTER_OK;
 }
 
-/* Maps the first entry of `architectures` to a head; NULL means BertModel. */
+sinter_status_t sn_config_set_activation(sn_config_t *c, const char *name, const char *label,
+                                         sinter_error_t *err) {
+  SN_TRY(parse_activation(name, label, &c->activation, err));
+  snprintf(c->hidden_act, sizeof c->hidden_act, "%s", name);
+  return SINTER_OK;
+}
+
+/* Maps the first entry of `architectures` to a head with the family's
+ * table; none named means the family's first (its bare encoder). */
 static sinter_status_t parse_architecture(const cJSON *root, sn_config_t *c, const char *label,
                                           sinter_error_t *err) {
-  static const struct {
-    const char *name;
-    sn_model_type_t type;
-    sn_head_t head;
-  } known[] = {
-      {"BertModel", SN_MODEL_BERT, SN_HEAD_NONE},
-      {"BertForSequenceClassification", SN_MODEL_BERT, SN_HEAD_SEQUENCE},
-      {"BertForMaskedLM", SN_MODEL_BERT, SN_HEAD_NONE},
-      {"BertForPreTraining", SN_MODEL_BERT, SN_HEAD_NONE},
-      {"DistilBertModel", SN_MODEL_DISTILBERT, SN_HEAD_NONE},
-      {"DistilBertForSequenceClassification", SN_MODEL_DISTILBERT, SN_HEAD_SEQUENCE},
-      {"DistilBertForMaskedLM", SN_MODEL_DISTILBERT, SN_HEAD_NONE},
-  };
+  const sn_family_t *f = c->family;
   const cJSON *archs = cJSON_GetObjectItemCaseSensitive(root, "architectures");
-  const char *name = c->model_type == SN_MODEL_BERT ? "BertModel" : "DistilBertModel";
+  const char *name = f->archs[0].name;
   if (archs && !cJSON_IsNull(archs)) {
     if (!cJSON_IsArray(archs))
       return sn_error_set(err, SINTER_ERR_FORMAT, "%s: field \"architectures\" must be an array",
@@ -62,21 +58,21 @@ static sinter_status_t parse_architecture(const cJSON *root, sn_config_t *c, con
       name = first->valuestring;
     }
   }
-  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-    if (!strcmp(name, known[i].name)) {
-      if (known[i].type != c->model_type)
-        return sn_error_set(err, SINTER_ERR_FORMAT,
-                            "%s: architecture \"%s\" does not match model_type", label, name);
+  char known[512];
+  size_t n = 0;
+  known[0] = '\0';
+  for (size_t i = 0; i < f->arch_count; i++) {
+    if (!strcmp(name, f->archs[i].name)) {
       snprintf(c->architecture, sizeof c->architecture, "%s", name);
-      c->head = known[i].head;
+      c->head = f->archs[i].head;
       return SINTER_OK;
     }
+    if (n < sizeof known)
+      n += (size_t)snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "", f->archs[i].name);
   }
   return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                      "%s: unsupported architecture \"%s\" (supported: BertModel, "
-                      "BertForSequenceClassification, BertForMaskedLM, DistilBertModel, "
-                      "DistilBertForSequenceClassification, DistilBertForMaskedLM)",
-                      label, name);
+                      "%s: unsupported architecture \"%s\" for model_type %s (supported: %s)",
+                      label, name, f->name, known);
 }
 
 /* id2label: an object {"0": "NEG", "1": "POS"} with keys 0..n-1, each once. */
@@ -127,16 +123,19 @@ static sinter_status_t parse_labels(const cJSON *root, sn_config_t *c, const cha
   return SINTER_OK;
 }
 
-static sinter_status_t get_i32(const cJSON *root, const char *key, int64_t fallback, int64_t min,
-                               int64_t max, const char *label, int32_t *out, sinter_error_t *err) {
+sinter_status_t sn_config_get_i32(const cJSON *root, const char *key, int64_t fallback,
+                                  int64_t min, int64_t max, const char *label, int32_t *out,
+                                  sinter_error_t *err) {
   int64_t v;
   SN_TRY(sn_json_get_int(root, key, fallback, min, max, label, &v, err));
   *out = (int32_t)v;
   return SINTER_OK;
 }
 
-static sinter_status_t parse_bert(const cJSON *root, sn_config_t *c, const char *label,
-                                  sinter_error_t *err) {
+#define get_i32 sn_config_get_i32
+
+sinter_status_t sn_config_parse_bert_like(const cJSON *root, sn_config_t *c, const char *label,
+                                          sinter_error_t *err) {
   SN_TRY(get_i32(root, "vocab_size", 30522, 1, MAX_VOCAB, label, &c->vocab_size, err));
   SN_TRY(get_i32(root, "hidden_size", 768, 1, MAX_HIDDEN, label, &c->hidden_size, err));
   SN_TRY(get_i32(root, "num_hidden_layers", 12, 1, MAX_LAYERS, label, &c->num_layers, err));
@@ -149,8 +148,7 @@ static sinter_status_t parse_bert(const cJSON *root, sn_config_t *c, const char 
   SN_TRY(get_i32(root, "pad_token_id", 0, 0, MAX_VOCAB, label, &c->pad_token_id, err));
   const char *act, *pos;
   SN_TRY(sn_json_get_string(root, "hidden_act", "gelu", label, &act, err));
-  SN_TRY(parse_activation(act, label, &c->activation, err));
-  snprintf(c->hidden_act, sizeof c->hidden_act, "%s", act);
+  SN_TRY(sn_config_set_activation(c, act, label, err));
   SN_TRY(sn_json_get_string(root, "position_embedding_type", "absolute", label, &pos, err));
   if (strcmp(pos, "absolute"))
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
@@ -173,25 +171,6 @@ static sinter_status_t parse_bert(const cJSON *root, sn_config_t *c, const char 
   return SINTER_OK;
 }
 
-static sinter_status_t parse_distilbert(const cJSON *root, sn_config_t *c, const char *label,
-                                        sinter_error_t *err) {
-  SN_TRY(get_i32(root, "vocab_size", 30522, 1, MAX_VOCAB, label, &c->vocab_size, err));
-  SN_TRY(get_i32(root, "dim", 768, 1, MAX_HIDDEN, label, &c->hidden_size, err));
-  SN_TRY(get_i32(root, "n_layers", 6, 1, MAX_LAYERS, label, &c->num_layers, err));
-  SN_TRY(get_i32(root, "n_heads", 12, 1, MAX_HIDDEN, label, &c->num_heads, err));
-  SN_TRY(get_i32(root, "hidden_dim", 3072, 1, 16 * MAX_HIDDEN, label, &c->intermediate_size, err));
-  SN_TRY(get_i32(root, "max_position_embeddings", 512, 1, MAX_POSITIONS, label,
-                 &c->max_position_embeddings, err));
-  SN_TRY(get_i32(root, "pad_token_id", 0, 0, MAX_VOCAB, label, &c->pad_token_id, err));
-  c->type_vocab_size = 0;
-  const char *act;
-  SN_TRY(sn_json_get_string(root, "activation", "gelu", label, &act, err));
-  SN_TRY(parse_activation(act, label, &c->activation, err));
-  snprintf(c->hidden_act, sizeof c->hidden_act, "%s", act);
-  c->layer_norm_eps = 1e-12f; /* fixed in DistilBERT's modeling code */
-  return SINTER_OK;
-}
-
 sinter_status_t sn_config_parse(const char *json, size_t size, const char *path, sn_config_t *out,
                                 sinter_error_t *err) {
   memset(out, 0, sizeof *out);
@@ -209,18 +188,23 @@ sinter_status_t sn_config_parse(const char *json, size_t size, const char *path,
     st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: missing field \"model_type\"", path);
     goto done;
   }
-  if (!strcmp(type, "bert")) {
-    out->model_type = SN_MODEL_BERT;
-    st = parse_bert(root, out, path, err);
-  } else if (!strcmp(type, "distilbert")) {
-    out->model_type = SN_MODEL_DISTILBERT;
-    st = parse_distilbert(root, out, path, err);
-  } else {
-    st =
-        sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                     "%s: unsupported model_type \"%s\" (supported: bert, distilbert)", path, type);
+  out->family = sn_family_find(type);
+  if (!out->family) {
+    char known[256];
+    sn_family_list(known, sizeof known);
+    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: unsupported model_type \"%s\" (supported: %s)",
+                      path, type, known);
+    goto done;
   }
+  st = out->family->parse(root, out, path, err);
   if (st) goto done;
+  out->max_positions = out->max_position_embeddings - out->position_offset;
+  if (out->max_positions < 1) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT,
+                      "%s: max_position_embeddings %d leaves no position after the first at %d",
+                      path, (int)out->max_position_embeddings, (int)out->position_offset);
+    goto done;
+  }
   if (out->hidden_size % out->num_heads != 0) {
     st = sn_error_set(err, SINTER_ERR_FORMAT,
                       "%s: hidden size %d is not a multiple of the number of attention heads %d",

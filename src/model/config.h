@@ -1,6 +1,7 @@
 /*
- * config.h — the architecture settings of a BERT-family model, read from a
- * Hugging Face config.json, plus the sentence-transformers modules around it.
+ * config.h — the architecture settings of a model, read from a Hugging Face
+ * config.json by its family (family.h), plus the sentence-transformers
+ * modules around it.
  *
  * Only what we run exactly is accepted: an unknown model type, activation,
  * position embedding type or an inconsistent size is refused by name, so a
@@ -15,7 +16,7 @@
 #include "base/status.h"
 #include "base/types.h"
 
-typedef enum sn_model_type { SN_MODEL_BERT = 0, SN_MODEL_DISTILBERT = 1 } sn_model_type_t;
+struct sn_family;
 
 /* The task head implied by `architectures`. */
 typedef enum sn_head {
@@ -26,7 +27,7 @@ typedef enum sn_head {
 #define SN_CONFIG_MAX_LABELS 4096
 
 typedef struct sn_config {
-  sn_model_type_t model_type;
+  const struct sn_family *family; /* static (family.h): what the model is */
   char architecture[96];
   sn_head_t head;
   int32_t vocab_size;
@@ -35,6 +36,11 @@ typedef struct sn_config {
   int32_t num_heads;
   int32_t intermediate_size;
   int32_t max_position_embeddings;
+  /* Row of the position table for the first token (RoBERTa: padding_idx +
+   * 1); a sequence may hold max_positions = max_position_embeddings -
+   * position_offset tokens. */
+  int32_t position_offset;
+  int32_t max_positions;
   int32_t type_vocab_size; /* 0 for DistilBERT */
   int32_t pad_token_id;
   sn_activation_t activation;

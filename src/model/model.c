@@ -7,6 +7,7 @@
 
 #include "base/file.h"
 #include "base/json.h"
+#include "model/family.h"
 #include "model/model_internal.h"
 #include "model/safetensors.h"
 
@@ -57,60 +58,45 @@ static int expect_norm(expected_list_t *l, int64_t h, const char *prefix) {
   return expect(l, 0, h, 0, "%s.weight", prefix) | expect(l, 0, h, 0, "%s.bias", prefix);
 }
 
+/* A per-layer name: fmt with the layer index. */
+static const char *layer_name(char *buf, size_t cap, const char *fmt, int layer) {
+  snprintf(buf, cap, fmt, layer);
+  return buf;
+}
+
+/* The weights the family's encoder (and head) needs, with the shapes the
+ * config implies. */
 static int build_expected(const sn_config_t *c, expected_list_t *l) {
+  const sn_family_names_t *nm = &c->family->names;
   int64_t H = c->hidden_size, I = c->intermediate_size, L = c->num_labels;
   char p[128];
-  int rc = expect(l, 0, c->vocab_size, H, "embeddings.word_embeddings.weight") |
-           expect(l, 0, c->max_position_embeddings, H, "embeddings.position_embeddings.weight") |
-           expect_norm(l, H, "embeddings.LayerNorm");
-  if (c->model_type == SN_MODEL_BERT) {
-    rc |= expect(l, 0, c->type_vocab_size, H, "embeddings.token_type_embeddings.weight");
-    for (int i = 0; i < c->num_layers; i++) {
-      static const char *qkv[] = {"query", "key", "value"};
-      for (int j = 0; j < 3; j++) {
-        snprintf(p, sizeof p, "encoder.layer.%d.attention.self.%s", i, qkv[j]);
-        rc |= expect_linear(l, 0, H, H, p);
-      }
-      snprintf(p, sizeof p, "encoder.layer.%d.attention.output.dense", i);
-      rc |= expect_linear(l, 0, H, H, p);
-      snprintf(p, sizeof p, "encoder.layer.%d.attention.output.LayerNorm", i);
-      rc |= expect_norm(l, H, p);
-      snprintf(p, sizeof p, "encoder.layer.%d.intermediate.dense", i);
-      rc |= expect_linear(l, 0, I, H, p);
-      snprintf(p, sizeof p, "encoder.layer.%d.output.dense", i);
-      rc |= expect_linear(l, 0, H, I, p);
-      snprintf(p, sizeof p, "encoder.layer.%d.output.LayerNorm", i);
-      rc |= expect_norm(l, H, p);
-    }
-    /* The pooler is part of BertModel but absent from MLM checkpoints. */
-    rc |= expect_linear(l, c->head != SN_HEAD_SEQUENCE, H, H, "pooler.dense");
-    if (c->head == SN_HEAD_SEQUENCE) rc |= expect_linear(l, 0, L, H, "classifier");
-  } else {
-    for (int i = 0; i < c->num_layers; i++) {
-      static const char *lin[] = {"q_lin", "k_lin", "v_lin", "out_lin"};
-      for (int j = 0; j < 4; j++) {
-        snprintf(p, sizeof p, "transformer.layer.%d.attention.%s", i, lin[j]);
-        rc |= expect_linear(l, 0, H, H, p);
-      }
-      snprintf(p, sizeof p, "transformer.layer.%d.sa_layer_norm", i);
-      rc |= expect_norm(l, H, p);
-      snprintf(p, sizeof p, "transformer.layer.%d.ffn.lin1", i);
-      rc |= expect_linear(l, 0, I, H, p);
-      snprintf(p, sizeof p, "transformer.layer.%d.ffn.lin2", i);
-      rc |= expect_linear(l, 0, H, I, p);
-      snprintf(p, sizeof p, "transformer.layer.%d.output_layer_norm", i);
-      rc |= expect_norm(l, H, p);
-    }
-    if (c->head == SN_HEAD_SEQUENCE) {
-      rc |= expect_linear(l, 0, H, H, "pre_classifier");
-      rc |= expect_linear(l, 0, L, H, "classifier");
-    }
+  int rc = expect(l, 0, c->vocab_size, H, "%s", nm->word) |
+           expect(l, 0, c->max_position_embeddings, H, "%s", nm->position) |
+           expect_norm(l, H, nm->embed_norm);
+  if (nm->token_type) rc |= expect(l, 0, c->type_vocab_size, H, "%s", nm->token_type);
+  for (int i = 0; i < c->num_layers; i++) {
+    rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->q, i));
+    rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->k, i));
+    rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->v, i));
+    rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->attn_out, i));
+    rc |= expect_norm(l, H, layer_name(p, sizeof p, nm->attn_norm, i));
+    rc |= expect_linear(l, 0, I, H, layer_name(p, sizeof p, nm->ffn_in, i));
+    rc |= expect_linear(l, 0, H, I, layer_name(p, sizeof p, nm->ffn_out, i));
+    rc |= expect_norm(l, H, layer_name(p, sizeof p, nm->ffn_norm, i));
   }
+  int head = c->head == SN_HEAD_SEQUENCE;
+  /* A pooler is optional (MLM checkpoints have none) unless the classifier
+   * reads it. */
+  if (nm->pooler)
+    rc |= expect_linear(l, !(head && c->family->cls_head == SN_CLS_POOLER), H, H, nm->pooler);
+  if (head && nm->cls_dense) rc |= expect_linear(l, 0, H, H, nm->cls_dense);
+  if (head) rc |= expect_linear(l, 0, L, H, nm->cls_out);
   return rc;
 }
 
-int sn_model_canonical_name(sn_model_type_t type, const char *stored, char *buf, size_t cap) {
-  const char *prefix = type == SN_MODEL_BERT ? "bert." : "distilbert.";
+int sn_model_canonical_name(const sn_family_t *family, const char *stored, char *buf,
+                            size_t cap) {
+  const char *prefix = family->prefix;
   size_t plen = strlen(prefix);
   if (!strncmp(stored, prefix, plen)) stored += plen;
   size_t n = strlen(stored);
@@ -126,12 +112,10 @@ int sn_model_canonical_name(sn_model_type_t type, const char *stored, char *buf,
 }
 
 /* Tensors a checkpoint may carry that we knowingly do not use. */
-static int is_ignorable(const char *canonical) {
-  static const char *prefixes[] = {
-      "cls.", "vocab_transform.", "vocab_layer_norm.", "vocab_projector.", "qa_outputs.", NULL};
+static int is_ignorable(const sn_family_t *f, const char *canonical) {
   if (!strcmp(canonical, "embeddings.position_ids")) return 1;
-  for (int i = 0; prefixes[i]; i++)
-    if (!strncmp(canonical, prefixes[i], strlen(prefixes[i]))) return 1;
+  for (int i = 0; f->unused && f->unused[i]; i++)
+    if (!strncmp(canonical, f->unused[i], strlen(f->unused[i]))) return 1;
   return 0;
 }
 
@@ -194,7 +178,7 @@ static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
   }
   for (size_t i = 0; i < n_tensors; i++) {
     const sn_st_tensor_t *t = sn_st_at(m->archive, i);
-    if (sn_model_canonical_name(c->model_type, t->name, canon[i], sizeof canon[i]) != 0) {
+    if (sn_model_canonical_name(c->family, t->name, canon[i], sizeof canon[i]) != 0) {
       canon[i][0] = '\0'; /* too long to be one of ours: reported as unexpected */
     }
   }
@@ -231,20 +215,25 @@ static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
     st = bind_weight(e, sn_st_at(m->archive, found), &m->weights[m->weight_count++], err);
     if (st) goto done;
     m->parameter_count += sn_st_at(m->archive, found)->numel;
-    if (!strcmp(e->name, "pooler.dense.weight")) m->has_pooler = 1;
   }
   if (n_missing) {
     st = sn_error_set(err, SINTER_ERR_NOT_FOUND, "%s: %zu weight tensor(s) missing: %s%s", m->dir,
                       n_missing, missing, n_missing > 8 ? ", ..." : "");
     goto done;
   }
-  if (sn_model_weight(m, "pooler.dense.weight") && !sn_model_weight(m, "pooler.dense.bias")) {
-    st = sn_error_set(err, SINTER_ERR_NOT_FOUND, "%s: weight \"pooler.dense.bias\" is missing",
-                      m->dir);
-    goto done;
+  if (c->family->names.pooler) {
+    char wname[160], bname[160];
+    snprintf(wname, sizeof wname, "%s.weight", c->family->names.pooler);
+    snprintf(bname, sizeof bname, "%s.bias", c->family->names.pooler);
+    m->has_pooler = sn_model_weight(m, wname) != NULL;
+    if (m->has_pooler != (sn_model_weight(m, bname) != NULL)) {
+      st = sn_error_set(err, SINTER_ERR_NOT_FOUND, "%s: weight \"%s\" is missing", m->dir,
+                        m->has_pooler ? bname : wname);
+      goto done;
+    }
   }
   for (size_t i = 0; i < n_tensors; i++) {
-    if (used[i] || is_ignorable(canon[i])) continue;
+    if (used[i] || is_ignorable(c->family, canon[i])) continue;
     const sn_st_tensor_t *t = sn_st_at(m->archive, i);
     if (sn_strlist_addf(&m->warnings, 0, "%s: unexpected tensor \"%s\" is not used", t->file,
                         t->name) != 0) {
@@ -406,7 +395,7 @@ void sinter_model_close(sinter_model_t *m) {
 void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   const sn_config_t *c = &m->config;
   memset(out, 0, sizeof *out);
-  out->model_type = c->model_type == SN_MODEL_BERT ? "bert" : "distilbert";
+  out->model_type = c->family->name;
   out->architecture = c->architecture;
   out->vocab_size = c->vocab_size;
   out->hidden_size = c->hidden_size;
@@ -422,9 +411,9 @@ void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   out->pooling = m->modules.pooling;
   out->normalize = m->modules.normalize;
   out->max_seq_length =
-      m->modules.max_seq_length > 0 && m->modules.max_seq_length < c->max_position_embeddings
+      m->modules.max_seq_length > 0 && m->modules.max_seq_length < c->max_positions
           ? m->modules.max_seq_length
-          : c->max_position_embeddings;
+          : c->max_positions;
   out->num_labels = c->head == SN_HEAD_SEQUENCE ? c->num_labels : 0;
   out->labels = (const char *const *)c->labels;
   out->pad_token_id = c->pad_token_id;

@@ -104,8 +104,11 @@ size_t sn_model_weight_count(const sinter_model_t *model);
 const sn_weight_t *sn_model_weight_at(const sinter_model_t *model, size_t index);
 
 /* Maps a stored tensor name to its canonical name into buf (size cap):
- * strips "bert."/"distilbert." and renames LayerNorm gamma/beta to
- * weight/bias. Returns 0, or -1 when it does not fit. Exposed for tests. */
-int sn_model_canonical_name(sn_model_type_t type, const char *stored, char *buf, size_t cap);
+ * strips the family's stored prefix ("bert.", "roberta.", ...) and renames
+ * LayerNorm gamma/beta to weight/bias. Returns 0, or -1 when it does not
+ * fit. Exposed for tests. */
+struct sn_family;
+int sn_model_canonical_name(const struct sn_family *family, const char *stored, char *buf,
+                            size_t cap);
 
 #endif

@@ -17,7 +17,7 @@ static sinter_status_t check_against_config(const sn_ir_graph_t *g, const sn_con
     const sn_ir_node_t *word = &g->nodes[n->inputs[1]], *pos = &g->nodes[n->inputs[2]];
     const sn_ir_node_t *type = n->num_inputs == 7 ? &g->nodes[n->inputs[6]] : NULL;
     if (word->op != SN_OP_WEIGHT || pos->op != SN_OP_WEIGHT || word->layout || pos->layout ||
-        word->shape.dims[0] != c->vocab_size || pos->shape.dims[0] != c->max_position_embeddings ||
+        word->shape.dims[0] != c->vocab_size || pos->shape.dims[0] != c->max_positions ||
         (type && (type->op != SN_OP_WEIGHT || type->shape.dims[0] != c->type_vocab_size)) ||
         (!type && c->type_vocab_size > 0) || word->shape.dims[1] != c->hidden_size)
       return sn_error_set(err, SINTER_ERR_FORMAT,

@@ -122,7 +122,7 @@ static sinter_status_t validate(const sinter_session_t *s, const sinter_batch_t 
   if (!batch || batch->count == 0 || !batch->input_ids || !batch->lengths)
     return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "batch is empty");
   size_t max_len = 0, total = 0;
-  size_t limit = (size_t)c->max_position_embeddings;
+  size_t limit = (size_t)c->max_positions;
   if (s->plan && s->plan->max_tokens > 0) {
     /* A compiled plan also bounds one sequence by its token budget. */
     size_t budget = (size_t)s->plan->max_tokens;

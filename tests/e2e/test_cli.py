@@ -45,7 +45,7 @@ def test_graph_prints_verified_unfused_graph():
     assert out.rstrip().endswith("verified")
 
 
-@pytest.mark.parametrize("name", ["bert_cls", "distilbert_cls"])
+@pytest.mark.parametrize("name", ["bert_cls", "distilbert_cls", "roberta_cls"])
 def test_classify_matches_transformers(name):
     g = golden(name)
     for case in g["cases"]:
@@ -187,15 +187,25 @@ def test_rerank_usage_errors():
     assert "--model is required" in run("rerank", "q", "d", check=2).stderr
 
 
+@pytest.mark.parametrize("name", ["bert_gelu_new_st", "xlmr_base", "camembert_mlm"])
 @pytest.mark.parametrize("pool", ["cls", "mean", "max", "mean_sqrt_len"])
-def test_embed_pooling_modes(pool):
-    g = golden("bert_gelu_new_st")
-    case = g["cases"][0]
-    args = ["embed", "--model", MODELS / "bert_gelu_new_st", "--ids", "--pool", pool,
-            "--no-normalize"] + case_args(case)
-    rows = json_lines(run(*args, check=0).stdout)
-    for row, want in zip(rows, case["pooled"][pool]):
-        assert max_abs_diff(row["embedding"], want) < TOLERANCE
+def test_embed_pooling_modes(pool, name):
+    g = golden(name)
+    for case in g["cases"]:
+        args = ["embed", "--model", MODELS / name, "--ids", "--pool", pool,
+                "--no-normalize"] + case_args(case)
+        rows = json_lines(run(*args, check=0).stdout)
+        for row, want in zip(rows, case["pooled"][pool]):
+            assert max_abs_diff(row["embedding"], want) < TOLERANCE
+
+
+def test_info_names_the_family():
+    out = run("info", "--model", MODELS / "xlmr_base", check=0).stdout
+    assert "roberta" in out and "XLMRobertaModel" in out
+    # 32 positions from the padding offset 2: 30 tokens.
+    assert "max seq length:   30" in out
+    proc = run("embed", "--model", MODELS / "xlmr_base", "--ids", " ".join(["5"] * 31), check=1)
+    assert "at most 30" in proc.stderr
 
 
 def test_embed_uses_folder_pooling_and_normalize_by_default():

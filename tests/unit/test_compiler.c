@@ -146,7 +146,11 @@ static void compare_modes_with(const char *name, const char *kernel, int isa) {
   sinter_model_t *m = open_fixture(name);
   if (!m) return;
   sinter_error_t err;
-  sinter_compile_options_t copts = {.dtype = SINTER_DTYPE_F32, .max_tokens = 40, .max_seq = 32};
+  sinter_model_info_t info;
+  sinter_model_get_info(m, &info);
+  int64_t max_seq = info.max_seq_length < 32 ? (int64_t)info.max_seq_length : 32;
+  sinter_compile_options_t copts = {
+      .dtype = SINTER_DTYPE_F32, .max_tokens = 40, .max_seq = max_seq};
   setenv("SINTER_GEMM", kernel, 1);
   int saved_isa = sn_cpu_isa();
   sn_cpu_set_isa(isa);
@@ -158,7 +162,8 @@ static void compare_modes_with(const char *name, const char *kernel, int isa) {
   if (!eager || !compiled) goto done;
   /* 6 sequences, 78 tokens: more than the 40-token budget, so it runs in parts */
   enum { B = 6 };
-  static const size_t lengths[B] = {5, 17, 1, 32, 9, 14};
+  size_t lengths[B] = {5, 17, 1, 32, 9, 14};
+  lengths[3] = (size_t)max_seq; /* up to the model's last position */
   int32_t *ids[B], *types[B];
   unsigned seed = 11;
   for (int i = 0; i < B; i++) {
@@ -274,6 +279,11 @@ static void test_compiled_mlm(void) {
 static void test_compiled_legacy(void) {
   compare_modes("bert_legacy_bf16");
 }
+static void test_compiled_roberta_family(void) {
+  compare_modes("roberta_cls");
+  compare_modes("xlmr_base");
+  compare_modes("camembert_mlm");
+}
 
 static void test_refusals(void) {
   sinter_model_t *m = open_fixture("bert_cls");
@@ -340,6 +350,7 @@ int main(void) {
   SN_RUN(test_compiled_sharded);
   SN_RUN(test_compiled_mlm);
   SN_RUN(test_compiled_legacy);
+  SN_RUN(test_compiled_roberta_family);
   SN_RUN(test_refusals);
   SN_RUN(test_linear_kernel_choice);
   SN_RUN(test_shared_linears_validate_each_weight);

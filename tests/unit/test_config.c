@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "model/config.h"
+#include "model/family.h"
 #include "test.h"
 
 static sinter_status_t parse(const char *json, sn_config_t *c, sinter_error_t *err) {
@@ -19,7 +20,7 @@ static void test_bert_defaults_and_fields(void) {
                     "\"hidden_act\":\"gelu_new\",\"layer_norm_eps\":1e-7}",
                     &c, &err),
               &err);
-  SN_CHECK(c.model_type == SN_MODEL_BERT);
+  SN_CHECK(!strcmp(c.family->name, "bert") && c.position_offset == 0 && c.max_positions == 512);
   SN_CHECK(c.hidden_size == 384 && c.num_heads == 12);
   SN_CHECK(c.num_layers == 12 && c.vocab_size == 30522 && c.intermediate_size == 3072);
   SN_CHECK(c.activation == SN_ACT_GELU_TANH);
@@ -47,6 +48,24 @@ static void test_classifier_labels(void) {
       SINTER_ERR_FORMAT, &err, "id2label key \"5\"");
 }
 
+static void test_roberta_family(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  SN_CHECK_OK(parse("{\"model_type\":\"xlm-roberta\",\"hidden_size\":48,\"num_attention_heads\":3,"
+                    "\"max_position_embeddings\":40,\"type_vocab_size\":1,\"vocab_size\":99,"
+                    "\"architectures\":[\"XLMRobertaForSequenceClassification\"],\"num_labels\":3}",
+                    &c, &err),
+              &err);
+  /* pad_token_id defaults to 1 (RobertaConfig); positions start at 2. */
+  SN_CHECK(!strcmp(c.family->name, "roberta") && c.pad_token_id == 1);
+  SN_CHECK(c.position_offset == 2 && c.max_positions == 38 && c.type_vocab_size == 1);
+  SN_CHECK(c.head == SN_HEAD_SEQUENCE && c.num_labels == 3);
+  sn_config_deinit(&c);
+  SN_CHECK_OK(parse("{\"model_type\":\"camembert\",\"pad_token_id\":0}", &c, &err), &err);
+  SN_CHECK(c.position_offset == 1 && !strcmp(c.architecture, "RobertaModel"));
+  sn_config_deinit(&c);
+}
+
 static void test_distilbert(void) {
   sn_config_t c;
   sinter_error_t err;
@@ -54,7 +73,7 @@ static void test_distilbert(void) {
                     "\"hidden_dim\":64,\"activation\":\"relu\"}",
                     &c, &err),
               &err);
-  SN_CHECK(c.model_type == SN_MODEL_DISTILBERT && c.hidden_size == 32 && c.num_layers == 2);
+  SN_CHECK(!strcmp(c.family->name, "distilbert") && c.hidden_size == 32 && c.num_layers == 2);
   SN_CHECK(c.type_vocab_size == 0 && c.activation == SN_ACT_RELU);
   sn_config_deinit(&c);
 }
@@ -62,8 +81,13 @@ static void test_distilbert(void) {
 static void test_refusals(void) {
   sn_config_t c;
   sinter_error_t err;
-  SN_CHECK_ERR(parse("{\"model_type\":\"roberta\"}", &c, &err), SINTER_ERR_UNSUPPORTED, &err,
-               "unsupported model_type \"roberta\"");
+  SN_CHECK_ERR(parse("{\"model_type\":\"deberta-v2\"}", &c, &err), SINTER_ERR_UNSUPPORTED, &err,
+               "unsupported model_type \"deberta-v2\" (supported: bert, distilbert, roberta, "
+               "xlm-roberta, camembert)");
+  SN_CHECK_ERR(parse("{\"model_type\":\"roberta\",\"architectures\":[\"BertModel\"]}", &c, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "unsupported architecture \"BertModel\" for model_type roberta");
+  SN_CHECK_ERR(parse("{\"model_type\":\"roberta\",\"max_position_embeddings\":2}", &c, &err),
+               SINTER_ERR_FORMAT, &err, "leaves no position");
   SN_CHECK_ERR(
       parse("{\"model_type\":\"bert\",\"position_embedding_type\":\"relative_key\"}", &c, &err),
       SINTER_ERR_UNSUPPORTED, &err, "relative_key");
@@ -163,6 +187,7 @@ int main(void) {
   SN_RUN(test_bert_defaults_and_fields);
   SN_RUN(test_classifier_labels);
   SN_RUN(test_distilbert);
+  SN_RUN(test_roberta_family);
   SN_RUN(test_refusals);
   SN_RUN(test_missing_file);
   SN_RUN(test_sentence_transformers_modules);

@@ -154,6 +154,12 @@ static void test_bert_mlm(void) {
 static void test_bert_legacy_bf16(void) {
   run_model_golden("bert_legacy_bf16");
 }
+/* The RoBERTa family: positions after the padding index, its classifier. */
+static void test_roberta_family(void) {
+  run_model_golden("roberta_cls");
+  run_model_golden("xlmr_base");
+  run_model_golden("camembert_mlm");
+}
 
 /* all-MiniLM-L6-v2 sentence embeddings against sentence-transformers encode. */
 static void test_default_model(void) {
@@ -203,6 +209,7 @@ int main(void) {
   SN_RUN(test_bert_f16);
   SN_RUN(test_bert_sharded);
   SN_RUN(test_bert_mlm);
+  SN_RUN(test_roberta_family);
   SN_RUN(test_bert_legacy_bf16);
   SN_RUN(test_default_model);
   return SN_TEST_REPORT();

@@ -1,0 +1,104 @@
+/*
+ * family.h — a model family: all that sinter knows of one architecture
+ * (BERT, DistilBERT, RoBERTa, ...), described in one file
+ * src/model/family_<name>.c and listed in families.c.
+ *
+ * A folder's family is found by config.json's model_type. The config parser
+ * (config.c), the weight binder (model.c: which tensors, with which shapes,
+ * under which stored prefix) and the graph builder (ir/encoder.c: the
+ * encoder assembled from shared blocks under these names) take everything
+ * from the descriptor, so no other file names a family; adding one that is
+ * made of existing blocks is adding one descriptor. docs/DESIGN.md shows how.
+ */
+#ifndef SN_MODEL_FAMILY_H
+#define SN_MODEL_FAMILY_H
+
+#include <stddef.h>
+
+#include "base/status.h"
+#include "model/config.h"
+
+struct cJSON;
+
+/* Where the position embeddings are read: row p for the token at position p
+ * of its sequence (BERT), or row padding_idx + 1 + p (RoBERTa's
+ * create_position_ids_from_input_ids, for a sequence without padding ids). */
+typedef enum sn_positions {
+  SN_POSITIONS_FROM_ZERO = 0,
+  SN_POSITIONS_AFTER_PADDING = 1,
+} sn_positions_t;
+
+/* What a *ForSequenceClassification puts on the encoder. */
+typedef enum sn_cls_head {
+  SN_CLS_POOLER = 0,     /* BERT: pooler (first token, dense, tanh), then classifier */
+  SN_CLS_RELU_DENSE = 1, /* DistilBERT: first token, dense, ReLU, classifier */
+  SN_CLS_TANH_DENSE = 2, /* RoBERTa: first token, dense, tanh, out_proj */
+} sn_cls_head_t;
+
+/* One `architectures` value and the head it implies. */
+typedef struct sn_family_arch {
+  const char *name;
+  sn_head_t head;
+} sn_family_arch_t;
+
+/* Canonical tensor names (the stored prefix removed). Per-layer ones are
+ * printf formats taking the layer index; a linear names the prefix of its
+ * .weight and .bias, a norm the prefix of its .weight and .bias. */
+typedef struct sn_family_names {
+  const char *word, *position, *token_type; /* token_type NULL: no type embeddings */
+  const char *embed_norm;
+  const char *q, *k, *v, *attn_out, *attn_norm; /* per layer */
+  const char *ffn_in, *ffn_out, *ffn_norm;      /* per layer */
+  const char *pooler;                           /* NULL: the family has none */
+  const char *cls_dense, *cls_out;              /* the classification head's linears */
+} sn_family_names_t;
+
+typedef struct sn_family {
+  const char *name;               /* reported as the model type: "bert" */
+  const char *const *model_types; /* config.json model_type values; NULL-terminated */
+  const char *prefix;             /* stored tensor prefix that is removed: "bert." */
+  const sn_family_arch_t *archs;  /* the first is the default when none is named */
+  size_t arch_count;
+  /* Reads the architecture's sizes and options from config.json into c
+   * (labels and architecture are read after, by config.c). */
+  sinter_status_t (*parse)(const struct cJSON *root, sn_config_t *c, const char *label,
+                           sinter_error_t *err);
+  sn_family_names_t names;
+  sn_positions_t positions;
+  int scale_q; /* 1: q is scaled by 1/sqrt(head_dim) before the scores (DistilBERT) */
+  sn_cls_head_t cls_head;
+  const char *const *unused; /* prefixes of tensors knowingly not used; NULL-terminated */
+} sn_family_t;
+
+/* The family whose model_types holds `model_type`, or NULL. */
+const sn_family_t *sn_family_find(const char *model_type);
+
+/* "bert, distilbert, ..." (the supported model_type values) into buf. */
+void sn_family_list(char *buf, size_t cap);
+
+/* ---- helpers for the families' parse functions (config.c) ---- */
+
+/* The parse of BERT's config.json (hidden_size, num_hidden_layers, ...,
+ * hidden_act, position_embedding_type "absolute", layer_norm_eps), which the
+ * families derived from BERT share. */
+sinter_status_t sn_config_parse_bert_like(const struct cJSON *root, sn_config_t *c,
+                                          const char *label, sinter_error_t *err);
+
+/* An integer field in [min, max] (fallback when absent) into *out. */
+sinter_status_t sn_config_get_i32(const struct cJSON *root, const char *key, int64_t fallback,
+                                  int64_t min, int64_t max, const char *label, int32_t *out,
+                                  sinter_error_t *err);
+
+/* An activation name ("gelu", "gelu_new", "relu", ...) into c->activation and
+ * c->hidden_act. */
+sinter_status_t sn_config_set_activation(sn_config_t *c, const char *name, const char *label,
+                                         sinter_error_t *err);
+
+/* Limits on config values: they reject nonsense (and overflow) long before
+ * memory. */
+#define SN_CONFIG_MAX_VOCAB 10000000
+#define SN_CONFIG_MAX_HIDDEN 65536
+#define SN_CONFIG_MAX_LAYERS 1024
+#define SN_CONFIG_MAX_POSITIONS 1048576
+
+#endif

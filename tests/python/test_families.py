@@ -1,0 +1,35 @@
+"""sinter.Model and the SentenceTransformer drop-in on the RoBERTa family:
+an XLM-R sentence-transformers folder (text to normalized mean embedding)
+against SentenceTransformer.encode's recorded output, and a RoBERTa
+classifier's logits against transformers'."""
+import json
+from pathlib import Path
+
+import numpy as np
+
+import sinter
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / "tests" / "fixtures" / "models"
+GOLDEN = ROOT / "tests" / "fixtures" / "golden"
+
+
+def test_xlmr_sentence_transformer(tmp_path):
+    g = json.loads((GOLDEN / "xlmr_st.json").read_text())
+    texts = [c["text"] for c in g["cases"]]
+    want = np.array([c["embedding"] for c in g["cases"]], dtype=np.float32)
+    m = sinter.Model(MODELS / "xlmr_st", cache=tmp_path / "cache")
+    assert m.info["model_type"] == "roberta" and m.info["architecture"] == "XLMRobertaModel"
+    got = m.encode(texts)
+    assert np.abs(got - want).max() < 1e-4
+    assert [r["input_ids"] for r in m.tokenize(texts)] == [c["input_ids"] for c in g["cases"]]
+    st = sinter.SentenceTransformer(str(MODELS / "xlmr_st"), cache_folder=tmp_path / "cache2")
+    assert np.abs(st.encode(texts) - want).max() < 1e-4
+
+
+def test_roberta_classifier_logits(tmp_path):
+    g = json.loads((GOLDEN / "roberta_cls.json").read_text())
+    m = sinter.Model(MODELS / "roberta_cls", cache=tmp_path / "cache")
+    for case in g["cases"]:
+        got = m.logits([np.array(x, dtype=np.int32) for x in case["input_ids"]])
+        assert np.abs(got - np.array(case["logits"], dtype=np.float32)).max() < 1e-4
