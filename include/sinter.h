@@ -68,6 +68,8 @@ typedef enum sinter_pooling {
   SINTER_POOL_MEAN = 2,
   SINTER_POOL_MAX = 3,
   SINTER_POOL_MEAN_SQRT_LEN = 4,
+  SINTER_POOL_LAST_TOKEN = 5,    /* the last token (decoder-style embedders) */
+  SINTER_POOL_WEIGHTED_MEAN = 6, /* mean weighted by position 1, 2, ..., n */
 } sinter_pooling_t;
 
 /* A loaded model: config, weights (mapped, not copied, where stored as F32),

@@ -23,7 +23,8 @@ __version__ = _sinter.version
 __all__ = ["Model", "SentenceTransformer", "Error", "compile", "cpu_count", "__version__"]
 
 _DTYPES = {"f32": 0, "float32": 0, "bf16": 1, "bfloat16": 1, "int8": 2}
-_POOLING = {None: 0, "cls": 1, "mean": 2, "max": 3, "mean_sqrt_len": 4}
+_POOLING = {None: 0, "cls": 1, "mean": 2, "max": 3, "mean_sqrt_len": 4, "lasttoken": 5,
+            "weightedmean": 6}
 _TRUNCATION = {"right": 0, "left": 1, "none": 2}
 
 
@@ -85,7 +86,8 @@ class Model:
     def _run(self, inputs, pairs=None, want=0, batch_size=32, normalize=None, pooling=None,
              truncation="right"):
         if pooling not in _POOLING:
-            raise ValueError(f"pooling must be one of cls, mean, max, mean_sqrt_len, not {pooling!r}")
+            raise ValueError("pooling must be one of cls, mean, max, mean_sqrt_len, lasttoken, "
+                             f"weightedmean, not {pooling!r}")
         norm = 0 if normalize is None else (1 if normalize else -1)
         inputs = list(inputs)
         if inputs and not isinstance(inputs[0], str):  # token ids
@@ -104,7 +106,8 @@ class Model:
         """Sentence embeddings: float32 [n, hidden] (a 1-D vector for one str).
         texts: str, a list of str, or token-id lists / numpy arrays. normalize:
         None (the folder's choice), True or False. pooling: None (the
-        folder's), "cls", "mean", "max" or "mean_sqrt_len"."""
+        folder's), "cls", "mean", "max", "mean_sqrt_len", "lasttoken" or
+        "weightedmean"."""
         one = isinstance(texts, str)
         out, _ = self._run([texts] if one else texts, batch_size=batch_size, normalize=normalize,
                            pooling=pooling)

@@ -11,13 +11,16 @@ const char *sn_pooling_name(sinter_pooling_t mode) {
     case SINTER_POOL_MEAN: return "mean";
     case SINTER_POOL_MAX: return "max";
     case SINTER_POOL_MEAN_SQRT_LEN: return "mean_sqrt_len";
+    case SINTER_POOL_LAST_TOKEN: return "lasttoken";
+    case SINTER_POOL_WEIGHTED_MEAN: return "weightedmean";
   }
   return "?";
 }
 
 int sn_pooling_parse(const char *name, sinter_pooling_t *out) {
-  static const sinter_pooling_t modes[] = {SINTER_POOL_CLS, SINTER_POOL_MEAN, SINTER_POOL_MAX,
-                                           SINTER_POOL_MEAN_SQRT_LEN};
+  static const sinter_pooling_t modes[] = {SINTER_POOL_CLS,        SINTER_POOL_MEAN,
+                                           SINTER_POOL_MAX,        SINTER_POOL_MEAN_SQRT_LEN,
+                                           SINTER_POOL_LAST_TOKEN, SINTER_POOL_WEIGHTED_MEAN};
   for (size_t i = 0; name && i < sizeof modes / sizeof modes[0]; i++) {
     if (!strcmp(name, sn_pooling_name(modes[i]))) {
       *out = modes[i];

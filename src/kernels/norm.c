@@ -356,6 +356,17 @@ static void pool_one(const pool_call_t *c, int32_t i) {
   float *o = c->out + (int64_t)i * h;
   if (mode == SINTER_POOL_CLS && len > 0) {
     memcpy(o, seq, (size_t)h * sizeof(float));
+  } else if (mode == SINTER_POOL_LAST_TOKEN && len > 0) {
+    memcpy(o, seq + (len - 1) * h, (size_t)h * sizeof(float));
+  } else if (mode == SINTER_POOL_WEIGHTED_MEAN && len > 0) {
+    /* sentence-transformers: weights 1..len, sums in its float32 order
+     * approximated in double, divided by their sum. */
+    double wsum = (double)len * (double)(len + 1) / 2.0;
+    for (int64_t j = 0; j < h; j++) {
+      double s = 0;
+      for (int64_t t = 0; t < len; t++) s += (double)seq[t * h + j] * (double)(t + 1);
+      o[j] = (float)(s / wsum);
+    }
   } else if (mode == SINTER_POOL_MAX && len == 0) {
     for (int64_t j = 0; j < h; j++) o[j] = -1e9f;
   } else if ((mode == SINTER_POOL_MEAN || mode == SINTER_POOL_MAX ||

@@ -247,6 +247,28 @@ static void pool_range(void *p, int64_t begin, int64_t end) {
     }
     double count = 0;
     for (int64_t t = 0; t < s; t++) count += m[t];
+    if (mode == SINTER_POOL_LAST_TOKEN) {
+      /* The last real token (right padding); the last position without one. */
+      int64_t last = s - 1;
+      for (int64_t t = s - 1; t >= 0; t--)
+        if (m[t] != 0.0f) {
+          last = t;
+          break;
+        }
+      for (int64_t j = 0; j < h; j++) o[j] = m[last] != 0.0f ? seq[last * h + j] : 0.0f;
+      continue;
+    }
+    if (mode == SINTER_POOL_WEIGHTED_MEAN) {
+      double wsum = 0;
+      for (int64_t t = 0; t < s; t++) wsum += m[t] * (double)(t + 1);
+      if (wsum < 1e-9) wsum = 1e-9;
+      for (int64_t j = 0; j < h; j++) {
+        double sum = 0;
+        for (int64_t t = 0; t < s; t++) sum += (double)seq[t * h + j] * m[t] * (double)(t + 1);
+        o[j] = (float)(sum / wsum);
+      }
+      continue;
+    }
     for (int64_t j = 0; j < h; j++) {
       if (mode == SINTER_POOL_MAX) {
         /* sentence-transformers sets padded positions to -1e9 before max. */

@@ -123,8 +123,8 @@ static sinter_status_t parse_labels(const cJSON *root, sn_config_t *c, const cha
   return SINTER_OK;
 }
 
-sinter_status_t sn_config_get_i32(const cJSON *root, const char *key, int64_t fallback,
-                                  int64_t min, int64_t max, const char *label, int32_t *out,
+sinter_status_t sn_config_get_i32(const cJSON *root, const char *key, int64_t fallback, int64_t min,
+                                  int64_t max, const char *label, int32_t *out,
                                   sinter_error_t *err) {
   int64_t v;
   SN_TRY(sn_json_get_int(root, key, fallback, min, max, label, &v, err));
@@ -192,8 +192,8 @@ sinter_status_t sn_config_parse(const char *json, size_t size, const char *path,
   if (!out->family) {
     char known[256];
     sn_family_list(known, sizeof known);
-    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: unsupported model_type \"%s\" (supported: %s)",
-                      path, type, known);
+    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                      "%s: unsupported model_type \"%s\" (supported: %s)", path, type, known);
     goto done;
   }
   st = out->family->parse(root, out, path, err);
@@ -279,9 +279,11 @@ static sinter_status_t load_pooling(const char *dir, const char *sub, sn_st_modu
   } keys[] = {{"pooling_mode_cls_token", SINTER_POOL_CLS},
               {"pooling_mode_mean_tokens", SINTER_POOL_MEAN},
               {"pooling_mode_max_tokens", SINTER_POOL_MAX},
-              {"pooling_mode_mean_sqrt_len_tokens", SINTER_POOL_MEAN_SQRT_LEN}};
+              {"pooling_mode_mean_sqrt_len_tokens", SINTER_POOL_MEAN_SQRT_LEN},
+              {"pooling_mode_lasttoken", SINTER_POOL_LAST_TOKEN},
+              {"pooling_mode_weightedmean_tokens", SINTER_POOL_WEIGHTED_MEAN}};
   int count = 0;
-  for (size_t i = 0; i < 4; i++) {
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     int on = 0;
     st = sn_json_get_bool(root, keys[i].key, 0, path, &on, err);
     if (st) goto done;
@@ -305,21 +307,10 @@ static sinter_status_t load_pooling(const char *dir, const char *sub, sn_st_modu
   }
   if (count != 1) {
     st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                      "%s: %d pooling modes are enabled; exactly one (cls, mean, max or "
-                      "mean_sqrt_len) is supported",
+                      "%s: %d pooling modes are enabled; exactly one (cls, mean, max, "
+                      "mean_sqrt_len, lasttoken or weightedmean) is supported",
                       path, count);
     goto done;
-  }
-  static const char *unsupported[] = {"pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"};
-  for (size_t i = 0; i < 2; i++) {
-    int on = 0;
-    st = sn_json_get_bool(root, unsupported[i], 0, path, &on, err);
-    if (st) goto done;
-    if (on) {
-      st = sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: unsupported pooling mode \"%s\"", path,
-                        unsupported[i]);
-      goto done;
-    }
   }
 done:
   cJSON_Delete(root);

@@ -144,7 +144,7 @@ sinter_status_t sn_plan_decode(const unsigned char *data, size_t size, const uns
         n->dtype > SN_IR_I32 ||
         (n->op == SN_OP_INPUT && n->input != SN_INPUT_IDS && n->input != SN_INPUT_TYPE_IDS) ||
         (n->op == SN_OP_POOL &&
-         (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_MEAN_SQRT_LEN)) ||
+         (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_WEIGHTED_MEAN)) ||
         (n->op == SN_OP_LINEAR && (n->act < SN_ACT_NONE || n->act > SN_ACT_TANH)) ||
         (n->int8 != 0 && (n->op != SN_OP_LINEAR || n->int8 != 1)))
       return sn_error_set(err, SINTER_ERR_FORMAT,

@@ -270,7 +270,8 @@ char *sn_tei_error(const sn_parse_error_t *e) {
 
 char *sn_tei_write_info(const sn_served_t *m, const sn_info_limits_t *lim) {
   static const char *const dtypes[] = {"float32", "bfloat16", "int8"};
-  static const char *const pools[] = {"cls", "cls", "mean", "max", "mean_sqrt_len"};
+  static const char *const pools[] = {"cls",           "cls",       "mean",        "max",
+                                      "mean_sqrt_len", "lasttoken", "weightedmean"};
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "model_id", m->name);
   cJSON_AddNullToObject(o, "model_sha");

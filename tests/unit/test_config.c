@@ -85,7 +85,8 @@ static void test_refusals(void) {
                "unsupported model_type \"deberta-v2\" (supported: bert, distilbert, roberta, "
                "xlm-roberta, camembert)");
   SN_CHECK_ERR(parse("{\"model_type\":\"roberta\",\"architectures\":[\"BertModel\"]}", &c, &err),
-               SINTER_ERR_UNSUPPORTED, &err, "unsupported architecture \"BertModel\" for model_type roberta");
+               SINTER_ERR_UNSUPPORTED, &err,
+               "unsupported architecture \"BertModel\" for model_type roberta");
   SN_CHECK_ERR(parse("{\"model_type\":\"roberta\",\"max_position_embeddings\":2}", &c, &err),
                SINTER_ERR_FORMAT, &err, "leaves no position");
   SN_CHECK_ERR(
@@ -157,6 +158,17 @@ static void test_sentence_transformers_modules(void) {
   SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err);
   SN_CHECK(m.present && m.pooling == SINTER_POOL_MAX && m.normalize);
   SN_CHECK(m.max_seq_length == 128 && m.do_lower_case == 1);
+
+  write_file(dir, "1_Pooling/config.json",
+             "{\"pooling_mode_cls_token\":false,\"pooling_mode_lasttoken\":true}");
+  SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err);
+  SN_CHECK(m.pooling == SINTER_POOL_LAST_TOKEN);
+  write_file(dir, "1_Pooling/config.json", "{\"pooling_mode_weightedmean_tokens\":true}");
+  SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err);
+  SN_CHECK(m.pooling == SINTER_POOL_WEIGHTED_MEAN);
+  write_file(dir, "1_Pooling/config.json", "{\"pooling_mode\":\"lasttoken\"}");
+  SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err);
+  SN_CHECK(m.pooling == SINTER_POOL_LAST_TOKEN);
 
   write_file(dir, "1_Pooling/config.json",
              "{\"pooling_mode_cls_token\":true,\"pooling_mode_mean_tokens\":true}");

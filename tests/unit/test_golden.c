@@ -113,8 +113,12 @@ static double run_model_golden(const char *name) {
     } pools[] = {{"cls", SINTER_POOL_CLS},
                  {"mean", SINTER_POOL_MEAN},
                  {"max", SINTER_POOL_MAX},
-                 {"mean_sqrt_len", SINTER_POOL_MEAN_SQRT_LEN}};
-    for (size_t p = 0; p < 4; p++) {
+                 {"mean_sqrt_len", SINTER_POOL_MEAN_SQRT_LEN},
+                 {"lasttoken", SINTER_POOL_LAST_TOKEN},
+                 {"weightedmean", SINTER_POOL_WEIGHTED_MEAN}};
+    for (size_t p = 0; p < sizeof pools / sizeof pools[0]; p++) {
+      /* Goldens made before the last two modes do not hold them. */
+      if (!cJSON_GetObjectItem(cJSON_GetObjectItem(c, "pooled"), pools[p].key)) continue;
       sinter_run_options_t po = {pools[p].mode, -1};
       SN_CHECK_OK(sinter_session_run(session, &jb.batch, &po, &o, &err), &err);
       if (err.status == SINTER_OK)

@@ -7,7 +7,7 @@
 #include "cli.h"
 
 static const char embed_usage[] =
-    "usage: sinter embed --model DIR [--pool cls|mean|max|mean_sqrt_len]\n"
+    "usage: sinter embed --model DIR [--pool cls|mean|max|mean_sqrt_len|lasttoken|weightedmean]\n"
     "                    [--normalize|--no-normalize] [--similarity] [TEXT...]\n\n"
     "Prints one JSON line per input: {\"index\", \"text\", \"tokens\", \"embedding\"}.\n"
     "Without TEXT, reads one input per line from stdin. --similarity prints the\n"
@@ -103,12 +103,14 @@ int sn_cmd_embed(int argc, char **argv) {
     if (r < 0) return SN_EXIT_USAGE;
     if (r > 0) continue;
     if (!strcmp(a, "--pool")) {
-      static const char *names[] = {"cls", "mean", "max", "mean_sqrt_len"};
-      static const sinter_pooling_t modes[] = {SINTER_POOL_CLS, SINTER_POOL_MEAN, SINTER_POOL_MAX,
-                                               SINTER_POOL_MEAN_SQRT_LEN};
+      static const char *names[] = {"cls",           "mean",      "max",
+                                    "mean_sqrt_len", "lasttoken", "weightedmean"};
+      static const sinter_pooling_t modes[] = {SINTER_POOL_CLS,        SINTER_POOL_MEAN,
+                                               SINTER_POOL_MAX,        SINTER_POOL_MEAN_SQRT_LEN,
+                                               SINTER_POOL_LAST_TOKEN, SINTER_POOL_WEIGHTED_MEAN};
       if (i + 1 >= argc) return cli_usage_error(embed_usage, "--pool needs a mode");
       const char *v = argv[++i];
-      for (int k = 0; k < 4; k++)
+      for (int k = 0; k < 6; k++)
         if (!strcmp(v, names[k])) run.pooling = modes[k];
       if (run.pooling == SINTER_POOL_DEFAULT)
         return cli_usage_error(embed_usage, "unknown pooling \"%s\"", v);

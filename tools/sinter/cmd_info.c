@@ -15,6 +15,8 @@ static const char *pooling_name(sinter_pooling_t p) {
     case SINTER_POOL_MEAN: return "mean";
     case SINTER_POOL_MAX: return "max";
     case SINTER_POOL_MEAN_SQRT_LEN: return "mean_sqrt_len";
+    case SINTER_POOL_LAST_TOKEN: return "lasttoken";
+    case SINTER_POOL_WEIGHTED_MEAN: return "weightedmean";
     default: return "default";
   }
 }
