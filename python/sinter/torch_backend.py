@@ -1,6 +1,7 @@
 """`torch.compile(model, backend="sinter")` and `sinter.compile(model)`.
 
-For Hugging Face BertModel, DistilBertModel and their *ForSequenceClassification
+For Hugging Face BertModel, DistilBertModel, RobertaModel, XLMRobertaModel,
+CamembertModel and their *ForSequenceClassification
 (eval mode, float32 on the CPU), and sentence-transformers models wrapping them
 (Transformer, Pooling, Normalize: token_embeddings and sentence_embedding), the
 module's config and weights are compiled into a sinter program (saved as a
@@ -86,7 +87,12 @@ import numpy as np
 log = logging.getLogger("sinter")
 
 SUPPORTED = {"BertModel", "DistilBertModel", "BertForSequenceClassification",
-             "DistilBertForSequenceClassification"}
+             "DistilBertForSequenceClassification", "RobertaModel",
+             "RobertaForSequenceClassification", "XLMRobertaModel",
+             "XLMRobertaForSequenceClassification", "CamembertModel",
+             "CamembertForSequenceClassification"}
+# The bare encoders whose output has a pooler_output (when built with one).
+POOLED = {"BertModel", "RobertaModel", "XLMRobertaModel", "CamembertModel"}
 
 # module (or SentenceTransformer) -> sinter.Model, so recompiles (new shapes) do not lower
 # again; a program whose weights changed is replaced
@@ -357,6 +363,10 @@ def _lower(target, options):
     config = _hf_model(target).config
     program.vocab_size = config.vocab_size
     program.type_vocab_size = getattr(config, "type_vocab_size", 0) or 0
+    # RoBERTa numbers positions by the ids that are not the padding id; sinter
+    # numbers every token, so a text holding that id goes to PyTorch.
+    program.positions_skip_id = (config.pad_token_id if program.info["model_type"] == "roberta"
+                                 else None)
     return program
 
 
@@ -419,6 +429,10 @@ def run_program(program, input_ids, attention_mask=None, token_type_ids=None):
         return None
     if not _in_range(input_ids, getattr(program, "vocab_size", 0)):
         return None  # PyTorch raises its own error
+    skip = getattr(program, "positions_skip_id", None)
+    if skip is not None and any(bool((input_ids[b, :n] == skip).any())
+                                for b, n in enumerate(lengths)):
+        return None
     if token_type_ids is not None and (tuple(token_type_ids.shape) != tuple(input_ids.shape) or
                                        not _in_range(token_type_ids,
                                                      getattr(program, "type_vocab_size", 0))):
@@ -426,7 +440,7 @@ def run_program(program, input_ids, attention_mask=None, token_type_ids=None):
     ids_np = input_ids.detach().cpu().numpy().astype(np.int32, copy=False)
     ids = [np.ascontiguousarray(ids_np[b, :n]) for b, n in enumerate(lengths)]
     types = None
-    if token_type_ids is not None and program.info["model_type"] == "bert":
+    if token_type_ids is not None and program.info["model_type"] in ("bert", "roberta"):
         t_np = token_type_ids.detach().cpu().numpy().astype(np.int32, copy=False)
         types = [np.ascontiguousarray(t_np[b, :n]) for b, n in enumerate(lengths)]
     hidden_b, pooler_b, logits_b, emb_b = program._p.forward(ids, types)
@@ -486,7 +500,7 @@ def _fields(target):
     name = type(target).__name__
     if name.endswith("ForSequenceClassification"):
         return ("logits",)
-    if name == "BertModel" and getattr(target, "pooler", None) is not None:
+    if name in POOLED and getattr(target, "pooler", None) is not None:
         return ("last_hidden_state", "pooler_output")
     return ("last_hidden_state",)
 
@@ -1020,7 +1034,7 @@ def compile(model, cache_dir=None, dtype="f32", threads=None):  # noqa: A001 - s
         from transformers import modeling_outputs as mo
         if name.endswith("ForSequenceClassification"):
             out = mo.SequenceClassifierOutput(logits=logits)
-        elif name == "BertModel":
+        elif name in POOLED:
             out = mo.BaseModelOutputWithPoolingAndCrossAttentions(last_hidden_state=hidden,
                                                                   pooler_output=pooler)
         else:
