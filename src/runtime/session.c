@@ -64,7 +64,14 @@ static sinter_status_t session_new(const sinter_model_t *model, int threads, sin
   s->config = sn_model_config(model);
   s->modules = sn_model_modules(model);
   s->threads = threads > 0 ? threads : sn_cpus_available();
-  if (sn_threadpool_create(s->threads, -1, &s->pool, err)) {
+  /* SINTER_SPIN_US: how long an idle worker spins before it sleeps (200 µs
+   * by default). On a VM whose idle vCPU the host deschedules, a worker woken
+   * from sleep can take 30 µs to 3.5 ms to run (measured, bench/RESULTS.md
+   * "Idle gaps"); a spin that outlasts the gaps between requests avoids it,
+   * at the cost of that spinning. */
+  const char *spin = getenv("SINTER_SPIN_US");
+  int spin_us = spin && *spin ? atoi(spin) : -1;
+  if (sn_threadpool_create(s->threads, spin_us, &s->pool, err)) {
     free(s);
     return err->status;
   }
