@@ -100,8 +100,12 @@ def test_bad_configs(model_copy):
     expect_error(folder, "\"hidden_size\" is -32")
     edit_config(folder, hidden_size=30)
     expect_error(folder, "not a multiple of the number of attention heads")
-    edit_config(folder, hidden_size=32, model_type="roberta")
-    expect_error(folder, "unsupported model_type \"roberta\"")
+    edit_config(folder, hidden_size=32, model_type="deberta-v2")
+    expect_error(folder, "unsupported model_type \"deberta-v2\"")
+    # A family's model_type with another family's architecture.
+    edit_config(folder, model_type="roberta")
+    expect_error(folder, "unsupported architecture \"BertForSequenceClassification\" for model_type "
+                 "roberta")
     edit_config(folder, model_type="bert", hidden_act="silu")
     expect_error(folder, "unsupported activation \"silu\"")
     edit_config(folder, hidden_act="gelu", position_embedding_type="relative_key_query")
