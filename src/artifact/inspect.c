@@ -6,10 +6,10 @@
 #include <xxhash.h>
 
 #include "artifact/container.h"
-#include "model/family.h"
 #include "kernels/gemm_int8.h"
 #include "kernels/matmul.h"
 #include "kernels/target.h"
+#include "model/family.h"
 
 sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t *err) {
   sn_mapped_file_t map = {0};
@@ -52,9 +52,8 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
   }
   if (!st) {
     fprintf(out, "model:           %s %s, %d layers, hidden %d, %d heads, %lld parameters\n",
-            cfg.family->name, cfg.architecture,
-            (int)cfg.num_layers, (int)cfg.hidden_size, (int)cfg.num_heads,
-            (long long)c.model.parameter_count);
+            cfg.family->name, cfg.architecture, (int)cfg.num_layers, (int)cfg.hidden_size,
+            (int)cfg.num_heads, (long long)c.model.parameter_count);
     fprintf(out, "pooling:         %s%s\n", sn_pooling_name(mod->pooling),
             mod->normalize ? " + L2 normalize" : "");
     if (cfg.head == SN_HEAD_SEQUENCE) {

@@ -12,8 +12,7 @@
 
 /* The position table as the gathers read it: from the family's first row
  * (RoBERTa: padding_idx + 1), so that position p of a sequence is row p. */
-static int32_t position_table(sn_ir_graph_t *g, const sinter_model_t *model,
-                              const sn_config_t *c) {
+static int32_t position_table(sn_ir_graph_t *g, const sinter_model_t *model, const sn_config_t *c) {
   const sn_weight_t *w = sn_model_weight(model, c->family->names.position);
   if (!w || c->position_offset == 0)
     return sn_ir_model_weight(g, model, "%s", c->family->names.position);
@@ -29,8 +28,8 @@ static const char *at(char *buf, size_t cap, const char *fmt, int layer) {
 
 /* The *ForSequenceClassification head on the encoder's output h: logits and
  * their softmax as outputs. */
-static void classification_head(sn_ir_graph_t *g, const sinter_model_t *model,
-                                const sn_config_t *c, int32_t h, int32_t pooled) {
+static void classification_head(sn_ir_graph_t *g, const sinter_model_t *model, const sn_config_t *c,
+                                int32_t h, int32_t pooled) {
   const sn_family_names_t *nm = &c->family->names;
   int32_t x;
   switch (c->family->cls_head) {
@@ -63,12 +62,11 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
   int32_t emb = sn_ir_binary(g, SN_OP_GATHER, sn_ir_model_weight(g, model, "%s", nm->word), ids);
   if (nm->token_type) {
     int32_t type_ids = sn_ir_input(g, SN_INPUT_TYPE_IDS);
-    int32_t types = sn_ir_binary(g, SN_OP_GATHER,
-                                 sn_ir_model_weight(g, model, "%s", nm->token_type), type_ids);
+    int32_t types =
+        sn_ir_binary(g, SN_OP_GATHER, sn_ir_model_weight(g, model, "%s", nm->token_type), type_ids);
     emb = sn_ir_binary(g, SN_OP_ADD, emb, types);
   }
-  int32_t positions =
-      sn_ir_binary(g, SN_OP_GATHER, position_table(g, model, c), sn_ir_arange(g));
+  int32_t positions = sn_ir_binary(g, SN_OP_GATHER, position_table(g, model, c), sn_ir_arange(g));
   emb = sn_ir_binary(g, SN_OP_ADD, emb, positions);
   int32_t h =
       sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_model_layernorm(g, model, emb, nm->embed_norm, eps));
@@ -80,12 +78,13 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
     int32_t q = sn_ir_linear(g, model, h, at(p, sizeof p, nm->q, i));
     int32_t k = sn_ir_linear(g, model, h, at(p, sizeof p, nm->k, i));
     int32_t v = sn_ir_linear(g, model, h, at(p, sizeof p, nm->v, i));
-    int32_t ctx = sn_ir_attention(g, c, q, k, v, mask, f->scale_q ? scale : 1.0f,
-                                  f->scale_q ? 1.0f : scale);
-    int32_t attn = sn_ir_binary(
-        g, SN_OP_ADD,
-        sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_linear(g, model, ctx, at(p, sizeof p, nm->attn_out, i))),
-        h);
+    int32_t ctx =
+        sn_ir_attention(g, c, q, k, v, mask, f->scale_q ? scale : 1.0f, f->scale_q ? 1.0f : scale);
+    int32_t attn =
+        sn_ir_binary(g, SN_OP_ADD,
+                     sn_ir_unary(g, SN_OP_DROPOUT,
+                                 sn_ir_linear(g, model, ctx, at(p, sizeof p, nm->attn_out, i))),
+                     h);
     int32_t h1 = sn_ir_model_layernorm(g, model, attn, at(p, sizeof p, nm->attn_norm, i), eps);
     int32_t ff = sn_ir_activation(g, c->activation,
                                   sn_ir_linear(g, model, h1, at(p, sizeof p, nm->ffn_in, i)));

@@ -9,19 +9,19 @@
 
 static sinter_status_t parse(const cJSON *root, sn_config_t *c, const char *label,
                              sinter_error_t *err) {
-  SN_TRY(sn_config_get_i32(root, "vocab_size", 30522, 1, SN_CONFIG_MAX_VOCAB, label,
-                           &c->vocab_size, err));
+  SN_TRY(sn_config_get_i32(root, "vocab_size", 30522, 1, SN_CONFIG_MAX_VOCAB, label, &c->vocab_size,
+                           err));
   SN_TRY(sn_config_get_i32(root, "dim", 768, 1, SN_CONFIG_MAX_HIDDEN, label, &c->hidden_size, err));
-  SN_TRY(sn_config_get_i32(root, "n_layers", 6, 1, SN_CONFIG_MAX_LAYERS, label, &c->num_layers,
-                           err));
-  SN_TRY(sn_config_get_i32(root, "n_heads", 12, 1, SN_CONFIG_MAX_HIDDEN, label, &c->num_heads,
-                           err));
+  SN_TRY(
+      sn_config_get_i32(root, "n_layers", 6, 1, SN_CONFIG_MAX_LAYERS, label, &c->num_layers, err));
+  SN_TRY(
+      sn_config_get_i32(root, "n_heads", 12, 1, SN_CONFIG_MAX_HIDDEN, label, &c->num_heads, err));
   SN_TRY(sn_config_get_i32(root, "hidden_dim", 3072, 1, 16 * SN_CONFIG_MAX_HIDDEN, label,
                            &c->intermediate_size, err));
   SN_TRY(sn_config_get_i32(root, "max_position_embeddings", 512, 1, SN_CONFIG_MAX_POSITIONS, label,
                            &c->max_position_embeddings, err));
-  SN_TRY(sn_config_get_i32(root, "pad_token_id", 0, 0, SN_CONFIG_MAX_VOCAB, label,
-                           &c->pad_token_id, err));
+  SN_TRY(sn_config_get_i32(root, "pad_token_id", 0, 0, SN_CONFIG_MAX_VOCAB, label, &c->pad_token_id,
+                           err));
   c->type_vocab_size = 0;
   const char *act;
   SN_TRY(sn_json_get_string(root, "activation", "gelu", label, &act, err));

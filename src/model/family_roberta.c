@@ -17,8 +17,8 @@ static sinter_status_t parse(const cJSON *root, sn_config_t *c, const char *labe
                              sinter_error_t *err) {
   SN_TRY(sn_config_parse_bert_like(root, c, label, err));
   /* transformers' RobertaConfig defaults pad_token_id to 1, BERT's to 0. */
-  SN_TRY(sn_config_get_i32(root, "pad_token_id", 1, 0, SN_CONFIG_MAX_VOCAB, label,
-                           &c->pad_token_id, err));
+  SN_TRY(sn_config_get_i32(root, "pad_token_id", 1, 0, SN_CONFIG_MAX_VOCAB, label, &c->pad_token_id,
+                           err));
   c->position_offset = c->pad_token_id + 1;
   return SINTER_OK;
 }

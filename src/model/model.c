@@ -94,8 +94,7 @@ static int build_expected(const sn_config_t *c, expected_list_t *l) {
   return rc;
 }
 
-int sn_model_canonical_name(const sn_family_t *family, const char *stored, char *buf,
-                            size_t cap) {
+int sn_model_canonical_name(const sn_family_t *family, const char *stored, char *buf, size_t cap) {
   const char *prefix = family->prefix;
   size_t plen = strlen(prefix);
   if (!strncmp(stored, prefix, plen)) stored += plen;
