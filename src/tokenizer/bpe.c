@@ -425,7 +425,7 @@ static sinter_status_t initial_symbols(const sn_bpe_t *bpe, struct sn_bpe_scratc
   return SINTER_OK;
 }
 
-static sinter_status_t ensure_scratch(const sn_bpe_t *bpe, sn_model_scratch_t *sc, size_t nbytes,
+static sinter_status_t ensure_scratch(const sn_bpe_t *bpe, sn_model_scratch_t *sc,
                                       sinter_error_t *err) {
   if (!sc->bpe) {
     sc->bpe = calloc(1, sizeof *sc->bpe);
@@ -438,16 +438,6 @@ static sinter_status_t ensure_scratch(const sn_bpe_t *bpe, sn_model_scratch_t *s
     if (!k) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "BPE: out of memory");
     s->key = k;
     s->key_cap = kneed;
-  }
-  if (nbytes > sc->cap) {
-    size_t cap = nbytes < 512 ? 512 : nbytes;
-    unsigned char *b = realloc(sc->bytes, cap);
-    if (!b) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "BPE: out of memory");
-    sc->bytes = b;
-    uint32_t *m = realloc(sc->byte_cp, cap * sizeof *m);
-    if (!m) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "BPE: out of memory");
-    sc->byte_cp = m;
-    sc->cap = cap;
   }
   return SINTER_OK;
 }
@@ -506,13 +496,9 @@ static sinter_status_t bpe_tokenize(const void *model, const sn_text_t *text, sn
   const sn_bpe_t *bpe = model;
   size_t nchars = word.end - word.start;
   if (nchars == 0) return SINTER_OK;
-  SN_TRY(ensure_scratch(bpe, sc, nchars * 4, err));
+  SN_TRY(ensure_scratch(bpe, sc, err));
   size_t n = 0;
-  for (size_t i = 0; i < nchars; i++) {
-    size_t k = sn_utf8_encode(text->cp[word.start + i], sc->bytes + n);
-    for (size_t j = 0; j < k; j++) sc->byte_cp[n + j] = (uint32_t)i;
-    n += k;
-  }
+  SN_TRY(sn_model_word_bytes(sc, text, word, &n, err));
   const unsigned char *w = sc->bytes;
   if (bpe->ignore_merges) {
     int32_t id = sn_vocab_get(&bpe->vocab, (const char *)w, n);

@@ -374,6 +374,12 @@ typedef struct sn_model_scratch {
   struct sn_unigram_scratch *unigram; /* the Viterbi lattice (unigram.c) */
 } sn_model_scratch_t;
 
+/* Writes the UTF-8 of text[word] into sc->bytes and, for each byte, the index
+ * of its code point within the word into sc->byte_cp (both grown as needed);
+ * *n is the byte count. For the models that work on bytes (BPE, Unigram). */
+sinter_status_t sn_model_word_bytes(sn_model_scratch_t *sc, const sn_text_t *text, sn_span_t word,
+                                    size_t *n, sinter_error_t *err);
+
 /* The model stage: turns one pre-tokenized word into tokens. WordPiece is the
  * only implementation today; byte-level BPE and Unigram would be new vtables. */
 typedef struct sn_model_vtable {

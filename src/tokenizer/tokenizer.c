@@ -72,6 +72,28 @@ sinter_status_t sn_raw_tokens_push(sn_raw_tokens_t *t, int32_t id, uint32_t star
   return SINTER_OK;
 }
 
+sinter_status_t sn_model_word_bytes(sn_model_scratch_t *sc, const sn_text_t *text, sn_span_t word,
+                                    size_t *out_n, sinter_error_t *err) {
+  size_t need = (size_t)(word.end - word.start) * 4;
+  if (need > sc->cap) {
+    size_t cap = need < 512 ? 512 : need;
+    unsigned char *b = realloc(sc->bytes, cap);
+    if (b) sc->bytes = b;
+    uint32_t *m = b ? realloc(sc->byte_cp, cap * sizeof *m) : NULL;
+    if (m) sc->byte_cp = m;
+    if (!b || !m) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    sc->cap = cap;
+  }
+  size_t n = 0;
+  for (uint32_t i = word.start; i < word.end; i++) {
+    size_t k = sn_utf8_encode(text->cp[i], sc->bytes + n);
+    for (size_t j = 0; j < k; j++) sc->byte_cp[n + j] = i - word.start;
+    n += k;
+  }
+  *out_n = n;
+  return SINTER_OK;
+}
+
 /* Decodes s[0..n) (valid UTF-8) into code points with their byte ranges. */
 static sinter_status_t decode_text(const unsigned char *s, size_t n, uint32_t base, sn_text_t *t,
                                    sinter_error_t *err) {

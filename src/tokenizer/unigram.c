@@ -191,16 +191,8 @@ static int32_t child_of(const sn_unigram_t *u, uint32_t node, unsigned char c) {
   return lo < nd->first + nd->count && u->nodes[lo].label == c ? (int32_t)lo : -1;
 }
 
-static sinter_status_t ensure_scratch(sn_model_scratch_t *sc, size_t nbytes, sinter_error_t *err) {
-  if (nbytes > sc->cap) {
-    size_t cap = nbytes < 512 ? 512 : nbytes;
-    unsigned char *b = realloc(sc->bytes, cap);
-    if (b) sc->bytes = b;
-    uint32_t *m = b ? realloc(sc->byte_cp, cap * sizeof *m) : NULL;
-    if (m) sc->byte_cp = m;
-    if (!b || !m) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "Unigram: out of memory");
-    sc->cap = cap;
-  }
+/* The Viterbi lattice for a word of nbytes bytes. */
+static sinter_status_t ensure_lattice(sn_model_scratch_t *sc, size_t nbytes, sinter_error_t *err) {
   if (!sc->unigram) {
     sc->unigram = calloc(1, sizeof *sc->unigram);
     if (!sc->unigram) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "Unigram: out of memory");
@@ -252,13 +244,9 @@ static sinter_status_t unigram_tokenize(const void *model, const sn_text_t *text
   const sn_unigram_t *u = model;
   size_t nchars = word.end - word.start;
   if (nchars == 0) return SINTER_OK;
-  SN_TRY(ensure_scratch(sc, nchars * 4, err));
   size_t n = 0;
-  for (size_t i = 0; i < nchars; i++) {
-    size_t k = sn_utf8_encode(text->cp[word.start + i], sc->bytes + n);
-    for (size_t j = 0; j < k; j++) sc->byte_cp[n + j] = (uint32_t)i;
-    n += k;
-  }
+  SN_TRY(sn_model_word_bytes(sc, text, word, &n, err));
+  SN_TRY(ensure_lattice(sc, n, err));
   const unsigned char *w = sc->bytes;
   struct sn_unigram_scratch *lat = sc->unigram;
   for (size_t i = 0; i <= n; i++) {
