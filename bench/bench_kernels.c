@@ -134,7 +134,7 @@ static void bench_attention(const char *name, int b, int s, int heads, int d) {
       sn_cpu_set_isa(isa);
       double tf;
       BEST_OF(tf, isa == 0 ? 3 : 20,
-              sn_attention_f32(qkv, 3 * hsz, offsets, b, heads, d, scale, out, hsz));
+              sn_attention_f32(qkv, 3 * hsz, offsets, b, heads, d, scale, NULL, 0, out, hsz));
       printf("| attention %-24s | %d | fused %-9s | %9.3f ms | %6.1f GFLOP/s | %.1fx |\n", name,
              threads, sn_cpu_isa_name(isa), tf * 1e3, flops / tf * 1e-9, tr / tf);
     }

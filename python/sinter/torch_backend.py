@@ -1,7 +1,7 @@
 """`torch.compile(model, backend="sinter")` and `sinter.compile(model)`.
 
 For Hugging Face BertModel, DistilBertModel, RobertaModel, XLMRobertaModel,
-CamembertModel and their *ForSequenceClassification
+CamembertModel, MPNetModel and their *ForSequenceClassification
 (eval mode, float32 on the CPU), and sentence-transformers models wrapping them
 (Transformer, Pooling, Normalize: token_embeddings and sentence_embedding), the
 module's config and weights are compiled into a sinter program (saved as a
@@ -90,9 +90,10 @@ SUPPORTED = {"BertModel", "DistilBertModel", "BertForSequenceClassification",
              "DistilBertForSequenceClassification", "RobertaModel",
              "RobertaForSequenceClassification", "XLMRobertaModel",
              "XLMRobertaForSequenceClassification", "CamembertModel",
-             "CamembertForSequenceClassification"}
+             "CamembertForSequenceClassification", "MPNetModel",
+             "MPNetForSequenceClassification"}
 # The bare encoders whose output has a pooler_output (when built with one).
-POOLED = {"BertModel", "RobertaModel", "XLMRobertaModel", "CamembertModel"}
+POOLED = {"BertModel", "RobertaModel", "XLMRobertaModel", "CamembertModel", "MPNetModel"}
 
 # module (or SentenceTransformer) -> sinter.Model, so recompiles (new shapes) do not lower
 # again; a program whose weights changed is replaced
@@ -363,10 +364,11 @@ def _lower(target, options):
     config = _hf_model(target).config
     program.vocab_size = config.vocab_size
     program.type_vocab_size = getattr(config, "type_vocab_size", 0) or 0
-    # RoBERTa numbers positions by the ids that are not the padding id; sinter
-    # numbers every token, so a text holding that id goes to PyTorch.
-    program.positions_skip_id = (config.pad_token_id if program.info["model_type"] == "roberta"
-                                 else None)
+    # RoBERTa numbers positions by the ids that are not the padding id (MPNet
+    # by id 1, its modeling code's fixed padding_idx); sinter numbers every
+    # token, so a text holding that id goes to PyTorch.
+    program.positions_skip_id = {"roberta": config.pad_token_id,
+                                 "mpnet": 1}.get(program.info["model_type"])
     return program
 
 
@@ -531,6 +533,7 @@ class _Graph:
         self.inputs = list(example_inputs)
         if len(self.placeholders) != len(self.inputs):
             raise CannotLower("the graph's inputs and example inputs differ in number")
+        self.record = {record[0]: record for record in self.nodes}
         self.users = {}
         for record in self.nodes:
             found = []
@@ -602,6 +605,40 @@ def _impure(op, target, args, kwargs):
         if name == "embedding" and named.get("max_norm") is not None:
             return "renormalises embedding rows in place (max_norm)"
     return None
+
+
+# Ops whose result is always a new tensor (never a view of an argument).
+_FRESH = {"add", "sub", "mul", "truediv", "floordiv", "neg", "matmul", "where", "abs", "log",
+          "exp", "lt", "le", "gt", "ge", "eq", "ne", "minimum", "maximum", "full_like",
+          "zeros_like", "ones_like", "softmax"}
+_AUGMENTED = _OPERATOR_WRITES - {"setitem", "delitem"}
+
+
+def _private_write(graph, op, target, args):
+    """Whether an augmented assignment (`x += y`) writes only a tensor that
+    this graph made (no input, weight or view of one) and that nothing else
+    reads, so the graph stays a function of its inputs: MPNet's `scores +=
+    bias` and `ret += ...` in its position buckets."""
+    import torch
+    if op != "call_function" or getattr(target, "__module__", None) not in ("operator",
+                                                                            "_operator"):
+        return False
+    if getattr(target, "__name__", "") not in _AUGMENTED or not args:
+        return False
+    written = args[0]
+    for _ in range(64):
+        if not isinstance(written, torch.fx.Node):
+            return True  # a Python number: `+=` makes a new object
+        if len(graph.users.get(written, ())) != 1 or written not in graph.record:
+            return False
+        _, wop, wtarget, wargs, _ = graph.record[written]
+        name = wtarget if isinstance(wtarget, str) else getattr(wtarget, "__name__", "")
+        if wop == "call_function" and name in _FRESH:
+            return True
+        if not (wop == "call_function" and name in _AUGMENTED and wargs):
+            return False
+        written = wargs[0]  # `x += y` returns x: follow it to where x was made
+    return False
 
 
 def _skip(op, target):
@@ -699,6 +736,8 @@ def _number_graph(graph, keys, table):
             sig = keys[node]
         else:
             why = _impure(op, target, args, kwargs)
+            if why and _private_write(graph, op, target, args):
+                why = None
             if why:
                 raise CannotLower(f"the {'model' if reference else 'graph'} {why} "
                                   f"({node.name})")

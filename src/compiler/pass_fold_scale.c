@@ -1,8 +1,8 @@
 /* pass_fold_scale.c — constant folding of the attention scale.
  *
  * BERT computes softmax(q k^T * s) and DistilBERT softmax((q * s) k^T) with
- * s = 1/sqrt(head_dim). Since q = x Wq^T + bq, scaling Wq and bq by s once at
- * compile time removes a multiply per score (or per q element) at run time. */
+ * s = 1/sqrt(head_dim) (MPNet: softmax(q k^T * s + bias)). Since q = x Wq^T + bq, scaling Wq and bq
+ * by s once at compile time removes a multiply per score (or per q element) at run time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +41,14 @@ sinter_status_t sn_pass_fold_scale(sn_ir_graph_t *g, const sn_compile_options_t 
   if (!uses) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "fold_scale");
   int32_t count = g->count; /* nodes appended below are weights: skip them */
   for (int32_t i = 0; i < count; i++) {
-    sn_ir_node_t *sm = &g->nodes[i];
-    if (sm->op != SN_OP_MASKED_SOFTMAX) continue;
+    if (g->nodes[i].op != SN_OP_MASKED_SOFTMAX) continue;
+    /* The node whose scale multiplies the scores: the softmax, or a
+     * relative-position bias added after scaling (MPNet), whose table the
+     * scale does not touch. */
+    int32_t sm_id = i;
+    if (g->nodes[g->nodes[i].inputs[0]].op == SN_OP_REL_BIAS && g->nodes[i].scale == 1.0f)
+      sm_id = g->nodes[i].inputs[0];
+    sn_ir_node_t *sm = &g->nodes[sm_id];
     const sn_ir_node_t *scores = &g->nodes[sm->inputs[0]];
     if (scores->op != SN_OP_MATMUL) continue;
     int32_t q = producer_before_views(g, scores->inputs[0]);
@@ -62,7 +68,7 @@ sinter_status_t sn_pass_fold_scale(sn_ir_graph_t *g, const sn_compile_options_t 
       free(uses);
       return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "fold_scale: weights");
     }
-    sm = &g->nodes[i]; /* appends may have moved the array */
+    sm = &g->nodes[sm_id]; /* appends may have moved the array */
     if (scaled_q != q) {
       sn_compiler_replace_uses(g, scaled_q, q);
     } else {

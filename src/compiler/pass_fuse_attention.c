@@ -2,6 +2,8 @@
  *
  * Matches what the builder (and a tracer) produce per layer:
  *   ctx = reshape(transpose(matmul(masked_softmax(matmul(Qh, Kh^T), mask), Vh)))
+ * (with rel_bias(matmul(Qh, Kh^T), table) as the scores when there is a
+ * relative-position bias: the table becomes the op's third input)
  *   Qh/Kh/Vh = transpose(reshape(slice_cols(qkv, 0|H|2H, +H)))
  * and replaces ctx with attention(qkv, mask): the fused kernel computes it
  * with an online softmax and never holds a sequence x sequence matrix. */
@@ -35,6 +37,15 @@ sinter_status_t sn_pass_fuse_attention(sn_ir_graph_t *g, const sn_compile_option
     const sn_ir_node_t *sm = &g->nodes[pv->inputs[0]];
     if (sm->op != SN_OP_MASKED_SOFTMAX) continue;
     const sn_ir_node_t *qk = &g->nodes[sm->inputs[0]];
+    /* A relative-position bias between the scores and the softmax. */
+    int32_t table = -1;
+    float scale = sm->scale;
+    if (qk->op == SN_OP_REL_BIAS) {
+      table = qk->inputs[1];
+      scale *= qk->scale;
+      qk = &g->nodes[qk->inputs[0]];
+      if (sm->scale != 1.0f) continue; /* the bias would be scaled too */
+    }
     if (qk->op != SN_OP_MATMUL || !qk->trans_b) continue;
     int32_t q_src = -1, k_src = -1, v_src = -1;
     int64_t q0 = head_split_of(g, qk->inputs[0], &q_src);
@@ -47,12 +58,12 @@ sinter_status_t sn_pass_fuse_attention(sn_ir_graph_t *g, const sn_compile_option
         g->nodes[q_src].shape.dims[g->nodes[q_src].shape.rank - 1] != 3 * hidden)
       continue;
     int32_t mask = sm->inputs[1];
-    float scale = sm->scale;
     /* The reshape node becomes the attention op, so its readers are kept. */
     out->op = SN_OP_ATTENTION;
-    out->num_inputs = 2;
+    out->num_inputs = table >= 0 ? 3 : 2;
     out->inputs[0] = q_src;
     out->inputs[1] = mask;
+    out->inputs[2] = table;
     out->heads = (int32_t)heads;
     out->head_dim = (int32_t)head_dim;
     out->scale = scale;

@@ -20,7 +20,11 @@ sinter_status_t sn_pass_pack(sn_ir_graph_t *g, const sn_compile_options_t *opts,
                           "no kernel for it",
                           (int)i, sn_ir_op_name(n->op));
     /* Per-sequence ops find sequences through offsets, not the mask. */
-    if (n->op == SN_OP_ATTENTION || n->op == SN_OP_POOL) n->num_inputs = 1;
+    if (n->op == SN_OP_POOL) n->num_inputs = 1;
+    if (n->op == SN_OP_ATTENTION) { /* (qkv, mask, table?) -> (qkv, table?) */
+      n->inputs[1] = n->inputs[2];
+      n->num_inputs--;
+    }
   }
   g->packed = 1;
   /* Re-infer every shape in order: [B, S, ...] becomes [T, ...]. */

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int32_t sn_ir_model_weight(sn_ir_graph_t *g, const sinter_model_t *model, const char *fmt, ...) {
   char name[160];
@@ -36,7 +38,7 @@ int32_t sn_ir_model_layernorm(sn_ir_graph_t *g, const sinter_model_t *model, int
 }
 
 int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32_t k, int32_t v,
-                        int32_t mask, float q_scale, float score_scale) {
+                        int32_t mask, float q_scale, float score_scale, int32_t rel_bias) {
   int64_t heads = c->num_heads, head_dim = c->hidden_size / c->num_heads;
   const int64_t split[4] = {SN_DIM_B, SN_DIM_S, heads, head_dim};
   const int64_t merged[3] = {SN_DIM_B, SN_DIM_S, c->hidden_size};
@@ -46,9 +48,62 @@ int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32
   int32_t kh = sn_ir_transpose(g, sn_ir_reshape(g, k, 4, split), to_heads);
   int32_t vh = sn_ir_transpose(g, sn_ir_reshape(g, v, 4, split), to_heads);
   int32_t scores = sn_ir_matmul(g, qh, kh, 1);
+  if (rel_bias >= 0) { /* transformers adds the bias after scaling */
+    scores = sn_ir_rel_bias(g, scores, rel_bias, score_scale);
+    score_scale = 1.0f;
+  }
   int32_t probs = sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_masked_softmax(g, scores, mask, score_scale));
   int32_t ctx = sn_ir_matmul(g, probs, vh, 0);
   return sn_ir_reshape(g, sn_ir_transpose(g, ctx, to_heads), 3, merged);
+}
+
+int32_t sn_ir_relative_bucket(int64_t relative_position, int32_t num_buckets,
+                              int32_t max_distance) {
+  int64_t n = -relative_position;
+  int32_t half = num_buckets / 2, ret = n < 0 ? half : 0;
+  n = n < 0 ? -n : n;
+  int32_t max_exact = half / 2;
+  if (n < max_exact) return ret + (int32_t)n;
+  /* The float32 operations of torch, in its order: the bucket edges at
+   * powers of two depend on the rounding. */
+  float v = logf((float)n / (float)max_exact) / (float)log((double)max_distance / max_exact) *
+            (float)(half - max_exact);
+  int64_t large = max_exact + (int64_t)v;
+  return ret + (int32_t)(large < half - 1 ? large : half - 1);
+}
+
+int32_t sn_ir_relative_bias_table(sn_ir_graph_t *g, const char *name, const float *weight,
+                                  int32_t heads, int32_t num_buckets, int32_t max_distance) {
+  if (g->build_status) return -1;
+  const int64_t width = 2 * (int64_t)max_distance + 1;
+  float *table = malloc((size_t)(heads * width) * sizeof *table);
+  if (!table) {
+    g->build_status = SINTER_ERR_OUT_OF_MEMORY;
+    snprintf(g->build_error, sizeof g->build_error, "relative bias table %s", name);
+    return -1;
+  }
+  /* Column x holds query - key = x - D, i.e. relative position D - x. */
+  for (int64_t x = 0; x < width; x++) {
+    int32_t bucket = sn_ir_relative_bucket(max_distance - x, num_buckets, max_distance);
+    for (int32_t h = 0; h < heads; h++) table[h * width + x] = weight[bucket * heads + h];
+  }
+  sn_ir_node_t n;
+  memset(&n, 0, sizeof n);
+  n.op = SN_OP_WEIGHT;
+  n.shape.rank = 2;
+  n.shape.dims[0] = heads;
+  n.shape.dims[1] = width;
+  n.name = strdup(name);
+  n.owned = table;
+  n.data = table;
+  n.arena_offset = -1;
+  if (!n.name) {
+    free(table);
+    g->build_status = SINTER_ERR_OUT_OF_MEMORY;
+    snprintf(g->build_error, sizeof g->build_error, "relative bias table %s", name);
+    return -1;
+  }
+  return sn_ir_append(g, &n);
 }
 
 int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x) {

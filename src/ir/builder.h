@@ -38,9 +38,23 @@ int32_t sn_ir_model_layernorm(sn_ir_graph_t *g, const sinter_model_t *model, int
 /* Multi-head self-attention as PyTorch computes it, unfused: per-head reshape
  * and transpose of q, k, v; scores; masked softmax; weighted sum; merge heads.
  * `q_scale` multiplies q before the scores (DistilBERT), `score_scale` the
- * scores (BERT). Returns the merged context [B, S, H]. */
+ * scores (BERT). `rel_bias` (or -1) is a relative-position table [heads,
+ * 2D + 1] added to the scaled scores (SN_OP_REL_BIAS: MPNet). Returns the
+ * merged context [B, S, H]. */
 int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32_t k, int32_t v,
-                        int32_t mask, float q_scale, float score_scale);
+                        int32_t mask, float q_scale, float score_scale, int32_t rel_bias);
+
+/* T5-style bucket of a relative position (key minus query) as transformers
+ * computes it in float32 (MPNet's relative_position_bucket): half the buckets
+ * for each sign, exact below num_buckets / 4, log-spaced up to max_distance,
+ * the last bucket beyond. */
+int32_t sn_ir_relative_bucket(int64_t relative_position, int32_t num_buckets, int32_t max_distance);
+
+/* The bias table of SN_OP_REL_BIAS, [heads, 2 * max_distance + 1], from an
+ * embedding `weight` [rows >= num_buckets, heads] of bucketed biases, as an
+ * owned weight node named `name`; -1 on failure (sticky, as every add). */
+int32_t sn_ir_relative_bias_table(sn_ir_graph_t *g, const char *name, const float *weight,
+                                  int32_t heads, int32_t num_buckets, int32_t max_distance);
 
 /* The activation of the feed-forward block. */
 int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x);

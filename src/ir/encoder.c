@@ -71,6 +71,17 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
   int32_t h =
       sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_model_layernorm(g, model, emb, nm->embed_norm, eps));
 
+  /* A relative-position bias (MPNet) is bucketed once, for all layers. */
+  int32_t rel_bias = -1;
+  if (nm->rel_bias) {
+    const sn_weight_t *w = sn_model_weight(model, nm->rel_bias);
+    char name[200];
+    snprintf(name, sizeof name, "%s@distance", nm->rel_bias);
+    rel_bias = w ? sn_ir_relative_bias_table(g, name, w->data, c->num_heads, f->rel_buckets,
+                                             f->rel_max_distance)
+                 : sn_ir_model_weight(g, model, "%s", nm->rel_bias); /* names the missing one */
+  }
+
   /* BERT scales the scores by 1/sqrt(head_dim), DistilBERT q before them. */
   const float scale = 1.0f / sqrtf((float)(c->hidden_size / c->num_heads));
   char p[160];
@@ -78,8 +89,8 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
     int32_t q = sn_ir_linear(g, model, h, at(p, sizeof p, nm->q, i));
     int32_t k = sn_ir_linear(g, model, h, at(p, sizeof p, nm->k, i));
     int32_t v = sn_ir_linear(g, model, h, at(p, sizeof p, nm->v, i));
-    int32_t ctx =
-        sn_ir_attention(g, c, q, k, v, mask, f->scale_q ? scale : 1.0f, f->scale_q ? 1.0f : scale);
+    int32_t ctx = sn_ir_attention(g, c, q, k, v, mask, f->scale_q ? scale : 1.0f,
+                                  f->scale_q ? 1.0f : scale, rel_bias);
     int32_t attn =
         sn_ir_binary(g, SN_OP_ADD,
                      sn_ir_unary(g, SN_OP_DROPOUT,

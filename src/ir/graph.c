@@ -26,6 +26,7 @@ static const char *const op_names[SN_OP_COUNT_] = {
     [SN_OP_L2_NORMALIZE] = "l2_normalize",
     [SN_OP_SOFTMAX] = "softmax",
     [SN_OP_DROPOUT] = "dropout",
+    [SN_OP_REL_BIAS] = "rel_bias",
     [SN_OP_SLICE_COLS] = "slice_cols",
     [SN_OP_LINEAR] = "linear",
     [SN_OP_ATTENTION] = "attention",
@@ -145,6 +146,13 @@ static int same_numel(const sn_ir_shape_t *a, const sn_ir_shape_t *b) {
 
 /* Infers node n's dtype and shape from its inputs and attributes. On failure
  * writes why into msg and returns -1. */
+/* A relative-bias table for `heads` heads: f32 [heads, 2D + 1], D bounded. */
+static int rel_table_ok(const sn_ir_node_t *t, int64_t heads) {
+  return t->dtype == SN_IR_F32 && t->shape.rank == 2 && t->shape.dims[0] == heads && heads >= 1 &&
+         t->shape.dims[1] >= 1 && t->shape.dims[1] % 2 == 1 &&
+         t->shape.dims[1] <= 2 * (int64_t)SN_IR_MAX_REL_DISTANCE + 1;
+}
+
 int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt,
                 sn_ir_shape_t *out, char *msg, size_t cap) {
   const sn_ir_node_t *in[SN_IR_MAX_INPUTS] = {0};
@@ -331,15 +339,27 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
       }
       return 0;
     }
+    case SN_OP_REL_BIAS:
+      if (a->dtype != SN_IR_F32 || a->shape.rank != 4 || !rel_table_ok(b, a->shape.dims[1])) {
+        snprintf(msg, cap, "rel_bias needs f32 scores [B, h, S, S] and a table [h, 2D + 1]");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
     case SN_OP_ATTENTION: {
       int64_t hidden = (int64_t)n->heads * n->head_dim;
       int r = a->shape.rank;
+      /* The bias table follows qkv when packed, qkv and the mask when not. */
+      int fixed = g->packed ? 1 : 2;
+      const sn_ir_node_t *table = n->num_inputs == fixed + 1 ? in[fixed] : NULL;
       if (n->heads < 1 || n->head_dim < 1 || a->shape.dims[r - 1] != 3 * hidden ||
-          (g->packed ? (r != 2 || n->num_inputs != 1)
-                     : (r != 3 || n->num_inputs != 2 || b->shape.rank != 2 ||
-                        !same_dims(a->shape.dims, b->shape.dims, 2)))) {
-        snprintf(msg, cap, "attention needs qkv [.., 3 x heads x head_dim]%s",
-                 g->packed ? " rows" : " [B, S, 3H] and a mask [B, S]");
+          (n->num_inputs != fixed && !table) || (table && !rel_table_ok(table, n->heads)) ||
+          (g->packed
+               ? r != 2
+               : (r != 3 || b->shape.rank != 2 || !same_dims(a->shape.dims, b->shape.dims, 2)))) {
+        snprintf(msg, cap, "attention needs qkv [.., 3 x heads x head_dim]%s%s",
+                 g->packed ? " rows" : " [B, S, 3H] and a mask [B, S]",
+                 table ? " and a bias table [heads, 2D + 1]" : "");
         return -1;
       }
       *out = a->shape;
@@ -390,9 +410,10 @@ static int inputs_ok(sn_ir_op_t op, int n) {
     case SN_OP_GATHER:
     case SN_OP_ADD:
     case SN_OP_MATMUL:
-    case SN_OP_MASKED_SOFTMAX: return n == 2;
-    case SN_OP_POOL:
-    case SN_OP_ATTENTION: return n == 1 || n == 2;
+    case SN_OP_MASKED_SOFTMAX:
+    case SN_OP_REL_BIAS: return n == 2;
+    case SN_OP_POOL: return n == 1 || n == 2;
+    case SN_OP_ATTENTION: return n >= 1 && n <= 3;
     case SN_OP_LAYERNORM: return n == 3;
     case SN_OP_LINEAR:
     case SN_OP_ADD_LAYERNORM: return n == 3 || n == 4;
@@ -542,6 +563,12 @@ int32_t sn_ir_masked_softmax(sn_ir_graph_t *g, int32_t scores, int32_t mask, flo
   return add_node(g, n);
 }
 
+int32_t sn_ir_rel_bias(sn_ir_graph_t *g, int32_t scores, int32_t table, float scale) {
+  sn_ir_node_t n = make(SN_OP_REL_BIAS, 2, scores, table, 0);
+  n.scale = scale;
+  return add_node(g, n);
+}
+
 int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps) {
   sn_ir_node_t n = make(SN_OP_LAYERNORM, 3, x, gamma, beta);
   n.eps = eps;
@@ -647,9 +674,10 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
         break;
       }
       case SN_OP_ATTENTION:
-        fprintf(out, " heads=%d head_dim=%d scale=%g", (int)n->heads, (int)n->head_dim,
-                (double)n->scale);
+        fprintf(out, " heads=%d head_dim=%d scale=%g%s", (int)n->heads, (int)n->head_dim,
+                (double)n->scale, n->num_inputs == (g->packed ? 2 : 3) ? " +bias" : "");
         break;
+      case SN_OP_REL_BIAS: fprintf(out, " scale=%g", (double)n->scale); break;
       case SN_OP_ADD_LAYERNORM:
       case SN_OP_EMBED_LN: fprintf(out, " eps=%g", (double)n->eps); break;
       default: break;

@@ -22,6 +22,8 @@
 #define SN_DIM_B (-1) /* symbolic batch size */
 #define SN_DIM_S (-2) /* symbolic sequence length */
 #define SN_DIM_T (-3) /* symbolic total tokens of a packed batch */
+/* Largest distance D of a relative-bias table [h, 2D + 1]. */
+#define SN_IR_MAX_REL_DISTANCE 65536
 
 typedef enum sn_ir_dtype { SN_IR_F32 = 0, SN_IR_I32 = 1 } sn_ir_dtype_t;
 
@@ -55,11 +57,17 @@ typedef enum sn_ir_op {
   /* Ops made by the compiler's passes. */
   SN_OP_SLICE_COLS,    /* columns [begin, end) of the last dim */
   SN_OP_LINEAR,        /* (x, w [N, K], bias [N], residual?) -> act(x w^T + bias) + residual */
-  SN_OP_ATTENTION,     /* (qkv [.., 3H], mask when unpacked) -> [.., H]: fused multi-head
-                          attention with heads, head_dim, scale */
+  SN_OP_ATTENTION,     /* (qkv [.., 3H], mask when unpacked, bias table?) -> [.., H]: fused
+                          multi-head attention with heads, head_dim, scale; the optional
+                          table [h, 2D + 1] is added to the scaled scores as REL_BIAS does */
   SN_OP_ADD_LAYERNORM, /* (x, gamma, beta, residual?) -> LayerNorm(x + residual) */
   SN_OP_EMBED_LN,      /* (ids, word, pos, gamma, beta, type_ids?, type table?) -> LayerNorm of
                           the summed embeddings; positions restart at 0 in each sequence */
+  /* Unfused ops added later: numbered last, so that artifacts' op numbers
+   * stay as they were. */
+  SN_OP_REL_BIAS, /* (scores [B, h, S, S], table f32 [h, 2D + 1]) -> scores * scale +
+                     table[head, D + clamp(i - j, -D, D)] for query i and key j: a relative
+                     position bias (MPNet), constant beyond distance D */
   SN_OP_COUNT_
 } sn_ir_op_t;
 
@@ -142,6 +150,7 @@ int32_t sn_ir_matmul(sn_ir_graph_t *g, int32_t a, int32_t b, int trans_b);
 int32_t sn_ir_reshape(sn_ir_graph_t *g, int32_t x, int rank, const int64_t *dims);
 int32_t sn_ir_transpose(sn_ir_graph_t *g, int32_t x, const int *perm);
 int32_t sn_ir_masked_softmax(sn_ir_graph_t *g, int32_t scores, int32_t mask, float scale);
+int32_t sn_ir_rel_bias(sn_ir_graph_t *g, int32_t scores, int32_t table, float scale);
 int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps);
 int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sinter_pooling_t mode);
 

@@ -54,9 +54,18 @@ typedef struct att_args {
   const int32_t *offsets;
   int32_t num_seqs, heads, head_dim;
   float scale;
+  const float *bias; /* NULL, or [heads][2 bias_distance + 1] */
+  int64_t bias_distance;
   float *out;
   int64_t out_stride;
 } att_args_t;
+
+/* The bias of query i against key j (positions in their sequence) for one
+ * head's table row `t` (already offset to its centre, D = distance). */
+static inline float att_bias_at(const float *t, int64_t distance, int64_t i, int64_t j) {
+  int64_t x = i - j;
+  return t[x < -distance ? -distance : x > distance ? distance : x];
+}
 
 /* Runs one item: one head's query rows [q0, q0 + nq) of the packed batch
  * against the key rows [k0, k0 + len) of their sequence. scratch is the
@@ -109,6 +118,8 @@ static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head
   const int64_t hd = (int64_t)a->heads * d, st = a->qkv_stride;
   const float *kbase = a->qkv + k0 * st + hd + (int64_t)head * d;
   const float *vbase = kbase + hd;
+  const float *brow =
+      a->bias ? a->bias + head * (2 * a->bias_distance + 1) + a->bias_distance : NULL;
   for (int r = 0; r < nq; r++) {
     const float *qrow = a->qkv + (q0 + r) * st + (int64_t)head * d;
     for (int c = 0; c < d; c++) {
@@ -132,6 +143,7 @@ static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head
         }
         for (; c < d; c++) d0 += sc->q[c] * krow[c];
         s[j] = ((d0 + d1) + (d2 + d3)) * a->scale;
+        if (brow) s[j] += att_bias_at(brow, a->bias_distance, q0 + r - k0, kb + j);
         mx = s[j] > mx ? s[j] : mx;
       }
       double mnew = mx > m ? mx : m;
@@ -322,10 +334,13 @@ static void att_tile(void *ctx, size_t share, int worker) {
 }
 
 void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
-                      int32_t num_seqs, int32_t heads, int32_t head_dim, float scale, float *out,
-                      int64_t out_stride) {
-  if (num_seqs <= 0 || heads <= 0 || head_dim <= 0 || head_dim > SN_ATTENTION_MAX_HEAD_DIM) return;
-  att_args_t a = {qkv, qkv_stride, offsets, num_seqs, heads, head_dim, scale, out, out_stride};
+                      int32_t num_seqs, int32_t heads, int32_t head_dim, float scale,
+                      const float *bias, int64_t bias_distance, float *out, int64_t out_stride) {
+  if (num_seqs <= 0 || heads <= 0 || head_dim <= 0 || head_dim > SN_ATTENTION_MAX_HEAD_DIM ||
+      bias_distance < 0)
+    return;
+  att_args_t a = {qkv,   qkv_stride, offsets,       num_seqs, heads,     head_dim,
+                  scale, bias,       bias_distance, out,      out_stride};
   void (*thread_fn)(const att_args_t *, int, int) = att_thread_portable;
 #if SN_X86
   int isa = sn_cpu_isa();
@@ -385,7 +400,22 @@ typedef struct SFX(att_scratch) {
   _Alignas(64) float vt[LANES * ATT_VEC_MAX_D];          /* value tile, same */
   _Alignas(64) float pbuf[LANES * LANES];                /* weights, [key][query] */
   _Alignas(64) float abuf[LANES];                        /* rescale factors */
+  _Alignas(64) float bbuf[LANES];                        /* a bias window over a table end */
 } SFX(att_scratch_t);
+
+/* Biases of queries qi .. qi + LANES - 1 (lane l) against key kj:
+ * brow[clamp(qi + l - kj)]. Inside the table that is a plain load of a
+ * window; past either end one value; a window over an end is put together
+ * in buf. */
+TARGET static inline VEC SFX(att_bias_vec)(const float *brow, int64_t distance, int64_t qi,
+                                           int64_t kj, float *buf) {
+  const int64_t x0 = qi - kj;
+  if (x0 >= -distance && x0 + LANES - 1 <= distance) return V_LOADU(brow + x0);
+  if (x0 > distance) return V_SET1(brow[distance]);
+  if (x0 + LANES - 1 < -distance) return V_SET1(brow[-distance]);
+  for (int l = 0; l < LANES; l++) buf[l] = att_bias_at(brow, distance, qi + l, kj);
+  return V_LOAD(buf);
+}
 
 /* One work item: up to QGROUPS * LANES queries starting at row q0. d is the
  * head size, dp = d rounded up to DP_ALIGN. Inlined into callers with constant
@@ -400,6 +430,9 @@ TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
   const VEC qscale = V_SET1(a->scale * SN_LOG2E);
   float *restrict kt = sc->kt, *restrict vt = sc->vt;
   const int ngroups = (nq + LANES - 1) / LANES;
+  const float *brow =
+      a->bias ? a->bias + head * (2 * a->bias_distance + 1) + a->bias_distance : NULL;
+  const VEC l2e = V_SET1(SN_LOG2E);
   VEC m[QGROUPS], l[QGROUPS];
 
   /* Queries -> qt, LANES features at a time; absent rows and padded features
@@ -449,6 +482,13 @@ TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
         VEC qv = V_LOAD(qt + c * LANES);
 #pragma GCC unroll 16
         for (int j = 0; j < LANES; j++) s[j] = V_FMA(qv, V_BCAST(kt + j * dp + c), s[j]);
+      }
+      if (brow) {
+        /* The bias in the softmax's base 2, like the scores. */
+        const int64_t qi = q0 - k0 + g * LANES;
+#pragma GCC unroll 16
+        for (int j = 0; j < LANES; j++)
+          s[j] = V_FMA(SFX(att_bias_vec)(brow, a->bias_distance, qi, kb + j, sc->bbuf), l2e, s[j]);
       }
       if (nk < LANES) {
 #pragma GCC unroll 16

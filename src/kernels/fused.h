@@ -47,12 +47,16 @@
  *   columns h*head_dim. out may be exactly the q part of qkv (out == qkv and
  *   out_stride == qkv_stride): each query block reads its q before writing the
  *   same cells, and no other block reads them. Any other overlap is undefined.
+ * bias: NULL, or a relative-position table [heads][2 D + 1] (D =
+ *   bias_distance >= 0) added to the scaled scores: query i and key j of a
+ *   sequence (positions within it) get bias[h][D + clamp(i - j, -D, D)]
+ *   (MPNet's bucketed bias, expanded at compile time).
  * head_dim in [1, SN_ATTENTION_MAX_HEAD_DIM]; 32, 64 and 128 have specialised
  * loops. Work is split over (sequence, head, block of query rows) so that two
  * threads stay busy even for one sequence. */
 void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
-                      int32_t num_seqs, int32_t heads, int32_t head_dim, float scale, float *out,
-                      int64_t out_stride);
+                      int32_t num_seqs, int32_t heads, int32_t head_dim, float scale,
+                      const float *bias, int64_t bias_distance, float *out, int64_t out_stride);
 
 /* out[r] = LayerNorm(x[r] + residual[r]) * gamma + beta over rows of length h
  * (the BERT post-attention and post-FFN epilogue). residual may be NULL (plain

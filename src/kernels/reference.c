@@ -173,6 +173,22 @@ void sn_ref_masked_softmax(const float *scores, const float *mask, int64_t b, in
   par(b * heads * sq, masked_softmax_range, &c);
 }
 
+void sn_ref_rel_bias(const float *scores, const float *table, int64_t distance, int64_t b,
+                     int64_t heads, int64_t s, float scale, float *out) {
+  const int64_t width = 2 * distance + 1;
+  for (int64_t bh = 0; bh < b * heads; bh++) {
+    const float *t = table + (bh % heads) * width + distance;
+    for (int64_t i = 0; i < s; i++) {
+      const float *row = scores + (bh * s + i) * s;
+      float *o = out + (bh * s + i) * s;
+      for (int64_t j = 0; j < s; j++) {
+        int64_t x = i - j < -distance ? -distance : i - j > distance ? distance : i - j;
+        o[j] = row[j] * scale + t[x];
+      }
+    }
+  }
+}
+
 typedef struct layernorm_ctx {
   const float *x, *gamma, *beta;
   int64_t h;

@@ -31,6 +31,11 @@ void sn_ref_transpose(const float *x, int rank, const int64_t *dims, const int *
 void sn_ref_masked_softmax(const float *scores, const float *mask, int64_t b, int64_t heads,
                            int64_t sq, int64_t sk, float scale, float *out);
 
+/* out[b, h, i, j] = scores[b, h, i, j] * scale + table[h, D + clamp(i - j, -D, D)] for
+ * scores [B, heads, S, S] and a table [heads, 2D + 1] (out may alias scores). */
+void sn_ref_rel_bias(const float *scores, const float *table, int64_t distance, int64_t b,
+                     int64_t heads, int64_t s, float scale, float *out);
+
 /* LayerNorm over rows of length h: (x - mean) / sqrt(var + eps) * gamma + beta. */
 void sn_ref_layernorm(const float *x, const float *gamma, const float *beta, int64_t rows,
                       int64_t h, float eps, float *out);

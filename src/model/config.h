@@ -43,6 +43,7 @@ typedef struct sn_config {
   int32_t max_positions;
   int32_t type_vocab_size; /* 0 for DistilBERT */
   int32_t pad_token_id;
+  int32_t relative_buckets; /* rows of the relative-bias table (MPNet); 0: none */
   sn_activation_t activation;
   char hidden_act[32];
   float layer_norm_eps;

@@ -5,12 +5,13 @@
 
 #include "model/family.h"
 
-extern const sn_family_t sn_family_bert, sn_family_distilbert, sn_family_roberta;
+extern const sn_family_t sn_family_bert, sn_family_distilbert, sn_family_roberta, sn_family_mpnet;
 
 static const sn_family_t *const families[] = {
     &sn_family_bert,
     &sn_family_distilbert,
     &sn_family_roberta,
+    &sn_family_mpnet,
 };
 
 const sn_family_t *sn_family_find(const char *model_type) {

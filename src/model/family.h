@@ -51,6 +51,8 @@ typedef struct sn_family_names {
   const char *ffn_in, *ffn_out, *ffn_norm;      /* per layer */
   const char *pooler;                           /* NULL: the family has none */
   const char *cls_dense, *cls_out;              /* the classification head's linears */
+  const char *rel_bias; /* [config relative_buckets, heads] bucketed position biases shared by
+                           the layers (MPNet); NULL: none */
 } sn_family_names_t;
 
 typedef struct sn_family {
@@ -67,6 +69,9 @@ typedef struct sn_family {
   sn_positions_t positions;
   int scale_q; /* 1: q is scaled by 1/sqrt(head_dim) before the scores (DistilBERT) */
   sn_cls_head_t cls_head;
+  /* With names.rel_bias: relative positions (key - query) are bucketed into
+   * rel_buckets (sn_ir_relative_bucket), log-spaced up to rel_max_distance. */
+  int32_t rel_buckets, rel_max_distance;
   const char *const *unused; /* prefixes of tensors knowingly not used; NULL-terminated */
 } sn_family_t;
 

@@ -74,6 +74,7 @@ static int build_expected(const sn_config_t *c, expected_list_t *l) {
            expect(l, 0, c->max_position_embeddings, H, "%s", nm->position) |
            expect_norm(l, H, nm->embed_norm);
   if (nm->token_type) rc |= expect(l, 0, c->type_vocab_size, H, "%s", nm->token_type);
+  if (nm->rel_bias) rc |= expect(l, 0, c->relative_buckets, c->num_heads, "%s", nm->rel_bias);
   for (int i = 0; i < c->num_layers; i++) {
     rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->q, i));
     rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->k, i));

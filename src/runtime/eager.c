@@ -76,6 +76,10 @@ static sinter_status_t run_node(const sn_ir_graph_t *g, int32_t i, slot_t *s,
       sn_ref_masked_softmax(x, b->data, o->dims[0], o->dims[1], o->dims[2], o->dims[3], n->scale,
                             out);
       break;
+    case SN_OP_REL_BIAS:
+      sn_ref_rel_bias(x, b->data, (g->nodes[n->inputs[1]].shape.dims[1] - 1) / 2, o->dims[0],
+                      o->dims[1], o->dims[2], n->scale, out);
+      break;
     case SN_OP_LAYERNORM:
       sn_ref_layernorm(x, b->data, c->data, o->numel / last, last, n->eps, out);
       break;

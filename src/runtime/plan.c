@@ -168,8 +168,10 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
         break;
       }
       case SN_OP_ATTENTION:
-        sn_attention_f32(x, 3 * last, offsets, num_seqs, n->heads, n->head_dim, n->scale, out,
-                         last);
+        sn_attention_f32(x, 3 * last, offsets, num_seqs, n->heads, n->head_dim, n->scale,
+                         n->num_inputs == 2 ? in_data(e, n, 1, ids, type_ids) : NULL,
+                         n->num_inputs == 2 ? (g->nodes[n->inputs[1]].shape.dims[1] - 1) / 2 : 0,
+                         out, last);
         break;
       case SN_OP_ADD_LAYERNORM:
         sn_add_layernorm_f32(x, n->num_inputs == 4 ? in_data(e, n, 3, ids, type_ids) : NULL,

@@ -2,10 +2,13 @@
 sentence-transformers folder on XLMRobertaModel with an XLM-R style
 Unigram tokenizer (tests/fixtures/models/xlmr_st, made by
 scripts/make_fixtures.py --families-only) gives SentenceTransformer.encode's
-token ids and embeddings through the CLI and the server."""
+token ids and embeddings through the CLI and the server; so does the real
+all-mpnet-base-v2 (MPNet)."""
 import math
 
-from conftest import MODELS, golden, json_lines, max_abs_diff, run
+import pytest
+
+from conftest import MODELS, ROOT, golden, json_lines, max_abs_diff, run
 from serve_helpers import Server
 
 TOLERANCE = 1e-4
@@ -32,6 +35,44 @@ def test_server_embed_matches_sentence_transformers(tmp_path):
         status, info, _ = s.get("/info")
         assert status == 200 and info["max_input_length"] == 20
         status, got, _ = s.post("/embed", {"inputs": texts, "truncate": True})
+        assert status == 200 and len(got) == len(texts)
+        for vec, case in zip(got, g["cases"]):
+            assert max_abs_diff(vec, case["embedding"]) < TOLERANCE, case["text"]
+    finally:
+        assert s.stop() == 0
+
+
+# The real all-mpnet-base-v2 (scripts/fetch_mpnet.sh): MPNet's relative
+# position bias on trained weights, text to embedding.
+MPNET = ROOT / ".cache" / "models" / "all-mpnet-base-v2"
+
+
+def mpnet_golden():
+    if not MPNET.is_dir():
+        pytest.skip("all-mpnet-base-v2 is fetched by scripts/fetch_mpnet.sh")
+    return golden("all_mpnet_base_v2")
+
+
+def test_cli_all_mpnet_base_v2_matches_sentence_transformers():
+    g = mpnet_golden()
+    texts = [c["text"] for c in g["cases"]]
+    toks = json_lines(run("tokenize", "--model", MPNET, *texts, check=0).stdout)
+    assert [t["ids"] for t in toks] == [c["input_ids"] for c in g["cases"]]
+    rows = json_lines(run("embed", "--model", MPNET, *texts, check=0).stdout)
+    assert len(rows) == len(texts)
+    worst = max(max_abs_diff(r["embedding"], c["embedding"]) for r, c in zip(rows, g["cases"]))
+    assert worst < TOLERANCE, worst
+
+
+def test_server_all_mpnet_base_v2(tmp_path):
+    g = mpnet_golden()
+    texts = [c["text"] for c in g["cases"]][:8]
+    s = Server(tmp_path, MPNET)
+    try:
+        status, info, _ = s.get("/info")
+        assert status == 200 and info["model_type"]["embedding"]["pooling"] == "mean"
+        assert info["max_input_length"] == 384
+        status, got, _ = s.post("/embed", {"inputs": texts})
         assert status == 200 and len(got) == len(texts)
         for vec, case in zip(got, g["cases"]):
             assert max_abs_diff(vec, case["embedding"]) < TOLERANCE, case["text"]

@@ -1,11 +1,13 @@
 """sinter.Model and the SentenceTransformer drop-in on the RoBERTa family:
 an XLM-R sentence-transformers folder (text to normalized mean embedding)
 against SentenceTransformer.encode's recorded output, and a RoBERTa
-classifier's logits against transformers'."""
+classifier's logits against transformers'; MPNet's classifier and the real
+all-mpnet-base-v2."""
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import sinter
 
@@ -33,3 +35,24 @@ def test_roberta_classifier_logits(tmp_path):
     for case in g["cases"]:
         got = m.logits([np.array(x, dtype=np.int32) for x in case["input_ids"]])
         assert np.abs(got - np.array(case["logits"], dtype=np.float32)).max() < 1e-4
+
+
+def test_mpnet_classifier_logits(tmp_path):
+    g = json.loads((GOLDEN / "mpnet_cls.json").read_text())
+    m = sinter.Model(MODELS / "mpnet_cls", cache=tmp_path / "cache")
+    assert m.info["model_type"] == "mpnet"
+    for case in g["cases"]:
+        got = m.logits([np.array(x, dtype=np.int32) for x in case["input_ids"]])
+        assert np.abs(got - np.array(case["logits"], dtype=np.float32)).max() < 1e-4
+
+
+def test_all_mpnet_base_v2_sentence_transformer(tmp_path):
+    """The real all-mpnet-base-v2 (scripts/fetch_mpnet.sh) through the drop-in."""
+    folder = ROOT / ".cache" / "models" / "all-mpnet-base-v2"
+    if not folder.is_dir():
+        pytest.skip("all-mpnet-base-v2 is fetched by scripts/fetch_mpnet.sh")
+    g = json.loads((GOLDEN / "all_mpnet_base_v2.json").read_text())
+    texts = [c["text"] for c in g["cases"]]
+    want = np.array([c["embedding"] for c in g["cases"]], dtype=np.float32)
+    st = sinter.SentenceTransformer(str(folder), cache_folder=tmp_path / "cache")
+    assert np.abs(st.encode(texts) - want).max() < 1e-4

@@ -164,6 +164,45 @@ def test_roberta_family(make, served, caplog):
     assert served == [False]
 
 
+def mpnet(cls=transformers.MPNetModel, **extra):
+    torch.manual_seed(0)
+    cfg = transformers.MPNetConfig(vocab_size=120, hidden_size=36, num_hidden_layers=2,
+                                   num_attention_heads=3, intermediate_size=52,
+                                   max_position_embeddings=300, layer_norm_eps=1e-6, **extra)
+    return cls(cfg).eval()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: mpnet(),
+    lambda: mpnet(transformers.MPNetForSequenceClassification, num_labels=2),
+])
+def test_mpnet(make, served):
+    """MPNet's relative bias, with a sequence past its reach of 128; a text
+    holding id 1 (its fixed padding index) runs on PyTorch."""
+    m = make()
+    c = torch.compile(m, backend="sinter")
+    for batch, seq in ((1, 1), (3, 11), (2, 200)):
+        ids, mask = inputs(batch, seq)
+        ids = ids.clamp(min=2)
+        with torch.no_grad():
+            want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+        if hasattr(want, "logits"):
+            assert close(want.logits, got.logits), (batch, seq)
+        else:
+            assert close(want.last_hidden_state, got.last_hidden_state, mask.bool()), (batch, seq)
+            assert close(want.pooler_output, got.pooler_output), (batch, seq)
+    assert served and all(served)
+    served.clear()
+    ids, mask = inputs(2, 9)
+    ids = ids.clamp(min=2)
+    ids[1, 2] = 1
+    with torch.no_grad():
+        want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+    key = "logits" if hasattr(want, "logits") else "last_hidden_state"
+    assert close(getattr(want, key), getattr(got, key), None if key == "logits" else mask.bool())
+    assert served == [False]
+
+
 def test_sinter_compile_without_dynamo():
     m = bert()
     c = sinter.compile(m)

@@ -141,16 +141,17 @@ static double max_diff(const float *a, const float *b, size_t n) {
 
 /* Compiled vs eager on a mixed-length batch, all outputs, within 1e-4, with
  * the linears on `kernel` ("sinter" or "onednn", as SINTER_GEMM takes it) at
- * the kernels' ISA level `isa`. */
-static void compare_modes_with(const char *name, const char *kernel, int isa) {
+ * the kernels' ISA level `isa`; the longest sequence has min(seq_cap, the
+ * model's positions) tokens. */
+static void compare_modes_with(const char *name, const char *kernel, int isa, int64_t seq_cap) {
   sinter_model_t *m = open_fixture(name);
   if (!m) return;
   sinter_error_t err;
   sinter_model_info_t info;
   sinter_model_get_info(m, &info);
-  int64_t max_seq = info.max_seq_length < 32 ? (int64_t)info.max_seq_length : 32;
+  int64_t max_seq = info.max_seq_length < seq_cap ? (int64_t)info.max_seq_length : seq_cap;
   sinter_compile_options_t copts = {
-      .dtype = SINTER_DTYPE_F32, .max_tokens = 40, .max_seq = max_seq};
+      .dtype = SINTER_DTYPE_F32, .max_tokens = max_seq + 8, .max_seq = max_seq};
   setenv("SINTER_GEMM", kernel, 1);
   int saved_isa = sn_cpu_isa();
   sn_cpu_set_isa(isa);
@@ -160,7 +161,7 @@ static void compare_modes_with(const char *name, const char *kernel, int isa) {
   SN_CHECK_OK(sinter_session_create_eager(m, 0, &eager, &err), &err);
   if (program) SN_CHECK_OK(sinter_session_create_compiled(program, 0, &compiled, &err), &err);
   if (!eager || !compiled) goto done;
-  /* 6 sequences, 78 tokens: more than the 40-token budget, so it runs in parts */
+  /* 6 sequences: more tokens than the budget, so it runs in parts */
   enum { B = 6 };
   size_t lengths[B] = {5, 17, 1, 32, 9, 14};
   lengths[3] = (size_t)max_seq; /* up to the model's last position */
@@ -218,10 +219,14 @@ done:
 }
 
 /* Both linear kernels; sinter's GEMM also on its portable path. */
+static void compare_modes_up_to(const char *name, int64_t seq_cap) {
+  compare_modes_with(name, "sinter", sn_cpu_isa_max(), seq_cap);
+  compare_modes_with(name, "onednn", sn_cpu_isa_max(), seq_cap);
+  compare_modes_with(name, "sinter", SN_ISA_PORTABLE, seq_cap);
+}
+
 static void compare_modes(const char *name) {
-  compare_modes_with(name, "sinter", sn_cpu_isa_max());
-  compare_modes_with(name, "onednn", sn_cpu_isa_max());
-  compare_modes_with(name, "sinter", SN_ISA_PORTABLE);
+  compare_modes_up_to(name, 32);
 }
 
 /* The kernel choice is visible in the plan: sinter's GEMM weights carry its
@@ -283,6 +288,12 @@ static void test_compiled_roberta_family(void) {
   compare_modes("roberta_cls");
   compare_modes("xlmr_base");
   compare_modes("camembert_mlm");
+}
+
+/* MPNet's relative bias, with a sequence past its reach of 128. */
+static void test_compiled_mpnet(void) {
+  compare_modes_up_to("mpnet_cls", 168);
+  compare_modes("mpnet_base");
 }
 
 static void test_refusals(void) {
@@ -351,6 +362,7 @@ int main(void) {
   SN_RUN(test_compiled_mlm);
   SN_RUN(test_compiled_legacy);
   SN_RUN(test_compiled_roberta_family);
+  SN_RUN(test_compiled_mpnet);
   SN_RUN(test_refusals);
   SN_RUN(test_linear_kernel_choice);
   SN_RUN(test_shared_linears_validate_each_weight);

@@ -66,6 +66,22 @@ static void test_roberta_family(void) {
   sn_config_deinit(&c);
 }
 
+/* MPNet: no token types, positions after the fixed padding index 1 (even
+ * with another pad_token_id), the relative-bias table's rows. */
+static void test_mpnet_family(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  SN_CHECK_OK(parse("{\"model_type\":\"mpnet\",\"max_position_embeddings\":514,"
+                    "\"pad_token_id\":0,\"relative_attention_num_buckets\":40,"
+                    "\"architectures\":[\"MPNetForSequenceClassification\"]}",
+                    &c, &err),
+              &err);
+  SN_CHECK(!strcmp(c.family->name, "mpnet") && c.type_vocab_size == 0);
+  SN_CHECK(c.position_offset == 2 && c.max_positions == 512 && c.relative_buckets == 40);
+  SN_CHECK(c.head == SN_HEAD_SEQUENCE);
+  sn_config_deinit(&c);
+}
+
 static void test_distilbert(void) {
   sn_config_t c;
   sinter_error_t err;
@@ -83,7 +99,10 @@ static void test_refusals(void) {
   sinter_error_t err;
   SN_CHECK_ERR(parse("{\"model_type\":\"deberta-v2\"}", &c, &err), SINTER_ERR_UNSUPPORTED, &err,
                "unsupported model_type \"deberta-v2\" (supported: bert, distilbert, roberta, "
-               "xlm-roberta, camembert)");
+               "xlm-roberta, camembert, mpnet)");
+  SN_CHECK_ERR(parse("{\"model_type\":\"mpnet\",\"relative_attention_num_buckets\":16}", &c, &err),
+               SINTER_ERR_UNSUPPORTED, &err,
+               "relative_attention_num_buckets 16 is under the 32 buckets");
   SN_CHECK_ERR(parse("{\"model_type\":\"roberta\",\"architectures\":[\"BertModel\"]}", &c, &err),
                SINTER_ERR_UNSUPPORTED, &err,
                "unsupported architecture \"BertModel\" for model_type roberta");
@@ -200,6 +219,7 @@ int main(void) {
   SN_RUN(test_classifier_labels);
   SN_RUN(test_distilbert);
   SN_RUN(test_roberta_family);
+  SN_RUN(test_mpnet_family);
   SN_RUN(test_refusals);
   SN_RUN(test_missing_file);
   SN_RUN(test_sentence_transformers_modules);

@@ -120,6 +120,44 @@ static void test_embedding_tables_match_config(void) {
   config.vocab_size = vocab;
 }
 
+/* MPNet's attention reads a relative-bias table [heads, 2D + 1]: a plan
+ * whose table has other heads, an even width, or is another tensor is
+ * refused before any kernel indexes it. */
+static void test_relative_bias_table_checked(void) {
+  sinter_error_t err;
+  sinter_model_t *m = NULL;
+  sinter_program_t *p = NULL;
+  SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/mpnet_cls", &m, &err), &err);
+  if (m) SN_CHECK_OK(sinter_program_compile(m, NULL, &p, &err), &err);
+  if (!p) goto done;
+  sn_ir_graph_t *g = (sn_ir_graph_t *)sn_program_plan(p);
+  const sn_config_t *c = sn_model_config(m);
+  int32_t att = -1, gamma = -1;
+  for (int32_t i = 0; i < g->count; i++) {
+    if (g->nodes[i].op == SN_OP_ATTENTION && att < 0) att = i;
+    if (g->nodes[i].op == SN_OP_WEIGHT && g->nodes[i].shape.rank == 1 && gamma < 0) gamma = i;
+  }
+  SN_CHECK(att >= 0 && gamma >= 0 && g->nodes[att].num_inputs == 2);
+  if (att < 0 || gamma < 0 || g->nodes[att].num_inputs != 2) goto done;
+  SN_CHECK_OK(sn_program_verify(g, c, "plan", &err), &err);
+  sn_ir_node_t *table = &g->nodes[g->nodes[att].inputs[1]];
+  SN_CHECK(table->shape.dims[0] == c->num_heads && table->shape.dims[1] == 257);
+  table->shape.dims[0]++;
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err, "bias table");
+  table->shape.dims[0]--;
+  table->shape.dims[1]--;
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err, "bias table");
+  table->shape.dims[1]++;
+  int32_t saved = g->nodes[att].inputs[1];
+  g->nodes[att].inputs[1] = gamma;
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err, "bias table");
+  g->nodes[att].inputs[1] = saved;
+  SN_CHECK_OK(sn_program_verify(g, c, "plan", &err), &err);
+done:
+  sinter_program_release(p);
+  sinter_model_close(m);
+}
+
 int main(void) {
   sinter_error_t err;
   if (sinter_model_open(BERT_CLS, &model, &err) != SINTER_OK ||
@@ -137,6 +175,7 @@ int main(void) {
   SN_RUN(test_slots_inside_arena);
   SN_RUN(test_embedding_tables_match_config);
   SN_RUN(test_compiled_plan_passes); /* every edit was undone */
+  SN_RUN(test_relative_bias_table_checked);
   sinter_program_release(program);
   sinter_model_close(model);
   return SN_TEST_REPORT();
