@@ -90,7 +90,7 @@ static void reference_attention(const float *qkv, int b, int s, int heads, int d
         w->scores[bh * s * s + i * s + j] = acc;
       }
   }
-  sn_ref_masked_softmax(w->scores, w->mask, b, heads, s, s, scale, w->probs);
+  sn_ref_masked_softmax(w->scores, w->mask, b, heads, s, s, scale, 0, 0, w->probs);
 #pragma omp parallel for schedule(static)
   for (int64_t bh = 0; bh < (int64_t)b * heads; bh++) {
     const float *p = w->probs + bh * s * s, *vm = w->vt + bh * s * d;
@@ -134,7 +134,8 @@ static void bench_attention(const char *name, int b, int s, int heads, int d) {
       sn_cpu_set_isa(isa);
       double tf;
       BEST_OF(tf, isa == 0 ? 3 : 20,
-              sn_attention_f32(qkv, 3 * hsz, offsets, b, heads, d, scale, NULL, 0, out, hsz));
+              sn_attention_f32(qkv, 3 * hsz, offsets, b, &(sn_attention_params_t){heads, d, scale},
+                               out, hsz));
       printf("| attention %-24s | %d | fused %-9s | %9.3f ms | %6.1f GFLOP/s | %.1fx |\n", name,
              threads, sn_cpu_isa_name(isa), tf * 1e3, flops / tf * 1e-9, tr / tf);
     }

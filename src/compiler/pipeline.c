@@ -12,6 +12,7 @@ static const struct {
     {"merge_qkv", sn_pass_merge_qkv},
     {"fuse_attention", sn_pass_fuse_attention},
     {"fuse_embeddings", sn_pass_fuse_embeddings},
+    {"fuse_glu", sn_pass_fuse_glu},
     {"fuse_epilogues", sn_pass_fuse_epilogues},
     {"fuse_layernorm", sn_pass_fuse_layernorm},
     {"pack", sn_pass_pack},

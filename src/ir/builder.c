@@ -24,21 +24,86 @@ int32_t sn_ir_model_weight(sn_ir_graph_t *g, const sinter_model_t *model, const 
   return sn_ir_weight(g, w->name, w->data, w->rank, w->shape);
 }
 
+/* An owned weight node over `data` (freed on failure). */
+static int32_t owned_weight(sn_ir_graph_t *g, const char *name, float *data, int rank,
+                            const int64_t *dims) {
+  if (g->build_status) {
+    free(data);
+    return -1;
+  }
+  sn_ir_node_t n;
+  memset(&n, 0, sizeof n);
+  n.op = SN_OP_WEIGHT;
+  n.shape.rank = rank;
+  memcpy(n.shape.dims, dims, (size_t)rank * sizeof *dims);
+  n.name = data ? strdup(name) : NULL;
+  n.owned = data;
+  n.data = data;
+  n.arena_offset = -1;
+  if (!n.name) {
+    free(data);
+    g->build_status = SINTER_ERR_OUT_OF_MEMORY;
+    snprintf(g->build_error, sizeof g->build_error, "weight %s", name);
+    return -1;
+  }
+  return sn_ir_append(g, &n);
+}
+
+int32_t sn_ir_zeros(sn_ir_graph_t *g, const char *name, int64_t n) {
+  const int64_t dims[1] = {n};
+  return owned_weight(g, name, calloc((size_t)(n > 0 ? n : 1), sizeof(float)), 1, dims);
+}
+
+/* prefix.bias, or zeros of the rows of `of` when the checkpoint has none. */
+static int32_t bias_or_zeros(sn_ir_graph_t *g, const sinter_model_t *model, const char *prefix,
+                             int32_t of) {
+  char name[200];
+  snprintf(name, sizeof name, "%s.bias", prefix);
+  if (sn_model_weight(model, name) || of < 0) return sn_ir_model_weight(g, model, "%s", name);
+  return sn_ir_zeros(g, name, g->nodes[of].shape.dims[0]);
+}
+
 int32_t sn_ir_linear(sn_ir_graph_t *g, const sinter_model_t *model, int32_t x, const char *prefix) {
   int32_t w = sn_ir_model_weight(g, model, "%s.weight", prefix);
-  int32_t b = sn_ir_model_weight(g, model, "%s.bias", prefix);
+  int32_t b = bias_or_zeros(g, model, prefix, w);
   return sn_ir_binary(g, SN_OP_ADD, sn_ir_matmul(g, x, w, 1), b);
 }
 
 int32_t sn_ir_model_layernorm(sn_ir_graph_t *g, const sinter_model_t *model, int32_t x,
                               const char *prefix, float eps) {
   int32_t gamma = sn_ir_model_weight(g, model, "%s.weight", prefix);
-  int32_t beta = sn_ir_model_weight(g, model, "%s.bias", prefix);
+  int32_t beta = bias_or_zeros(g, model, prefix, gamma);
   return sn_ir_layernorm(g, x, gamma, beta, eps);
 }
 
+int32_t sn_ir_rotary_table(sn_ir_graph_t *g, const char *name, float theta, int64_t d,
+                           int64_t positions) {
+  const int64_t half = d / 2, dims[2] = {positions, d};
+  float *table = malloc((size_t)(positions * d) * sizeof *table);
+  float inv_freq[SN_IR_MAX_ROTARY_DIM / 2];
+  if (table && d <= SN_IR_MAX_ROTARY_DIM) {
+    for (int64_t i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)d);
+    for (int64_t p = 0; p < positions; p++)
+      for (int64_t i = 0; i < half; i++) {
+        float angle = (float)p * inv_freq[i];
+        table[p * d + i] = cosf(angle);
+        table[p * d + half + i] = sinf(angle);
+      }
+  } else if (table) {
+    free(table);
+    table = NULL;
+    if (!g->build_status) {
+      g->build_status = SINTER_ERR_UNSUPPORTED;
+      snprintf(g->build_error, sizeof g->build_error, "rotary head size %lld over %d", (long long)d,
+               SN_IR_MAX_ROTARY_DIM);
+    }
+  }
+  return owned_weight(g, name, table, 2, dims);
+}
+
 int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32_t k, int32_t v,
-                        int32_t mask, float q_scale, float score_scale, int32_t rel_bias) {
+                        int32_t mask, const sn_ir_attention_opts_t *o) {
+  float q_scale = o->q_scale, score_scale = o->score_scale;
   int64_t heads = c->num_heads, head_dim = c->hidden_size / c->num_heads;
   const int64_t split[4] = {SN_DIM_B, SN_DIM_S, heads, head_dim};
   const int64_t merged[3] = {SN_DIM_B, SN_DIM_S, c->hidden_size};
@@ -47,12 +112,18 @@ int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32
   int32_t qh = sn_ir_transpose(g, sn_ir_reshape(g, q, 4, split), to_heads);
   int32_t kh = sn_ir_transpose(g, sn_ir_reshape(g, k, 4, split), to_heads);
   int32_t vh = sn_ir_transpose(g, sn_ir_reshape(g, v, 4, split), to_heads);
+  if (o->rotary >= 0) {
+    qh = sn_ir_rotary(g, qh, o->rotary);
+    kh = sn_ir_rotary(g, kh, o->rotary);
+  }
   int32_t scores = sn_ir_matmul(g, qh, kh, 1);
-  if (rel_bias >= 0) { /* transformers adds the bias after scaling */
-    scores = sn_ir_rel_bias(g, scores, rel_bias, score_scale);
+  if (o->rel_bias >= 0) { /* transformers adds the bias after scaling */
+    scores = sn_ir_rel_bias(g, scores, o->rel_bias, score_scale);
     score_scale = 1.0f;
   }
-  int32_t probs = sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_masked_softmax(g, scores, mask, score_scale));
+  int32_t probs = sn_ir_unary(
+      g, SN_OP_DROPOUT,
+      sn_ir_masked_softmax_windowed(g, scores, mask, score_scale, o->window, o->causal));
   int32_t ctx = sn_ir_matmul(g, probs, vh, 0);
   return sn_ir_reshape(g, sn_ir_transpose(g, ctx, to_heads), 3, merged);
 }
@@ -87,23 +158,8 @@ int32_t sn_ir_relative_bias_table(sn_ir_graph_t *g, const char *name, const floa
     int32_t bucket = sn_ir_relative_bucket(max_distance - x, num_buckets, max_distance);
     for (int32_t h = 0; h < heads; h++) table[h * width + x] = weight[bucket * heads + h];
   }
-  sn_ir_node_t n;
-  memset(&n, 0, sizeof n);
-  n.op = SN_OP_WEIGHT;
-  n.shape.rank = 2;
-  n.shape.dims[0] = heads;
-  n.shape.dims[1] = width;
-  n.name = strdup(name);
-  n.owned = table;
-  n.data = table;
-  n.arena_offset = -1;
-  if (!n.name) {
-    free(table);
-    g->build_status = SINTER_ERR_OUT_OF_MEMORY;
-    snprintf(g->build_error, sizeof g->build_error, "relative bias table %s", name);
-    return -1;
-  }
-  return sn_ir_append(g, &n);
+  const int64_t dims[2] = {heads, width};
+  return owned_weight(g, name, table, 2, dims);
 }
 
 int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x) {

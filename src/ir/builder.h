@@ -28,21 +28,40 @@ sinter_status_t sn_ir_build(const sinter_model_t *model, const sn_build_options_
 int32_t sn_ir_model_weight(sn_ir_graph_t *g, const sinter_model_t *model, const char *fmt, ...)
     SN_PRINTF(3, 4);
 
-/* x @ W^T + b for the linear layer `prefix` (prefix.weight, prefix.bias). */
+/* x @ W^T + b for the linear layer `prefix` (prefix.weight, prefix.bias; a
+ * bias the checkpoint does not have, which the family's config said, is
+ * zeros). */
 int32_t sn_ir_linear(sn_ir_graph_t *g, const sinter_model_t *model, int32_t x, const char *prefix);
 
-/* LayerNorm with prefix.weight and prefix.bias. */
+/* LayerNorm with prefix.weight and prefix.bias (zeros when absent). */
 int32_t sn_ir_model_layernorm(sn_ir_graph_t *g, const sinter_model_t *model, int32_t x,
                               const char *prefix, float eps);
 
+/* How one attention block differs from BERT's. */
+typedef struct sn_ir_attention_opts {
+  float q_scale;     /* multiplies q before the scores (DistilBERT), or 1 */
+  float score_scale; /* multiplies the scores (BERT) */
+  int32_t rel_bias;  /* a relative-position table [heads, 2D + 1] added to the scaled scores
+                        (SN_OP_REL_BIAS: MPNet), or -1 */
+  int32_t rotary;    /* a rotary table [P, head_dim] applied to q and k (ModernBERT), or -1 */
+  int32_t window;    /* 0, or keys within this distance of the query only */
+  int32_t causal;    /* 1: keys up to the query only */
+} sn_ir_attention_opts_t;
+
 /* Multi-head self-attention as PyTorch computes it, unfused: per-head reshape
- * and transpose of q, k, v; scores; masked softmax; weighted sum; merge heads.
- * `q_scale` multiplies q before the scores (DistilBERT), `score_scale` the
- * scores (BERT). `rel_bias` (or -1) is a relative-position table [heads,
- * 2D + 1] added to the scaled scores (SN_OP_REL_BIAS: MPNet). Returns the
- * merged context [B, S, H]. */
+ * and transpose of q, k, v (rotary positions on q and k); scores; masked
+ * softmax; weighted sum; merge heads. Returns the merged context [B, S, H]. */
 int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32_t k, int32_t v,
-                        int32_t mask, float q_scale, float score_scale, int32_t rel_bias);
+                        int32_t mask, const sn_ir_attention_opts_t *opts);
+
+/* The rotary table of SN_OP_ROTARY for `positions` positions and head size d
+ * with base theta, computed in float32 as transformers' default rope:
+ * inv_freq = 1 / theta^(2i / d), angle = p * inv_freq, [cos | sin]. */
+int32_t sn_ir_rotary_table(sn_ir_graph_t *g, const char *name, float theta, int64_t d,
+                           int64_t positions);
+
+/* A weight of n zeros named `name` (a bias a checkpoint leaves out). */
+int32_t sn_ir_zeros(sn_ir_graph_t *g, const char *name, int64_t n);
 
 /* T5-style bucket of a relative position (key minus query) as transformers
  * computes it in float32 (MPNet's relative_position_bucket): half the buckets

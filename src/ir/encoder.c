@@ -1,9 +1,11 @@
 /* encoder.c — the unfused graph of an encoder family (model/family.h) as
  * transformers computes it, op for op (dropout omitted: the identity at
- * inference): embeddings (words, token types, positions, LayerNorm),
- * post-norm layers of self-attention and a feed-forward block, and the
- * family's classification head. The family gives the tensor names and
- * chooses among the blocks; nothing here names a family. */
+ * inference): embeddings (words, token types, positions, LayerNorm), the
+ * layers — post-norm (BERT: attention, add & norm, feed-forward, add &
+ * norm) or pre-norm (ModernBERT: norm, attention, add; norm, feed-forward,
+ * add; a final norm) — and the family's classification head. The family
+ * gives the tensor names and chooses among the blocks; nothing here names a
+ * family. */
 #include <math.h>
 #include <stdio.h>
 
@@ -29,7 +31,7 @@ static const char *at(char *buf, size_t cap, const char *fmt, int layer) {
 /* The *ForSequenceClassification head on the encoder's output h: logits and
  * their softmax as outputs. */
 static void classification_head(sn_ir_graph_t *g, const sinter_model_t *model, const sn_config_t *c,
-                                int32_t h, int32_t pooled) {
+                                int32_t h, int32_t mask, int32_t pooled) {
   const sn_family_names_t *nm = &c->family->names;
   int32_t x;
   switch (c->family->cls_head) {
@@ -38,6 +40,14 @@ static void classification_head(sn_ir_graph_t *g, const sinter_model_t *model, c
       x = sn_ir_unary(g, SN_OP_RELU,
                       sn_ir_linear(g, model, sn_ir_unary(g, SN_OP_SLICE_FIRST, h), nm->cls_dense));
       break;
+    case SN_CLS_DENSE_ACT_NORM: {
+      int32_t in = c->classifier_pooling == SINTER_POOL_MEAN
+                       ? sn_ir_pool(g, h, mask, SINTER_POOL_MEAN)
+                       : sn_ir_unary(g, SN_OP_SLICE_FIRST, h);
+      x = sn_ir_activation(g, c->classifier_activation, sn_ir_linear(g, model, in, nm->cls_dense));
+      x = sn_ir_model_layernorm(g, model, x, nm->cls_norm, c->layer_norm_eps);
+      break;
+    }
     case SN_CLS_TANH_DENSE:
     default:
       x = sn_ir_unary(g, SN_OP_TANH,
@@ -49,6 +59,43 @@ static void classification_head(sn_ir_graph_t *g, const sinter_model_t *model, c
   sn_ir_mark_output(g, "scores", sn_ir_unary(g, SN_OP_SOFTMAX, logits));
 }
 
+/* The feed-forward block on x: dense (act(in), out) or gated (act(input) *
+ * gate from one `in` linear of twice the width). */
+static int32_t feed_forward(sn_ir_graph_t *g, const sinter_model_t *model, const sn_config_t *c,
+                            int32_t x, int layer) {
+  const sn_family_names_t *nm = &c->family->names;
+  char p[160];
+  int32_t u = sn_ir_linear(g, model, x, at(p, sizeof p, nm->ffn_in, layer));
+  if (c->family->ffn == SN_FFN_GLU) {
+    int64_t inner = c->intermediate_size;
+    int32_t input = sn_ir_slice_cols(g, u, 0, inner),
+            gate = sn_ir_slice_cols(g, u, inner, 2 * inner);
+    u = sn_ir_binary(g, SN_OP_MUL, sn_ir_activation(g, c->activation, input), gate);
+  } else {
+    u = sn_ir_activation(g, c->activation, u);
+  }
+  return sn_ir_unary(g, SN_OP_DROPOUT,
+                     sn_ir_linear(g, model, u, at(p, sizeof p, nm->ffn_out, layer)));
+}
+
+/* Layer i's q, k and v: three linears, or slices of one. */
+static void project_qkv(sn_ir_graph_t *g, const sinter_model_t *model, const sn_config_t *c,
+                        int32_t x, int layer, int32_t *q, int32_t *k, int32_t *v) {
+  const sn_family_names_t *nm = &c->family->names;
+  char p[160];
+  if (nm->qkv) {
+    int64_t hs = c->hidden_size;
+    int32_t qkv = sn_ir_linear(g, model, x, at(p, sizeof p, nm->qkv, layer));
+    *q = sn_ir_slice_cols(g, qkv, 0, hs);
+    *k = sn_ir_slice_cols(g, qkv, hs, 2 * hs);
+    *v = sn_ir_slice_cols(g, qkv, 2 * hs, 3 * hs);
+    return;
+  }
+  *q = sn_ir_linear(g, model, x, at(p, sizeof p, nm->q, layer));
+  *k = sn_ir_linear(g, model, x, at(p, sizeof p, nm->k, layer));
+  *v = sn_ir_linear(g, model, x, at(p, sizeof p, nm->v, layer));
+}
+
 sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_options_t *options,
                                     sn_ir_graph_t *g) {
   const sn_config_t *c = sn_model_config(model);
@@ -58,7 +105,7 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
   int32_t ids = sn_ir_input(g, SN_INPUT_IDS);
   int32_t mask = sn_ir_input(g, SN_INPUT_MASK);
 
-  /* Embeddings: words (+ token types), then + positions, then LayerNorm. */
+  /* Embeddings: words (+ token types) (+ positions), then LayerNorm. */
   int32_t emb = sn_ir_binary(g, SN_OP_GATHER, sn_ir_model_weight(g, model, "%s", nm->word), ids);
   if (nm->token_type) {
     int32_t type_ids = sn_ir_input(g, SN_INPUT_TYPE_IDS);
@@ -66,45 +113,72 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
         sn_ir_binary(g, SN_OP_GATHER, sn_ir_model_weight(g, model, "%s", nm->token_type), type_ids);
     emb = sn_ir_binary(g, SN_OP_ADD, emb, types);
   }
-  int32_t positions = sn_ir_binary(g, SN_OP_GATHER, position_table(g, model, c), sn_ir_arange(g));
-  emb = sn_ir_binary(g, SN_OP_ADD, emb, positions);
+  if (nm->position) {
+    int32_t positions = sn_ir_binary(g, SN_OP_GATHER, position_table(g, model, c), sn_ir_arange(g));
+    emb = sn_ir_binary(g, SN_OP_ADD, emb, positions);
+  }
   int32_t h =
       sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_model_layernorm(g, model, emb, nm->embed_norm, eps));
 
   /* A relative-position bias (MPNet) is bucketed once, for all layers. */
-  int32_t rel_bias = -1;
+  sn_ir_attention_opts_t global = {1.0f, 1.0f, -1, -1, 0, 0};
   if (nm->rel_bias) {
     const sn_weight_t *w = sn_model_weight(model, nm->rel_bias);
     char name[200];
     snprintf(name, sizeof name, "%s@distance", nm->rel_bias);
-    rel_bias = w ? sn_ir_relative_bias_table(g, name, w->data, c->num_heads, f->rel_buckets,
-                                             f->rel_max_distance)
-                 : sn_ir_model_weight(g, model, "%s", nm->rel_bias); /* names the missing one */
+    global.rel_bias = w ? sn_ir_relative_bias_table(g, name, w->data, c->num_heads, f->rel_buckets,
+                                                    f->rel_max_distance)
+                        : sn_ir_model_weight(g, model, "%s", nm->rel_bias); /* names it missing */
+  }
+  /* BERT scales the scores by 1/sqrt(head_dim), DistilBERT q before them. */
+  const int64_t head_dim = c->hidden_size / c->num_heads;
+  const float scale = 1.0f / sqrtf((float)head_dim);
+  global.q_scale = f->scale_q ? scale : 1.0f;
+  global.score_scale = f->scale_q ? 1.0f : scale;
+  /* Rotary positions (ModernBERT): one table per theta, shared by the layers;
+   * sliding-window layers have their own theta. */
+  sn_ir_attention_opts_t local = global;
+  if (c->rope_theta_global > 0) {
+    global.rotary =
+        sn_ir_rotary_table(g, "rotary@global", c->rope_theta_global, head_dim, c->max_positions);
+    local.window = c->local_window;
+    for (int i = 0; i < c->num_layers && local.rotary < 0; i++)
+      if (c->layer_local[i])
+        local.rotary =
+            sn_ir_rotary_table(g, "rotary@local", c->rope_theta_local, head_dim, c->max_positions);
   }
 
-  /* BERT scales the scores by 1/sqrt(head_dim), DistilBERT q before them. */
-  const float scale = 1.0f / sqrtf((float)(c->hidden_size / c->num_heads));
   char p[160];
   for (int i = 0; i < c->num_layers; i++) {
-    int32_t q = sn_ir_linear(g, model, h, at(p, sizeof p, nm->q, i));
-    int32_t k = sn_ir_linear(g, model, h, at(p, sizeof p, nm->k, i));
-    int32_t v = sn_ir_linear(g, model, h, at(p, sizeof p, nm->v, i));
-    int32_t ctx = sn_ir_attention(g, c, q, k, v, mask, f->scale_q ? scale : 1.0f,
-                                  f->scale_q ? 1.0f : scale, rel_bias);
+    const sn_ir_attention_opts_t *opts = c->layer_local[i] ? &local : &global;
+    int32_t q, k, v;
+    if (f->layout == SN_LAYOUT_PRE_NORM) {
+      /* x += attn(norm(x)); x += ffn(norm(x)); layer 0 may have no attention norm */
+      at(p, sizeof p, nm->attn_norm, i);
+      char wname[200];
+      snprintf(wname, sizeof wname, "%s.weight", p);
+      int32_t x = sn_model_weight(model, wname) ? sn_ir_model_layernorm(g, model, h, p, eps) : h;
+      project_qkv(g, model, c, x, i, &q, &k, &v);
+      int32_t ctx = sn_ir_attention(g, c, q, k, v, mask, opts);
+      int32_t attn = sn_ir_unary(g, SN_OP_DROPOUT,
+                                 sn_ir_linear(g, model, ctx, at(p, sizeof p, nm->attn_out, i)));
+      h = sn_ir_binary(g, SN_OP_ADD, attn, h);
+      int32_t y = sn_ir_model_layernorm(g, model, h, at(p, sizeof p, nm->ffn_norm, i), eps);
+      h = sn_ir_binary(g, SN_OP_ADD, feed_forward(g, model, c, y, i), h);
+      continue;
+    }
+    project_qkv(g, model, c, h, i, &q, &k, &v);
+    int32_t ctx = sn_ir_attention(g, c, q, k, v, mask, opts);
     int32_t attn =
         sn_ir_binary(g, SN_OP_ADD,
                      sn_ir_unary(g, SN_OP_DROPOUT,
                                  sn_ir_linear(g, model, ctx, at(p, sizeof p, nm->attn_out, i))),
                      h);
     int32_t h1 = sn_ir_model_layernorm(g, model, attn, at(p, sizeof p, nm->attn_norm, i), eps);
-    int32_t ff = sn_ir_activation(g, c->activation,
-                                  sn_ir_linear(g, model, h1, at(p, sizeof p, nm->ffn_in, i)));
-    int32_t out = sn_ir_binary(
-        g, SN_OP_ADD,
-        sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_linear(g, model, ff, at(p, sizeof p, nm->ffn_out, i))),
-        h1);
+    int32_t out = sn_ir_binary(g, SN_OP_ADD, feed_forward(g, model, c, h1, i), h1);
     h = sn_ir_model_layernorm(g, model, out, at(p, sizeof p, nm->ffn_norm, i), eps);
   }
+  if (nm->final_norm) h = sn_ir_model_layernorm(g, model, h, nm->final_norm, eps);
   sn_ir_mark_output(g, "last_hidden_state", h);
   sn_ir_add_embedding_output(g, h, mask, options);
 
@@ -114,6 +188,6 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
     pooled = sn_ir_unary(g, SN_OP_TANH, sn_ir_linear(g, model, cls, nm->pooler));
     sn_ir_mark_output(g, "pooler_output", pooled);
   }
-  if (c->head == SN_HEAD_SEQUENCE) classification_head(g, model, c, h, pooled);
+  if (c->head == SN_HEAD_SEQUENCE) classification_head(g, model, c, h, mask, pooled);
   return g->build_status;
 }

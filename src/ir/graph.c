@@ -27,6 +27,10 @@ static const char *const op_names[SN_OP_COUNT_] = {
     [SN_OP_SOFTMAX] = "softmax",
     [SN_OP_DROPOUT] = "dropout",
     [SN_OP_REL_BIAS] = "rel_bias",
+    [SN_OP_ROTARY] = "rotary",
+    [SN_OP_MUL] = "mul",
+    [SN_OP_ROTARY_QK] = "rotary_qk",
+    [SN_OP_GLU] = "glu",
     [SN_OP_SLICE_COLS] = "slice_cols",
     [SN_OP_LINEAR] = "linear",
     [SN_OP_ATTENTION] = "attention",
@@ -43,6 +47,7 @@ int sn_ir_inplace_input(const sn_ir_node_t *n) {
     case SN_OP_RELU:
     case SN_OP_TANH:
     case SN_OP_L2_NORMALIZE:
+    case SN_OP_ROTARY_QK:
     case SN_OP_SOFTMAX: return 0;
     default: return -1;
   }
@@ -55,6 +60,8 @@ int sn_ir_op_is_packed(sn_ir_op_t op) {
     case SN_OP_EMBED_LN:
     case SN_OP_LINEAR:
     case SN_OP_ATTENTION:
+    case SN_OP_ROTARY_QK:
+    case SN_OP_GLU:
     case SN_OP_ADD_LAYERNORM:
     case SN_OP_SLICE_FIRST:
     case SN_OP_POOL:
@@ -144,8 +151,6 @@ static int same_numel(const sn_ir_shape_t *a, const sn_ir_shape_t *b) {
   return p[0] == p[1] && !memcmp(sym[0], sym[1], sizeof sym[0]);
 }
 
-/* Infers node n's dtype and shape from its inputs and attributes. On failure
- * writes why into msg and returns -1. */
 /* A relative-bias table for `heads` heads: f32 [heads, 2D + 1], D bounded. */
 static int rel_table_ok(const sn_ir_node_t *t, int64_t heads) {
   return t->dtype == SN_IR_F32 && t->shape.rank == 2 && t->shape.dims[0] == heads && heads >= 1 &&
@@ -153,6 +158,14 @@ static int rel_table_ok(const sn_ir_node_t *t, int64_t heads) {
          t->shape.dims[1] <= 2 * (int64_t)SN_IR_MAX_REL_DISTANCE + 1;
 }
 
+/* A rotary table for head size d: f32 [P, d], d even. */
+static int rotary_table_ok(const sn_ir_node_t *t, int64_t d) {
+  return t->dtype == SN_IR_F32 && t->shape.rank == 2 && t->shape.dims[0] >= 1 && d >= 2 &&
+         d % 2 == 0 && t->shape.dims[1] == d;
+}
+
+/* Infers node n's dtype and shape from its inputs and attributes. On failure
+ * writes why into msg and returns -1. */
 int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt,
                 sn_ir_shape_t *out, char *msg, size_t cap) {
   const sn_ir_node_t *in[SN_IR_MAX_INPUTS] = {0};
@@ -170,6 +183,14 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
   const sn_ir_shape_t declared = n->shape;
   *dt = SN_IR_F32;
   memset(out, 0, sizeof *out);
+  if ((n->window || n->causal) && n->op != SN_OP_ATTENTION && n->op != SN_OP_MASKED_SOFTMAX) {
+    snprintf(msg, cap, "%s takes no attention window", sn_ir_op_name(n->op));
+    return -1;
+  }
+  if (n->window < 0 || (n->causal != 0 && n->causal != 1)) {
+    snprintf(msg, cap, "window %d / causal %d out of range", (int)n->window, (int)n->causal);
+    return -1;
+  }
   switch (n->op) {
     case SN_OP_INPUT:
       *dt = n->input == SN_INPUT_MASK ? SN_IR_F32 : SN_IR_I32;
@@ -346,6 +367,43 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
       }
       *out = a->shape;
       return 0;
+    case SN_OP_ROTARY:
+      if (a->dtype != SN_IR_F32 || a->shape.rank != 4 || !rotary_table_ok(b, a->shape.dims[3])) {
+        snprintf(msg, cap, "rotary needs f32 x [B, h, S, d] and a table [P, d], d even");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    case SN_OP_MUL:
+      if (a->dtype != SN_IR_F32 || b->dtype != SN_IR_F32 || a->shape.rank != b->shape.rank ||
+          !same_dims(a->shape.dims, b->shape.dims, a->shape.rank)) {
+        snprintf(msg, cap, "mul needs two f32 operands of one shape");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    case SN_OP_ROTARY_QK: {
+      int r = a->shape.rank;
+      if (a->dtype != SN_IR_F32 || n->heads < 1 || n->head_dim < 2 || r < 2 ||
+          a->shape.dims[r - 1] != 3 * (int64_t)n->heads * n->head_dim ||
+          !rotary_table_ok(b, n->head_dim) || (g->packed ? r != 2 : r != 3)) {
+        snprintf(msg, cap, "rotary_qk needs qkv [.., 3 x heads x head_dim] and a table [P, d]");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    }
+    case SN_OP_GLU: {
+      int64_t last = a->shape.dims[a->shape.rank - 1];
+      if (a->dtype != SN_IR_F32 || last < 2 || last % 2 != 0 || n->act <= SN_ACT_NONE ||
+          n->act > SN_ACT_TANH) {
+        snprintf(msg, cap, "glu needs f32 x [.., 2I] and an activation");
+        return -1;
+      }
+      *out = a->shape;
+      out->dims[out->rank - 1] = last / 2;
+      return 0;
+    }
     case SN_OP_ATTENTION: {
       int64_t hidden = (int64_t)n->heads * n->head_dim;
       int r = a->shape.rank;
@@ -379,13 +437,17 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
       return 0;
     }
     case SN_OP_EMBED_LN: {
-      /* ids, word [V, H], pos [P, H], gamma [H], beta [H], type_ids?, type table? */
-      const sn_ir_node_t *word = b, *pos = c, *gamma = in[3], *beta = in[4];
+      /* ids, word [V, H], pos [P, H], gamma [H], beta [H], type_ids?, type table?; or
+       * ids, word, gamma, beta (no position table: rotary models) */
+      int has_pos = n->num_inputs != 4;
+      const sn_ir_node_t *word = b, *pos = has_pos ? c : NULL;
+      const sn_ir_node_t *gamma = in[has_pos ? 3 : 2], *beta = in[has_pos ? 4 : 3];
       int64_t h = word->shape.dims[1];
       int has_types = n->num_inputs == 7;
-      if (a->dtype != SN_IR_I32 || word->shape.rank != 2 || pos->shape.rank != 2 ||
-          pos->shape.dims[1] != h || gamma->shape.dims[0] != h || beta->shape.dims[0] != h ||
-          (n->num_inputs != 5 && !has_types) ||
+      if (a->dtype != SN_IR_I32 || word->shape.rank != 2 ||
+          (pos && (pos->shape.rank != 2 || pos->shape.dims[1] != h)) || gamma->shape.rank != 1 ||
+          beta->shape.rank != 1 || gamma->shape.dims[0] != h || beta->shape.dims[0] != h ||
+          (n->num_inputs == 6) ||
           (has_types &&
            (in[5]->dtype != SN_IR_I32 || in[6]->shape.rank != 2 || in[6]->shape.dims[1] != h))) {
         snprintf(msg, cap, "embed_layernorm needs ids, tables [.., H], gamma and beta [H]");
@@ -411,13 +473,16 @@ static int inputs_ok(sn_ir_op_t op, int n) {
     case SN_OP_ADD:
     case SN_OP_MATMUL:
     case SN_OP_MASKED_SOFTMAX:
-    case SN_OP_REL_BIAS: return n == 2;
+    case SN_OP_REL_BIAS:
+    case SN_OP_ROTARY:
+    case SN_OP_MUL:
+    case SN_OP_ROTARY_QK: return n == 2;
     case SN_OP_POOL: return n == 1 || n == 2;
     case SN_OP_ATTENTION: return n >= 1 && n <= 3;
     case SN_OP_LAYERNORM: return n == 3;
     case SN_OP_LINEAR:
     case SN_OP_ADD_LAYERNORM: return n == 3 || n == 4;
-    case SN_OP_EMBED_LN: return n == 5 || n == 7;
+    case SN_OP_EMBED_LN: return n == 4 || n == 5 || n == 7;
     default: return n == 1;
   }
 }
@@ -563,6 +628,26 @@ int32_t sn_ir_masked_softmax(sn_ir_graph_t *g, int32_t scores, int32_t mask, flo
   return add_node(g, n);
 }
 
+int32_t sn_ir_masked_softmax_windowed(sn_ir_graph_t *g, int32_t scores, int32_t mask, float scale,
+                                      int32_t window, int32_t causal) {
+  sn_ir_node_t n = make(SN_OP_MASKED_SOFTMAX, 2, scores, mask, 0);
+  n.scale = scale;
+  n.window = window;
+  n.causal = causal;
+  return add_node(g, n);
+}
+
+int32_t sn_ir_slice_cols(sn_ir_graph_t *g, int32_t x, int64_t begin, int64_t end) {
+  sn_ir_node_t n = make(SN_OP_SLICE_COLS, 1, x, 0, 0);
+  n.begin = begin;
+  n.end = end;
+  return add_node(g, n);
+}
+
+int32_t sn_ir_rotary(sn_ir_graph_t *g, int32_t x, int32_t table) {
+  return add_node(g, make(SN_OP_ROTARY, 2, x, table, 0));
+}
+
 int32_t sn_ir_rel_bias(sn_ir_graph_t *g, int32_t scores, int32_t table, float scale) {
   sn_ir_node_t n = make(SN_OP_REL_BIAS, 2, scores, table, 0);
   n.scale = scale;
@@ -677,7 +762,20 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
         fprintf(out, " heads=%d head_dim=%d scale=%g%s", (int)n->heads, (int)n->head_dim,
                 (double)n->scale, n->num_inputs == (g->packed ? 2 : 3) ? " +bias" : "");
         break;
+      default: break;
+    }
+    if (n->window) fprintf(out, " window=%d", (int)n->window);
+    if (n->causal) fprintf(out, " causal");
+    switch (n->op) {
       case SN_OP_REL_BIAS: fprintf(out, " scale=%g", (double)n->scale); break;
+      case SN_OP_ROTARY_QK:
+        fprintf(out, " heads=%d head_dim=%d", (int)n->heads, (int)n->head_dim);
+        break;
+      case SN_OP_GLU: {
+        static const char *acts[] = {"none", "gelu", "gelu_tanh", "relu", "tanh"};
+        fprintf(out, " act=%s", acts[n->act]);
+        break;
+      }
       case SN_OP_ADD_LAYERNORM:
       case SN_OP_EMBED_LN: fprintf(out, " eps=%g", (double)n->eps); break;
       default: break;

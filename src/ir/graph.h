@@ -22,6 +22,8 @@
 #define SN_DIM_B (-1) /* symbolic batch size */
 #define SN_DIM_S (-2) /* symbolic sequence length */
 #define SN_DIM_T (-3) /* symbolic total tokens of a packed batch */
+/* Largest head size with rotary positions. */
+#define SN_IR_MAX_ROTARY_DIM 1024
 /* Largest distance D of a relative-bias table [h, 2D + 1]. */
 #define SN_IR_MAX_REL_DISTANCE 65536
 
@@ -43,7 +45,8 @@ typedef enum sn_ir_op {
   SN_OP_RESHAPE,        /* same elements, attr shape (a view) */
   SN_OP_TRANSPOSE,      /* permute dims by attr.perm */
   SN_OP_MASKED_SOFTMAX, /* (scores [B, h, S, S], mask f32 [B, S]): softmax over the last dim of
-                           scores * scale with masked keys at the float minimum */
+                           scores * scale with masked keys at the float minimum, and those
+                           outside the window / after the query (attributes) excluded */
   SN_OP_LAYERNORM,      /* (x, gamma, beta) over the last dim with attr.eps */
   SN_OP_GELU,           /* erf form */
   SN_OP_GELU_TANH,      /* tanh approximation */
@@ -58,8 +61,9 @@ typedef enum sn_ir_op {
   SN_OP_SLICE_COLS,    /* columns [begin, end) of the last dim */
   SN_OP_LINEAR,        /* (x, w [N, K], bias [N], residual?) -> act(x w^T + bias) + residual */
   SN_OP_ATTENTION,     /* (qkv [.., 3H], mask when unpacked, bias table?) -> [.., H]: fused
-                          multi-head attention with heads, head_dim, scale; the optional
-                          table [h, 2D + 1] is added to the scaled scores as REL_BIAS does */
+                          multi-head attention with heads, head_dim, scale, window and causal;
+                          the optional table [h, 2D + 1] is added to the scaled scores as
+                          REL_BIAS does */
   SN_OP_ADD_LAYERNORM, /* (x, gamma, beta, residual?) -> LayerNorm(x + residual) */
   SN_OP_EMBED_LN,      /* (ids, word, pos, gamma, beta, type_ids?, type table?) -> LayerNorm of
                           the summed embeddings; positions restart at 0 in each sequence */
@@ -68,6 +72,14 @@ typedef enum sn_ir_op {
   SN_OP_REL_BIAS, /* (scores [B, h, S, S], table f32 [h, 2D + 1]) -> scores * scale +
                      table[head, D + clamp(i - j, -D, D)] for query i and key j: a relative
                      position bias (MPNet), constant beyond distance D */
+  SN_OP_ROTARY,   /* (x [B, h, S, d], table f32 [P, d]) -> x with each pair of features
+                     (c, c + d/2) rotated by the angle of its position s: cos = table[s, c],
+                     sin = table[s, d/2 + c] (rotate_half RoPE; P >= every S) */
+  SN_OP_MUL,      /* (a, b) of one shape -> a * b elementwise */
+  /* Packed ops added later. */
+  SN_OP_ROTARY_QK, /* (qkv [.., 3H], table [P, d]) -> qkv with the q and k heads rotated as
+                      ROTARY does, each token by its position in its sequence; v unchanged */
+  SN_OP_GLU,       /* (x [.., 2I]) -> act(x[.., :I]) * x[.., I:] (GeGLU, SwiGLU) */
   SN_OP_COUNT_
 } sn_ir_op_t;
 
@@ -92,10 +104,13 @@ typedef struct sn_ir_node {
   sn_ir_input_t input;
   sinter_pooling_t pool;
   int64_t begin, end;  /* SLICE_COLS */
-  sn_activation_t act; /* LINEAR */
+  sn_activation_t act; /* LINEAR, GLU */
   int32_t int8;        /* LINEAR: s8 weights, dynamic per-token s8 activations */
-  int32_t heads;       /* ATTENTION */
-  int32_t head_dim;    /* ATTENTION */
+  int32_t heads;       /* ATTENTION, ROTARY_QK */
+  int32_t head_dim;    /* ATTENTION, ROTARY_QK */
+  int32_t window;      /* ATTENTION, MASKED_SOFTMAX: 0, or only keys j with |i - j| <= window
+                          for query i (sliding-window layers) */
+  int32_t causal;      /* ATTENTION, MASKED_SOFTMAX: 1: only keys j <= i */
   const float *data;   /* WEIGHT: borrowed from the model, or `owned` */
   char *name;          /* WEIGHT: canonical tensor name (owned) */
   void *owned;         /* WEIGHT: data made by a compiler pass (owned) */
@@ -150,6 +165,11 @@ int32_t sn_ir_matmul(sn_ir_graph_t *g, int32_t a, int32_t b, int trans_b);
 int32_t sn_ir_reshape(sn_ir_graph_t *g, int32_t x, int rank, const int64_t *dims);
 int32_t sn_ir_transpose(sn_ir_graph_t *g, int32_t x, const int *perm);
 int32_t sn_ir_masked_softmax(sn_ir_graph_t *g, int32_t scores, int32_t mask, float scale);
+/* The same with a sliding window (0: none) and a causal limit. */
+int32_t sn_ir_masked_softmax_windowed(sn_ir_graph_t *g, int32_t scores, int32_t mask, float scale,
+                                      int32_t window, int32_t causal);
+int32_t sn_ir_rotary(sn_ir_graph_t *g, int32_t x, int32_t table);
+int32_t sn_ir_slice_cols(sn_ir_graph_t *g, int32_t x, int64_t begin, int64_t end);
 int32_t sn_ir_rel_bias(sn_ir_graph_t *g, int32_t scores, int32_t table, float scale);
 int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps);
 int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sinter_pooling_t mode);

@@ -56,9 +56,28 @@ typedef struct att_args {
   float scale;
   const float *bias; /* NULL, or [heads][2 bias_distance + 1] */
   int64_t bias_distance;
+  int32_t window, causal;
   float *out;
   int64_t out_stride;
 } att_args_t;
+
+/* A score outside the window or after the query (base 2). Finite, unlike
+ * -inf: a lane with only such keys so far gets a finite running max, and its
+ * first key in range rescales what they added by exp2(-1e30 - m) = 0. */
+#define ATT_OUT_OF_RANGE (-1e30f)
+
+/* The keys [*lo, *hi) that queries [qa, qa + nq) of a sequence of len tokens
+ * may see (positions in the sequence): all of them, or those the window and
+ * the causal limit leave. */
+static inline void att_key_range(const att_args_t *a, int len, int qa, int nq, int *lo, int *hi) {
+  *lo = 0;
+  *hi = len;
+  if (a->window > 0) {
+    *lo = qa - a->window > 0 ? qa - a->window : 0;
+    *hi = qa + nq - 1 + a->window + 1 < len ? qa + nq - 1 + a->window + 1 : len;
+  }
+  if (a->causal && qa + nq < *hi) *hi = qa + nq;
+}
 
 /* The bias of query i against key j (positions in their sequence) for one
  * head's table row `t` (already offset to its centre, D = distance). */
@@ -68,36 +87,55 @@ static inline float att_bias_at(const float *t, int64_t distance, int64_t i, int
 }
 
 /* Runs one item: one head's query rows [q0, q0 + nq) of the packed batch
- * against the key rows [k0, k0 + len) of their sequence. scratch is the
- * calling thread's stack tile. */
+ * against the key rows [k0, k0 + len) of their sequence (those in range:
+ * att_key_range). scratch is the calling thread's stack tile. */
 typedef void (*att_item_fn)(const att_args_t *a, int64_t k0, int len, int head, int64_t q0, int nq,
                             void *scratch);
 
-/* Calls fn for this thread's share of the items, query blocks of qb rows. */
+/* Cost of one head's query block b (qb rows) of a sequence: the keys it
+ * visits and a fixed overhead. */
+static int64_t att_block_cost(const att_args_t *a, int len, int qb, int64_t b) {
+  int qa = (int)(b * qb), nq = len - qa < qb ? len - qa : qb, lo, hi;
+  att_key_range(a, len, qa, nq, &lo, &hi);
+  return hi - lo + ATT_ITEM_OVERHEAD;
+}
+
+/* A sequence's cost, all heads. Without a window or causal limit every block
+ * costs the same; with one, blocks are summed (a few hundred at most). */
+static int64_t att_seq_cost(const att_args_t *a, int len, int qb) {
+  int64_t nb = (len + qb - 1) / qb, sum = 0;
+  if (!a->window && !a->causal) return a->heads * nb * (len + ATT_ITEM_OVERHEAD);
+  for (int64_t b = 0; b < nb; b++) sum += att_block_cost(a, len, qb, b);
+  return a->heads * sum;
+}
+
+/* Calls fn for this thread's share of the items, query blocks of qb rows:
+ * items ordered (sequence, head, block) and cut where the cumulative cost
+ * crosses tid / nt of the total. */
 static void att_partition(const att_args_t *a, int qb, int tid, int nt, att_item_fn fn,
                           void *scratch) {
   int64_t total = 0;
-  for (int32_t i = 0; i < a->num_seqs; i++) {
-    int64_t len = a->offsets[i + 1] - a->offsets[i];
-    total += (int64_t)a->heads * ((len + qb - 1) / qb) * (len + ATT_ITEM_OVERHEAD);
-  }
+  for (int32_t i = 0; i < a->num_seqs; i++)
+    total += att_seq_cost(a, a->offsets[i + 1] - a->offsets[i], qb);
   /* This thread owns the items whose cumulative cost starts in [lo, hi). */
   int64_t lo = total * tid / nt, hi = total * (tid + 1) / nt, acc = 0;
   for (int32_t i = 0; i < a->num_seqs && acc < hi; i++) {
     int len = a->offsets[i + 1] - a->offsets[i];
-    int64_t nb = (len + qb - 1) / qb, cost = len + ATT_ITEM_OVERHEAD;
-    int64_t items = a->heads * nb;
-    if (acc + items * cost <= lo) {
-      acc += items * cost;
+    int64_t seq = att_seq_cost(a, len, qb);
+    if (acc + seq <= lo) {
+      acc += seq;
       continue;
     }
-    int64_t first = acc >= lo ? 0 : (lo - acc + cost - 1) / cost;
-    for (int64_t it = first; it < items && acc + it * cost < hi; it++) {
-      int head = (int)(it / nb), b = (int)(it % nb);
-      int nq = len - b * qb < qb ? len - b * qb : qb;
-      fn(a, a->offsets[i], len, head, (int64_t)a->offsets[i] + (int64_t)b * qb, nq, scratch);
-    }
-    acc += items * cost;
+    int64_t nb = (len + qb - 1) / qb;
+    for (int head = 0; head < a->heads && acc < hi; head++)
+      for (int64_t b = 0; b < nb && acc < hi; b++) {
+        int64_t cost = att_block_cost(a, len, qb, b);
+        if (acc >= lo) {
+          int nq = len - (int)(b * qb) < qb ? len - (int)(b * qb) : qb;
+          fn(a, a->offsets[i], len, head, (int64_t)a->offsets[i] + b * qb, nq, scratch);
+        }
+        acc += cost;
+      }
   }
 }
 
@@ -127,8 +165,10 @@ static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head
       sc->o[c] = 0.0;
     }
     double m = -INFINITY, l = 0.0;
-    for (int kb = 0; kb < len; kb += 16) {
-      int nk = len - kb < 16 ? len - kb : 16;
+    int klo, khi;
+    att_key_range(a, len, (int)(q0 + r - k0), 1, &klo, &khi);
+    for (int kb = klo; kb < khi; kb += 16) {
+      int nk = khi - kb < 16 ? khi - kb : 16;
       double s[16], mx = -INFINITY;
       for (int j = 0; j < nk; j++) {
         const float *krow = kbase + (int64_t)(kb + j) * st;
@@ -199,6 +239,14 @@ static void att_thread_portable(const att_args_t *a, int tid, int nt) {
 #define V_SUB(a, b) _mm512_sub_ps(a, b)
 #define V_DIV(a, b) _mm512_div_ps(a, b)
 #define V_EXP2(t) sn_exp2_neg_v16(t)
+/* s where lo <= lane <= hi, ATT_OUT_OF_RANGE elsewhere. */
+#define V_KEEP_LANES(s, lo, hi)                                                                   \
+  _mm512_mask_blend_ps(                                                                           \
+      _mm512_cmp_ps_mask(_mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),     \
+                         _mm512_set1_ps(lo), _CMP_GE_OQ) &                                        \
+          _mm512_cmp_ps_mask(_mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), \
+                             _mm512_set1_ps(hi), _CMP_LE_OQ),                                     \
+      _mm512_set1_ps(ATT_OUT_OF_RANGE), s)
 
 /* Transposes r[0..15] (row i = r[i]) in registers: 64 shuffles. */
 SN_TARGET_AVX512 static inline void transpose_avx512(__m512 r[16]) {
@@ -260,6 +308,7 @@ SN_TARGET_AVX512 static inline void transpose_avx512(__m512 r[16]) {
 #undef V_SUB
 #undef V_DIV
 #undef V_EXP2
+#undef V_KEEP_LANES
 #undef V_TRANSPOSE
 
 /* AVX2: 8 query lanes, 8-key blocks; only 16 ymm registers, so the P V
@@ -289,6 +338,12 @@ SN_TARGET_AVX512 static inline void transpose_avx512(__m512 r[16]) {
 #define V_SUB(a, b) _mm256_sub_ps(a, b)
 #define V_DIV(a, b) _mm256_div_ps(a, b)
 #define V_EXP2(t) sn_exp2_neg_v8(t)
+#define V_KEEP_LANES(s, lo, hi)                                                                  \
+  _mm256_blendv_ps(                                                                              \
+      _mm256_set1_ps(ATT_OUT_OF_RANGE), s,                                                       \
+      _mm256_and_ps(                                                                             \
+          _mm256_cmp_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_ps(lo), _CMP_GE_OQ), \
+          _mm256_cmp_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_ps(hi), _CMP_LE_OQ)))
 
 SN_TARGET_AVX2 static inline void transpose_avx2(__m256 r[8]) {
   __m256 t[8];
@@ -334,13 +389,17 @@ static void att_tile(void *ctx, size_t share, int worker) {
 }
 
 void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
-                      int32_t num_seqs, int32_t heads, int32_t head_dim, float scale,
-                      const float *bias, int64_t bias_distance, float *out, int64_t out_stride) {
+                      int32_t num_seqs, const sn_attention_params_t *p, float *out,
+                      int64_t out_stride) {
+  const int32_t heads = p->heads, head_dim = p->head_dim;
   if (num_seqs <= 0 || heads <= 0 || head_dim <= 0 || head_dim > SN_ATTENTION_MAX_HEAD_DIM ||
-      bias_distance < 0)
+      p->bias_distance < 0 || p->window < 0)
     return;
-  att_args_t a = {qkv,   qkv_stride, offsets,       num_seqs, heads,     head_dim,
-                  scale, bias,       bias_distance, out,      out_stride};
+  att_args_t a = {qkv,       qkv_stride, offsets,
+                  num_seqs,  heads,      head_dim,
+                  p->scale,  p->bias,    p->bias ? p->bias_distance : 0,
+                  p->window, p->causal,  out,
+                  out_stride};
   void (*thread_fn)(const att_args_t *, int, int) = att_thread_portable;
 #if SN_X86
   int isa = sn_cpu_isa();
@@ -350,10 +409,8 @@ void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offse
     thread_fn = att_thread_avx2;
 #endif
   int64_t fmas = 0;
-  for (int32_t i = 0; i < num_seqs; i++) {
-    int64_t len = offsets[i + 1] - offsets[i];
-    fmas += 2 * len * len * head_dim * heads;
-  }
+  for (int32_t i = 0; i < num_seqs; i++)
+    fmas += 2 * att_seq_cost(&a, offsets[i + 1] - offsets[i], 32) * 32 * head_dim;
   /* About four cost-balanced shares per thread, taken as tiles: a thread
    * the OS deschedules holds up only the share it has. */
   sn_threadpool_t *pool = sn_threadpool_current();
@@ -457,8 +514,10 @@ TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
     l[g] = V_ZERO();
   }
 
-  for (int kb = 0; kb < len; kb += LANES) {
-    const int nk = len - kb < LANES ? len - kb : LANES;
+  int klo, khi;
+  att_key_range(a, len, (int)(q0 - k0), nq, &klo, &khi);
+  for (int kb = klo; kb < khi; kb += LANES) {
+    const int nk = khi - kb < LANES ? khi - kb : LANES;
     /* Copy the key and value rows into contiguous tiles: every broadcast in the
      * loops below is then at a constant offset from one pointer. */
     for (int j = 0; j < LANES; j++) {
@@ -489,6 +548,21 @@ TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
 #pragma GCC unroll 16
         for (int j = 0; j < LANES; j++)
           s[j] = V_FMA(SFX(att_bias_vec)(brow, a->bias_distance, qi, kb + j, sc->bbuf), l2e, s[j]);
+      }
+      if (a->window || a->causal) {
+        /* Key kb + j is in range of the lanes [x - window, x + window] (and
+         * lanes >= x when causal), x = its distance after lane 0's query;
+         * blocks wholly in range for every lane skip the selects. */
+        const int x0 = kb - (int)(q0 - k0) - g * LANES, xl = x0 + nk - 1;
+        const int w = a->window;
+        if ((w && (xl - w > 0 || x0 + w < LANES - 1)) || (a->causal && xl > 0)) {
+#pragma GCC unroll 16
+          for (int j = 0; j < LANES; j++) {
+            const int x = x0 + j;
+            const int lo = w ? (a->causal ? x : x - w) : x, hi = w ? x + w : LANES;
+            s[j] = V_KEEP_LANES(s[j], (float)lo, (float)hi);
+          }
+        }
       }
       if (nk < LANES) {
 #pragma GCC unroll 16

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "base/types.h"
 #include "kernels/fused.h"
 #include "kernels/threadpool.h"
 #include "kernels/vecmath.h"
@@ -213,4 +214,46 @@ void sn_softmax_rows_f32(const float *x, int64_t rows, int64_t n, float *out) {
   softmax_call_t c = {fn, x, n, out};
   sn_threadpool_for(rows * n >= PARALLEL_MIN ? sn_threadpool_current() : NULL, rows, 1,
                     softmax_rows, &c);
+}
+
+/* ------------------------------------------------------- rotary, gated units */
+
+void sn_rotary_qk_f32(const float *qkv, int64_t stride, const int32_t *offsets, int32_t num_seqs,
+                      int32_t heads, int32_t head_dim, const float *table, float *out) {
+  const int64_t half = head_dim / 2, hidden = (int64_t)heads * head_dim;
+  for (int32_t i = 0; i < num_seqs; i++)
+    for (int64_t t = offsets[i]; t < offsets[i + 1]; t++) {
+      const float *cs = table + (t - offsets[i]) * head_dim, *sn = cs + half;
+      const float *x = qkv + t * stride;
+      float *o = out + t * stride;
+      /* q and k: 2 x heads heads of head_dim; x1 is read before o1 is written,
+       * so out may be qkv. */
+      for (int64_t h = 0; h < 2 * heads; h++) {
+        const float *x1 = x + h * head_dim, *x2 = x1 + half;
+        float *o1 = o + h * head_dim, *o2 = o1 + half;
+        for (int64_t c = 0; c < half; c++) {
+          float a = x1[c], b = x2[c];
+          o1[c] = a * cs[c] + -b * sn[c];
+          o2[c] = b * cs[c] + a * sn[c];
+        }
+      }
+      if (out != qkv)
+        for (int64_t c = 2 * hidden; c < 3 * hidden; c++) o[c] = x[c];
+    }
+}
+
+void sn_glu_f32(const float *x, int64_t rows, int64_t inner, int act, float *out) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < inner; c++) out[r * inner + c] = x[r * 2 * inner + c];
+  switch (act) {
+    case SN_ACT_GELU: sn_gelu_f32(out, rows * inner); break;
+    case SN_ACT_GELU_TANH: sn_gelu_tanh_f32(out, rows * inner); break;
+    case SN_ACT_RELU:
+      for (int64_t k = 0; k < rows * inner; k++) out[k] = out[k] > 0 ? out[k] : 0;
+      break;
+    case SN_ACT_TANH: sn_tanh_f32(out, rows * inner); break;
+    default: break;
+  }
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < inner; c++) out[r * inner + c] *= x[r * 2 * inner + inner + c];
 }

@@ -47,16 +47,28 @@
  *   columns h*head_dim. out may be exactly the q part of qkv (out == qkv and
  *   out_stride == qkv_stride): each query block reads its q before writing the
  *   same cells, and no other block reads them. Any other overlap is undefined.
- * bias: NULL, or a relative-position table [heads][2 D + 1] (D =
- *   bias_distance >= 0) added to the scaled scores: query i and key j of a
- *   sequence (positions within it) get bias[h][D + clamp(i - j, -D, D)]
- *   (MPNet's bucketed bias, expanded at compile time).
+ * params: heads, head_dim and the score scale; bias NULL, or a
+ *   relative-position table [heads][2 D + 1] (D = bias_distance >= 0) added to
+ *   the scaled scores: query i and key j of a sequence (positions within it)
+ *   get bias[h][D + clamp(i - j, -D, D)] (MPNet's bucketed bias, expanded at
+ *   compile time); window > 0 limits each query to the keys within that
+ *   distance (sliding-window layers), causal to the keys up to it. Keys out
+ *   of range are not visited: a window costs O(T window), not O(T^2).
  * head_dim in [1, SN_ATTENTION_MAX_HEAD_DIM]; 32, 64 and 128 have specialised
  * loops. Work is split over (sequence, head, block of query rows) so that two
  * threads stay busy even for one sequence. */
+typedef struct sn_attention_params {
+  int32_t heads, head_dim;
+  float scale;
+  const float *bias;     /* NULL or [heads][2 bias_distance + 1] */
+  int64_t bias_distance; /* D >= 0 */
+  int32_t window;        /* 0, or only keys j with |i - j| <= window for query i */
+  int32_t causal;        /* 1: only keys j <= i */
+} sn_attention_params_t;
+
 void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
-                      int32_t num_seqs, int32_t heads, int32_t head_dim, float scale,
-                      const float *bias, int64_t bias_distance, float *out, int64_t out_stride);
+                      int32_t num_seqs, const sn_attention_params_t *params, float *out,
+                      int64_t out_stride);
 
 /* out[r] = LayerNorm(x[r] + residual[r]) * gamma + beta over rows of length h
  * (the BERT post-attention and post-FFN epilogue). residual may be NULL (plain
@@ -69,13 +81,28 @@ void sn_add_layernorm_f32(const float *x, const float *residual, const float *ga
  * position p = t - offsets[i]:
  *   out[t] = LayerNorm(word[ids[t]] + type[type_ids[t]] + pos[p]) * gamma + beta
  * word_table [vocab, h], pos_table [max_positions, h] (every p must be in
- * range), type_table [type_vocab, h] or NULL (DistilBERT: no type term),
+ * range) or NULL (rotary models: no position term), type_table
+ * [type_vocab, h] or NULL (DistilBERT: no type term),
  * type_ids NULL means all zeros. ids and type_ids have T = offsets[num_seqs]
  * entries; out is [T, h] and must not overlap the tables. */
 void sn_embed_layernorm_f32(const float *word_table, const float *pos_table,
                             const float *type_table, const int32_t *ids, const int32_t *type_ids,
                             const int32_t *offsets, int32_t num_seqs, int64_t h, const float *gamma,
                             const float *beta, float eps, float *out);
+
+/* Rotary positions on the q and k heads of a packed qkv [T, 3H] (row stride
+ * `stride`, H = heads * head_dim), each token by its position p in its
+ * sequence: features c and c + d/2 of a head become x_c cos - x_{c+d/2} sin
+ * and x_{c+d/2} cos + x_c sin, cos = table[p, c], sin = table[p, d/2 + c]
+ * (table [positions, d]; every p must be a row). out gets the same rows, v
+ * copied; it may be qkv itself. */
+void sn_rotary_qk_f32(const float *qkv, int64_t stride, const int32_t *offsets, int32_t num_seqs,
+                      int32_t heads, int32_t head_dim, const float *table, float *out);
+
+/* Gated linear unit over rows of 2 inner floats: out[r, c] = act(x[r, c]) *
+ * x[r, inner + c] (GeGLU with GELU, ...). act: SN_ACT_GELU, SN_ACT_GELU_TANH,
+ * SN_ACT_RELU or SN_ACT_TANH. out [rows, inner] must not overlap x. */
+void sn_glu_f32(const float *x, int64_t rows, int64_t inner, int act, float *out);
 
 /* In place over n floats: GELU, erf form (0.5 x (1 + erf(x / sqrt 2))). */
 void sn_gelu_f32(float *x, int64_t n);

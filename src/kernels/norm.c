@@ -243,8 +243,8 @@ static void embed_layernorm_rows(void *ctx, int64_t t0, int64_t t1) {
     int64_t p = t - c->offsets[seq_of_token(c->offsets, c->num_seqs, t)];
     const float *type =
         c->type_table ? c->type_table + (int64_t)(c->type_ids ? c->type_ids[t] : 0) * h : NULL;
-    c->fn(c->word_table + (int64_t)c->ids[t] * h, type, c->pos_table + p * h, c->gamma, c->beta, h,
-          c->eps, c->out + t * h);
+    c->fn(c->word_table + (int64_t)c->ids[t] * h, type, c->pos_table ? c->pos_table + p * h : NULL,
+          c->gamma, c->beta, h, c->eps, c->out + t * h);
   }
 }
 

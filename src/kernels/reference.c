@@ -133,8 +133,10 @@ void sn_ref_transpose(const float *x, int rank, const int64_t *dims, const int *
 
 typedef struct softmax_ctx {
   const float *scores, *mask;
-  int64_t rows, sk; /* rows per batch entry: heads * sq */
+  int64_t rows, sq, sk; /* rows per batch entry: heads * sq */
   float scale;
+  int64_t window;
+  int causal;
   float *out;
 } softmax_ctx_t;
 
@@ -148,9 +150,16 @@ static void masked_softmax_range(void *p, int64_t begin, int64_t end) {
     const float *row = scores + (bi * heads_sq + r) * sk;
     const float *m = mask + bi * sk;
     float *o = out + (bi * heads_sq + r) * sk;
+    /* Keys outside [lo, hi) are out of the window or after the query. */
+    int64_t qi = r % c->sq, lo = 0, hi = sk;
+    if (c->window > 0) {
+      lo = qi - c->window > 0 ? qi - c->window : 0;
+      hi = qi + c->window + 1 < sk ? qi + c->window + 1 : sk;
+    }
+    if (c->causal && qi + 1 < hi) hi = qi + 1;
     float mx = -FLT_MAX;
     int any = 0;
-    for (int64_t j = 0; j < sk; j++)
+    for (int64_t j = lo; j < hi; j++)
       if (m[j] != 0.0f) {
         float v = row[j] * scale;
         mx = v > mx ? v : mx;
@@ -158,7 +167,9 @@ static void masked_softmax_range(void *p, int64_t begin, int64_t end) {
       }
     double sum = 0;
     for (int64_t j = 0; j < sk; j++) {
-      float e = (m[j] != 0.0f || !any) ? expf(row[j] * scale - (any ? mx : 0.0f)) : 0.0f;
+      float e = j >= lo && j < hi && (m[j] != 0.0f || !any)
+                    ? expf(row[j] * scale - (any ? mx : 0.0f))
+                    : 0.0f;
       o[j] = e;
       sum += e;
     }
@@ -168,9 +179,35 @@ static void masked_softmax_range(void *p, int64_t begin, int64_t end) {
 }
 
 void sn_ref_masked_softmax(const float *scores, const float *mask, int64_t b, int64_t heads,
-                           int64_t sq, int64_t sk, float scale, float *out) {
-  softmax_ctx_t c = {scores, mask, heads * sq, sk, scale, out};
+                           int64_t sq, int64_t sk, float scale, int64_t window, int causal,
+                           float *out) {
+  softmax_ctx_t c = {scores, mask, heads * sq, sq, sk, scale, window, causal, out};
   par(b * heads * sq, masked_softmax_range, &c);
+}
+
+void sn_ref_rotary(const float *x, const float *table, int64_t bh, int64_t s, int64_t d,
+                   float *out) {
+  const int64_t half = d / 2;
+  for (int64_t r = 0; r < bh * s; r++) {
+    const float *t = table + (r % s) * d, *xr = x + r * d;
+    float *o = out + r * d;
+    for (int64_t c = 0; c < half; c++) {
+      /* transformers: x * cos + rotate_half(x) * sin, rotate_half = (-x2, x1) */
+      float x1 = xr[c], x2 = xr[c + half], cs = t[c], sn = t[half + c];
+      o[c] = x1 * cs + -x2 * sn;
+      o[c + half] = x2 * cs + x1 * sn;
+    }
+  }
+}
+
+void sn_ref_mul(const float *a, const float *b, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+}
+
+void sn_ref_slice_cols(const float *x, int64_t rows, int64_t cols, int64_t begin, int64_t end,
+                       float *out) {
+  for (int64_t r = 0; r < rows; r++)
+    memcpy(out + r * (end - begin), x + r * cols + begin, (size_t)(end - begin) * sizeof *out);
 }
 
 void sn_ref_rel_bias(const float *scores, const float *table, int64_t distance, int64_t b,

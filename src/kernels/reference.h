@@ -27,9 +27,25 @@ void sn_ref_scale(const float *x, int64_t n, float s, float *out);
 void sn_ref_transpose(const float *x, int rank, const int64_t *dims, const int *perm, float *out);
 
 /* Row softmax of scores [B, heads, Sq, Sk] * scale with keys whose mask
- * [B, Sk] is 0 excluded (as adding float's minimum would). */
+ * [B, Sk] is 0 excluded (as adding float's minimum would), and with a window
+ * > 0 the keys j farther than it from query i (|i - j| > window), with causal
+ * the keys after it (j > i). */
 void sn_ref_masked_softmax(const float *scores, const float *mask, int64_t b, int64_t heads,
-                           int64_t sq, int64_t sk, float scale, float *out);
+                           int64_t sq, int64_t sk, float scale, int64_t window, int causal,
+                           float *out);
+
+/* Rotary positions (rotate_half form) on x [B, heads, S, d]: feature pairs
+ * (c, c + d/2) of position s turned by cos = table[s, c], sin = table[s,
+ * d/2 + c] (out may alias x). */
+void sn_ref_rotary(const float *x, const float *table, int64_t bh, int64_t s, int64_t d,
+                   float *out);
+
+/* out[i] = a[i] * b[i] (out may alias either). */
+void sn_ref_mul(const float *a, const float *b, int64_t n, float *out);
+
+/* Columns [begin, end) of rows of length cols. */
+void sn_ref_slice_cols(const float *x, int64_t rows, int64_t cols, int64_t begin, int64_t end,
+                       float *out);
 
 /* out[b, h, i, j] = scores[b, h, i, j] * scale + table[h, D + clamp(i - j, -D, D)] for
  * scores [B, heads, S, S] and a table [heads, 2D + 1] (out may alias scores). */

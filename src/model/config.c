@@ -15,8 +15,8 @@
 #define MAX_LAYERS SN_CONFIG_MAX_LAYERS
 #define MAX_POSITIONS SN_CONFIG_MAX_POSITIONS
 
-static sinter_status_t parse_activation(const char *name, const char *label, sn_activation_t *out,
-                                        sinter_error_t *err) {
+sinter_status_t sn_config_parse_activation(const char *name, const char *label,
+                                           sn_activation_t *out, sinter_error_t *err) {
   if (!strcmp(name, "gelu")) {
     *out = SN_ACT_GELU;
   } else if (!strcmp(name, "gelu_new") || !strcmp(name, "gelu_pytorch_tanh")) {
@@ -34,7 +34,7 @@ static sinter_status_t parse_activation(const char *name, const char *label, sn_
 
 sinter_status_t sn_config_set_activation(sn_config_t *c, const char *name, const char *label,
                                          sinter_error_t *err) {
-  SN_TRY(parse_activation(name, label, &c->activation, err));
+  SN_TRY(sn_config_parse_activation(name, label, &c->activation, err));
   snprintf(c->hidden_act, sizeof c->hidden_act, "%s", name);
   return SINTER_OK;
 }
@@ -196,6 +196,8 @@ sinter_status_t sn_config_parse(const char *json, size_t size, const char *path,
                       "%s: unsupported model_type \"%s\" (supported: %s)", path, type, known);
     goto done;
   }
+  /* The BERT families have every bias; a family without some says so. */
+  out->attention_bias = out->mlp_bias = out->norm_bias = out->classifier_bias = 1;
   st = out->family->parse(root, out, path, err);
   if (st) goto done;
   out->max_positions = out->max_position_embeddings - out->position_offset;

@@ -25,6 +25,7 @@ typedef enum sn_head {
 } sn_head_t;
 
 #define SN_CONFIG_MAX_LABELS 4096
+#define SN_CONFIG_MAX_LAYERS 1024
 
 typedef struct sn_config {
   const struct sn_family *family; /* static (family.h): what the model is */
@@ -44,6 +45,15 @@ typedef struct sn_config {
   int32_t type_vocab_size; /* 0 for DistilBERT */
   int32_t pad_token_id;
   int32_t relative_buckets; /* rows of the relative-bias table (MPNet); 0: none */
+  /* Rotary positions (ModernBERT): thetas of the global and the sliding-window
+   * layers; 0: none (a position table). */
+  float rope_theta_global, rope_theta_local;
+  int32_t local_window;                            /* sliding layers see |i - j| <= local_window */
+  unsigned char layer_local[SN_CONFIG_MAX_LAYERS]; /* 1: layer i is a sliding-window layer */
+  /* Which of a family's optional biases the checkpoint has. */
+  int attention_bias, mlp_bias, norm_bias, classifier_bias;
+  sinter_pooling_t classifier_pooling; /* the classification head's input: CLS or MEAN */
+  sn_activation_t classifier_activation;
   sn_activation_t activation;
   char hidden_act[32];
   float layer_norm_eps;

@@ -5,13 +5,12 @@
 
 #include "model/family.h"
 
-extern const sn_family_t sn_family_bert, sn_family_distilbert, sn_family_roberta, sn_family_mpnet;
+extern const sn_family_t sn_family_bert, sn_family_distilbert, sn_family_roberta, sn_family_mpnet,
+    sn_family_modernbert;
 
 static const sn_family_t *const families[] = {
-    &sn_family_bert,
-    &sn_family_distilbert,
-    &sn_family_roberta,
-    &sn_family_mpnet,
+    &sn_family_bert,  &sn_family_distilbert, &sn_family_roberta,
+    &sn_family_mpnet, &sn_family_modernbert,
 };
 
 const sn_family_t *sn_family_find(const char *model_type) {

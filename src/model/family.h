@@ -30,10 +30,25 @@ typedef enum sn_positions {
 
 /* What a *ForSequenceClassification puts on the encoder. */
 typedef enum sn_cls_head {
-  SN_CLS_POOLER = 0,     /* BERT: pooler (first token, dense, tanh), then classifier */
-  SN_CLS_RELU_DENSE = 1, /* DistilBERT: first token, dense, ReLU, classifier */
-  SN_CLS_TANH_DENSE = 2, /* RoBERTa: first token, dense, tanh, out_proj */
+  SN_CLS_POOLER = 0,         /* BERT: pooler (first token, dense, tanh), then classifier */
+  SN_CLS_RELU_DENSE = 1,     /* DistilBERT: first token, dense, ReLU, classifier */
+  SN_CLS_TANH_DENSE = 2,     /* RoBERTa: first token, dense, tanh, out_proj */
+  SN_CLS_DENSE_ACT_NORM = 3, /* ModernBERT: first token or mean (config classifier_pooling),
+                                dense, the config's activation, norm, classifier */
 } sn_cls_head_t;
+
+/* Where a layer normalises. */
+typedef enum sn_layer_layout {
+  SN_LAYOUT_POST_NORM = 0, /* BERT: x = norm(x + attn(x)); x = norm(x + ffn(x)) */
+  SN_LAYOUT_PRE_NORM = 1,  /* ModernBERT: x += attn(norm(x)); x += ffn(norm(x)); final norm;
+                              layer 0 has no attention norm when its weight is absent */
+} sn_layer_layout_t;
+
+/* The feed-forward block. */
+typedef enum sn_ffn {
+  SN_FFN_DENSE = 0, /* ffn_out(act(ffn_in(x))) */
+  SN_FFN_GLU = 1,   /* ffn_in gives [input, gate] (2 x intermediate): ffn_out(act(input) * gate) */
+} sn_ffn_t;
 
 /* One `architectures` value and the head it implies. */
 typedef struct sn_family_arch {
@@ -48,9 +63,12 @@ typedef struct sn_family_names {
   const char *word, *position, *token_type; /* token_type NULL: no type embeddings */
   const char *embed_norm;
   const char *q, *k, *v, *attn_out, *attn_norm; /* per layer */
+  const char *qkv;                              /* per layer, one linear for q, k, v; or NULL */
   const char *ffn_in, *ffn_out, *ffn_norm;      /* per layer */
   const char *pooler;                           /* NULL: the family has none */
   const char *cls_dense, *cls_out;              /* the classification head's linears */
+  const char *cls_norm;                         /* its norm (SN_CLS_DENSE_ACT_NORM) */
+  const char *final_norm;                       /* after the layers (pre-norm), or NULL */
   const char *rel_bias; /* [config relative_buckets, heads] bucketed position biases shared by
                            the layers (MPNet); NULL: none */
 } sn_family_names_t;
@@ -69,6 +87,8 @@ typedef struct sn_family {
   sn_positions_t positions;
   int scale_q; /* 1: q is scaled by 1/sqrt(head_dim) before the scores (DistilBERT) */
   sn_cls_head_t cls_head;
+  sn_layer_layout_t layout;
+  sn_ffn_t ffn;
   /* With names.rel_bias: relative positions (key - query) are bucketed into
    * rel_buckets (sn_ir_relative_bucket), log-spaced up to rel_max_distance. */
   int32_t rel_buckets, rel_max_distance;
@@ -94,6 +114,10 @@ sinter_status_t sn_config_get_i32(const struct cJSON *root, const char *key, int
                                   int64_t min, int64_t max, const char *label, int32_t *out,
                                   sinter_error_t *err);
 
+/* An activation name ("gelu", "gelu_new", "relu", ...) into *out. */
+sinter_status_t sn_config_parse_activation(const char *name, const char *label,
+                                           sn_activation_t *out, sinter_error_t *err);
+
 /* An activation name ("gelu", "gelu_new", "relu", ...) into c->activation and
  * c->hidden_act. */
 sinter_status_t sn_config_set_activation(sn_config_t *c, const char *name, const char *label,
@@ -103,7 +127,6 @@ sinter_status_t sn_config_set_activation(sn_config_t *c, const char *name, const
  * memory. */
 #define SN_CONFIG_MAX_VOCAB 10000000
 #define SN_CONFIG_MAX_HIDDEN 65536
-#define SN_CONFIG_MAX_LAYERS 1024
 #define SN_CONFIG_MAX_POSITIONS 1048576
 
 #endif

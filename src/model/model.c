@@ -47,15 +47,23 @@ static int expect(expected_list_t *l, int optional, int64_t d0, int64_t d1, cons
   return 0;
 }
 
-/* A linear layer: weight [out, in] and bias [out]. */
-static int expect_linear(expected_list_t *l, int optional, int64_t out, int64_t in,
-                         const char *prefix) {
+/* A linear layer: weight [out, in] and, with `bias`, bias [out]. */
+static int expect_linear_b(expected_list_t *l, int optional, int64_t out, int64_t in,
+                           const char *prefix, int bias) {
   return expect(l, optional, out, in, "%s.weight", prefix) |
-         expect(l, optional, out, 0, "%s.bias", prefix);
+         (bias ? expect(l, optional, out, 0, "%s.bias", prefix) : 0);
 }
 
-static int expect_norm(expected_list_t *l, int64_t h, const char *prefix) {
-  return expect(l, 0, h, 0, "%s.weight", prefix) | expect(l, 0, h, 0, "%s.bias", prefix);
+static int expect_linear(expected_list_t *l, int optional, int64_t out, int64_t in,
+                         const char *prefix) {
+  return expect_linear_b(l, optional, out, in, prefix, 1);
+}
+
+/* A LayerNorm: weight [h] and, with `bias`, bias [h]. */
+static int expect_norm_b(expected_list_t *l, int optional, int64_t h, const char *prefix,
+                         int bias) {
+  return expect(l, optional, h, 0, "%s.weight", prefix) |
+         (bias ? expect(l, optional, h, 0, "%s.bias", prefix) : 0);
 }
 
 /* A per-layer name: fmt with the layer index. */
@@ -67,30 +75,40 @@ static const char *layer_name(char *buf, size_t cap, const char *fmt, int layer)
 /* The weights the family's encoder (and head) needs, with the shapes the
  * config implies. */
 static int build_expected(const sn_config_t *c, expected_list_t *l) {
-  const sn_family_names_t *nm = &c->family->names;
+  const sn_family_t *f = c->family;
+  const sn_family_names_t *nm = &f->names;
   int64_t H = c->hidden_size, I = c->intermediate_size, L = c->num_labels;
+  int ab = c->attention_bias, mb = c->mlp_bias, nb = c->norm_bias;
   char p[128];
-  int rc = expect(l, 0, c->vocab_size, H, "%s", nm->word) |
-           expect(l, 0, c->max_position_embeddings, H, "%s", nm->position) |
-           expect_norm(l, H, nm->embed_norm);
+  int rc =
+      expect(l, 0, c->vocab_size, H, "%s", nm->word) | expect_norm_b(l, 0, H, nm->embed_norm, nb);
+  if (nm->position) rc |= expect(l, 0, c->max_position_embeddings, H, "%s", nm->position);
   if (nm->token_type) rc |= expect(l, 0, c->type_vocab_size, H, "%s", nm->token_type);
   if (nm->rel_bias) rc |= expect(l, 0, c->relative_buckets, c->num_heads, "%s", nm->rel_bias);
   for (int i = 0; i < c->num_layers; i++) {
-    rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->q, i));
-    rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->k, i));
-    rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->v, i));
-    rc |= expect_linear(l, 0, H, H, layer_name(p, sizeof p, nm->attn_out, i));
-    rc |= expect_norm(l, H, layer_name(p, sizeof p, nm->attn_norm, i));
-    rc |= expect_linear(l, 0, I, H, layer_name(p, sizeof p, nm->ffn_in, i));
-    rc |= expect_linear(l, 0, H, I, layer_name(p, sizeof p, nm->ffn_out, i));
-    rc |= expect_norm(l, H, layer_name(p, sizeof p, nm->ffn_norm, i));
+    if (nm->qkv) {
+      rc |= expect_linear_b(l, 0, 3 * H, H, layer_name(p, sizeof p, nm->qkv, i), ab);
+    } else {
+      rc |= expect_linear_b(l, 0, H, H, layer_name(p, sizeof p, nm->q, i), ab);
+      rc |= expect_linear_b(l, 0, H, H, layer_name(p, sizeof p, nm->k, i), ab);
+      rc |= expect_linear_b(l, 0, H, H, layer_name(p, sizeof p, nm->v, i), ab);
+    }
+    rc |= expect_linear_b(l, 0, H, H, layer_name(p, sizeof p, nm->attn_out, i), ab);
+    /* Pre-norm: the first layer's input is the normalised embedding already. */
+    int first_prenorm = f->layout == SN_LAYOUT_PRE_NORM && i == 0;
+    if (!first_prenorm) rc |= expect_norm_b(l, 0, H, layer_name(p, sizeof p, nm->attn_norm, i), nb);
+    int64_t in_rows = f->ffn == SN_FFN_GLU ? 2 * I : I;
+    rc |= expect_linear_b(l, 0, in_rows, H, layer_name(p, sizeof p, nm->ffn_in, i), mb);
+    rc |= expect_linear_b(l, 0, H, I, layer_name(p, sizeof p, nm->ffn_out, i), mb);
+    rc |= expect_norm_b(l, 0, H, layer_name(p, sizeof p, nm->ffn_norm, i), nb);
   }
+  if (nm->final_norm) rc |= expect_norm_b(l, 0, H, nm->final_norm, nb);
   int head = c->head == SN_HEAD_SEQUENCE;
   /* A pooler is optional (MLM checkpoints have none) unless the classifier
    * reads it. */
-  if (nm->pooler)
-    rc |= expect_linear(l, !(head && c->family->cls_head == SN_CLS_POOLER), H, H, nm->pooler);
-  if (head && nm->cls_dense) rc |= expect_linear(l, 0, H, H, nm->cls_dense);
+  if (nm->pooler) rc |= expect_linear(l, !(head && f->cls_head == SN_CLS_POOLER), H, H, nm->pooler);
+  if (head && nm->cls_dense) rc |= expect_linear_b(l, 0, H, H, nm->cls_dense, c->classifier_bias);
+  if (head && nm->cls_norm) rc |= expect_norm_b(l, 0, H, nm->cls_norm, nb);
   if (head) rc |= expect_linear(l, 0, L, H, nm->cls_out);
   return rc;
 }

@@ -14,10 +14,12 @@ static sinter_status_t check_against_config(const sn_ir_graph_t *g, const sn_con
     const sn_ir_node_t *n = &g->nodes[i];
     if (n->op != SN_OP_EMBED_LN) continue;
     embeds++;
-    const sn_ir_node_t *word = &g->nodes[n->inputs[1]], *pos = &g->nodes[n->inputs[2]];
+    const sn_ir_node_t *word = &g->nodes[n->inputs[1]];
+    const sn_ir_node_t *pos = n->num_inputs == 4 ? NULL : &g->nodes[n->inputs[2]];
     const sn_ir_node_t *type = n->num_inputs == 7 ? &g->nodes[n->inputs[6]] : NULL;
-    if (word->op != SN_OP_WEIGHT || pos->op != SN_OP_WEIGHT || word->layout || pos->layout ||
-        word->shape.dims[0] != c->vocab_size || pos->shape.dims[0] != c->max_positions ||
+    if (word->op != SN_OP_WEIGHT || word->layout ||
+        (pos && (pos->op != SN_OP_WEIGHT || pos->layout)) || word->shape.dims[0] != c->vocab_size ||
+        (pos && pos->shape.dims[0] != c->max_positions) ||
         (type && (type->op != SN_OP_WEIGHT || type->shape.dims[0] != c->type_vocab_size)) ||
         (!type && c->type_vocab_size > 0) || word->shape.dims[1] != c->hidden_size)
       return sn_error_set(err, SINTER_ERR_FORMAT,
@@ -29,6 +31,12 @@ static sinter_status_t check_against_config(const sn_ir_graph_t *g, const sn_con
         (g->nodes[n->inputs[1]].op != SN_OP_WEIGHT || !g->nodes[n->inputs[1]].layout))
       return sn_error_set(err, SINTER_ERR_FORMAT, "%s: linear node %d has no packed weight", label,
                           (int)i);
+    /* Every position a sequence may have must be a row of a rotary table. */
+    if (n->op == SN_OP_ROTARY_QK && g->nodes[n->inputs[1]].shape.dims[0] < c->max_positions)
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: rotary node %d has a table of %lld positions, under the config's %d",
+                          label, (int)i, (long long)g->nodes[n->inputs[1]].shape.dims[0],
+                          (int)c->max_positions);
   }
   if (embeds != 1)
     return sn_error_set(err, SINTER_ERR_FORMAT, "%s: the plan has %d embedding ops", label, embeds);

@@ -74,7 +74,19 @@ static sinter_status_t run_node(const sn_ir_graph_t *g, int32_t i, slot_t *s,
     case SN_OP_TRANSPOSE: sn_ref_transpose(x, n->shape.rank, a->dims, n->perm, out); break;
     case SN_OP_MASKED_SOFTMAX:
       sn_ref_masked_softmax(x, b->data, o->dims[0], o->dims[1], o->dims[2], o->dims[3], n->scale,
-                            out);
+                            n->window, n->causal, out);
+      break;
+    case SN_OP_ROTARY:
+      if (a->dims[2] > b->dims[0])
+        return sn_error_set(err, SINTER_ERR_LIMIT,
+                            "eager: %lld tokens are more than the rotary table's %lld positions",
+                            (long long)a->dims[2], (long long)b->dims[0]);
+      sn_ref_rotary(x, b->data, a->dims[0] * a->dims[1], a->dims[2], a->dims[3], out);
+      break;
+    case SN_OP_MUL: sn_ref_mul(x, b->data, o->numel, out); break;
+    case SN_OP_SLICE_COLS:
+      sn_ref_slice_cols(x, a->numel / a->dims[g->nodes[n->inputs[0]].shape.rank - 1],
+                        a->dims[g->nodes[n->inputs[0]].shape.rank - 1], n->begin, n->end, out);
       break;
     case SN_OP_REL_BIAS:
       sn_ref_rel_bias(x, b->data, (g->nodes[n->inputs[1]].shape.dims[1] - 1) / 2, o->dims[0],

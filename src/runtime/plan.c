@@ -146,13 +146,21 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
     int64_t last = n->shape.dims[n->shape.rank - 1];
     int64_t rows = n->shape.dims[0] == SN_DIM_T ? total : num_seqs;
     switch (n->op) {
-      case SN_OP_EMBED_LN:
-        sn_embed_layernorm_f32(in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids),
+      case SN_OP_EMBED_LN: {
+        int pos = n->num_inputs != 4; /* (ids, word, [pos,] gamma, beta, [types]) */
+        sn_embed_layernorm_f32(in_data(e, n, 1, ids, type_ids),
+                               pos ? in_data(e, n, 2, ids, type_ids) : NULL,
                                n->num_inputs == 7 ? in_data(e, n, 6, ids, type_ids) : NULL, ids,
                                n->num_inputs == 7 ? type_ids : NULL, offsets, num_seqs, last,
-                               in_data(e, n, 3, ids, type_ids), in_data(e, n, 4, ids, type_ids),
-                               n->eps, out);
+                               in_data(e, n, 2 + pos, ids, type_ids),
+                               in_data(e, n, 3 + pos, ids, type_ids), n->eps, out);
         break;
+      }
+      case SN_OP_ROTARY_QK:
+        sn_rotary_qk_f32(x, last, offsets, num_seqs, n->heads, n->head_dim,
+                         in_data(e, n, 1, ids, type_ids), out);
+        break;
+      case SN_OP_GLU: sn_glu_f32(x, rows, last, (int)n->act, out); break;
       case SN_OP_LINEAR: {
         if (e->observer) {
           const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
@@ -167,12 +175,14 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
         if (st) return st;
         break;
       }
-      case SN_OP_ATTENTION:
-        sn_attention_f32(x, 3 * last, offsets, num_seqs, n->heads, n->head_dim, n->scale,
-                         n->num_inputs == 2 ? in_data(e, n, 1, ids, type_ids) : NULL,
-                         n->num_inputs == 2 ? (g->nodes[n->inputs[1]].shape.dims[1] - 1) / 2 : 0,
-                         out, last);
-        break;
+      case SN_OP_ATTENTION: {
+        sn_attention_params_t ap = {n->heads, n->head_dim, n->scale, NULL, 0, n->window, n->causal};
+        if (n->num_inputs == 2) { /* a relative-position bias table */
+          ap.bias = in_data(e, n, 1, ids, type_ids);
+          ap.bias_distance = (g->nodes[n->inputs[1]].shape.dims[1] - 1) / 2;
+        }
+        sn_attention_f32(x, 3 * last, offsets, num_seqs, &ap, out, last);
+      } break;
       case SN_OP_ADD_LAYERNORM:
         sn_add_layernorm_f32(x, n->num_inputs == 4 ? in_data(e, n, 3, ids, type_ids) : NULL,
                              in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids), rows,

@@ -45,7 +45,8 @@ def test_graph_prints_verified_unfused_graph():
     assert out.rstrip().endswith("verified")
 
 
-@pytest.mark.parametrize("name", ["bert_cls", "distilbert_cls", "roberta_cls", "mpnet_cls"])
+@pytest.mark.parametrize("name", ["bert_cls", "distilbert_cls", "roberta_cls", "mpnet_cls",
+                                  "modernbert_cls"])
 def test_classify_matches_transformers(name):
     g = golden(name)
     for case in g["cases"]:
@@ -188,7 +189,7 @@ def test_rerank_usage_errors():
 
 
 @pytest.mark.parametrize("name", ["bert_gelu_new_st", "xlmr_base", "camembert_mlm",
-                                  "mpnet_base"])
+                                  "mpnet_base", "modernbert_base"])
 @pytest.mark.parametrize("pool", ["cls", "mean", "max", "mean_sqrt_len", "lasttoken",
                                   "weightedmean"])
 def test_embed_pooling_modes(pool, name):

@@ -296,6 +296,13 @@ static void test_compiled_mpnet(void) {
   compare_modes("mpnet_base");
 }
 
+/* ModernBERT: rotary positions, sliding windows far shorter than the
+ * sequence, GeGLU, pre-norm, biases absent and present. */
+static void test_compiled_modernbert(void) {
+  compare_modes_up_to("modernbert_cls", 64);
+  compare_modes_up_to("modernbert_base", 48);
+}
+
 static void test_refusals(void) {
   sinter_model_t *m = open_fixture("bert_cls");
   if (!m) return;
@@ -363,6 +370,7 @@ int main(void) {
   SN_RUN(test_compiled_legacy);
   SN_RUN(test_compiled_roberta_family);
   SN_RUN(test_compiled_mpnet);
+  SN_RUN(test_compiled_modernbert);
   SN_RUN(test_refusals);
   SN_RUN(test_linear_kernel_choice);
   SN_RUN(test_shared_linears_validate_each_weight);

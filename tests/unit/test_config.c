@@ -82,6 +82,48 @@ static void test_mpnet_family(void) {
   sn_config_deinit(&c);
 }
 
+/* ModernBERT: which layers slide, from global_attn_every_n_layers (older
+ * configs) or layer_types, the thetas from either form, the window, the
+ * biases it leaves out; refusals name the field. */
+static void test_modernbert_family(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  SN_CHECK_OK(parse("{\"model_type\":\"modernbert\",\"num_hidden_layers\":4,"
+                    "\"global_attn_every_n_layers\":2,\"global_rope_theta\":1000.0,"
+                    "\"local_attention\":16,\"classifier_pooling\":\"mean\",\"pad_token_id\":0,"
+                    "\"vocab_size\":100,\"hidden_size\":24,\"num_attention_heads\":2}",
+                    &c, &err),
+              &err);
+  SN_CHECK(!strcmp(c.family->name, "modernbert") && c.position_offset == 0);
+  SN_CHECK(c.layer_local[0] == 0 && c.layer_local[1] == 1 && c.layer_local[2] == 0 &&
+           c.layer_local[3] == 1);
+  SN_CHECK(c.rope_theta_global == 1000.0f && c.rope_theta_local == 10000.0f && c.local_window == 8);
+  SN_CHECK(c.attention_bias == 0 && c.norm_bias == 0 && c.classifier_pooling == SINTER_POOL_MEAN);
+  sn_config_deinit(&c);
+  SN_CHECK_OK(parse("{\"model_type\":\"modernbert\",\"num_hidden_layers\":2,\"pad_token_id\":0,"
+                    "\"vocab_size\":100,\"hidden_size\":24,\"num_attention_heads\":2,"
+                    "\"layer_types\":[\"sliding_attention\",\"full_attention\"],"
+                    "\"rope_parameters\":{\"full_attention\":{\"rope_type\":\"default\","
+                    "\"rope_theta\":500.0},\"sliding_attention\":{\"rope_theta\":50.0}}}",
+                    &c, &err),
+              &err);
+  SN_CHECK(c.layer_local[0] == 1 && c.layer_local[1] == 0);
+  SN_CHECK(c.rope_theta_global == 500.0f && c.rope_theta_local == 50.0f);
+  sn_config_deinit(&c);
+  SN_CHECK_ERR(parse("{\"model_type\":\"modernbert\",\"num_hidden_layers\":2,\"pad_token_id\":0,"
+                     "\"layer_types\":[\"full_attention\"]}",
+                     &c, &err),
+               SINTER_ERR_FORMAT, &err, "one type per layer (2)");
+  SN_CHECK_ERR(parse("{\"model_type\":\"modernbert\",\"pad_token_id\":0,\"rope_parameters\":"
+                     "{\"full_attention\":{\"rope_type\":\"yarn\"}}}",
+                     &c, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "rope_type \"yarn\" of full_attention");
+  SN_CHECK_ERR(parse("{\"model_type\":\"modernbert\",\"pad_token_id\":0,"
+                     "\"classifier_pooling\":\"max\"}",
+                     &c, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "classifier_pooling \"max\"");
+}
+
 static void test_distilbert(void) {
   sn_config_t c;
   sinter_error_t err;
@@ -99,7 +141,7 @@ static void test_refusals(void) {
   sinter_error_t err;
   SN_CHECK_ERR(parse("{\"model_type\":\"deberta-v2\"}", &c, &err), SINTER_ERR_UNSUPPORTED, &err,
                "unsupported model_type \"deberta-v2\" (supported: bert, distilbert, roberta, "
-               "xlm-roberta, camembert, mpnet)");
+               "xlm-roberta, camembert, mpnet, modernbert)");
   SN_CHECK_ERR(parse("{\"model_type\":\"mpnet\",\"relative_attention_num_buckets\":16}", &c, &err),
                SINTER_ERR_UNSUPPORTED, &err,
                "relative_attention_num_buckets 16 is under the 32 buckets");
@@ -220,6 +262,7 @@ int main(void) {
   SN_RUN(test_distilbert);
   SN_RUN(test_roberta_family);
   SN_RUN(test_mpnet_family);
+  SN_RUN(test_modernbert_family);
   SN_RUN(test_refusals);
   SN_RUN(test_missing_file);
   SN_RUN(test_sentence_transformers_modules);

@@ -119,7 +119,7 @@ static double tol_ratio(const float *a, const float *b, int64_t n, int64_t *wors
  * back to [B, S, heads, d], and scatter the real rows into ref [T, H]. */
 static void reference_attention(const float *qkv, int64_t stride, const int32_t *lens, int num,
                                 int heads, int d, float scale, const float *bias,
-                                int64_t bias_distance, float *ref) {
+                                int64_t bias_distance, int window, int causal, float *ref) {
   int s = max_len(lens, num);
   int64_t hsz = (int64_t)heads * d, bshd = (int64_t)num * s * hsz;
   float *q = calloc((size_t)bshd, sizeof(float)), *k = calloc((size_t)bshd, sizeof(float));
@@ -157,7 +157,7 @@ static void reference_attention(const float *qkv, int64_t stride, const int32_t 
     sn_ref_rel_bias(scores, bias, bias_distance, num, heads, s, scale, scores);
     scale = 1.0f;
   }
-  sn_ref_masked_softmax(scores, mask, num, heads, s, s, scale, probs);
+  sn_ref_masked_softmax(scores, mask, num, heads, s, s, scale, window, causal, probs);
   for (int64_t bh = 0; bh < (int64_t)num * heads; bh++) {
     const float *p = probs + bh * s * s, *vm = vt + bh * s * d;
     float *o = ctx + bh * s * d;
@@ -187,10 +187,12 @@ static void reference_attention(const float *qkv, int64_t stride, const int32_t 
 }
 
 /* Runs one packed batch at every ISA level; pad_in/pad_out widen the strides
- * beyond 3H / H, alias writes the output over q inside qkv, and a
- * bias_distance >= 0 adds a random relative-position table of that reach. */
-static void check_attention_bias(const int32_t *lens, int num, int heads, int d, int pad_in,
-                                 int pad_out, int alias, int64_t bias_distance) {
+ * beyond 3H / H, alias writes the output over q inside qkv, a bias_distance
+ * >= 0 adds a random relative-position table of that reach, and window /
+ * causal limit the keys. */
+static void check_attention_full(const int32_t *lens, int num, int heads, int d, int pad_in,
+                                 int pad_out, int alias, int64_t bias_distance, int window,
+                                 int causal) {
   int32_t offsets[16];
   int32_t total = make_offsets(lens, num, offsets);
   int64_t hsz = (int64_t)heads * d, stride = 3 * hsz + pad_in, ostride = hsz + pad_out;
@@ -199,7 +201,8 @@ static void check_attention_bias(const int32_t *lens, int num, int heads, int d,
   float *bias =
       bias_distance >= 0 ? random_floats(heads * (2 * bias_distance + 1), -3.0f, 3.0f) : NULL;
   float *ref = malloc((size_t)(total > 0 ? total : 1) * hsz * sizeof(float));
-  reference_attention(qkv, stride, lens, num, heads, d, scale, bias, bias_distance, ref);
+  reference_attention(qkv, stride, lens, num, heads, d, scale, bias, bias_distance, window, causal,
+                      ref);
   for (int isa = 0; isa <= sn_cpu_isa_max(); isa++) {
     sn_cpu_set_isa(isa);
     float *in = copy_floats(qkv, total * stride), *out;
@@ -211,8 +214,8 @@ static void check_attention_bias(const int32_t *lens, int num, int heads, int d,
       out = malloc((size_t)(total > 0 ? total : 1) * ostride * sizeof(float));
       for (int64_t i = 0; i < total * ostride; i++) out[i] = NAN; /* catches unwritten cells */
     }
-    sn_attention_f32(in, stride, offsets, num, heads, d, scale, bias, bias ? bias_distance : 0, out,
-                     os);
+    sn_attention_params_t ap = {heads, d, scale, bias, bias ? bias_distance : 0, window, causal};
+    sn_attention_f32(in, stride, offsets, num, &ap, out, os);
     double err = 0;
     for (int64_t t = 0; t < total; t++)
       for (int64_t c = 0; c < hsz; c++) {
@@ -232,9 +235,10 @@ static void check_attention_bias(const int32_t *lens, int num, int heads, int d,
     }
     note_err(K_ATTENTION, isa, err);
     SN_CHECK_MSG(err <= 1e-5 && clean,
-                 "attention isa=%s heads=%d d=%d num=%d len0=%d bias D=%lld err=%g clean=%d",
-                 sn_cpu_isa_name(isa), heads, d, num, lens[0], (long long)bias_distance, err,
-                 clean);
+                 "attention isa=%s heads=%d d=%d num=%d len0=%d bias D=%lld window=%d causal=%d "
+                 "err=%g clean=%d",
+                 sn_cpu_isa_name(isa), heads, d, num, lens[0], (long long)bias_distance, window,
+                 causal, err, clean);
     if (!alias) free(out);
     free(in);
   }
@@ -245,7 +249,12 @@ static void check_attention_bias(const int32_t *lens, int num, int heads, int d,
 
 static void check_attention(const int32_t *lens, int num, int heads, int d, int pad_in, int pad_out,
                             int alias) {
-  check_attention_bias(lens, num, heads, d, pad_in, pad_out, alias, -1);
+  check_attention_full(lens, num, heads, d, pad_in, pad_out, alias, -1, 0, 0);
+}
+
+static void check_attention_bias(const int32_t *lens, int num, int heads, int d, int pad_in,
+                                 int pad_out, int alias, int64_t bias_distance) {
+  check_attention_full(lens, num, heads, d, pad_in, pad_out, alias, bias_distance, 0, 0);
 }
 
 static void test_attention_single_sequences(void) {
@@ -283,6 +292,22 @@ static void test_attention_relative_bias(void) {
       check_attention_bias(lens, 7, 3, dims[di], 0, 0, di == 2, reach[ri]);
   static const int32_t one[] = {513};
   check_attention_bias(one, 1, 2, 24, 2, 1, 0, 128);
+}
+
+/* Sliding windows (ModernBERT's local layers, symmetric) narrower and wider
+ * than the blocks, causal attention (decoders), both, and with a bias. */
+static void test_attention_windows(void) {
+  static const int32_t lens[] = {7, 129, 1, 300, 0, 33, 16};
+  static const int windows[] = {1, 5, 8, 64, 200};
+  static const int dims[] = {32, 64, 48};
+  for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++)
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+      check_attention_full(lens, 7, 3, dims[di], 0, 0, di == 1, -1, windows[wi], 0);
+  for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+    check_attention_full(lens, 7, 2, dims[di], 0, 0, 0, -1, 0, 1);
+    check_attention_full(lens, 7, 2, dims[di], 1, 0, 0, -1, 6, 1);
+    check_attention_full(lens, 7, 2, dims[di], 0, 0, 0, 9, 17, 0);
+  }
 }
 
 /* ---------------------------------------------------------------- layernorm */
@@ -580,6 +605,7 @@ int main(void) {
   SN_RUN(test_attention_packed_batch);
   SN_RUN(test_attention_strides_and_alias);
   SN_RUN(test_attention_relative_bias);
+  SN_RUN(test_attention_windows);
   SN_RUN(test_add_layernorm);
   SN_RUN(test_embed_layernorm);
   SN_RUN(test_gelu);

@@ -46,7 +46,7 @@ static void test_masked_softmax(void) {
   float s[12] = {1, 2, 3, 0, 0, 0, 5, 1, 9, 2, 2, 7};
   float mask[6] = {1, 1, 1, 1, 1, 0};
   float p[12];
-  sn_ref_masked_softmax(s, mask, 2, 1, 2, 3, 0.5f, p);
+  sn_ref_masked_softmax(s, mask, 2, 1, 2, 3, 0.5f, 0, 0, p);
   for (int r = 0; r < 4; r++) SN_CHECK(fabsf(p[r * 3] + p[r * 3 + 1] + p[r * 3 + 2] - 1) < 1e-6f);
   SN_CHECK(p[8] == 0.0f && p[11] == 0.0f);
   SN_CHECK(fabsf(p[9] - 0.5f) < 1e-6f);

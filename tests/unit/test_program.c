@@ -158,6 +158,48 @@ done:
   sinter_model_close(m);
 }
 
+/* ModernBERT's plan: a rotary table shorter than the positions a sequence
+ * may have, a negative window, or a window on another op is refused. */
+static void test_rotary_and_window_checked(void) {
+  sinter_error_t err;
+  sinter_model_t *m = NULL;
+  sinter_program_t *p = NULL;
+  SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/modernbert_cls", &m, &err), &err);
+  if (m) SN_CHECK_OK(sinter_program_compile(m, NULL, &p, &err), &err);
+  if (!p) goto done;
+  sn_ir_graph_t *g = (sn_ir_graph_t *)sn_program_plan(p);
+  const sn_config_t *c = sn_model_config(m);
+  int32_t rot = -1, att = -1, glu = -1;
+  for (int32_t i = 0; i < g->count; i++) {
+    if (g->nodes[i].op == SN_OP_ROTARY_QK && rot < 0) rot = i;
+    if (g->nodes[i].op == SN_OP_ATTENTION && g->nodes[i].window && att < 0) att = i;
+    if (g->nodes[i].op == SN_OP_GLU && glu < 0) glu = i;
+  }
+  SN_CHECK(rot >= 0 && att >= 0 && glu >= 0);
+  if (rot < 0 || att < 0 || glu < 0) goto done;
+  SN_CHECK_OK(sn_program_verify(g, c, "plan", &err), &err);
+  sn_ir_node_t *table = &g->nodes[g->nodes[rot].inputs[1]];
+  table->shape.dims[0]--;
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err,
+               "table of 63 positions, under the config's 64");
+  table->shape.dims[0]++;
+  table->shape.dims[1]++;
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err, "rotary_qk needs");
+  table->shape.dims[1]--;
+  int32_t w = g->nodes[att].window;
+  g->nodes[att].window = -3;
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err, "out of range");
+  g->nodes[att].window = w;
+  g->nodes[glu].window = 2;
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err,
+               "glu takes no attention window");
+  g->nodes[glu].window = 0;
+  SN_CHECK_OK(sn_program_verify(g, c, "plan", &err), &err);
+done:
+  sinter_program_release(p);
+  sinter_model_close(m);
+}
+
 int main(void) {
   sinter_error_t err;
   if (sinter_model_open(BERT_CLS, &model, &err) != SINTER_OK ||
@@ -176,6 +218,7 @@ int main(void) {
   SN_RUN(test_embedding_tables_match_config);
   SN_RUN(test_compiled_plan_passes); /* every edit was undone */
   SN_RUN(test_relative_bias_table_checked);
+  SN_RUN(test_rotary_and_window_checked);
   sinter_program_release(program);
   sinter_model_close(model);
   return SN_TEST_REPORT();
