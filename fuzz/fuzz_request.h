@@ -6,7 +6,8 @@
  *
  * The first byte of an input is a control byte: its low 3 bits choose what a
  * target varies (TEI: the route; TorchServe: the Content-Type; KServe: the
- * route's model), its high 5 bits the limits (limits_from). The rest is the
+ * route's model and whether a binary-data header comes first), its high 5
+ * bits the limits (limits_from). The rest is the
  * request body. Seeds start with '0'..'7' (0x30..0x37: the server's default
  * limits, max_inputs 2048 and no character limit).
  */
@@ -122,6 +123,8 @@ static inline void check_success(const sn_request_t *r, const sn_request_limits_
   if (x->route_model && r->model != x->model) abort();
   if (r->id) (void)strlen(r->id);
   if (r->dimensions < 0 || r->top_n < 0 || r->max_tokens_per_doc < 0) abort();
+  /* A similarity: the source and at least one sentence, as texts. */
+  if (r->similarity && (r->op != SN_OP_EMBED || !r->texts || r->count < 2)) abort();
 }
 
 static inline void check_failure(const sn_parse_error_t *e) {
@@ -131,16 +134,18 @@ static inline void check_failure(const sn_parse_error_t *e) {
   if (!memchr(e->param, '\0', sizeof e->param)) abort();
 }
 
-/* Runs one parser on body[0, size) and checks its result either way. The
+/* Runs one parser on body[0, size), with KServe's Inference-Header-Content-
+ * Length header `header` (NULL: none), and checks its result either way. The
  * body is copied to a buffer of exactly `size` bytes, so that ASan sees any
  * read past its end. */
-static inline void fuzz_parse(sn_parse_fn parse, const uint8_t *body, size_t size,
-                              const char *content_type, const char *route_model,
-                              sn_request_limits_t lim, const fuzz_expect_t *x) {
+static inline void fuzz_parse_header(sn_parse_fn parse, const uint8_t *body, size_t size,
+                                     const char *content_type, const char *route_model,
+                                     const char *header, sn_request_limits_t lim,
+                                     const fuzz_expect_t *x) {
   char *copy = malloc(size ? size : 1);
   if (!copy) return;
   if (size) memcpy(copy, body, size);
-  sn_parse_input_t in = {copy, size, content_type, route_model, lim};
+  sn_parse_input_t in = {copy, size, content_type, route_model, lim, header};
   sn_request_t r;
   sn_parse_error_t e;
   memset(&e, 0, sizeof e); /* a failure must fill it */
@@ -153,6 +158,13 @@ static inline void fuzz_parse(sn_parse_fn parse, const uint8_t *body, size_t siz
   else
     abort();
   sn_request_free(&r);
+}
+
+/* fuzz_parse_header without the header. */
+static inline void fuzz_parse(sn_parse_fn parse, const uint8_t *body, size_t size,
+                              const char *content_type, const char *route_model,
+                              sn_request_limits_t lim, const fuzz_expect_t *x) {
+  fuzz_parse_header(parse, body, size, content_type, route_model, NULL, lim, x);
 }
 
 #endif

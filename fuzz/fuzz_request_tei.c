@@ -1,7 +1,8 @@
 /*
  * fuzz_request_tei.c — libFuzzer target for the text-embeddings-inference
  * request parsers (api_tei.c): the low 3 bits of the first byte pick the
- * route (mod 6: /embed, /embed_all, /predict, /rerank, /tokenize, /decode),
+ * route (/embed, /embed_all, /predict, /rerank, /tokenize, /decode,
+ * /similarity, and / on an encoder),
  * its high bits the limits (fuzz_request.h); the rest is the body. Any bytes
  * must give a request that keeps the route's invariants or a clean error.
  */
@@ -15,18 +16,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const struct {
   sn_parse_fn parse;
   fuzz_expect_t expect;
-} routes[6] = {
+} routes[8] = {
     {sn_tei_parse_embed, {.op = SN_OP_EMBED, .ids_allowed = 1}},
     {sn_tei_parse_embed_all, {.op = SN_OP_EMBED_ALL, .ids_allowed = 1}},
     {sn_tei_parse_predict, {.op = SN_OP_CLASSIFY, .pairs_allowed = 1, .pairs_may_miss = 1}},
     {sn_tei_parse_rerank, {.op = SN_OP_RERANK, .query_required = 1}},
     {sn_tei_parse_tokenize, {.op = SN_OP_TOKENIZE}},
     {sn_tei_parse_decode, {.op = SN_OP_DECODE, .ids_allowed = 1, .ids_required = 1}},
+    {sn_tei_parse_similarity, {.op = SN_OP_EMBED}},
+    {sn_tei_parse_root, {.op = SN_OP_EMBED, .ids_allowed = 1}},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  unsigned route = (data[0] & 7) % 6;
+  unsigned route = data[0] & 7;
   fuzz_parse(routes[route].parse, data + 1, size - 1, "application/json", NULL,
              limits_from(data[0] >> 3), &routes[route].expect);
   return 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/api.h"
 #include "server/out.h"
@@ -18,10 +19,12 @@ static int common(const cJSON *o, sn_request_t *r, sn_parse_error_t *e) {
     return -1;
   const char *dir = NULL, *prompt = NULL;
   if (sn_request_string(o, "truncation_direction", &dir, e)) return -1;
-  if (dir && strcmp(dir, "Left") && strcmp(dir, "Right"))
+  /* TEI's examples say "right"; its enum, "Right"; huggingface_hub sends
+   * "left"/"right". */
+  if (dir && strcasecmp(dir, "Left") && strcasecmp(dir, "Right"))
     return sn_request_fail(e, 422, "truncation_direction",
                            "`truncation_direction` must be \"Left\" or \"Right\"");
-  r->truncate_left = dir && !strcmp(dir, "Left");
+  r->truncate_left = dir && !strcasecmp(dir, "Left");
   if (sn_request_string(o, "prompt_name", &prompt, e)) return -1;
   if (prompt)
     return sn_request_fail(e, 422, "prompt_name",
@@ -29,15 +32,85 @@ static int common(const cJSON *o, sn_request_t *r, sn_parse_error_t *e) {
   return 0;
 }
 
-int sn_tei_parse_embed(const sn_parse_input_t *in, sn_request_t *r, sn_parse_error_t *e) {
-  sn_request_init(r, SN_OP_EMBED);
-  if (sn_request_parse_object(r, in->body, in->size, 422, e)) return -1;
+/* /embed's fields, from the parsed body. */
+static int embed_fields(const sn_parse_input_t *in, sn_request_t *r, sn_parse_error_t *e) {
   const cJSON *o = r->json;
   if (common(o, r, e) || sn_request_bool(o, "normalize", &r->normalize, e) ||
       sn_request_int(o, "dimensions", 1, 1 << 20, &r->dimensions, e))
     return -1;
   return sn_request_read_inputs(r, cJSON_GetObjectItemCaseSensitive(o, "inputs"), "inputs",
                                 &in->limits, e);
+}
+
+int sn_tei_parse_embed(const sn_parse_input_t *in, sn_request_t *r, sn_parse_error_t *e) {
+  sn_request_init(r, SN_OP_EMBED);
+  if (sn_request_parse_object(r, in->body, in->size, 422, e)) return -1;
+  return embed_fields(in, r, e);
+}
+
+/* /similarity's fields: {"inputs": {"source_sentence", "sentences"},
+ * "parameters": {"truncate", "truncation_direction", "prompt_name"}}. The
+ * source becomes the first text, each sentence the next ones. */
+static int similarity_fields(const sn_parse_input_t *in, sn_request_t *r, sn_parse_error_t *e) {
+  const cJSON *o = r->json, *inputs = cJSON_GetObjectItemCaseSensitive(o, "inputs");
+  const cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "parameters");
+  r->similarity = 1;
+  r->normalize = 0; /* as TEI: the cosine of the raw embeddings */
+  if (sn_request_string(o, "model", &r->model, e)) return -1;
+  if (params && !cJSON_IsNull(params)) {
+    if (!cJSON_IsObject(params))
+      return sn_request_fail(e, 422, "parameters", "`parameters` must be an object");
+    if (common(params, r, e)) return -1;
+  }
+  if (!cJSON_IsObject(inputs))
+    return sn_request_fail(e, 422, "inputs",
+                           "`inputs` must be an object {\"source_sentence\", \"sentences\"}");
+  const cJSON *src = cJSON_GetObjectItemCaseSensitive(inputs, "source_sentence");
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(inputs, "sentences");
+  if (!cJSON_IsString(src))
+    return sn_request_fail(e, 422, "inputs.source_sentence",
+                           "`inputs.source_sentence` must be a string");
+  if (!cJSON_IsArray(list))
+    return sn_request_fail(e, 422, "inputs.sentences",
+                           "`inputs.sentences` must be a list of strings");
+  sn_request_t one;
+  sn_request_init(&one, SN_OP_EMBED);
+  int bad = sn_request_read_texts(&one, src, "inputs.source_sentence", &in->limits, e);
+  sn_request_free(&one);
+  if (bad) return -1;
+  if (in->limits.max_inputs < 2)
+    return sn_request_fail(e, 413, "inputs.sentences",
+                           "the maximum batch size is %zu: a similarity needs the source and one "
+                           "sentence (--max-client-batch-size)",
+                           in->limits.max_inputs);
+  sn_request_limits_t lim = in->limits;
+  lim.max_inputs -= 1; /* the source counts, as in TEI */
+  if (sn_request_read_texts(r, list, "inputs.sentences", &lim, e)) return -1;
+  const char **texts = malloc((r->count + 1) * sizeof *texts);
+  if (!texts) return sn_request_fail(e, 500, NULL, "out of memory");
+  texts[0] = src->valuestring;
+  memcpy(texts + 1, r->texts, r->count * sizeof *texts);
+  free(r->texts);
+  r->texts = texts;
+  r->count++;
+  r->is_list = 1;
+  return 0;
+}
+
+int sn_tei_parse_similarity(const sn_parse_input_t *in, sn_request_t *r, sn_parse_error_t *e) {
+  sn_request_init(r, SN_OP_EMBED);
+  if (sn_request_parse_object(r, in->body, in->size, 422, e)) return -1;
+  return similarity_fields(in, r, e);
+}
+
+/* POST / on an encoder: /similarity's body when `inputs` is an object (what
+ * huggingface_hub's sentence_similarity sends to a URL), else /embed's. */
+int sn_tei_parse_root(const sn_parse_input_t *in, sn_request_t *r, sn_parse_error_t *e) {
+  sn_request_init(r, SN_OP_EMBED);
+  if (sn_request_parse_object(r, in->body, in->size, 422, e)) return -1;
+  return cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->json, "inputs"))
+             ? similarity_fields(in, r, e)
+             : embed_fields(in, r, e);
 }
 
 int sn_tei_parse_embed_all(const sn_parse_input_t *in, sn_request_t *r, sn_parse_error_t *e) {
@@ -150,6 +223,18 @@ char *sn_tei_write_embed(const sn_request_t *req, const sn_served_t *m, const sn
   }
   sn_out_put(&o, "]");
   return sn_out_take(&o);
+}
+
+char *sn_tei_write_similarity(const sn_request_t *req, const sn_served_t *m,
+                              const sn_result_t *res) {
+  (void)req, (void)m;
+  sn_out_t o = {0};
+  sn_out_floats(&o, res->scores, res->count > 0 ? res->count - 1 : 0);
+  return sn_out_take(&o);
+}
+
+char *sn_tei_write_root(const sn_request_t *req, const sn_served_t *m, const sn_result_t *res) {
+  return req->similarity ? sn_tei_write_similarity(req, m, res) : sn_tei_write_embed(req, m, res);
 }
 
 /* pos[0] is the input, pos[1] the token within it: [[row,row],[row]]. */

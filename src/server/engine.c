@@ -185,14 +185,23 @@ static int tokenize(sn_work_t *w, size_t count, const char **texts, const char *
 static int take_ids(sn_work_t *w, sn_parse_error_t *e) {
   const sn_request_t *r = w->req;
   const sn_served_t *m = w->model;
+  const char *field = r->input_field ? r->input_field : "inputs";
   for (size_t i = 0; i < r->count; i++) {
     size_t len = r->id_lengths[i], keep = len, from = 0;
     for (size_t k = 0; k < len; k++)
-      if (r->ids[i][k] < 0 || r->ids[i][k] >= m->info.vocab_size)
-        return sn_request_fail(e, 422, "inputs",
-                               "Input validation error: token id %d in `inputs[%zu]` is outside "
-                               "the vocabulary [0, %d)",
-                               (int)r->ids[i][k], i, (int)m->info.vocab_size);
+      if (r->ids[i][k] < 0 || r->ids[i][k] >= m->info.vocab_size) {
+        /* Often another tokenizer's ids (LangChain's OpenAIEmbeddings sends
+         * tiktoken's by default): say so, with the id. A Tokenizer error:
+         * 422 on the OpenAI routes too, as TEI's. */
+        sn_request_fail(e, 422, field,
+                        "Input validation error: token id %d in `%s[%zu]` is outside the "
+                        "vocabulary of model \"%s\" [0, %d): token ids must come from this "
+                        "model's tokenizer; send text instead",
+                        (int)r->ids[i][k], field, r->is_list ? i : 0, m->name,
+                        (int)m->info.vocab_size);
+        e->kind = "Tokenizer";
+        return -1;
+      }
     if (len > (size_t)m->max_input_tokens) {
       if (!r->truncate)
         return sn_request_fail(e, 413, "inputs",
@@ -343,6 +352,26 @@ int sn_engine_run(sn_work_t *w, double deadline) {
   return 0;
 }
 
+/* TEI's /similarity: the cosine of each embedding after the first with the
+ * first, in double (0 when either is all zeros). */
+static int similarity(sn_work_t *w, sn_parse_error_t *e) {
+  size_t n = w->res.count, width = w->res.width;
+  const float *v = w->res.embeddings;
+  float *s = malloc((n > 1 ? n - 1 : 1) * sizeof *s);
+  if (!s) return oom(e);
+  double aa = 0;
+  for (size_t k = 0; k < width; k++) aa += (double)v[k] * v[k];
+  for (size_t i = 1; i < n; i++) {
+    const float *b = v + i * width;
+    double ab = 0, bb = 0;
+    for (size_t k = 0; k < width; k++) ab += (double)v[k] * b[k], bb += (double)b[k] * b[k];
+    s[i - 1] = aa > 0 && bb > 0 ? (float)(ab / sqrt(aa * bb)) : 0.0f;
+  }
+  w->res.scores = s;
+  w->res.labels = 1;
+  return 0;
+}
+
 /* Embeddings: keep `width` of `hidden` floats per row, renormalised when the
  * request normalises (truncate, then renormalise: Matryoshka dimensions). */
 static int finish_embed(sn_work_t *w, sn_parse_error_t *e) {
@@ -363,8 +392,7 @@ static int finish_embed(sn_work_t *w, sn_parse_error_t *e) {
   w->res.width = width;
   w->res.embeddings = w->raw;
   w->raw = NULL;
-  (void)e;
-  return 0;
+  return r->similarity ? similarity(w, e) : 0;
 }
 
 /* Classifier outputs: softmax over the labels (sigmoid for one logit), or

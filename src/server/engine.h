@@ -42,7 +42,8 @@ typedef struct sn_result {
   size_t *starts;      /* [count] first row of each input in token_states */
   size_t *lengths;     /* [count] tokens of each input */
   size_t labels;       /* SN_OP_CLASSIFY, SN_OP_RERANK: scores per input */
-  float *scores;       /* [count * labels]: probabilities, or logits when raw */
+  float *scores;       /* [count * labels]: probabilities, or logits when raw; for an
+                          EMBED request with `similarity`, [count - 1] cosines */
   size_t *order;       /* SN_OP_RERANK: input indices best first, top_n of them */
   size_t n_order;
   sinter_encoding_t *enc; /* SN_OP_TOKENIZE: [count] */

@@ -210,18 +210,33 @@ int sn_request_read_texts(sn_request_t *r, const cJSON *v, const char *name,
   return 0;
 }
 
-/* 1 when `a` is a non-empty list of integers that fit an int32. */
-static int is_id_list(const cJSON *a) {
+/* 1 when `a` is a non-empty list of numbers (token ids, maybe bad ones). */
+static int is_number_list(const cJSON *a) {
   if (!cJSON_IsArray(a) || !a->child) return 0;
   for (const cJSON *x = a->child; x; x = x->next)
-    if (!cJSON_IsNumber(x) || x->valuedouble < -2147483648.0 || x->valuedouble > 2147483647.0 ||
-        x->valuedouble != (double)(int32_t)x->valuedouble)
-      return 0;
+    if (!cJSON_IsNumber(x)) return 0;
   return 1;
 }
 
-/* Copies a token-id list into r->ids[i]. */
-static int take_ids(sn_request_t *r, size_t i, const cJSON *list, sn_parse_error_t *e) {
+/* Checks that each number of a number list is a token id: a whole number
+ * from 0 to 2^31 - 1 (the model's vocabulary is checked when the model is
+ * known). A client that sends another tokenizer's ids learns which. */
+static int check_ids(const cJSON *list, const char *param, sn_parse_error_t *e) {
+  size_t k = 0;
+  for (const cJSON *x = list->child; x; x = x->next, k++)
+    if (x->valuedouble < 0 || x->valuedouble > 2147483647.0 ||
+        x->valuedouble != (double)(int32_t)x->valuedouble)
+      return sn_request_fail(e, 422, param,
+                             "Input validation error: `%s[%zu]` is %.17g, not a token id (a whole "
+                             "number from 0)",
+                             param, k, x->valuedouble);
+  return 0;
+}
+
+/* Copies a token-id list into r->ids[i] (param names it in messages). */
+static int take_ids(sn_request_t *r, size_t i, const cJSON *list, const char *param,
+                    sn_parse_error_t *e) {
+  if (check_ids(list, param, e)) return -1;
   size_t len = (size_t)cJSON_GetArraySize(list), k = 0;
   r->ids[i] = malloc(len * sizeof(int32_t));
   if (!r->ids[i]) return sn_request_fail(e, 500, NULL, "out of memory");
@@ -234,23 +249,25 @@ static int take_ids(sn_request_t *r, size_t i, const cJSON *list, sn_parse_error
 int sn_request_read_inputs(sn_request_t *r, const cJSON *v, const char *name,
                            const sn_request_limits_t *lim, sn_parse_error_t *e) {
   if (!v || cJSON_IsNull(v)) return sn_request_fail(e, 422, name, "`%s` is missing", name);
-  int one_ids = is_id_list(v);
+  int one_ids = is_number_list(v);
   int lists = !one_ids && cJSON_IsArray(v) && v->child && cJSON_IsArray(v->child);
   if (!one_ids && !lists) return sn_request_read_texts(r, v, name, lim, e);
   r->is_list = lists;
+  r->input_field = name;
   size_t n = lists ? (size_t)cJSON_GetArraySize(v) : 1;
   if (check_count(n, name, lim, e)) return -1;
   r->ids = calloc(n, sizeof *r->ids);
   r->id_lengths = calloc(n, sizeof *r->id_lengths);
   if (!r->ids || !r->id_lengths) return sn_request_fail(e, 500, NULL, "out of memory");
   r->count = n;
-  if (one_ids) return take_ids(r, 0, v, e);
+  if (one_ids) return take_ids(r, 0, v, name, e);
   size_t i = 0;
+  char param[64];
   for (const cJSON *x = v->child; x && i < n; x = x->next, i++) {
-    if (!is_id_list(x))
-      return sn_request_fail(e, 422, name, "`%s[%zu]` must be a non-empty list of token ids", name,
-                             i);
-    if (take_ids(r, i, x, e)) return -1;
+    snprintf(param, sizeof param, "%s[%zu]", name, i);
+    if (!is_number_list(x))
+      return sn_request_fail(e, 422, param, "`%s` must be a non-empty list of token ids", param);
+    if (take_ids(r, i, x, param, e)) return -1;
   }
   return 0;
 }

@@ -56,6 +56,12 @@ typedef struct sn_request {
   int add_special;            /* tokenize: add [CLS]/[SEP] (default 1) */
   int skip_special;           /* decode: drop special tokens (default 1) */
   const char *id;             /* a request id to echo (KServe), or NULL */
+  const char *input_field;    /* the field token-id inputs came in ("inputs", "input"), for
+                                 messages; static, or NULL */
+  int similarity;             /* SN_OP_EMBED: answer the cosine of each input after the first
+                                 with the first (TEI's /similarity) */
+  const char *output;         /* KServe: the one output tensor asked for by name, or NULL */
+  int binary_output;          /* KServe: the output goes as binary tensor data */
 } sn_request_t;
 
 /* A parse failure: the HTTP status (400, 413 or 422), the offending field

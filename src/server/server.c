@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "server/api.h"
+#include "server/docs.h"
 #include "server/guard.h"
 #include "server/metrics.h"
 #include "server/openapi.h"
@@ -50,12 +51,17 @@ typedef enum handler {
   H_KS_READY,  /* GET /v2/health/ready */
   H_KS_MODEL,  /* GET /v2/models/{m} */
   H_KS_MODEL_READY,
-  H_PING, /* TorchServe */
+  H_PING,      /* TorchServe, SageMaker */
+  H_DOCS,      /* GET /docs: Swagger UI's page */
+  H_DOCS_FILE, /* GET /docs/{file}: Swagger UI's files */
 } handler_t;
 
 enum {
   OPEN = 1,  /* no API key needed: the server's own liveness, readiness and metrics */
   PROBE = 2, /* also served on the probe listener */
+  /* The route of the default model's kind, as TEI's POST /: /predict's for a
+   * classifier, /rerank's for a re-ranker (one label), its own for an encoder. */
+  BY_KIND = 4,
 };
 
 typedef struct route {
@@ -66,48 +72,64 @@ typedef struct route {
   sn_parse_fn parse;
   sn_write_fn write;
   sn_error_fn error;
-  sn_stream_fn stream; /* writes the answer piece by piece as the client reads; or NULL */
+  sn_stream_fn stream;         /* writes the answer piece by piece as the client reads; or NULL */
+  sn_write_body_fn write_body; /* writes an answer that may hold binary data; or NULL */
 } route_t;
 
 static const route_t ROUTES[] = {
-    {"GET", "/health", H_HEALTH, OPEN | PROBE, NULL, NULL, sn_tei_error, NULL},
-    {"GET", "/info", H_INFO, 0, NULL, NULL, sn_tei_error, NULL},
-    {"GET", "/metrics", H_METRICS, OPEN | PROBE, NULL, NULL, sn_tei_error, NULL},
-    {"GET", "/openapi.json", H_OPENAPI, 0, NULL, NULL, sn_tei_error, NULL},
-    {"POST", "/embed", H_COMPUTE, 0, sn_tei_parse_embed, sn_tei_write_embed, sn_tei_error, NULL},
+    {"GET", "/health", H_HEALTH, OPEN | PROBE, NULL, NULL, sn_tei_error, NULL, NULL},
+    /* TEI's Inference API routes: GET / is health; POST / and SageMaker's
+     * /invocations do what the default model does (BY_KIND). */
+    {"GET", "/", H_HEALTH, OPEN | PROBE, NULL, NULL, sn_tei_error, NULL, NULL},
+    {"POST", "/", H_COMPUTE, BY_KIND, sn_tei_parse_root, sn_tei_write_root, sn_tei_error, NULL,
+     NULL},
+    {"POST", "/invocations", H_COMPUTE, BY_KIND, sn_tei_parse_root, sn_tei_write_root, sn_tei_error,
+     NULL, NULL},
+    {"POST", "/similarity", H_COMPUTE, 0, sn_tei_parse_similarity, sn_tei_write_similarity,
+     sn_tei_error, NULL, NULL},
+    {"GET", "/docs", H_DOCS, 0, NULL, NULL, sn_tei_error, NULL, NULL},
+    {"GET", "/docs/{}", H_DOCS_FILE, 0, NULL, NULL, sn_tei_error, NULL, NULL},
+    {"GET", "/info", H_INFO, 0, NULL, NULL, sn_tei_error, NULL, NULL},
+    {"GET", "/metrics", H_METRICS, OPEN | PROBE, NULL, NULL, sn_tei_error, NULL, NULL},
+    {"GET", "/openapi.json", H_OPENAPI, 0, NULL, NULL, sn_tei_error, NULL, NULL},
+    {"POST", "/embed", H_COMPUTE, 0, sn_tei_parse_embed, sn_tei_write_embed, sn_tei_error, NULL,
+     NULL},
     {"POST", "/embed_all", H_COMPUTE, 0, sn_tei_parse_embed_all, NULL, sn_tei_error,
-     sn_tei_stream_embed_all},
+     sn_tei_stream_embed_all, NULL},
     {"POST", "/predict", H_COMPUTE, 0, sn_tei_parse_predict, sn_tei_write_predict, sn_tei_error,
+     NULL, NULL},
+    {"POST", "/rerank", H_COMPUTE, 0, sn_tei_parse_rerank, sn_tei_write_rerank, sn_tei_error, NULL,
      NULL},
-    {"POST", "/rerank", H_COMPUTE, 0, sn_tei_parse_rerank, sn_tei_write_rerank, sn_tei_error, NULL},
     {"POST", "/tokenize", H_COMPUTE, 0, sn_tei_parse_tokenize, sn_tei_write_tokenize, sn_tei_error,
+     NULL, NULL},
+    {"POST", "/decode", H_COMPUTE, 0, sn_tei_parse_decode, sn_tei_write_decode, sn_tei_error, NULL,
      NULL},
-    {"POST", "/decode", H_COMPUTE, 0, sn_tei_parse_decode, sn_tei_write_decode, sn_tei_error, NULL},
     {"POST", "/v1/embeddings", H_COMPUTE, 0, sn_openai_parse_embeddings, sn_openai_write_embeddings,
-     sn_openai_error, NULL},
+     sn_openai_error, NULL, NULL},
     {"POST", "/embeddings", H_COMPUTE, 0, sn_openai_parse_embeddings, sn_openai_write_embeddings,
-     sn_openai_error, NULL},
-    {"GET", "/v1/models", H_MODELS, 0, NULL, NULL, sn_openai_error, NULL},
+     sn_openai_error, NULL, NULL},
+    {"GET", "/v1/models", H_MODELS, 0, NULL, NULL, sn_openai_error, NULL, NULL},
     {"POST", "/v1/rerank", H_COMPUTE, 0, sn_cohere_parse_rerank, sn_cohere_write_rerank,
-     sn_cohere_error, NULL},
+     sn_cohere_error, NULL, NULL},
     {"POST", "/v2/rerank", H_COMPUTE, 0, sn_cohere_parse_rerank, sn_cohere_write_rerank,
-     sn_cohere_error, NULL},
-    {"GET", "/v2", H_KS_SERVER, 0, NULL, NULL, sn_kserve_error, NULL},
-    {"GET", "/v2/health/live", H_KS_LIVE, OPEN | PROBE, NULL, NULL, sn_kserve_error, NULL},
-    {"GET", "/v2/health/ready", H_KS_READY, OPEN | PROBE, NULL, NULL, sn_kserve_error, NULL},
-    {"GET", "/v2/models/{}", H_KS_MODEL, 0, NULL, NULL, sn_kserve_error, NULL},
+     sn_cohere_error, NULL, NULL},
+    {"GET", "/v2", H_KS_SERVER, 0, NULL, NULL, sn_kserve_error, NULL, NULL},
+    {"GET", "/v2/health/live", H_KS_LIVE, OPEN | PROBE, NULL, NULL, sn_kserve_error, NULL, NULL},
+    {"GET", "/v2/health/ready", H_KS_READY, OPEN | PROBE, NULL, NULL, sn_kserve_error, NULL, NULL},
+    {"GET", "/v2/models/{}", H_KS_MODEL, 0, NULL, NULL, sn_kserve_error, NULL, NULL},
     /* A model's readiness names a model: behind the key, so names cannot be probed. */
-    {"GET", "/v2/models/{}/ready", H_KS_MODEL_READY, 0, NULL, NULL, sn_kserve_error, NULL},
-    {"POST", "/v2/models/{}/infer", H_COMPUTE, 0, sn_kserve_parse_infer, sn_kserve_write_infer,
-     sn_kserve_error, NULL},
-    {"GET", "/ping", H_PING, OPEN | PROBE, NULL, NULL, sn_torchserve_error, NULL},
+    {"GET", "/v2/models/{}/ready", H_KS_MODEL_READY, 0, NULL, NULL, sn_kserve_error, NULL, NULL},
+    {"POST", "/v2/models/{}/infer", H_COMPUTE, 0, sn_kserve_parse_infer, NULL, sn_kserve_error,
+     NULL, sn_kserve_write_infer_body},
+    {"GET", "/ping", H_PING, OPEN | PROBE, NULL, NULL, sn_torchserve_error, NULL, NULL},
     {"POST", "/predictions/{}", H_COMPUTE, 0, sn_torchserve_parse_predictions,
-     sn_torchserve_write_predictions, sn_torchserve_error, NULL},
+     sn_torchserve_write_predictions, sn_torchserve_error, NULL, NULL},
 };
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])
 
 /* Unknown paths under /v1/ answer in OpenAI's error shape. */
-static const route_t OPENAI_ERRORS = {"", "", H_COMPUTE, 0, NULL, NULL, sn_openai_error, NULL};
+static const route_t OPENAI_ERRORS = {"",   "",  H_COMPUTE, 0, NULL, NULL, sn_openai_error,
+                                      NULL, NULL};
 
 /* Matches `url` against `pattern`; the "{}" segment goes to model[]. */
 static int match(const char *pattern, const char *url, char *model, size_t cap) {
@@ -191,17 +213,19 @@ static enum MHD_Result queue(conn_t *k, unsigned status, struct MHD_Response *r)
   return ok;
 }
 
-/* Queues a response with `body` (owned; NULL: out of memory). */
-static enum MHD_Result send_body(conn_t *k, unsigned status, char *body, const char *type,
-                                 const char *const *headers) {
+/* Queues a response with the `size` bytes of `body` (owned; NULL: out of
+ * memory). */
+static enum MHD_Result send_bytes(conn_t *k, unsigned status, char *body, size_t size,
+                                  const char *type, const char *const *headers) {
   if (!body) {
     status = 500;
     body = strdup("{\"error\":\"out of memory\",\"error_type\":\"Backend\"}");
     if (!body) return MHD_NO;
+    size = strlen(body);
+    type = NULL;
   }
   k->record.status = status;
-  struct MHD_Response *r =
-      MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+  struct MHD_Response *r = MHD_create_response_from_buffer(size, body, MHD_RESPMEM_MUST_FREE);
   if (!r) {
     free(body);
     return MHD_NO;
@@ -210,12 +234,22 @@ static enum MHD_Result send_body(conn_t *k, unsigned status, char *body, const c
   return queue(k, status, r);
 }
 
+/* Queues a response with the text `body` (owned; NULL: out of memory). */
+static enum MHD_Result send_body(conn_t *k, unsigned status, char *body, const char *type,
+                                 const char *const *headers) {
+  return send_bytes(k, status, body, body ? strlen(body) : 0, type, headers);
+}
+
 /* An error in the route's API shape (TEI's when no route matched). */
 static enum MHD_Result send_error(conn_t *k, const sn_parse_error_t *e) {
   sn_error_fn shape = k->route ? k->route->error : sn_tei_error;
   k->record.kind = e->kind;
   unsigned status = e->status == 499 ? 400 : e->status;
-  if (status == 422 && shape != sn_tei_error) status = 400; /* TEI alone answers 422 */
+  /* TEI alone answers 422, and TEI's OpenAI route for input that cannot be
+   * tokenized (token ids outside the vocabulary among them). */
+  int tokenizer = e->kind && !strcmp(e->kind, "Tokenizer");
+  if (status == 422 && shape != sn_tei_error && !(shape == sn_openai_error && tokenizer))
+    status = 400;
   const char *const retry[] = {"Retry-After", "1", NULL};
   const char *const auth[] = {"WWW-Authenticate", "Bearer", NULL};
   return send_body(k, status, shape(e), NULL,
@@ -314,24 +348,39 @@ static enum MHD_Result respond(conn_t *k) {
   snprintf(queue_ms, sizeof queue_ms, "%.0f", res->queue_seconds * 1e3);
   snprintf(infer, sizeof infer, "%.0f", res->compute_seconds * 1e3);
   snprintf(ntok, sizeof ntok, "%zu", res->tokens);
-  const char *const headers[] = {"x-compute-time",
-                                 total,
-                                 "x-total-time",
-                                 total,
-                                 "x-tokenization-time",
-                                 tok,
-                                 "x-queue-time",
-                                 queue_ms,
-                                 "x-inference-time",
-                                 infer,
-                                 "x-compute-tokens",
-                                 ntok,
-                                 NULL};
+  char json_size[32];
+  const char *headers[] = {"x-compute-time",
+                           total,
+                           "x-total-time",
+                           total,
+                           "x-tokenization-time",
+                           tok,
+                           "x-queue-time",
+                           queue_ms,
+                           "x-inference-time",
+                           infer,
+                           "x-compute-tokens",
+                           ntok,
+                           NULL, /* KServe's binary data: the JSON's size */
+                           NULL,
+                           NULL};
   k->record.tokenize_s = res->tokenize_seconds;
   k->record.queue_s = res->queue_seconds;
   k->record.infer_s = res->compute_seconds;
   k->record.tokens = res->tokens;
   k->record.inputs = res->count;
+  if (k->route->write_body) {
+    sn_body_t b;
+    if (k->route->write_body(&k->req, k->work.model, res, &b))
+      return send_body(k, 500, NULL, NULL, NULL);
+    if (b.json_size) {
+      snprintf(json_size, sizeof json_size, "%zu", b.json_size);
+      headers[12] = "Inference-Header-Content-Length";
+      headers[13] = json_size;
+    }
+    return send_bytes(k, 200, b.data, b.size, b.json_size ? "application/octet-stream" : NULL,
+                      headers);
+  }
   if (!k->route->stream)
     return send_body(k, 200, k->route->write(&k->req, k->work.model, res), NULL, headers);
   body_stream_t *b = calloc(1, sizeof *b);
@@ -356,17 +405,57 @@ static enum MHD_Result respond(conn_t *k) {
   return queue(k, 200, r);
 }
 
+/* The route a BY_KIND route stands for: /predict's or /rerank's when the
+ * default model (the first) is a classifier or a re-ranker; r itself for an
+ * encoder. */
+static const route_t *by_kind(const sn_server_t *s, const route_t *r) {
+  if (!(r->flags & BY_KIND) || !model_count(s) || s->models[0].info.num_labels <= 0) return r;
+  const char *path = s->models[0].info.num_labels == 1 ? "/rerank" : "/predict";
+  for (size_t i = 0; i < N_ROUTES; i++)
+    if (!strcmp(ROUTES[i].method, "POST") && !strcmp(ROUTES[i].path, path)) return &ROUTES[i];
+  return r;
+}
+
+/* GET /docs and /docs/{file}: Swagger UI from the files a Debian package
+ * installed (docs.h), or 404 saying what to install. */
+static enum MHD_Result answer_docs(conn_t *k) {
+  char dir[4096];
+  if (sn_docs_locate(dir, sizeof dir)) return fail(k, 404, NULL, "%s", sn_docs_missing);
+  if (k->route->handler == H_DOCS)
+    return send_body(k, 200, strdup(sn_docs_page), "text/html; charset=utf-8", NULL);
+  int fd;
+  size_t size;
+  const char *type;
+  if (sn_docs_open(dir, k->route_model, &fd, &size, &type))
+    return fail(k, 404, NULL,
+                "no file /docs/%.128s: Swagger UI's page loads only its bundle and "
+                "stylesheet",
+                k->route_model);
+  struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)size, fd);
+  if (!r) {
+    close(fd);
+    return send_body(k, 500, NULL, NULL, NULL);
+  }
+  k->record.status = 200;
+  const char *const cache[] = {"Cache-Control", "public, max-age=86400", NULL};
+  add_headers(k, r, type, cache);
+  return queue(k, 200, r);
+}
+
 /* Parses, resolves the model, tokenizes and queues (suspending the
  * connection), or answers at once for work without compute. */
 static enum MHD_Result start_compute(conn_t *k) {
   sn_server_t *s = k->s;
   const char *ct = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Content-Type");
-  sn_parse_input_t in = {k->body ? k->body : "",
-                         k->size,
-                         ct,
-                         k->route_model[0] ? k->route_model : NULL,
-                         {(size_t)s->opts.max_client_batch, (size_t)s->opts.max_input_chars}};
+  sn_parse_input_t in = {
+      k->body ? k->body : "",
+      k->size,
+      ct,
+      k->route_model[0] ? k->route_model : NULL,
+      {(size_t)s->opts.max_client_batch, (size_t)s->opts.max_input_chars},
+      MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Inference-Header-Content-Length")};
   sn_parse_error_t e;
+  k->route = by_kind(s, k->route);
   if (k->route->parse(&in, &k->req, &e)) return send_error(k, &e);
   const sn_served_t *m = sn_engine_pick(s->models, model_count(s), k->req.model, k->req.op);
   if (!m) {
@@ -375,6 +464,8 @@ static enum MHD_Result start_compute(conn_t *k) {
   }
   if (k->req.op == SN_OP_BY_MODEL)
     k->req.op = m->info.num_labels > 0 ? SN_OP_CLASSIFY : SN_OP_EMBED;
+  if (k->route->parse == sn_kserve_parse_infer && sn_kserve_check_outputs(&k->req, m, &e))
+    return send_error(k, &e);
   int rc = sn_engine_prepare(m, &k->req, &s->answers, &k->work, &e);
   if (rc < 0) return send_error(k, &e);
   if (rc > 0) return respond(k);
@@ -430,6 +521,7 @@ static enum MHD_Result answer(conn_t *k) {
   sn_server_t *s = k->s;
   size_t n = model_count(s);
   const sn_served_t *m = NULL;
+  if (k->route->handler == H_DOCS || k->route->handler == H_DOCS_FILE) return answer_docs(k);
   if (k->route_model[0]) {
     m = sn_engine_pick(s->models, n, k->route_model, SN_OP_EMBED);
     if (!m) return fail(k, 404, NULL, "model \"%.128s\" is not served here", k->route_model);
@@ -465,6 +557,8 @@ static enum MHD_Result answer(conn_t *k) {
       return send_body(k, 200, sn_metrics_write(&s->metrics, s->models, n, &g),
                        "text/plain; version=0.0.4", NULL);
     }
+    case H_DOCS:
+    case H_DOCS_FILE:
     case H_COMPUTE: break;
   }
   return fail(k, 500, NULL, "internal: no handler");
@@ -546,8 +640,8 @@ static enum MHD_Result handle(sn_server_t *s, int probe, struct MHD_Connection *
   if (k->probe && (!k->route || !(k->route->flags & PROBE))) {
     k->route = NULL;
     return fail(k, 404, NULL,
-                "the probe port serves GET /health, /metrics, /ping and /v2/health/{live,ready} "
-                "only; %s %s is on the main port",
+                "the probe port serves GET /, /health, /metrics, /ping and "
+                "/v2/health/{live,ready} only; %s %s is on the main port",
                 method, url);
   }
   if (!k->route) {

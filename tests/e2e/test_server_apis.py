@@ -221,7 +221,9 @@ def test_openapi_lists_every_route_and_nothing_else(multi):
     status, doc, _ = multi.get("/openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.")
     listed = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    served = {("GET", "/health"), ("GET", "/info"), ("GET", "/metrics"), ("GET", "/openapi.json"),
+    served = {("GET", "/health"), ("GET", "/"), ("POST", "/"), ("POST", "/similarity"),
+              ("POST", "/invocations"),
+              ("GET", "/info"), ("GET", "/metrics"), ("GET", "/openapi.json"),
               ("POST", "/embed"), ("POST", "/embed_all"), ("POST", "/predict"),
               ("POST", "/rerank"), ("POST", "/tokenize"), ("POST", "/decode"),
               ("POST", "/v1/embeddings"), ("POST", "/embeddings"), ("GET", "/v1/models"),

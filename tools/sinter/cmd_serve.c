@@ -20,14 +20,18 @@ static const char usage[] =
     "                    [--max-connections-per-ip N] [--probe-port PORT]\n"
     "                    [--cache URL] [--dtype f32|bf16|int8]\n\n"
     "Serves the models over HTTP with the APIs clients already call:\n"
-    "  text-embeddings-inference  POST /embed /embed_all /predict /rerank /tokenize\n"
-    "                             /decode; GET /info /health /metrics\n"
+    "  text-embeddings-inference  POST /embed /embed_all /predict /rerank /similarity\n"
+    "                             /tokenize /decode, and POST / (what the first model\n"
+    "                             does: embed or similarity, predict, rerank);\n"
+    "                             GET / /info /health /metrics\n"
     "  OpenAI                     POST /v1/embeddings; GET /v1/models\n"
     "  Cohere v2 / Jina rerank    POST /v1/rerank /v2/rerank\n"
     "  KServe v2                  GET /v2 /v2/health/{live,ready} /v2/models/M[/ready];\n"
     "                             POST /v2/models/M/infer\n"
     "  TorchServe                 GET /ping; POST /predictions/M\n"
-    "  OpenAPI document           GET /openapi.json\n"
+    "  SageMaker                  GET /ping; POST /invocations (as POST /)\n"
+    "  OpenAPI document           GET /openapi.json; Swagger UI at GET /docs when\n"
+    "                             Debian's python3-flasgger is installed\n"
     "--model may repeat; requests pick one by its NAME (the `model` field or the\n"
     "route), and the first is the default. Each is opened through the compile cache\n"
     "(--cache s3://... downloads an artifact instead of compiling) and warmed up.\n"
@@ -46,8 +50,9 @@ static const char usage[] =
     "--idle-timeout (60 s) for its next request; at most --max-connections (4096)\n"
     "connections, --max-connections-per-ip (256; 0 lifts the cap, e.g. behind a\n"
     "load balancer that is one address) from one address. --probe-port serves\n"
-    "/health, /metrics, /ping and /v2/health/* on a listener of their own, which\n"
-    "answers while the main port is saturated.\n";
+    "/, /health, /metrics, /ping and /v2/health/* on a listener of their own, which\n"
+    "answers while the main port is saturated.\n"
+    "SAGEMAKER_BIND_TO_PORT, when set, is the port (it wins over --port).\n";
 
 static int flag_int(const char *v, int lo, int hi, int *out, const char *name) {
   if (cli_parse_int(v, lo, hi, out) != 0) {
@@ -185,6 +190,20 @@ int sn_cmd_serve(int argc, char **argv) {
   if (so.api_key && !so.api_key[0]) {
     free(key);
     return cli_usage_error(usage, "--api-key is empty");
+  }
+  /* SageMaker's hosting contract: the platform names the port in
+   * SAGEMAKER_BIND_TO_PORT (as for TEI's SageMaker image), and it wins over
+   * --port, which an image's command line fixes. */
+  const char *sagemaker = getenv("SAGEMAKER_BIND_TO_PORT");
+  if (sagemaker && sagemaker[0]) {
+    int port_was = so.port;
+    if (cli_parse_int(sagemaker, 1, 65535, &so.port) != 0) {
+      free(key);
+      return cli_usage_error(usage, "SAGEMAKER_BIND_TO_PORT=%.32s is not a port (1 to 65535)",
+                             sagemaker);
+    }
+    if (port_was != so.port)
+      fprintf(stderr, "sinter: port %d from SAGEMAKER_BIND_TO_PORT (not %d)\n", so.port, port_was);
   }
   so.threads = opts.threads;
   /* Each connection takes two descriptors (the socket and the guard's
