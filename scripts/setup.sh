@@ -15,7 +15,8 @@ say() { printf '\n==> %s\n' "$*"; }
 APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates unzip
   libdnnl-dev libutf8proc-dev libcjson-dev libxxhash-dev libssl-dev libcurl4-openssl-dev libpng-dev
   libmicrohttpd-dev libonig-dev
-  clang libclang-rt-14-dev python3 python3-venv python3-pip python3-dev)
+  clang libclang-rt-14-dev python3 python3-venv python3-pip python3-dev
+  python3-flasgger) # python3-flasgger: Debian's copy of Swagger UI's files, for GET /docs
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,12 +33,13 @@ else
 fi
 
 # --- Python venv for tests and tools -------------------------------------
-PY_REQUIREMENTS=(pytest==8.3.4 "moto[server]==5.2.5" openai==3.51.0 numpy==2.4.6)
+# The clients tests/e2e/test_server_clients.py drives the server with, pinned.
+PY_REQUIREMENTS=(pytest==8.3.4 "moto[server]==5.2.5" openai==3.51.0 numpy==2.4.6 huggingface-hub==2.4.0 "tritonclient[http]==2.73.0" cohere==7.3.1 langchain-openai==1.7.4 llama-index-embeddings-openai==0.7.0)
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import pytest, moto.server, openai, numpy" 2>/dev/null; then
+if ! .venv/bin/python -c "import pytest, moto.server, openai, numpy, huggingface_hub, tritonclient.http, cohere, langchain_openai, llama_index.embeddings.openai" 2>/dev/null; then
   say "installing Python test tools into .venv"
   .venv/bin/pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
 else
