@@ -79,7 +79,7 @@ typedef struct sinter_model sinter_model_t;
 
 /* Facts about a model, borrowed from it: valid while the model is open. */
 typedef struct sinter_model_info {
-  const char *model_type;   /* "bert" or "distilbert" */
+  const char *model_type;   /* the family: "bert", "distilbert", "roberta", "mpnet", ... */
   const char *architecture; /* e.g. "BertModel", "BertForSequenceClassification" */
   int32_t vocab_size;
   int32_t hidden_size;

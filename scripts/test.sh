@@ -85,4 +85,4 @@ echo
 echo "==> server tests again on the ASan+UBSan build"
 SINTER_BIN=build-asan/sinter ASAN_OPTIONS=detect_leaks=1 .venv/bin/python -m pytest -q \
   tests/e2e/test_server.py tests/e2e/test_server_apis.py tests/e2e/test_server_ops.py \
-  tests/e2e/test_server_limits.py
+  tests/e2e/test_server_limits.py tests/e2e/test_server_clients.py

@@ -1,7 +1,7 @@
 """`torch.compile(model, backend="sinter")` and `sinter.compile(model)`.
 
 For Hugging Face BertModel, DistilBertModel, RobertaModel, XLMRobertaModel,
-CamembertModel, MPNetModel and their *ForSequenceClassification
+CamembertModel, MPNetModel, ModernBertModel and their *ForSequenceClassification
 (eval mode, float32 on the CPU), and sentence-transformers models wrapping them
 (Transformer, Pooling, Normalize: token_embeddings and sentence_embedding), the
 module's config and weights are compiled into a sinter program (saved as a
@@ -91,7 +91,8 @@ SUPPORTED = {"BertModel", "DistilBertModel", "BertForSequenceClassification",
              "RobertaForSequenceClassification", "XLMRobertaModel",
              "XLMRobertaForSequenceClassification", "CamembertModel",
              "CamembertForSequenceClassification", "MPNetModel",
-             "MPNetForSequenceClassification"}
+             "MPNetForSequenceClassification", "ModernBertModel",
+             "ModernBertForSequenceClassification"}
 # The bare encoders whose output has a pooler_output (when built with one).
 POOLED = {"BertModel", "RobertaModel", "XLMRobertaModel", "CamembertModel", "MPNetModel"}
 
@@ -768,7 +769,7 @@ def _roles(graph, state_names):
                     len(args) < 2 or args[0] is not node or args[1] not in graph.values:
                 continue
             weight = state_names.get(id(graph.input_of(args[1])), "")
-            if weight.endswith("word_embeddings.weight"):
+            if weight.endswith(("word_embeddings.weight", "tok_embeddings.weight")):
                 role = "input_ids"
             elif weight.endswith("token_type_embeddings.weight"):
                 role = "token_type_ids"

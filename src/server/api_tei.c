@@ -371,9 +371,13 @@ char *sn_tei_write_info(const sn_served_t *m, const sn_info_limits_t *lim) {
       cJSON_AddStringToObject(labels, k, m->info.labels[i]);
     }
   } else {
+    size_t np = sizeof pools / sizeof pools[0];
     cJSON_AddStringToObject(cJSON_AddObjectToObject(type, "embedding"), "pooling",
-                            pools[m->info.pooling <= 4 ? m->info.pooling : 0]);
+                            pools[(size_t)m->info.pooling < np ? m->info.pooling : 0]);
   }
+  /* sinter's own: which family and architecture runs (TEI has no field). */
+  cJSON_AddStringToObject(o, "model_family", m->info.model_type);
+  cJSON_AddStringToObject(o, "architecture", m->info.architecture);
   cJSON_AddNumberToObject(o, "max_input_length", m->max_input_tokens);
   cJSON_AddNumberToObject(o, "max_batch_tokens", (double)lim->max_batch_tokens);
   cJSON_AddNumberToObject(o, "max_client_batch_size", (double)lim->max_client_batch);

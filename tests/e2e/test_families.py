@@ -71,10 +71,28 @@ def test_server_all_mpnet_base_v2(tmp_path):
     try:
         status, info, _ = s.get("/info")
         assert status == 200 and info["model_type"]["embedding"]["pooling"] == "mean"
-        assert info["max_input_length"] == 384
+        assert info["max_input_length"] == 384 and info["model_family"] == "mpnet"
         status, got, _ = s.post("/embed", {"inputs": texts})
         assert status == 200 and len(got) == len(texts)
         for vec, case in zip(got, g["cases"]):
             assert max_abs_diff(vec, case["embedding"]) < TOLERANCE, case["text"]
+    finally:
+        assert s.stop() == 0
+
+
+def test_server_info_reports_lasttoken_pooling(tmp_path):
+    """/info names the folder's pooling, the two newer modes included."""
+    import json
+    import shutil
+    folder = tmp_path / "xlmr_last"
+    shutil.copytree(FOLDER, folder)
+    cfg = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    cfg.update(pooling_mode_mean_tokens=False, pooling_mode_lasttoken=True)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(cfg))
+    s = Server(tmp_path, folder)
+    try:
+        status, info, _ = s.get("/info")
+        assert status == 200 and info["model_type"]["embedding"]["pooling"] == "lasttoken"
+        assert info["model_family"] == "roberta" and info["architecture"] == "XLMRobertaModel"
     finally:
         assert s.stop() == 0

@@ -2,7 +2,7 @@
 an XLM-R sentence-transformers folder (text to normalized mean embedding)
 against SentenceTransformer.encode's recorded output, and a RoBERTa
 classifier's logits against transformers'; MPNet's classifier and the real
-all-mpnet-base-v2."""
+all-mpnet-base-v2; ModernBERT's classifier."""
 import json
 from pathlib import Path
 
@@ -56,3 +56,13 @@ def test_all_mpnet_base_v2_sentence_transformer(tmp_path):
     want = np.array([c["embedding"] for c in g["cases"]], dtype=np.float32)
     st = sinter.SentenceTransformer(str(folder), cache_folder=tmp_path / "cache")
     assert np.abs(st.encode(texts) - want).max() < 1e-4
+
+
+def test_modernbert_classifier_logits(tmp_path):
+    """Rotary positions, sliding windows and GeGLU through sinter.Model."""
+    g = json.loads((GOLDEN / "modernbert_cls.json").read_text())
+    m = sinter.Model(MODELS / "modernbert_cls", cache=tmp_path / "cache")
+    assert m.info["model_type"] == "modernbert"
+    for case in g["cases"]:
+        got = m.logits([np.array(x, dtype=np.int32) for x in case["input_ids"]])
+        assert np.abs(got - np.array(case["logits"], dtype=np.float32)).max() < 1e-4

@@ -203,6 +203,37 @@ def test_mpnet(make, served):
     assert served == [False]
 
 
+def modernbert(cls=transformers.ModernBertModel, **extra):
+    torch.manual_seed(0)
+    cfg = transformers.ModernBertConfig(vocab_size=120, hidden_size=36, num_hidden_layers=3,
+                                        num_attention_heads=3, intermediate_size=40,
+                                        max_position_embeddings=64, local_attention=8,
+                                        global_attn_every_n_layers=2, norm_eps=1e-6,
+                                        pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                                        cls_token_id=1, sep_token_id=2, **extra)
+    return cls(cfg).eval()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: modernbert(),
+    lambda: modernbert(transformers.ModernBertForSequenceClassification, num_labels=2,
+                       classifier_pooling="mean"),
+])
+def test_modernbert(make, served):
+    """Rotary positions, sliding windows shorter than the sequence, GeGLU."""
+    m = make()
+    c = torch.compile(m, backend="sinter")
+    for batch, seq in ((1, 1), (3, 11), (2, 60)):
+        ids, mask = inputs(batch, seq)
+        with torch.no_grad():
+            want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+        if hasattr(want, "logits"):
+            assert close(want.logits, got.logits), (batch, seq)
+        else:
+            assert close(want.last_hidden_state, got.last_hidden_state, mask.bool()), (batch, seq)
+    assert served and all(served)
+
+
 def test_sinter_compile_without_dynamo():
     m = bert()
     c = sinter.compile(m)

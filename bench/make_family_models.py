@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""bench/make_family_models.py — base-sized checkpoints of the encoder families
+with random weights (fixed seed), for benchmarks: the shapes of roberta-base,
+xlm-roberta-base, mpnet-base (all-mpnet-base-v2) and ModernBERT-base, saved
+with save_pretrained under DIR (default /tmp/sinter-families/NAME).
+Developer-run with the fixtures venv (torch, transformers); not CI.
+
+    .venv/bin/python bench/make_family_models.py [--only modernbert-base] [--dir DIR]
+"""
+import argparse
+import os
+
+import torch
+import transformers
+
+SHAPES = {
+    "roberta-base": lambda: transformers.RobertaModel(transformers.RobertaConfig(
+        vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1),
+        add_pooling_layer=False),
+    "xlm-roberta-base": lambda: transformers.XLMRobertaModel(transformers.XLMRobertaConfig(
+        vocab_size=250002, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1),
+        add_pooling_layer=False),
+    "mpnet-base": lambda: transformers.MPNetModel(transformers.MPNetConfig(
+        vocab_size=30527, max_position_embeddings=514, layer_norm_eps=1e-5),
+        add_pooling_layer=False),
+    # answerdotai/ModernBERT-base's config: 22 layers, a global layer every
+    # third, 128-token local windows, 8192 positions, GeGLU of 1152.
+    "modernbert-base": lambda: transformers.ModernBertModel(transformers.ModernBertConfig(
+        vocab_size=50368, hidden_size=768, intermediate_size=1152, num_hidden_layers=22,
+        num_attention_heads=12, max_position_embeddings=8192, local_attention=128,
+        global_attn_every_n_layers=3, pad_token_id=50283)),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", default="/tmp/sinter-families")
+    ap.add_argument("--only", default=",".join(SHAPES))
+    args = ap.parse_args()
+    for name in args.only.split(","):
+        out = os.path.join(args.dir, name)
+        if os.path.exists(os.path.join(out, "config.json")):
+            print(f"{out}: present")
+            continue
+        torch.manual_seed(0)
+        model = SHAPES[name]().eval()
+        model.save_pretrained(out)
+        n = sum(p.numel() for p in model.parameters())
+        print(f"{out}: {n / 1e6:.1f} M parameters")
+
+
+if __name__ == "__main__":
+    main()
