@@ -33,14 +33,20 @@ def export(model_dir, path):
     # eager attention: the MatMul/Softmax pattern that ORT's BERT fusion recognises
     bert = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
 
+    # Families without token types (MPNet, ModernBERT) take no token_type_ids.
+    import inspect
+    types = "token_type_ids" in inspect.signature(bert.forward).parameters
+    extra = {"use_cache": False} if "use_cache" in inspect.signature(bert.forward).parameters \
+        or "kwargs" in inspect.signature(bert.forward).parameters else {}
+
     class Wrap(torch.nn.Module):  # explicit keyword call; last_hidden_state only
         def __init__(self):
             super().__init__()
             self.bert = bert
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids, use_cache=False,
+        def forward(self, input_ids, attention_mask, *token_type_ids):
+            kw = {"token_type_ids": token_type_ids[0]} if token_type_ids else {}
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask, **kw, **extra,
                              return_dict=True).last_hidden_state
 
     model = Wrap()
@@ -49,13 +55,12 @@ def export(model_dir, path):
     mask[1, 10:] = 0
     tt = torch.zeros_like(ids)
     axes = {0: "batch", 1: "seq"}
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if types else [])
     with torch.inference_mode():
         torch.onnx.export(
-            model, (ids, mask, tt), path, dynamo=False, opset_version=17,
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["last_hidden_state"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                          "last_hidden_state": axes},
+            model, (ids, mask, tt) if types else (ids, mask), path, dynamo=False,
+            opset_version=17, input_names=names, output_names=["last_hidden_state"],
+            dynamic_axes={**{n: axes for n in names}, "last_hidden_state": axes},
             do_constant_folding=True)
 
 

@@ -11,6 +11,7 @@
 #include "base/file.h"
 #include "base/time.h"
 #include "cache/cache.h"
+#include "model/family.h"
 #include "compiler/compiler.h"
 
 #define DEFAULT_MAX_TOKENS 8192
@@ -93,6 +94,10 @@ sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_opt
   sn_ir_graph_t plan;
   sn_compile_report_t report;
   double t0 = sn_time_now();
+  const sn_family_t *family = sn_model_config(model)->family;
+  if (opts->dtype == SINTER_DTYPE_INT8 && family->int8_refusal)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: int8 is refused for the %s family: %s",
+                        sn_model_source(model), family->name, family->int8_refusal);
   if (opts->dtype == SINTER_DTYPE_INT8 && !opts->calibration) {
     /* int8 needs activation statistics: from the fp32 program, first. */
     sn_api_calibration_t *cal;

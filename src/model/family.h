@@ -93,6 +93,11 @@ typedef struct sn_family {
    * rel_buckets (sn_ir_relative_bucket), log-spaced up to rel_max_distance. */
   int32_t rel_buckets, rel_max_distance;
   const char *const *unused; /* prefixes of tensors knowingly not used; NULL-terminated */
+  /* Why int8 is refused for this family, or NULL. A family's int8 must keep
+   * a cosine to fp32 of at least 0.998 on the golden sentences (measured on
+   * its real checkpoints); one that does not is refused, never silently
+   * worse. */
+  const char *int8_refusal;
 } sn_family_t;
 
 /* The family whose model_types holds `model_type`, or NULL. */

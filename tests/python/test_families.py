@@ -66,3 +66,18 @@ def test_modernbert_classifier_logits(tmp_path):
     for case in g["cases"]:
         got = m.logits([np.array(x, dtype=np.int32) for x in case["input_ids"]])
         assert np.abs(got - np.array(case["logits"], dtype=np.float32)).max() < 1e-4
+
+
+def test_int8_per_family_accuracy(tmp_path):
+    """int8 keeps a cosine to fp32 of at least 0.998 on the golden sentences
+    for the families it is offered for (MiniLM: BERT), and is refused, with
+    the reason, for a family whose real checkpoint falls under (MPNet)."""
+    g = json.loads((GOLDEN / "all_minilm_l6_v2.json").read_text())
+    texts = [c["text"] for c in g["cases"]]
+    minilm = ROOT / ".cache" / "models" / "all-MiniLM-L6-v2"
+    a = sinter.Model(minilm, cache=tmp_path / "c").encode(texts)
+    b = sinter.Model(minilm, cache=tmp_path / "c", dtype="int8").encode(texts)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() >= 0.998, cos.min()
+    with pytest.raises(sinter.Error, match="int8 is refused for the mpnet family: .*0.9971"):
+        sinter.Model(MODELS / "mpnet_base", cache=tmp_path / "c", dtype="int8")
