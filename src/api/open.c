@@ -11,8 +11,8 @@
 #include "base/file.h"
 #include "base/time.h"
 #include "cache/cache.h"
-#include "model/family.h"
 #include "compiler/compiler.h"
+#include "model/family.h"
 
 #define DEFAULT_MAX_TOKENS 8192
 
