@@ -64,6 +64,19 @@ if ! .venv/bin/python -c "import torch, transformers, sentence_transformers, ray
   .venv/bin/pip install -q --disable-pip-version-check torch==2.15.0 transformers==5.23.0 \
     sentence-transformers==6.2.0 "ray[data,serve]==2.60.0"
 fi
+# TorchServe and its archiver (a Java 17 frontend over Python workers) for
+# sinter.torchserve's test, which runs a real TorchServe: installed once per venv.
+if ! .venv/bin/python -c "import ts.torch_handler.base_handler, model_archiver" 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check torchserve==0.12.0 \
+    torch-model-archiver==0.12.0
+fi
+if ! command -v java >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    openjdk-17-jre-headless
+fi
 SINTER_BUILD_DIR=build .venv/bin/pip install -q --disable-pip-version-check .
 .venv/bin/python -m pytest -q -W ignore::DeprecationWarning tests/python
 
