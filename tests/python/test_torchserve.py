@@ -209,7 +209,8 @@ def test_function_entry_point_and_threads(monkeypatch, cache):
     ("handler_function", "from sinter.torchserve import handle\n"),
     ("handler_class", "import sinter.torchserve\n\n\n"
                       "class Handler(sinter.torchserve.Handler):\n    pass\n")])
-def test_torchserve_loader_takes_the_handler_file(tmp_path, monkeypatch, reference, name, code):
+def test_torchserve_loader_takes_the_handler_file(tmp_path, monkeypatch, cache, reference, name,
+                                                  code):
     """TorchServe's own model loader (what a worker runs) on an unpacked
     archive holding either handler file, then a batch through its Service,
     reading the answer back from the worker's wire format."""
@@ -218,7 +219,8 @@ def test_torchserve_loader_takes_the_handler_file(tmp_path, monkeypatch, referen
     from ts.model_loader import TsModelLoader
 
     (tmp_path / f"{name}.py").write_text(code)
-    (tmp_path / "model-config.yaml").write_text(f"handler:\n  model: {DEFAULT_MODEL}\n")
+    (tmp_path / "model-config.yaml").write_text(
+        f"handler:\n  model: {DEFAULT_MODEL}\n  cache: {cache}\n")
     manifest = {"runtime": "python", "model": {"modelName": "m", "handler": f"{name}.py",
                                                "configFile": "model-config.yaml"}}
     (tmp_path / "MAR-INF").mkdir()
