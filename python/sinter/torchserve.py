@@ -187,10 +187,10 @@ class Handler(BaseHandler):
         if isinstance(row, dict) and ("data" in row or "body" in row):
             value = row.get("data") if row.get("data") is not None else row.get("body")
         elif isinstance(row, dict) and not any(k in row for k in _KEYS):
-            # A form post (curl -d TEXT) arrives as parameters named by the text.
-            names = ", ".join(repr(k) for k in list(row)[:4])
-            raise BadRequest(f"no body in the request (form fields: {names}): send the text "
-                             "as text/plain, or JSON such as {\"inputs\": [texts]}")
+            # A form post (curl -d TEXT) arrives as parameters, or as none at all.
+            fields = f" (form fields: {', '.join(repr(k) for k in list(row)[:4])})" if row else ""
+            raise BadRequest(f"no body in the request{fields}: send the text as text/plain, "
+                             "or JSON such as {\"inputs\": [texts]}")
         else:
             value = row
         items = _items(_decoded(value))
@@ -233,7 +233,7 @@ class Handler(BaseHandler):
         return out
 
     def _run(self, requests):
-        """Per request, its results: embedding rows or (labels, scores)."""
+        """Per request, its rows: embeddings, or a classifier's probabilities."""
         texts, pairs, counts = [], [], []
         for t, p in requests:
             texts.extend(t)
