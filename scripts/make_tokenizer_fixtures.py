@@ -432,42 +432,30 @@ def write_expected(name, rows):
 
 
 def st_expected(folder, items, batch_size, max_len, lower):
-    """sentence-transformers' Transformer.tokenize: strip, lower, then the
-    transformers tokenizer with padding=True, truncation longest_first."""
+    """sentence-transformers' Transformer module (6.x): the text as given (no
+    strip), do_lower_case puts a Lowercase normalizer first when the
+    tokenizer's normalizer has none at the top level, then the tokenizer with
+    padding=True and truncation longest_first."""
+    from tokenizers.normalizers import Lowercase, Sequence
     hf = AutoTokenizer.from_pretrained(folder)
+    if lower:
+        backend = hf.backend_tokenizer
+        n = backend.normalizer
+        has = isinstance(n, Lowercase) or (isinstance(n, Sequence) and
+                                           any(isinstance(x, Lowercase) for x in n))
+        if not has:
+            backend.normalizer = Sequence([Lowercase()] + (list(n) if isinstance(n, Sequence)
+                                                           else [n] if n is not None else []))
     out = []
     for k in range(0, len(items), batch_size):
         chunk = items[k:k + batch_size]
         cols = [[CORPUS[a] for a, _ in chunk]]
         if chunk[0][1] is not None:
             cols.append([CORPUS[b] for _, b in chunk])
-        prepped = [[s.strip() for s in col] for col in cols]
-        if lower:
-            prepped = [[s.lower() for s in col] for col in prepped]
-        enc = hf(*prepped, padding=True, truncation="longest_first", max_length=max_len,
+        enc = hf(*cols, padding=True, truncation="longest_first", max_length=max_len,
                  return_offsets_mapping=True, return_special_tokens_mask=True)
         for i, (a, b) in enumerate(chunk):
-            e = enc.encodings[i]
-            row = record(e, a, b, batch=k // batch_size)
-            # Offsets back to the caller's text: skip the stripped prefix and map
-            # lowered characters to the characters they came from.
-            maps = []
-            for orig in [CORPUS[a]] + ([CORPUS[b]] if b is not None else []):
-                lead = len(orig) - len(orig.lstrip())
-                core = orig.strip()
-                m = []
-                for ci, ch in enumerate(core):
-                    m.extend([lead + ci] * (len(ch.lower()) if lower else 1))
-                maps.append(m)
-            offs = []
-            for t, (s, e2) in enumerate(e.offsets):
-                seq = e.sequence_ids[t] if e.sequence_ids[t] is not None else -1
-                if seq < 0 or e2 <= s:
-                    offs += [s, e2] if seq < 0 else [maps[seq][s] if s < len(maps[seq]) else s] * 2
-                else:
-                    offs += [maps[seq][s], maps[seq][e2 - 1] + 1]
-            row["offsets"] = offs
-            out.append(row)
+            out.append(record(enc.encodings[i], a, b, batch=k // batch_size))
     return out
 
 

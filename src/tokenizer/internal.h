@@ -45,8 +45,6 @@ int sn_uc_is_word(uint32_t c);            /* regex \w as used by Whitespace */
 int sn_uc_is_numeric(uint32_t c);         /* Rust char::is_numeric (Nd, Nl, No) */
 /* Rust char::to_lowercase: writes 1 or 2 code points, returns the count. */
 int sn_uc_to_lowercase(uint32_t c, uint32_t out[2]);
-/* Python str.isspace (used by sentence-transformers' strip()). */
-int sn_uc_is_python_space(uint32_t c);
 /* Canonical decomposition (NFD) of one code point; returns the count (<= 4
  * for every Unicode 15 character; out has room for 8). */
 int sn_uc_decompose(uint32_t c, uint32_t out[8]);
@@ -559,10 +557,6 @@ struct sn_encoding_scratch {
   sn_seq_t memo;
   const char *memo_text;
   size_t memo_len;
-  /* sentence-transformers pre-step output and its map back to the input. */
-  unsigned char *pre;
-  uint32_t *pre_start, *pre_end;
-  size_t pre_cap;
 };
 
 /* Padding never makes an encoding longer than this many tokens (LIMIT). */
@@ -606,9 +600,6 @@ struct sn_tokenizer {
   struct sn_decoder *decoder; /* NULL: tokens joined by spaces (decoder.c) */
   sn_truncation_t truncation;
   sn_padding_t padding;
-  /* sentence-transformers pre-steps */
-  int st_strip;
-  int st_lowercase;
 };
 
 /* Builds both added-token tries (normalizing contents of normalized tokens with

@@ -1409,14 +1409,34 @@ static void apply_config_overrides(sn_tokenizer_t *tok, const cJSON *cfg) {
   s->strip_accents = (uint8_t)(strip_raw < 0 ? lower : strip_raw);
 }
 
-/* sentence-transformers' Transformer module: strip (+ lowercase) the text, and
- * tokenize with truncation to max_seq_length and padding to the longest. */
+/* sentence-transformers' do_lower_case (6.x, the version the tests pin): a
+ * Lowercase normalizer put first when the normalizer has none at its top
+ * level (a BertNormalizer's own lowercase does not count, as there). Before
+ * the added tokens' tries, which normalize with it. The text itself is
+ * given to the tokenizer as it is: 6.x no longer strips it. */
+static sinter_status_t apply_sentence_bert_lowercase(sn_tokenizer_t *tok, const cJSON *sb,
+                                                     const char *dir, sinter_error_t *err) {
+  if (!sb || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sb, "do_lower_case"))) return SINTER_OK;
+  sn_normalizer_t *n = &tok->normalizer;
+  for (int i = 0; i < n->count; i++)
+    if (n->steps[i].kind == SN_NORM_LOWERCASE) return SINTER_OK;
+  if (n->count >= SN_NORM_MAX_STEPS)
+    return sn_error_set(err, SINTER_ERR_LIMIT,
+                        "%s: sentence_bert_config.json's do_lower_case needs a normalizer step "
+                        "beyond the %d the tokenizer may have",
+                        dir, SN_NORM_MAX_STEPS);
+  memmove(&n->steps[1], &n->steps[0], (size_t)n->count * sizeof n->steps[0]);
+  memset(&n->steps[0], 0, sizeof n->steps[0]);
+  n->steps[0].kind = SN_NORM_LOWERCASE;
+  n->count++;
+  return SINTER_OK;
+}
+
+/* sentence-transformers' Transformer module: truncation to max_seq_length
+ * and padding to the longest. */
 static sinter_status_t apply_sentence_bert(sn_tokenizer_t *tok, const cJSON *sb, const cJSON *cfg,
                                            const char *dir, sinter_error_t *err) {
   if (!sb) return SINTER_OK;
-  tok->st_strip = 1;
-  const cJSON *j = cJSON_GetObjectItemCaseSensitive(sb, "do_lower_case");
-  tok->st_lowercase = cJSON_IsTrue(j);
   const cJSON *ml = cJSON_GetObjectItemCaseSensitive(sb, "max_seq_length");
   const char *tside = "right", *pside = "right";
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(cfg, "truncation_side");
@@ -1487,6 +1507,7 @@ sinter_status_t sn_tokenizer_load_files(const sn_tokenizer_file_t *files, size_t
     }
   }
   /* Normalizer overrides change what normalized added tokens look like. */
+  if (st == SINTER_OK) st = apply_sentence_bert_lowercase(tok, sb, dir, err);
   if (st == SINTER_OK) st = sn_tokenizer_finish_added(tok, err);
   if (st == SINTER_OK) st = apply_sentence_bert(tok, sb, cfg, dir, err);
   free(path);

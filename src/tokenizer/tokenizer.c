@@ -1,6 +1,6 @@
 /*
- * tokenizer.c — the encode pipeline (sentence-transformers pre-steps, added
- * tokens, normalizer, pre-tokenizer, model), batches, decode and lookups.
+ * tokenizer.c — the encode pipeline (added tokens, normalizer, pre-tokenizer,
+ * model), batches, decode and lookups.
  *
  * Order of stages follows the Rust Tokenizer::encode_single_sequence: added
  * tokens with normalized = false are split off the raw text first; each piece
@@ -239,9 +239,6 @@ void sn_encoding_deinit(sn_encoding_t *enc) {
     free(sc->memo.ids);
     free(sc->memo.off);
     free(sc->memo.ws);
-    free(sc->pre);
-    free(sc->pre_start);
-    free(sc->pre_end);
     free(sc);
   }
   memset(enc, 0, sizeof *enc);
@@ -388,118 +385,6 @@ static sinter_status_t on_raw_split(void *ctx, int32_t token, size_t start, size
   return tokenize_segment(c, start, end, err);
 }
 
-/* Python's str.lower() on one character, with its Final_Sigma rule. */
-static int python_lower(const unsigned char *s, size_t a, size_t b, size_t pos, uint32_t c,
-                        uint32_t out[2]) {
-  if (c < 0x80) {
-    out[0] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
-    return 1;
-  }
-  if (c == 0x130) {
-    out[0] = 'i';
-    out[1] = 0x307;
-    return 2;
-  }
-  if (c == 0x3A3) {
-    /* Final sigma: preceded by a cased letter and not followed by one, ignoring
-     * case-ignorable characters on both sides. */
-    size_t k = pos;
-    uint32_t prev = 0;
-    int have_prev = 0;
-    while (k > a) {
-      size_t j = k;
-      do {
-        j--;
-      } while (j > a && (s[j] & 0xC0) == 0x80);
-      sn_utf8_decode(s + j, k - j, &prev);
-      k = j;
-      if (!sn_uc_is_case_ignorable(prev)) {
-        have_prev = 1;
-        break;
-      }
-    }
-    int final_sigma = have_prev && sn_uc_is_cased(prev);
-    if (final_sigma) {
-      size_t j = pos + 2;
-      while (j < b) {
-        uint32_t nx = 0;
-        size_t l = sn_utf8_decode(s + j, b - j, &nx);
-        if (!l) break;
-        if (!sn_uc_is_case_ignorable(nx)) {
-          final_sigma = !sn_uc_is_cased(nx);
-          break;
-        }
-        j += l;
-      }
-    }
-    out[0] = final_sigma ? 0x3C2 : 0x3C3;
-    return 1;
-  }
-  out[0] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
-  return 1;
-}
-
-/* sentence-transformers' Transformer.tokenize: str.strip(), then str.lower()
- * when do_lower_case. Writes the transformed text into sc->pre with, per byte,
- * the original character's byte range. */
-static sinter_status_t st_prestep(const sn_tokenizer_t *tok, struct sn_encoding_scratch *sc,
-                                  const unsigned char *s, size_t n, size_t *a_out, size_t *b_out,
-                                  size_t *pre_len, sinter_error_t *err) {
-  size_t a = 0, b = n;
-  if (tok->st_strip) {
-    while (a < b) {
-      uint32_t c = 0;
-      size_t k = sn_utf8_decode(s + a, b - a, &c);
-      if (!k || !sn_uc_is_python_space(c)) break;
-      a += k;
-    }
-    while (b > a) {
-      size_t j = b;
-      do {
-        j--;
-      } while (j > a && (s[j] & 0xC0) == 0x80);
-      uint32_t c = 0;
-      if (!sn_utf8_decode(s + j, b - j, &c) || !sn_uc_is_python_space(c)) break;
-      b = j;
-    }
-  }
-  *a_out = a;
-  *b_out = b;
-  *pre_len = 0;
-  if (!tok->st_lowercase) return SINTER_OK;
-  /* Lowercasing grows a character by at most 1 byte ('İ' 2 -> 3 bytes). */
-  size_t need = (b - a) * 2 + 4;
-  if (need > sc->pre_cap) {
-    unsigned char *p = realloc(sc->pre, need);
-    if (p) sc->pre = p;
-    uint32_t *ps = p ? realloc(sc->pre_start, need * sizeof *ps) : NULL;
-    if (ps) sc->pre_start = ps;
-    uint32_t *pe = ps ? realloc(sc->pre_end, need * sizeof *pe) : NULL;
-    if (pe) sc->pre_end = pe;
-    if (!pe) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
-    sc->pre_cap = need;
-  }
-  size_t w = 0;
-  for (size_t i = a; i < b;) {
-    uint32_t c = 0;
-    size_t k = sn_utf8_decode(s + i, b - i, &c);
-    if (!k) k = 1;
-    uint32_t lo[2];
-    int m = python_lower(s, a, b, i, c, lo);
-    for (int j = 0; j < m; j++) {
-      size_t l = sn_utf8_encode(lo[j], sc->pre + w);
-      for (size_t q = 0; q < l; q++) {
-        sc->pre_start[w + q] = (uint32_t)i;
-        sc->pre_end[w + q] = (uint32_t)(i + k);
-      }
-      w += l;
-    }
-    i += k;
-  }
-  *pre_len = w;
-  return SINTER_OK;
-}
-
 static sinter_status_t encode_sequence(const sn_tokenizer_t *tok, struct sn_encoding_scratch *sc,
                                        const char *text, size_t len, sn_seq_t *out,
                                        const char *what, sinter_error_t *err) {
@@ -512,36 +397,7 @@ static sinter_status_t encode_sequence(const sn_tokenizer_t *tok, struct sn_enco
   SN_TRY(sn_utf8_validate(text, len, what, err));
   const unsigned char *s = (const unsigned char *)text;
   seq_ctx_t c = {tok, sc, s, len, out};
-  if (!tok->st_strip && !tok->st_lowercase) {
-    return sn_added_find_raw(tok, s, len, on_raw_split, &c, err);
-  }
-  size_t a, b, pre_len;
-  SN_TRY(st_prestep(tok, sc, s, len, &a, &b, &pre_len, err));
-  if (!tok->st_lowercase) {
-    c.s = s + a;
-    c.n = b - a;
-    SN_TRY(sn_added_find_raw(tok, c.s, c.n, on_raw_split, &c, err));
-    for (size_t i = 0; i < out->len; i++) {
-      out->off[i].start += (uint32_t)a;
-      out->off[i].end += (uint32_t)a;
-    }
-    return SINTER_OK;
-  }
-  c.s = sc->pre;
-  c.n = pre_len;
-  SN_TRY(sn_added_find_raw(tok, c.s, c.n, on_raw_split, &c, err));
-  for (size_t i = 0; i < out->len; i++) {
-    sn_offset_t *o = &out->off[i];
-    if (o->end > o->start) {
-      uint32_t st0 = sc->pre_start[o->start], en = sc->pre_end[o->end - 1];
-      o->start = st0;
-      o->end = en;
-    } else {
-      uint32_t p = o->start < pre_len ? sc->pre_start[o->start] : (uint32_t)b;
-      o->start = o->end = p;
-    }
-  }
-  return SINTER_OK;
+  return sn_added_find_raw(tok, s, len, on_raw_split, &c, err);
 }
 
 static sinter_status_t ensure_scratch(sn_encoding_t *enc, sinter_error_t *err) {

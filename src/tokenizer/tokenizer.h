@@ -118,8 +118,9 @@ void sn_encoding_deinit(sn_encoding_t *enc);
  * present, else vocab.txt with tokenizer_config.json and special_tokens_map.json.
  * tokenizer_config.json's do_lower_case / strip_accents /
  * tokenize_chinese_chars override a BertNormalizer as transformers does, and a
- * sentence_bert_config.json adds sentence-transformers' steps (strip the text,
- * optional lowercase, truncation to max_seq_length, padding to the longest).
+ * sentence_bert_config.json adds sentence-transformers' (6.x) steps: do_lower_case
+ * as a Lowercase normalizer first, truncation to max_seq_length, padding to
+ * the longest; the text is not stripped.
  * On success *out is a new tokenizer owned by the caller (sn_tokenizer_destroy).
  * Errors: IO/NOT_FOUND (missing files), FORMAT (malformed JSON or vocab),
  * UNSUPPORTED (a model, normalizer, ... we do not implement, named),

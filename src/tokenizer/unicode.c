@@ -337,13 +337,6 @@ int sn_uc_to_lowercase(uint32_t c, uint32_t out[2]) {
   return 1;
 }
 
-int sn_uc_is_python_space(uint32_t c) {
-  /* CPython's _PyUnicode_IsWhitespace: bidi WS, B, S or category Zs. */
-  if (c < 0x80) return c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1C && c <= 0x1F);
-  return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
-         c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
 int sn_uc_decompose(uint32_t c, uint32_t out[8]) {
   if (c < 0xC0) {
     out[0] = c;
