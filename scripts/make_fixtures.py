@@ -415,30 +415,22 @@ def make_camembert_mlm():
 XLMR_ST_TEXTS = [
     "Hello world, naïve café!", "Der schnelle braune Fuchs springt.", "東京と北京", "x",
     "A longer sentence that goes on and on past the twenty-token limit of this model "
-    "so that sentence-transformers truncates it", "<mask> and <s> inside", "   spaces   ",
+    "so that sentence-transformers truncates it, and for the models that take forty "
+    "tokens it goes on past those too, with more words than any window", "<mask> and <s> inside",
+    "   spaces   ",
 ]
 
 
-def make_xlmr_st():
-    """A sentence-transformers folder on XLMRobertaModel, with the XLM-R style
-    tokenizer of tests/fixtures/tokenizer/xlmr (Unigram, 2006 pieces): the
-    whole path from text to a normalized mean embedding, against
-    SentenceTransformer.encode."""
+def st_fixture(name, model, seed, tok_dir, texts, max_seq):
+    """A sentence-transformers folder (Transformer, mean Pooling, Normalize)
+    on `model` with the tokenizer files of tok_dir: the whole path from text
+    to a normalized mean embedding, against SentenceTransformer.encode."""
     from sentence_transformers import SentenceTransformer
-    torch.manual_seed(14)
-    tok_dir = os.path.join(FIX, "tokenizer", "xlmr")
-    vocab = len(json.load(open(os.path.join(tok_dir, "tokenizer.json")))["model"]["vocab"])
-    cfg = XLMRobertaConfig(vocab_size=vocab, hidden_size=20, num_attention_heads=4,
-                           intermediate_size=28, num_hidden_layers=2, max_position_embeddings=40,
-                           type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-                           layer_norm_eps=1e-5)
-    m = XLMRobertaModel(cfg)
-    name = "xlmr_st"
     folder = os.path.join(MODELS, name)
     fresh_dir(folder)
-    init_weights(m, 14)
-    m.eval()
-    m.save_pretrained(folder, **save_kwargs())
+    init_weights(model, seed)
+    model.eval()
+    model.save_pretrained(folder, **save_kwargs())
     for f in os.listdir(tok_dir):
         shutil.copy(os.path.join(tok_dir, f), os.path.join(folder, f))
     modules = [
@@ -447,27 +439,44 @@ def make_xlmr_st():
         {"idx": 2, "name": "2", "path": "2_Normalize",
          "type": "sentence_transformers.models.Normalize"},
     ]
-    pooling = {"word_embedding_dimension": 20, "pooling_mode_cls_token": False,
-               "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-               "pooling_mode_mean_sqrt_len_tokens": False}
+    pooling = {"word_embedding_dimension": model.config.hidden_size,
+               "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
+               "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False}
     os.makedirs(os.path.join(folder, "1_Pooling"))
     for rel, obj in (("modules.json", modules), ("1_Pooling/config.json", pooling),
-                     ("sentence_bert_config.json", {"max_seq_length": 20, "do_lower_case": False})):
+                     ("sentence_bert_config.json",
+                      {"max_seq_length": max_seq, "do_lower_case": False})):
         with open(os.path.join(folder, rel), "w") as f:
             json.dump(obj, f, indent=2)
             f.write("\n")
     st = SentenceTransformer(folder, device="cpu")
     st.eval()
-    emb = st.encode(XLMR_ST_TEXTS, convert_to_numpy=True, batch_size=4)
-    feats = st.tokenize(XLMR_ST_TEXTS)
+    emb = st.encode(texts, convert_to_numpy=True, batch_size=4)
+    feats = st.tokenize(texts)
     cases = []
-    for i, t in enumerate(XLMR_ST_TEXTS):
+    for i, t in enumerate(texts):
         n = int(feats["attention_mask"][i].sum())
         cases.append({"text": t, "input_ids": feats["input_ids"][i, :n].tolist(),
                       "embedding": [f32(x) for x in emb[i]]})
-    assert max(len(c["input_ids"]) for c in cases) == 20, "the long text must be truncated"
-    write_golden(name, cases, {"max_seq_length": 20, "pooling": "mean", "normalize": True})
+    assert max(len(c["input_ids"]) for c in cases) == max_seq, "the long text must be truncated"
+    write_golden(name, cases, {"max_seq_length": max_seq, "pooling": "mean", "normalize": True})
     print(f"  {name}: {len(cases)} texts through SentenceTransformer.encode", flush=True)
+
+
+def tokenizer_vocab(tok_dir):
+    return len(json.load(open(os.path.join(tok_dir, "tokenizer.json")))["model"]["vocab"])
+
+
+def make_xlmr_st():
+    """XLMRobertaModel with the XLM-R style tokenizer of
+    tests/fixtures/tokenizer/xlmr (Unigram, 2006 pieces)."""
+    torch.manual_seed(14)
+    tok_dir = os.path.join(FIX, "tokenizer", "xlmr")
+    cfg = XLMRobertaConfig(vocab_size=tokenizer_vocab(tok_dir), hidden_size=20,
+                           num_attention_heads=4, intermediate_size=28, num_hidden_layers=2,
+                           max_position_embeddings=40, type_vocab_size=1, pad_token_id=1,
+                           bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5)
+    st_fixture("xlmr_st", XLMRobertaModel(cfg), 14, tok_dir, XLMR_ST_TEXTS, 20)
 
 
 # MPNet: sequences longer than the bias's reach (128) so that every bucket,
@@ -798,9 +807,23 @@ def make_modernbert_base():
     verify("modernbert_base", "base", ModernBertModel, folder, inputs, cases, loaded=loaded)
 
 
+def make_modernbert_st():
+    """ModernBertModel with the byte-level BPE tokenizer of
+    tests/fixtures/tokenizer/roberta (1500 tokens): 40-token inputs through
+    windows of 3 keys each side, from text."""
+    torch.manual_seed(19)
+    tok_dir = os.path.join(FIX, "tokenizer", "roberta")
+    cfg = ModernBertConfig(vocab_size=tokenizer_vocab(tok_dir), hidden_size=24,
+                           num_attention_heads=2, intermediate_size=20, num_hidden_layers=3,
+                           max_position_embeddings=64, global_attn_every_n_layers=2,
+                           local_attention=6, norm_eps=1e-5, pad_token_id=1, bos_token_id=0,
+                           eos_token_id=2, cls_token_id=0, sep_token_id=2)
+    st_fixture("modernbert_st", ModernBertModel(cfg), 19, tok_dir, XLMR_ST_TEXTS, 40)
+
+
 FAMILY_FIXTURES = (make_roberta_cls, make_xlmr_base, make_camembert_mlm, make_xlmr_st,
                    make_mpnet_cls, make_mpnet_base, make_mpnet_real, make_modernbert_cls,
-                   make_modernbert_base)
+                   make_modernbert_base, make_modernbert_st)
 
 
 # ------------------------------------------------------------------ main

@@ -1,7 +1,7 @@
-"""The model families beyond BERT through the front ends, from text: a
-sentence-transformers folder on XLMRobertaModel with an XLM-R style
-Unigram tokenizer (tests/fixtures/models/xlmr_st, made by
-scripts/make_fixtures.py --families-only) gives SentenceTransformer.encode's
+"""The model families beyond BERT through the front ends, from text:
+sentence-transformers folders on XLMRobertaModel (an XLM-R style Unigram
+tokenizer) and ModernBertModel (byte-level BPE), made by
+scripts/make_fixtures.py --families-only, give SentenceTransformer.encode's
 token ids and embeddings through the CLI and the server; so does the real
 all-mpnet-base-v2 (MPNet)."""
 import math
@@ -15,25 +15,27 @@ TOLERANCE = 1e-4
 FOLDER = MODELS / "xlmr_st"
 
 
-def test_cli_tokenize_and_embed_match_sentence_transformers():
-    g = golden("xlmr_st")
+@pytest.mark.parametrize("name", ["xlmr_st", "modernbert_st"])
+def test_cli_tokenize_and_embed_match_sentence_transformers(name):
+    g = golden(name)
     texts = [c["text"] for c in g["cases"]]
-    toks = json_lines(run("tokenize", "--model", FOLDER, check=0, stdin="\n".join(texts) + "\n").stdout)
+    toks = json_lines(run("tokenize", "--model", MODELS / name, *texts, check=0).stdout)
     assert [t["ids"] for t in toks] == [c["input_ids"] for c in g["cases"]]
-    rows = json_lines(run("embed", "--model", FOLDER, *texts, check=0).stdout)
+    rows = json_lines(run("embed", "--model", MODELS / name, *texts, check=0).stdout)
     assert len(rows) == len(texts)
     for row, case in zip(rows, g["cases"]):
         assert max_abs_diff(row["embedding"], case["embedding"]) < TOLERANCE, case["text"]
         assert math.isclose(math.sqrt(sum(x * x for x in row["embedding"])), 1.0, rel_tol=1e-5)
 
 
-def test_server_embed_matches_sentence_transformers(tmp_path):
-    g = golden("xlmr_st")
+@pytest.mark.parametrize("name", ["xlmr_st", "modernbert_st"])
+def test_server_embed_matches_sentence_transformers(tmp_path, name):
+    g = golden(name)
     texts = [c["text"] for c in g["cases"]]
-    s = Server(tmp_path, FOLDER)
+    s = Server(tmp_path, MODELS / name)
     try:
         status, info, _ = s.get("/info")
-        assert status == 200 and info["max_input_length"] == 20
+        assert status == 200 and info["max_input_length"] == g["max_seq_length"]
         status, got, _ = s.post("/embed", {"inputs": texts, "truncate": True})
         assert status == 200 and len(got) == len(texts)
         for vec, case in zip(got, g["cases"]):

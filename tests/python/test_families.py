@@ -16,16 +16,18 @@ MODELS = ROOT / "tests" / "fixtures" / "models"
 GOLDEN = ROOT / "tests" / "fixtures" / "golden"
 
 
-def test_xlmr_sentence_transformer(tmp_path):
-    g = json.loads((GOLDEN / "xlmr_st.json").read_text())
+@pytest.mark.parametrize("name,family,arch", [("xlmr_st", "roberta", "XLMRobertaModel"),
+                                              ("modernbert_st", "modernbert", "ModernBertModel")])
+def test_sentence_transformer_folders(tmp_path, name, family, arch):
+    g = json.loads((GOLDEN / f"{name}.json").read_text())
     texts = [c["text"] for c in g["cases"]]
     want = np.array([c["embedding"] for c in g["cases"]], dtype=np.float32)
-    m = sinter.Model(MODELS / "xlmr_st", cache=tmp_path / "cache")
-    assert m.info["model_type"] == "roberta" and m.info["architecture"] == "XLMRobertaModel"
+    m = sinter.Model(MODELS / name, cache=tmp_path / "cache")
+    assert m.info["model_type"] == family and m.info["architecture"] == arch
     got = m.encode(texts)
     assert np.abs(got - want).max() < 1e-4
     assert [r["input_ids"] for r in m.tokenize(texts)] == [c["input_ids"] for c in g["cases"]]
-    st = sinter.SentenceTransformer(str(MODELS / "xlmr_st"), cache_folder=tmp_path / "cache2")
+    st = sinter.SentenceTransformer(str(MODELS / name), cache_folder=tmp_path / "cache2")
     assert np.abs(st.encode(texts) - want).max() < 1e-4
 
 
