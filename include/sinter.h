@@ -100,6 +100,10 @@ typedef struct sinter_model_info {
   int32_t pad_token_id;
   int32_t has_weights; /* 1 for a folder; 0 for the description an artifact
                           carries: it runs compiled, never eager */
+  int32_t gated_ffn;      /* 1: the feed-forward's input linear gives [input, gate], twice
+                             intermediate_size wide (GeGLU) */
+  int32_t sliding_layers; /* how many layers see only the keys within sliding_window */
+  int32_t sliding_window; /* positions on each side of the query, in those layers */
 } sinter_model_info_t;
 
 /* Opens the Hugging Face model folder `path` (config.json, model.safetensors or

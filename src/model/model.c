@@ -436,6 +436,9 @@ void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   out->labels = (const char *const *)c->labels;
   out->pad_token_id = c->pad_token_id;
   out->has_weights = m->archive != NULL;
+  out->gated_ffn = c->family->ffn == SN_FFN_GLU;
+  for (int i = 0; i < c->num_layers; i++) out->sliding_layers += c->layer_local[i];
+  out->sliding_window = out->sliding_layers ? c->local_window : 0;
 }
 
 size_t sinter_model_warning_count(const sinter_model_t *m) {

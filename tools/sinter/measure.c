@@ -2,6 +2,7 @@
 #include "measure.h"
 
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -49,7 +50,14 @@ sinter_status_t measure_session(sinter_session_t *session, const sinter_model_in
     }
     if (info->vocab_size > 101) ids[i][0] = 101; /* [CLS] */
     out->tokens += len;
-    flops += info->num_layers * (2.0 * len * (4 * H * H + 2 * H * I) + 4.0 * len * len * H);
+    /* Linears: q, k, v, out (4 H^2) and the feed-forward (2 HI, or 3 HI when
+     * gated); attention: 4 L H per key a query sees, all L keys in global
+     * layers, at most 2 window + 1 in sliding ones. */
+    const double ffn = info->gated_ffn ? 3 * H * I : 2 * H * I;
+    const double local_keys = fmin((double)len, 2.0 * info->sliding_window + 1);
+    flops += info->num_layers * 2.0 * len * (4 * H * H + ffn) +
+             (info->num_layers - info->sliding_layers) * 4.0 * len * len * H +
+             info->sliding_layers * 4.0 * len * local_keys * H;
   }
   sinter_batch_t b = {batch, (const int32_t *const *)ids, NULL, lengths};
   sinter_outputs_t o;
