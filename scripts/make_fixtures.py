@@ -100,6 +100,8 @@ from transformers import (  # noqa: E402
     ModernBertForSequenceClassification,
     ModernBertModel,
     MPNetConfig,
+    Qwen3Config,
+    Qwen3Model,
     MPNetForSequenceClassification,
     MPNetModel,
     RobertaConfig,
@@ -421,10 +423,10 @@ XLMR_ST_TEXTS = [
 ]
 
 
-def st_fixture(name, model, seed, tok_dir, texts, max_seq):
-    """A sentence-transformers folder (Transformer, mean Pooling, Normalize)
-    on `model` with the tokenizer files of tok_dir: the whole path from text
-    to a normalized mean embedding, against SentenceTransformer.encode."""
+def st_fixture(name, model, seed, tok_dir, texts, max_seq, pooling_mode="mean"):
+    """A sentence-transformers folder (Transformer, Pooling, Normalize) on
+    `model` with the tokenizer files of tok_dir: the whole path from text to
+    a normalized pooled embedding, against SentenceTransformer.encode."""
     from sentence_transformers import SentenceTransformer
     folder = os.path.join(MODELS, name)
     fresh_dir(folder)
@@ -440,8 +442,10 @@ def st_fixture(name, model, seed, tok_dir, texts, max_seq):
          "type": "sentence_transformers.models.Normalize"},
     ]
     pooling = {"word_embedding_dimension": model.config.hidden_size,
-               "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
-               "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False}
+               "pooling_mode_cls_token": False,
+               "pooling_mode_mean_tokens": pooling_mode == "mean",
+               "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False,
+               "pooling_mode_lasttoken": pooling_mode == "lasttoken"}
     os.makedirs(os.path.join(folder, "1_Pooling"))
     for rel, obj in (("modules.json", modules), ("1_Pooling/config.json", pooling),
                      ("sentence_bert_config.json",
@@ -459,7 +463,8 @@ def st_fixture(name, model, seed, tok_dir, texts, max_seq):
         cases.append({"text": t, "input_ids": feats["input_ids"][i, :n].tolist(),
                       "embedding": [f32(x) for x in emb[i]]})
     assert max(len(c["input_ids"]) for c in cases) == max_seq, "the long text must be truncated"
-    write_golden(name, cases, {"max_seq_length": max_seq, "pooling": "mean", "normalize": True})
+    write_golden(name, cases, {"max_seq_length": max_seq, "pooling": pooling_mode,
+                               "normalize": True})
     print(f"  {name}: {len(cases)} texts through SentenceTransformer.encode", flush=True)
 
 
@@ -821,9 +826,44 @@ def make_modernbert_st():
     st_fixture("modernbert_st", ModernBertModel(cfg), 19, tok_dir, XLMR_ST_TEXTS, 40)
 
 
+def make_qwen3_base():
+    """Qwen3Model: causal, grouped-query (4 heads over 2 key/value heads),
+    head_dim 10 with hidden 36 (heads x head_dim = 40 != hidden), q/k norms,
+    SwiGLU, RMSNorm eps 1e-5, rope theta 1000, three layers."""
+    torch.manual_seed(20)
+    cfg = Qwen3Config(vocab_size=VOCAB, hidden_size=36, intermediate_size=44, num_hidden_layers=3,
+                      num_attention_heads=4, num_key_value_heads=2, head_dim=10,
+                      max_position_embeddings=64, rms_norm_eps=1e-5,
+                      rope_parameters={"rope_type": "default", "rope_theta": 1000.0},
+                      tie_word_embeddings=False, pad_token_id=0)
+    m = Qwen3Model(cfg)
+    FAMILY_BASE[id(m)] = True
+    folder, inputs, cases = build("qwen3_base", m, "base", 20, with_types=False,
+                                  lengths=[[5, 12, 1, 16], [64], [3, 3, 40]], low=1)
+    loaded = Qwen3Model.from_pretrained(folder)
+    FAMILY_BASE[id(loaded)] = True
+    verify("qwen3_base", "base", Qwen3Model, folder, inputs, cases, loaded=loaded)
+
+
+def make_qwen3_st():
+    """A Qwen3-Embedding style folder: Qwen3Model, the Qwen2-style byte-level
+    BPE tokenizer of tests/fixtures/tokenizer/qwen (appends <|endoftext|>),
+    last-token pooling and Normalize."""
+    torch.manual_seed(21)
+    tok_dir = os.path.join(FIX, "tokenizer", "qwen")
+    cfg = Qwen3Config(vocab_size=tokenizer_vocab(tok_dir) + 3, hidden_size=32,
+                      intermediate_size=40, num_hidden_layers=2, num_attention_heads=4,
+                      num_key_value_heads=1, head_dim=8, max_position_embeddings=64,
+                      rms_norm_eps=1e-6, rope_parameters={"rope_type": "default",
+                                                          "rope_theta": 10000.0},
+                      tie_word_embeddings=False, pad_token_id=0)
+    st_fixture("qwen3_st", Qwen3Model(cfg), 21, tok_dir, XLMR_ST_TEXTS, 24,
+               pooling_mode="lasttoken")
+
+
 FAMILY_FIXTURES = (make_roberta_cls, make_xlmr_base, make_camembert_mlm, make_xlmr_st,
                    make_mpnet_cls, make_mpnet_base, make_mpnet_real, make_modernbert_cls,
-                   make_modernbert_base, make_modernbert_st)
+                   make_modernbert_base, make_modernbert_st, make_qwen3_base, make_qwen3_st)
 
 
 # ------------------------------------------------------------------ main

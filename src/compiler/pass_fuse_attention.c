@@ -14,13 +14,30 @@
 
 #include "compiler/compiler.h"
 
-/* If x = transpose(reshape(slice_cols(qkv, begin, begin+H))) to [B, h, S, d],
- * possibly under a rotary(x, table), returns the slice's start column and
- * sets *qkv and *rotary (the table, or -1); else -1. */
-static int64_t head_split_of(const sn_ir_graph_t *g, int32_t x, int32_t *qkv, int32_t *rotary) {
-  *rotary = -1;
+/* How one of q, k, v reaches the scores: a column slice of the merged qkv,
+ * its heads split off, and around that, optionally, a per-head RMSNorm
+ * (q_norm, k_norm), rotary positions and repeated heads (grouped-query). */
+typedef struct head_split {
+  int32_t qkv;    /* the merged projection */
+  int64_t begin;  /* the slice's first column */
+  int64_t heads;  /* heads in the slice */
+  int32_t rotary; /* rotary table, or -1 */
+  int32_t norm;   /* RMSNorm gamma [d], or -1 */
+  float norm_eps;
+  int repeated; /* 1: repeat_heads after */
+} head_split_t;
+
+/* Matches x = [repeat_heads](rotary?(transpose(rmsnorm?(reshape(slice_cols(qkv)))))) to
+ * [B, h, S, d]; 0 on a match. */
+static int head_split_of(const sn_ir_graph_t *g, int32_t x, head_split_t *hs) {
+  hs->rotary = hs->norm = -1;
+  hs->repeated = 0;
+  if (g->nodes[x].op == SN_OP_REPEAT_HEADS) {
+    hs->repeated = 1;
+    x = g->nodes[x].inputs[0];
+  }
   if (g->nodes[x].op == SN_OP_ROTARY) {
-    *rotary = g->nodes[x].inputs[1];
+    hs->rotary = g->nodes[x].inputs[1];
     x = g->nodes[x].inputs[0];
   }
   const sn_ir_node_t *t = &g->nodes[x];
@@ -28,11 +45,18 @@ static int64_t head_split_of(const sn_ir_graph_t *g, int32_t x, int32_t *qkv, in
       t->perm[3] != 3)
     return -1;
   const sn_ir_node_t *r = &g->nodes[t->inputs[0]];
+  if (r->op == SN_OP_RMSNORM) {
+    hs->norm = r->inputs[1];
+    hs->norm_eps = r->eps;
+    r = &g->nodes[r->inputs[0]];
+  }
   if (r->op != SN_OP_RESHAPE || r->shape.rank != 4) return -1;
-  const sn_ir_node_t *s = &g->nodes[r->inputs[0]];
-  if (s->op != SN_OP_SLICE_COLS) return -1;
-  *qkv = s->inputs[0];
-  return s->begin;
+  const sn_ir_node_t *sl = &g->nodes[r->inputs[0]];
+  if (sl->op != SN_OP_SLICE_COLS) return -1;
+  hs->qkv = sl->inputs[0];
+  hs->begin = sl->begin;
+  hs->heads = r->shape.dims[2];
+  return 0;
 }
 
 sinter_status_t sn_pass_fuse_attention(sn_ir_graph_t *g, const sn_compile_options_t *opts,
@@ -58,25 +82,36 @@ sinter_status_t sn_pass_fuse_attention(sn_ir_graph_t *g, const sn_compile_option
       if (sm->scale != 1.0f) continue; /* the bias would be scaled too */
     }
     if (qk->op != SN_OP_MATMUL || !qk->trans_b) continue;
-    int32_t q_src = -1, k_src = -1, v_src = -1, q_rot, k_rot, v_rot;
-    int64_t q0 = head_split_of(g, qk->inputs[0], &q_src, &q_rot);
-    int64_t k0 = head_split_of(g, qk->inputs[1], &k_src, &k_rot);
-    int64_t v0 = head_split_of(g, pv->inputs[1], &v_src, &v_rot);
+    head_split_t q, k, v;
+    if (head_split_of(g, qk->inputs[0], &q) || head_split_of(g, qk->inputs[1], &k) ||
+        head_split_of(g, pv->inputs[1], &v))
+      continue;
     const sn_ir_node_t *qh = &g->nodes[qk->inputs[0]];
     int64_t heads = qh->shape.dims[1], head_dim = qh->shape.dims[3], hidden = heads * head_dim;
-    if (q_src < 0 || q_src != k_src || q_src != v_src || q0 != 0 || k0 != hidden ||
-        v0 != 2 * hidden || q_rot != k_rot || v_rot >= 0 ||
-        g->nodes[q_src].shape.dims[g->nodes[q_src].shape.rank - 1] != 3 * hidden)
+    int64_t kv = k.heads;
+    /* One merged qkv: q's heads, then k's and v's (fewer when grouped, and
+     * then repeated); q and k rotated and normalised alike, v neither. */
+    if (q.qkv != k.qkv || q.qkv != v.qkv || q.begin != 0 || q.heads != heads || q.repeated ||
+        k.begin != hidden || v.begin != hidden + kv * head_dim || v.heads != kv ||
+        k.repeated != (kv != heads) || v.repeated != (kv != heads) || q.rotary != k.rotary ||
+        v.rotary >= 0 || (q.norm >= 0) != (k.norm >= 0) || v.norm >= 0 ||
+        (q.norm >= 0 && (q.rotary < 0 || q.norm_eps != k.norm_eps)) ||
+        g->nodes[q.qkv].shape.dims[g->nodes[q.qkv].shape.rank - 1] != hidden + 2 * kv * head_dim)
       continue;
+    int32_t q_src = q.qkv;
     int32_t mask = sm->inputs[1], window = sm->window, causal = sm->causal;
-    if (q_rot >= 0) { /* q and k rotated alike: one op rotates them in qkv */
+    if (q.rotary >= 0) { /* q and k rotated alike: one op rotates them in qkv */
       sn_ir_node_t rot;
       memset(&rot, 0, sizeof rot);
       rot.op = SN_OP_ROTARY_QK;
-      rot.num_inputs = 2;
+      rot.num_inputs = q.norm >= 0 ? 4 : 2;
       rot.inputs[0] = q_src;
-      rot.inputs[1] = q_rot;
+      rot.inputs[1] = q.rotary;
+      rot.inputs[2] = q.norm;
+      rot.inputs[3] = k.norm;
+      rot.eps = q.norm_eps;
       rot.heads = (int32_t)heads;
+      rot.kv_heads = kv != heads ? (int32_t)kv : 0;
       rot.head_dim = (int32_t)head_dim;
       rot.arena_offset = -1;
       q_src = sn_ir_append(g, &rot);
@@ -95,6 +130,7 @@ sinter_status_t sn_pass_fuse_attention(sn_ir_graph_t *g, const sn_compile_option
     out->scale = scale;
     out->window = window;
     out->causal = causal;
+    out->kv_heads = kv != heads ? (int32_t)kv : 0;
     report->rewrites++;
   }
   return sn_compiler_compact(g, err);

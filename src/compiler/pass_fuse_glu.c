@@ -1,4 +1,4 @@
-/* pass_fuse_glu.c — a gated linear unit becomes one op.
+/* pass_fuse_glu.c — a gated linear unit becomes one op (GeGLU, SwiGLU).
  *
  * Matches what the builder (and a tracer, for `input, gate = x.chunk(2, -1);
  * act(input) * gate`) produce:
@@ -15,6 +15,7 @@ static sn_activation_t activation_of(sn_ir_op_t op) {
     case SN_OP_GELU_TANH: return SN_ACT_GELU_TANH;
     case SN_OP_RELU: return SN_ACT_RELU;
     case SN_OP_TANH: return SN_ACT_TANH;
+    case SN_OP_SILU: return SN_ACT_SILU;
     default: return SN_ACT_NONE;
   }
 }

@@ -104,17 +104,28 @@ int32_t sn_ir_rotary_table(sn_ir_graph_t *g, const char *name, float theta, int6
 int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32_t k, int32_t v,
                         int32_t mask, const sn_ir_attention_opts_t *o) {
   float q_scale = o->q_scale, score_scale = o->score_scale;
-  int64_t heads = c->num_heads, head_dim = c->hidden_size / c->num_heads;
+  int64_t heads = c->num_heads, kv = c->num_kv_heads, head_dim = c->head_dim;
   const int64_t split[4] = {SN_DIM_B, SN_DIM_S, heads, head_dim};
-  const int64_t merged[3] = {SN_DIM_B, SN_DIM_S, c->hidden_size};
+  const int64_t split_kv[4] = {SN_DIM_B, SN_DIM_S, kv, head_dim};
+  const int64_t merged[3] = {SN_DIM_B, SN_DIM_S, heads * head_dim};
   const int to_heads[4] = {0, 2, 1, 3}; /* [B, S, h, d] <-> [B, h, S, d] */
   if (q_scale != 1.0f) q = sn_ir_mul_scalar(g, q, q_scale);
-  int32_t qh = sn_ir_transpose(g, sn_ir_reshape(g, q, 4, split), to_heads);
-  int32_t kh = sn_ir_transpose(g, sn_ir_reshape(g, k, 4, split), to_heads);
-  int32_t vh = sn_ir_transpose(g, sn_ir_reshape(g, v, 4, split), to_heads);
+  q = sn_ir_reshape(g, q, 4, split);
+  k = sn_ir_reshape(g, k, 4, split_kv);
+  if (o->q_norm >= 0) { /* Qwen3: RMSNorm over each head's features */
+    q = sn_ir_rmsnorm(g, q, o->q_norm, o->norm_eps);
+    k = sn_ir_rmsnorm(g, k, o->k_norm, o->norm_eps);
+  }
+  int32_t qh = sn_ir_transpose(g, q, to_heads);
+  int32_t kh = sn_ir_transpose(g, k, to_heads);
+  int32_t vh = sn_ir_transpose(g, sn_ir_reshape(g, v, 4, split_kv), to_heads);
   if (o->rotary >= 0) {
     qh = sn_ir_rotary(g, qh, o->rotary);
     kh = sn_ir_rotary(g, kh, o->rotary);
+  }
+  if (kv != heads) { /* grouped-query attention: transformers' repeat_kv */
+    kh = sn_ir_repeat_heads(g, kh, (int32_t)heads);
+    vh = sn_ir_repeat_heads(g, vh, (int32_t)heads);
   }
   int32_t scores = sn_ir_matmul(g, qh, kh, 1);
   if (o->rel_bias >= 0) { /* transformers adds the bias after scaling */
@@ -168,6 +179,7 @@ int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x) {
     case SN_ACT_GELU_TANH: return sn_ir_unary(g, SN_OP_GELU_TANH, x);
     case SN_ACT_RELU: return sn_ir_unary(g, SN_OP_RELU, x);
     case SN_ACT_TANH: return sn_ir_unary(g, SN_OP_TANH, x);
+    case SN_ACT_SILU: return sn_ir_unary(g, SN_OP_SILU, x);
     case SN_ACT_NONE: return x;
   }
   return -1;

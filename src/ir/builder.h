@@ -39,13 +39,15 @@ int32_t sn_ir_model_layernorm(sn_ir_graph_t *g, const sinter_model_t *model, int
 
 /* How one attention block differs from BERT's. */
 typedef struct sn_ir_attention_opts {
-  float q_scale;     /* multiplies q before the scores (DistilBERT), or 1 */
-  float score_scale; /* multiplies the scores (BERT) */
-  int32_t rel_bias;  /* a relative-position table [heads, 2D + 1] added to the scaled scores
-                        (SN_OP_REL_BIAS: MPNet), or -1 */
-  int32_t rotary;    /* a rotary table [P, head_dim] applied to q and k (ModernBERT), or -1 */
-  int32_t window;    /* 0, or keys within this distance of the query only */
-  int32_t causal;    /* 1: keys up to the query only */
+  float q_scale;          /* multiplies q before the scores (DistilBERT), or 1 */
+  float score_scale;      /* multiplies the scores (BERT) */
+  int32_t rel_bias;       /* a relative-position table [heads, 2D + 1] added to the scaled scores
+                             (SN_OP_REL_BIAS: MPNet), or -1 */
+  int32_t rotary;         /* a rotary table [P, head_dim] applied to q and k (ModernBERT), or -1 */
+  int32_t window;         /* 0, or keys within this distance of the query only */
+  int32_t causal;         /* 1: keys up to the query only */
+  int32_t q_norm, k_norm; /* RMSNorm gammas [head_dim] of q's and k's heads (Qwen3), or -1 */
+  float norm_eps;
 } sn_ir_attention_opts_t;
 
 /* Multi-head self-attention as PyTorch computes it, unfused: per-head reshape

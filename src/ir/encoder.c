@@ -59,12 +59,27 @@ static void classification_head(sn_ir_graph_t *g, const sinter_model_t *model, c
   sn_ir_mark_output(g, "scores", sn_ir_unary(g, SN_OP_SOFTMAX, logits));
 }
 
+/* The family's norm on x: LayerNorm, or RMSNorm (weight only). */
+static int32_t norm(sn_ir_graph_t *g, const sinter_model_t *model, const sn_config_t *c, int32_t x,
+                    const char *prefix) {
+  if (!c->family->rms_norm) return sn_ir_model_layernorm(g, model, x, prefix, c->layer_norm_eps);
+  return sn_ir_rmsnorm(g, x, sn_ir_model_weight(g, model, "%s.weight", prefix), c->layer_norm_eps);
+}
+
 /* The feed-forward block on x: dense (act(in), out) or gated (act(input) *
- * gate from one `in` linear of twice the width). */
+ * gate from one `in` linear of twice the width, or act(gate) * in from two). */
 static int32_t feed_forward(sn_ir_graph_t *g, const sinter_model_t *model, const sn_config_t *c,
                             int32_t x, int layer) {
   const sn_family_names_t *nm = &c->family->names;
   char p[160];
+  if (nm->ffn_gate) { /* SwiGLU: down(act(gate(x)) * up(x)) */
+    char q[160];
+    int32_t gate = sn_ir_linear(g, model, x, at(q, sizeof q, nm->ffn_gate, layer));
+    int32_t up = sn_ir_linear(g, model, x, at(p, sizeof p, nm->ffn_in, layer));
+    int32_t u = sn_ir_binary(g, SN_OP_MUL, sn_ir_activation(g, c->activation, gate), up);
+    return sn_ir_unary(g, SN_OP_DROPOUT,
+                       sn_ir_linear(g, model, u, at(p, sizeof p, nm->ffn_out, layer)));
+  }
   int32_t u = sn_ir_linear(g, model, x, at(p, sizeof p, nm->ffn_in, layer));
   if (c->family->ffn == SN_FFN_GLU) {
     int64_t inner = c->intermediate_size;
@@ -118,10 +133,10 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
     emb = sn_ir_binary(g, SN_OP_ADD, emb, positions);
   }
   int32_t h =
-      sn_ir_unary(g, SN_OP_DROPOUT, sn_ir_model_layernorm(g, model, emb, nm->embed_norm, eps));
+      nm->embed_norm ? sn_ir_unary(g, SN_OP_DROPOUT, norm(g, model, c, emb, nm->embed_norm)) : emb;
 
   /* A relative-position bias (MPNet) is bucketed once, for all layers. */
-  sn_ir_attention_opts_t global = {1.0f, 1.0f, -1, -1, 0, 0};
+  sn_ir_attention_opts_t global = {1.0f, 1.0f, -1, -1, 0, f->causal, -1, -1, 0.0f};
   if (nm->rel_bias) {
     const sn_weight_t *w = sn_model_weight(model, nm->rel_bias);
     char name[200];
@@ -131,7 +146,7 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
                         : sn_ir_model_weight(g, model, "%s", nm->rel_bias); /* names it missing */
   }
   /* BERT scales the scores by 1/sqrt(head_dim), DistilBERT q before them. */
-  const int64_t head_dim = c->hidden_size / c->num_heads;
+  const int64_t head_dim = c->head_dim;
   const float scale = 1.0f / sqrtf((float)head_dim);
   global.q_scale = f->scale_q ? scale : 1.0f;
   global.score_scale = f->scale_q ? 1.0f : scale;
@@ -148,22 +163,28 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
             sn_ir_rotary_table(g, "rotary@local", c->rope_theta_local, head_dim, c->max_positions);
   }
 
+  global.norm_eps = local.norm_eps = eps;
   char p[160];
   for (int i = 0; i < c->num_layers; i++) {
-    const sn_ir_attention_opts_t *opts = c->layer_local[i] ? &local : &global;
+    sn_ir_attention_opts_t layer = c->layer_local[i] ? local : global;
+    const sn_ir_attention_opts_t *opts = &layer;
+    if (nm->q_norm) {
+      layer.q_norm = sn_ir_model_weight(g, model, "%s.weight", at(p, sizeof p, nm->q_norm, i));
+      layer.k_norm = sn_ir_model_weight(g, model, "%s.weight", at(p, sizeof p, nm->k_norm, i));
+    }
     int32_t q, k, v;
     if (f->layout == SN_LAYOUT_PRE_NORM) {
       /* x += attn(norm(x)); x += ffn(norm(x)); layer 0 may have no attention norm */
       at(p, sizeof p, nm->attn_norm, i);
       char wname[200];
       snprintf(wname, sizeof wname, "%s.weight", p);
-      int32_t x = sn_model_weight(model, wname) ? sn_ir_model_layernorm(g, model, h, p, eps) : h;
+      int32_t x = sn_model_weight(model, wname) ? norm(g, model, c, h, p) : h;
       project_qkv(g, model, c, x, i, &q, &k, &v);
       int32_t ctx = sn_ir_attention(g, c, q, k, v, mask, opts);
       int32_t attn = sn_ir_unary(g, SN_OP_DROPOUT,
                                  sn_ir_linear(g, model, ctx, at(p, sizeof p, nm->attn_out, i)));
       h = sn_ir_binary(g, SN_OP_ADD, attn, h);
-      int32_t y = sn_ir_model_layernorm(g, model, h, at(p, sizeof p, nm->ffn_norm, i), eps);
+      int32_t y = norm(g, model, c, h, at(p, sizeof p, nm->ffn_norm, i));
       h = sn_ir_binary(g, SN_OP_ADD, feed_forward(g, model, c, y, i), h);
       continue;
     }
@@ -178,7 +199,7 @@ sinter_status_t sn_ir_build_encoder(const sinter_model_t *model, const sn_build_
     int32_t out = sn_ir_binary(g, SN_OP_ADD, feed_forward(g, model, c, h1, i), h1);
     h = sn_ir_model_layernorm(g, model, out, at(p, sizeof p, nm->ffn_norm, i), eps);
   }
-  if (nm->final_norm) h = sn_ir_model_layernorm(g, model, h, nm->final_norm, eps);
+  if (nm->final_norm) h = norm(g, model, c, h, nm->final_norm);
   sn_ir_mark_output(g, "last_hidden_state", h);
   sn_ir_add_embedding_output(g, h, mask, options);
 

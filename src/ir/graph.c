@@ -31,6 +31,9 @@ static const char *const op_names[SN_OP_COUNT_] = {
     [SN_OP_MUL] = "mul",
     [SN_OP_ROTARY_QK] = "rotary_qk",
     [SN_OP_GLU] = "glu",
+    [SN_OP_SILU] = "silu",
+    [SN_OP_RMSNORM] = "rmsnorm",
+    [SN_OP_REPEAT_HEADS] = "repeat_heads",
     [SN_OP_SLICE_COLS] = "slice_cols",
     [SN_OP_LINEAR] = "linear",
     [SN_OP_ATTENTION] = "attention",
@@ -48,6 +51,8 @@ int sn_ir_inplace_input(const sn_ir_node_t *n) {
     case SN_OP_TANH:
     case SN_OP_L2_NORMALIZE:
     case SN_OP_ROTARY_QK:
+    case SN_OP_RMSNORM:
+    case SN_OP_SILU:
     case SN_OP_SOFTMAX: return 0;
     default: return -1;
   }
@@ -62,6 +67,8 @@ int sn_ir_op_is_packed(sn_ir_op_t op) {
     case SN_OP_ATTENTION:
     case SN_OP_ROTARY_QK:
     case SN_OP_GLU:
+    case SN_OP_RMSNORM:
+    case SN_OP_GATHER:
     case SN_OP_ADD_LAYERNORM:
     case SN_OP_SLICE_FIRST:
     case SN_OP_POOL:
@@ -161,7 +168,7 @@ static int rel_table_ok(const sn_ir_node_t *t, int64_t heads) {
 /* A rotary table for head size d: f32 [P, d], d even. */
 static int rotary_table_ok(const sn_ir_node_t *t, int64_t d) {
   return t->dtype == SN_IR_F32 && t->shape.rank == 2 && t->shape.dims[0] >= 1 && d >= 2 &&
-         d % 2 == 0 && t->shape.dims[1] == d;
+         d % 2 == 0 && d <= SN_IR_MAX_ROTARY_DIM && t->shape.dims[1] == d;
 }
 
 /* Infers node n's dtype and shape from its inputs and attributes. On failure
@@ -384,19 +391,50 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
       return 0;
     case SN_OP_ROTARY_QK: {
       int r = a->shape.rank;
-      if (a->dtype != SN_IR_F32 || n->heads < 1 || n->head_dim < 2 || r < 2 ||
-          a->shape.dims[r - 1] != 3 * (int64_t)n->heads * n->head_dim ||
-          !rotary_table_ok(b, n->head_dim) || (g->packed ? r != 2 : r != 3)) {
-        snprintf(msg, cap, "rotary_qk needs qkv [.., 3 x heads x head_dim] and a table [P, d]");
+      int64_t kv = n->kv_heads ? n->kv_heads : n->heads;
+      int norms = n->num_inputs == 4;
+      if (a->dtype != SN_IR_F32 || n->heads < 1 || n->head_dim < 2 || r < 2 || kv < 1 ||
+          n->heads % kv != 0 || a->shape.dims[r - 1] != (n->heads + 2 * kv) * n->head_dim ||
+          !rotary_table_ok(b, n->head_dim) || (g->packed ? r != 2 : r != 3) ||
+          (n->num_inputs != 2 && !norms) ||
+          (norms && (c->shape.rank != 1 || c->shape.dims[0] != n->head_dim ||
+                     in[3]->shape.rank != 1 || in[3]->shape.dims[0] != n->head_dim))) {
+        snprintf(msg, cap,
+                 "rotary_qk needs qkv [.., (heads + 2 kv_heads) x head_dim], a table [P, d] "
+                 "and, for q/k norms, two gammas [d]");
         return -1;
       }
       *out = a->shape;
       return 0;
     }
+    case SN_OP_SILU:
+      if (a->dtype != SN_IR_F32) {
+        snprintf(msg, cap, "silu needs an f32 operand");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    case SN_OP_RMSNORM:
+      if (a->dtype != SN_IR_F32 || b->shape.rank != 1 ||
+          b->shape.dims[0] != a->shape.dims[a->shape.rank - 1]) {
+        snprintf(msg, cap, "rmsnorm needs x and a gamma of the last dim's size");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
+    case SN_OP_REPEAT_HEADS:
+      if (a->dtype != SN_IR_F32 || a->shape.rank != 4 || n->heads < 1 || a->shape.dims[1] < 1 ||
+          n->heads % a->shape.dims[1] != 0) {
+        snprintf(msg, cap, "repeat_heads needs x [B, kv, S, d] with kv dividing heads");
+        return -1;
+      }
+      *out = a->shape;
+      out->dims[1] = n->heads;
+      return 0;
     case SN_OP_GLU: {
       int64_t last = a->shape.dims[a->shape.rank - 1];
       if (a->dtype != SN_IR_F32 || last < 2 || last % 2 != 0 || n->act <= SN_ACT_NONE ||
-          n->act > SN_ACT_TANH) {
+          n->act > SN_ACT_SILU) {
         snprintf(msg, cap, "glu needs f32 x [.., 2I] and an activation");
         return -1;
       }
@@ -406,16 +444,18 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
     }
     case SN_OP_ATTENTION: {
       int64_t hidden = (int64_t)n->heads * n->head_dim;
+      int64_t kv = n->kv_heads ? n->kv_heads : n->heads;
       int r = a->shape.rank;
       /* The bias table follows qkv when packed, qkv and the mask when not. */
       int fixed = g->packed ? 1 : 2;
       const sn_ir_node_t *table = n->num_inputs == fixed + 1 ? in[fixed] : NULL;
-      if (n->heads < 1 || n->head_dim < 1 || a->shape.dims[r - 1] != 3 * hidden ||
+      if (n->heads < 1 || n->head_dim < 1 || kv < 1 || n->heads % kv != 0 ||
+          a->shape.dims[r - 1] != hidden + 2 * kv * n->head_dim ||
           (n->num_inputs != fixed && !table) || (table && !rel_table_ok(table, n->heads)) ||
           (g->packed
                ? r != 2
                : (r != 3 || b->shape.rank != 2 || !same_dims(a->shape.dims, b->shape.dims, 2)))) {
-        snprintf(msg, cap, "attention needs qkv [.., 3 x heads x head_dim]%s%s",
+        snprintf(msg, cap, "attention needs qkv [.., (heads + 2 kv_heads) x head_dim]%s%s",
                  g->packed ? " rows" : " [B, S, 3H] and a mask [B, S]",
                  table ? " and a bias table [heads, 2D + 1]" : "");
         return -1;
@@ -476,7 +516,8 @@ static int inputs_ok(sn_ir_op_t op, int n) {
     case SN_OP_REL_BIAS:
     case SN_OP_ROTARY:
     case SN_OP_MUL:
-    case SN_OP_ROTARY_QK: return n == 2;
+    case SN_OP_RMSNORM: return n == 2;
+    case SN_OP_ROTARY_QK: return n == 2 || n == 4;
     case SN_OP_POOL: return n == 1 || n == 2;
     case SN_OP_ATTENTION: return n >= 1 && n <= 3;
     case SN_OP_LAYERNORM: return n == 3;
@@ -644,6 +685,18 @@ int32_t sn_ir_slice_cols(sn_ir_graph_t *g, int32_t x, int64_t begin, int64_t end
   return add_node(g, n);
 }
 
+int32_t sn_ir_rmsnorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, float eps) {
+  sn_ir_node_t n = make(SN_OP_RMSNORM, 2, x, gamma, 0);
+  n.eps = eps;
+  return add_node(g, n);
+}
+
+int32_t sn_ir_repeat_heads(sn_ir_graph_t *g, int32_t x, int32_t heads) {
+  sn_ir_node_t n = make(SN_OP_REPEAT_HEADS, 1, x, 0, 0);
+  n.heads = heads;
+  return add_node(g, n);
+}
+
 int32_t sn_ir_rotary(sn_ir_graph_t *g, int32_t x, int32_t table) {
   return add_node(g, make(SN_OP_ROTARY, 2, x, table, 0));
 }
@@ -765,14 +818,17 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
       default: break;
     }
     if (n->window) fprintf(out, " window=%d", (int)n->window);
+    if (n->kv_heads) fprintf(out, " kv_heads=%d", (int)n->kv_heads);
     if (n->causal) fprintf(out, " causal");
     switch (n->op) {
       case SN_OP_REL_BIAS: fprintf(out, " scale=%g", (double)n->scale); break;
+      case SN_OP_RMSNORM: fprintf(out, " eps=%g", (double)n->eps); break;
+      case SN_OP_REPEAT_HEADS: fprintf(out, " heads=%d", (int)n->heads); break;
       case SN_OP_ROTARY_QK:
         fprintf(out, " heads=%d head_dim=%d", (int)n->heads, (int)n->head_dim);
         break;
       case SN_OP_GLU: {
-        static const char *acts[] = {"none", "gelu", "gelu_tanh", "relu", "tanh"};
+        static const char *acts[] = {"none", "gelu", "gelu_tanh", "relu", "tanh", "silu"};
         fprintf(out, " act=%s", acts[n->act]);
         break;
       }

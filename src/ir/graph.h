@@ -60,7 +60,8 @@ typedef enum sn_ir_op {
   /* Ops made by the compiler's passes. */
   SN_OP_SLICE_COLS,    /* columns [begin, end) of the last dim */
   SN_OP_LINEAR,        /* (x, w [N, K], bias [N], residual?) -> act(x w^T + bias) + residual */
-  SN_OP_ATTENTION,     /* (qkv [.., 3H], mask when unpacked, bias table?) -> [.., H]: fused
+  SN_OP_ATTENTION,     /* (qkv [.., (h + 2 kv) d], mask when unpacked, bias table?) ->
+                          [.., h d] (kv = kv_heads or h): fused
                           multi-head attention with heads, head_dim, scale, window and causal;
                           the optional table [h, 2D + 1] is added to the scaled scores as
                           REL_BIAS does */
@@ -77,9 +78,16 @@ typedef enum sn_ir_op {
                      sin = table[s, d/2 + c] (rotate_half RoPE; P >= every S) */
   SN_OP_MUL,      /* (a, b) of one shape -> a * b elementwise */
   /* Packed ops added later. */
-  SN_OP_ROTARY_QK, /* (qkv [.., 3H], table [P, d]) -> qkv with the q and k heads rotated as
-                      ROTARY does, each token by its position in its sequence; v unchanged */
-  SN_OP_GLU,       /* (x [.., 2I]) -> act(x[.., :I]) * x[.., I:] (GeGLU, SwiGLU) */
+  SN_OP_ROTARY_QK,    /* (qkv [.., (h + 2 kv) d], table [P, d], q gamma?, k gamma?) -> qkv with
+                         the q and k heads (RMS-normalised first with the gammas, eps, when
+                         given) rotated as ROTARY does, each token by its position in its
+                         sequence; v unchanged */
+  SN_OP_GLU,          /* (x [.., 2I]) -> act(x[.., :I]) * x[.., I:] (GeGLU, SwiGLU) */
+  SN_OP_SILU,         /* x * sigmoid(x) */
+  SN_OP_RMSNORM,      /* (x, gamma [d]) -> x / sqrt(mean(x^2) + eps) * gamma over the last dim
+                         (also packed) */
+  SN_OP_REPEAT_HEADS, /* (x [B, kv, S, d]) -> [B, heads, S, d], head h = x's h / (heads / kv)
+                         (grouped-query attention's repeat_kv) */
   SN_OP_COUNT_
 } sn_ir_op_t;
 
@@ -111,6 +119,8 @@ typedef struct sn_ir_node {
   int32_t window;      /* ATTENTION, MASKED_SOFTMAX: 0, or only keys j with |i - j| <= window
                           for query i (sliding-window layers) */
   int32_t causal;      /* ATTENTION, MASKED_SOFTMAX: 1: only keys j <= i */
+  int32_t kv_heads;    /* ATTENTION, ROTARY_QK, REPEAT_HEADS: key/value heads (grouped-query
+                          attention); 0: as many as heads */
   const float *data;   /* WEIGHT: borrowed from the model, or `owned` */
   char *name;          /* WEIGHT: canonical tensor name (owned) */
   void *owned;         /* WEIGHT: data made by a compiler pass (owned) */
@@ -170,6 +180,8 @@ int32_t sn_ir_masked_softmax_windowed(sn_ir_graph_t *g, int32_t scores, int32_t 
                                       int32_t window, int32_t causal);
 int32_t sn_ir_rotary(sn_ir_graph_t *g, int32_t x, int32_t table);
 int32_t sn_ir_slice_cols(sn_ir_graph_t *g, int32_t x, int64_t begin, int64_t end);
+int32_t sn_ir_rmsnorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, float eps);
+int32_t sn_ir_repeat_heads(sn_ir_graph_t *g, int32_t x, int32_t heads);
 int32_t sn_ir_rel_bias(sn_ir_graph_t *g, int32_t scores, int32_t table, float scale);
 int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps);
 int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sinter_pooling_t mode);

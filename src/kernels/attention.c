@@ -57,9 +57,15 @@ typedef struct att_args {
   const float *bias; /* NULL, or [heads][2 bias_distance + 1] */
   int64_t bias_distance;
   int32_t window, causal;
+  int32_t kv_heads; /* heads of k and v (== heads unless grouped-query) */
   float *out;
   int64_t out_stride;
 } att_args_t;
+
+/* The k/v head that q head `head` reads (grouped-query attention). */
+static inline int64_t att_kv_head(const att_args_t *a, int head) {
+  return head / (a->heads / a->kv_heads);
+}
 
 /* A score outside the window or after the query (base 2). Finite, unlike
  * -inf: a lane with only such keys so far gets a finite running max, and its
@@ -154,8 +160,8 @@ static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head
   att_portable_scratch_t *sc = scratch;
   const int d = a->head_dim;
   const int64_t hd = (int64_t)a->heads * d, st = a->qkv_stride;
-  const float *kbase = a->qkv + k0 * st + hd + (int64_t)head * d;
-  const float *vbase = kbase + hd;
+  const float *kbase = a->qkv + k0 * st + hd + att_kv_head(a, head) * d;
+  const float *vbase = kbase + (int64_t)a->kv_heads * d;
   const float *brow =
       a->bias ? a->bias + head * (2 * a->bias_distance + 1) + a->bias_distance : NULL;
   for (int r = 0; r < nq; r++) {
@@ -392,14 +398,15 @@ void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offse
                       int32_t num_seqs, const sn_attention_params_t *p, float *out,
                       int64_t out_stride) {
   const int32_t heads = p->heads, head_dim = p->head_dim;
+  const int32_t kv_heads = p->kv_heads ? p->kv_heads : heads;
   if (num_seqs <= 0 || heads <= 0 || head_dim <= 0 || head_dim > SN_ATTENTION_MAX_HEAD_DIM ||
-      p->bias_distance < 0 || p->window < 0)
+      p->bias_distance < 0 || p->window < 0 || kv_heads < 1 || heads % kv_heads != 0)
     return;
   att_args_t a = {qkv,       qkv_stride, offsets,
                   num_seqs,  heads,      head_dim,
                   p->scale,  p->bias,    p->bias ? p->bias_distance : 0,
-                  p->window, p->causal,  out,
-                  out_stride};
+                  p->window, p->causal,  kv_heads,
+                  out,       out_stride};
   void (*thread_fn)(const att_args_t *, int, int) = att_thread_portable;
 #if SN_X86
   int isa = sn_cpu_isa();
@@ -481,8 +488,8 @@ TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
     const att_args_t *a, int64_t k0, int len, int head, int64_t q0, int nq, const int d,
     const int dp, SFX(att_scratch_t) * sc) {
   const int64_t hd = (int64_t)a->heads * d, st = a->qkv_stride, ost = a->out_stride;
-  const float *kbase = a->qkv + k0 * st + hd + (int64_t)head * d;
-  const float *vbase = kbase + hd;
+  const float *kbase = a->qkv + k0 * st + hd + att_kv_head(a, head) * d;
+  const float *vbase = kbase + (int64_t)a->kv_heads * d;
   /* The softmax runs in base 2: fold log2(e) into the queries once. */
   const VEC qscale = V_SET1(a->scale * SN_LOG2E);
   float *restrict kt = sc->kt, *restrict vt = sc->vt;

@@ -218,18 +218,33 @@ void sn_softmax_rows_f32(const float *x, int64_t rows, int64_t n, float *out) {
 
 /* ------------------------------------------------------- rotary, gated units */
 
+/* RMS-normalises one head row of d floats in place-safe fashion into o. */
+static void rms_head(const float *x, const float *gamma, int64_t d, float eps, float *o) {
+  double ss = 0;
+  for (int64_t c = 0; c < d; c++) ss += (double)x[c] * x[c];
+  float inv = 1.0f / sqrtf((float)(ss / (double)d) + eps);
+  for (int64_t c = 0; c < d; c++) o[c] = gamma[c] * (x[c] * inv);
+}
+
 void sn_rotary_qk_f32(const float *qkv, int64_t stride, const int32_t *offsets, int32_t num_seqs,
-                      int32_t heads, int32_t head_dim, const float *table, float *out) {
-  const int64_t half = head_dim / 2, hidden = (int64_t)heads * head_dim;
+                      int32_t heads, int32_t kv_heads, int32_t head_dim, const float *table,
+                      const float *q_gamma, const float *k_gamma, float eps, float *out) {
+  const int64_t half = head_dim / 2;
+  const int64_t kv = kv_heads ? kv_heads : heads, width = (heads + 2 * kv) * head_dim;
+  float normed[2 * 1024];
   for (int32_t i = 0; i < num_seqs; i++)
     for (int64_t t = offsets[i]; t < offsets[i + 1]; t++) {
       const float *cs = table + (t - offsets[i]) * head_dim, *sn = cs + half;
       const float *x = qkv + t * stride;
       float *o = out + t * stride;
-      /* q and k: 2 x heads heads of head_dim; x1 is read before o1 is written,
-       * so out may be qkv. */
-      for (int64_t h = 0; h < 2 * heads; h++) {
-        const float *x1 = x + h * head_dim, *x2 = x1 + half;
+      /* q then k heads; x1 is read before o1 is written, so out may be qkv. */
+      for (int64_t h = 0; h < heads + kv; h++) {
+        const float *x1 = x + h * head_dim;
+        if (q_gamma && head_dim <= 1024) {
+          rms_head(x1, h < heads ? q_gamma : k_gamma, head_dim, eps, normed);
+          x1 = normed;
+        }
+        const float *x2 = x1 + half;
         float *o1 = o + h * head_dim, *o2 = o1 + half;
         for (int64_t c = 0; c < half; c++) {
           float a = x1[c], b = x2[c];
@@ -238,8 +253,17 @@ void sn_rotary_qk_f32(const float *qkv, int64_t stride, const int32_t *offsets, 
         }
       }
       if (out != qkv)
-        for (int64_t c = 2 * hidden; c < 3 * hidden; c++) o[c] = x[c];
+        for (int64_t c = (heads + kv) * head_dim; c < width; c++) o[c] = x[c];
     }
+}
+
+void sn_rms_norm_f32(const float *x, const float *gamma, int64_t rows, int64_t h, float eps,
+                     float *out) {
+  for (int64_t r = 0; r < rows; r++) rms_head(x + r * h, gamma, h, eps, out + r * h);
+}
+
+void sn_silu_f32(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
 }
 
 void sn_glu_f32(const float *x, int64_t rows, int64_t inner, int act, float *out) {
@@ -252,6 +276,7 @@ void sn_glu_f32(const float *x, int64_t rows, int64_t inner, int act, float *out
       for (int64_t k = 0; k < rows * inner; k++) out[k] = out[k] > 0 ? out[k] : 0;
       break;
     case SN_ACT_TANH: sn_tanh_f32(out, rows * inner); break;
+    case SN_ACT_SILU: sn_silu_f32(out, rows * inner); break;
     default: break;
   }
   for (int64_t r = 0; r < rows; r++)

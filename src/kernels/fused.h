@@ -64,6 +64,9 @@ typedef struct sn_attention_params {
   int64_t bias_distance; /* D >= 0 */
   int32_t window;        /* 0, or only keys j with |i - j| <= window for query i */
   int32_t causal;        /* 1: only keys j <= i */
+  int32_t kv_heads;      /* 0, or fewer key/value heads than heads (grouped-query): q head h
+                            reads k/v head h / (heads / kv_heads); qkv rows are then
+                            heads + 2 kv_heads heads wide */
 } sn_attention_params_t;
 
 void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
@@ -94,10 +97,21 @@ void sn_embed_layernorm_f32(const float *word_table, const float *pos_table,
  * `stride`, H = heads * head_dim), each token by its position p in its
  * sequence: features c and c + d/2 of a head become x_c cos - x_{c+d/2} sin
  * and x_{c+d/2} cos + x_c sin, cos = table[p, c], sin = table[p, d/2 + c]
- * (table [positions, d]; every p must be a row). out gets the same rows, v
- * copied; it may be qkv itself. */
+ * (table [positions, d]; every p must be a row). Rows hold heads q heads,
+ * then kv_heads k and kv_heads v heads; with q_gamma and k_gamma each q and k
+ * head is RMS-normalised first (Qwen3's q_norm, k_norm). out gets the same
+ * rows, v copied; it may be qkv itself. */
 void sn_rotary_qk_f32(const float *qkv, int64_t stride, const int32_t *offsets, int32_t num_seqs,
-                      int32_t heads, int32_t head_dim, const float *table, float *out);
+                      int32_t heads, int32_t kv_heads, int32_t head_dim, const float *table,
+                      const float *q_gamma, const float *k_gamma, float eps, float *out);
+
+/* RMSNorm over rows of length h: x / sqrt(mean(x^2) + eps) * gamma (out may
+ * alias x). */
+void sn_rms_norm_f32(const float *x, const float *gamma, int64_t rows, int64_t h, float eps,
+                     float *out);
+
+/* In place over n floats: x sigmoid(x) (SiLU). */
+void sn_silu_f32(float *x, int64_t n);
 
 /* Gated linear unit over rows of 2 inner floats: out[r, c] = act(x[r, c]) *
  * x[r, inner + c] (GeGLU with GELU, ...). act: SN_ACT_GELU, SN_ACT_GELU_TANH,

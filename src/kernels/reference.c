@@ -200,6 +200,29 @@ void sn_ref_rotary(const float *x, const float *table, int64_t bh, int64_t s, in
   }
 }
 
+void sn_ref_silu(const float *x, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; i++) out[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+void sn_ref_rmsnorm(const float *x, const float *gamma, int64_t rows, int64_t h, float eps,
+                    float *out) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * h;
+    double ss = 0;
+    for (int64_t c = 0; c < h; c++) ss += (double)xr[c] * xr[c];
+    float inv = 1.0f / sqrtf((float)(ss / (double)h) + eps);
+    for (int64_t c = 0; c < h; c++) out[r * h + c] = gamma[c] * (xr[c] * inv);
+  }
+}
+
+void sn_ref_repeat_heads(const float *x, int64_t b, int64_t kv, int64_t heads, int64_t sd,
+                         float *out) {
+  for (int64_t i = 0; i < b; i++)
+    for (int64_t h = 0; h < heads; h++)
+      memcpy(out + (i * heads + h) * sd, x + (i * kv + h / (heads / kv)) * sd,
+             (size_t)sd * sizeof *out);
+}
+
 void sn_ref_mul(const float *a, const float *b, int64_t n, float *out) {
   for (int64_t i = 0; i < n; i++) out[i] = a[i] * b[i];
 }

@@ -40,6 +40,17 @@ void sn_ref_masked_softmax(const float *scores, const float *mask, int64_t b, in
 void sn_ref_rotary(const float *x, const float *table, int64_t bh, int64_t s, int64_t d,
                    float *out);
 
+/* out[i] = x[i] sigmoid(x[i]) (out may alias x). */
+void sn_ref_silu(const float *x, int64_t n, float *out);
+
+/* RMSNorm over rows of length h: x / sqrt(mean(x^2) + eps) * gamma. */
+void sn_ref_rmsnorm(const float *x, const float *gamma, int64_t rows, int64_t h, float eps,
+                    float *out);
+
+/* x [B, kv, S, d] -> out [B, heads, S, d]: head h is x's head h / (heads / kv). */
+void sn_ref_repeat_heads(const float *x, int64_t b, int64_t kv, int64_t heads, int64_t sd,
+                         float *out);
+
 /* out[i] = a[i] * b[i] (out may alias either). */
 void sn_ref_mul(const float *a, const float *b, int64_t n, float *out);
 

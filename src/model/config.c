@@ -23,10 +23,12 @@ sinter_status_t sn_config_parse_activation(const char *name, const char *label,
     *out = SN_ACT_GELU_TANH;
   } else if (!strcmp(name, "relu")) {
     *out = SN_ACT_RELU;
+  } else if (!strcmp(name, "silu") || !strcmp(name, "swish")) {
+    *out = SN_ACT_SILU;
   } else {
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
                         "%s: unsupported activation \"%s\" (supported: gelu, gelu_new, "
-                        "gelu_pytorch_tanh, relu)",
+                        "gelu_pytorch_tanh, relu, silu)",
                         label, name);
   }
   return SINTER_OK;
@@ -207,10 +209,27 @@ sinter_status_t sn_config_parse(const char *json, size_t size, const char *path,
                       path, (int)out->max_position_embeddings, (int)out->position_offset);
     goto done;
   }
-  if (out->hidden_size % out->num_heads != 0) {
+  /* SiLU runs only as a gated block's activation (there is no SiLU epilogue). */
+  if (out->activation == SN_ACT_SILU && out->family->ffn != SN_FFN_GLU) {
+    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                      "%s: unsupported activation \"%s\" for %s (silu only in gated "
+                      "feed-forward blocks)",
+                      path, out->hidden_act, out->family->name);
+    goto done;
+  }
+  /* A family that reads head_dim (Qwen3) may have heads x head_dim != hidden. */
+  if (out->head_dim == 0 && out->hidden_size % out->num_heads != 0) {
     st = sn_error_set(err, SINTER_ERR_FORMAT,
                       "%s: hidden size %d is not a multiple of the number of attention heads %d",
                       path, (int)out->hidden_size, (int)out->num_heads);
+    goto done;
+  }
+  if (out->head_dim == 0) out->head_dim = out->hidden_size / out->num_heads;
+  if (out->num_kv_heads == 0) out->num_kv_heads = out->num_heads;
+  if (out->num_kv_heads < 1 || out->num_heads % out->num_kv_heads != 0) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT,
+                      "%s: %d attention heads are not a multiple of %d key/value heads", path,
+                      (int)out->num_heads, (int)out->num_kv_heads);
     goto done;
   }
   /* Eager mode pads with this id: it must be a row of the embedding table. */

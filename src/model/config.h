@@ -45,6 +45,8 @@ typedef struct sn_config {
   int32_t type_vocab_size; /* 0 for DistilBERT */
   int32_t pad_token_id;
   int32_t relative_buckets; /* rows of the relative-bias table (MPNet); 0: none */
+  int32_t num_kv_heads;     /* grouped-query attention: key/value heads (num_heads when equal) */
+  int32_t head_dim;         /* hidden_size / num_heads unless the config says otherwise */
   /* Rotary positions (ModernBERT): thetas of the global and the sliding-window
    * layers; 0: none (a position table). */
   float rope_theta_global, rope_theta_local;

@@ -60,15 +60,18 @@ typedef struct sn_family_arch {
  * printf formats taking the layer index; a linear names the prefix of its
  * .weight and .bias, a norm the prefix of its .weight and .bias. */
 typedef struct sn_family_names {
-  const char *word, *position, *token_type; /* token_type NULL: no type embeddings */
-  const char *embed_norm;
+  const char *word, *position, *token_type;     /* token_type NULL: no type embeddings */
+  const char *embed_norm;                       /* NULL: the embedding is not normalised */
   const char *q, *k, *v, *attn_out, *attn_norm; /* per layer */
   const char *qkv;                              /* per layer, one linear for q, k, v; or NULL */
-  const char *ffn_in, *ffn_out, *ffn_norm;      /* per layer */
-  const char *pooler;                           /* NULL: the family has none */
-  const char *cls_dense, *cls_out;              /* the classification head's linears */
-  const char *cls_norm;                         /* its norm (SN_CLS_DENSE_ACT_NORM) */
-  const char *final_norm;                       /* after the layers (pre-norm), or NULL */
+  const char *q_norm, *k_norm; /* per layer: RMSNorm of q's and k's heads (Qwen3), or NULL */
+  const char *ffn_gate;        /* per layer: the gate linear of a gated block whose input
+                                  half is ffn_in (SwiGLU: gate_proj, up_proj), or NULL */
+  const char *ffn_in, *ffn_out, *ffn_norm; /* per layer */
+  const char *pooler;                      /* NULL: the family has none */
+  const char *cls_dense, *cls_out;         /* the classification head's linears */
+  const char *cls_norm;                    /* its norm (SN_CLS_DENSE_ACT_NORM) */
+  const char *final_norm;                  /* after the layers (pre-norm), or NULL */
   const char *rel_bias; /* [config relative_buckets, heads] bucketed position biases shared by
                            the layers (MPNet); NULL: none */
 } sn_family_names_t;
@@ -89,6 +92,8 @@ typedef struct sn_family {
   sn_cls_head_t cls_head;
   sn_layer_layout_t layout;
   sn_ffn_t ffn;
+  int rms_norm; /* 1: the norms are RMSNorms (weight only), not LayerNorms */
+  int causal;   /* 1: a decoder: each token sees the ones before it */
   /* With names.rel_bias: relative positions (key - query) are bucketed into
    * rel_buckets (sn_ir_relative_bucket), log-spaced up to rel_max_distance. */
   int32_t rel_buckets, rel_max_distance;

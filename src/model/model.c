@@ -80,25 +80,35 @@ static int build_expected(const sn_config_t *c, expected_list_t *l) {
   int64_t H = c->hidden_size, I = c->intermediate_size, L = c->num_labels;
   int ab = c->attention_bias, mb = c->mlp_bias, nb = c->norm_bias;
   char p[128];
-  int rc =
-      expect(l, 0, c->vocab_size, H, "%s", nm->word) | expect_norm_b(l, 0, H, nm->embed_norm, nb);
+  const int64_t QH = (int64_t)c->num_heads * c->head_dim,
+                KVH = (int64_t)c->num_kv_heads * c->head_dim;
+  if (f->rms_norm) nb = 0; /* an RMSNorm has a weight only */
+  int rc = expect(l, 0, c->vocab_size, H, "%s", nm->word);
+  if (nm->embed_norm) rc |= expect_norm_b(l, 0, H, nm->embed_norm, nb);
   if (nm->position) rc |= expect(l, 0, c->max_position_embeddings, H, "%s", nm->position);
   if (nm->token_type) rc |= expect(l, 0, c->type_vocab_size, H, "%s", nm->token_type);
   if (nm->rel_bias) rc |= expect(l, 0, c->relative_buckets, c->num_heads, "%s", nm->rel_bias);
   for (int i = 0; i < c->num_layers; i++) {
     if (nm->qkv) {
-      rc |= expect_linear_b(l, 0, 3 * H, H, layer_name(p, sizeof p, nm->qkv, i), ab);
+      rc |= expect_linear_b(l, 0, QH + 2 * KVH, H, layer_name(p, sizeof p, nm->qkv, i), ab);
     } else {
-      rc |= expect_linear_b(l, 0, H, H, layer_name(p, sizeof p, nm->q, i), ab);
-      rc |= expect_linear_b(l, 0, H, H, layer_name(p, sizeof p, nm->k, i), ab);
-      rc |= expect_linear_b(l, 0, H, H, layer_name(p, sizeof p, nm->v, i), ab);
+      rc |= expect_linear_b(l, 0, QH, H, layer_name(p, sizeof p, nm->q, i), ab);
+      rc |= expect_linear_b(l, 0, KVH, H, layer_name(p, sizeof p, nm->k, i), ab);
+      rc |= expect_linear_b(l, 0, KVH, H, layer_name(p, sizeof p, nm->v, i), ab);
     }
-    rc |= expect_linear_b(l, 0, H, H, layer_name(p, sizeof p, nm->attn_out, i), ab);
-    /* Pre-norm: the first layer's input is the normalised embedding already. */
+    if (nm->q_norm) {
+      rc |= expect_norm_b(l, 0, c->head_dim, layer_name(p, sizeof p, nm->q_norm, i), 0);
+      rc |= expect_norm_b(l, 0, c->head_dim, layer_name(p, sizeof p, nm->k_norm, i), 0);
+    }
+    rc |= expect_linear_b(l, 0, H, QH, layer_name(p, sizeof p, nm->attn_out, i), ab);
+    /* Pre-norm: the first layer's attention norm may be absent (ModernBERT's
+     * input is the normalised embedding already). */
     int first_prenorm = f->layout == SN_LAYOUT_PRE_NORM && i == 0;
-    if (!first_prenorm) rc |= expect_norm_b(l, 0, H, layer_name(p, sizeof p, nm->attn_norm, i), nb);
-    int64_t in_rows = f->ffn == SN_FFN_GLU ? 2 * I : I;
+    rc |= expect_norm_b(l, first_prenorm, H, layer_name(p, sizeof p, nm->attn_norm, i), nb);
+    int64_t in_rows = f->ffn == SN_FFN_GLU && !nm->ffn_gate ? 2 * I : I;
     rc |= expect_linear_b(l, 0, in_rows, H, layer_name(p, sizeof p, nm->ffn_in, i), mb);
+    if (nm->ffn_gate)
+      rc |= expect_linear_b(l, 0, I, H, layer_name(p, sizeof p, nm->ffn_gate, i), mb);
     rc |= expect_linear_b(l, 0, H, I, layer_name(p, sizeof p, nm->ffn_out, i), mb);
     rc |= expect_norm_b(l, 0, H, layer_name(p, sizeof p, nm->ffn_norm, i), nb);
   }

@@ -34,6 +34,7 @@ static void write_node(sn_wbuf_t *w, const sn_ir_node_t *n, uint64_t tensor_offs
   sn_wbuf_u32(w, (uint32_t)n->head_dim);
   sn_wbuf_u32(w, (uint32_t)n->window);
   sn_wbuf_u32(w, (uint32_t)n->causal);
+  sn_wbuf_u32(w, (uint32_t)n->kv_heads);
   sn_wbuf_u64(w, (uint64_t)n->arena_offset);
   if (n->op == SN_OP_WEIGHT) {
     sn_wbuf_str(w, n->name);
@@ -141,6 +142,7 @@ sinter_status_t sn_plan_decode(const unsigned char *data, size_t size, const uns
     n->head_dim = (int32_t)sn_rbuf_u32(&r);
     n->window = (int32_t)sn_rbuf_u32(&r);
     n->causal = (int32_t)sn_rbuf_u32(&r);
+    n->kv_heads = (int32_t)sn_rbuf_u32(&r);
     n->arena_offset = (int64_t)sn_rbuf_u64(&r);
     if (r.bad) break;
     if (n->op < 0 || n->op >= SN_OP_COUNT_ || !sn_ir_op_is_packed(n->op) || n->num_inputs < 0 ||
@@ -149,8 +151,8 @@ sinter_status_t sn_plan_decode(const unsigned char *data, size_t size, const uns
         (n->op == SN_OP_INPUT && n->input != SN_INPUT_IDS && n->input != SN_INPUT_TYPE_IDS) ||
         (n->op == SN_OP_POOL &&
          (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_WEIGHTED_MEAN)) ||
-        ((n->op == SN_OP_LINEAR || n->op == SN_OP_GLU) &&
-         (n->act < SN_ACT_NONE || n->act > SN_ACT_TANH)) ||
+        (n->op == SN_OP_LINEAR && (n->act < SN_ACT_NONE || n->act > SN_ACT_TANH)) ||
+        (n->op == SN_OP_GLU && (n->act <= SN_ACT_NONE || n->act > SN_ACT_SILU)) ||
         (n->int8 != 0 && (n->op != SN_OP_LINEAR || n->int8 != 1)))
       return sn_error_set(err, SINTER_ERR_FORMAT,
                           "%s: PLAN node %u at byte %zu is invalid (op %d, %d inputs)", label, i,

@@ -12,6 +12,16 @@ static sinter_status_t check_against_config(const sn_ir_graph_t *g, const sn_con
   int embeds = 0;
   for (int32_t i = 0; i < g->count; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
+    if (n->op == SN_OP_GATHER) { /* the word rows alone (Qwen3: no embedding norm) */
+      const sn_ir_node_t *table = &g->nodes[n->inputs[0]], *idx = &g->nodes[n->inputs[1]];
+      embeds++;
+      if (table->op != SN_OP_WEIGHT || table->layout || table->shape.dims[0] != c->vocab_size ||
+          table->shape.dims[1] != c->hidden_size || idx->op != SN_OP_INPUT ||
+          idx->input != SN_INPUT_IDS)
+        return sn_error_set(err, SINTER_ERR_FORMAT,
+                            "%s: the plan's embedding gather does not match its config", label);
+      continue;
+    }
     if (n->op != SN_OP_EMBED_LN) continue;
     embeds++;
     const sn_ir_node_t *word = &g->nodes[n->inputs[1]];

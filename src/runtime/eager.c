@@ -84,6 +84,11 @@ static sinter_status_t run_node(const sn_ir_graph_t *g, int32_t i, slot_t *s,
       sn_ref_rotary(x, b->data, a->dims[0] * a->dims[1], a->dims[2], a->dims[3], out);
       break;
     case SN_OP_MUL: sn_ref_mul(x, b->data, o->numel, out); break;
+    case SN_OP_SILU: sn_ref_silu(x, o->numel, out); break;
+    case SN_OP_RMSNORM: sn_ref_rmsnorm(x, b->data, o->numel / last, last, n->eps, out); break;
+    case SN_OP_REPEAT_HEADS:
+      sn_ref_repeat_heads(x, a->dims[0], a->dims[1], n->heads, a->dims[2] * a->dims[3], out);
+      break;
     case SN_OP_SLICE_COLS:
       sn_ref_slice_cols(x, a->numel / a->dims[g->nodes[n->inputs[0]].shape.rank - 1],
                         a->dims[g->nodes[n->inputs[0]].shape.rank - 1], n->begin, n->end, out);

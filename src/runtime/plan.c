@@ -157,9 +157,20 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
         break;
       }
       case SN_OP_ROTARY_QK:
-        sn_rotary_qk_f32(x, last, offsets, num_seqs, n->heads, n->head_dim,
-                         in_data(e, n, 1, ids, type_ids), out);
+        sn_rotary_qk_f32(x, last, offsets, num_seqs, n->heads, n->kv_heads, n->head_dim,
+                         in_data(e, n, 1, ids, type_ids),
+                         n->num_inputs == 4 ? in_data(e, n, 2, ids, type_ids) : NULL,
+                         n->num_inputs == 4 ? in_data(e, n, 3, ids, type_ids) : NULL, n->eps, out);
         break;
+      case SN_OP_RMSNORM:
+        sn_rms_norm_f32(x, in_data(e, n, 1, ids, type_ids), rows, last, n->eps, out);
+        break;
+      case SN_OP_GATHER: { /* the word rows of the ids (models without an embedding norm) */
+        const float *table = in_data(e, n, 0, ids, type_ids);
+        for (int64_t t = 0; t < total; t++)
+          memcpy(out + t * last, table + (int64_t)ids[t] * last, (size_t)last * sizeof(float));
+        break;
+      }
       case SN_OP_GLU: sn_glu_f32(x, rows, last, (int)n->act, out); break;
       case SN_OP_LINEAR: {
         if (e->observer) {
@@ -176,12 +187,14 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
         break;
       }
       case SN_OP_ATTENTION: {
-        sn_attention_params_t ap = {n->heads, n->head_dim, n->scale, NULL, 0, n->window, n->causal};
+        sn_attention_params_t ap = {n->heads, n->head_dim, n->scale,  NULL,
+                                    0,        n->window,   n->causal, n->kv_heads};
         if (n->num_inputs == 2) { /* a relative-position bias table */
           ap.bias = in_data(e, n, 1, ids, type_ids);
           ap.bias_distance = (g->nodes[n->inputs[1]].shape.dims[1] - 1) / 2;
         }
-        sn_attention_f32(x, 3 * last, offsets, num_seqs, &ap, out, last);
+        sn_attention_f32(x, g->nodes[n->inputs[0]].shape.dims[1], offsets, num_seqs, &ap, out,
+                         last);
       } break;
       case SN_OP_ADD_LAYERNORM:
         sn_add_layernorm_f32(x, n->num_inputs == 4 ? in_data(e, n, 3, ids, type_ids) : NULL,

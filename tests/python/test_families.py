@@ -17,7 +17,8 @@ GOLDEN = ROOT / "tests" / "fixtures" / "golden"
 
 
 @pytest.mark.parametrize("name,family,arch", [("xlmr_st", "roberta", "XLMRobertaModel"),
-                                              ("modernbert_st", "modernbert", "ModernBertModel")])
+                                              ("modernbert_st", "modernbert", "ModernBertModel"),
+                                              ("qwen3_st", "qwen3", "Qwen3Model")])
 def test_sentence_transformer_folders(tmp_path, name, family, arch):
     g = json.loads((GOLDEN / f"{name}.json").read_text())
     texts = [c["text"] for c in g["cases"]]

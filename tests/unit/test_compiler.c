@@ -303,6 +303,11 @@ static void test_compiled_modernbert(void) {
   compare_modes_up_to("modernbert_base", 48);
 }
 
+/* Qwen3: causal, grouped-query attention, q/k norms, SwiGLU, RMSNorm. */
+static void test_compiled_qwen3(void) {
+  compare_modes_up_to("qwen3_base", 64);
+}
+
 static void test_refusals(void) {
   sinter_model_t *m = open_fixture("bert_cls");
   if (!m) return;
@@ -371,6 +376,7 @@ int main(void) {
   SN_RUN(test_compiled_roberta_family);
   SN_RUN(test_compiled_mpnet);
   SN_RUN(test_compiled_modernbert);
+  SN_RUN(test_compiled_qwen3);
   SN_RUN(test_refusals);
   SN_RUN(test_linear_kernel_choice);
   SN_RUN(test_shared_linears_validate_each_weight);

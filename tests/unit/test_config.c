@@ -124,6 +124,30 @@ static void test_modernbert_family(void) {
                SINTER_ERR_UNSUPPORTED, &err, "classifier_pooling \"max\"");
 }
 
+/* Qwen3: grouped-query heads, head_dim from the config (heads x head_dim !=
+ * hidden), RMSNorm eps, SiLU; refusals name the field. */
+static void test_qwen3_family(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  SN_CHECK_OK(parse("{\"model_type\":\"qwen3\",\"hidden_size\":36,\"num_attention_heads\":4,"
+                    "\"num_key_value_heads\":2,\"head_dim\":10,\"vocab_size\":100,"
+                    "\"rms_norm_eps\":1e-5,\"rope_theta\":1000.0}",
+                    &c, &err),
+              &err);
+  SN_CHECK(!strcmp(c.family->name, "qwen3") && c.num_kv_heads == 2 && c.head_dim == 10);
+  SN_CHECK(c.activation == SN_ACT_SILU && c.rope_theta_global == 1000.0f);
+  SN_CHECK(c.attention_bias == 0 && c.mlp_bias == 0);
+  sn_config_deinit(&c);
+  SN_CHECK_ERR(parse("{\"model_type\":\"qwen3\",\"num_attention_heads\":4,"
+                     "\"num_key_value_heads\":3}",
+                     &c, &err),
+               SINTER_ERR_FORMAT, &err, "4 attention heads are not a multiple of 3");
+  SN_CHECK_ERR(parse("{\"model_type\":\"qwen3\",\"use_sliding_window\":true}", &c, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "use_sliding_window");
+  SN_CHECK_ERR(parse("{\"model_type\":\"qwen3\",\"rope_scaling\":{\"type\":\"yarn\"}}", &c, &err),
+               SINTER_ERR_UNSUPPORTED, &err, "rope_scaling");
+}
+
 static void test_distilbert(void) {
   sn_config_t c;
   sinter_error_t err;
@@ -141,7 +165,7 @@ static void test_refusals(void) {
   sinter_error_t err;
   SN_CHECK_ERR(parse("{\"model_type\":\"deberta-v2\"}", &c, &err), SINTER_ERR_UNSUPPORTED, &err,
                "unsupported model_type \"deberta-v2\" (supported: bert, distilbert, roberta, "
-               "xlm-roberta, camembert, mpnet, modernbert)");
+               "xlm-roberta, camembert, mpnet, modernbert, qwen3)");
   SN_CHECK_ERR(parse("{\"model_type\":\"mpnet\",\"relative_attention_num_buckets\":16}", &c, &err),
                SINTER_ERR_UNSUPPORTED, &err,
                "relative_attention_num_buckets 16 is under the 32 buckets");
@@ -263,6 +287,7 @@ int main(void) {
   SN_RUN(test_roberta_family);
   SN_RUN(test_mpnet_family);
   SN_RUN(test_modernbert_family);
+  SN_RUN(test_qwen3_family);
   SN_RUN(test_refusals);
   SN_RUN(test_missing_file);
   SN_RUN(test_sentence_transformers_modules);

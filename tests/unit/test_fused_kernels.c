@@ -214,7 +214,7 @@ static void check_attention_full(const int32_t *lens, int num, int heads, int d,
       out = malloc((size_t)(total > 0 ? total : 1) * ostride * sizeof(float));
       for (int64_t i = 0; i < total * ostride; i++) out[i] = NAN; /* catches unwritten cells */
     }
-    sn_attention_params_t ap = {heads, d, scale, bias, bias ? bias_distance : 0, window, causal};
+    sn_attention_params_t ap = {heads, d, scale, bias, bias ? bias_distance : 0, window, causal, 0};
     sn_attention_f32(in, stride, offsets, num, &ap, out, os);
     double err = 0;
     for (int64_t t = 0; t < total; t++)

@@ -175,6 +175,10 @@ static void test_modernbert_family(void) {
   run_model_golden("modernbert_base");
 }
 
+static void test_qwen3_family(void) {
+  run_model_golden("qwen3_base");
+}
+
 /* A real sentence-transformers folder's embeddings (`golden` in
  * tests/fixtures/golden) against sentence-transformers encode. */
 static void run_st_golden(const char *golden_name, const char *dir, const char *label,
@@ -240,6 +244,7 @@ int main(void) {
   SN_RUN(test_roberta_family);
   SN_RUN(test_mpnet_family);
   SN_RUN(test_modernbert_family);
+  SN_RUN(test_qwen3_family);
   SN_RUN(test_bert_legacy_bf16);
   SN_RUN(test_default_model);
   SN_RUN(test_all_mpnet_base_v2);
