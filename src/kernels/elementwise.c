@@ -39,6 +39,23 @@ static void tanh_portable(float *x, int64_t n) {
   for (int64_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
 }
 
+static void silu_portable(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+#if SN_X86
+/* x / (1 + e^-x); e^-x capped at e^88 (finite) where x / (1 + e^-x) is 0 anyway. */
+SN_TARGET_AVX512 static inline __m512 silu_v16(__m512 x) {
+  __m512 e = sn_exp_v16(_mm512_min_ps(_mm512_sub_ps(_mm512_setzero_ps(), x), SN_V16(88.0f)));
+  return _mm512_div_ps(x, _mm512_add_ps(SN_V16(1.0f), e));
+}
+
+SN_TARGET_AVX2 static inline __m256 silu_v8(__m256 x) {
+  __m256 e = sn_exp_v8(_mm256_min_ps(_mm256_sub_ps(_mm256_setzero_ps(), x), SN_V8(88.0f)));
+  return _mm256_div_ps(x, _mm256_add_ps(SN_V8(1.0f), e));
+}
+#endif
+
 #if SN_X86
 /* One definition per (activation, ISA): full vectors, then one masked tail. */
 #define SN_UNARY_AVX512(name, vfn)                                                     \
@@ -64,9 +81,11 @@ static void tanh_portable(float *x, int64_t n) {
 SN_UNARY_AVX512(gelu_avx512, sn_gelu_v16)
 SN_UNARY_AVX512(gelu_tanh_avx512, sn_gelu_tanh_v16)
 SN_UNARY_AVX512(tanh_avx512, sn_tanh_v16)
+SN_UNARY_AVX512(silu_avx512, silu_v16)
 SN_UNARY_AVX2(gelu_avx2, sn_gelu_v8)
 SN_UNARY_AVX2(gelu_tanh_avx2, sn_gelu_tanh_v8)
 SN_UNARY_AVX2(tanh_avx2, sn_tanh_v8)
+SN_UNARY_AVX2(silu_avx2, silu_v8)
 #endif
 
 static unary_fn pick(unary_fn avx512, unary_fn avx2, unary_fn portable) {
@@ -263,7 +282,7 @@ void sn_rms_norm_f32(const float *x, const float *gamma, int64_t rows, int64_t h
 }
 
 void sn_silu_f32(float *x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+  run_unary(PICK(silu), x, n);
 }
 
 void sn_glu_f32(const float *x, int64_t rows, int64_t inner, int act, float *out) {

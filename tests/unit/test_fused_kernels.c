@@ -34,16 +34,17 @@ enum {
   K_POOL,
   K_L2,
   K_SOFTMAX,
+  K_SILU,
   K_COUNT
 };
-static const char *const kernel_names[K_COUNT] = {"attention",   "add_layernorm", "embed_layernorm",
-                                                  "gelu",        "gelu_tanh",     "tanh",
-                                                  "pool_packed", "l2_normalize",  "softmax"};
+static const char *const kernel_names[K_COUNT] = {
+    "attention", "add_layernorm", "embed_layernorm", "gelu",    "gelu_tanh",
+    "tanh",      "pool_packed",   "l2_normalize",    "softmax", "silu"};
 /* "abs": max |got - want|; "rel": max |got - want| / max(1, |want|); "tol":
  * max |got - want| / (1e-6 |want| + 1e-7), where <= 1 means every element is
  * within 1e-6 relative or 1e-7 absolute. */
 static const char *const error_kinds[K_COUNT] = {"abs", "rel", "rel", "tol", "tol",
-                                                 "tol", "rel", "rel", "tol"};
+                                                 "tol", "rel", "rel", "tol", "tol"};
 /* Largest error seen per kernel and ISA level; -1 = not run. */
 static double max_err[K_COUNT][3] = {{-1, -1, -1}, {-1, -1, -1}, {-1, -1, -1},
                                      {-1, -1, -1}, {-1, -1, -1}, {-1, -1, -1},
@@ -473,6 +474,10 @@ static void test_tanh(void) {
   check_activation(K_TANH, sn_tanh_f32, sn_ref_tanh);
 }
 
+static void test_silu(void) {
+  check_activation(K_SILU, sn_silu_f32, sn_ref_silu);
+}
+
 static void test_activation_nan(void) {
   for (int isa = 0; isa <= sn_cpu_isa_max(); isa++) {
     sn_cpu_set_isa(isa);
@@ -611,6 +616,7 @@ int main(void) {
   SN_RUN(test_gelu);
   SN_RUN(test_gelu_tanh);
   SN_RUN(test_tanh);
+  SN_RUN(test_silu);
   SN_RUN(test_activation_nan);
   SN_RUN(test_pool_packed);
   SN_RUN(test_l2_normalize);
