@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/make_family_models.py — base-sized checkpoints of the encoder families
 with random weights (fixed seed), for benchmarks: the shapes of roberta-base,
-xlm-roberta-base, mpnet-base (all-mpnet-base-v2) and ModernBERT-base, saved
+xlm-roberta-base, mpnet-base (all-mpnet-base-v2), ModernBERT-base and
+Qwen3-0.6B (Qwen3-Embedding-0.6B's encoder), saved
 with save_pretrained under DIR (default /tmp/sinter-families/NAME).
 Developer-run with the fixtures venv (torch, transformers); not CI.
 
@@ -29,6 +30,12 @@ SHAPES = {
         vocab_size=50368, hidden_size=768, intermediate_size=1152, num_hidden_layers=22,
         num_attention_heads=12, max_position_embeddings=8192, local_attention=128,
         global_attn_every_n_layers=3, pad_token_id=50283)),
+    # Qwen3-Embedding-0.6B's shape: 28 layers, 16 heads over 8 key/value heads of
+    # 128, hidden 1024, SwiGLU of 3072.
+    "qwen3-0.6b": lambda: transformers.Qwen3Model(transformers.Qwen3Config(
+        vocab_size=151669, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
+        num_attention_heads=16, num_key_value_heads=8, head_dim=128,
+        max_position_embeddings=32768, rms_norm_eps=1e-6, tie_word_embeddings=True)),
 }
 
 

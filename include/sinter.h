@@ -104,6 +104,8 @@ typedef struct sinter_model_info {
                              intermediate_size wide (GeGLU) */
   int32_t sliding_layers; /* how many layers see only the keys within sliding_window */
   int32_t sliding_window; /* positions on each side of the query, in those layers */
+  int32_t head_dim;       /* features per head (hidden_size / num_heads unless the config says) */
+  int32_t num_kv_heads;   /* key/value heads: num_heads, or fewer (grouped-query attention) */
 } sinter_model_info_t;
 
 /* Opens the Hugging Face model folder `path` (config.json, model.safetensors or

@@ -449,6 +449,8 @@ void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   out->gated_ffn = c->family->ffn == SN_FFN_GLU;
   for (int i = 0; i < c->num_layers; i++) out->sliding_layers += c->layer_local[i];
   out->sliding_window = out->sliding_layers ? c->local_window : 0;
+  out->head_dim = c->head_dim;
+  out->num_kv_heads = c->num_kv_heads;
 }
 
 size_t sinter_model_warning_count(const sinter_model_t *m) {

@@ -50,14 +50,17 @@ sinter_status_t measure_session(sinter_session_t *session, const sinter_model_in
     }
     if (info->vocab_size > 101) ids[i][0] = 101; /* [CLS] */
     out->tokens += len;
-    /* Linears: q, k, v, out (4 H^2) and the feed-forward (2 HI, or 3 HI when
-     * gated); attention: 4 L H per key a query sees, all L keys in global
-     * layers, at most 2 window + 1 in sliding ones. */
+    /* Linears: q and out (H x heads d each), k and v (H x kv_heads d each),
+     * the feed-forward (2 HI, or 3 HI when gated); attention: 4 L heads d per
+     * key a query sees, all L keys in global layers, at most 2 window + 1 in
+     * sliding ones. */
+    const double QH = (double)info->num_heads * info->head_dim;
+    const double KVH = (double)info->num_kv_heads * info->head_dim;
     const double ffn = info->gated_ffn ? 3 * H * I : 2 * H * I;
     const double local_keys = fmin((double)len, 2.0 * info->sliding_window + 1);
-    flops += info->num_layers * 2.0 * len * (4 * H * H + ffn) +
-             (info->num_layers - info->sliding_layers) * 4.0 * len * len * H +
-             info->sliding_layers * 4.0 * len * local_keys * H;
+    flops += info->num_layers * 2.0 * len * (2 * H * QH + 2 * H * KVH + ffn) +
+             (info->num_layers - info->sliding_layers) * 4.0 * len * len * QH +
+             info->sliding_layers * 4.0 * len * local_keys * QH;
   }
   sinter_batch_t b = {batch, (const int32_t *const *)ids, NULL, lengths};
   sinter_outputs_t o;
