@@ -98,8 +98,8 @@ typedef struct sinter_model_info {
   int32_t num_labels;        /* 0 when the model has no classification head */
   const char *const *labels; /* num_labels names, index = class id */
   int32_t pad_token_id;
-  int32_t has_weights; /* 1 for a folder; 0 for the description an artifact
-                          carries: it runs compiled, never eager */
+  int32_t has_weights;    /* 1 for a folder; 0 for the description an artifact
+                             carries: it runs compiled, never eager */
   int32_t gated_ffn;      /* 1: the feed-forward's input linear gives [input, gate], twice
                              intermediate_size wide (GeGLU) */
   int32_t sliding_layers; /* how many layers see only the keys within sliding_window */
@@ -107,6 +107,19 @@ typedef struct sinter_model_info {
   int32_t head_dim;       /* features per head (hidden_size / num_heads unless the config says) */
   int32_t num_kv_heads;   /* key/value heads: num_heads, or fewer (grouped-query attention) */
 } sinter_model_info_t;
+
+/* The text of the folder's prompt `name` (config_sentence_transformers.json's
+ * "prompts", prepended to a text before tokenizing it, as
+ * sentence-transformers does), or NULL when it defines none of that name;
+ * name NULL: the default_prompt_name's text, or NULL. Borrowed from the model.
+ * A model opened from an artifact has no prompts. */
+const char *sinter_model_prompt(const sinter_model_t *model, const char *name);
+
+/* How many prompts the folder defines, the i-th one's name (NULL out of
+ * range), and default_prompt_name (NULL: none). Borrowed. */
+size_t sinter_model_prompt_count(const sinter_model_t *model);
+const char *sinter_model_prompt_name(const sinter_model_t *model, size_t index);
+const char *sinter_model_default_prompt_name(const sinter_model_t *model);
 
 /* Opens the Hugging Face model folder `path` (config.json, model.safetensors or
  * a sharded index, optional tokenizer and sentence-transformers files), or,

@@ -423,7 +423,7 @@ XLMR_ST_TEXTS = [
 ]
 
 
-def st_fixture(name, model, seed, tok_dir, texts, max_seq, pooling_mode="mean"):
+def st_fixture(name, model, seed, tok_dir, texts, max_seq, pooling_mode="mean", prompts=None):
     """A sentence-transformers folder (Transformer, Pooling, Normalize) on
     `model` with the tokenizer files of tok_dir: the whole path from text to
     a normalized pooled embedding, against SentenceTransformer.encode."""
@@ -453,6 +453,10 @@ def st_fixture(name, model, seed, tok_dir, texts, max_seq, pooling_mode="mean"):
         with open(os.path.join(folder, rel), "w") as f:
             json.dump(obj, f, indent=2)
             f.write("\n")
+    if prompts:
+        with open(os.path.join(folder, "config_sentence_transformers.json"), "w") as f:
+            json.dump({"prompts": prompts, "default_prompt_name": None}, f, indent=2)
+            f.write("\n")
     st = SentenceTransformer(folder, device="cpu")
     st.eval()
     emb = st.encode(texts, convert_to_numpy=True, batch_size=4)
@@ -463,8 +467,12 @@ def st_fixture(name, model, seed, tok_dir, texts, max_seq, pooling_mode="mean"):
         cases.append({"text": t, "input_ids": feats["input_ids"][i, :n].tolist(),
                       "embedding": [f32(x) for x in emb[i]]})
     assert max(len(c["input_ids"]) for c in cases) == max_seq, "the long text must be truncated"
-    write_golden(name, cases, {"max_seq_length": max_seq, "pooling": pooling_mode,
-                               "normalize": True})
+    extra = {"max_seq_length": max_seq, "pooling": pooling_mode, "normalize": True}
+    if prompts:  # each prompt's embeddings, as encode(prompt_name=...) gives them
+        extra["prompted"] = {p: [[f32(x) for x in row] for row in
+                                 st.encode(texts, prompt_name=p, convert_to_numpy=True,
+                                           batch_size=4)] for p in prompts}
+    write_golden(name, cases, extra)
     print(f"  {name}: {len(cases)} texts through SentenceTransformer.encode", flush=True)
 
 
@@ -858,7 +866,9 @@ def make_qwen3_st():
                                                           "rope_theta": 10000.0},
                       tie_word_embeddings=False, pad_token_id=0)
     st_fixture("qwen3_st", Qwen3Model(cfg), 21, tok_dir, XLMR_ST_TEXTS, 24,
-               pooling_mode="lasttoken")
+               pooling_mode="lasttoken",
+               prompts={"query": "Instruct: Given a web search query, retrieve relevant "
+                                 "passages that answer the query\nQuery:", "document": ""})
 
 
 FAMILY_FIXTURES = (make_roberta_cls, make_xlmr_base, make_camembert_mlm, make_xlmr_st,

@@ -102,15 +102,36 @@ class Model:
                                               truncation=_TRUNCATION[truncation])
         return np.frombuffer(data, dtype=np.float32).reshape(-1, width), tokens
 
-    def encode(self, texts, batch_size=32, normalize=None, pooling=None):
+    def prompt(self, prompt_name=None, prompt=None):
+        """The text put before each input, as sentence-transformers resolves it:
+        `prompt` itself, else the folder's prompt `prompt_name`
+        (config_sentence_transformers.json; ValueError when it has none of that
+        name), else its default_prompt_name's, else None."""
+        if prompt is not None:
+            return prompt
+        prompts = self.info.get("prompts", {})
+        if prompt_name is not None:
+            if prompt_name not in prompts:
+                raise ValueError(f"prompt_name {prompt_name!r}: the model's prompts are "
+                                 f"{sorted(prompts)!r}")
+            return prompts[prompt_name]
+        default = self.info.get("default_prompt_name")
+        return prompts.get(default) if default else None
+
+    def encode(self, texts, batch_size=32, normalize=None, pooling=None, prompt_name=None,
+               prompt=None):
         """Sentence embeddings: float32 [n, hidden] (a 1-D vector for one str).
         texts: str, a list of str, or token-id lists / numpy arrays. normalize:
         None (the folder's choice), True or False. pooling: None (the
         folder's), "cls", "mean", "max", "mean_sqrt_len", "lasttoken" or
-        "weightedmean"."""
+        "weightedmean". prompt_name / prompt: the text put before each input
+        (see prompt(); texts only)."""
         one = isinstance(texts, str)
-        out, _ = self._run([texts] if one else texts, batch_size=batch_size, normalize=normalize,
-                           pooling=pooling)
+        texts = [texts] if one else texts
+        before = self.prompt(prompt_name, prompt)
+        if before and all(isinstance(t, str) for t in texts):
+            texts = [before + t for t in texts]
+        out, _ = self._run(texts, batch_size=batch_size, normalize=normalize, pooling=pooling)
         return out[0] if one else out
 
     def token_embeddings(self, texts, batch_size=32):

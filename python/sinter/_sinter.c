@@ -107,17 +107,36 @@ static PyObject *Program_info(ProgramObject *p, PyObject *unused) {
   if (!labels) return NULL;
   for (int k = 0; k < i->num_labels; k++)
     PyList_SET_ITEM(labels, k, PyUnicode_FromString(i->labels[k]));
+  /* config_sentence_transformers.json's prompts: {name: text}. */
+  PyObject *prompts = PyDict_New();
+  if (!prompts) {
+    Py_DECREF(labels);
+    return NULL;
+  }
+  for (size_t k = 0; k < sinter_model_prompt_count(p->model); k++) {
+    const char *name = sinter_model_prompt_name(p->model, k);
+    PyObject *text = PyUnicode_FromString(sinter_model_prompt(p->model, name));
+    if (!text || PyDict_SetItemString(prompts, name, text) < 0) {
+      Py_XDECREF(text);
+      Py_DECREF(labels);
+      Py_DECREF(prompts);
+      return NULL;
+    }
+    Py_DECREF(text);
+  }
+  const char *def = sinter_model_default_prompt_name(p->model);
   static const char *const origins[] = {"file", "local_cache", "remote_cache", "compiled"};
   unsigned origin = (unsigned)p->pinfo.origin;
   return Py_BuildValue(
-      "{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:N,s:i,s:s,s:i,s:i,s:s,s:d}", "model_type",
+      "{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:N,s:i,s:s,s:i,s:i,s:s,s:d,s:N,s:z}", "model_type",
       i->model_type, "architecture", i->architecture, "hidden_size", (int)i->hidden_size,
       "num_layers", (int)i->num_layers, "vocab_size", (int)i->vocab_size, "max_seq_length",
       (int)i->max_seq_length, "pooling", (int)i->pooling, "normalize", (int)i->normalize,
       "num_labels", (int)i->num_labels, "has_pooler", (int)i->has_pooler, "labels", labels, "dtype",
       (int)p->pinfo.dtype, "origin", origin < 4 ? origins[origin] : "unknown", "max_tokens",
       (int)p->pinfo.max_tokens, "max_seq", (int)p->pinfo.max_seq, "content_key",
-      p->pinfo.content_key, "compile_seconds", p->pinfo.compile_seconds);
+      p->pinfo.content_key, "compile_seconds", p->pinfo.compile_seconds, "prompts", prompts,
+      "default_prompt_name", def);
 }
 
 /* --------------------------------------------------------------- inputs */

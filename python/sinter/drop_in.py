@@ -91,8 +91,7 @@ class SentenceTransformer:
                show_progress_bar=None, output_value="sentence_embedding", precision="float32",
                convert_to_numpy=True, convert_to_tensor=False, device=None,
                normalize_embeddings=False, truncate_dim=None, **kwargs):
-        if prompt_name is not None:
-            raise ValueError(f"prompt_name {prompt_name!r}: this model defines no prompts")
+        prompt = self.model.prompt(prompt_name, prompt)
         if precision != "float32":
             raise ValueError(f"precision {precision!r}: sinter's drop-in returns float32 only")
         if output_value not in ("sentence_embedding", "token_embeddings", None):

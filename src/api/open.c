@@ -307,6 +307,9 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
                         : origin == SN_CACHE_LOCAL ? SN_PROGRAM_FROM_LOCAL_CACHE
                                                    : SN_PROGRAM_COMPILED,
                         seconds);
+  /* The prompts are the folder's text, not part of the artifact. */
+  if (folder && sn_program_owned_model(kept.program))
+    sn_model_move_prompts(sn_program_owned_model(kept.program), folder);
   /* Load warnings of the folder (unexpected tensors) and of the cache. */
   const sinter_model_t *described = folder ? folder : sn_program_model(kept.program);
   for (size_t i = 0; i < sinter_model_warning_count(described); i++)

@@ -313,6 +313,17 @@ static sinter_status_t load_pooling(const char *dir, const char *sub, sn_st_modu
       count++;
     }
   }
+  /* include_prompt false leaves the prompt's tokens out of the pooling. */
+  int include_prompt = 1;
+  st = sn_json_get_bool(root, "include_prompt", 1, path, &include_prompt, err);
+  if (st) goto done;
+  if (!include_prompt) {
+    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                      "%s: include_prompt=false (pooling without the prompt's tokens) is not "
+                      "supported",
+                      path);
+    goto done;
+  }
   /* Newer sentence-transformers write "pooling_mode": "mean" as well. */
   const char *mode_name = NULL;
   st = sn_json_get_string(root, "pooling_mode", NULL, path, &mode_name, err);

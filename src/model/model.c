@@ -357,6 +357,88 @@ static sinter_model_t *new_model(const char *source) {
   return m;
 }
 
+/* Most prompts and bytes per prompt a folder may define. */
+#define MAX_PROMPTS 64
+#define MAX_PROMPT_BYTES 16384
+
+/* config_sentence_transformers.json's "prompts" ({name: text}) and
+ * "default_prompt_name", when the file exists. */
+static sinter_status_t load_prompts(sinter_model_t *m, sinter_error_t *err) {
+  char *path = sn_path_join(m->dir, "config_sentence_transformers.json");
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "path");
+  cJSON *root = NULL;
+  sinter_status_t st = SINTER_OK;
+  if (!sn_path_exists(path)) goto done;
+  if ((st = sn_json_load(path, &root, err))) goto done;
+  const cJSON *prompts =
+      cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "prompts") : NULL;
+  if (!cJSON_IsObject(root) || (prompts && !cJSON_IsNull(prompts) && !cJSON_IsObject(prompts))) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: \"prompts\" must be an object of strings", path);
+    goto done;
+  }
+  const cJSON *p;
+  cJSON_ArrayForEach(p, prompts) {
+    if (!cJSON_IsString(p) || strlen(p->valuestring) > MAX_PROMPT_BYTES ||
+        strlen(p->string) > 128 || m->prompt_names.count >= MAX_PROMPTS) {
+      st = sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: prompt \"%.64s\" must be a string of at most %d bytes (at most %d "
+                        "prompts, names of at most 128 bytes)",
+                        path, p->string, MAX_PROMPT_BYTES, MAX_PROMPTS);
+      goto done;
+    }
+    if (sn_strlist_addf(&m->prompt_names, 0, "%s", p->string) ||
+        sn_strlist_addf(&m->prompt_texts, 0, "%s", p->valuestring)) {
+      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prompts");
+      goto done;
+    }
+  }
+  const char *def = NULL;
+  if ((st = sn_json_get_string(root, "default_prompt_name", NULL, path, &def, err))) goto done;
+  if (def && !sinter_model_prompt(m, def)) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT,
+                      "%s: default_prompt_name \"%.64s\" is not one of the prompts", path, def);
+    goto done;
+  }
+  if (def && !(m->default_prompt = strdup(def)))
+    st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "prompts");
+done:
+  cJSON_Delete(root);
+  free(path);
+  return st;
+}
+
+void sn_model_move_prompts(sinter_model_t *to, sinter_model_t *from) {
+  sn_strlist_clear(&to->prompt_names);
+  sn_strlist_clear(&to->prompt_texts);
+  free(to->default_prompt);
+  to->prompt_names = from->prompt_names;
+  to->prompt_texts = from->prompt_texts;
+  to->default_prompt = from->default_prompt;
+  memset(&from->prompt_names, 0, sizeof from->prompt_names);
+  memset(&from->prompt_texts, 0, sizeof from->prompt_texts);
+  from->default_prompt = NULL;
+}
+
+const char *sinter_model_prompt(const sinter_model_t *m, const char *name) {
+  if (!m) return NULL;
+  if (!name) name = m->default_prompt;
+  for (size_t i = 0; name && i < m->prompt_names.count; i++)
+    if (!strcmp(m->prompt_names.items[i], name)) return m->prompt_texts.items[i];
+  return NULL;
+}
+
+size_t sinter_model_prompt_count(const sinter_model_t *m) {
+  return m ? m->prompt_names.count : 0;
+}
+
+const char *sinter_model_prompt_name(const sinter_model_t *m, size_t i) {
+  return m && i < m->prompt_names.count ? m->prompt_names.items[i] : NULL;
+}
+
+const char *sinter_model_default_prompt_name(const sinter_model_t *m) {
+  return m ? m->default_prompt : NULL;
+}
+
 sinter_status_t sn_model_load_dir(const char *dir, sinter_model_t **out_model,
                                   sinter_error_t *err) {
   *out_model = NULL;
@@ -364,6 +446,7 @@ sinter_status_t sn_model_load_dir(const char *dir, sinter_model_t **out_model,
   if (!m) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "model");
   sinter_status_t st = load_config(m, err);
   if (!st) st = sn_st_modules_load(dir, &m->modules, err);
+  if (!st) st = load_prompts(m, err);
   if (!st) st = sn_st_open_dir(dir, &m->archive, err);
   if (!st) st = bind_weights(m, err);
   if (!st) st = sn_model_load_tokenizer(m, err);
@@ -413,6 +496,9 @@ void sinter_model_close(sinter_model_t *m) {
   free(m->weights);
   sn_strlist_clear(&m->warnings);
   sn_strlist_clear(&m->sources);
+  sn_strlist_clear(&m->prompt_names);
+  sn_strlist_clear(&m->prompt_texts);
+  free(m->default_prompt);
   sn_st_close(m->archive);
   sn_config_deinit(&m->config);
   free(m->config_json);

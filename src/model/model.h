@@ -58,6 +58,11 @@ typedef struct sn_model_description {
  * loaded from the files' bytes in memory. *out is owned by the caller
  * (sinter_model_close). Errors: those of sn_config_parse and the tokenizer
  * loader, prefixed with `source`. */
+/* Moves `from`'s prompts (config_sentence_transformers.json) to `to`: the
+ * description a cached artifact carries has none, the folder it was made
+ * for has them. */
+void sn_model_move_prompts(sinter_model_t *to, sinter_model_t *from);
+
 sinter_status_t sn_model_create_described(const sn_model_description_t *desc, sinter_model_t **out,
                                           sinter_error_t *err);
 

@@ -25,6 +25,10 @@ struct sinter_model {
   sn_tokenizer_t *tokenizer;            /* NULL when the folder has no tokenizer files */
   sn_tokenizer_file_t *tokenizer_files; /* owned copies of what the tokenizer was read from */
   size_t tokenizer_file_count;
+  /* config_sentence_transformers.json's prompts (names and texts, in file
+   * order) and default_prompt_name (NULL: none). */
+  sn_strlist_t prompt_names, prompt_texts;
+  char *default_prompt;
 };
 
 /* Loads the tokenizer from files (borrowed; copied into the model) into

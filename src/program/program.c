@@ -113,6 +113,10 @@ void sinter_program_release(sinter_program_t *p) {
   free(p);
 }
 
+sinter_model_t *sn_program_owned_model(sinter_program_t *p) {
+  return p->owned_model;
+}
+
 const sinter_model_t *sinter_program_model(const sinter_program_t *p) {
   return p->model;
 }

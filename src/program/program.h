@@ -87,6 +87,8 @@ sinter_status_t sn_program_create(const sinter_model_t *model, sn_ir_graph_t *pl
 
 /* Setters for the creator, before the program is shared. */
 void sn_program_own_model(sinter_program_t *p, sinter_model_t *model); /* closed with p */
+/* The model the program owns (an artifact's description), or NULL. */
+sinter_model_t *sn_program_owned_model(sinter_program_t *p);
 /* The mapping is moved (unmapped with p); `path` names the file (copied). */
 void sn_program_own_mapping(sinter_program_t *p, sn_mapped_file_t *map, const char *path);
 void sn_program_set_key(sinter_program_t *p, const uint8_t key[32]);

@@ -12,12 +12,12 @@
 #include "server/out.h"
 
 /* The fields every TEI route shares: model, truncate, truncation_direction,
- * prompt_name (refused: sinter has no prompts). */
+ * prompt_name (the engine looks it up in the model's prompts). */
 static int common(const cJSON *o, sn_request_t *r, sn_parse_error_t *e) {
   if (sn_request_string(o, "model", &r->model, e) ||
       sn_request_bool(o, "truncate", &r->truncate, e))
     return -1;
-  const char *dir = NULL, *prompt = NULL;
+  const char *dir = NULL;
   if (sn_request_string(o, "truncation_direction", &dir, e)) return -1;
   /* TEI's examples say "right"; its enum, "Right"; huggingface_hub sends
    * "left"/"right". */
@@ -25,11 +25,7 @@ static int common(const cJSON *o, sn_request_t *r, sn_parse_error_t *e) {
     return sn_request_fail(e, 422, "truncation_direction",
                            "`truncation_direction` must be \"Left\" or \"Right\"");
   r->truncate_left = dir && !strcasecmp(dir, "Left");
-  if (sn_request_string(o, "prompt_name", &prompt, e)) return -1;
-  if (prompt)
-    return sn_request_fail(e, 422, "prompt_name",
-                           "`prompt_name` \"%.64s\": the model defines no prompts", prompt);
-  return 0;
+  return sn_request_string(o, "prompt_name", &r->prompt_name, e);
 }
 
 /* /embed's fields, from the parsed body. */
@@ -186,13 +182,10 @@ int sn_tei_parse_tokenize(const sn_parse_input_t *in, sn_request_t *r, sn_parse_
   sn_request_init(r, SN_OP_TOKENIZE);
   if (sn_request_parse_object(r, in->body, in->size, 422, e)) return -1;
   const cJSON *o = r->json;
-  const char *prompt = NULL;
   if (sn_request_string(o, "model", &r->model, e) ||
       sn_request_bool(o, "add_special_tokens", &r->add_special, e) ||
-      sn_request_string(o, "prompt_name", &prompt, e))
+      sn_request_string(o, "prompt_name", &r->prompt_name, e))
     return -1;
-  if (prompt)
-    return sn_request_fail(e, 422, "prompt_name", "`prompt_name`: the model defines no prompts");
   return sn_request_read_texts(r, cJSON_GetObjectItemCaseSensitive(o, "inputs"), "inputs",
                                &in->limits, e);
 }
@@ -309,7 +302,7 @@ char *sn_tei_write_tokenize(const sn_request_t *req, const sn_served_t *m, const
   sn_out_put(&o, "[");
   for (size_t i = 0; i < res->count; i++) {
     const sinter_encoding_t *enc = &res->enc[i];
-    const char *text = req->texts[i];
+    const char *text = res->texts ? res->texts[i] : req->texts[i];
     sn_out_put(&o, "%s[", i ? "," : "");
     for (size_t t = 0; t < enc->length; t++) {
       sn_out_put(&o, "%s{\"id\":%d,\"text\":", t ? "," : "", (int)enc->ids[t]);

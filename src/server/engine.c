@@ -151,6 +151,37 @@ static int tokenize(sn_work_t *w, size_t count, const char **texts, const char *
   const sn_served_t *m = w->model;
   w->enc = calloc(count, sizeof *w->enc);
   if (!w->enc) return oom(e);
+  /* TEI's prompt_name: the model's prompt before each text, as
+   * sentence-transformers does (its tokens count toward truncation). */
+  const char *prompt = NULL;
+  char **prompted = NULL;
+  if (w->req->prompt_name && !pairs) {
+    prompt = sinter_model_prompt(m->model, w->req->prompt_name);
+    if (!prompt) {
+      free(w->enc);
+      w->enc = NULL;
+      return sn_request_fail(e, 422, "prompt_name",
+                             "`prompt_name` \"%.64s\": model \"%s\" defines no prompt of that "
+                             "name (%zu prompts)",
+                             w->req->prompt_name, m->name, sinter_model_prompt_count(m->model));
+    }
+    size_t plen = strlen(prompt);
+    prompted = calloc(count, sizeof *prompted);
+    for (size_t i = 0; prompted && i < count; i++) {
+      size_t len = strlen(texts[i]);
+      if (!(prompted[i] = malloc(plen + len + 1))) break;
+      memcpy(prompted[i], prompt, plen);
+      memcpy(prompted[i] + plen, texts[i], len + 1);
+    }
+    if (!prompted || (count && !prompted[count - 1])) {
+      for (size_t i = 0; prompted && i < count; i++) free(prompted[i]);
+      free(prompted);
+      free(w->enc);
+      w->enc = NULL;
+      return oom(e);
+    }
+    texts = (const char **)prompted;
+  }
   sinter_tokenize_options_t topts = {m->max_input_tokens,
                                      !truncate ? SINTER_TRUNCATE_NONE
                                      : left    ? SINTER_TRUNCATE_LEFT
@@ -161,6 +192,12 @@ static int tokenize(sn_work_t *w, size_t count, const char **texts, const char *
   sinter_status_t st = sinter_model_tokenize_batch(m->model, count, texts, NULL, pairs, pair_sizes,
                                                    &topts, w->enc, &err);
   w->res.tokenize_seconds = sn_batcher_now() - t0;
+  if (prompted && !w->ids && !st) { /* /tokenize answers spans of the prompted texts */
+    w->res.texts = prompted;
+    prompted = NULL;
+  }
+  for (size_t i = 0; prompted && i < count; i++) free(prompted[i]);
+  free(prompted);
   if (st) {
     free(w->enc);
     w->enc = NULL;
@@ -444,6 +481,8 @@ void sn_work_free(sn_work_t *w) {
   if (w->enc) sinter_encodings_free(w->enc, w->res.count);
   free(w->enc);
   if (w->res.enc) sinter_encodings_free(w->res.enc, w->res.count);
+  for (size_t i = 0; w->res.texts && i < w->res.count; i++) free(w->res.texts[i]);
+  free(w->res.texts);
   free(w->res.enc);
   for (size_t i = 0; w->res.decoded && i < w->res.count; i++) sinter_free(w->res.decoded[i]);
   free(w->res.decoded);

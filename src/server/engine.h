@@ -47,6 +47,8 @@ typedef struct sn_result {
   size_t *order;       /* SN_OP_RERANK: input indices best first, top_n of them */
   size_t n_order;
   sinter_encoding_t *enc; /* SN_OP_TOKENIZE: [count] */
+  char **texts;           /* SN_OP_TOKENIZE with a prompt: the texts tokenized, which the
+                             offsets index (owned), or NULL: the request's */
   char **decoded;         /* SN_OP_DECODE: [count] */
   size_t tokens;          /* tokens computed (usage) */
   double tokenize_seconds, queue_seconds, compute_seconds;

@@ -62,6 +62,7 @@ typedef struct sn_request {
                                  with the first (TEI's /similarity) */
   const char *output;         /* KServe: the one output tensor asked for by name, or NULL */
   int binary_output;          /* KServe: the output goes as binary tensor data */
+  const char *prompt_name;    /* TEI: the model's prompt to put before each text, or NULL */
 } sn_request_t;
 
 /* A parse failure: the HTTP status (400, 413 or 422), the offending field

@@ -4,6 +4,7 @@ tokenizer) and ModernBertModel (byte-level BPE), made by
 scripts/make_fixtures.py --families-only, give SentenceTransformer.encode's
 token ids and embeddings through the CLI and the server; so does the real
 all-mpnet-base-v2 (MPNet)."""
+import json
 import math
 
 import pytest
@@ -96,5 +97,46 @@ def test_server_info_reports_lasttoken_pooling(tmp_path):
         status, info, _ = s.get("/info")
         assert status == 200 and info["model_type"]["embedding"]["pooling"] == "lasttoken"
         assert info["model_family"] == "roberta" and info["architecture"] == "XLMRobertaModel"
+    finally:
+        assert s.stop() == 0
+
+
+def test_cli_prompts_match_sentence_transformers():
+    """config_sentence_transformers.json's prompts: --prompt-name as
+    encode(prompt_name=...), --prompt TEXT the same text; an unknown name is
+    refused, naming it."""
+    g = golden("qwen3_st")
+    texts = [c["text"] for c in g["cases"]]
+    folder = MODELS / "qwen3_st"
+    for name, want in g["prompted"].items():
+        rows = json_lines(run("embed", "--model", folder, "--prompt-name", name, *texts,
+                              check=0).stdout)
+        for row, vec, text in zip(rows, want, texts):
+            assert row["text"] == text and max_abs_diff(row["embedding"], vec) < TOLERANCE
+    prompt = json.loads((folder / "config_sentence_transformers.json").read_text())["prompts"]
+    rows = json_lines(run("embed", "--model", folder, "--prompt", prompt["query"], *texts,
+                          check=0).stdout)
+    assert max_abs_diff(rows[0]["embedding"], g["prompted"]["query"][0]) < TOLERANCE
+    proc = run("embed", "--model", folder, "--prompt-name", "passage", "x", check=1)
+    assert '--prompt-name "passage"' in proc.stderr and "no prompt of that name" in proc.stderr
+
+
+def test_server_prompt_name(tmp_path):
+    """TEI's prompt_name on /embed and /tokenize: the model's prompt before each
+    text; a name it does not define is a 422 naming it."""
+    g = golden("qwen3_st")
+    texts = [c["text"] for c in g["cases"]]
+    s = Server(tmp_path, MODELS / "qwen3_st")
+    try:
+        status, got, _ = s.post("/embed", {"inputs": texts, "prompt_name": "query"})
+        assert status == 200
+        for vec, want in zip(got, g["prompted"]["query"]):
+            assert max_abs_diff(vec, want) < TOLERANCE
+        status, plain, _ = s.post("/embed", {"inputs": texts[:1]})
+        assert status == 200 and max_abs_diff(plain[0], g["cases"][0]["embedding"]) < TOLERANCE
+        status, toks, _ = s.post("/tokenize", {"inputs": "x", "prompt_name": "query"})
+        assert status == 200 and "".join(t["text"] or "" for t in toks[0]).startswith("Instruct:")
+        status, body, _ = s.post("/embed", {"inputs": "x", "prompt_name": "passage"})
+        assert status == 422 and "passage" in body["error"] and "no prompt" in body["error"]
     finally:
         assert s.stop() == 0

@@ -84,3 +84,18 @@ def test_int8_per_family_accuracy(tmp_path):
     assert cos.min() >= 0.998, cos.min()
     with pytest.raises(sinter.Error, match="int8 is refused for the mpnet family: .*0.9971"):
         sinter.Model(MODELS / "mpnet_base", cache=tmp_path / "c", dtype="int8")
+
+
+def test_prompts_as_sentence_transformers(tmp_path):
+    """encode(prompt_name=...) on sinter.Model and the drop-in, against
+    SentenceTransformer.encode(prompt_name=...) recorded in the golden."""
+    g = json.loads((GOLDEN / "qwen3_st.json").read_text())
+    texts = [c["text"] for c in g["cases"]]
+    m = sinter.Model(MODELS / "qwen3_st", cache=tmp_path / "c")
+    assert set(m.info["prompts"]) == {"query", "document"}
+    want = np.array(g["prompted"]["query"], dtype=np.float32)
+    assert np.abs(m.encode(texts, prompt_name="query") - want).max() < 1e-4
+    st = sinter.SentenceTransformer(str(MODELS / "qwen3_st"), cache_folder=tmp_path / "c2")
+    assert np.abs(st.encode(texts, prompt_name="query") - want).max() < 1e-4
+    with pytest.raises(ValueError, match="passage"):
+        m.encode(texts, prompt_name="passage")

@@ -446,9 +446,21 @@ static void prepare_one(tokenize_job_t *j, size_t i) {
   }
   sinter_encoding_t enc;
   const char *text = in->texts[i], *pair = in->pairs ? in->pairs[i] : NULL;
-  if (sinter_model_tokenize_batch(j->model, 1, &text, NULL, pair ? &pair : NULL, NULL, NULL, &enc,
-                                  &j->errors[i]) != SINTER_OK)
-    return;
+  char *prompted = NULL; /* sentence-transformers prepends the prompt to the text */
+  if (j->opts->prompt) {
+    size_t a = strlen(j->opts->prompt), b = strlen(text);
+    if (!(prompted = malloc(a + b + 1))) {
+      cli_error(&j->errors[i], SINTER_ERR_OUT_OF_MEMORY, "prompt");
+      return;
+    }
+    memcpy(prompted, j->opts->prompt, a);
+    memcpy(prompted + a, text, b + 1);
+    text = prompted;
+  }
+  sinter_status_t st = sinter_model_tokenize_batch(j->model, 1, &text, NULL, pair ? &pair : NULL,
+                                                   NULL, NULL, &enc, &j->errors[i]);
+  free(prompted);
+  if (st != SINTER_OK) return;
   /* The ids and types are kept; the rest of the encoding goes. */
   in->ids[i] = enc.ids;
   in->type_ids[i] = enc.type_ids;

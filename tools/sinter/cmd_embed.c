@@ -8,10 +8,14 @@
 
 static const char embed_usage[] =
     "usage: sinter embed --model DIR [--pool cls|mean|max|mean_sqrt_len|lasttoken|weightedmean]\n"
-    "                    [--normalize|--no-normalize] [--similarity] [TEXT...]\n\n"
+    "                    [--normalize|--no-normalize] [--similarity]\n"
+    "                    [--prompt-name NAME | --prompt TEXT] [TEXT...]\n\n"
     "Prints one JSON line per input: {\"index\", \"text\", \"tokens\", \"embedding\"}.\n"
     "Without TEXT, reads one input per line from stdin. --similarity prints the\n"
-    "cosine-similarity matrix of the inputs instead.\n\n"
+    "cosine-similarity matrix of the inputs instead. --prompt-name prepends the\n"
+    "folder's prompt of that name (config_sentence_transformers.json) to every text,\n"
+    "--prompt TEXT the text given; without either, the folder's default_prompt_name,\n"
+    "if any, as sentence-transformers does.\n\n"
     "options:\n" CLI_COMMON_USAGE;
 
 static const char classify_usage[] =
@@ -94,6 +98,7 @@ int sn_cmd_embed(int argc, char **argv) {
   cli_common_t opts = {0};
   sinter_run_options_t run = {0};
   embed_ctx_t ctx = {0};
+  const char *prompt_name = NULL, *prompt = NULL;
   const char *texts[argc];
   opts.texts = texts;
   for (int i = 1; i < argc; i++) {
@@ -120,6 +125,10 @@ int sn_cmd_embed(int argc, char **argv) {
       run.normalize = -1;
     } else if (!strcmp(a, "--similarity")) {
       ctx.similarity = 1;
+    } else if (!strcmp(a, "--prompt-name") || !strcmp(a, "--prompt")) {
+      if (i + 1 >= argc) return cli_usage_error(embed_usage, "%s needs a value", a);
+      if (prompt_name || prompt) return cli_usage_error(embed_usage, "one prompt at most");
+      *(!strcmp(a, "--prompt") ? &prompt : &prompt_name) = argv[++i];
     } else if (a[0] == '-' && a[1] == '-' && a[2]) {
       return cli_usage_error(embed_usage, "unknown option \"%s\"", a);
     } else {
@@ -132,6 +141,22 @@ int sn_cmd_embed(int argc, char **argv) {
   cli_inputs_t in = {0};
   int rc = SN_EXIT_OK;
   if (cli_open_model(&opts, &model, &err)) {
+    rc = cli_fail(&err);
+    goto done;
+  }
+  /* The folder's default prompt applies to texts, not to --ids. */
+  opts.prompt = prompt                          ? prompt
+                : prompt_name || !opts.ids_mode ? sinter_model_prompt(model.model, prompt_name)
+                                                : NULL;
+  if (prompt_name && !opts.prompt) {
+    cli_error(&err, SINTER_ERR_INVALID_ARGUMENT,
+              "--prompt-name \"%s\": %s defines no prompt of that name (%zu prompts)", prompt_name,
+              opts.model_dir, sinter_model_prompt_count(model.model));
+    rc = cli_fail(&err);
+    goto done;
+  }
+  if (opts.prompt && opts.ids_mode) {
+    cli_error(&err, SINTER_ERR_INVALID_ARGUMENT, "a prompt takes texts, not --ids");
     rc = cli_fail(&err);
     goto done;
   }
