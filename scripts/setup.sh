@@ -16,7 +16,8 @@ APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates unzip
   libdnnl-dev libutf8proc-dev libcjson-dev libxxhash-dev libssl-dev libcurl4-openssl-dev libpng-dev
   libmicrohttpd-dev libonig-dev
   clang libclang-rt-14-dev python3 python3-venv python3-pip python3-dev
-  python3-flasgger) # python3-flasgger: Debian's copy of Swagger UI's files, for GET /docs
+  python3-flasgger # python3-flasgger: Debian's copy of Swagger UI's files, for GET /docs
+  nginx) # nginx: the load balancer of tests/e2e/test_scale_out.py (Debian 12: the server itself)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
