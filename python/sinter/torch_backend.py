@@ -1,7 +1,9 @@
 """`torch.compile(model, backend="sinter")` and `sinter.compile(model)`.
 
 For Hugging Face BertModel, DistilBertModel, RobertaModel, XLMRobertaModel,
-CamembertModel, MPNetModel, ModernBertModel and their *ForSequenceClassification
+CamembertModel, MPNetModel, ModernBertModel and their *ForSequenceClassification,
+Qwen3Model (with use_cache=False in its config: with the cache on, the graph
+builds a key/value cache and runs on PyTorch)
 (eval mode, float32 on the CPU), and sentence-transformers models wrapping them
 (Transformer, Pooling, Normalize: token_embeddings and sentence_embedding), the
 module's config and weights are compiled into a sinter program (saved as a
@@ -92,7 +94,7 @@ SUPPORTED = {"BertModel", "DistilBertModel", "BertForSequenceClassification",
              "XLMRobertaForSequenceClassification", "CamembertModel",
              "CamembertForSequenceClassification", "MPNetModel",
              "MPNetForSequenceClassification", "ModernBertModel",
-             "ModernBertForSequenceClassification"}
+             "ModernBertForSequenceClassification", "Qwen3Model"}
 # The bare encoders whose output has a pooler_output (when built with one).
 POOLED = {"BertModel", "RobertaModel", "XLMRobertaModel", "CamembertModel", "MPNetModel"}
 
@@ -769,7 +771,8 @@ def _roles(graph, state_names):
                     len(args) < 2 or args[0] is not node or args[1] not in graph.values:
                 continue
             weight = state_names.get(id(graph.input_of(args[1])), "")
-            if weight.endswith(("word_embeddings.weight", "tok_embeddings.weight")):
+            if weight.endswith(("word_embeddings.weight", "tok_embeddings.weight",
+                                "embed_tokens.weight")):
                 role = "input_ids"
             elif weight.endswith("token_type_embeddings.weight"):
                 role = "token_type_ids"

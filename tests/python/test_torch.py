@@ -234,6 +234,24 @@ def test_modernbert(make, served):
     assert served and all(served)
 
 
+def test_qwen3_model(served):
+    """A decoder as an embedder: causal, grouped-query, q/k norms, SwiGLU."""
+    torch.manual_seed(0)
+    cfg = transformers.Qwen3Config(vocab_size=120, hidden_size=36, intermediate_size=44,
+                                   num_hidden_layers=2, num_attention_heads=4,
+                                   num_key_value_heads=2, head_dim=10, max_position_embeddings=64,
+                                   rms_norm_eps=1e-5, pad_token_id=0, use_cache=False)
+    m = transformers.Qwen3Model(cfg).eval()
+    c = torch.compile(m, backend="sinter")
+    for batch, seq in ((1, 1), (3, 11), (2, 40)):
+        ids, mask = inputs(batch, seq)
+        with torch.no_grad():
+            want = m(input_ids=ids, attention_mask=mask)
+            got = c(input_ids=ids, attention_mask=mask)
+        assert close(want.last_hidden_state, got.last_hidden_state, mask.bool()), (batch, seq)
+    assert served and all(served)
+
+
 def test_sinter_compile_without_dynamo():
     m = bert()
     c = sinter.compile(m)
