@@ -153,17 +153,20 @@ static int tokenize(sn_work_t *w, size_t count, const char **texts, const char *
   if (!w->enc) return oom(e);
   /* TEI's prompt_name: the model's prompt before each text, as
    * sentence-transformers does (its tokens count toward truncation). */
-  const char *prompt = NULL;
+  const char *prompt = NULL, *prompt_name = w->req->prompt_name;
   char **prompted = NULL;
-  if (w->req->prompt_name && !pairs) {
-    prompt = sinter_model_prompt(m->model, w->req->prompt_name);
+  if (!prompt_name && (w->req->op == SN_OP_EMBED || w->req->op == SN_OP_TOKENIZE) &&
+      w->req->texts == texts)
+    prompt_name = m->default_prompt_name; /* --default-prompt-name: embeddings, /tokenize */
+  if (prompt_name && !pairs) {
+    prompt = sinter_model_prompt(m->model, prompt_name);
     if (!prompt) {
       free(w->enc);
       w->enc = NULL;
       return sn_request_fail(e, 422, "prompt_name",
                              "`prompt_name` \"%.64s\": model \"%s\" defines no prompt of that "
                              "name (%zu prompts)",
-                             w->req->prompt_name, m->name, sinter_model_prompt_count(m->model));
+                             prompt_name, m->name, sinter_model_prompt_count(m->model));
     }
     size_t plen = strlen(prompt);
     prompted = calloc(count, sizeof *prompted);

@@ -19,7 +19,8 @@ typedef struct sn_served {
   const sinter_model_t *model;
   sinter_model_info_t info;
   sinter_program_info_t pinfo;
-  int32_t max_input_tokens; /* the longest input it takes */
+  int32_t max_input_tokens;        /* the longest input it takes */
+  const char *default_prompt_name; /* used when a TEI request names none; NULL: none */
   sn_batcher_t *batcher;
 } sn_served_t;
 

@@ -859,6 +859,16 @@ sinter_status_t sn_server_add_model(sn_server_t *s, const char *name,
   if (!m->name) return err->status = SINTER_ERR_OUT_OF_MEMORY;
   m->program = program;
   m->model = sinter_program_model(program);
+  m->default_prompt_name = s->opts.default_prompt_name;
+  if (m->default_prompt_name && !sinter_model_prompt(m->model, m->default_prompt_name)) {
+    err->status = SINTER_ERR_INVALID_ARGUMENT;
+    snprintf(err->message, sizeof err->message,
+             "--default-prompt-name \"%.64s\": model \"%s\" defines no prompt of that name (%zu "
+             "prompts)",
+             m->default_prompt_name, name, sinter_model_prompt_count(m->model));
+    free((char *)m->name);
+    return err->status;
+  }
   sinter_model_get_info(m->model, &m->info);
   sinter_program_get_info(program, &m->pinfo);
   m->max_input_tokens = m->info.max_seq_length;

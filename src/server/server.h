@@ -41,6 +41,8 @@ typedef struct sn_server_options {
   int max_connections;        /* open at once; <= 0: 4096 */
   int max_connections_per_ip; /* from one client address; < 0: no cap; 0: 256 */
   int probe_port; /* > 0: a second listener for health, readiness and metrics only; 0: none */
+  const char *default_prompt_name; /* TEI's --default-prompt-name: the prompt of /embed and
+                                      /tokenize requests that name none; NULL: none */
 } sn_server_options_t;
 
 typedef struct sn_server sn_server_t;

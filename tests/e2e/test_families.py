@@ -5,11 +5,12 @@ scripts/make_fixtures.py --families-only, give SentenceTransformer.encode's
 token ids and embeddings through the CLI and the server; so does the real
 all-mpnet-base-v2 (MPNet)."""
 import json
+import os
 import math
 
 import pytest
 
-from conftest import MODELS, ROOT, golden, json_lines, max_abs_diff, run
+from conftest import MODELS, ROOT, SINTER, golden, json_lines, max_abs_diff, run
 from serve_helpers import Server
 
 TOLERANCE = 1e-4
@@ -140,3 +141,20 @@ def test_server_prompt_name(tmp_path):
         assert status == 422 and "passage" in body["error"] and "no prompt" in body["error"]
     finally:
         assert s.stop() == 0
+
+
+def test_server_default_prompt_name(tmp_path):
+    """--default-prompt-name: requests that name no prompt get that one; a name
+    the model does not define stops the server at start, naming it."""
+    g = golden("qwen3_st")
+    s = Server(tmp_path, MODELS / "qwen3_st", "--default-prompt-name", "query")
+    try:
+        status, got, _ = s.post("/embed", {"inputs": g["cases"][0]["text"]})
+        assert status == 200 and max_abs_diff(got[0], g["prompted"]["query"][0]) < TOLERANCE
+    finally:
+        assert s.stop() == 0
+    import subprocess
+    proc = subprocess.run([str(SINTER), "serve", "--model", str(MODELS / "qwen3_st"), "--port", "0",
+                           "--default-prompt-name", "passage"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "SINTER_CACHE_DIR": str(tmp_path / "c")})
+    assert proc.returncode != 0 and '"passage"' in proc.stderr and "no prompt" in proc.stderr

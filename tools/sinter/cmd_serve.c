@@ -18,7 +18,7 @@ static const char usage[] =
     "                    [--max-response-bytes BYTES] [--header-timeout S] [--io-timeout S]\n"
     "                    [--idle-timeout S] [--max-connections N]\n"
     "                    [--max-connections-per-ip N] [--probe-port PORT]\n"
-    "                    [--cache URL] [--dtype f32|bf16|int8]\n\n"
+    "                    [--cache URL] [--dtype f32|bf16|int8] [--default-prompt-name NAME]\n\n"
     "Serves the models over HTTP with the APIs clients already call:\n"
     "  text-embeddings-inference  POST /embed /embed_all /predict /rerank /similarity\n"
     "                             /tokenize /decode, and POST / (what the first model\n"
@@ -52,7 +52,10 @@ static const char usage[] =
     "load balancer that is one address) from one address. --probe-port serves\n"
     "/, /health, /metrics, /ping and /v2/health/* on a listener of their own, which\n"
     "answers while the main port is saturated.\n"
-    "SAGEMAKER_BIND_TO_PORT, when set, is the port (it wins over --port).\n";
+    "SAGEMAKER_BIND_TO_PORT, when set, is the port (it wins over --port).\n"
+    "--default-prompt-name NAME: TEI's: the prompt (config_sentence_transformers.json)\n"
+    "put before each text of /embed and /tokenize requests that name none; every\n"
+    "model must define it.\n";
 
 static int flag_int(const char *v, int lo, int hi, int *out, const char *name) {
   if (cli_parse_int(v, lo, hi, out) != 0) {
@@ -157,6 +160,8 @@ int sn_cmd_serve(int argc, char **argv) {
       so.api_key = key;
     } else if (!strcmp(a, "--cors-origin") && has) {
       so.cors_origin = argv[++i];
+    } else if (!strcmp(a, "--default-prompt-name") && has) {
+      so.default_prompt_name = argv[++i];
     } else if (!strcmp(a, "--max-response-bytes") && has) {
       if (flag_int(argv[++i], 1 << 16, 1 << 30, &v, a)) return SN_EXIT_USAGE;
       so.max_response_bytes = v;
