@@ -34,13 +34,14 @@ else
 fi
 
 # --- Python venv for tests and tools -------------------------------------
-# The clients tests/e2e/test_server_clients.py drives the server with, pinned.
-PY_REQUIREMENTS=(pytest==8.3.4 "moto[server]==5.2.5" openai==3.51.0 numpy==2.4.6 huggingface-hub==2.4.0 "tritonclient[http]==2.73.0" cohere==7.3.1 langchain-openai==1.7.4 llama-index-embeddings-openai==0.7.0)
+# The clients tests/e2e/test_server_clients.py drives the server with, and
+# kubernetes-validate (tests/e2e/test_deploy_manifests.py), pinned.
+PY_REQUIREMENTS=(pytest==8.3.4 "moto[server]==5.2.5" openai==3.51.0 numpy==2.4.6 huggingface-hub==2.4.0 "tritonclient[http]==2.73.0" cohere==7.3.1 langchain-openai==1.7.4 llama-index-embeddings-openai==0.7.0 kubernetes-validate==1.37.0)
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import pytest, moto.server, openai, numpy, huggingface_hub, tritonclient.http, cohere, langchain_openai, llama_index.embeddings.openai" 2>/dev/null; then
+if ! .venv/bin/python -c "import pytest, moto.server, openai, numpy, huggingface_hub, tritonclient.http, cohere, langchain_openai, llama_index.embeddings.openai, kubernetes_validate, yaml" 2>/dev/null; then
   say "installing Python test tools into .venv"
   .venv/bin/pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
 else
