@@ -202,10 +202,19 @@ def test_the_manifest_arguments_serve_the_probes_and_metrics(tmp_path):
         assert get(probe, live["path"])[0] == 200
         status, text = get(probe, annotations["prometheus.io/path"])
         assert status == 200 and "te_request_count" in text
+        # The largest request a client may send (a full batch of the model's
+        # longest inputs) fits the queue: never a 413 for a valid request.
+        info = json.loads(get(port, "/info")[1])
+        assert info["max_client_batch_size"] * info["max_input_length"] <= int(
+            flag(args, "--max-queue-tokens")), info
         # SIGTERM with a request in flight: readiness turns 503 while it
         # finishes, liveness stays 200 (the kubelet must not kill a draining pod).
         held = []
-        body = json.dumps({"inputs": ["word " * 200] * 200}).encode()
+        # As many ~200-token inputs as the queue takes (--max-queue-tokens):
+        # a second or so of compute on two cores.
+        count = min(int(flag(args, "--max-queue-tokens")) // 210,
+                    int(flag(args, "--max-client-batch-size") or 2048))
+        body = json.dumps({"inputs": ["word " * 200] * count}).encode()
         hold = threading.Thread(target=lambda: held.append(urllib.request.urlopen(
             urllib.request.Request(f"http://127.0.0.1:{port}/embed", data=body,
                                    headers={"Content-Type": "application/json"}),

@@ -355,8 +355,8 @@ def test_the_first_replica_compiles_and_the_others_download(fleet):
         assert "compiled (cache miss)" not in r.log.read_text()
     # No speed is asserted: MiniLM compiles in about 0.3 CPU-seconds, so on
     # this machine the downloaders (from moto's Python server, two at once)
-    # are ready only a little sooner than the compiler (measured: 0.6-1.0 s
-    # against 0.8-1.4 s) and use about the same CPU; the printed line says
+    # are ready only a little sooner than the compiler (measured: 0.5-1.05 s
+    # against 0.8-1.6 s) and use about the same CPU; the printed line says
     # what this run saw. The cache pays for larger models (docs/deploy.md).
 
 
