@@ -80,6 +80,7 @@ const sn_family_t sn_family_mpnet = {
      * real all-mpnet-base-v2: worst cosine 0.99708, mean 0.99904 (MiniLM, a
      * BERT: 0.99869); its activations have more outlier channels than the 8
      * the int8 linears keep in fp32. */
-    .int8_refusal = "on all-mpnet-base-v2 its worst cosine to fp32 is 0.9971 on the golden "
-                    "sentences, under the 0.998 sinter requires; use --dtype bf16 or f32",
+    .int8_refusal =
+        "on all-mpnet-base-v2 its worst cosine to fp32 is 0.9971 on the golden "
+        "sentences, under the 0.998 sinter requires; use --dtype bf16 or f32",
 };

@@ -1,8 +1,8 @@
 /* measure.c — timing loops and percentiles for bench and profile. */
 #include "measure.h"
 
-#include <stdint.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
