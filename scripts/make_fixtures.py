@@ -60,6 +60,10 @@ def _bootstrap():
 # BERT and DistilBERT, with the interpreter at hand when it has torch and
 # transformers (the pinned venv is only needed to remake everything).
 FAMILIES_ONLY = "--families-only" in sys.argv
+# --only NAME[,NAME]: (re)make only these fixtures (the make_ functions'
+# names without "make_"), e.g. --only qwen3_base,qwen3_st.
+ONLY = next((a.split("=", 1)[1] if "=" in a else sys.argv[i + 1]
+             for i, a in enumerate(sys.argv) if a.split("=", 1)[0] == "--only"), None)
 
 
 def _have_torch():
@@ -70,7 +74,7 @@ def _have_torch():
         return False
 
 
-if not _in_venv() and not (FAMILIES_ONLY and _have_torch()):
+if not _in_venv() and not ((FAMILIES_ONLY or ONLY) and _have_torch()):
     _bootstrap()
 
 # ---------------------------------------------------------------------------
@@ -881,6 +885,18 @@ def main():
     os.makedirs(MODELS, exist_ok=True)
     os.makedirs(GOLDEN, exist_ok=True)
     print(f"[fixtures] {SOURCE}", flush=True)
+    if ONLY:
+        names = set(ONLY.split(","))
+        chosen = [fn for fn in globals().values()
+                  if callable(fn) and getattr(fn, "__name__", "")[5:] in names
+                  and fn.__name__.startswith("make_")]
+        missing = names - {fn.__name__[5:] for fn in chosen}
+        if missing:
+            sys.exit(f"make_fixtures.py: no fixture named {', '.join(sorted(missing))}")
+        for fn in chosen:
+            print(f"[fixtures] {fn.__name__[5:]}", flush=True)
+            fn()
+        return
     if FAMILIES_ONLY:
         for fn in FAMILY_FIXTURES:
             print(f"[fixtures] {fn.__name__[5:]}", flush=True)
