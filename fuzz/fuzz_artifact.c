@@ -170,7 +170,8 @@ static void run_program(const uint8_t *data, size_t size) {
     const int32_t *rows[2] = {a, b};
     size_t lens[2] = {5, 2};
     sinter_batch_t batch = {2, rows, NULL, lens};
-    static const sinter_run_options_t runs[] = {{SINTER_POOL_DEFAULT, 0}, {SINTER_POOL_MAX, 1}};
+    static const sinter_run_options_t runs[] = {{.pooling = SINTER_POOL_DEFAULT},
+                                                {.pooling = SINTER_POOL_MAX, .normalize = 1}};
     for (int r = 0; r < 2; r++) {
       sinter_outputs_t out;
       if (sinter_session_run(session, &batch, &runs[r], &out, &err) != SINTER_OK) break;

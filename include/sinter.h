@@ -70,6 +70,9 @@ typedef enum sinter_pooling {
   SINTER_POOL_MEAN_SQRT_LEN = 4,
   SINTER_POOL_LAST_TOKEN = 5,    /* the last token (decoder-style embedders) */
   SINTER_POOL_WEIGHTED_MEAN = 6, /* mean weighted by position 1, 2, ..., n */
+  SINTER_POOL_SPLADE = 7,        /* max over tokens of log(1 + ReLU(x)): SPLADE over the MLM
+                                    head's vocabulary logits, the `sparse` output only; never
+                                    a run option for embeddings */
 } sinter_pooling_t;
 
 /* A loaded model: config, weights (mapped, not copied, where stored as F32),
@@ -106,6 +109,11 @@ typedef struct sinter_model_info {
   int32_t sliding_window; /* positions on each side of the query, in those layers */
   int32_t head_dim;       /* features per head (hidden_size / num_heads unless the config says) */
   int32_t num_kv_heads;   /* key/value heads: num_heads, or fewer (grouped-query attention) */
+  int32_t has_mlm_head;   /* 1: a folder whose weights hold a complete masked-LM head, so
+                             SPLADE sparse output can be compiled (sinter_compile_options_t) */
+  int32_t embedding_dim;  /* width of the sentence embedding: hidden_size, or the last
+                             sentence-transformers Dense module's out_features */
+  int32_t dense_modules;  /* how many Dense modules follow the pooling (0: none) */
 } sinter_model_info_t;
 
 /* The text of the folder's prompt `name` (config_sentence_transformers.json's
@@ -166,6 +174,12 @@ typedef struct sinter_tokenize_options {
                          above the model's max_seq_length: that limit */
   sinter_truncation_t truncation;
   int32_t without_special_tokens; /* 1: no [CLS]/[SEP] (TEI's add_special_tokens=false) */
+  /* Pairs of a model with a reranker template (sinter_model_rerank_template):
+   * the body to fill instead of the folder's (it must hold {query} and
+   * {document}; INVALID_ARGUMENT otherwise), and the text of {instruction}
+   * instead of the folder's. NULL: the folder's. Ignored for other models. */
+  const char *rerank_template;
+  const char *rerank_instruction;
 } sinter_tokenize_options_t;
 
 /* One tokenized input. Arrays have `length` entries and belong to the
@@ -199,6 +213,16 @@ sinter_status_t sinter_model_tokenize_batch(const sinter_model_t *model, size_t 
                                             const sinter_tokenize_options_t *options,
                                             sinter_encoding_t *out_encodings,
                                             sinter_error_t *error);
+
+/* The body of the model's reranker template (the folder's
+ * rerank_template.json: "<Instruct>: {instruction}\n<Query>: {query}\n..."),
+ * or NULL when it has none. With one, sinter_model_tokenize_batch turns each
+ * (text, pair) into prefix + body + suffix, text as {query} and pair as
+ * {document}, each part tokenized without special tokens and only the body
+ * truncated, as Qwen3-Reranker's own code does; the model is then a
+ * one-label cross-encoder whose score is sigmoid(logit) (for a decoder, the
+ * logit is that of the true token minus the false token's). Borrowed. */
+const char *sinter_model_rerank_template(const sinter_model_t *model);
 
 /* Releases the arrays of `count` encodings and zeroes them. NULL is allowed. */
 void sinter_encodings_free(sinter_encoding_t *encodings, size_t count);
@@ -236,6 +260,13 @@ typedef struct sinter_compile_options {
    * activation channels of each linear stay fp32); NULL: built-in English
    * sentences. Its contents are part of the cache key. */
   const char *int8_calibration_file;
+  /* 1: the program also computes SPLADE sparse vectors (sinter_outputs_t.sparse)
+   * from the checkpoint's masked-LM head (a *ForMaskedLM folder; UNSUPPORTED
+   * without one). Every run then pays for the vocabulary projection of every
+   * token, so it is off unless asked; part of the cache key. With it the
+   * default max_tokens is lower, so that [max_tokens, vocab] logits fit the
+   * arena in about 256 MiB. */
+  int32_t sparse;
 } sinter_compile_options_t;
 
 /* A compiled program: the plan, its pre-packed weights and the description
@@ -307,6 +338,7 @@ typedef struct sinter_program_info {
   char content_key[65];   /* hex SHA-256 of its inputs; "" when unknown */
   int64_t arena_bytes;    /* working memory of one session */
   int32_t num_ops;        /* ops in the plan */
+  int32_t sparse;         /* 1: its runs compute the SPLADE sparse output */
 } sinter_program_info_t;
 
 void sinter_program_get_info(const sinter_program_t *program, sinter_program_info_t *out_info);
@@ -332,6 +364,10 @@ typedef struct sinter_batch {
 typedef struct sinter_run_options {
   sinter_pooling_t pooling; /* SINTER_POOL_DEFAULT: the folder's pooling */
   int32_t normalize;        /* -1 never, 0 the folder's choice, 1 always */
+  /* 1: also give the SPLADE sparse output. An eager session builds the
+   * model's masked-LM head for it; a compiled one needs a program compiled
+   * with sparse (which gives it whatever this says). UNSUPPORTED otherwise. */
+  int32_t sparse;
 } sinter_run_options_t;
 
 /* Results of one run, owned by the session and valid until its next run or
@@ -344,10 +380,17 @@ typedef struct sinter_outputs {
   size_t hidden_size;
   const float *last_hidden_state; /* [total_tokens, hidden] */
   const float *pooler_output;     /* [batch, hidden] or NULL */
-  const float *embeddings;        /* [batch, hidden] pooled (+ normalized) */
+  const float *embeddings;        /* [batch, embedding_dim] pooled (+ Dense) (+ normalized) */
   size_t num_labels;
   const float *logits; /* [batch, num_labels] or NULL */
   const float *scores; /* softmax(logits) or NULL */
+  size_t vocab_size;
+  /* [batch, vocab_size] SPLADE vectors, or NULL: max over each sequence's
+   * tokens of log(1 + ReLU(MLM logits)); mostly zeros, so front ends list
+   * the nonzero (index, value) pairs in index order. */
+  const float *sparse;
+  size_t embedding_dim; /* width of `embeddings`: hidden_size, or the last Dense module's
+                           out_features */
 } sinter_outputs_t;
 
 /* An execution context: a compiled session runs a program, an eager session

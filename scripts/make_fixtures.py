@@ -100,12 +100,17 @@ from transformers import (  # noqa: E402
     CamembertForMaskedLM,
     DistilBertConfig,
     DistilBertForSequenceClassification,
+    DistilBertForMaskedLM,
+    MPNetForMaskedLM,
+    RobertaForMaskedLM,
     ModernBertConfig,
     ModernBertForSequenceClassification,
     ModernBertModel,
     MPNetConfig,
     Qwen3Config,
     Qwen3Model,
+    Gemma3TextConfig,
+    Gemma3TextModel,
     MPNetForSequenceClassification,
     MPNetModel,
     RobertaConfig,
@@ -427,10 +432,14 @@ XLMR_ST_TEXTS = [
 ]
 
 
-def st_fixture(name, model, seed, tok_dir, texts, max_seq, pooling_mode="mean", prompts=None):
+def st_fixture(name, model, seed, tok_dir, texts, max_seq, pooling_mode="mean", prompts=None,
+               dense=(), normalize=True):
     """A sentence-transformers folder (Transformer, Pooling, Normalize) on
     `model` with the tokenizer files of tok_dir: the whole path from text to
-    a normalized pooled embedding, against SentenceTransformer.encode."""
+    a normalized pooled embedding, against SentenceTransformer.encode. With
+    `dense`, (in, out, bias, activation) tuples: Dense modules after the
+    Pooling, saved by sentence-transformers itself; normalize=False leaves
+    the Normalize out."""
     from sentence_transformers import SentenceTransformer
     folder = os.path.join(MODELS, name)
     fresh_dir(folder)
@@ -442,11 +451,22 @@ def st_fixture(name, model, seed, tok_dir, texts, max_seq, pooling_mode="mean", 
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize",
-         "type": "sentence_transformers.models.Normalize"},
     ]
+    for k, (d_in, d_out, bias, act) in enumerate(dense):
+        from sentence_transformers.models import Dense
+        idx = len(modules)
+        modules.append({"idx": idx, "name": str(idx), "path": f"{idx}_Dense",
+                        "type": "sentence_transformers.models.Dense"})
+        layer = Dense(d_in, d_out, bias=bias, activation_function=act)
+        init_weights(layer, seed + 100 + k)
+        os.makedirs(os.path.join(folder, f"{idx}_Dense"))
+        layer.save(os.path.join(folder, f"{idx}_Dense"))
+    if normalize:
+        idx = len(modules)
+        modules.append({"idx": idx, "name": str(idx), "path": f"{idx}_Normalize",
+                        "type": "sentence_transformers.models.Normalize"})
     pooling = {"word_embedding_dimension": model.config.hidden_size,
-               "pooling_mode_cls_token": False,
+               "pooling_mode_cls_token": pooling_mode == "cls",
                "pooling_mode_mean_tokens": pooling_mode == "mean",
                "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False,
                "pooling_mode_lasttoken": pooling_mode == "lasttoken"}
@@ -471,7 +491,9 @@ def st_fixture(name, model, seed, tok_dir, texts, max_seq, pooling_mode="mean", 
         cases.append({"text": t, "input_ids": feats["input_ids"][i, :n].tolist(),
                       "embedding": [f32(x) for x in emb[i]]})
     assert max(len(c["input_ids"]) for c in cases) == max_seq, "the long text must be truncated"
-    extra = {"max_seq_length": max_seq, "pooling": pooling_mode, "normalize": True}
+    extra = {"max_seq_length": max_seq, "pooling": pooling_mode, "normalize": normalize}
+    if dense:
+        extra["embedding_dim"] = dense[-1][1]
     if prompts:  # each prompt's embeddings, as encode(prompt_name=...) gives them
         extra["prompted"] = {p: [[f32(x) for x in row] for row in
                                  st.encode(texts, prompt_name=p, convert_to_numpy=True,
@@ -875,9 +897,454 @@ def make_qwen3_st():
                                  "passages that answer the query\nQuery:", "document": ""})
 
 
+# Gemma 3 text models: sliding windows shorter than the inputs, GQA 3:1,
+# head_dim 10 (not a power of two), q/k norms and sandwich norms that
+# multiply by (1 + weight), query_pre_attn_scalar unlike head_dim.
+def gemma3_config(bidirectional, vocab=VOCAB, **kw):
+    return Gemma3TextConfig(
+        vocab_size=vocab, hidden_size=30, intermediate_size=44, num_hidden_layers=3,
+        num_attention_heads=3, num_key_value_heads=1, head_dim=10, max_position_embeddings=64,
+        rms_norm_eps=1e-5, query_pre_attn_scalar=12, sliding_window=10,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 5000.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 100.0}},
+        use_bidirectional_attention=bidirectional, pad_token_id=0, tie_word_embeddings=True,
+        attn_implementation="eager", **kw)
+
+
+def gemma3_base_fixture(name, seed, bidirectional):
+    torch.manual_seed(seed)
+    m = Gemma3TextModel(gemma3_config(bidirectional))
+    FAMILY_BASE[id(m)] = True
+    folder, inputs, cases = build(name, m, "base", seed, with_types=False,
+                                  lengths=[[5, 12, 1, 16], [64], [3, 3, 40]], low=1)
+    loaded = Gemma3TextModel.from_pretrained(folder, attn_implementation="eager")
+    FAMILY_BASE[id(loaded)] = True
+    verify(name, "base", Gemma3TextModel, folder, inputs, cases, loaded=loaded)
+
+
+def make_gemma3_base():
+    """EmbeddingGemma's encoder: bidirectional attention (the sliding layers
+    see |i - j| < sliding_window / 2 + 1)."""
+    gemma3_base_fixture("gemma3_base", 22, True)
+
+
+def make_gemma3_causal():
+    """Gemma 3 as a decoder: causal attention, sliding layers see i - j <
+    sliding_window."""
+    gemma3_base_fixture("gemma3_causal", 23, False)
+
+
+def gemma_tokenizer(folder):
+    """A Gemma-style tokenizer: SentencePiece BPE with byte fallback (spaces
+    become U+2581 before the model, no pre-tokenizer), <bos> ... <eos>
+    around each text, trained here on the fixture corpus."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+    corpus = [bytes.fromhex(json.loads(line)["hex"]).decode("utf-8", "replace") for line in
+              open(os.path.join(FIX, "tokenizer", "corpus.jsonl"), encoding="utf-8")]
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    tok.normalizer = normalizers.Replace(" ", "\u2581")
+    special = ["<pad>", "<eos>", "<bos>", "<unk>"]
+    # A small alphabet: the corpus's rarer characters fall back to bytes.
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=700, special_tokens=special,
+                                                        limit_alphabet=90, show_progress=False))
+    spec = json.loads(tok.to_str())
+    vocab = spec["model"]["vocab"]
+    for b in range(256):  # the byte pieces byte_fallback reads
+        vocab.setdefault(f"<0x{b:02X}>", len(vocab))
+    tok = Tokenizer.from_str(json.dumps(spec))
+    tok.post_processor = processors.TemplateProcessing(
+        single="<bos> $A <eos>", pair="<bos> $A <eos> $B <eos>",
+        special_tokens=[("<bos>", 2), ("<eos>", 1)])
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(),
+                                     decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>",
+                                   pad_token="<pad>", unk_token="<unk>")
+    os.makedirs(folder, exist_ok=True)
+    fast.save_pretrained(folder)
+    return len(vocab)
+
+
+GEMMA_ST_TEXTS = XLMR_ST_TEXTS + ["emoji \U0001F600 and \u00e9t\u00e9 fall back to bytes"]
+
+
+def make_gemma3_st():
+    """An EmbeddingGemma-style folder: Gemma3TextModel (bidirectional), the
+    Gemma-style tokenizer, mean pooling, Normalize, its prompts."""
+    torch.manual_seed(24)
+    tok_dir = os.path.join(FIX, "tokenizer", "gemma")
+    fresh_dir(tok_dir)
+    vocab = gemma_tokenizer(tok_dir)
+    st_fixture("gemma3_st", Gemma3TextModel(gemma3_config(True, vocab=vocab)), 24, tok_dir,
+               GEMMA_ST_TEXTS, 40,
+               prompts={"query": "task: search result | query: ",
+                        "document": "title: none | text: "})
+
+
+# ------------------------------------------------------- SPLADE (sparse)
+@torch.no_grad()
+def splade(model, input_ids, mask, types=None):
+    """SPLADE as sentence-transformers' SpladePooling computes it from the
+    MLM logits: max over tokens of log(1 + ReLU(logits)) * mask."""
+    kw = dict(input_ids=input_ids, attention_mask=mask)
+    if types is not None:
+        kw["token_type_ids"] = types
+    logits = model(**kw).logits
+    return torch.max(torch.log1p(torch.relu(logits)) * mask.unsqueeze(-1), dim=1).values
+
+
+def splade_golden(name, cls):
+    """<name>_sparse.json: SPLADE vectors of the golden cases of fixture
+    `name` (a *ForMaskedLM folder), from transformers."""
+    folder = os.path.join(MODELS, name)
+    model = cls.from_pretrained(folder).eval()
+    doc = json.load(open(os.path.join(GOLDEN, f"{name}.json"), encoding="utf-8"))
+    cases = []
+    for c in doc["cases"]:
+        input_ids, mask, types = pad(c["input_ids"], c["token_type_ids"])
+        cases.append({"input_ids": c["input_ids"], "token_type_ids": c["token_type_ids"],
+                      "sparse": tolist32(splade(model, input_ids, mask, types))})
+    write_golden(f"{name}_sparse", cases)
+    print(f"  {name}_sparse: {len(cases)} batches", flush=True)
+
+
+def make_distilbert_mlm():
+    """DistilBertForMaskedLM: vocab_transform, activation, vocab_layer_norm,
+    vocab_projector tied to the word embeddings."""
+    torch.manual_seed(30)
+    cfg = DistilBertConfig(vocab_size=VOCAB, dim=20, n_heads=4, hidden_dim=28, n_layers=2,
+                           max_position_embeddings=40, activation="gelu", pad_token_id=0)
+    m = DistilBertForMaskedLM(cfg)
+    folder, inputs, cases = build("distilbert_mlm", m, "rmlm", 30, with_types=False,
+                                  lengths=[[5, 12, 1, 16], [40], [3, 3, 7]])
+    verify("distilbert_mlm", "rmlm", DistilBertForMaskedLM, folder, inputs, cases)
+
+
+def make_mpnet_mlm():
+    """MPNetForMaskedLM: lm_head (dense, gelu, layer_norm, decoder tied)."""
+    torch.manual_seed(31)
+    cfg = MPNetConfig(vocab_size=VOCAB, hidden_size=24, num_attention_heads=2,
+                      intermediate_size=36, num_hidden_layers=2, max_position_embeddings=40,
+                      pad_token_id=1, layer_norm_eps=1e-6, hidden_act="relu")
+    m = MPNetForMaskedLM(cfg)
+    folder, inputs, cases = build("mpnet_mlm", m, "rmlm", 31, with_types=False,
+                                  lengths=[[5, 12, 1, 16], [38], [3, 3, 7]], low=2)
+    verify("mpnet_mlm", "rmlm", MPNetForMaskedLM, folder, inputs, cases)
+
+
+def make_splade_golden():
+    """SPLADE goldens of the MLM fixtures (BERT, CamemBERT, DistilBERT, MPNet)."""
+    for name, cls in (("bert_mlm", BertForMaskedLM), ("camembert_mlm", CamembertForMaskedLM),
+                      ("distilbert_mlm", DistilBertForMaskedLM), ("mpnet_mlm", MPNetForMaskedLM)):
+        splade_golden(name, cls)
+
+
+SPLADE_TEXTS = ["Hello world", "A sparse vector of the vocabulary", "x",
+                "A longer sentence that goes on and on past the limit of this model, with "
+                "more words than its twenty-four positions hold"]
+
+
+def make_roberta_splade():
+    """A RobertaForMaskedLM folder with a byte-level BPE tokenizer (1500
+    pieces), for SPLADE from text: sentence-transformers' SparseEncoder
+    (MLMTransformer + SpladePooling) on it is the reference."""
+    from sentence_transformers import SparseEncoder
+    from sentence_transformers.sparse_encoder.models import MLMTransformer, SpladePooling
+    torch.manual_seed(32)
+    tok_dir = os.path.join(FIX, "tokenizer", "roberta")
+    cfg = RobertaConfig(vocab_size=tokenizer_vocab(tok_dir), hidden_size=16,
+                        num_attention_heads=2, intermediate_size=24, num_hidden_layers=2,
+                        max_position_embeddings=26, type_vocab_size=1, pad_token_id=1,
+                        bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5)
+    name = "roberta_splade"
+    folder = os.path.join(MODELS, name)
+    fresh_dir(folder)
+    m = RobertaForMaskedLM(cfg)
+    init_weights(m, 32)
+    m.eval()
+    m.save_pretrained(folder, **save_kwargs())
+    for f in os.listdir(tok_dir):
+        shutil.copy(os.path.join(tok_dir, f), os.path.join(folder, f))
+    mlm = MLMTransformer(folder, max_seq_length=24)
+    enc = SparseEncoder(modules=[mlm, SpladePooling(pooling_strategy="max",
+                                                    word_embedding_dimension=mlm.get_sentence_embedding_dimension())],
+                        device="cpu")
+    enc.eval()
+    emb = enc.encode(SPLADE_TEXTS, convert_to_tensor=True, batch_size=4).to_dense()
+    feats = enc.tokenize(SPLADE_TEXTS)
+    ref = splade(RobertaForMaskedLM.from_pretrained(folder).eval(), feats["input_ids"],
+                 feats["attention_mask"])
+    diff = float((ref - emb).abs().max())
+    assert diff <= 1e-5, f"{name}: transformers and SparseEncoder differ by {diff}"
+    cases = []
+    for i, t in enumerate(SPLADE_TEXTS):
+        n = int(feats["attention_mask"][i].sum())
+        cases.append({"text": t, "input_ids": feats["input_ids"][i, :n].tolist(),
+                      "sparse": [f32(x) for x in emb[i]]})
+    assert max(len(c["input_ids"]) for c in cases) == 24, "the long text must be truncated"
+    write_golden(name, cases, {"max_seq_length": 24})
+    print(f"  {name}: {len(cases)} texts through SparseEncoder.encode (transformers within "
+          f"{diff:.2g})", flush=True)
+
+
+# Qwen3-Reranker: the published usage code's format (its model card).
+QWEN3_RERANK_PREFIX = ("<|im_start|>system\nJudge whether the Document meets the requirements "
+                       "based on the Query and the Instruct provided. Note that the answer can "
+                       "only be \"yes\" or \"no\".<|im_end|>\n<|im_start|>user\n")
+QWEN3_RERANK_SUFFIX = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
+QWEN3_RERANK_INSTRUCTION = ("Given a web search query, retrieve relevant passages that answer "
+                            "the query")
+QWEN3_RERANK_PAIRS = [
+    ("What is the capital of China?", "The capital of China is Beijing."),
+    ("What is the capital of China?", "Gravity is a force that attracts two bodies."),
+    ("Explain gravity", "Gravity is a force that attracts two bodies towards each other. It gives "
+                        "weight to physical objects and is responsible for the movement of planets "
+                        "around the sun; tides follow the moon."),
+    ("yes or no?", "no"),
+    ("Ünïcödé query ✓", "Dokument über Straßen, 東京 and emoji 🙂."),
+]
+
+
+def qwen3_rerank_tokenizer(folder):
+    """The Qwen2-style tokenizer of tests/fixtures/tokenizer/qwen with what
+    Qwen3-Reranker's needs: "yes" and "no" as single BPE tokens (new merges),
+    <think> and </think> as added tokens, and no post-processor template (the
+    reranker's tokenizer adds no special tokens; its code passes
+    add_special_tokens=False anyway). Returns the id space's size."""
+    src = os.path.join(FIX, "tokenizer", "qwen")
+    tok = json.load(open(os.path.join(src, "tokenizer.json"), encoding="utf-8"))
+    vocab, merges = tok["model"]["vocab"], tok["model"]["merges"]
+    # The new tokens go after the BPE vocabulary and the added tokens after
+    # them, as in Qwen's own files (transformers renumbers them otherwise).
+    nxt = max(vocab.values()) + 1
+    for left, right in (("y", "es"), ("n", "o")):
+        assert left in vocab and right in vocab and left + right not in vocab
+        vocab[left + right] = nxt
+        merges.append([left, right])
+        nxt += 1
+    for a in tok["added_tokens"]:
+        a["id"] = nxt
+        nxt += 1
+    for content in ("<think>", "</think>"):
+        tok["added_tokens"].append({"id": nxt, "content": content, "single_word": False,
+                                    "lstrip": False, "rstrip": False, "normalized": False,
+                                    "special": False})
+        nxt += 1
+    tok["post_processor"] = tok["post_processor"]["processors"][0]  # the ByteLevel step only
+    with open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    shutil.copy(os.path.join(src, "tokenizer_config.json"), folder)
+    return nxt
+
+
+def qwen3_rerank_scores(model, tokenizer, pairs, instruction, body=None, max_length=8192):
+    """Qwen3-Reranker's reference code (left padding, prefix and suffix
+    tokenized apart, the body truncated), with a batch of all pairs and each
+    pair alone: the two must agree (rotary positions are relative), and the
+    unpadded one is the golden."""
+    prefix = tokenizer.encode(QWEN3_RERANK_PREFIX, add_special_tokens=False)
+    suffix = tokenizer.encode(QWEN3_RERANK_SUFFIX, add_special_tokens=False)
+    fmt = body or "<Instruct>: {instruction}\n<Query>: {query}\n<Document>: {document}"
+    texts = [fmt.replace("{instruction}", instruction).replace("{query}", q)
+             .replace("{document}", d) for q, d in pairs]
+    enc = tokenizer(texts, padding=False, truncation="longest_first",
+                    return_attention_mask=False, add_special_tokens=False,
+                    max_length=max_length - len(prefix) - len(suffix))
+    ids = [prefix + e + suffix for e in enc["input_ids"]]
+    yes = tokenizer.convert_tokens_to_ids("yes")
+    no = tokenizer.convert_tokens_to_ids("no")
+    assert tokenizer.encode("yes", add_special_tokens=False) == [yes], "yes is not one token"
+    assert tokenizer.encode("no", add_special_tokens=False) == [no], "no is not one token"
+    assert tokenizer.convert_tokens_to_ids("<|im_start|>") == 1499
+
+    def run(batch):
+        padded = tokenizer.pad({"input_ids": batch}, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            logits = model(**padded).logits[:, -1, :]
+        pair = torch.stack([logits[:, no], logits[:, yes]], dim=1)
+        return (torch.nn.functional.log_softmax(pair, dim=1)[:, 1].exp(),
+                logits[:, yes] - logits[:, no])
+
+    batched, _ = run(ids)
+    cases = []
+    for i, one in enumerate(ids):
+        score, logit = run([one])
+        assert abs(float(score[0]) - float(batched[i])) < 1e-5, "left padding changed a score"
+        cases.append({"query": pairs[i][0], "document": pairs[i][1], "input_ids": one,
+                      "score": f32(score[0]), "logit": f32(logit[0])})
+    return cases
+
+
+def make_qwen3_rerank():
+    """Qwen3ForCausalLM as Qwen3-Reranker (rerank_template.json: {} takes the
+    published template): grouped-query attention (4 heads over 2), head_dim
+    10 with hidden 20, two layers, an LM head of its own, stored in bfloat16
+    as the released checkpoints are; and qwen3_rerank_tied, the same shapes
+    in float32 with tie_word_embeddings (no lm_head stored). The final norm
+    is near 1 so that the scores spread. Golden scores from the reference code in float32, eager
+    attention: the default instruction, another instruction, another body,
+    and a max_length that truncates the long document."""
+    from transformers import AutoTokenizer, Qwen3ForCausalLM
+    for name, seed, tied in (("qwen3_rerank", 22, False), ("qwen3_rerank_tied", 23, True)):
+        folder = os.path.join(MODELS, name)
+        fresh_dir(folder)
+        vocab = qwen3_rerank_tokenizer(folder) + 2
+        torch.manual_seed(seed)
+        cfg = Qwen3Config(vocab_size=vocab, hidden_size=20, intermediate_size=44,
+                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                          head_dim=10, max_position_embeddings=256, rms_norm_eps=1e-6,
+                          rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+                          tie_word_embeddings=tied, pad_token_id=0)
+        m = Qwen3ForCausalLM(cfg)
+        init_weights(m, seed)
+        with torch.no_grad():
+            m.model.norm.weight.add_(1.0)
+        m.eval()
+        if not tied:
+            m.to(torch.bfloat16)
+        m.save_pretrained(folder, **save_kwargs())
+        with open(os.path.join(folder, "rerank_template.json"), "w") as f:
+            f.write("{}\n")
+        keys = safetensors_summary(folder)["model.safetensors"][0]
+        assert ("lm_head.weight" in keys) != tied, keys
+        tok = AutoTokenizer.from_pretrained(folder, padding_side="left")
+        loaded = Qwen3ForCausalLM.from_pretrained(folder, attn_implementation="eager",
+                                                  dtype=torch.float32).eval()
+        assert loaded.lm_head.weight.dtype == torch.float32
+        other = "Given a question, find the passage in German"
+        body = "Q: {query}\nD: {document}\nI: {instruction}"
+        extra = {
+            "instruction": QWEN3_RERANK_INSTRUCTION,
+            "other_instruction": other,
+            "other_instruction_cases": qwen3_rerank_scores(loaded, tok, QWEN3_RERANK_PAIRS, other),
+            "other_body": body,
+            "other_body_cases": qwen3_rerank_scores(loaded, tok, QWEN3_RERANK_PAIRS,
+                                                    QWEN3_RERANK_INSTRUCTION, body=body),
+            "max_length": 150,
+            "truncated_cases": qwen3_rerank_scores(loaded, tok, QWEN3_RERANK_PAIRS,
+                                                   QWEN3_RERANK_INSTRUCTION, max_length=150),
+        }
+        cases = qwen3_rerank_scores(loaded, tok, QWEN3_RERANK_PAIRS, QWEN3_RERANK_INSTRUCTION)
+        assert sum(len(c["input_ids"]) > 150 for c in cases) >= 3, "too few cases truncated"
+        assert len({tuple(c["input_ids"]) for c in extra["truncated_cases"]}) == len(cases)
+        assert all(len(c["input_ids"]) <= 150 for c in extra["truncated_cases"])
+        # The whole rendered text tokenizes as the parts do (no merge across a boundary).
+        for c in cases:
+            text = (QWEN3_RERANK_PREFIX + f"<Instruct>: {QWEN3_RERANK_INSTRUCTION}\n<Query>: "
+                    f"{c['query']}\n<Document>: {c['document']}" + QWEN3_RERANK_SUFFIX)
+            assert tok.encode(text, add_special_tokens=False) == c["input_ids"]
+        write_golden(name, cases, extra)
+        print(f"  {name}: {len(cases)} pairs, scores "
+              f"{[round(c['score'], 3) for c in cases]}, {dir_size(folder)} bytes", flush=True)
+
+
 FAMILY_FIXTURES = (make_roberta_cls, make_xlmr_base, make_camembert_mlm, make_xlmr_st,
                    make_mpnet_cls, make_mpnet_base, make_mpnet_real, make_modernbert_cls,
-                   make_modernbert_base, make_modernbert_st, make_qwen3_base, make_qwen3_st)
+                   make_modernbert_base, make_modernbert_st, make_qwen3_base, make_qwen3_st,
+                   make_gemma3_base, make_gemma3_causal, make_gemma3_st,
+                   make_distilbert_mlm, make_mpnet_mlm, make_splade_golden, make_roberta_splade,
+                   make_qwen3_rerank)
+
+# DeBERTa-v2/v3: a span (8 buckets up to distance 16; 12 exact distances)
+# much shorter than the sequences, so that the log buckets and the clamp
+# beyond them are used.
+DEBERTA_LENGTHS = [[5, 12, 1, 16], [64], [3, 3, 40]]
+
+
+def deberta_config(**kw):
+    from transformers import DebertaV2Config
+    return DebertaV2Config(vocab_size=VOCAB, relative_attention=True, share_att_key=True,
+                           pad_token_id=0, **kw)
+
+
+def make_deberta_cls():
+    """DebertaV2ForSequenceClassification as DeBERTa-v3 is made: no absolute
+    positions or token types, c2p and p2c over 8 log buckets up to 16,
+    normalised relative embeddings; head size 12, three layers, eps 1e-6."""
+    from transformers import DebertaV2ForSequenceClassification
+    torch.manual_seed(22)
+    cfg = deberta_config(hidden_size=36, num_attention_heads=3, intermediate_size=52,
+                         num_hidden_layers=3, max_position_embeddings=64, type_vocab_size=0,
+                         position_biased_input=False, position_buckets=8,
+                         max_relative_positions=16, pos_att_type=["p2c", "c2p"],
+                         norm_rel_ebd="layer_norm", layer_norm_eps=1e-6, hidden_act="gelu",
+                         pooler_hidden_act="gelu", num_labels=3,
+                         id2label={0: "negative", 1: "neutral", 2: "positive"},
+                         label2id={"negative": 0, "neutral": 1, "positive": 2})
+    m = DebertaV2ForSequenceClassification(cfg)
+    folder, inputs, cases = build("deberta_cls", m, "rcls", 22, with_types=False,
+                                  lengths=DEBERTA_LENGTHS, low=1)
+    verify("deberta_cls", "rcls", DebertaV2ForSequenceClassification, folder, inputs, cases)
+
+
+def make_deberta_base():
+    """DebertaV2Model as DeBERTa-v2 may be configured: absolute positions and
+    two token types, c2p only, 12 exact distances (no buckets), relative
+    embeddings not normalised; head size 6 (5 heads), two layers, gelu_new."""
+    from transformers import DebertaV2Model
+    torch.manual_seed(23)
+    cfg = deberta_config(hidden_size=30, num_attention_heads=5, intermediate_size=44,
+                         num_hidden_layers=2, max_position_embeddings=40, type_vocab_size=2,
+                         position_biased_input=True, position_buckets=-1,
+                         max_relative_positions=12, pos_att_type=["c2p"], norm_rel_ebd="none",
+                         layer_norm_eps=1e-5, hidden_act="gelu_new")
+    m = DebertaV2Model(cfg)
+    FAMILY_BASE[id(m)] = True
+    folder, inputs, cases = build("deberta_base", m, "base", 23, with_types=True,
+                                  lengths=[[5, 12, 1, 16], [38], [3, 3, 30]], low=1)
+    loaded = DebertaV2Model.from_pretrained(folder)
+    FAMILY_BASE[id(loaded)] = True
+    verify("deberta_base", "base", DebertaV2Model, folder, inputs, cases, loaded=loaded)
+
+
+def make_deberta_st():
+    """A DeBERTa-v3 style sentence-transformers folder: DebertaV2Model (v3's
+    settings, 6 buckets up to 12) with the SentencePiece Unigram tokenizer of
+    tests/fixtures/tokenizer/deberta_v3 ([CLS] ... [SEP]), mean pooling,
+    40-token inputs."""
+    from transformers import DebertaV2Model
+    torch.manual_seed(24)
+    tok_dir = os.path.join(FIX, "tokenizer", "deberta_v3")
+    cfg = deberta_config(hidden_size=24, num_attention_heads=2, intermediate_size=20,
+                         num_hidden_layers=2, max_position_embeddings=64, type_vocab_size=0,
+                         position_biased_input=False, position_buckets=6,
+                         max_relative_positions=12, pos_att_type=["p2c", "c2p"],
+                         norm_rel_ebd="layer_norm", layer_norm_eps=1e-7)
+    cfg.vocab_size = tokenizer_vocab(tok_dir) + 1  # [MASK] is an added token after the pieces
+    st_fixture("deberta_st", DebertaV2Model(cfg), 24, tok_dir, XLMR_ST_TEXTS, 40)
+
+
+FAMILY_FIXTURES += (make_deberta_cls, make_deberta_base, make_deberta_st)
+
+
+def make_bert_dense_st():
+    """A sentence-transformers folder with two Dense modules on a small
+    BertModel (with the XLM-R style tokenizer): mean pooling (32), Dense
+    32 -> 40 with bias and Tanh, Dense 40 -> 24 without bias (Identity, as
+    EmbeddingGemma's), Normalize."""
+    torch.manual_seed(30)
+    tok_dir = os.path.join(FIX, "tokenizer", "xlmr")
+    cfg = BertConfig(vocab_size=tokenizer_vocab(tok_dir), hidden_size=32, num_attention_heads=4,
+                     intermediate_size=44, num_hidden_layers=2, max_position_embeddings=40,
+                     type_vocab_size=2, pad_token_id=1)
+    st_fixture("bert_dense_st", BertModel(cfg), 30, tok_dir, XLMR_ST_TEXTS, 20,
+               dense=[(32, 40, True, torch.nn.Tanh()), (40, 24, False, torch.nn.Identity())])
+
+
+def make_bert_dense_nonorm_st():
+    """One Dense module (16 -> 12, bias, GELU) after CLS pooling and no
+    Normalize, on a smaller BertModel."""
+    torch.manual_seed(31)
+    tok_dir = os.path.join(FIX, "tokenizer", "xlmr")
+    cfg = BertConfig(vocab_size=tokenizer_vocab(tok_dir), hidden_size=16, num_attention_heads=2,
+                     intermediate_size=20, num_hidden_layers=2, max_position_embeddings=40,
+                     type_vocab_size=2, pad_token_id=1)
+    st_fixture("bert_dense_nonorm_st", BertModel(cfg), 31, tok_dir, XLMR_ST_TEXTS, 20,
+               pooling_mode="cls", dense=[(16, 12, True, torch.nn.GELU())], normalize=False)
+
+
+FAMILY_FIXTURES += (make_bert_dense_st, make_bert_dense_nonorm_st)
 
 
 # ------------------------------------------------------------------ main

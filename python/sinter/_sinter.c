@@ -128,15 +128,17 @@ static PyObject *Program_info(ProgramObject *p, PyObject *unused) {
   static const char *const origins[] = {"file", "local_cache", "remote_cache", "compiled"};
   unsigned origin = (unsigned)p->pinfo.origin;
   return Py_BuildValue(
-      "{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:N,s:i,s:s,s:i,s:i,s:s,s:d,s:N,s:z}", "model_type",
-      i->model_type, "architecture", i->architecture, "hidden_size", (int)i->hidden_size,
+      "{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:N,s:i,s:s,s:i,s:i,s:s,s:d,s:N,s:z,s:i,s:i}",
+      "model_type", i->model_type, "architecture", i->architecture, "hidden_size",
+      (int)i->hidden_size,
       "num_layers", (int)i->num_layers, "vocab_size", (int)i->vocab_size, "max_seq_length",
       (int)i->max_seq_length, "pooling", (int)i->pooling, "normalize", (int)i->normalize,
       "num_labels", (int)i->num_labels, "has_pooler", (int)i->has_pooler, "labels", labels, "dtype",
       (int)p->pinfo.dtype, "origin", origin < 4 ? origins[origin] : "unknown", "max_tokens",
       (int)p->pinfo.max_tokens, "max_seq", (int)p->pinfo.max_seq, "content_key",
       p->pinfo.content_key, "compile_seconds", p->pinfo.compile_seconds, "prompts", prompts,
-      "default_prompt_name", def);
+      "default_prompt_name", def, "embedding_dim", (int)i->embedding_dim, "dense_modules",
+      (int)i->dense_modules);
 }
 
 /* --------------------------------------------------------------- inputs */
@@ -311,7 +313,7 @@ static sinter_status_t run_job(ProgramObject *p, job_t *j, sinter_error_t *err) 
       }
     }
     sinter_batch_t batch = {m, ids, types, lens};
-    sinter_run_options_t ro = {(sinter_pooling_t)j->pooling, j->normalize};
+    sinter_run_options_t ro = {.pooling = (sinter_pooling_t)j->pooling, .normalize = j->normalize};
     sinter_outputs_t out;
     st = sinter_session_run(s, &batch, &ro, &out, err);
     if (!st) {
@@ -388,7 +390,9 @@ static PyObject *Program_run(ProgramObject *p, PyObject *args, PyObject *kw) {
   j.texts = texts_o != Py_None ? &texts : NULL;
   j.pairs = pairs_o != Py_None ? &pairs : NULL;
   j.ids = ids_o != Py_None ? &ids : NULL;
-  j.width = want == WANT_LOGITS ? (size_t)p->info.num_labels : (size_t)p->info.hidden_size;
+  j.width = want == WANT_LOGITS       ? (size_t)p->info.num_labels
+            : want == WANT_EMBEDDINGS ? (size_t)p->info.embedding_dim
+                                      : (size_t)p->info.hidden_size;
   j.tokens = calloc(n + 1, sizeof *j.tokens);
   if (want != WANT_TOKENS) {
     j.out_cap = n * j.width;
@@ -451,6 +455,7 @@ static PyObject *Program_forward(ProgramObject *p, PyObject *args, PyObject *kw)
     ids.types[i] = types.p[i];
   }
   size_t n = (size_t)ids.n, h = (size_t)p->info.hidden_size, total = 0;
+  size_t e = (size_t)p->info.embedding_dim;
   for (size_t i = 0; i < n; i++) total += ids.len[i];
   size_t labels = p->info.num_labels > 0 ? (size_t)p->info.num_labels : 0;
   PyObject *hidden = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(total * h * 4));
@@ -458,7 +463,7 @@ static PyObject *Program_forward(ProgramObject *p, PyObject *args, PyObject *kw)
       p->info.has_pooler ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * h * 4)) : NULL;
   PyObject *logits =
       labels ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * labels * 4)) : NULL;
-  PyObject *emb = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * h * 4));
+  PyObject *emb = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * e * 4));
   if (!hidden || (p->info.has_pooler && !pooler) || (labels && !logits) || !emb) {
     Py_XDECREF(hidden), Py_XDECREF(pooler), Py_XDECREF(logits), Py_XDECREF(emb);
     goto done;
@@ -473,14 +478,14 @@ static PyObject *Program_forward(ProgramObject *p, PyObject *args, PyObject *kw)
   if (n && !s) st = err.status;
   if (s) {
     sinter_batch_t batch = {n, ids.p, types_o != Py_None ? ids.types : NULL, ids.len};
-    sinter_run_options_t ro = {SINTER_POOL_DEFAULT, 0};
+    sinter_run_options_t ro = {.pooling = SINTER_POOL_DEFAULT};
     sinter_outputs_t out;
     st = sinter_session_run(s, &batch, &ro, &out, &err);
     if (!st) {
       memcpy(hd, out.last_hidden_state, total * h * sizeof(float));
       if (pd && out.pooler_output) memcpy(pd, out.pooler_output, n * h * sizeof(float));
       if (ld && out.logits) memcpy(ld, out.logits, n * labels * sizeof(float));
-      memcpy(ed, out.embeddings, n * h * sizeof(float));
+      memcpy(ed, out.embeddings, n * e * sizeof(float));
     }
     give_session(p, s);
   }

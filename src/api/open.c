@@ -58,6 +58,15 @@ sinter_status_t sn_api_open_artifact(const char *path, sinter_program_t **out,
 sn_compile_options_t sn_api_compile_options(const sinter_model_t *model,
                                             const sn_compile_options_t *in) {
   sn_compile_options_t o = *in;
+  if (o.max_tokens <= 0 && o.sparse) {
+    /* The vocabulary logits are [max_tokens, vocab] floats in the arena: a
+     * budget that keeps them near 256 MiB, but never under one sequence. */
+    sinter_model_info_t info;
+    sinter_model_get_info(model, &info);
+    int64_t fit = ((int64_t)1 << 26) / (info.vocab_size > 0 ? info.vocab_size : 1);
+    o.max_tokens = fit < DEFAULT_MAX_TOKENS ? fit : DEFAULT_MAX_TOKENS;
+    if (o.max_tokens < info.max_seq_length) o.max_tokens = info.max_seq_length;
+  }
   if (o.max_tokens <= 0) o.max_tokens = DEFAULT_MAX_TOKENS;
   if (o.max_seq <= 0) {
     sinter_model_info_t info;
@@ -90,7 +99,11 @@ sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_opt
                         "%s is already a compiled artifact; compiling takes a model folder",
                         sn_model_source(model));
   const sn_st_modules_t *mod = sn_model_modules(model);
-  sn_build_options_t build = {mod->pooling, mod->normalize};
+  /* With Dense modules the plan's embeddings stop before the Normalize: a
+   * run that asks for another normalization than the folder's cannot get it
+   * back from the rows (the Dense layers sit between); the session
+   * normalizes instead (sinter_session_run). */
+  sn_build_options_t build = {mod->pooling, mod->normalize && !mod->dense_count, opts->sparse};
   sn_ir_graph_t plan;
   sn_compile_report_t report;
   double t0 = sn_time_now();
@@ -98,6 +111,17 @@ sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_opt
   if (opts->dtype == SINTER_DTYPE_INT8 && family->int8_refusal)
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: int8 is refused for the %s family: %s",
                         sn_model_source(model), family->name, family->int8_refusal);
+  if (opts->sparse && !sn_model_has_mlm_head(model))
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: sparse (SPLADE) output needs a masked-LM head: a *ForMaskedLM "
+                        "checkpoint whose weights hold %s (this %s checkpoint has none)",
+                        sn_model_source(model),
+                        family->names.mlm_dense ? family->names.mlm_dense : "one", family->name);
+  if (opts->sparse && opts->dtype == SINTER_DTYPE_INT8)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: sparse (SPLADE) output is not compiled in int8 (its vocabulary "
+                        "logits are read directly); use --dtype f32 or bf16",
+                        sn_model_source(model));
   if (opts->dtype == SINTER_DTYPE_INT8 && !opts->calibration) {
     /* int8 needs activation statistics: from the fp32 program, first. */
     sn_api_calibration_t *cal;
@@ -123,7 +147,8 @@ static sn_compile_options_t internal_options(const sinter_compile_options_t *opt
   sn_compile_options_t o = {.dtype = options->dtype,
                             .max_tokens = options->max_tokens,
                             .max_seq = options->max_seq,
-                            .calibration_file = options->int8_calibration_file};
+                            .calibration_file = options->int8_calibration_file,
+                            .sparse = options->sparse != 0};
   return o;
 }
 

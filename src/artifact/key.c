@@ -72,6 +72,8 @@ sinter_status_t sn_artifact_key(const sinter_model_t *model, const sn_compile_op
   EVP_DigestUpdate(ctx, versions, strlen(versions) + 1);
   int64_t o[3] = {(int64_t)opts->dtype, opts->max_tokens, opts->max_seq};
   EVP_DigestUpdate(ctx, o, sizeof o);
+  /* Only when set, so that every other program keeps its key. */
+  if (opts->sparse) EVP_DigestUpdate(ctx, "sparse", 7);
   sinter_status_t st = hash_calibration(ctx, opts, err);
   /* The folder's inputs: exactly the files the model was read from (config,
    * modules and the Pooling config modules.json names, tokenizer files,
@@ -103,6 +105,7 @@ static int fingerprint(const sinter_model_t *m, const sn_compile_options_t *opts
   int64_t o[4] = {(int64_t)opts->dtype, opts->max_tokens, opts->max_seq,
                   (int64_t)sn_target_isa_features(opts->target_features)};
   EVP_DigestUpdate(ctx, o, sizeof o);
+  if (opts->sparse) EVP_DigestUpdate(ctx, "sparse", 7);
   /* Everything the content key covers besides file contents. */
   char versions[160];
   snprintf(versions, sizeof versions, "sinter %s format %d onednn %s linear %d.%d",

@@ -13,6 +13,7 @@ const char *sn_pooling_name(sinter_pooling_t mode) {
     case SINTER_POOL_MEAN_SQRT_LEN: return "mean_sqrt_len";
     case SINTER_POOL_LAST_TOKEN: return "lasttoken";
     case SINTER_POOL_WEIGHTED_MEAN: return "weightedmean";
+    case SINTER_POOL_SPLADE: return "splade";
   }
   return "?";
 }

@@ -367,6 +367,16 @@ static void pool_one(const pool_call_t *c, int32_t i) {
       for (int64_t t = 0; t < len; t++) s += (double)seq[t * h + j] * (double)(t + 1);
       o[j] = (float)(s / wsum);
     }
+  } else if (mode == SINTER_POOL_SPLADE) {
+    /* SPLADE: log(1 + ReLU(max)), the max over tokens of log(1 + ReLU(x)),
+     * since the transform is monotone: one log per vocabulary entry, not per
+     * token. An empty sequence is all zeros. */
+    if (len > 0) {
+      c->fn(seq, len, h, SINTER_POOL_MAX, o);
+      for (int64_t j = 0; j < h; j++) o[j] = o[j] > 0.0f ? log1pf(o[j]) : 0.0f;
+    } else {
+      memset(o, 0, (size_t)h * sizeof(float));
+    }
   } else if (mode == SINTER_POOL_MAX && len == 0) {
     for (int64_t j = 0; j < h; j++) o[j] = -1e9f;
   } else if ((mode == SINTER_POOL_MEAN || mode == SINTER_POOL_MAX ||

@@ -249,6 +249,35 @@ void sn_ref_rel_bias(const float *scores, const float *table, int64_t distance, 
   }
 }
 
+static double dot_f64(const float *a, const float *b, int64_t n) {
+  double sum = 0.0;
+  for (int64_t c = 0; c < n; c++) sum += (double)a[c] * b[c];
+  return sum;
+}
+
+void sn_ref_disentangled_bias(const float *scores, const float *q, const float *k,
+                              const float *index, int64_t distance, const float *pos, int64_t span,
+                              int64_t b, int64_t heads, int64_t s, int64_t d, float scale,
+                              float *out) {
+  const int64_t hd = heads * d;
+  for (int64_t bh = 0; bh < b * heads; bh++) {
+    const float *pk = pos + (bh % heads) * d, *pq = pk + 2 * span * hd;
+    const float *qb = q + bh * s * d, *kb = k + bh * s * d;
+    for (int64_t i = 0; i < s; i++) {
+      const float *row = scores + (bh * s + i) * s;
+      float *o = out + (bh * s + i) * s;
+      for (int64_t j = 0; j < s; j++) {
+        int64_t x = i - j < -distance ? -distance : i - j > distance ? distance : i - j;
+        int64_t r = (int64_t)index[distance + x];
+        float c2p = (float)dot_f64(qb + i * d, pk + r * hd, d);
+        float p2c = (float)dot_f64(kb + j * d, pq + r * hd, d);
+        /* transformers: q . k / scale + (c2p / scale + p2c / scale) */
+        o[j] = row[j] * scale + (c2p * scale + p2c * scale);
+      }
+    }
+  }
+}
+
 typedef struct layernorm_ctx {
   const float *x, *gamma, *beta;
   int64_t h;
@@ -342,6 +371,18 @@ static void pool_range(void *p, int64_t begin, int64_t end) {
         double sum = 0;
         for (int64_t t = 0; t < s; t++) sum += (double)seq[t * h + j] * m[t] * (double)(t + 1);
         o[j] = (float)(sum / wsum);
+      }
+      continue;
+    }
+    if (mode == SINTER_POOL_SPLADE) {
+      /* max_t log1p(relu(x)) * mask as SPLADE computes it; log1p(relu())
+       * is monotone, so it is taken of the max, and padding, at 0 there,
+       * never exceeds a real token's value (>= 0). */
+      for (int64_t j = 0; j < h; j++) {
+        float mx = 0.0f;
+        for (int64_t t = 0; t < s; t++)
+          if (m[t] != 0.0f && seq[t * h + j] > mx) mx = seq[t * h + j];
+        o[j] = log1pf(mx);
       }
       continue;
     }

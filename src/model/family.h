@@ -34,7 +34,11 @@ typedef enum sn_cls_head {
   SN_CLS_RELU_DENSE = 1,     /* DistilBERT: first token, dense, ReLU, classifier */
   SN_CLS_TANH_DENSE = 2,     /* RoBERTa: first token, dense, tanh, out_proj */
   SN_CLS_DENSE_ACT_NORM = 3, /* ModernBERT: first token or mean (config classifier_pooling),
-                                dense, the config's activation, norm, classifier */
+                                dense, the config's activation, norm (none without cls_norm:
+                                DeBERTa-v2's ContextPooler), classifier */
+  SN_CLS_LAST_TOKEN = 4,     /* decoders (Qwen3): the last token's final-norm output, then
+                                cls_out without a bias (Qwen3ForSequenceClassification's score;
+                                a folded LM head, model.c) */
 } sn_cls_head_t;
 
 /* Where a layer normalises. */
@@ -42,6 +46,8 @@ typedef enum sn_layer_layout {
   SN_LAYOUT_POST_NORM = 0, /* BERT: x = norm(x + attn(x)); x = norm(x + ffn(x)) */
   SN_LAYOUT_PRE_NORM = 1,  /* ModernBERT: x += attn(norm(x)); x += ffn(norm(x)); final norm;
                               layer 0 has no attention norm when its weight is absent */
+  SN_LAYOUT_SANDWICH_NORM = 2, /* Gemma: x += norm'(attn(norm(x))); x += norm'(ffn(norm(x)));
+                                  final norm (the primed norms are names.*_post_norm) */
 } sn_layer_layout_t;
 
 /* The feed-forward block. */
@@ -68,12 +74,24 @@ typedef struct sn_family_names {
   const char *ffn_gate;        /* per layer: the gate linear of a gated block whose input
                                   half is ffn_in (SwiGLU: gate_proj, up_proj), or NULL */
   const char *ffn_in, *ffn_out, *ffn_norm; /* per layer */
+  const char *attn_post_norm, *ffn_post_norm; /* per layer: the norms on the attention's and the
+                                                 feed-forward's outputs (sandwich layout) */
   const char *pooler;                      /* NULL: the family has none */
   const char *cls_dense, *cls_out;         /* the classification head's linears */
   const char *cls_norm;                    /* its norm (SN_CLS_DENSE_ACT_NORM) */
   const char *final_norm;                  /* after the layers (pre-norm), or NULL */
   const char *rel_bias; /* [config relative_buckets, heads] bucketed position biases shared by
                            the layers (MPNet); NULL: none */
+  /* DeBERTa-v2: relative embeddings [2 rel_span, H] shared by the layers and
+   * their LayerNorm (norm_rel_ebd), read when the config has them; NULL: none */
+  const char *rel_embeddings, *rel_norm;
+  /* The masked-LM head of a *ForMaskedLM checkpoint, read only for SPLADE
+   * sparse output (sn_build_options_t.sparse): h -> mlm_dense -> activation
+   * -> mlm_norm -> vocabulary logits. NULL mlm_dense: the family has none. */
+  const char *mlm_dense, *mlm_norm; /* a linear and a LayerNorm (prefixes) */
+  const char *mlm_decoder; /* the vocabulary linear's prefix; its .weight is usually absent,
+                              tied to the word embeddings, and its .bias may be mlm_bias */
+  const char *mlm_bias;    /* the vocabulary bias tensor [vocab] (full name) */
 } sn_family_names_t;
 
 typedef struct sn_family {
@@ -93,7 +111,13 @@ typedef struct sn_family {
   sn_layer_layout_t layout;
   sn_ffn_t ffn;
   int rms_norm; /* 1: the norms are RMSNorms (weight only), not LayerNorms */
-  int causal;   /* 1: a decoder: each token sees the ones before it */
+  /* The norms multiply by (norm_offset + weight): Gemma stores weight - 1
+   * (norm_offset 1); 0 for every other family. */
+  float norm_offset;
+  /* 1: the word embeddings are multiplied by sqrt(hidden_size) (Gemma). */
+  int scale_embeddings;
+  int causal;   /* 1: a decoder: each token sees the ones before it (the config's
+                   causal starts from this; a family's parse may change it) */
   /* With names.rel_bias: relative positions (key - query) are bucketed into
    * rel_buckets (sn_ir_relative_bucket), log-spaced up to rel_max_distance. */
   int32_t rel_buckets, rel_max_distance;
@@ -103,6 +127,9 @@ typedef struct sn_family {
    * its real checkpoints); one that does not is refused, never silently
    * worse. */
   const char *int8_refusal;
+  /* The MLM head's activation: 1: GELU whatever the config says (RoBERTa's
+   * and MPNet's lm_head); 0: the config's hidden activation (BERT, DistilBERT). */
+  int mlm_gelu;
 } sn_family_t;
 
 /* The family whose model_types holds `model_type`, or NULL. */
@@ -132,6 +159,20 @@ sinter_status_t sn_config_parse_activation(const char *name, const char *label,
  * c->hidden_act. */
 sinter_status_t sn_config_set_activation(sn_config_t *c, const char *name, const char *label,
                                          sinter_error_t *err);
+
+/* A rotary theta for layers of `type` ("full_attention",
+ * "sliding_attention"): rope_parameters[type].rope_theta (transformers 5),
+ * else the older top-level key `old_key`, else `fallback`. Only the
+ * "default" rope type; others are refused by name. */
+sinter_status_t sn_config_rope_theta(const struct cJSON *root, const char *type,
+                                     const char *old_key, double fallback, const char *label,
+                                     float *out, sinter_error_t *err);
+
+/* config.json's layer_types ("full_attention" / "sliding_attention", one per
+ * layer) into c->layer_local; *listed = 0 when the field is absent or null
+ * (the family then applies its own pattern). */
+sinter_status_t sn_config_parse_layer_types(const struct cJSON *root, sn_config_t *c,
+                                            const char *label, int *listed, sinter_error_t *err);
 
 /* Limits on config values: they reject nonsense (and overflow) long before
  * memory. */

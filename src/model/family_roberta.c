@@ -63,8 +63,13 @@ const sn_family_t sn_family_roberta = {
             .pooler = "pooler.dense",
             .cls_dense = "classifier.dense",
             .cls_out = "classifier.out_proj",
+            .mlm_dense = "lm_head.dense",
+            .mlm_norm = "lm_head.layer_norm",
+            .mlm_decoder = "lm_head.decoder",
+            .mlm_bias = "lm_head.bias",
         },
     .positions = SN_POSITIONS_AFTER_PADDING,
     .cls_head = SN_CLS_TANH_DENSE,
+    .mlm_gelu = 1, /* RobertaLMHead applies gelu whatever hidden_act says */
     .unused = unused,
 };

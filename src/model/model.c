@@ -17,6 +17,7 @@ typedef struct expected_weight {
   int rank;
   int64_t shape[2];
   int optional;
+  int mlm; /* of the masked-LM head: not counted as the encoder's parameters */
 } expected_weight_t;
 
 typedef struct expected_list {
@@ -44,6 +45,7 @@ static int expect(expected_list_t *l, int optional, int64_t d0, int64_t d1, cons
   w->shape[0] = d0;
   w->shape[1] = d1;
   w->optional = optional;
+  w->mlm = 0;
   return 0;
 }
 
@@ -85,8 +87,14 @@ static int build_expected(const sn_config_t *c, expected_list_t *l) {
   if (f->rms_norm) nb = 0; /* an RMSNorm has a weight only */
   int rc = expect(l, 0, c->vocab_size, H, "%s", nm->word);
   if (nm->embed_norm) rc |= expect_norm_b(l, 0, H, nm->embed_norm, nb);
-  if (nm->position) rc |= expect(l, 0, c->max_position_embeddings, H, "%s", nm->position);
-  if (nm->token_type) rc |= expect(l, 0, c->type_vocab_size, H, "%s", nm->token_type);
+  if (nm->position && !c->no_position_table)
+    rc |= expect(l, 0, c->max_position_embeddings, H, "%s", nm->position);
+  if (nm->token_type && c->type_vocab_size > 0)
+    rc |= expect(l, 0, c->type_vocab_size, H, "%s", nm->token_type);
+  if (nm->rel_embeddings && c->rel_span > 0) {
+    rc |= expect(l, 0, 2 * (int64_t)c->rel_span, H, "%s", nm->rel_embeddings);
+    if (c->rel_norm) rc |= expect_norm_b(l, 0, H, nm->rel_norm, nb);
+  }
   if (nm->rel_bias) rc |= expect(l, 0, c->relative_buckets, c->num_heads, "%s", nm->rel_bias);
   for (int i = 0; i < c->num_layers; i++) {
     if (nm->qkv) {
@@ -111,6 +119,10 @@ static int build_expected(const sn_config_t *c, expected_list_t *l) {
       rc |= expect_linear_b(l, 0, I, H, layer_name(p, sizeof p, nm->ffn_gate, i), mb);
     rc |= expect_linear_b(l, 0, H, I, layer_name(p, sizeof p, nm->ffn_out, i), mb);
     rc |= expect_norm_b(l, 0, H, layer_name(p, sizeof p, nm->ffn_norm, i), nb);
+    if (nm->attn_post_norm)
+      rc |= expect_norm_b(l, 0, H, layer_name(p, sizeof p, nm->attn_post_norm, i), nb);
+    if (nm->ffn_post_norm)
+      rc |= expect_norm_b(l, 0, H, layer_name(p, sizeof p, nm->ffn_post_norm, i), nb);
   }
   if (nm->final_norm) rc |= expect_norm_b(l, 0, H, nm->final_norm, nb);
   int head = c->head == SN_HEAD_SEQUENCE;
@@ -119,7 +131,18 @@ static int build_expected(const sn_config_t *c, expected_list_t *l) {
   if (nm->pooler) rc |= expect_linear(l, !(head && f->cls_head == SN_CLS_POOLER), H, H, nm->pooler);
   if (head && nm->cls_dense) rc |= expect_linear_b(l, 0, H, H, nm->cls_dense, c->classifier_bias);
   if (head && nm->cls_norm) rc |= expect_norm_b(l, 0, H, nm->cls_norm, nb);
-  if (head) rc |= expect_linear(l, 0, L, H, nm->cls_out);
+  if (head) rc |= expect_linear_b(l, 0, L, H, nm->cls_out, f->cls_head != SN_CLS_LAST_TOKEN);
+  /* The masked-LM head (SPLADE's sparse output) when the checkpoint has it:
+   * all optional; has_mlm_head says whether it is complete. The vocabulary
+   * linear's weight is usually tied to the word embeddings and not stored. */
+  if (nm->mlm_dense) {
+    size_t first = l->count;
+    rc |= expect_linear(l, 1, H, H, nm->mlm_dense);
+    rc |= expect_norm_b(l, 1, H, nm->mlm_norm, 1);
+    rc |= expect(l, 1, c->vocab_size, H, "%s.weight", nm->mlm_decoder);
+    rc |= expect(l, 1, c->vocab_size, 0, "%s", nm->mlm_bias);
+    for (size_t k = first; k < l->count; k++) l->items[k].mlm = 1;
+  }
   return rc;
 }
 
@@ -242,7 +265,7 @@ static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
     used[found] = 1;
     st = bind_weight(e, sn_st_at(m->archive, found), &m->weights[m->weight_count++], err);
     if (st) goto done;
-    m->parameter_count += sn_st_at(m->archive, found)->numel;
+    if (!e->mlm) m->parameter_count += sn_st_at(m->archive, found)->numel;
   }
   if (n_missing) {
     st = sn_error_set(err, SINTER_ERR_NOT_FOUND, "%s: %zu weight tensor(s) missing: %s%s", m->dir,
@@ -260,6 +283,17 @@ static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
       goto done;
     }
   }
+  if (c->family->names.mlm_dense) {
+    const sn_family_names_t *nm = &c->family->names;
+    const char *parts[] = {nm->mlm_dense, nm->mlm_dense, nm->mlm_norm, nm->mlm_norm, nm->mlm_bias};
+    const char *suffix[] = {".weight", ".bias", ".weight", ".bias", ""};
+    m->has_mlm_head = 1;
+    for (int k = 0; k < 5; k++) {
+      char name[200];
+      snprintf(name, sizeof name, "%s%s", parts[k], suffix[k]);
+      if (!sn_model_weight(m, name)) m->has_mlm_head = 0;
+    }
+  }
   for (size_t i = 0; i < n_tensors; i++) {
     if (used[i] || is_ignorable(c->family, canon[i])) continue;
     const sn_st_tensor_t *t = sn_st_at(m->archive, i);
@@ -274,6 +308,67 @@ done:
   free(canon);
   free(used);
   return st;
+}
+
+/* The Dense modules' weights (modules.json order), from each module's own
+ * model.safetensors, under "<path>/linear.weight" and "<path>/linear.bias":
+ * names no transformer tensor has, so nothing collides. */
+static sinter_status_t bind_dense(sinter_model_t *m, sinter_error_t *err) {
+  const sn_st_modules_t *mod = &m->modules;
+  if (mod->dense_count == 0) return SINTER_OK;
+  SN_TRY(sn_st_modules_check_dense(mod, m->config.hidden_size, m->dir, err));
+  sn_weight_t *grown =
+      realloc(m->weights, (m->weight_count + 2 * (size_t)mod->dense_count) * sizeof *grown);
+  if (!grown) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "weights");
+  m->weights = grown;
+  for (int32_t i = 0; i < mod->dense_count; i++) {
+    const sn_st_dense_t *d = &mod->dense[i];
+    char *folder = sn_path_join(m->dir, d->path);
+    char *file = folder ? sn_path_join(folder, "model.safetensors") : NULL;
+    char *bin = folder ? sn_path_join(folder, "pytorch_model.bin") : NULL;
+    sinter_status_t st = SINTER_OK;
+    if (!file || !bin) {
+      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: dense path", m->dir);
+    } else if (!sn_file_exists(file) && sn_file_exists(bin)) {
+      st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: the Dense module's weights are a PyTorch pickle, which sinter does "
+                        "not read; save the model with safetensors (model.safetensors)",
+                        bin);
+    } else if (!sn_file_exists(file)) {
+      st = sn_error_set(err, SINTER_ERR_NOT_FOUND, "%s: the Dense module's weights are missing",
+                        file);
+    } else {
+      st = sn_st_open_file(file, &m->dense_archives[i], err);
+    }
+    free(folder), free(file), free(bin);
+    if (st) return st;
+    const sn_st_archive_t *a = m->dense_archives[i];
+    expected_weight_t e[2];
+    memset(e, 0, sizeof e);
+    snprintf(e[0].name, sizeof e[0].name, "%s/linear.weight", d->path);
+    e[0].rank = 2, e[0].shape[0] = d->out_features, e[0].shape[1] = d->in_features;
+    snprintf(e[1].name, sizeof e[1].name, "%s/linear.bias", d->path);
+    e[1].rank = 1, e[1].shape[0] = d->out_features;
+    static const char *const stored[2] = {"linear.weight", "linear.bias"};
+    for (int k = 0; k < 1 + d->bias; k++) {
+      const sn_st_tensor_t *t = sn_st_find(a, stored[k]);
+      if (!t)
+        return sn_error_set(err, SINTER_ERR_NOT_FOUND,
+                            "%s/%s/model.safetensors: tensor \"%s\" is missing", m->dir, d->path,
+                            stored[k]);
+      SN_TRY(bind_weight(&e[k], t, &m->weights[m->weight_count++], err));
+      m->parameter_count += t->numel;
+    }
+    for (size_t k = 0; k < sn_st_count(a); k++) {
+      const sn_st_tensor_t *t = sn_st_at(a, k);
+      if (!strcmp(t->name, stored[0]) || (d->bias && !strcmp(t->name, stored[1]))) continue;
+      if (sn_strlist_addf(&m->warnings, 0, "%s: unexpected tensor \"%s\" is not used", t->file,
+                          t->name) != 0)
+        return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "warnings");
+    }
+  }
+  m->config.embedding_dim = sn_st_embedding_dim(mod, m->config.hidden_size);
+  return SINTER_OK;
 }
 
 const sn_weight_t *sn_model_weight(const sinter_model_t *model, const char *name) {
@@ -335,7 +430,15 @@ static sinter_status_t check_sources_inside(const sinter_model_t *m, sinter_erro
 static sinter_status_t list_sources(sinter_model_t *m, sinter_error_t *err) {
   int bad = add_source(m, "config.json") | add_source(m, "modules.json");
   if (m->modules.pooling_config[0]) bad |= add_source(m, m->modules.pooling_config);
+  for (int32_t i = 0; i < m->modules.dense_count; i++) { /* their config and weights */
+    char name[sizeof m->modules.dense[i].path + 32];
+    snprintf(name, sizeof name, "%s/config.json", m->modules.dense[i].path);
+    bad |= add_source(m, name);
+    snprintf(name, sizeof name, "%s/model.safetensors", m->modules.dense[i].path);
+    bad |= add_source(m, name);
+  }
   bad |= add_source(m, "sentence_bert_config.json");
+  if (m->rerank) bad |= add_source(m, "rerank_template.json");
   for (size_t i = 0; i < m->tokenizer_file_count; i++)
     bad |= add_source(m, m->tokenizer_files[i].name);
   bad |= add_source(m, "model.safetensors.index.json");
@@ -449,7 +552,9 @@ sinter_status_t sn_model_load_dir(const char *dir, sinter_model_t **out_model,
   if (!st) st = load_prompts(m, err);
   if (!st) st = sn_st_open_dir(dir, &m->archive, err);
   if (!st) st = bind_weights(m, err);
+  if (!st) st = bind_dense(m, err);
   if (!st) st = sn_model_load_tokenizer(m, err);
+  if (!st) st = sn_model_load_rerank(m, err);
   if (!st) st = list_sources(m, err);
   if (st) {
     sinter_model_close(m);
@@ -475,9 +580,13 @@ sinter_status_t sn_model_create_described(const sn_model_description_t *d, sinte
   m->parameter_count = d->parameter_count;
   sinter_status_t st =
       sn_config_parse(m->config_json, m->config_json_size, d->source, &m->config, err);
+  if (!st) st = sn_st_modules_check_dense(&m->modules, m->config.hidden_size, d->source, err);
+  if (!st) m->config.embedding_dim = sn_st_embedding_dim(&m->modules, m->config.hidden_size);
   if (!st)
     st = sn_model_load_tokenizer_files(m, d->tokenizer_files, d->tokenizer_file_count, d->source,
                                        err);
+  if (!st && d->rerank) st = sn_rerank_template_copy(d->rerank, &m->rerank, err);
+  if (!st) st = sn_model_apply_rerank(m, err);
   if (st) {
     sinter_model_close(m);
     return st;
@@ -488,6 +597,7 @@ sinter_status_t sn_model_create_described(const sn_model_description_t *d, sinte
 
 void sinter_model_close(sinter_model_t *m) {
   if (!m) return;
+  sn_rerank_template_free(m->rerank);
   sn_model_free_tokenizer(m);
   for (size_t i = 0; i < m->weight_count; i++) {
     free(m->weights[i].name);
@@ -500,6 +610,7 @@ void sinter_model_close(sinter_model_t *m) {
   sn_strlist_clear(&m->prompt_texts);
   free(m->default_prompt);
   sn_st_close(m->archive);
+  for (int i = 0; i < SN_ST_MAX_DENSE; i++) sn_st_close(m->dense_archives[i]);
   sn_config_deinit(&m->config);
   free(m->config_json);
   free(m->dir);
@@ -537,6 +648,9 @@ void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   out->sliding_window = out->sliding_layers ? c->local_window : 0;
   out->head_dim = c->head_dim;
   out->num_kv_heads = c->num_kv_heads;
+  out->embedding_dim = sn_st_embedding_dim(&m->modules, c->hidden_size);
+  out->dense_modules = m->modules.dense_count;
+  out->has_mlm_head = m->has_mlm_head;
 }
 
 size_t sinter_model_warning_count(const sinter_model_t *m) {
@@ -561,6 +675,10 @@ const sn_st_modules_t *sn_model_modules(const sinter_model_t *m) {
 
 int sn_model_has_pooler(const sinter_model_t *m) {
   return m->has_pooler;
+}
+
+int sn_model_has_mlm_head(const sinter_model_t *m) {
+  return m->has_mlm_head;
 }
 
 int64_t sn_model_parameter_count(const sinter_model_t *m) {

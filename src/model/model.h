@@ -50,6 +50,7 @@ typedef struct sn_model_description {
   int64_t parameter_count;
   const sn_tokenizer_file_t *tokenizer_files; /* the files the folder's tokenizer was read from */
   size_t tokenizer_file_count;
+  const struct sn_rerank_template *rerank; /* the folder's reranker template, or NULL */
 } sn_model_description_t;
 
 /* Creates a model from a description without weights: it can be tokenized
@@ -83,6 +84,11 @@ const sn_st_modules_t *sn_model_modules(const sinter_model_t *model);
 /* 1 when the model has pooler weights (pooler_output is available). */
 int sn_model_has_pooler(const sinter_model_t *model);
 
+/* 1 when the folder's weights hold the family's complete masked-LM head
+ * (names.mlm_*), so the SPLADE sparse output can be built; 0 for a
+ * description (an artifact holds the head only in its plan). */
+int sn_model_has_mlm_head(const sinter_model_t *model);
+
 /* Number of parameters in the weights (as recorded, for a description). */
 int64_t sn_model_parameter_count(const sinter_model_t *model);
 
@@ -115,5 +121,38 @@ const sn_weight_t *sn_model_weight_at(const sinter_model_t *model, size_t index)
 struct sn_family;
 int sn_model_canonical_name(const struct sn_family *family, const char *stored, char *buf,
                             size_t cap);
+
+/* A reranker's template (rerank.c: rerank_template.json): a (query,
+ * document) pair becomes prefix + body + suffix, tokenized apart without
+ * special tokens, the body's {query}, {document} and {instruction} filled
+ * in and only the body truncated. true_id/false_id: the tokens whose LM-head
+ * rows were folded into the one-label score head (yes - no), or -1 when the
+ * model's own classifier scores. */
+typedef struct sn_rerank_template {
+  char *prefix, *body, *suffix, *instruction; /* owned */
+  int32_t true_id, false_id;
+} sn_rerank_template_t;
+
+/* Reads DIR/rerank_template.json when present (after the weights and the
+ * tokenizer): validates it, folds a decoder's LM head to the score row and
+ * makes the model a one-label classifier. Errors: FORMAT (a body without
+ * {query} or {document}, a token that is not one vocabulary entry, bad
+ * JSON), NOT_FOUND (no tokenizer, no LM head), LIMIT, UNSUPPORTED. */
+sinter_status_t sn_model_load_rerank(sinter_model_t *m, sinter_error_t *err);
+
+/* Makes a model whose template folded the LM head a one-label classifier
+ * (the description an artifact carries: its plan holds the folded row). */
+sinter_status_t sn_model_apply_rerank(sinter_model_t *m, sinter_error_t *err);
+
+/* The model's reranker template (borrowed), or NULL. */
+const sn_rerank_template_t *sn_model_rerank(const sinter_model_t *m);
+
+/* FORMAT naming `label` unless body holds {query} and {document}. */
+sinter_status_t sn_rerank_check_body(const char *body, const char *label, sinter_error_t *err);
+
+/* A deep copy of `from` into *out (free with sn_rerank_template_free). */
+sinter_status_t sn_rerank_template_copy(const sn_rerank_template_t *from,
+                                        sn_rerank_template_t **out, sinter_error_t *err);
+void sn_rerank_template_free(sn_rerank_template_t *t);
 
 #endif

@@ -16,6 +16,8 @@ struct sinter_model {
   sn_config_t config;
   sn_st_modules_t modules;
   struct sn_st_archive *archive; /* NULL for a description */
+  /* Each Dense module's <path>/model.safetensors (modules.dense order) */
+  struct sn_st_archive *dense_archives[SN_ST_MAX_DENSE];
   sn_weight_t *weights;
   size_t weight_count;
   int has_pooler;
@@ -29,6 +31,8 @@ struct sinter_model {
    * order) and default_prompt_name (NULL: none). */
   sn_strlist_t prompt_names, prompt_texts;
   char *default_prompt;
+  int has_mlm_head; /* 1: the folder's weights hold a complete masked-LM head (SPLADE) */
+  sn_rerank_template_t *rerank; /* rerank_template.json (rerank.c), or NULL */
 };
 
 /* Loads the tokenizer from files (borrowed; copied into the model) into

@@ -150,7 +150,7 @@ sinter_status_t sn_plan_decode(const unsigned char *data, size_t size, const uns
         n->dtype > SN_IR_I32 ||
         (n->op == SN_OP_INPUT && n->input != SN_INPUT_IDS && n->input != SN_INPUT_TYPE_IDS) ||
         (n->op == SN_OP_POOL &&
-         (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_WEIGHTED_MEAN)) ||
+         (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_SPLADE)) ||
         (n->op == SN_OP_LINEAR && (n->act < SN_ACT_NONE || n->act > SN_ACT_TANH)) ||
         (n->op == SN_OP_GLU && (n->act <= SN_ACT_NONE || n->act > SN_ACT_SILU)) ||
         (n->int8 != 0 && (n->op != SN_OP_LINEAR || n->int8 != 1)))

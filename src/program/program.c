@@ -134,6 +134,7 @@ void sinter_program_get_info(const sinter_program_t *p, sinter_program_info_t *o
     for (int i = 0; i < 32; i++) snprintf(out->content_key + 2 * i, 3, "%02x", p->key[i]);
   out->arena_bytes = p->plan.arena_bytes;
   out->num_ops = p->plan.count;
+  out->sparse = sn_ir_find_output(&p->plan, "sparse") >= 0;
 }
 
 size_t sinter_program_warning_count(const sinter_program_t *p) {

@@ -46,6 +46,7 @@ typedef struct sn_compile_options {
   int64_t max_tokens;       /* largest packed batch the arena is planned for */
   int64_t max_seq;          /* longest sequence accepted */
   uint64_t target_features; /* CPU features the plan may use (SN_FEATURE_*); 0: this CPU */
+  int sparse;               /* 1: the plan has the SPLADE output "sparse" (MLM head) */
   /* int8 only; used while compiling, never stored in an artifact: */
   const char *calibration_file;             /* texts, one per line; NULL: built-in sentences */
   const sn_int8_calibration_t *calibration; /* made by the api layer from those texts */

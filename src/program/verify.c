@@ -140,22 +140,27 @@ static sinter_status_t check_outputs(const sn_ir_graph_t *g, const sn_config_t *
   static const struct {
     const char *name;
     int64_t rows; /* SN_DIM_T: one row a token; SN_DIM_B: one a sequence */
-    int labels;   /* width num_labels (else hidden_size) */
+    int labels;   /* width num_labels (2: vocab_size; else hidden_size) */
     int required; /* 1 always, 2 with a classification head, 0 optional */
   } want[] = {{"last_hidden_state", SN_DIM_T, 0, 1},
               {"embeddings", SN_DIM_B, 0, 1},
               {"pooler_output", SN_DIM_B, 0, 0},
               {"logits", SN_DIM_B, 1, 2},
-              {"scores", SN_DIM_B, 1, 2}};
+              {"scores", SN_DIM_B, 1, 2},
+              {"sparse", SN_DIM_B, 2, 0}};
   int head = c->head == SN_HEAD_SEQUENCE;
   for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
     int found = 0;
-    int64_t width = want[w].labels ? c->num_labels : c->hidden_size;
+    int64_t width = want[w].labels == 2 ? c->vocab_size
+                    : want[w].labels    ? c->num_labels
+                                        : c->hidden_size;
+    /* sentence-transformers Dense modules give the embedding its own width */
+    if (!strcmp(want[w].name, "embeddings") && c->embedding_dim > 0) width = c->embedding_dim;
     for (int k = 0; k < g->num_outputs; k++) {
       if (strcmp(g->outputs[k].name, want[w].name) != 0) continue;
       found = 1;
       const sn_ir_shape_t *s = &g->nodes[g->outputs[k].node].shape;
-      if (want[w].labels && !head)
+      if (want[w].labels == 1 && !head)
         return sn_error_set(err, SINTER_ERR_FORMAT,
                             "%s: the plan has a \"%s\" output but its config no classification "
                             "head",

@@ -17,9 +17,9 @@
  * keeps size arithmetic far from overflow. */
 #define MAX_BATCH_TOKENS ((int64_t)1 << 24)
 
-enum { OUT_HIDDEN, OUT_POOLER, OUT_EMBEDDINGS, OUT_LOGITS, OUT_SCORES, OUT_COUNT };
-static const char *const out_names[OUT_COUNT] = {"last_hidden_state", "pooler_output", "embeddings",
-                                                 "logits", "scores"};
+enum { OUT_HIDDEN, OUT_POOLER, OUT_EMBEDDINGS, OUT_LOGITS, OUT_SCORES, OUT_SPARSE, OUT_COUNT };
+static const char *const out_names[OUT_COUNT] = {
+    "last_hidden_state", "pooler_output", "embeddings", "logits", "scores", "sparse"};
 
 /* A growable float buffer owned by the session. */
 typedef struct growable {
@@ -43,6 +43,7 @@ struct sinter_session {
   /* compiled */
   sn_plan_exec_t *exec;
   int plan_output[OUT_COUNT]; /* graph output index per kind, or -1 */
+  int plan_normalized;        /* 1: the plan's embeddings end with the L2 norm */
   /* packed inputs and results, reused across runs */
   int32_t *ids, *types, *chunk_offsets;
   size_t ids_cap, offsets_cap;
@@ -105,6 +106,8 @@ sinter_status_t sinter_session_create_compiled(const sinter_program_t *program, 
     for (int j = 0; j < plan->num_outputs; j++)
       if (!strcmp(plan->outputs[j].name, out_names[k])) s->plan_output[k] = j;
   }
+  int emb = s->plan_output[OUT_EMBEDDINGS];
+  s->plan_normalized = emb >= 0 && plan->nodes[plan->outputs[emb].node].op == SN_OP_L2_NORMALIZE;
   sinter_status_t st = sn_plan_exec_create(plan, &s->exec, error);
   if (st) {
     sinter_session_destroy(s);
@@ -218,13 +221,19 @@ static sinter_status_t pack_inputs(sinter_session_t *s, const sinter_batch_t *ba
   return SINTER_OK;
 }
 
+/* The sentence embedding's width: the last Dense module's out_features, or
+ * the hidden size. */
+static int32_t embedding_width(const sinter_session_t *s) {
+  return s->config->embedding_dim > 0 ? s->config->embedding_dim : s->config->hidden_size;
+}
+
 static sinter_status_t run_eager(sinter_session_t *s, const sinter_batch_t *batch,
                                  const sn_build_options_t *want, size_t max_len, size_t total,
                                  sinter_error_t *err) {
   const sinter_model_t *m = s->model;
   const sn_config_t *c = s->config;
   if (!s->has_graph || want->pooling != s->built_for.pooling ||
-      want->normalize != s->built_for.normalize) {
+      want->normalize != s->built_for.normalize || want->sparse != s->built_for.sparse) {
     if (s->has_graph) sn_ir_graph_deinit(&s->graph);
     s->has_graph = 0;
     SN_TRY(sn_ir_build(m, want, &s->graph, err));
@@ -288,7 +297,8 @@ static sinter_status_t run_compiled(sinter_session_t *s, size_t b, size_t total,
   const sn_ir_graph_t *plan = s->plan;
   size_t h = (size_t)s->config->hidden_size;
   size_t labels = (size_t)s->config->num_labels;
-  size_t widths[OUT_COUNT] = {h, h, h, labels, labels};
+  size_t e = (size_t)embedding_width(s);
+  size_t widths[OUT_COUNT] = {h, h, e, labels, labels, (size_t)s->config->vocab_size};
   for (int k = 0; k < OUT_COUNT; k++)
     if (s->plan_output[k] >= 0 &&
         !reserve(&s->out[k], (k == OUT_HIDDEN ? total : b) * widths[k], err))
@@ -331,8 +341,32 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
   sn_build_options_t want = {
       .pooling = to_pool_mode(options->pooling, mod->pooling),
       .normalize = options->normalize == 0 ? mod->normalize : options->normalize > 0,
+      .sparse = options->sparse != 0,
   };
+  if (options->pooling == SINTER_POOL_SPLADE)
+    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                        "splade pooling applies to the masked-LM logits, not to embeddings: ask "
+                        "for the sparse output (run option sparse) instead");
+  if (want.sparse && s->compiled && s->plan_output[OUT_SPARSE] < 0)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: the program was compiled without sparse (SPLADE) output; compile "
+                        "it with the sparse option",
+                        sn_model_source(s->model));
+  if (want.sparse && !s->compiled && !sn_model_has_mlm_head(s->model))
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: sparse (SPLADE) output needs a masked-LM head: a *ForMaskedLM "
+                        "checkpoint (this %s checkpoint has none)",
+                        sn_model_source(s->model), c->architecture);
+  /* Dense modules were trained on the folder's pooling; they cannot be
+   * applied to another (sentence-transformers has no such choice either). */
+  if (mod->dense_count > 0 && want.pooling != mod->pooling)
+    return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: %s pooling is refused: the model's %d Dense module(s) follow its "
+                        "own %s pooling",
+                        sn_model_source(s->model), sn_pooling_name(want.pooling),
+                        (int)mod->dense_count, sn_pooling_name(mod->pooling));
   size_t b = batch->count, h = (size_t)c->hidden_size;
+  size_t edim = (size_t)embedding_width(s);
   /* This session's threads, for this thread's parallel regions only: our
    * kernels take the session's pool as the calling thread's current one;
    * oneDNN and the eager reference kernels, still on OpenMP, take its
@@ -344,8 +378,18 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
   sinter_status_t st = SINTER_OK;
   if (s->compiled) {
     st = run_compiled(s, b, total, err);
-    /* The plan pools as the folder says; other poolings come from the rows. */
-    if (!st && (want.pooling != mod->pooling || want.normalize != mod->normalize)) {
+    if (!st && mod->dense_count > 0) {
+      /* The plan's embeddings stop before the Normalize (sn_api_compile):
+       * the run's choice is applied here. */
+      if (want.normalize && !s->plan_normalized)
+        sn_l2_normalize_f32(s->out[OUT_EMBEDDINGS].data, (int64_t)b, (int64_t)edim);
+      else if (!want.normalize && s->plan_normalized)
+        st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                          "%s: the program's embeddings are normalized after its Dense "
+                          "modules; unnormalized ones need a program compiled without it",
+                          sn_model_source(s->model));
+    } else if (!st && (want.pooling != mod->pooling || want.normalize != mod->normalize)) {
+      /* The plan pools as the folder says; other poolings come from the rows. */
       float *emb = reserve(&s->out[OUT_EMBEDDINGS], b * h, err);
       if (emb) {
         for (size_t i = 0; i <= b; i++) s->chunk_offsets[i] = (int32_t)s->offsets[i];
@@ -367,6 +411,7 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
   out->total_tokens = total;
   out->offsets = s->offsets;
   out->hidden_size = h;
+  out->embedding_dim = edim;
   const int present[OUT_COUNT] = {1,
                                   sn_model_has_pooler(s->model) || s->plan_output[OUT_POOLER] >= 0,
                                   1, c->head == SN_HEAD_SEQUENCE, c->head == SN_HEAD_SEQUENCE};
@@ -376,6 +421,10 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
   out->logits = present[OUT_LOGITS] ? s->out[OUT_LOGITS].data : NULL;
   out->scores = present[OUT_SCORES] ? s->out[OUT_SCORES].data : NULL;
   if (out->logits) out->num_labels = (size_t)c->num_labels;
+  if (s->compiled ? s->plan_output[OUT_SPARSE] >= 0 : want.sparse) {
+    out->sparse = s->out[OUT_SPARSE].data;
+    out->vocab_size = (size_t)c->vocab_size;
+  }
   return SINTER_OK;
 }
 

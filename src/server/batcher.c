@@ -14,6 +14,7 @@ struct sn_batcher {
   pthread_mutex_t *compute_lock;
   int64_t max_batch_tokens, max_queue_tokens;
   size_t hidden;
+  size_t embedding_dim;  /* width of an embedding row (Dense modules change it) */
   sn_job_t *head, *tail; /* unfinished jobs, in arrival order */
   int stopping;
   sn_batcher_stats_t stats;
@@ -111,7 +112,8 @@ static int pending(const sn_batcher_t *b) {
 static void deliver(sn_batcher_t *b, size_t i, const sinter_outputs_t *out) {
   sn_job_t *j = b->owner[i];
   size_t r = b->row[i], h = b->hidden;
-  if (j->embeddings) memcpy(j->embeddings + r * h, out->embeddings + i * h, h * sizeof(float));
+  size_t e = b->embedding_dim;
+  if (j->embeddings) memcpy(j->embeddings + r * e, out->embeddings + i * e, e * sizeof(float));
   if (j->logits && out->logits)
     memcpy(j->logits + r * out->num_labels, out->logits + i * out->num_labels,
            out->num_labels * sizeof(float));
@@ -173,7 +175,8 @@ static void *work(void *p) {
       sinter_batch_t batch = {n, b->ids, b->types, b->lengths};
       /* Normalising as the folder does (the usual case) keeps the plan's own
        * normalisation, so results equal `sinter embed`'s bit for bit. */
-      sinter_run_options_t run = {SINTER_POOL_DEFAULT, b->normalize ? 1 : -1};
+      sinter_run_options_t run = {.pooling = SINTER_POOL_DEFAULT,
+                                  .normalize = b->normalize ? 1 : -1};
       if (b->compute_lock) pthread_mutex_lock(b->compute_lock);
       double t0 = sn_batcher_now();
       st = sinter_session_run(b->session, &batch, &run, &out, &err);
@@ -236,6 +239,7 @@ sinter_status_t sn_batcher_create(const sinter_program_t *program, int threads,
   sinter_model_get_info(sinter_program_model(program), &m);
   b->compute_lock = compute_lock;
   b->hidden = (size_t)m.hidden_size;
+  b->embedding_dim = (size_t)m.embedding_dim;
   b->max_batch_tokens = max_batch_tokens > 0 ? max_batch_tokens : info.max_tokens;
   b->max_queue_tokens = max_queue_tokens > 0 ? max_queue_tokens : 16 * b->max_batch_tokens;
   b->stats.max_batch_tokens = b->max_batch_tokens;

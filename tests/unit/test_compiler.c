@@ -35,7 +35,8 @@ static sinter_status_t run_until(const sinter_model_t *m, int last, sn_ir_graph_
                                       sn_pass_fuse_embeddings, sn_pass_fuse_epilogues,
                                       sn_pass_fuse_layernorm,  sn_pass_pack,
                                       sn_pass_plan_memory,     sn_pass_prepack};
-  sn_build_options_t build = {sn_model_modules(m)->pooling, sn_model_modules(m)->normalize};
+  sn_build_options_t build = {.pooling = sn_model_modules(m)->pooling,
+                              .normalize = sn_model_modules(m)->normalize};
   SN_TRY(sn_ir_build(m, &build, g, err));
   for (int p = 0; p <= last; p++) {
     sn_pass_report_t r = {0};
@@ -177,8 +178,9 @@ static void compare_modes_with(const char *name, const char *kernel, int isa, in
     }
   }
   sinter_batch_t batch = {B, (const int32_t *const *)ids, (const int32_t *const *)types, lengths};
-  static const sinter_run_options_t runs[] = {
-      {SINTER_POOL_DEFAULT, 0}, {SINTER_POOL_MAX, -1}, {SINTER_POOL_CLS, 1}};
+  static const sinter_run_options_t runs[] = {{.pooling = SINTER_POOL_DEFAULT},
+                                              {.pooling = SINTER_POOL_MAX, .normalize = -1},
+                                              {.pooling = SINTER_POOL_CLS, .normalize = 1}};
   double worst = 0;
   for (size_t r = 0; r < 3; r++) {
     sinter_outputs_t a, b;
@@ -308,6 +310,13 @@ static void test_compiled_qwen3(void) {
   compare_modes_up_to("qwen3_base", 64);
 }
 
+/* Gemma 3: scaled embeddings, sandwich norms of (1 + weight), windows both
+ * bidirectional and causal, GQA 3:1, GeGLU with the tanh GELU. */
+static void test_compiled_gemma3(void) {
+  compare_modes_up_to("gemma3_base", 64);
+  compare_modes_up_to("gemma3_causal", 64);
+}
+
 static void test_refusals(void) {
   sinter_model_t *m = open_fixture("bert_cls");
   if (!m) return;
@@ -377,6 +386,7 @@ int main(void) {
   SN_RUN(test_compiled_mpnet);
   SN_RUN(test_compiled_modernbert);
   SN_RUN(test_compiled_qwen3);
+  SN_RUN(test_compiled_gemma3);
   SN_RUN(test_refusals);
   SN_RUN(test_linear_kernel_choice);
   SN_RUN(test_shared_linears_validate_each_weight);

@@ -87,7 +87,7 @@ static double run_model_golden(const char *name) {
     batch_from_json(&jb, cJSON_GetObjectItem(c, "input_ids"),
                     cJSON_GetObjectItem(c, "token_type_ids"));
     sinter_outputs_t o;
-    sinter_run_options_t opts = {SINTER_POOL_DEFAULT, -1};
+    sinter_run_options_t opts = {.pooling = SINTER_POOL_DEFAULT, .normalize = -1};
     SN_CHECK_OK(sinter_session_run(session, &jb.batch, &opts, &o, &err), &err);
     if (err.status == SINTER_OK) {
       /* last_hidden_state holds only real tokens per sequence in the golden. */
@@ -119,7 +119,7 @@ static double run_model_golden(const char *name) {
     for (size_t p = 0; p < sizeof pools / sizeof pools[0]; p++) {
       /* Goldens made before the last two modes do not hold them. */
       if (!cJSON_GetObjectItem(cJSON_GetObjectItem(c, "pooled"), pools[p].key)) continue;
-      sinter_run_options_t po = {pools[p].mode, -1};
+      sinter_run_options_t po = {.pooling = pools[p].mode, .normalize = -1};
       SN_CHECK_OK(sinter_session_run(session, &jb.batch, &po, &o, &err), &err);
       if (err.status == SINTER_OK)
         worst = fmax(
@@ -177,6 +177,11 @@ static void test_modernbert_family(void) {
 
 static void test_qwen3_family(void) {
   run_model_golden("qwen3_base");
+}
+
+static void test_gemma3_family(void) {
+  run_model_golden("gemma3_base");
+  run_model_golden("gemma3_causal");
 }
 
 /* A real sentence-transformers folder's embeddings (`golden` in
@@ -245,6 +250,7 @@ int main(void) {
   SN_RUN(test_mpnet_family);
   SN_RUN(test_modernbert_family);
   SN_RUN(test_qwen3_family);
+  SN_RUN(test_gemma3_family);
   SN_RUN(test_bert_legacy_bf16);
   SN_RUN(test_default_model);
   SN_RUN(test_all_mpnet_base_v2);

@@ -141,7 +141,8 @@ int cli_usage_error(const char *usage, const char *fmt, ...) {
 sinter_open_options_t cli_open_options(const cli_common_t *opts) {
   sinter_open_options_t o = {.compile = {.dtype = opts->dtype,
                                          .max_tokens = opts->max_tokens,
-                                         .int8_calibration_file = opts->calibration},
+                                         .int8_calibration_file = opts->calibration,
+                                         .sparse = opts->sparse},
                              .cache_url = opts->cache_url};
   return o;
 }

@@ -37,6 +37,7 @@ typedef struct cli_common {
   cli_pairs_t pairs;       /* set by the command: never with ids_mode */
   const char *query;       /* the first text of every pair with CLI_PAIRS_QUERY */
   const char *prompt;      /* prepended to every text before tokenizing it, or NULL */
+  int sparse;              /* embed --sparse: compile with the SPLADE output */
 } cli_common_t;
 
 /* Parses a whole decimal integer in [min, max] (no wrap-around, no trailing

@@ -8,14 +8,17 @@
 
 static const char embed_usage[] =
     "usage: sinter embed --model DIR [--pool cls|mean|max|mean_sqrt_len|lasttoken|weightedmean]\n"
-    "                    [--normalize|--no-normalize] [--similarity]\n"
+    "                    [--normalize|--no-normalize] [--similarity | --sparse]\n"
     "                    [--prompt-name NAME | --prompt TEXT] [TEXT...]\n\n"
     "Prints one JSON line per input: {\"index\", \"text\", \"tokens\", \"embedding\"}.\n"
     "Without TEXT, reads one input per line from stdin. --similarity prints the\n"
     "cosine-similarity matrix of the inputs instead. --prompt-name prepends the\n"
     "folder's prompt of that name (config_sentence_transformers.json) to every text,\n"
     "--prompt TEXT the text given; without either, the folder's default_prompt_name,\n"
-    "if any, as sentence-transformers does.\n\n"
+    "if any, as sentence-transformers does. --sparse prints SPLADE vectors from a\n"
+    "*ForMaskedLM checkpoint's head instead of embeddings (TEI's --pooling splade):\n"
+    "{\"index\", \"text\", \"tokens\", \"sparse\": [{\"index\", \"value\"}, ...]}, the\n"
+    "nonzero vocabulary entries in index order.\n\n"
     "options:\n" CLI_COMMON_USAGE;
 
 static const char classify_usage[] =
@@ -37,18 +40,40 @@ typedef struct embed_ctx {
 static int print_embeddings(void *p, const cli_inputs_t *in, size_t first,
                             const sinter_outputs_t *o) {
   embed_ctx_t *ctx = p;
-  ctx->hidden = o->hidden_size;
+  ctx->hidden = o->embedding_dim;
   for (size_t r = 0; r < o->batch; r++) {
-    const float *e = o->embeddings + r * o->hidden_size;
+    const float *e = o->embeddings + r * o->embedding_dim;
     if (ctx->similarity) {
-      memcpy(ctx->all + (first + r) * o->hidden_size, e, o->hidden_size * sizeof(float));
+      memcpy(ctx->all + (first + r) * o->embedding_dim, e, o->embedding_dim * sizeof(float));
       continue;
     }
     printf("{\"index\":%zu,\"text\":", in->index[first + r]);
     cli_put_json_string(stdout, in->texts[first + r]);
     printf(",\"tokens\":%zu,\"embedding\":", in->lengths[first + r]);
-    cli_put_floats(stdout, e, o->hidden_size);
+    cli_put_floats(stdout, e, o->embedding_dim);
     printf("}\n");
+  }
+  return 0;
+}
+
+/* SPLADE vectors: their nonzero entries as [{"index", "value"}], in index
+ * order (TEI's /embed_sparse). */
+static int print_sparse(void *p, const cli_inputs_t *in, size_t first, const sinter_outputs_t *o) {
+  (void)p;
+  for (size_t r = 0; r < o->batch; r++) {
+    const float *v = o->sparse + r * o->vocab_size;
+    printf("{\"index\":%zu,\"text\":", in->index[first + r]);
+    cli_put_json_string(stdout, in->texts[first + r]);
+    printf(",\"tokens\":%zu,\"sparse\":[", in->lengths[first + r]);
+    int any = 0;
+    for (size_t k = 0; k < o->vocab_size; k++) {
+      if (v[k] == 0.0f) continue;
+      printf("%s{\"index\":%zu,\"value\":", any ? "," : "", k);
+      cli_put_float(stdout, v[k]);
+      putchar('}');
+      any = 1;
+    }
+    printf("]}\n");
   }
   return 0;
 }
@@ -125,6 +150,8 @@ int sn_cmd_embed(int argc, char **argv) {
       run.normalize = -1;
     } else if (!strcmp(a, "--similarity")) {
       ctx.similarity = 1;
+    } else if (!strcmp(a, "--sparse")) {
+      opts.sparse = run.sparse = 1;
     } else if (!strcmp(a, "--prompt-name") || !strcmp(a, "--prompt")) {
       if (i + 1 >= argc) return cli_usage_error(embed_usage, "%s needs a value", a);
       if (prompt_name || prompt) return cli_usage_error(embed_usage, "one prompt at most");
@@ -136,6 +163,10 @@ int sn_cmd_embed(int argc, char **argv) {
     }
   }
   if (!opts.model_dir) return cli_usage_error(embed_usage, "--model is required");
+  if (opts.sparse && (ctx.similarity || run.pooling || run.normalize))
+    return cli_usage_error(embed_usage,
+                           "--sparse gives SPLADE vectors: it takes no --similarity, --pool or "
+                           "--normalize");
   sinter_error_t err;
   cli_model_t model = {0};
   cli_inputs_t in = {0};
@@ -161,7 +192,7 @@ int sn_cmd_embed(int argc, char **argv) {
     goto done;
   }
   if (!ctx.similarity) { /* one line per input, as its batch finishes */
-    rc = stream(&opts, &model, &run, print_embeddings, &ctx);
+    rc = stream(&opts, &model, &run, opts.sparse ? print_sparse : print_embeddings, &ctx);
     goto done;
   }
   if (cli_read_inputs(&opts, model.model, &in, &err)) {
@@ -171,7 +202,7 @@ int sn_cmd_embed(int argc, char **argv) {
   {
     sinter_model_info_t info;
     sinter_model_get_info(model.model, &info);
-    ctx.all = calloc(in.count * (size_t)info.hidden_size, sizeof(float));
+    ctx.all = calloc(in.count * (size_t)info.embedding_dim, sizeof(float));
     if (!ctx.all) {
       cli_error(&err, SINTER_ERR_OUT_OF_MEMORY, "embeddings");
       rc = cli_fail(&err);

@@ -26,7 +26,8 @@ int sn_cmd_graph(int argc, char **argv) {
     cli_model_close(&opened);
     return SN_EXIT_OK;
   }
-  sn_build_options_t build = {sn_model_modules(model)->pooling, sn_model_modules(model)->normalize};
+  sn_build_options_t build = {.pooling = sn_model_modules(model)->pooling,
+                              .normalize = sn_model_modules(model)->normalize};
   sn_ir_graph_t g;
   if (sn_ir_build(model, &build, &g, &err)) {
     cli_model_close(&opened);
