@@ -1156,7 +1156,7 @@ def qwen3_rerank_scores(model, tokenizer, pairs, instruction, body=None, max_len
     no = tokenizer.convert_tokens_to_ids("no")
     assert tokenizer.encode("yes", add_special_tokens=False) == [yes], "yes is not one token"
     assert tokenizer.encode("no", add_special_tokens=False) == [no], "no is not one token"
-    assert tokenizer.convert_tokens_to_ids("<|im_start|>") == 1499
+    assert tokenizer.convert_tokens_to_ids("<|im_start|>") == 1500
 
     def run(batch):
         padded = tokenizer.pad({"input_ids": batch}, padding=True, return_tensors="pt")

@@ -69,6 +69,131 @@ static sinter_status_t export_encoding(const sn_encoding_t *enc, int truncated,
   return SINTER_OK;
 }
 
+/* body with {query}, {document} and {instruction} filled in, into *out
+ * (malloc'd; *out_len bytes, NUL-terminated). */
+static sinter_status_t render_body(const char *body, const char *instr, size_t instr_len,
+                                   const char *q, size_t q_len, const char *d, size_t d_len,
+                                   char **out, size_t *out_len, sinter_error_t *err) {
+  static const char *const names[3] = {"{query}", "{document}", "{instruction}"};
+  const char *texts[3] = {q, d, instr};
+  const size_t lens[3] = {q_len, d_len, instr_len};
+  char *buf = NULL;
+  size_t n = 0;
+  for (int pass = 0; pass < 2; pass++) { /* measure, then write */
+    n = 0;
+    for (const char *p = body; *p;) {
+      int k = 0;
+      while (k < 3 && strncmp(p, names[k], strlen(names[k]))) k++;
+      if (k < 3) {
+        if (buf) memcpy(buf + n, texts[k], lens[k]);
+        if (n + lens[k] < n) return sn_error_set(err, SINTER_ERR_LIMIT, "reranker input size");
+        n += lens[k];
+        p += strlen(names[k]);
+      } else {
+        if (buf) buf[n] = *p;
+        n++, p++;
+      }
+    }
+    if (!buf && !(buf = malloc(n + 1)))
+      return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "reranker input");
+  }
+  buf[n] = '\0';
+  *out = buf;
+  *out_len = n;
+  return SINTER_OK;
+}
+
+/* Appends enc's ids to e->ids from e->length on; special marks template tokens. */
+static void append_ids(sinter_encoding_t *e, const int32_t *ids, size_t n, int special) {
+  for (size_t t = 0; t < n; t++, e->length++) {
+    e->ids[e->length] = ids[t];
+    e->special[e->length] = (uint8_t)special;
+  }
+}
+
+/* Pairs through the model's reranker template: prefix and suffix tokenized
+ * once, each body (query, document, instruction filled in) on its own, all
+ * without special tokens, and only the body cut to fit `limit`, as
+ * Qwen3-Reranker's reference code does, so the last token is always the
+ * template's. Offsets are zero: the tokens are not of the caller's texts. */
+static sinter_status_t tokenize_reranked(const sinter_model_t *model,
+                                         const sn_rerank_template_t *rt, size_t count,
+                                         const char *const *texts, const size_t *sizes,
+                                         const char *const *pairs, const size_t *pair_sizes,
+                                         const sinter_tokenize_options_t *options, size_t limit,
+                                         sinter_encoding_t *out, sinter_error_t *err) {
+  const sn_tokenizer_t *tok = sn_model_tokenizer(model);
+  const char *body = options->rerank_template ? options->rerank_template : rt->body;
+  const char *instr = options->rerank_instruction ? options->rerank_instruction : rt->instruction;
+  if (options->rerank_template && (!strstr(body, "{query}") || !strstr(body, "{document}")))
+    return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                        "tokenize: the rerank template must hold both {query} and {document}");
+  sn_truncation_t none = {0};
+  sn_encode_options_t plain = sn_encode_options_default();
+  plain.add_special_tokens = 0;
+  plain.truncation = &none;
+  sn_encoding_t pre, suf, enc;
+  sn_encoding_init(&pre), sn_encoding_init(&suf), sn_encoding_init(&enc);
+  sinter_status_t st =
+      sn_tokenizer_encode(tok, rt->prefix, strlen(rt->prefix), NULL, 0, &plain, &pre, err);
+  if (!st)
+    st = sn_tokenizer_encode(tok, rt->suffix, strlen(rt->suffix), NULL, 0, &plain, &suf, err);
+  size_t fixed = pre.length + suf.length, done = 0;
+  if (!st && fixed >= limit)
+    st = sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                      "tokenize: max_length %zu leaves no room for a query and document after the "
+                      "reranker template's %zu tokens",
+                      limit, fixed);
+  for (; !st && done < count; done++) {
+    const char *q = texts[done], *d = pairs[done];
+    if (!q || !d) {
+      st = sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "input %zu is NULL", done);
+      break;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    st = render_body(body, instr, strlen(instr), q, sizes ? sizes[done] : strlen(q), d,
+                     pair_sizes ? pair_sizes[done] : strlen(d), &text, &len, err);
+    if (!st) st = sn_tokenizer_encode(tok, text, len, NULL, 0, &plain, &enc, err);
+    free(text);
+    if (st) {
+      sn_error_prefix(err, "input %zu", done);
+      break;
+    }
+    size_t keep = enc.length, from = 0, budget = limit - fixed;
+    if (keep > budget) {
+      if (options->truncation == SINTER_TRUNCATE_NONE) {
+        st = sn_error_set(err, SINTER_ERR_LIMIT,
+                          "input %zu has %zu tokens; the limit is %zu (truncation is off)", done,
+                          keep + fixed, limit);
+        break;
+      }
+      from = options->truncation == SINTER_TRUNCATE_LEFT ? keep - budget : 0;
+      keep = budget;
+    }
+    sinter_encoding_t *e = &out[done];
+    size_t n = fixed + keep;
+    memset(e, 0, sizeof *e);
+    e->ids = malloc(n * sizeof *e->ids);
+    e->type_ids = calloc(n, sizeof *e->type_ids);
+    e->offsets = calloc(2 * n, sizeof *e->offsets);
+    e->special = malloc(n);
+    e->in_pair = calloc(n, 1);
+    if (!e->ids || !e->type_ids || !e->offsets || !e->special || !e->in_pair) {
+      sinter_encodings_free(e, 1);
+      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "encodings");
+      break;
+    }
+    append_ids(e, pre.ids, pre.length, 1);
+    append_ids(e, enc.ids + from, keep, 0);
+    append_ids(e, suf.ids, suf.length, 1);
+    e->truncated = keep < enc.length;
+  }
+  sn_encoding_deinit(&pre), sn_encoding_deinit(&suf), sn_encoding_deinit(&enc);
+  if (st) sinter_encodings_free(out, done);
+  return st;
+}
+
 sinter_status_t sinter_model_tokenize_batch(const sinter_model_t *model, size_t count,
                                             const char *const *texts, const size_t *sizes,
                                             const char *const *pairs, const size_t *pair_sizes,
@@ -110,6 +235,10 @@ sinter_status_t sinter_model_tokenize_batch(const sinter_model_t *model, size_t 
                           "input gets",
                           (int)options->max_length, specials);
   }
+  const sn_rerank_template_t *rt = sn_model_rerank(model);
+  if (rt && pairs)
+    return tokenize_reranked(model, rt, count, texts, sizes, pairs, pair_sizes, options,
+                             cut.max_length, out, err);
   if (options->truncation == SINTER_TRUNCATE_LEFT) cut.direction = SN_SIDE_LEFT;
   if (options->truncation == SINTER_TRUNCATE_RIGHT) cut.direction = SN_SIDE_RIGHT;
   sn_encode_options_t whole = sn_encode_options_default();

@@ -60,6 +60,7 @@ typedef struct sn_artifact_contents {
   sn_tokenizer_file_t tokenizer_files[SN_ARTIFACT_MAX_TOKENIZER_FILES]; /* bytes in map */
   char tokenizer_names[SN_ARTIFACT_MAX_TOKENIZER_FILES][64];
   char *config_json;            /* owned copy of the CONFIG section's config.json text */
+  sn_rerank_template_t *rerank; /* owned: the CONFIG section's reranker, or NULL */
   sn_ir_graph_t plan;           /* decoded and verified; weights point into map */
   sn_compile_options_t options; /* as recorded in the header */
   uint8_t key[32];

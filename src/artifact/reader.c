@@ -5,6 +5,88 @@
 
 #include "artifact/container.h"
 #include "base/json.h"
+#include "model/family.h"
+
+/* The CONFIG section's "dense": the folder's Dense modules, as
+ * sn_st_modules_load read them, checked as it checks them. */
+static sinter_status_t read_dense(const cJSON *o, const char *label, sn_st_modules_t *mod,
+                                  int32_t hidden, sinter_error_t *err) {
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "dense");
+  mod->dense_count = 0;
+  if (!list || cJSON_IsNull(list)) return SINTER_OK;
+  if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > SN_ST_MAX_DENSE)
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: CONFIG \"dense\" must be an array of at most %d modules", label,
+                        SN_ST_MAX_DENSE);
+  const cJSON *item;
+  cJSON_ArrayForEach(item, list) {
+    sn_st_dense_t *d = &mod->dense[mod->dense_count];
+    memset(d, 0, sizeof *d);
+    const char *path = NULL, *act = NULL;
+    int64_t in = 0, out = 0;
+    sinter_status_t st;
+    if ((st = sn_json_get_string(item, "path", NULL, label, &path, err)) ||
+        (st = sn_json_get_string(item, "activation", NULL, label, &act, err)) ||
+        (st = sn_json_get_int(item, "in_features", 0, 1, SN_CONFIG_MAX_HIDDEN, label, &in, err)) ||
+        (st = sn_json_get_int(item, "out_features", 0, 1, SN_CONFIG_MAX_HIDDEN, label, &out,
+                              err)) ||
+        (st = sn_json_get_bool(item, "bias", 0, label, &d->bias, err)))
+      return st;
+    char torch_name[64];
+    snprintf(torch_name, sizeof torch_name, "torch.nn.%s", act ? act : "");
+    if (!path || !path[0] || strlen(path) >= sizeof d->path || in < 1 || out < 1 || !act ||
+        sn_st_dense_activation(torch_name, &d->activation) != 0)
+      return sn_error_set(err, SINTER_ERR_FORMAT, "%s: CONFIG dense module %d is invalid", label,
+                          (int)mod->dense_count);
+    snprintf(d->path, sizeof d->path, "%s", path);
+    d->in_features = (int32_t)in;
+    d->out_features = (int32_t)out;
+    mod->dense_count++;
+  }
+  return sn_st_modules_check_dense(mod, hidden, label, err);
+}
+
+/* The CONFIG section's "reranker" (rerank_template.json as the model read
+ * it), checked as rerank.c checks it; a folded head makes the config a
+ * one-label classifier, which the plan's logits are verified against. */
+static sinter_status_t read_reranker(const cJSON *o, const char *label, sn_artifact_contents_t *c,
+                                     sn_config_t *config, sinter_error_t *err) {
+  const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reranker");
+  if (!r || cJSON_IsNull(r)) return SINTER_OK;
+  const char *prefix = NULL, *body = NULL, *suffix = NULL, *instruction = NULL;
+  int64_t yes = -1, no = -1;
+  sn_rerank_template_t t;
+  sinter_status_t st;
+  if (!cJSON_IsObject(r))
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: CONFIG \"reranker\" must be an object", label);
+  if ((st = sn_json_get_string(r, "prefix", NULL, label, &prefix, err)) ||
+      (st = sn_json_get_string(r, "body", NULL, label, &body, err)) ||
+      (st = sn_json_get_string(r, "suffix", NULL, label, &suffix, err)) ||
+      (st = sn_json_get_string(r, "instruction", NULL, label, &instruction, err)) ||
+      (st = sn_json_get_int(r, "true_id", -1, -1, config->vocab_size - 1, label, &yes, err)) ||
+      (st = sn_json_get_int(r, "false_id", -1, -1, config->vocab_size - 1, label, &no, err)))
+    return st;
+  if (!prefix || !suffix || !instruction || (yes < 0) != (no < 0))
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: CONFIG \"reranker\" is incomplete", label);
+  SN_TRY(sn_rerank_check_body(body, label, err));
+  t = (sn_rerank_template_t){.prefix = (char *)prefix,
+                             .body = (char *)body,
+                             .suffix = (char *)suffix,
+                             .instruction = (char *)instruction,
+                             .true_id = (int32_t)yes,
+                             .false_id = (int32_t)no};
+  SN_TRY(sn_rerank_template_copy(&t, &c->rerank, err));
+  c->model.rerank = c->rerank;
+  if (yes >= 0 && config->head == SN_HEAD_NONE) {
+    if (config->family->cls_head != SN_CLS_LAST_TOKEN)
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: CONFIG \"reranker\" folds an LM head model_type %s does not have",
+                          label, config->family->name);
+    config->head = SN_HEAD_SEQUENCE;
+    config->num_labels = 1;
+  }
+  return SINTER_OK;
+}
 
 /* The CONFIG section: config.json's text and what the folder's
  * sentence-transformers files said. The text is checked by parsing it. */
@@ -38,8 +120,11 @@ static sinter_status_t read_config(const char *text, size_t size, const char *la
       (st = sn_json_get_int(o, "max_seq_length", 0, 0, 1 << 20, label, &v, err)))
     goto done;
   m->modules.max_seq_length = (int32_t)v;
+  if ((st = read_dense(o, label, &m->modules, config->hidden_size, err))) goto done;
+  config->embedding_dim = sn_st_embedding_dim(&m->modules, config->hidden_size);
   if ((st = sn_json_get_int(o, "parameter_count", 0, 0, (int64_t)1 << 50, label, &v, err)))
     goto done;
+  if ((st = read_reranker(o, label, c, config, err))) goto done;
   m->parameter_count = v;
   if (sn_pooling_parse(pool, &m->modules.pooling) != 0)
     st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: unknown pooling \"%s\"", label, pool);
@@ -120,6 +205,7 @@ void sn_artifact_contents_deinit(sn_artifact_contents_t *c) {
   sn_ir_graph_deinit(&c->plan);
   sn_file_unmap(&c->map);
   free(c->config_json);
+  sn_rerank_template_free(c->rerank);
   memset(c, 0, sizeof *c);
 }
 
@@ -135,5 +221,6 @@ sinter_status_t sn_artifact_check(const void *data, size_t size, const char *lab
                       label);
   sn_ir_graph_deinit(&c.plan);
   free(c.config_json);
+  sn_rerank_template_free(c.rerank);
   return st;
 }

@@ -29,9 +29,32 @@ static char *config_json(const sinter_model_t *m, sinter_error_t *err) {
   cJSON_AddBoolToObject(o, "normalize", mod->normalize);
   cJSON_AddNumberToObject(o, "max_seq_length", mod->max_seq_length);
   cJSON_AddBoolToObject(o, "do_lower_case", mod->do_lower_case);
+  if (mod->dense_count > 0) { /* their weights are the plan's; these say what it computes */
+    cJSON *dense = cJSON_AddArrayToObject(o, "dense");
+    for (int32_t i = 0; i < mod->dense_count; i++) {
+      cJSON *d = cJSON_CreateObject();
+      cJSON_AddStringToObject(d, "path", mod->dense[i].path);
+      cJSON_AddNumberToObject(d, "in_features", mod->dense[i].in_features);
+      cJSON_AddNumberToObject(d, "out_features", mod->dense[i].out_features);
+      cJSON_AddBoolToObject(d, "bias", mod->dense[i].bias);
+      cJSON_AddStringToObject(d, "activation",
+                              sn_st_dense_activation_name(mod->dense[i].activation));
+      cJSON_AddItemToArray(dense, d);
+    }
+  }
   cJSON_AddBoolToObject(o, "has_pooler", sn_model_has_pooler(m));
   cJSON_AddNumberToObject(o, "parameter_count", (double)sn_model_parameter_count(m));
   cJSON_AddStringToObject(o, "source", sn_model_source(m));
+  const sn_rerank_template_t *rt = sn_model_rerank(m);
+  if (rt) { /* the plan holds the folded head; the texts format the pairs */
+    cJSON *r = cJSON_AddObjectToObject(o, "reranker");
+    cJSON_AddStringToObject(r, "prefix", rt->prefix);
+    cJSON_AddStringToObject(r, "body", rt->body);
+    cJSON_AddStringToObject(r, "suffix", rt->suffix);
+    cJSON_AddStringToObject(r, "instruction", rt->instruction);
+    cJSON_AddNumberToObject(r, "true_id", rt->true_id);
+    cJSON_AddNumberToObject(r, "false_id", rt->false_id);
+  }
   char *out = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   if (!out) sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "config");

@@ -1,6 +1,9 @@
 /* family_qwen3.c — Qwen3 (transformers' modeling_qwen3.py) as an embedder:
  * Qwen3Model (Qwen3-Embedding's sentence-transformers folders), and
- * Qwen3ForCausalLM checkpoints read as the same encoder (lm_head unused).
+ * Qwen3ForCausalLM checkpoints read as the same encoder (lm_head unused),
+ * or, with a reranker template (model.c), as Qwen3-Reranker: the LM head
+ * folded to the yes - no row; and Qwen3ForSequenceClassification (the
+ * last token's score).
  *
  * A decoder: causal attention, pre-norm layers with RMSNorm and a final
  * norm, no embedding norm, rotary positions (one theta), grouped-query
@@ -84,6 +87,9 @@ static const char *const model_types[] = {"qwen3", NULL};
 static const sn_family_arch_t archs[] = {
     {"Qwen3Model", SN_HEAD_NONE},
     {"Qwen3ForCausalLM", SN_HEAD_NONE},
+    /* A reranker converted from the LM head (score = lm_head[yes] - lm_head[no]) or
+     * trained as one: the last token's score, no bias. */
+    {"Qwen3ForSequenceClassification", SN_HEAD_SEQUENCE},
 };
 
 static const char *const unused[] = {"lm_head.", NULL};
@@ -110,7 +116,9 @@ const sn_family_t sn_family_qwen3 = {
             .ffn_out = "layers.%d.mlp.down_proj",
             .ffn_norm = "layers.%d.post_attention_layernorm",
             .final_norm = "norm",
+            .cls_out = "score",
         },
+    .cls_head = SN_CLS_LAST_TOKEN,
     .positions = SN_POSITIONS_FROM_ZERO,
     .layout = SN_LAYOUT_PRE_NORM,
     .ffn = SN_FFN_GLU,
