@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/family.h"
+
 int32_t sn_ir_model_weight(sn_ir_graph_t *g, const sinter_model_t *model, const char *fmt, ...) {
   char name[160];
   va_list ap;
@@ -47,6 +49,20 @@ static int32_t owned_weight(sn_ir_graph_t *g, const char *name, float *data, int
     return -1;
   }
   return sn_ir_append(g, &n);
+}
+
+int32_t sn_ir_norm_weight(sn_ir_graph_t *g, const sinter_model_t *model, const char *prefix,
+                          float offset) {
+  char name[200];
+  snprintf(name, sizeof name, "%s.weight", prefix);
+  const sn_weight_t *w = sn_model_weight(model, name);
+  if (offset == 0.0f || !w) return sn_ir_model_weight(g, model, "%s", name); /* names it missing */
+  int64_t n = w->shape[0];
+  float *data = malloc((size_t)n * sizeof *data);
+  if (data)
+    for (int64_t i = 0; i < n; i++) data[i] = offset + w->data[i];
+  snprintf(name, sizeof name, "%s.weight%+g", prefix, (double)offset);
+  return owned_weight(g, name, data, 1, &n);
 }
 
 int32_t sn_ir_zeros(sn_ir_graph_t *g, const char *name, int64_t n) {
@@ -128,7 +144,10 @@ int32_t sn_ir_attention(sn_ir_graph_t *g, const sn_config_t *c, int32_t q, int32
     vh = sn_ir_repeat_heads(g, vh, (int32_t)heads);
   }
   int32_t scores = sn_ir_matmul(g, qh, kh, 1);
-  if (o->rel_bias >= 0) { /* transformers adds the bias after scaling */
+  if (o->disentangled) { /* DeBERTa-v2: the terms are scaled with the scores */
+    scores = sn_ir_disentangled_bias(g, scores, qh, kh, o->rel_index, o->rel_pos, score_scale);
+    score_scale = 1.0f;
+  } else if (o->rel_bias >= 0) { /* transformers adds the bias after scaling */
     scores = sn_ir_rel_bias(g, scores, o->rel_bias, score_scale);
     score_scale = 1.0f;
   }
@@ -173,6 +192,111 @@ int32_t sn_ir_relative_bias_table(sn_ir_graph_t *g, const char *name, const floa
   return owned_weight(g, name, table, 2, dims);
 }
 
+int64_t sn_ir_log_bucket(int64_t relative_position, int32_t buckets, int32_t max_position) {
+  if (buckets <= 0 || max_position <= 0) return relative_position;
+  const int64_t mid = buckets / 2, rel = relative_position;
+  const int64_t abs_pos = rel < mid && rel > -mid ? mid - 1 : (rel < 0 ? -rel : rel);
+  if (abs_pos <= mid) return rel;
+  /* torch's float32 operations in its order: the ceil makes the bucket edges
+   * depend on the rounding. */
+  float log_pos =
+      ceilf(logf((float)abs_pos / (float)mid) /
+            logf((float)((double)(max_position - 1) / (double)mid)) * (float)(mid - 1)) +
+      (float)mid;
+  return rel < 0 ? -(int64_t)log_pos : (int64_t)log_pos;
+}
+
+int32_t sn_ir_disentangled_index(sn_ir_graph_t *g, const sn_config_t *c) {
+  if (g->build_status) return -1;
+  const int64_t distance = c->max_positions > 1 ? c->max_positions - 1 : 1;
+  const int64_t span = c->rel_span, dims[1] = {2 * distance + 1};
+  if (distance > SN_IR_MAX_REL_DISTANCE || span < 1) {
+    g->build_status = SINTER_ERR_UNSUPPORTED;
+    snprintf(g->build_error, sizeof g->build_error,
+             "relative attention over %lld positions (span %lld): at most %d", (long long)distance,
+             (long long)span, SN_IR_MAX_REL_DISTANCE);
+    return -1;
+  }
+  float *index = malloc((size_t)dims[0] * sizeof *index);
+  if (index)
+    for (int64_t x = -distance; x <= distance; x++) {
+      int64_t r = span + sn_ir_log_bucket(x, c->rel_position_buckets, c->max_relative_positions);
+      index[distance + x] = (float)(r < 0 ? 0 : r > 2 * span - 1 ? 2 * span - 1 : r);
+    }
+  return owned_weight(g, "disentangled@index", index, 1, dims);
+}
+
+/* out[r] = rel[r] W^T + b for the linear `prefix`, rows rows of width h. */
+static int project_rows(const sinter_model_t *model, const float *rel, int64_t rows, int64_t h,
+                        const char *prefix, float *out) {
+  char name[200];
+  snprintf(name, sizeof name, "%s.weight", prefix);
+  const sn_weight_t *w = sn_model_weight(model, name);
+  snprintf(name, sizeof name, "%s.bias", prefix);
+  const sn_weight_t *b = sn_model_weight(model, name);
+  if (!w || w->shape[1] != h) return -1;
+  const int64_t n = w->shape[0];
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t o = 0; o < n; o++) {
+      const float *x = rel + r * h, *wr = w->data + o * h;
+      double sum = 0.0;
+      for (int64_t k = 0; k < h; k++) sum += (double)x[k] * wr[k];
+      out[r * n + o] = (float)sum + (b ? b->data[o] : 0.0f);
+    }
+  return 0;
+}
+
+int32_t sn_ir_disentangled_positions(sn_ir_graph_t *g, const sinter_model_t *model,
+                                     const sn_config_t *c, const char *key_prefix,
+                                     const char *query_prefix) {
+  if (g->build_status) return -1;
+  const sn_family_names_t *nm = &c->family->names;
+  const int64_t h = c->hidden_size, rows = 2 * (int64_t)c->rel_span;
+  const int64_t hd = (int64_t)c->num_heads * c->head_dim, dims[2] = {2 * rows, hd};
+  const sn_weight_t *rel = sn_model_weight(model, nm->rel_embeddings);
+  if (!rel) return sn_ir_model_weight(g, model, "%s", nm->rel_embeddings); /* names it missing */
+  float *normed = malloc((size_t)(rows * h) * sizeof *normed);
+  float *pos = calloc((size_t)(2 * rows * hd), sizeof *pos);
+  const int oom = !normed || !pos;
+  int rc = oom ? -1 : 0;
+  if (!rc) memcpy(normed, rel->data, (size_t)(rows * h) * sizeof *normed);
+  if (!rc && c->rel_norm) { /* nn.LayerNorm in float32: mean, biased variance */
+    char name[200];
+    snprintf(name, sizeof name, "%s.weight", nm->rel_norm);
+    const sn_weight_t *gamma = sn_model_weight(model, name);
+    snprintf(name, sizeof name, "%s.bias", nm->rel_norm);
+    const sn_weight_t *beta = sn_model_weight(model, name);
+    rc = gamma && beta ? 0 : -1;
+    for (int64_t r = 0; !rc && r < rows; r++) {
+      float *x = normed + r * h;
+      double mean = 0.0, var = 0.0;
+      for (int64_t k = 0; k < h; k++) mean += x[k];
+      mean /= (double)h;
+      for (int64_t k = 0; k < h; k++) var += ((double)x[k] - mean) * ((double)x[k] - mean);
+      var /= (double)h;
+      const double inv = 1.0 / sqrt(var + (double)c->layer_norm_eps);
+      for (int64_t k = 0; k < h; k++)
+        x[k] = (float)(((double)x[k] - mean) * inv) * gamma->data[k] + beta->data[k];
+    }
+  }
+  if (!rc && c->rel_c2p) rc = project_rows(model, normed, rows, h, key_prefix, pos);
+  if (!rc && c->rel_p2c) rc = project_rows(model, normed, rows, h, query_prefix, pos + rows * hd);
+  free(normed);
+  if (rc) {
+    free(pos);
+    if (!g->build_status) {
+      g->build_status = oom ? SINTER_ERR_OUT_OF_MEMORY : SINTER_ERR_NOT_FOUND;
+      snprintf(g->build_error, sizeof g->build_error,
+               "relative positions of %s / %s: a weight is missing or of the wrong shape",
+               key_prefix, query_prefix);
+    }
+    return -1;
+  }
+  char name[200];
+  snprintf(name, sizeof name, "%s@positions", key_prefix);
+  return owned_weight(g, name, pos, 2, dims);
+}
+
 int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x) {
   switch (act) {
     case SN_ACT_GELU: return sn_ir_unary(g, SN_OP_GELU, x);
@@ -185,9 +309,15 @@ int32_t sn_ir_activation(sn_ir_graph_t *g, sn_activation_t act, int32_t x) {
   return -1;
 }
 
-void sn_ir_add_embedding_output(sn_ir_graph_t *g, int32_t hidden, int32_t mask,
-                                const sn_build_options_t *options) {
+void sn_ir_add_embedding_output(sn_ir_graph_t *g, const sinter_model_t *model, int32_t hidden,
+                                int32_t mask, const sn_build_options_t *options) {
   int32_t pooled = sn_ir_pool(g, hidden, mask, options->pooling);
+  const sn_st_modules_t *mod = sn_model_modules(model);
+  for (int32_t i = 0; i < mod->dense_count; i++) {
+    char prefix[sizeof mod->dense[i].path + 16];
+    snprintf(prefix, sizeof prefix, "%s/linear", mod->dense[i].path);
+    pooled = sn_ir_activation(g, mod->dense[i].activation, sn_ir_linear(g, model, pooled, prefix));
+  }
   if (options->normalize) pooled = sn_ir_unary(g, SN_OP_L2_NORMALIZE, pooled);
   sn_ir_mark_output(g, "embeddings", pooled);
 }

@@ -34,6 +34,7 @@ static const char *const op_names[SN_OP_COUNT_] = {
     [SN_OP_SILU] = "silu",
     [SN_OP_RMSNORM] = "rmsnorm",
     [SN_OP_REPEAT_HEADS] = "repeat_heads",
+    [SN_OP_DISENTANGLED_BIAS] = "disentangled_bias",
     [SN_OP_SLICE_COLS] = "slice_cols",
     [SN_OP_LINEAR] = "linear",
     [SN_OP_ATTENTION] = "attention",
@@ -163,6 +164,25 @@ static int rel_table_ok(const sn_ir_node_t *t, int64_t heads) {
   return t->dtype == SN_IR_F32 && t->shape.rank == 2 && t->shape.dims[0] == heads && heads >= 1 &&
          t->shape.dims[1] >= 1 && t->shape.dims[1] % 2 == 1 &&
          t->shape.dims[1] <= 2 * (int64_t)SN_IR_MAX_REL_DISTANCE + 1;
+}
+
+/* DeBERTa-v2's disentangled inputs for `hidden` = heads x head_dim: an index
+ * table f32 [2D + 1] (D bounded) and the position keys and queries f32
+ * [4 span, hidden]. Every index must be a row of [0, 2 span): the kernels
+ * read pos at it, so the check is on the data. */
+static int disentangled_ok(const sn_ir_node_t *index, const sn_ir_node_t *pos, int64_t hidden) {
+  if (index->op != SN_OP_WEIGHT || pos->op != SN_OP_WEIGHT || index->dtype != SN_IR_F32 ||
+      index->shape.rank != 1 || index->shape.dims[0] < 1 || index->shape.dims[0] % 2 != 1 ||
+      index->shape.dims[0] > 2 * (int64_t)SN_IR_MAX_REL_DISTANCE + 1 || pos->dtype != SN_IR_F32 ||
+      pos->shape.rank != 2 || pos->shape.dims[0] < 4 || pos->shape.dims[0] % 4 != 0 ||
+      pos->shape.dims[1] != hidden || !index->data)
+    return 0;
+  const float span2 = (float)(pos->shape.dims[0] / 2);
+  for (int64_t x = 0; x < index->shape.dims[0]; x++) {
+    float r = index->data[x];
+    if (!(r >= 0.0f && r < span2) || r != (float)(int64_t)r) return 0;
+  }
+  return 1;
 }
 
 /* A rotary table for head size d: f32 [P, d], d even. */
@@ -374,6 +394,19 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
       }
       *out = a->shape;
       return 0;
+    case SN_OP_DISENTANGLED_BIAS:
+      if (a->dtype != SN_IR_F32 || a->shape.rank != 4 || b->shape.rank != 4 || c->shape.rank != 4 ||
+          b->dtype != SN_IR_F32 || c->dtype != SN_IR_F32 ||
+          !same_dims(b->shape.dims, c->shape.dims, 4) ||
+          !same_dims(a->shape.dims, b->shape.dims, 3) || a->shape.dims[3] != a->shape.dims[2] ||
+          !disentangled_ok(in[3], in[4], b->shape.dims[1] * b->shape.dims[3])) {
+        snprintf(msg, cap,
+                 "disentangled_bias needs scores [B, h, S, S], q and k [B, h, S, d], an index "
+                 "table [2D + 1] of rows in [0, 2 span) and positions [4 span, h d]");
+        return -1;
+      }
+      *out = a->shape;
+      return 0;
     case SN_OP_ROTARY:
       if (a->dtype != SN_IR_F32 || a->shape.rank != 4 || !rotary_table_ok(b, a->shape.dims[3])) {
         snprintf(msg, cap, "rotary needs f32 x [B, h, S, d] and a table [P, d], d even");
@@ -446,12 +479,17 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
       int64_t hidden = (int64_t)n->heads * n->head_dim;
       int64_t kv = n->kv_heads ? n->kv_heads : n->heads;
       int r = a->shape.rank;
-      /* The bias table follows qkv when packed, qkv and the mask when not. */
+      /* The bias table, or DeBERTa-v2's index table and positions, follow
+       * qkv when packed, qkv and the mask when not. */
       int fixed = g->packed ? 1 : 2;
       const sn_ir_node_t *table = n->num_inputs == fixed + 1 ? in[fixed] : NULL;
+      int disentangled = n->num_inputs == fixed + 2;
       if (n->heads < 1 || n->head_dim < 1 || kv < 1 || n->heads % kv != 0 ||
           a->shape.dims[r - 1] != hidden + 2 * kv * n->head_dim ||
-          (n->num_inputs != fixed && !table) || (table && !rel_table_ok(table, n->heads)) ||
+          (n->num_inputs != fixed && !table && !disentangled) ||
+          (table && !rel_table_ok(table, n->heads)) ||
+          (disentangled && (kv != n->heads || n->window || n->causal ||
+                            !disentangled_ok(in[fixed], in[fixed + 1], hidden))) ||
           (g->packed
                ? r != 2
                : (r != 3 || b->shape.rank != 2 || !same_dims(a->shape.dims, b->shape.dims, 2)))) {
@@ -517,9 +555,10 @@ static int inputs_ok(sn_ir_op_t op, int n) {
     case SN_OP_ROTARY:
     case SN_OP_MUL:
     case SN_OP_RMSNORM: return n == 2;
+    case SN_OP_DISENTANGLED_BIAS: return n == 5;
     case SN_OP_ROTARY_QK: return n == 2 || n == 4;
     case SN_OP_POOL: return n == 1 || n == 2;
-    case SN_OP_ATTENTION: return n >= 1 && n <= 3;
+    case SN_OP_ATTENTION: return n >= 1 && n <= 4;
     case SN_OP_LAYERNORM: return n == 3;
     case SN_OP_LINEAR:
     case SN_OP_ADD_LAYERNORM: return n == 3 || n == 4;
@@ -707,6 +746,16 @@ int32_t sn_ir_rel_bias(sn_ir_graph_t *g, int32_t scores, int32_t table, float sc
   return add_node(g, n);
 }
 
+int32_t sn_ir_disentangled_bias(sn_ir_graph_t *g, int32_t scores, int32_t q, int32_t k,
+                                int32_t index, int32_t pos, float scale) {
+  sn_ir_node_t n = make(SN_OP_DISENTANGLED_BIAS, 3, scores, q, k);
+  n.num_inputs = 5;
+  n.inputs[3] = index;
+  n.inputs[4] = pos;
+  n.scale = scale;
+  return add_node(g, n);
+}
+
 int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps) {
   sn_ir_node_t n = make(SN_OP_LAYERNORM, 3, x, gamma, beta);
   n.eps = eps;
@@ -813,7 +862,10 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
       }
       case SN_OP_ATTENTION:
         fprintf(out, " heads=%d head_dim=%d scale=%g%s", (int)n->heads, (int)n->head_dim,
-                (double)n->scale, n->num_inputs == (g->packed ? 2 : 3) ? " +bias" : "");
+                (double)n->scale,
+                n->num_inputs == (g->packed ? 2 : 3)   ? " +bias"
+                : n->num_inputs == (g->packed ? 3 : 4) ? " +disentangled"
+                                                       : "");
         break;
       default: break;
     }
@@ -821,7 +873,8 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
     if (n->kv_heads) fprintf(out, " kv_heads=%d", (int)n->kv_heads);
     if (n->causal) fprintf(out, " causal");
     switch (n->op) {
-      case SN_OP_REL_BIAS: fprintf(out, " scale=%g", (double)n->scale); break;
+      case SN_OP_REL_BIAS:
+      case SN_OP_DISENTANGLED_BIAS: fprintf(out, " scale=%g", (double)n->scale); break;
       case SN_OP_RMSNORM: fprintf(out, " eps=%g", (double)n->eps); break;
       case SN_OP_REPEAT_HEADS: fprintf(out, " heads=%d", (int)n->heads); break;
       case SN_OP_ROTARY_QK:

@@ -88,6 +88,12 @@ typedef enum sn_ir_op {
                          (also packed) */
   SN_OP_REPEAT_HEADS, /* (x [B, kv, S, d]) -> [B, heads, S, d], head h = x's h / (heads / kv)
                          (grouped-query attention's repeat_kv) */
+  /* (scores [B, h, S, S], q [B, h, S, d], k [B, h, S, d], index f32 [2D + 1], pos f32
+   * [4 span, h d]) -> (scores + q_i . pos_key[r] + k_j . pos_query[r]) * scale for query i
+   * and key j, r = index[D + clamp(i - j, -D, D)] in [0, 2 span), pos_key the rows
+   * [0, 2 span) of pos and pos_query the rest, head h at columns h d: DeBERTa-v2's
+   * content->position and position->content terms */
+  SN_OP_DISENTANGLED_BIAS,
   SN_OP_COUNT_
 } sn_ir_op_t;
 
@@ -183,6 +189,8 @@ int32_t sn_ir_slice_cols(sn_ir_graph_t *g, int32_t x, int64_t begin, int64_t end
 int32_t sn_ir_rmsnorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, float eps);
 int32_t sn_ir_repeat_heads(sn_ir_graph_t *g, int32_t x, int32_t heads);
 int32_t sn_ir_rel_bias(sn_ir_graph_t *g, int32_t scores, int32_t table, float scale);
+int32_t sn_ir_disentangled_bias(sn_ir_graph_t *g, int32_t scores, int32_t q, int32_t k,
+                                int32_t index, int32_t pos, float scale);
 int32_t sn_ir_layernorm(sn_ir_graph_t *g, int32_t x, int32_t gamma, int32_t beta, float eps);
 int32_t sn_ir_pool(sn_ir_graph_t *g, int32_t x, int32_t mask, sinter_pooling_t mode);
 

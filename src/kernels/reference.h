@@ -63,6 +63,16 @@ void sn_ref_slice_cols(const float *x, int64_t rows, int64_t cols, int64_t begin
 void sn_ref_rel_bias(const float *scores, const float *table, int64_t distance, int64_t b,
                      int64_t heads, int64_t s, float scale, float *out);
 
+/* DeBERTa-v2's disentangled attention terms: out[b, h, i, j] = (scores[b, h, i, j] +
+ * q_i . pos_key[r] + k_j . pos_query[r]) * scale, r = index[D + clamp(i - j, -D, D)], for
+ * scores [B, heads, S, S], q and k [B, heads, S, d], index [2D + 1] (rows of [0, 2 span))
+ * and pos [4 span, heads d]: pos_key its first 2 span rows, pos_query the rest, head h at
+ * columns h d. The dot products accumulate in double (out may alias scores). */
+void sn_ref_disentangled_bias(const float *scores, const float *q, const float *k,
+                              const float *index, int64_t distance, const float *pos, int64_t span,
+                              int64_t b, int64_t heads, int64_t s, int64_t d, float scale,
+                              float *out);
+
 /* LayerNorm over rows of length h: (x - mean) / sqrt(var + eps) * gamma + beta. */
 void sn_ref_layernorm(const float *x, const float *gamma, const float *beta, int64_t rows,
                       int64_t h, float eps, float *out);

@@ -51,6 +51,24 @@ typedef struct sn_config {
    * layers; 0: none (a position table). */
   float rope_theta_global, rope_theta_local;
   int32_t local_window;                            /* sliding layers see |i - j| <= local_window */
+  /* DeBERTa-v2's disentangled attention (relative_attention): rel_span rows of
+   * relative embeddings per direction (position_buckets, else
+   * max_relative_positions); 0: none. Distances i - j are log-bucketed with
+   * rel_position_buckets (<= 0: exact) up to max_relative_positions. */
+  int32_t rel_span, rel_position_buckets, max_relative_positions;
+  /* The terms pos_att_type names: content->position, position->content. */
+  int rel_c2p, rel_p2c;
+  /* norm_rel_ebd has "layer_norm": the relative embeddings are normalised. */
+  int rel_norm;
+  /* 1: the family's absolute position table is not used (DeBERTa-v2's
+   * position_biased_input false). */
+  int no_position_table;
+  /* The sentence embedding's width when the sentence-transformers Dense
+   * modules change it (set by the model loader and the artifact reader, not
+   * by config.json); 0: hidden_size. */
+  int32_t embedding_dim;
+  int causal;       /* 1: each token attends only to the ones before it (decoders) */
+  float attn_scale; /* the scores' scale; 0: 1/sqrt(head_dim) (Gemma: query_pre_attn_scalar) */
   unsigned char layer_local[SN_CONFIG_MAX_LAYERS]; /* 1: layer i is a sliding-window layer */
   /* Which of a family's optional biases the checkpoint has. */
   int attention_bias, mlp_bias, norm_bias, classifier_bias;
@@ -76,6 +94,19 @@ sinter_status_t sn_config_load(const char *dir, sn_config_t *out, sinter_error_t
 /* Frees what sn_config_parse allocated; safe on zeroed or deinited storage. */
 void sn_config_deinit(sn_config_t *config);
 
+/* Most Dense modules a folder may list (EmbeddingGemma has two). */
+#define SN_ST_MAX_DENSE 8
+
+/* A sentence-transformers Dense module: activation(linear(x)) on the pooled
+ * embedding, its weights "<path>/linear.weight" [out, in] and, with bias,
+ * "<path>/linear.bias" [out] from <path>/model.safetensors. */
+typedef struct sn_st_dense {
+  char path[96]; /* its folder, relative to the model folder ("2_Dense") */
+  int32_t in_features, out_features;
+  int bias;                   /* 1: the linear has a bias */
+  sn_activation_t activation; /* NONE (Identity), TANH, RELU or GELU (erf) */
+} sn_st_dense_t;
+
 /* The sentence-transformers modules of a folder, or defaults when it has none. */
 typedef struct sn_st_modules {
   int present;              /* 1 when modules.json exists */
@@ -85,12 +116,34 @@ typedef struct sn_st_modules {
   int do_lower_case;        /* sentence_bert_config.json */
   char pooling_config[256]; /* the Pooling module's config file, relative to
                                the folder (modules.json names its folder); "" */
+  int32_t dense_count;      /* Dense modules after the Pooling, in order */
+  sn_st_dense_t dense[SN_ST_MAX_DENSE];
 } sn_st_modules_t;
 
-/* Reads modules.json, the pooling config and sentence_bert_config.json from
- * DIR when present. A folder without modules.json gets defaults and OK.
- * Errors: FORMAT naming the file and field; UNSUPPORTED for a module type
- * or pooling combination we do not run (e.g. a Dense layer). */
+/* Reads modules.json, the pooling config, each Dense module's config.json
+ * and sentence_bert_config.json from DIR when present. A folder without
+ * modules.json gets defaults and OK. Errors: FORMAT naming the file and
+ * field; UNSUPPORTED for a module type, pooling combination, Dense
+ * activation or option we do not run. */
 sinter_status_t sn_st_modules_load(const char *dir, sn_st_modules_t *out, sinter_error_t *err);
+
+/* Checks that the Dense modules chain from a pooled embedding of `hidden`
+ * features (the first in_features == hidden, each next in_features == the
+ * previous out_features). `label` names the folder or artifact. Errors:
+ * FORMAT naming the module and both widths. */
+sinter_status_t sn_st_modules_check_dense(const sn_st_modules_t *m, int32_t hidden,
+                                          const char *label, sinter_error_t *err);
+
+/* The width of the sentence embedding: the last Dense module's
+ * out_features, or `hidden` without Dense modules. */
+int32_t sn_st_embedding_dim(const sn_st_modules_t *m, int32_t hidden);
+
+/* The Dense activation named by a torch class path ("torch.nn.modules.
+ * activation.Tanh", "torch.nn.Identity", ...) into *out; -1 when it is not
+ * one we run (Identity, Tanh, ReLU, GELU), else 0. */
+int sn_st_dense_activation(const char *name, sn_activation_t *out);
+
+/* The torch class name of a Dense activation ("Identity", "Tanh", ...). */
+const char *sn_st_dense_activation_name(sn_activation_t act);
 
 #endif

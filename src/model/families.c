@@ -6,11 +6,12 @@
 #include "model/family.h"
 
 extern const sn_family_t sn_family_bert, sn_family_distilbert, sn_family_roberta, sn_family_mpnet,
-    sn_family_modernbert, sn_family_qwen3;
+    sn_family_modernbert, sn_family_qwen3, sn_family_gemma3;
+extern const sn_family_t sn_family_deberta;
 
 static const sn_family_t *const families[] = {
-    &sn_family_bert,  &sn_family_distilbert, &sn_family_roberta,
-    &sn_family_mpnet, &sn_family_modernbert, &sn_family_qwen3,
+    &sn_family_bert,       &sn_family_distilbert, &sn_family_roberta, &sn_family_mpnet,
+    &sn_family_modernbert, &sn_family_qwen3,      &sn_family_gemma3,  &sn_family_deberta,
 };
 
 const sn_family_t *sn_family_find(const char *model_type) {

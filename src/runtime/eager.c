@@ -97,6 +97,13 @@ static sinter_status_t run_node(const sn_ir_graph_t *g, int32_t i, slot_t *s,
       sn_ref_rel_bias(x, b->data, (g->nodes[n->inputs[1]].shape.dims[1] - 1) / 2, o->dims[0],
                       o->dims[1], o->dims[2], n->scale, out);
       break;
+    case SN_OP_DISENTANGLED_BIAS: {
+      const sn_ir_node_t *index = &g->nodes[n->inputs[3]], *pos = &g->nodes[n->inputs[4]];
+      sn_ref_disentangled_bias(x, b->data, c->data, index->data, (index->shape.dims[0] - 1) / 2,
+                               pos->data, pos->shape.dims[0] / 4, o->dims[0], o->dims[1],
+                               o->dims[2], b->dims[3], n->scale, out);
+      break;
+    }
     case SN_OP_LAYERNORM:
       sn_ref_layernorm(x, b->data, c->data, o->numel / last, last, n->eps, out);
       break;

@@ -179,6 +179,14 @@ static void test_qwen3_family(void) {
   run_model_golden("qwen3_base");
 }
 
+/* DeBERTa-v2/v3: disentangled attention (c2p and p2c over log buckets
+ * shorter than the sequences; c2p alone over exact distances), absolute
+ * positions and token types or none, ContextPooler's classifier. */
+static void test_deberta_family(void) {
+  run_model_golden("deberta_cls");
+  run_model_golden("deberta_base");
+}
+
 static void test_gemma3_family(void) {
   run_model_golden("gemma3_base");
   run_model_golden("gemma3_causal");
@@ -251,6 +259,7 @@ int main(void) {
   SN_RUN(test_modernbert_family);
   SN_RUN(test_qwen3_family);
   SN_RUN(test_gemma3_family);
+  SN_RUN(test_deberta_family);
   SN_RUN(test_bert_legacy_bf16);
   SN_RUN(test_default_model);
   SN_RUN(test_all_mpnet_base_v2);
