@@ -84,7 +84,7 @@ class Model:
         return list(self.info["labels"])
 
     def _run(self, inputs, pairs=None, want=0, batch_size=32, normalize=None, pooling=None,
-             truncation="right"):
+             truncation="right", rerank_template=None, rerank_instruction=None):
         if pooling not in _POOLING:
             raise ValueError("pooling must be one of cls, mean, max, mean_sqrt_len, lasttoken, "
                              f"weightedmean, not {pooling!r}")
@@ -99,7 +99,9 @@ class Model:
                                               pairs=None if pairs is None else list(pairs),
                                               want=want, batch_size=batch_size, normalize=norm,
                                               pooling=_POOLING[pooling],
-                                              truncation=_TRUNCATION[truncation])
+                                              truncation=_TRUNCATION[truncation],
+                                              rerank_template=rerank_template,
+                                              rerank_instruction=rerank_instruction)
         return np.frombuffer(data, dtype=np.float32).reshape(-1, width), tokens
 
     def prompt(self, prompt_name=None, prompt=None):
@@ -144,12 +146,29 @@ class Model:
             at += n
         return out[0] if one else out
 
-    def logits(self, texts, pairs=None, batch_size=32):
+    def logits(self, texts, pairs=None, batch_size=32, instruction=None, template=None):
         """Classifier logits: float32 [n, num_labels]. texts may hold (a, b)
-        tuples for text pairs."""
+        tuples for text pairs. instruction / template: for a model with a
+        reranker template (rerank_template.json), its {instruction} and its
+        body (holding {query} and {document}) instead of the folder's."""
         texts, pairs = _split_pairs(texts, pairs)
-        out, _ = self._run(texts, pairs, want=1, batch_size=batch_size)
+        self._check_template(instruction, template)
+        out, _ = self._run(texts, pairs, want=1, batch_size=batch_size,
+                           rerank_template=template, rerank_instruction=instruction)
         return out
+
+    @property
+    def rerank_template(self):
+        """The body of the folder's reranker template (rerank_template.json),
+        or None: pairs are then put through it, the first text as {query}."""
+        return self.info.get("rerank_template")
+
+    def _check_template(self, instruction, template):
+        if (instruction is not None or template is not None) and not self.rerank_template:
+            raise ValueError(f"{self.path}: instruction and template need a reranker template "
+                             "(rerank_template.json); the model has none")
+        if template is not None and ("{query}" not in template or "{document}" not in template):
+            raise ValueError("template must hold {query} and {document}")
 
     def classify(self, texts, pairs=None, batch_size=32):
         """(labels, scores): the best label of each input and the softmax (a
@@ -160,14 +179,19 @@ class Model:
         labels = [self.info["labels"][k] for k in scores.argmax(axis=1)]
         return (labels[0], scores[0]) if one else (labels, scores)
 
-    def rerank(self, query, documents, top_n=None, batch_size=32, return_documents=False):
+    def rerank(self, query, documents, top_n=None, batch_size=32, return_documents=False,
+               instruction=None, template=None):
         """Documents scored against the query by a one-logit cross-encoder,
-        best first: [{"index", "score"(, "text")}], score = sigmoid(logit)."""
+        best first: [{"index", "score"(, "text")}], score = sigmoid(logit).
+        A Qwen3-Reranker folder (rerank_template.json) puts each pair through
+        its template; instruction / template override its {instruction} and
+        body."""
         if self.info["num_labels"] != 1:
             raise Error(f"{self.path}: rerank needs a one-logit cross-encoder; this model has "
                         f"{self.info['num_labels']} labels", "unsupported")
         documents = list(documents)
-        logits = self.logits([query] * len(documents), documents, batch_size)[:, 0]
+        logits = self.logits([query] * len(documents), documents, batch_size, instruction,
+                             template)[:, 0]
         scores = 1 / (1 + np.exp(-logits.astype(np.float64)))
         order = sorted(range(len(documents)), key=lambda i: -scores[i])[:top_n]
         return [dict(index=i, score=float(scores[i]), **({"text": documents[i]}

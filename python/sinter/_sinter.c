@@ -128,17 +128,17 @@ static PyObject *Program_info(ProgramObject *p, PyObject *unused) {
   static const char *const origins[] = {"file", "local_cache", "remote_cache", "compiled"};
   unsigned origin = (unsigned)p->pinfo.origin;
   return Py_BuildValue(
-      "{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:N,s:i,s:s,s:i,s:i,s:s,s:d,s:N,s:z,s:i,s:i}",
+      "{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:N,s:i,s:s,s:i,s:i,s:s,s:d,s:N,s:z,s:i,s:i,s:z}",
       "model_type", i->model_type, "architecture", i->architecture, "hidden_size",
-      (int)i->hidden_size,
-      "num_layers", (int)i->num_layers, "vocab_size", (int)i->vocab_size, "max_seq_length",
-      (int)i->max_seq_length, "pooling", (int)i->pooling, "normalize", (int)i->normalize,
-      "num_labels", (int)i->num_labels, "has_pooler", (int)i->has_pooler, "labels", labels, "dtype",
-      (int)p->pinfo.dtype, "origin", origin < 4 ? origins[origin] : "unknown", "max_tokens",
-      (int)p->pinfo.max_tokens, "max_seq", (int)p->pinfo.max_seq, "content_key",
-      p->pinfo.content_key, "compile_seconds", p->pinfo.compile_seconds, "prompts", prompts,
-      "default_prompt_name", def, "embedding_dim", (int)i->embedding_dim, "dense_modules",
-      (int)i->dense_modules);
+      (int)i->hidden_size, "num_layers", (int)i->num_layers, "vocab_size", (int)i->vocab_size,
+      "max_seq_length", (int)i->max_seq_length, "pooling", (int)i->pooling, "normalize",
+      (int)i->normalize, "num_labels", (int)i->num_labels, "has_pooler", (int)i->has_pooler,
+      "labels", labels, "dtype", (int)p->pinfo.dtype, "origin",
+      origin < 4 ? origins[origin] : "unknown", "max_tokens", (int)p->pinfo.max_tokens, "max_seq",
+      (int)p->pinfo.max_seq, "content_key", p->pinfo.content_key, "compile_seconds",
+      p->pinfo.compile_seconds, "prompts", prompts, "default_prompt_name", def, "embedding_dim",
+      (int)i->embedding_dim, "dense_modules", (int)i->dense_modules, "rerank_template",
+      sinter_model_rerank_template(p->model));
 }
 
 /* --------------------------------------------------------------- inputs */
@@ -273,6 +273,7 @@ typedef struct job {
   size_t n, batch, width;
   int want, normalize, pooling;
   sinter_truncation_t truncation;
+  const char *rerank_template, *rerank_instruction; /* borrowed from the call's str */
   const texts_t *texts, *pairs;
   const ids_t *ids;
   float *out;     /* [n * width], or the token rows for WANT_TOKENS */
@@ -292,7 +293,9 @@ static sinter_status_t run_job(ProgramObject *p, job_t *j, sinter_error_t *err) 
     st = err->status = SINTER_ERR_OUT_OF_MEMORY;
     snprintf(err->message, sizeof err->message, "out of memory");
   }
-  sinter_tokenize_options_t topts = {0, j->truncation, 0};
+  sinter_tokenize_options_t topts = {.truncation = j->truncation,
+                                     .rerank_template = j->rerank_template,
+                                     .rerank_instruction = j->rerank_instruction};
   for (size_t at = 0; !st && at < j->n; at += j->batch) {
     size_t m = j->n - at < j->batch ? j->n - at : j->batch;
     if (j->texts) {
@@ -350,14 +353,26 @@ static sinter_status_t run_job(ProgramObject *p, job_t *j, sinter_error_t *err) 
 }
 
 /* run(texts=None, pairs=None, ids=None, want=0, batch_size=32, normalize=0,
- *     pooling=0, truncation=0) -> (bytearray of float32, width, [tokens per input]) */
+ *     pooling=0, truncation=0, rerank_template=None, rerank_instruction=None)
+ *     -> (bytearray of float32, width, [tokens per input]) */
 static PyObject *Program_run(ProgramObject *p, PyObject *args, PyObject *kw) {
-  static char *names[] = {"texts",     "pairs",   "ids",        "want", "batch_size",
-                          "normalize", "pooling", "truncation", NULL};
+  static char *names[] = {"texts",
+                          "pairs",
+                          "ids",
+                          "want",
+                          "batch_size",
+                          "normalize",
+                          "pooling",
+                          "truncation",
+                          "rerank_template",
+                          "rerank_instruction",
+                          NULL};
   PyObject *texts_o = Py_None, *pairs_o = Py_None, *ids_o = Py_None;
   int want = 0, batch = 32, normalize = 0, pooling = 0, truncation = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOiiiii", names, &texts_o, &pairs_o, &ids_o, &want,
-                                   &batch, &normalize, &pooling, &truncation))
+  const char *rerank_template = NULL, *rerank_instruction = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOiiiiizz", names, &texts_o, &pairs_o, &ids_o,
+                                   &want, &batch, &normalize, &pooling, &truncation,
+                                   &rerank_template, &rerank_instruction))
     return NULL;
   if (batch < 1) return PyErr_Format(PyExc_ValueError, "batch_size must be at least 1");
   if (want < 0 || want > 2) return PyErr_Format(PyExc_ValueError, "unknown output %d", want);
@@ -387,6 +402,8 @@ static PyObject *Program_run(ProgramObject *p, PyObject *args, PyObject *kw) {
   j.normalize = normalize;
   j.pooling = pooling;
   j.truncation = (sinter_truncation_t)truncation;
+  j.rerank_template = rerank_template;
+  j.rerank_instruction = rerank_instruction;
   j.texts = texts_o != Py_None ? &texts : NULL;
   j.pairs = pairs_o != Py_None ? &pairs : NULL;
   j.ids = ids_o != Py_None ? &ids : NULL;
@@ -525,7 +542,9 @@ static PyObject *Program_tokenize(ProgramObject *p, PyObject *args, PyObject *kw
     PyErr_NoMemory();
     goto done;
   }
-  sinter_tokenize_options_t o = {max_length, (sinter_truncation_t)truncation, !add_special};
+  sinter_tokenize_options_t o = {.max_length = max_length,
+                                 .truncation = (sinter_truncation_t)truncation,
+                                 .without_special_tokens = !add_special};
   sinter_error_t err;
   sinter_status_t st;
   Py_BEGIN_ALLOW_THREADS st = sinter_model_tokenize_batch(

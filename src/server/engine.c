@@ -16,6 +16,8 @@ const sn_served_t *sn_engine_pick(const sn_served_t *models, size_t count, const
     return NULL;
   }
   int classifier = op == SN_OP_CLASSIFY || op == SN_OP_RERANK;
+  for (size_t i = 0; op == SN_OP_EMBED_SPARSE && i < count; i++)
+    if (models[i].pinfo.sparse) return &models[i];
   for (size_t i = 0; i < count; i++) {
     int32_t labels = models[i].info.num_labels;
     if (op == SN_OP_RERANK  ? labels == 1
@@ -111,7 +113,9 @@ static double answer_bound(const sn_served_t *m, const sn_request_t *r, size_t t
     label_text = len > label_text ? len : label_text;
   }
   switch (r->op) {
-    case SN_OP_EMBED: return n * (hidden * (4 + FLOAT_TEXT) + 128) + 1024;
+    case SN_OP_EMBED: return n * (m->info.embedding_dim * (4 + FLOAT_TEXT) + 128) + 1024;
+    case SN_OP_EMBED_SPARSE: /* at worst every entry nonzero: {"index":N,"value":V}, */
+      return n * ((double)m->info.vocab_size * (4 + FLOAT_TEXT + 24) + 128) + 1024;
     case SN_OP_EMBED_ALL:
       return (double)tokens * hidden * 4 + n * (3 * sizeof(size_t) + 4) + hidden * FLOAT_TEXT +
              4096;
@@ -155,7 +159,9 @@ static int tokenize(sn_work_t *w, size_t count, const char **texts, const char *
    * sentence-transformers does (its tokens count toward truncation). */
   const char *prompt = NULL, *prompt_name = w->req->prompt_name;
   char **prompted = NULL;
-  if (!prompt_name && (w->req->op == SN_OP_EMBED || w->req->op == SN_OP_TOKENIZE) &&
+  if (!prompt_name &&
+      (w->req->op == SN_OP_EMBED || w->req->op == SN_OP_EMBED_SPARSE ||
+       w->req->op == SN_OP_TOKENIZE) &&
       w->req->texts == texts)
     prompt_name = m->default_prompt_name; /* --default-prompt-name: embeddings, /tokenize */
   if (prompt_name && !pairs) {
@@ -185,11 +191,13 @@ static int tokenize(sn_work_t *w, size_t count, const char **texts, const char *
     }
     texts = (const char **)prompted;
   }
-  sinter_tokenize_options_t topts = {m->max_input_tokens,
-                                     !truncate ? SINTER_TRUNCATE_NONE
-                                     : left    ? SINTER_TRUNCATE_LEFT
-                                               : SINTER_TRUNCATE_RIGHT,
-                                     !specials};
+  sinter_tokenize_options_t topts = {.max_length = m->max_input_tokens,
+                                     .truncation = !truncate ? SINTER_TRUNCATE_NONE
+                                                   : left    ? SINTER_TRUNCATE_LEFT
+                                                             : SINTER_TRUNCATE_RIGHT,
+                                     .without_special_tokens = !specials,
+                                     .rerank_template = m->rerank_template,
+                                     .rerank_instruction = m->rerank_instruction};
   sinter_error_t err;
   double t0 = sn_batcher_now();
   sinter_status_t st = sinter_model_tokenize_batch(m->model, count, texts, NULL, pairs, pair_sizes,
@@ -274,7 +282,9 @@ static int rerank_inputs(sn_work_t *w, sn_parse_error_t *e) {
   int rc = 0;
   if (r->max_tokens_per_doc > 0) {
     sinter_encoding_t *docs = calloc(n, sizeof *docs);
-    sinter_tokenize_options_t cut = {r->max_tokens_per_doc, SINTER_TRUNCATE_RIGHT, 1};
+    sinter_tokenize_options_t cut = {.max_length = r->max_tokens_per_doc,
+                                     .truncation = SINTER_TRUNCATE_RIGHT,
+                                     .without_special_tokens = 1};
     sinter_error_t err;
     if (!docs) {
       rc = oom(e);
@@ -316,7 +326,7 @@ int sn_engine_prepare(const sn_served_t *m, const sn_request_t *r, sn_memory_bud
   w->req = r;
   w->model = m;
   size_t n = r->count, labels = (size_t)(m->info.num_labels > 0 ? m->info.num_labels : 0);
-  size_t hidden = (size_t)m->info.hidden_size;
+  size_t hidden = (size_t)m->info.hidden_size, dim = (size_t)m->info.embedding_dim;
   if (r->op == SN_OP_DECODE || r->op == SN_OP_TOKENIZE) {
     if (r->op == SN_OP_DECODE ? decode(w, e) < 0
                               : tokenize(w, n, r->texts, NULL, NULL, 1, 0, r->add_special, e))
@@ -331,9 +341,14 @@ int sn_engine_prepare(const sn_served_t *m, const sn_request_t *r, sn_memory_bud
                                ? "model %s is not a re-ranker: it has %zu labels, not one"
                                : "model %s is not a classifier (%zu labels)",
                            m->name, labels);
-  if (r->dimensions && (size_t)r->dimensions > hidden)
-    return sn_request_fail(e, 422, "dimensions", "`dimensions` must be from 1 to %zu, not %d",
-                           hidden, (int)r->dimensions);
+  if (r->op == SN_OP_EMBED_SPARSE && !m->pinfo.sparse)
+    return sn_request_fail(e, 424, "model",
+                           "`/embed_sparse` is only available for a masked-LM (*ForMaskedLM) "
+                           "model served with --pooling splade; model %s has no sparse output",
+                           m->name);
+  if (r->dimensions && (size_t)r->dimensions > dim)
+    return sn_request_fail(e, 422, "dimensions", "`dimensions` must be from 1 to %zu, not %d", dim,
+                           (int)r->dimensions);
   w->ids = calloc(n, sizeof *w->ids);
   w->types = calloc(n, sizeof *w->types);
   w->lengths = calloc(n, sizeof *w->lengths);
@@ -366,7 +381,14 @@ int sn_engine_prepare(const sn_served_t *m, const sn_request_t *r, sn_memory_bud
     j->starts = w->res.starts;
     return 0;
   }
-  size_t per = r->op == SN_OP_EMBED ? hidden : labels;
+  if (r->op == SN_OP_EMBED_SPARSE) {
+    w->res.vocab = (size_t)m->info.vocab_size;
+    w->res.sparse = malloc(n * w->res.vocab * sizeof(float));
+    if (!w->res.sparse) return oom(e);
+    j->sparse = w->res.sparse;
+    return 0;
+  }
+  size_t per = r->op == SN_OP_EMBED ? dim : labels;
   w->raw = malloc(n * per * sizeof(float));
   if (!w->raw) return oom(e);
   if (r->op == SN_OP_EMBED)
@@ -412,11 +434,12 @@ static int similarity(sn_work_t *w, sn_parse_error_t *e) {
   return 0;
 }
 
-/* Embeddings: keep `width` of `hidden` floats per row, renormalised when the
- * request normalises (truncate, then renormalise: Matryoshka dimensions). */
+/* Embeddings: keep `width` of `hidden` floats per row (the embedding's
+ * width, after any Dense modules), renormalised when the request normalises
+ * (truncate, then renormalise: Matryoshka dimensions). */
 static int finish_embed(sn_work_t *w, sn_parse_error_t *e) {
   const sn_request_t *r = w->req;
-  size_t n = r->count, hidden = (size_t)w->model->info.hidden_size;
+  size_t n = r->count, hidden = (size_t)w->model->info.embedding_dim;
   size_t width = r->dimensions ? (size_t)r->dimensions : hidden;
   for (size_t i = 0; i < n; i++) {
     float *src = w->raw + i * hidden, *dst = w->raw + i * width;
@@ -475,7 +498,7 @@ int sn_engine_finish(sn_work_t *w, sn_parse_error_t *e) {
     return sn_request_fail(e, 499, NULL, "dropped before it was computed: the client left");
   if (j->status != SINTER_OK) return fail_library(e, w->model, 500, NULL, "", j->message);
   if (w->req->op == SN_OP_EMBED) return finish_embed(w, e);
-  if (w->req->op == SN_OP_EMBED_ALL) return 0;
+  if (w->req->op == SN_OP_EMBED_ALL || w->req->op == SN_OP_EMBED_SPARSE) return 0;
   return finish_scores(w, e);
 }
 
@@ -491,7 +514,7 @@ void sn_work_free(sn_work_t *w) {
   free(w->res.decoded);
   free(w->ids), free(w->types), free(w->lengths), free(w->raw);
   free(w->res.embeddings), free(w->res.token_states), free(w->res.starts), free(w->res.lengths);
-  free(w->res.scores), free(w->res.order);
+  free(w->res.scores), free(w->res.order), free(w->res.sparse);
   if (w->budget) atomic_fetch_sub(&w->budget->held, w->reserved);
   memset(w, 0, sizeof *w);
 }

@@ -21,6 +21,9 @@ typedef struct sn_served {
   sinter_program_info_t pinfo;
   int32_t max_input_tokens;        /* the longest input it takes */
   const char *default_prompt_name; /* used when a TEI request names none; NULL: none */
+  /* --rerank-template / --rerank-instruction for a model with a reranker
+   * template (sinter_tokenize_options_t); NULL: the folder's */
+  const char *rerank_template, *rerank_instruction;
   sn_batcher_t *batcher;
 } sn_served_t;
 
@@ -42,6 +45,8 @@ typedef struct sn_result {
   float *token_states; /* [tokens * hidden] */
   size_t *starts;      /* [count] first row of each input in token_states */
   size_t *lengths;     /* [count] tokens of each input */
+  size_t vocab;        /* SN_OP_EMBED_SPARSE: floats per SPLADE vector */
+  float *sparse;       /* [count * vocab], mostly zeros (the writer lists the others) */
   size_t labels;       /* SN_OP_CLASSIFY, SN_OP_RERANK: scores per input */
   float *scores;       /* [count * labels]: probabilities, or logits when raw; for an
                           EMBED request with `similarity`, [count - 1] cosines */

@@ -96,6 +96,8 @@ static const route_t ROUTES[] = {
      NULL},
     {"POST", "/embed_all", H_COMPUTE, 0, sn_tei_parse_embed_all, NULL, sn_tei_error,
      sn_tei_stream_embed_all, NULL},
+    {"POST", "/embed_sparse", H_COMPUTE, 0, sn_tei_parse_embed_sparse, sn_tei_write_embed_sparse,
+     sn_tei_error, NULL, NULL},
     {"POST", "/predict", H_COMPUTE, 0, sn_tei_parse_predict, sn_tei_write_predict, sn_tei_error,
      NULL, NULL},
     {"POST", "/rerank", H_COMPUTE, 0, sn_tei_parse_rerank, sn_tei_write_rerank, sn_tei_error, NULL,
@@ -860,6 +862,10 @@ sinter_status_t sn_server_add_model(sn_server_t *s, const char *name,
   m->program = program;
   m->model = sinter_program_model(program);
   m->default_prompt_name = s->opts.default_prompt_name;
+  if (sinter_model_rerank_template(m->model)) {
+    m->rerank_template = s->opts.rerank_template;
+    m->rerank_instruction = s->opts.rerank_instruction;
+  }
   if (m->default_prompt_name && !sinter_model_prompt(m->model, m->default_prompt_name)) {
     err->status = SINTER_ERR_INVALID_ARGUMENT;
     snprintf(err->message, sizeof err->message,
@@ -885,7 +891,7 @@ sinter_status_t sn_server_add_model(sn_server_t *s, const char *name,
   int32_t ids[3] = {0, 0, 0};
   const int32_t *rows[1] = {ids};
   size_t len[1] = {3};
-  float *e = malloc((size_t)m->info.hidden_size * sizeof *e);
+  float *e = malloc((size_t)m->info.embedding_dim * sizeof *e);
   sn_job_t job;
   memset(&job, 0, sizeof job);
   job.count = 1;

@@ -43,6 +43,10 @@ typedef struct sn_server_options {
   int probe_port; /* > 0: a second listener for health, readiness and metrics only; 0: none */
   const char *default_prompt_name; /* TEI's --default-prompt-name: the prompt of /embed and
                                       /tokenize requests that name none; NULL: none */
+  /* The body and the {instruction} of the reranker template of the models
+   * that have one (rerank_template.json), instead of the folder's; NULL: the
+   * folder's. Models without a template ignore them. */
+  const char *rerank_template, *rerank_instruction;
 } sn_server_options_t;
 
 typedef struct sn_server sn_server_t;

@@ -148,9 +148,9 @@ static void test_tokenize_batch(void) {
     sinter_encodings_free(enc, 3);
   }
   /* Truncation to 5 tokens, right and left, and refused. */
-  sinter_tokenize_options_t right = {5, SINTER_TRUNCATE_RIGHT, 0},
-                            left = {5, SINTER_TRUNCATE_LEFT, 0},
-                            none = {5, SINTER_TRUNCATE_NONE, 0};
+  sinter_tokenize_options_t right = {.max_length = 5, .truncation = SINTER_TRUNCATE_RIGHT},
+                            left = {.max_length = 5, .truncation = SINTER_TRUNCATE_LEFT},
+                            none = {.max_length = 5, .truncation = SINTER_TRUNCATE_NONE};
   SN_CHECK_OK(sinter_model_tokenize_batch(m, 2, texts, NULL, NULL, NULL, &right, enc, &err), &err);
   if (err.status == SINTER_OK) {
     SN_CHECK(enc[1].length == 5 && enc[1].truncated && !enc[0].truncated == (enc[0].length < 5));

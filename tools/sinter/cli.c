@@ -458,8 +458,11 @@ static void prepare_one(tokenize_job_t *j, size_t i) {
     memcpy(prompted + a, text, b + 1);
     text = prompted;
   }
+  sinter_tokenize_options_t topts = {0};
+  topts.rerank_template = j->opts->rerank_template;
+  topts.rerank_instruction = j->opts->rerank_instruction;
   sinter_status_t st = sinter_model_tokenize_batch(j->model, 1, &text, NULL, pair ? &pair : NULL,
-                                                   NULL, NULL, &enc, &j->errors[i]);
+                                                   NULL, &topts, &enc, &j->errors[i]);
   free(prompted);
   if (st != SINTER_OK) return;
   /* The ids and types are kept; the rest of the encoding goes. */

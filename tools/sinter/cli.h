@@ -38,6 +38,9 @@ typedef struct cli_common {
   const char *query;       /* the first text of every pair with CLI_PAIRS_QUERY */
   const char *prompt;      /* prepended to every text before tokenizing it, or NULL */
   int sparse;              /* embed --sparse: compile with the SPLADE output */
+  /* rerank --template / --instruction: a reranker template's body and
+   * instruction instead of the folder's (sinter_tokenize_options_t), or NULL */
+  const char *rerank_template, *rerank_instruction;
 } cli_common_t;
 
 /* Parses a whole decimal integer in [min, max] (no wrap-around, no trailing

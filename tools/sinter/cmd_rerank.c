@@ -9,15 +9,20 @@
 #include "cli.h"
 
 static const char rerank_usage[] =
-    "usage: sinter rerank --model DIR [--raw-scores] [--top-n N] QUERY [DOC...]\n\n"
+    "usage: sinter rerank --model DIR [--raw-scores] [--top-n N] [--instruction TEXT]\n"
+    "                     [--template TEXT] QUERY [DOC...]\n\n"
     "Scores each (QUERY, DOC) pair with a cross-encoder (a classification model\n"
     "with exactly one label) and prints one JSON line per document, the most\n"
     "relevant first (ties keep their input order): {\"index\", \"score\", \"text\"}.\n"
     "The score is sigmoid(logit). Without DOC, reads one document per line from\n"
-    "stdin.\n\n"
+    "stdin. A folder with rerank_template.json (Qwen3-Reranker: a Qwen3ForCausalLM\n"
+    "whose score is P(yes) against no) puts each pair through its template.\n\n"
     "options:\n"
     "  --raw-scores        print the logit itself as the score\n"
-    "  --top-n N           print only the N most relevant documents\n" CLI_COMMON_USAGE;
+    "  --top-n N           print only the N most relevant documents\n"
+    "  --instruction TEXT  the template's {instruction} instead of the folder's\n"
+    "  --template TEXT     the template's body instead of the folder's; it must hold\n"
+    "                      {query} and {document}, and may hold {instruction}\n" CLI_COMMON_USAGE;
 
 typedef struct ranked {
   size_t index; /* the document's number among the inputs */
@@ -82,6 +87,9 @@ int sn_cmd_rerank(int argc, char **argv) {
       if (i + 1 >= argc || cli_parse_int(argv[i + 1], 1, INT_MAX, &top_n) != 0)
         return cli_usage_error(rerank_usage, "--top-n needs a number from 1");
       i++;
+    } else if (!strcmp(a, "--instruction") || !strcmp(a, "--template")) {
+      if (i + 1 >= argc) return cli_usage_error(rerank_usage, "%s needs a text", a);
+      *(a[2] == 'i' ? &opts.rerank_instruction : &opts.rerank_template) = argv[++i];
     } else if (a[0] == '-' && a[1] == '-' && a[2]) {
       return cli_usage_error(rerank_usage, "unknown option \"%s\"", a);
     } else if (!opts.query) {
@@ -94,6 +102,9 @@ int sn_cmd_rerank(int argc, char **argv) {
   if (opts.ids_mode)
     return cli_usage_error(rerank_usage, "rerank takes texts: a query and its documents");
   if (!opts.query) return cli_usage_error(rerank_usage, "QUERY is required");
+  if (opts.rerank_template &&
+      (!strstr(opts.rerank_template, "{query}") || !strstr(opts.rerank_template, "{document}")))
+    return cli_usage_error(rerank_usage, "--template must hold {query} and {document}");
   sinter_error_t err;
   cli_model_t model = {0};
   sinter_model_info_t info;
@@ -104,6 +115,15 @@ int sn_cmd_rerank(int argc, char **argv) {
     goto done;
   }
   sinter_model_get_info(model.model, &info);
+  if ((opts.rerank_instruction || opts.rerank_template) &&
+      !sinter_model_rerank_template(model.model)) {
+    cli_error(&err, SINTER_ERR_UNSUPPORTED,
+              "%s: --instruction and --template need a reranker template (rerank_template.json); "
+              "the model has none",
+              opts.model_dir);
+    rc = cli_fail(&err);
+    goto done;
+  }
   if (info.num_labels != 1) {
     if (info.num_labels == 0)
       cli_error(&err, SINTER_ERR_UNSUPPORTED,

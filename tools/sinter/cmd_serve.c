@@ -18,10 +18,12 @@ static const char usage[] =
     "                    [--max-response-bytes BYTES] [--header-timeout S] [--io-timeout S]\n"
     "                    [--idle-timeout S] [--max-connections N]\n"
     "                    [--max-connections-per-ip N] [--probe-port PORT]\n"
-    "                    [--cache URL] [--dtype f32|bf16|int8] [--default-prompt-name NAME]\n\n"
+    "                    [--cache URL] [--dtype f32|bf16|int8] [--default-prompt-name NAME]\n"
+    "                    [--pooling splade] [--rerank-instruction TEXT]\n"
+    "                    [--rerank-template TEXT]\n\n"
     "Serves the models over HTTP with the APIs clients already call:\n"
-    "  text-embeddings-inference  POST /embed /embed_all /predict /rerank /similarity\n"
-    "                             /tokenize /decode, and POST / (what the first model\n"
+    "  text-embeddings-inference  POST /embed /embed_all /embed_sparse /predict /rerank\n"
+    "                             /similarity /tokenize /decode, and POST / (what the first model\n"
     "                             does: embed or similarity, predict, rerank);\n"
     "                             GET / /info /health /metrics\n"
     "  OpenAI                     POST /v1/embeddings; GET /v1/models\n"
@@ -55,7 +57,16 @@ static const char usage[] =
     "SAGEMAKER_BIND_TO_PORT, when set, is the port (it wins over --port).\n"
     "--default-prompt-name NAME: TEI's: the prompt (config_sentence_transformers.json)\n"
     "put before each text of /embed and /tokenize requests that name none; every\n"
-    "model must define it.\n";
+    "model must define it.\n"
+    "--pooling splade: TEI's: the models (masked-LM checkpoints, *ForMaskedLM) are\n"
+    "compiled with SPLADE sparse output, which POST /embed_sparse answers ([[{\"index\",\n"
+    "\"value\"}]] per input); every run then also computes the vocabulary logits.\n"
+    "A model without a masked-LM head stops the server at start, naming it. Other\n"
+    "poolings come from each model folder.\n"
+    "--rerank-instruction TEXT, --rerank-template TEXT: for the models with a reranker\n"
+    "template (rerank_template.json, Qwen3-Reranker), the {instruction} and the body\n"
+    "(with {query} and {document}) every rerank pair is put through instead of the\n"
+    "folder's; models without a template ignore them.\n";
 
 static int flag_int(const char *v, int lo, int hi, int *out, const char *name) {
   if (cli_parse_int(v, lo, hi, out) != 0) {
@@ -160,8 +171,25 @@ int sn_cmd_serve(int argc, char **argv) {
       so.api_key = key;
     } else if (!strcmp(a, "--cors-origin") && has) {
       so.cors_origin = argv[++i];
+    } else if (!strcmp(a, "--pooling") && has) {
+      if (strcmp(argv[++i], "splade")) {
+        free(key);
+        return cli_usage_error(usage,
+                               "--pooling takes splade (sparse output); the other poolings come "
+                               "from each model folder, not \"%s\"",
+                               argv[i]);
+      }
+      opts.sparse = 1;
     } else if (!strcmp(a, "--default-prompt-name") && has) {
       so.default_prompt_name = argv[++i];
+    } else if (!strcmp(a, "--rerank-instruction") && has) {
+      so.rerank_instruction = argv[++i];
+    } else if (!strcmp(a, "--rerank-template") && has) {
+      so.rerank_template = argv[++i];
+      if (!strstr(so.rerank_template, "{query}") || !strstr(so.rerank_template, "{document}")) {
+        free(key);
+        return cli_usage_error(usage, "--rerank-template must hold {query} and {document}");
+      }
     } else if (!strcmp(a, "--max-response-bytes") && has) {
       if (flag_int(argv[++i], 1 << 16, 1 << 30, &v, a)) return SN_EXIT_USAGE;
       so.max_response_bytes = v;
