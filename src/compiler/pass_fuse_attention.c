@@ -4,6 +4,8 @@
  *   ctx = reshape(transpose(matmul(masked_softmax(matmul(Qh, Kh^T), mask), Vh)))
  * (with rel_bias(matmul(Qh, Kh^T), table) as the scores when there is a
  * relative-position bias: the table becomes the op's third input; with
+ * disentangled_bias(matmul(Qh, Kh^T), Qh, Kh, index, pos), DeBERTa-v2's terms:
+ * index and pos become its third and fourth inputs and its scale the op's; with
  * rotary(Qh, table) and rotary(Kh, table), a rotary_qk(qkv, table) op before
  * it rotates q and k in place; the softmax's window and causal limit carry
  * over)
@@ -72,10 +74,20 @@ sinter_status_t sn_pass_fuse_attention(sn_ir_graph_t *g, const sn_compile_option
     const sn_ir_node_t *sm = &g->nodes[pv->inputs[0]];
     if (sm->op != SN_OP_MASKED_SOFTMAX) continue;
     const sn_ir_node_t *qk = &g->nodes[sm->inputs[0]];
-    /* A relative-position bias between the scores and the softmax. */
-    int32_t table = -1;
+    /* A relative-position bias between the scores and the softmax, or
+     * DeBERTa-v2's disentangled terms (q and k as the scores' own operands). */
+    int32_t table = -1, rel_index = -1, rel_pos = -1;
     float scale = sm->scale;
-    if (qk->op == SN_OP_REL_BIAS) {
+    if (qk->op == SN_OP_DISENTANGLED_BIAS) {
+      const sn_ir_node_t *dis = qk;
+      qk = &g->nodes[dis->inputs[0]];
+      if (sm->scale != 1.0f || qk->op != SN_OP_MATMUL || qk->inputs[0] != dis->inputs[1] ||
+          qk->inputs[1] != dis->inputs[2])
+        continue;
+      rel_index = dis->inputs[3];
+      rel_pos = dis->inputs[4];
+      scale = dis->scale;
+    } else if (qk->op == SN_OP_REL_BIAS) {
       table = qk->inputs[1];
       scale *= qk->scale;
       qk = &g->nodes[qk->inputs[0]];
@@ -121,10 +133,11 @@ sinter_status_t sn_pass_fuse_attention(sn_ir_graph_t *g, const sn_compile_option
     }
     /* The reshape node becomes the attention op, so its readers are kept. */
     out->op = SN_OP_ATTENTION;
-    out->num_inputs = table >= 0 ? 3 : 2;
+    out->num_inputs = table >= 0 ? 3 : rel_pos >= 0 ? 4 : 2;
     out->inputs[0] = q_src;
     out->inputs[1] = mask;
-    out->inputs[2] = table;
+    out->inputs[2] = table >= 0 ? table : rel_index;
+    out->inputs[3] = rel_pos;
     out->heads = (int32_t)heads;
     out->head_dim = (int32_t)head_dim;
     out->scale = scale;

@@ -21,8 +21,8 @@ sinter_status_t sn_pass_pack(sn_ir_graph_t *g, const sn_compile_options_t *opts,
                           (int)i, sn_ir_op_name(n->op));
     /* Per-sequence ops find sequences through offsets, not the mask. */
     if (n->op == SN_OP_POOL) n->num_inputs = 1;
-    if (n->op == SN_OP_ATTENTION) { /* (qkv, mask, table?) -> (qkv, table?) */
-      n->inputs[1] = n->inputs[2];
+    if (n->op == SN_OP_ATTENTION) { /* (qkv, mask, tables...) -> (qkv, tables...) */
+      for (int k = 1; k + 1 < n->num_inputs; k++) n->inputs[k] = n->inputs[k + 1];
       n->num_inputs--;
     }
   }

@@ -60,6 +60,7 @@ typedef struct att_args {
   int32_t kv_heads; /* heads of k and v (== heads unless grouped-query) */
   float *out;
   int64_t out_stride;
+  const sn_attention_disentangled_t *dis; /* DeBERTa-v2's terms, or NULL */
 } att_args_t;
 
 /* The k/v head that q head `head` reads (grouped-query attention). */
@@ -155,6 +156,12 @@ typedef struct att_portable_scratch {
 /* One query row at a time: scores for 16 keys, then the online-softmax update.
  * Accumulates in double: this path is the fallback for any CPU and the most
  * accurate one, not the fast one. q is copied first so out may alias it. */
+static double att_dot_f64(const double *q, const float *x, int d) {
+  double sum = 0.0;
+  for (int c = 0; c < d; c++) sum += q[c] * x[c];
+  return sum;
+}
+
 static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head, int64_t q0,
                               int nq, void *scratch) {
   att_portable_scratch_t *sc = scratch;
@@ -164,6 +171,10 @@ static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head
   const float *vbase = kbase + (int64_t)a->kv_heads * d;
   const float *brow =
       a->bias ? a->bias + head * (2 * a->bias_distance + 1) + a->bias_distance : NULL;
+  /* DeBERTa-v2: this head's position keys and queries (rows of hd floats). */
+  const sn_attention_disentangled_t *dis = a->dis;
+  const float *pkey = dis ? dis->pos + (int64_t)head * d : NULL;
+  const float *pquery = dis ? pkey + 2 * dis->span * hd : NULL;
   for (int r = 0; r < nq; r++) {
     const float *qrow = a->qkv + (q0 + r) * st + (int64_t)head * d;
     for (int c = 0; c < d; c++) {
@@ -190,6 +201,13 @@ static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head
         for (; c < d; c++) d0 += sc->q[c] * krow[c];
         s[j] = ((d0 + d1) + (d2 + d3)) * a->scale;
         if (brow) s[j] += att_bias_at(brow, a->bias_distance, q0 + r - k0, kb + j);
+        if (dis) { /* content->position and position->content, scaled alike */
+          const int64_t x = q0 + r - k0 - (kb + j), D = dis->distance;
+          const int64_t row = (int64_t)dis->index[D + (x < -D ? -D : x > D ? D : x)];
+          double kq = 0.0;
+          for (int c = 0; c < d; c++) kq += (double)krow[c] * pquery[row * hd + c];
+          s[j] += (att_dot_f64(sc->q, pkey + row * hd, d) + kq) * a->scale;
+        }
         mx = s[j] > mx ? s[j] : mx;
       }
       double mnew = mx > m ? mx : m;
@@ -394,23 +412,29 @@ static void att_tile(void *ctx, size_t share, int worker) {
   r->share_fn(r->a, (int)share, r->shares);
 }
 
-void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
-                      int32_t num_seqs, const sn_attention_params_t *p, float *out,
-                      int64_t out_stride) {
+/* Both entry points: dis NULL, or DeBERTa-v2's terms (portable path). */
+static void att_run(const float *qkv, int64_t qkv_stride, const int32_t *offsets, int32_t num_seqs,
+                    const sn_attention_params_t *p, const sn_attention_disentangled_t *dis,
+                    float *out, int64_t out_stride) {
   const int32_t heads = p->heads, head_dim = p->head_dim;
   const int32_t kv_heads = p->kv_heads ? p->kv_heads : heads;
   if (num_seqs <= 0 || heads <= 0 || head_dim <= 0 || head_dim > SN_ATTENTION_MAX_HEAD_DIM ||
       p->bias_distance < 0 || p->window < 0 || kv_heads < 1 || heads % kv_heads != 0)
     return;
+  if (dis && (p->bias || p->window || p->causal || kv_heads != heads || dis->distance < 0 ||
+              dis->span < 1))
+    return;
   att_args_t a = {qkv,       qkv_stride, offsets,
                   num_seqs,  heads,      head_dim,
                   p->scale,  p->bias,    p->bias ? p->bias_distance : 0,
                   p->window, p->causal,  kv_heads,
-                  out,       out_stride};
+                  out,       out_stride, dis};
   void (*thread_fn)(const att_args_t *, int, int) = att_thread_portable;
 #if SN_X86
   int isa = sn_cpu_isa();
-  if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX512)
+  if (dis)
+    thread_fn = att_thread_portable; /* the vector bodies have no disentangled terms yet */
+  else if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX512)
     thread_fn = att_thread_avx512;
   else if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX2)
     thread_fn = att_thread_avx2;
@@ -428,6 +452,19 @@ void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offse
   }
   att_region_t r = {&a, thread_fn, 4 * threads};
   sn_threadpool_run(pool, (size_t)r.shares, att_tile, &r);
+}
+
+void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
+                      int32_t num_seqs, const sn_attention_params_t *p, float *out,
+                      int64_t out_stride) {
+  att_run(qkv, qkv_stride, offsets, num_seqs, p, NULL, out, out_stride);
+}
+
+void sn_attention_disentangled_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
+                                   int32_t num_seqs, const sn_attention_params_t *params,
+                                   const sn_attention_disentangled_t *dis, float *out,
+                                   int64_t out_stride) {
+  if (dis) att_run(qkv, qkv_stride, offsets, num_seqs, params, dis, out, out_stride);
 }
 
 #else /* SN_ATT_TEMPLATE: the vector body, instantiated once per ISA */

@@ -73,6 +73,29 @@ void sn_attention_f32(const float *qkv, int64_t qkv_stride, const int32_t *offse
                       int32_t num_seqs, const sn_attention_params_t *params, float *out,
                       int64_t out_stride);
 
+/* DeBERTa-v2's disentangled attention terms (SN_OP_DISENTANGLED_BIAS): query
+ * i and key j of a sequence (positions within it) add q_i . pos_key[r] +
+ * k_j . pos_query[r] to their q_i . k_j before the scale, r = index[distance
+ * + clamp(i - j, -distance, distance)], which must be a row of [0, 2 span)
+ * (the plan's verifier checks it). pos is [4 span][heads x head_dim]: the
+ * position keys in rows [0, 2 span), the position queries after; head h at
+ * columns h x head_dim. */
+typedef struct sn_attention_disentangled {
+  const float *index; /* [2 distance + 1] row numbers, as floats */
+  int64_t distance;
+  const float *pos; /* [4 span][heads x head_dim] */
+  int64_t span;
+} sn_attention_disentangled_t;
+
+/* sn_attention_f32 with the disentangled terms added to every score (params'
+ * bias must be NULL, window 0, no causal limit, kv_heads 0). Runs the
+ * portable path (double accumulation) on every CPU: exact first, not yet
+ * vectorised. */
+void sn_attention_disentangled_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
+                                   int32_t num_seqs, const sn_attention_params_t *params,
+                                   const sn_attention_disentangled_t *dis, float *out,
+                                   int64_t out_stride);
+
 /* out[r] = LayerNorm(x[r] + residual[r]) * gamma + beta over rows of length h
  * (the BERT post-attention and post-FFN epilogue). residual may be NULL (plain
  * LayerNorm). out may alias x or residual (exactly, not shifted). Mean and

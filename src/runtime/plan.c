@@ -193,6 +193,15 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
           ap.bias = in_data(e, n, 1, ids, type_ids);
           ap.bias_distance = (g->nodes[n->inputs[1]].shape.dims[1] - 1) / 2;
         }
+        if (n->num_inputs == 3) { /* DeBERTa-v2's index table and position keys/queries */
+          const sn_ir_node_t *index = &g->nodes[n->inputs[1]], *pos = &g->nodes[n->inputs[2]];
+          sn_attention_disentangled_t dis = {
+              in_data(e, n, 1, ids, type_ids), (index->shape.dims[0] - 1) / 2,
+              in_data(e, n, 2, ids, type_ids), pos->shape.dims[0] / 4};
+          sn_attention_disentangled_f32(x, g->nodes[n->inputs[0]].shape.dims[1], offsets, num_seqs,
+                                        &ap, &dis, out, last);
+          break;
+        }
         sn_attention_f32(x, g->nodes[n->inputs[0]].shape.dims[1], offsets, num_seqs, &ap, out,
                          last);
       } break;

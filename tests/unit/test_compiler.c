@@ -181,23 +181,28 @@ static void compare_modes_with(const char *name, const char *kernel, int isa, in
   static const sinter_run_options_t runs[] = {{.pooling = SINTER_POOL_DEFAULT},
                                               {.pooling = SINTER_POOL_MAX, .normalize = -1},
                                               {.pooling = SINTER_POOL_CLS, .normalize = 1}};
+  /* Dense modules follow the folder's pooling only (another is refused). */
+  static const sinter_run_options_t dense_runs[] = {
+      {.normalize = 0}, {.normalize = -1}, {.normalize = 1}};
+  const sinter_run_options_t *run_list = info.dense_modules ? dense_runs : runs;
   double worst = 0;
   for (size_t r = 0; r < 3; r++) {
     sinter_outputs_t a, b;
-    SN_CHECK_OK(sinter_session_run(eager, &batch, &runs[r], &a, &err), &err);
+    SN_CHECK_OK(sinter_session_run(eager, &batch, &run_list[r], &a, &err), &err);
     float *hidden = malloc(a.total_tokens * a.hidden_size * sizeof(float));
-    float *emb = malloc(a.batch * a.hidden_size * sizeof(float));
+    float *emb = malloc(a.batch * a.embedding_dim * sizeof(float));
     float *pooler = a.pooler_output ? malloc(a.batch * a.hidden_size * sizeof(float)) : NULL;
     float *logits = a.logits ? malloc(a.batch * a.num_labels * sizeof(float)) : NULL;
     memcpy(hidden, a.last_hidden_state, a.total_tokens * a.hidden_size * sizeof(float));
-    memcpy(emb, a.embeddings, a.batch * a.hidden_size * sizeof(float));
+    memcpy(emb, a.embeddings, a.batch * a.embedding_dim * sizeof(float));
     if (pooler) memcpy(pooler, a.pooler_output, a.batch * a.hidden_size * sizeof(float));
     if (logits) memcpy(logits, a.logits, a.batch * a.num_labels * sizeof(float));
-    SN_CHECK_OK(sinter_session_run(compiled, &batch, &runs[r], &b, &err), &err);
+    SN_CHECK_OK(sinter_session_run(compiled, &batch, &run_list[r], &b, &err), &err);
     if (err.status == SINTER_OK) {
       SN_CHECK(b.total_tokens == a.total_tokens && b.batch == a.batch);
       worst = fmax(worst, max_diff(hidden, b.last_hidden_state, a.total_tokens * a.hidden_size));
-      worst = fmax(worst, max_diff(emb, b.embeddings, a.batch * a.hidden_size));
+      SN_CHECK(b.embedding_dim == a.embedding_dim);
+      worst = fmax(worst, max_diff(emb, b.embeddings, a.batch * a.embedding_dim));
       SN_CHECK((pooler != NULL) == (b.pooler_output != NULL));
       if (pooler && b.pooler_output)
         worst = fmax(worst, max_diff(pooler, b.pooler_output, a.batch * a.hidden_size));
@@ -306,6 +311,12 @@ static void test_compiled_modernbert(void) {
 }
 
 /* Qwen3: causal, grouped-query attention, q/k norms, SwiGLU, RMSNorm. */
+/* Dense modules after the pooling: linears on one row per sequence. */
+static void test_compiled_dense_modules(void) {
+  compare_modes("bert_dense_st");
+  compare_modes("bert_dense_nonorm_st");
+}
+
 static void test_compiled_qwen3(void) {
   compare_modes_up_to("qwen3_base", 64);
 }
@@ -315,6 +326,14 @@ static void test_compiled_qwen3(void) {
 static void test_compiled_gemma3(void) {
   compare_modes_up_to("gemma3_base", 64);
   compare_modes_up_to("gemma3_causal", 64);
+}
+
+/* DeBERTa-v2/v3: disentangled attention in the fused kernel, sequences far
+ * past the bucketed span; absolute positions and token types (base). */
+static void test_compiled_deberta(void) {
+  compare_modes_up_to("deberta_cls", 64);
+  compare_modes_up_to("deberta_base", 40);
+  compare_modes_up_to("deberta_st", 64);
 }
 
 static void test_refusals(void) {
@@ -386,7 +405,9 @@ int main(void) {
   SN_RUN(test_compiled_mpnet);
   SN_RUN(test_compiled_modernbert);
   SN_RUN(test_compiled_qwen3);
+  SN_RUN(test_compiled_dense_modules);
   SN_RUN(test_compiled_gemma3);
+  SN_RUN(test_compiled_deberta);
   SN_RUN(test_refusals);
   SN_RUN(test_linear_kernel_choice);
   SN_RUN(test_shared_linears_validate_each_weight);
