@@ -77,7 +77,7 @@ class SentenceTransformer:
         return self.model.info["max_seq_length"]
 
     def get_sentence_embedding_dimension(self):
-        return self.truncate_dim or self.model.info["hidden_size"]
+        return self.truncate_dim or self.model.info["embedding_dim"]
 
     def get_max_seq_length(self):
         return self.max_seq_length
@@ -121,7 +121,7 @@ class SentenceTransformer:
         if output_value == "token_embeddings":
             out = parts
             return out[0] if one else out
-        dims = dim or self.model.info["hidden_size"]
+        dims = dim or self.model.info["embedding_dim"]
         out = np.concatenate(parts) if parts else np.zeros((0, dims), dtype=np.float32)
         if convert_to_tensor:
             import torch

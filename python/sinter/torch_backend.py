@@ -461,7 +461,8 @@ def run_program(program, input_ids, attention_mask=None, token_type_ids=None):
         np.frombuffer(pooler_b, dtype=np.float32).reshape(batch, h))
     logits = None if logits_b is None else torch.from_numpy(
         np.frombuffer(logits_b, dtype=np.float32).reshape(batch, -1))
-    embeddings = torch.from_numpy(np.frombuffer(emb_b, dtype=np.float32).reshape(batch, h))
+    embeddings = torch.from_numpy(np.frombuffer(emb_b, dtype=np.float32).reshape(
+        batch, program.info["embedding_dim"]))
     return hidden, pooler, logits, embeddings
 
 

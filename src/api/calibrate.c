@@ -309,7 +309,7 @@ sinter_status_t sn_api_int8_report(const sinter_model_t *model, const sinter_pro
   SN_TRY(make_samples(model, texts_file, 1, info.max_seq, &s, err));
   sinter_model_info_t minfo;
   sinter_model_get_info(model, &minfo);
-  size_t dim = minfo.num_labels > 0 ? (size_t)minfo.num_labels : (size_t)minfo.hidden_size;
+  size_t dim = minfo.num_labels > 0 ? (size_t)minfo.num_labels : (size_t)minfo.embedding_dim;
   float *e[2] = {malloc(s.count * dim * sizeof(float)), malloc(s.count * dim * sizeof(float))};
   sinter_program_t *program = NULL;
   sinter_session_t *session[2] = {NULL, NULL};

@@ -28,8 +28,8 @@ static sinter_status_t read_dense(const cJSON *o, const char *label, sn_st_modul
     if ((st = sn_json_get_string(item, "path", NULL, label, &path, err)) ||
         (st = sn_json_get_string(item, "activation", NULL, label, &act, err)) ||
         (st = sn_json_get_int(item, "in_features", 0, 1, SN_CONFIG_MAX_HIDDEN, label, &in, err)) ||
-        (st = sn_json_get_int(item, "out_features", 0, 1, SN_CONFIG_MAX_HIDDEN, label, &out,
-                              err)) ||
+        (st =
+             sn_json_get_int(item, "out_features", 0, 1, SN_CONFIG_MAX_HIDDEN, label, &out, err)) ||
         (st = sn_json_get_bool(item, "bias", 0, label, &d->bias, err)))
       return st;
     char torch_name[64];

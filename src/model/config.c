@@ -173,6 +173,60 @@ sinter_status_t sn_config_parse_bert_like(const cJSON *root, sn_config_t *c, con
   return SINTER_OK;
 }
 
+/* A rotary theta: rope_parameters[layer_type].rope_theta, else the older
+ * top-level key, else transformers' default. Only the "default" rope type. */
+sinter_status_t sn_config_rope_theta(const cJSON *root, const char *type, const char *old_key,
+                                     double fallback, const char *label, float *out,
+                                     sinter_error_t *err) {
+  double theta = fallback;
+  const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
+  const cJSON *p = cJSON_IsObject(params) ? cJSON_GetObjectItemCaseSensitive(params, type) : NULL;
+  if (cJSON_IsObject(p)) {
+    const char *kind;
+    SN_TRY(sn_json_get_string(p, "rope_type", "default", label, &kind, err));
+    if (strcmp(kind, "default"))
+      return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                          "%s: rope_type \"%s\" of %s is not supported (only \"default\")", label,
+                          kind, type);
+    SN_TRY(sn_json_get_double(p, "rope_theta", fallback, label, &theta, err));
+  } else {
+    SN_TRY(sn_json_get_double(root, old_key, fallback, label, &theta, err));
+  }
+  if (!(theta > 1.0) || theta > 1e12)
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: rope_theta %g of %s is out of range", label,
+                        theta, type);
+  *out = (float)theta;
+  return SINTER_OK;
+}
+
+sinter_status_t sn_config_parse_layer_types(const cJSON *root, sn_config_t *c, const char *label,
+                                            int *listed, sinter_error_t *err) {
+  *listed = 0;
+  const cJSON *types = cJSON_GetObjectItemCaseSensitive(root, "layer_types");
+  if (types && !cJSON_IsNull(types)) {
+    if (!cJSON_IsArray(types) || cJSON_GetArraySize(types) != c->num_layers)
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: field \"layer_types\" must list one type per layer (%d)", label,
+                          (int)c->num_layers);
+    int i = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, types) {
+      if (cJSON_IsString(t) && !strcmp(t->valuestring, "sliding_attention")) {
+        c->layer_local[i++] = 1;
+      } else if (cJSON_IsString(t) && !strcmp(t->valuestring, "full_attention")) {
+        c->layer_local[i++] = 0;
+      } else {
+        return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                            "%s: layer_types[%d] must be \"full_attention\" or "
+                            "\"sliding_attention\"",
+                            label, i);
+      }
+    }
+    *listed = 1;
+  }
+  return SINTER_OK;
+}
+
 sinter_status_t sn_config_parse(const char *json, size_t size, const char *path, sn_config_t *out,
                                 sinter_error_t *err) {
   memset(out, 0, sizeof *out);
@@ -200,6 +254,7 @@ sinter_status_t sn_config_parse(const char *json, size_t size, const char *path,
   }
   /* The BERT families have every bias; a family without some says so. */
   out->attention_bias = out->mlp_bias = out->norm_bias = out->classifier_bias = 1;
+  out->causal = out->family->causal;
   st = out->family->parse(root, out, path, err);
   if (st) goto done;
   out->max_positions = out->max_position_embeddings - out->position_offset;
@@ -350,6 +405,132 @@ done:
   return st;
 }
 
+int sn_st_dense_activation(const char *name, sn_activation_t *out) {
+  static const struct {
+    const char *cls;
+    sn_activation_t act;
+  } known[] = {{"Identity", SN_ACT_NONE},
+               {"Tanh", SN_ACT_TANH},
+               {"ReLU", SN_ACT_RELU},
+               {"GELU", SN_ACT_GELU}};
+  /* sentence-transformers imports the class path and calls it without
+   * arguments (GELU is then the erf form); only torch.nn's classes are
+   * imported without trust_remote_code. */
+  if (strncmp(name, "torch.nn.", 9)) return -1;
+  const char *cls = strrchr(name, '.') + 1;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (!strcmp(cls, known[i].cls)) {
+      *out = known[i].act;
+      return 0;
+    }
+  return -1;
+}
+
+const char *sn_st_dense_activation_name(sn_activation_t act) {
+  switch (act) {
+    case SN_ACT_NONE: return "Identity";
+    case SN_ACT_TANH: return "Tanh";
+    case SN_ACT_RELU: return "ReLU";
+    case SN_ACT_GELU: return "GELU";
+    default: return "?";
+  }
+}
+
+/* A Dense module's config.json (sentence_transformers Dense.load): its
+ * sizes, bias and activation; the options that change what it computes
+ * (other input or output features, a residual) are refused. */
+static sinter_status_t load_dense(const char *dir, const char *sub, sn_st_modules_t *out,
+                                  sinter_error_t *err) {
+  if (out->dense_count >= SN_ST_MAX_DENSE)
+    return sn_error_set(err, SINTER_ERR_LIMIT, "%s: more than %d Dense modules", dir,
+                        SN_ST_MAX_DENSE);
+  sn_st_dense_t *d = &out->dense[out->dense_count];
+  memset(d, 0, sizeof *d);
+  if (!sub[0] || strlen(sub) >= sizeof d->path)
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: a Dense module's path must name its folder in at most %zu bytes", dir,
+                        sizeof d->path - 1);
+  snprintf(d->path, sizeof d->path, "%s", sub);
+  char *folder = sn_path_join(dir, sub);
+  char *path = folder ? sn_path_join(folder, "config.json") : NULL;
+  free(folder);
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "dense path");
+  cJSON *root = NULL;
+  sinter_status_t st = sn_json_load(path, &root, err);
+  if (st) goto done;
+  if (!cJSON_IsObject(root)) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: expected a JSON object", path);
+    goto done;
+  }
+  st = get_i32(root, "in_features", -1, 1, MAX_HIDDEN, path, &d->in_features, err);
+  if (!st) st = get_i32(root, "out_features", -1, 1, MAX_HIDDEN, path, &d->out_features, err);
+  if (st) goto done;
+  if (d->in_features < 1 || d->out_features < 1) {
+    st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: missing field \"%s\"", path,
+                      d->in_features < 1 ? "in_features" : "out_features");
+    goto done;
+  }
+  st = sn_json_get_bool(root, "bias", 1, path, &d->bias, err);
+  if (st) goto done;
+  /* Absent: the constructor's default, Tanh; null: Identity. */
+  const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "activation_function");
+  d->activation = SN_ACT_TANH;
+  if (act && cJSON_IsNull(act)) {
+    d->activation = SN_ACT_NONE;
+  } else if (act && (!cJSON_IsString(act) ||
+                     sn_st_dense_activation(act->valuestring, &d->activation) != 0)) {
+    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                      "%s: unsupported activation_function %.96s%s%s (supported: "
+                      "torch.nn.modules.linear.Identity and torch.nn.modules.activation.Tanh, "
+                      "ReLU, GELU)",
+                      path, cJSON_IsString(act) ? "\"" : "",
+                      cJSON_IsString(act) ? act->valuestring : "(not a string)",
+                      cJSON_IsString(act) ? "\"" : "");
+    goto done;
+  }
+  static const char *const io[] = {"module_input_name", "module_output_name"};
+  for (int k = 0; k < 2; k++) {
+    const char *name = NULL;
+    st = sn_json_get_string(root, io[k], NULL, path, &name, err);
+    if (st) goto done;
+    if (name && strcmp(name, "sentence_embedding")) {
+      st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                        "%s: %s \"%.64s\" is not supported (only \"sentence_embedding\")", path,
+                        io[k], name);
+      goto done;
+    }
+  }
+  int residual = 0;
+  st = sn_json_get_bool(root, "use_residual", 0, path, &residual, err);
+  if (!st && residual)
+    st = sn_error_set(err, SINTER_ERR_UNSUPPORTED, "%s: use_residual=true is not supported", path);
+  if (!st) out->dense_count++;
+done:
+  cJSON_Delete(root);
+  free(path);
+  return st;
+}
+
+sinter_status_t sn_st_modules_check_dense(const sn_st_modules_t *m, int32_t hidden,
+                                          const char *label, sinter_error_t *err) {
+  int32_t width = hidden;
+  for (int32_t i = 0; i < m->dense_count; i++) {
+    const sn_st_dense_t *d = &m->dense[i];
+    if (d->in_features != width)
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: %s/config.json: in_features %d does not match the %d features "
+                          "%s",
+                          label, d->path, (int)d->in_features, (int)width,
+                          i ? "of the Dense module before it" : "of the pooled embedding");
+    width = d->out_features;
+  }
+  return SINTER_OK;
+}
+
+int32_t sn_st_embedding_dim(const sn_st_modules_t *m, int32_t hidden) {
+  return m->dense_count > 0 ? m->dense[m->dense_count - 1].out_features : hidden;
+}
+
 static sinter_status_t load_sbert_config(const char *dir, sn_st_modules_t *out,
                                          sinter_error_t *err) {
   char *path = sn_path_join(dir, "sentence_bert_config.json");
@@ -424,10 +605,21 @@ sinter_status_t sn_st_modules_load(const char *dir, sn_st_modules_t *out, sinter
       pooling = 1;
     } else if (!strcmp(cls, "Normalize")) {
       out->normalize = 1;
+    } else if (!strcmp(cls, "Dense")) {
+      /* It reads the pooled embedding and feeds the Normalize. */
+      if (!pooling || out->normalize) {
+        st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                          "%s: a Dense module (\"%s\") must come after the Pooling and before "
+                          "the Normalize",
+                          path, sub);
+        goto done;
+      }
+      st = load_dense(dir, sub, out, err);
+      if (st) goto done;
     } else {
       st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
                         "%s: unsupported sentence-transformers module \"%s\" (supported: "
-                        "Transformer, Pooling, Normalize)",
+                        "Transformer, Pooling, Dense, Normalize)",
                         path, type);
       goto done;
     }

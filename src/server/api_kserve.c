@@ -358,7 +358,7 @@ char *sn_kserve_write_model(const sn_served_t *m) {
   if (classifier) sn_out_put(&o, ",{\"name\":\"text_pair\",\"datatype\":\"BYTES\",\"shape\":[-1]}");
   sn_out_put(&o, "],\"outputs\":[{\"name\":\"%s\",\"datatype\":\"FP32\",\"shape\":[-1,%d]}]}",
              classifier ? "logits" : "embedding",
-             classifier ? (int)m->info.num_labels : (int)m->info.hidden_size);
+             classifier ? (int)m->info.num_labels : (int)m->info.embedding_dim);
   return sn_out_take(&o);
 }
 

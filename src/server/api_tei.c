@@ -117,6 +117,14 @@ int sn_tei_parse_embed_all(const sn_parse_input_t *in, sn_request_t *r, sn_parse
                                 &in->limits, e);
 }
 
+int sn_tei_parse_embed_sparse(const sn_parse_input_t *in, sn_request_t *r, sn_parse_error_t *e) {
+  sn_request_init(r, SN_OP_EMBED_SPARSE);
+  if (sn_request_parse_object(r, in->body, in->size, 422, e)) return -1;
+  if (common(r->json, r, e)) return -1;
+  return sn_request_read_inputs(r, cJSON_GetObjectItemCaseSensitive(r->json, "inputs"), "inputs",
+                                &in->limits, e);
+}
+
 /* TEI's quirk: "inputs" is a text, a pair ["a", "b"], or a batch
  * [["a"], ["b", "c"]] of texts and pairs. */
 int sn_tei_parse_predict(const sn_parse_input_t *in, sn_request_t *r, sn_parse_error_t *e) {
@@ -213,6 +221,30 @@ char *sn_tei_write_embed(const sn_request_t *req, const sn_served_t *m, const sn
   for (size_t i = 0; i < res->count; i++) {
     if (i) sn_out_put(&o, ",");
     sn_out_floats(&o, res->embeddings + i * res->width, res->width);
+  }
+  sn_out_put(&o, "]");
+  return sn_out_take(&o);
+}
+
+/* [[{"index": i, "value": v}, ...], ...]: each input's nonzero entries,
+ * by index (a list even for one input, as TEI answers). */
+char *sn_tei_write_embed_sparse(const sn_request_t *req, const sn_served_t *m,
+                                const sn_result_t *res) {
+  (void)req, (void)m;
+  sn_out_t o = {0};
+  sn_out_put(&o, "[");
+  for (size_t i = 0; i < res->count; i++) {
+    const float *v = res->sparse + i * res->vocab;
+    sn_out_put(&o, "%s[", i ? "," : "");
+    int any = 0;
+    for (size_t k = 0; k < res->vocab; k++) {
+      if (v[k] == 0.0f) continue;
+      sn_out_put(&o, "%s{\"index\":%zu,\"value\":", any ? "," : "", k);
+      sn_out_float(&o, v[k]);
+      sn_out_put(&o, "}");
+      any = 1;
+    }
+    sn_out_put(&o, "]");
   }
   sn_out_put(&o, "]");
   return sn_out_take(&o);
@@ -365,8 +397,10 @@ char *sn_tei_write_info(const sn_served_t *m, const sn_info_limits_t *lim) {
     }
   } else {
     size_t np = sizeof pools / sizeof pools[0];
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(type, "embedding"), "pooling",
-                            pools[(size_t)m->info.pooling < np ? m->info.pooling : 0]);
+    /* TEI says "splade" for a model served with --pooling splade. */
+    cJSON_AddStringToObject(
+        cJSON_AddObjectToObject(type, "embedding"), "pooling",
+        m->pinfo.sparse ? "splade" : pools[(size_t)m->info.pooling < np ? m->info.pooling : 0]);
   }
   /* sinter's own: which family and architecture runs (TEI has no field). */
   cJSON_AddStringToObject(o, "model_family", m->info.model_type);
@@ -376,6 +410,8 @@ char *sn_tei_write_info(const sn_served_t *m, const sn_info_limits_t *lim) {
   cJSON_AddNumberToObject(o, "max_client_batch_size", (double)lim->max_client_batch);
   cJSON_AddNumberToObject(o, "tokenization_workers", (double)lim->tokenization_workers);
   cJSON_AddNumberToObject(o, "hidden_size", m->info.hidden_size);
+  /* the embeddings' width: hidden_size, or the last Dense module's */
+  cJSON_AddNumberToObject(o, "embedding_dim", m->info.embedding_dim);
   cJSON_AddStringToObject(o, "version", SINTER_VERSION_STRING);
   /* sinter's own: where the program came from (a fresh replica should say
    * "remote_cache", not "compiled"), and its content key. */

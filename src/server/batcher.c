@@ -28,6 +28,7 @@ struct sn_batcher {
   size_t *row;
   size_t cap;
   int normalize; /* of the run being gathered */
+  size_t vocab;  /* width of a SPLADE row (programs compiled with sparse output) */
 };
 
 double sn_batcher_now(void) {
@@ -120,6 +121,8 @@ static void deliver(sn_batcher_t *b, size_t i, const sinter_outputs_t *out) {
   if (j->token_states)
     memcpy(j->token_states + j->starts[r] * h, out->last_hidden_state + out->offsets[i] * h,
            b->lengths[i] * h * sizeof(float));
+  if (j->sparse && out->sparse && out->vocab_size == b->vocab)
+    memcpy(j->sparse + r * b->vocab, out->sparse + i * b->vocab, b->vocab * sizeof(float));
 }
 
 /* Takes finished jobs out of the queue; returns those with a finished_fn as
@@ -240,6 +243,7 @@ sinter_status_t sn_batcher_create(const sinter_program_t *program, int threads,
   b->compute_lock = compute_lock;
   b->hidden = (size_t)m.hidden_size;
   b->embedding_dim = (size_t)m.embedding_dim;
+  b->vocab = (size_t)m.vocab_size;
   b->max_batch_tokens = max_batch_tokens > 0 ? max_batch_tokens : info.max_tokens;
   b->max_queue_tokens = max_queue_tokens > 0 ? max_queue_tokens : 16 * b->max_batch_tokens;
   b->stats.max_batch_tokens = b->max_batch_tokens;

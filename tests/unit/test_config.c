@@ -262,12 +262,107 @@ static void test_sentence_transformers_modules(void) {
 
   write_file(dir, "modules.json",
              "[{\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
-             "{\"path\":\"2_Dense\",\"type\":\"sentence_transformers.models.Dense\"}]");
+             "{\"path\":\"2_Dense\",\"type\":\"sentence_transformers.models.WordWeights\"}]");
   SN_CHECK_ERR(sn_st_modules_load(dir, &m, &err), SINTER_ERR_UNSUPPORTED, &err,
-               "sentence_transformers.models.Dense");
+               "sentence_transformers.models.WordWeights");
   write_file(dir, "modules.json", "[{\"path\":\"../x\",\"type\":\"Pooling\"}]");
   SN_CHECK_ERR(sn_st_modules_load(dir, &m, &err), SINTER_ERR_FORMAT, &err,
                "leaves the model folder");
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  SN_CHECK(system(cmd) == 0);
+}
+
+/* Dense modules: parsed in order, chained, and every option that would
+ * change what they compute refused by name. */
+static void test_dense_modules(void) {
+  char dir[] = "/tmp/sinter-dense-XXXXXX";
+  if (!mkdtemp(dir)) return;
+  static const char *const subs[] = {"1_Pooling", "2_Dense", "3_Dense"};
+  for (int i = 0; i < 3; i++) {
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]);
+    mkdir(sub, 0700);
+  }
+  sn_st_modules_t m;
+  sinter_error_t err;
+  static const char *const modules =
+      "[{\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
+      "{\"path\":\"1_Pooling\",\"type\":\"sentence_transformers.models.Pooling\"},"
+      "{\"path\":\"2_Dense\",\"type\":\"sentence_transformers.models.Dense\"},"
+      "{\"path\":\"3_Dense\",\"type\":\"sentence_transformers.models.Dense\"},"
+      "{\"path\":\"4_Normalize\",\"type\":\"sentence_transformers.models.Normalize\"}]";
+  write_file(dir, "modules.json", modules);
+  write_file(dir, "1_Pooling/config.json", "{\"pooling_mode_mean_tokens\":true}");
+  write_file(dir, "2_Dense/config.json",
+             "{\"in_features\":32,\"out_features\":40,\"bias\":true,\"activation_function\":"
+             "\"torch.nn.modules.activation.Tanh\"}");
+  write_file(dir, "3_Dense/config.json",
+             "{\"in_features\":40,\"out_features\":24,\"bias\":false,\"activation_function\":"
+             "\"torch.nn.modules.linear.Identity\",\"module_input_name\":\"sentence_embedding\"}");
+  SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err);
+  SN_CHECK(m.dense_count == 2 && m.normalize && m.pooling == SINTER_POOL_MEAN);
+  SN_CHECK(!strcmp(m.dense[0].path, "2_Dense") && m.dense[0].bias &&
+           m.dense[0].activation == SN_ACT_TANH && m.dense[0].out_features == 40);
+  SN_CHECK(!m.dense[1].bias && m.dense[1].activation == SN_ACT_NONE);
+  SN_CHECK(sn_st_embedding_dim(&m, 32) == 24);
+  SN_CHECK_OK(sn_st_modules_check_dense(&m, 32, "folder", &err), &err);
+  SN_CHECK_ERR(sn_st_modules_check_dense(&m, 36, "folder", &err), SINTER_ERR_FORMAT, &err,
+               "2_Dense/config.json: in_features 32 does not match the 36 features");
+  m.dense[1].in_features = 41;
+  SN_CHECK_ERR(sn_st_modules_check_dense(&m, 32, "folder", &err), SINTER_ERR_FORMAT, &err,
+               "in_features 41 does not match the 40 features of the Dense module before it");
+
+  /* Absent activation: the constructor's Tanh; null: Identity. */
+  write_file(dir, "3_Dense/config.json",
+             "{\"in_features\":40,\"out_features\":24,\"activation_function\":null}");
+  SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err);
+  SN_CHECK(m.dense[1].activation == SN_ACT_NONE && m.dense[1].bias);
+  write_file(dir, "3_Dense/config.json", "{\"in_features\":40,\"out_features\":24}");
+  SN_CHECK_OK(sn_st_modules_load(dir, &m, &err), &err);
+  SN_CHECK(m.dense[1].activation == SN_ACT_TANH);
+
+  static const struct {
+    const char *config, *needle;
+    sinter_status_t status;
+  } bad[] = {
+      {"{\"in_features\":40,\"out_features\":24,\"activation_function\":"
+       "\"torch.nn.modules.activation.Sigmoid\"}",
+       "unsupported activation_function \"torch.nn.modules.activation.Sigmoid\"",
+       SINTER_ERR_UNSUPPORTED},
+      {"{\"in_features\":40,\"out_features\":24,\"activation_function\":\"my.module.Act\"}",
+       "unsupported activation_function \"my.module.Act\"", SINTER_ERR_UNSUPPORTED},
+      {"{\"in_features\":40,\"out_features\":24,\"use_residual\":true}", "use_residual",
+       SINTER_ERR_UNSUPPORTED},
+      {"{\"in_features\":40,\"out_features\":24,\"module_input_name\":\"token_embeddings\"}",
+       "module_input_name \"token_embeddings\"", SINTER_ERR_UNSUPPORTED},
+      {"{\"out_features\":24}", "missing field \"in_features\"", SINTER_ERR_FORMAT},
+      {"{\"in_features\":40,\"out_features\":0}", "out_features", SINTER_ERR_FORMAT},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    write_file(dir, "3_Dense/config.json", bad[i].config);
+    SN_CHECK_ERR(sn_st_modules_load(dir, &m, &err), bad[i].status, &err, bad[i].needle);
+    SN_CHECK_MSG(strstr(err.message, "3_Dense/config.json") != NULL, "%s", err.message);
+  }
+  write_file(dir, "3_Dense/config.json", "{\"in_features\":40,\"out_features\":24}");
+  /* A Dense reads the pooled embedding and comes before the Normalize. */
+  write_file(dir, "modules.json",
+             "[{\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
+             "{\"path\":\"2_Dense\",\"type\":\"sentence_transformers.models.Dense\"},"
+             "{\"path\":\"1_Pooling\",\"type\":\"sentence_transformers.models.Pooling\"}]");
+  SN_CHECK_ERR(sn_st_modules_load(dir, &m, &err), SINTER_ERR_UNSUPPORTED, &err,
+               "must come after the Pooling");
+  write_file(dir, "modules.json",
+             "[{\"path\":\"1_Pooling\",\"type\":\"sentence_transformers.models.Pooling\"},"
+             "{\"path\":\"4_Normalize\",\"type\":\"sentence_transformers.models.Normalize\"},"
+             "{\"path\":\"2_Dense\",\"type\":\"sentence_transformers.models.Dense\"}]");
+  SN_CHECK_ERR(sn_st_modules_load(dir, &m, &err), SINTER_ERR_UNSUPPORTED, &err,
+               "before the Normalize");
+  sn_activation_t act;
+  SN_CHECK(sn_st_dense_activation("torch.nn.GELU", &act) == 0 && act == SN_ACT_GELU);
+  SN_CHECK(sn_st_dense_activation("torch.nn.modules.activation.ReLU", &act) == 0 &&
+           act == SN_ACT_RELU);
+  SN_CHECK(sn_st_dense_activation("mypkg.nn.Tanh", &act) == -1);
   char cmd[700];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   SN_CHECK(system(cmd) == 0);
@@ -291,6 +386,7 @@ int main(void) {
   SN_RUN(test_refusals);
   SN_RUN(test_missing_file);
   SN_RUN(test_sentence_transformers_modules);
+  SN_RUN(test_dense_modules);
   SN_RUN(test_pool_names);
   return SN_TEST_REPORT();
 }

@@ -3,6 +3,7 @@
  * and sentence-transformers). fp32 outputs must agree within 1e-4 max
  * absolute difference; the observed maximum per model is printed. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/json.h"
 #include "sinter.h"
@@ -223,7 +224,8 @@ static void run_st_golden(const char *golden_name, const char *dir, const char *
     batch_from_json(&jb, ids, NULL);
     sinter_outputs_t o;
     SN_CHECK_OK(sinter_session_run(session, &jb.batch, NULL, &o, &err), &err);
-    if (err.status == SINTER_OK) worst = fmax(worst, diff_rows(o.embeddings, o.hidden_size, want));
+    if (err.status == SINTER_OK)
+      worst = fmax(worst, diff_rows(o.embeddings, o.embedding_dim, want));
     count++;
     batch_free(&jb);
     cJSON_Delete(ids);
@@ -247,6 +249,93 @@ static void test_all_mpnet_base_v2(void) {
                 "all-mpnet-base-v2", "fetch_mpnet.sh");
 }
 
+/* sentence-transformers Dense modules (make_bert_dense_st: 32 -> 40 Tanh
+ * with bias, 40 -> 24 Identity without, Normalize; make_bert_dense_nonorm_st:
+ * CLS, 16 -> 12 GELU, no Normalize): eager and compiled against
+ * SentenceTransformer.encode over one batch of all the golden sentences;
+ * each normalization choice compiled as eager; another pooling refused. */
+static void dense_golden(const char *name) {
+  char dir[512], path[512];
+  snprintf(dir, sizeof dir, "%s/models/%s", SN_TEST_FIXTURES, name);
+  snprintf(path, sizeof path, "%s/golden/%s.json", SN_TEST_FIXTURES, name);
+  sinter_error_t err;
+  cJSON *golden = NULL, *ids = cJSON_CreateArray(), *want = cJSON_CreateArray();
+  sinter_model_t *model = NULL;
+  sinter_program_t *program = NULL;
+  sinter_session_t *s[2] = {NULL, NULL};
+  float *eager = NULL;
+  SN_CHECK_OK(sn_json_load(path, &golden, &err), &err);
+  SN_CHECK_OK(sinter_model_open(dir, &model, &err), &err);
+  if (!golden || !model) goto done;
+  sinter_model_info_t info;
+  sinter_model_get_info(model, &info);
+  int dim = cJSON_GetObjectItem(golden, "embedding_dim")->valueint;
+  SN_CHECK(info.embedding_dim == dim && info.dense_modules > 0 && info.hidden_size != dim);
+  sinter_compile_options_t copts = {.dtype = SINTER_DTYPE_F32};
+  SN_CHECK_OK(sinter_program_compile(model, &copts, &program, &err), &err);
+  SN_CHECK_OK(sinter_session_create_eager(model, 0, &s[0], &err), &err);
+  if (program) SN_CHECK_OK(sinter_session_create_compiled(program, 0, &s[1], &err), &err);
+  if (!s[0] || !s[1]) goto done;
+  const cJSON *c;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(golden, "cases")) {
+    cJSON_AddItemToArray(ids, cJSON_Duplicate(cJSON_GetObjectItem(c, "input_ids"), 1));
+    cJSON_AddItemToArray(want, cJSON_Duplicate(cJSON_GetObjectItem(c, "embedding"), 1));
+  }
+  json_batch_t jb;
+  batch_from_json(&jb, ids, NULL);
+  size_t n = jb.batch.count;
+  eager = malloc(n * (size_t)dim * sizeof *eager);
+  double worst = 0, modes = 0;
+  for (int v = 0; v < 2; v++) {
+    sinter_outputs_t o;
+    SN_CHECK_OK(sinter_session_run(s[v], &jb.batch, NULL, &o, &err), &err);
+    if (err.status) continue;
+    SN_CHECK(o.embedding_dim == (size_t)dim && o.hidden_size == (size_t)info.hidden_size);
+    worst = fmax(worst, diff_rows(o.embeddings, o.embedding_dim, want));
+  }
+  for (int norm = -1; norm <= 1; norm++) {
+    sinter_run_options_t ro = {SINTER_POOL_DEFAULT, norm};
+    for (int v = 0; v < 2; v++) {
+      sinter_outputs_t o;
+      SN_CHECK_OK(sinter_session_run(s[v], &jb.batch, &ro, &o, &err), &err);
+      if (err.status) continue;
+      if (v == 0) memcpy(eager, o.embeddings, n * (size_t)dim * sizeof *eager);
+      for (size_t k = 0; v == 1 && k < n * (size_t)dim; k++)
+        modes = fmax(modes, fabs((double)eager[k] - o.embeddings[k]));
+      double sq = 0;
+      for (int k = 0; k < dim; k++) sq += (double)o.embeddings[k] * o.embeddings[k];
+      SN_CHECK_MSG((fabs(sq - 1.0) < 1e-5) == (norm == 1 || (norm == 0 && info.normalize)),
+                   "%s: normalize %d gives |e|^2 = %g", name, norm, sq);
+    }
+  }
+  /* The Dense layers follow the folder's pooling: no other, in either mode. */
+  sinter_run_options_t other = {
+      info.pooling == SINTER_POOL_CLS ? SINTER_POOL_MEAN : SINTER_POOL_CLS, 0};
+  for (int v = 0; v < 2; v++) {
+    sinter_outputs_t o;
+    SN_CHECK_ERR(sinter_session_run(s[v], &jb.batch, &other, &o, &err), SINTER_ERR_UNSUPPORTED,
+                 &err, "pooling is refused: the model's");
+  }
+  batch_free(&jb);
+  printf("golden %-18s max abs diff %.3g (eager and compiled), compiled vs eager %.3g\n", name,
+         worst, modes);
+  SN_CHECK_MSG(worst < TOLERANCE && modes < TOLERANCE, "%s: %g, %g", name, worst, modes);
+done:
+  free(eager);
+  sinter_session_destroy(s[0]);
+  sinter_session_destroy(s[1]);
+  sinter_program_release(program);
+  sinter_model_close(model);
+  cJSON_Delete(golden);
+  cJSON_Delete(ids);
+  cJSON_Delete(want);
+}
+
+static void test_dense_modules(void) {
+  dense_golden("bert_dense_st");
+  dense_golden("bert_dense_nonorm_st");
+}
+
 int main(void) {
   SN_RUN(test_bert_cls);
   SN_RUN(test_distilbert_cls);
@@ -261,6 +350,7 @@ int main(void) {
   SN_RUN(test_gemma3_family);
   SN_RUN(test_deberta_family);
   SN_RUN(test_bert_legacy_bf16);
+  SN_RUN(test_dense_modules);
   SN_RUN(test_default_model);
   SN_RUN(test_all_mpnet_base_v2);
   return SN_TEST_REPORT();

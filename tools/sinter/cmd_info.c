@@ -47,8 +47,9 @@ int sn_cmd_info(int argc, char **argv) {
   printf("parameters:       %lld (%.1f M)\n", (long long)info.parameter_count,
          (double)info.parameter_count / 1e6);
   printf("pooler:           %s\n", info.has_pooler ? "yes" : "no");
-  printf("pooling:          %s%s\n", pooling_name(info.pooling),
-         info.normalize ? " + L2 normalize" : "");
+  printf("pooling:          %s%s%s\n", pooling_name(info.pooling),
+         info.dense_modules ? " + Dense" : "", info.normalize ? " + L2 normalize" : "");
+  printf("embedding size:   %d\n", info.embedding_dim);
   if (info.num_labels) {
     printf("labels:           %d:", info.num_labels);
     for (int i = 0; i < info.num_labels; i++) printf(" %d=%s", i, info.labels[i]);
