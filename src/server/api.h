@@ -65,6 +65,12 @@ int sn_tei_parse_similarity(const sn_parse_input_t *in, sn_request_t *req, sn_pa
  * /embed's. */
 int sn_tei_parse_root(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
 int sn_tei_parse_embed_all(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+/* /embed_sparse: /embed_all's fields (inputs, truncate, truncation_direction,
+ * prompt_name); the answer, per input, its SPLADE vector's nonzero entries
+ * [{"index", "value"}] in index order. */
+int sn_tei_parse_embed_sparse(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
+char *sn_tei_write_embed_sparse(const sn_request_t *req, const sn_served_t *m,
+                                const sn_result_t *res);
 int sn_tei_parse_predict(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
 int sn_tei_parse_rerank(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);
 int sn_tei_parse_tokenize(const sn_parse_input_t *in, sn_request_t *req, sn_parse_error_t *e);

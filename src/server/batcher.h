@@ -51,6 +51,8 @@ typedef struct sn_job {
   float *token_states;  /* [tokens * hidden]: input i's rows start at row
                            starts[i]; NULL: not wanted */
   const size_t *starts; /* [count], with token_states */
+  float *sparse;        /* [count * vocab] SPLADE vectors (a program with them); NULL: not
+                           wanted */
   int normalize;        /* 1: L2-normalised embeddings; 0: as pooled */
   double deadline;      /* monotonic seconds (sinter's clock, sn_batcher_now); 0: none */
   /* Asked (from the worker, with the batcher's lock held: quick, and not

@@ -22,6 +22,7 @@ typedef enum sn_op {
   SN_OP_TOKENIZE,
   SN_OP_DECODE,
   SN_OP_BY_MODEL, /* KServe, TorchServe: classify on a classifier, else embed */
+  SN_OP_EMBED_SPARSE, /* SPLADE vectors (TEI's /embed_sparse) of a program compiled with them */
 } sn_op_t;
 
 /* Limits every parser checks (from the server's options). */
