@@ -132,18 +132,23 @@ static sinter_status_t read_row(const sn_st_tensor_t *t, int64_t row, int64_t co
   return sn_st_to_f32(&view, dst, (size_t)cols, err);
 }
 
+/* config.json's tie_word_embeddings (false when absent or unreadable). */
+static int tied_embeddings(const sinter_model_t *m) {
+  cJSON *root = cJSON_ParseWithLength(m->config_json, m->config_json_size);
+  const cJSON *t = root ? cJSON_GetObjectItemCaseSensitive(root, "tie_word_embeddings") : NULL;
+  int tied = cJSON_IsTrue(t);
+  cJSON_Delete(root);
+  return tied;
+}
+
 /* score.weight [1, hidden] = head[true] - head[false], from lm_head.weight
  * or (tie_word_embeddings) the word embeddings, appended to the weights. */
 static sinter_status_t fold_head(sinter_model_t *m, const sn_rerank_template_t *t,
                                  sinter_error_t *err) {
   const sn_config_t *c = &m->config;
   const int64_t H = c->hidden_size;
-  cJSON *root = cJSON_ParseWithLength(m->config_json, m->config_json_size);
-  int tied = 0;
-  sinter_status_t st = root ? sn_json_get_bool(root, "tie_word_embeddings", 0, m->dir, &tied, err)
-                            : sn_error_set(err, SINTER_ERR_FORMAT, "%s: config.json", m->dir);
-  cJSON_Delete(root);
-  if (st) return st;
+  const int tied = tied_embeddings(m);
+  sinter_status_t st = SINTER_OK;
   float *w = malloc(2 * (size_t)H * sizeof *w);
   if (!w) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: reranker head", m->dir);
   if (tied) {
@@ -243,6 +248,12 @@ sinter_status_t sn_model_load_rerank(sinter_model_t *m, sinter_error_t *err) {
                       path);
   t->true_id = t->false_id = -1;
   /* A decoder's LM head is folded; a classifier's own head scores as it is. */
+  if (!st && c->head == SN_HEAD_NONE && !tied_embeddings(m) &&
+      !sn_st_find(m->archive, "lm_head.weight"))
+    st = sn_error_set(err, SINTER_ERR_NOT_FOUND,
+                      "%s: a reranker template needs a classification head or an LM head to "
+                      "fold; %s has neither (no \"lm_head.weight\", tie_word_embeddings false)",
+                      path, c->architecture);
   if (!st && c->head == SN_HEAD_NONE) {
     st = token_id(m, root, "true_token", qwen3 ? "yes" : NULL, path, &t->true_id, err);
     if (!st) st = token_id(m, root, "false_token", qwen3 ? "no" : NULL, path, &t->false_id, err);
