@@ -46,7 +46,7 @@ def test_graph_prints_verified_unfused_graph():
 
 
 @pytest.mark.parametrize("name", ["bert_cls", "distilbert_cls", "roberta_cls", "mpnet_cls",
-                                  "modernbert_cls"])
+                                  "modernbert_cls", "deberta_cls"])
 def test_classify_matches_transformers(name):
     g = golden(name)
     for case in g["cases"]:

@@ -17,7 +17,8 @@ TOLERANCE = 1e-4
 FOLDER = MODELS / "xlmr_st"
 
 
-@pytest.mark.parametrize("name", ["xlmr_st", "modernbert_st", "qwen3_st"])
+@pytest.mark.parametrize("name", ["xlmr_st", "modernbert_st", "qwen3_st", "gemma3_st",
+                                  "deberta_st"])
 def test_cli_tokenize_and_embed_match_sentence_transformers(name):
     g = golden(name)
     texts = [c["text"] for c in g["cases"]]
@@ -30,7 +31,8 @@ def test_cli_tokenize_and_embed_match_sentence_transformers(name):
         assert math.isclose(math.sqrt(sum(x * x for x in row["embedding"])), 1.0, rel_tol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["xlmr_st", "modernbert_st", "qwen3_st"])
+@pytest.mark.parametrize("name", ["xlmr_st", "modernbert_st", "qwen3_st", "gemma3_st",
+                                  "deberta_st"])
 def test_server_embed_matches_sentence_transformers(tmp_path, name):
     g = golden(name)
     texts = [c["text"] for c in g["cases"]]

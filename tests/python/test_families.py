@@ -18,7 +18,9 @@ GOLDEN = ROOT / "tests" / "fixtures" / "golden"
 
 @pytest.mark.parametrize("name,family,arch", [("xlmr_st", "roberta", "XLMRobertaModel"),
                                               ("modernbert_st", "modernbert", "ModernBertModel"),
-                                              ("qwen3_st", "qwen3", "Qwen3Model")])
+                                              ("qwen3_st", "qwen3", "Qwen3Model"),
+                                              ("gemma3_st", "gemma3", "Gemma3TextModel"),
+                                              ("deberta_st", "deberta-v2", "DebertaV2Model")])
 def test_sentence_transformer_folders(tmp_path, name, family, arch):
     g = json.loads((GOLDEN / f"{name}.json").read_text())
     texts = [c["text"] for c in g["cases"]]
@@ -71,6 +73,19 @@ def test_modernbert_classifier_logits(tmp_path):
         assert np.abs(got - np.array(case["logits"], dtype=np.float32)).max() < 1e-4
 
 
+def test_deberta_classifier_logits(tmp_path):
+    """DeBERTa-v3's disentangled attention and ContextPooler through
+    sinter.Model; int8 refused until measured on a real checkpoint."""
+    g = json.loads((GOLDEN / "deberta_cls.json").read_text())
+    m = sinter.Model(MODELS / "deberta_cls", cache=tmp_path / "cache")
+    assert m.info["model_type"] == "deberta-v2"
+    for case in g["cases"]:
+        got = m.logits([np.array(x, dtype=np.int32) for x in case["input_ids"]])
+        assert np.abs(got - np.array(case["logits"], dtype=np.float32)).max() < 1e-4
+    with pytest.raises(sinter.Error, match="int8 is refused for the deberta-v2 family"):
+        sinter.Model(MODELS / "deberta_cls", cache=tmp_path / "cache", dtype="int8")
+
+
 def test_int8_per_family_accuracy(tmp_path):
     """int8 keeps a cosine to fp32 of at least 0.998 on the golden sentences
     for the families it is offered for (MiniLM: BERT), and is refused, with
@@ -86,16 +101,17 @@ def test_int8_per_family_accuracy(tmp_path):
         sinter.Model(MODELS / "mpnet_base", cache=tmp_path / "c", dtype="int8")
 
 
-def test_prompts_as_sentence_transformers(tmp_path):
+@pytest.mark.parametrize("name", ["qwen3_st", "gemma3_st"])
+def test_prompts_as_sentence_transformers(tmp_path, name):
     """encode(prompt_name=...) on sinter.Model and the drop-in, against
     SentenceTransformer.encode(prompt_name=...) recorded in the golden."""
-    g = json.loads((GOLDEN / "qwen3_st.json").read_text())
+    g = json.loads((GOLDEN / f"{name}.json").read_text())
     texts = [c["text"] for c in g["cases"]]
-    m = sinter.Model(MODELS / "qwen3_st", cache=tmp_path / "c")
+    m = sinter.Model(MODELS / name, cache=tmp_path / "c")
     assert set(m.info["prompts"]) == {"query", "document"}
     want = np.array(g["prompted"]["query"], dtype=np.float32)
     assert np.abs(m.encode(texts, prompt_name="query") - want).max() < 1e-4
-    st = sinter.SentenceTransformer(str(MODELS / "qwen3_st"), cache_folder=tmp_path / "c2")
+    st = sinter.SentenceTransformer(str(MODELS / name), cache_folder=tmp_path / "c2")
     assert np.abs(st.encode(texts, prompt_name="query") - want).max() < 1e-4
     with pytest.raises(ValueError, match="passage"):
         m.encode(texts, prompt_name="passage")

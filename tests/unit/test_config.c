@@ -148,6 +148,57 @@ static void test_qwen3_family(void) {
                SINTER_ERR_UNSUPPORTED, &err, "rope_scaling");
 }
 
+/* DeBERTa-v2/v3: v3's settings (pos_att_type as a list or a '|' string),
+ * the span from the buckets or max_relative_positions, the scale of three
+ * terms; each refusal names its config.json field. */
+static void test_deberta_family(void) {
+  sn_config_t c;
+  sinter_error_t err;
+  const char *v3 =
+      "{\"model_type\":\"deberta-v2\",\"hidden_size\":768,\"num_attention_heads\":12,"
+      "\"relative_attention\":true,\"position_buckets\":256,\"norm_rel_ebd\":"
+      "\"layer_norm\",\"share_att_key\":true,\"pos_att_type\":\"p2c|c2p\","
+      "\"max_relative_positions\":-1,\"position_biased_input\":false,"
+      "\"type_vocab_size\":0,\"vocab_size\":128100}";
+  SN_CHECK_OK(parse(v3, &c, &err), &err);
+  SN_CHECK(!strcmp(c.family->name, "deberta-v2") && c.rel_span == 256 && c.rel_c2p && c.rel_p2c);
+  SN_CHECK(c.max_relative_positions == 512 && c.rel_norm && c.no_position_table);
+  SN_CHECK(c.type_vocab_size == 0 && fabsf(c.layer_norm_eps - 1e-7f) < 1e-12f);
+  SN_CHECK(fabsf(c.attn_scale - 1.0f / sqrtf(64.0f * 3.0f)) < 1e-9f);
+  SN_CHECK(!strcmp(c.architecture, "DebertaV2Model"));
+  sn_config_deinit(&c);
+  SN_CHECK_OK(parse("{\"model_type\":\"deberta-v2\",\"hidden_size\":32,\"num_attention_heads\":4,"
+                    "\"relative_attention\":true,\"max_relative_positions\":12,"
+                    "\"share_att_key\":true,\"pos_att_type\":[\"c2p\"]}",
+                    &c, &err),
+              &err);
+  SN_CHECK(c.rel_span == 12 && c.rel_c2p && !c.rel_p2c && !c.rel_norm && !c.no_position_table);
+  sn_config_deinit(&c);
+  static const struct {
+    const char *json, *want;
+  } bad[] = {
+      {"\"relative_attention\":true,\"pos_att_type\":[\"c2p\"],\"share_att_key\":false",
+       "share_att_key false"},
+      {"\"conv_kernel_size\":3", "conv_kernel_size 3"},
+      {"\"hidden_size\":32,\"embedding_size\":16", "embedding_size 16"},
+      {"\"hidden_size\":32,\"num_attention_heads\":4,\"attention_head_size\":16",
+       "attention_head_size 16"},
+      {"\"type_vocab_size\":2,\"position_biased_input\":false", "type_vocab_size 2"},
+      {"\"pos_att_type\":[\"p2p\"]", "pos_att_type \"p2p\""},
+      {"\"pos_att_type\":\"c2p|p2p\"", "pos_att_type \"p2p\""},
+      {"\"norm_rel_ebd\":\"batch_norm\"", "norm_rel_ebd \"batch_norm\""},
+      {"\"hidden_size\":32,\"pooler_hidden_size\":16", "pooler_hidden_size 16"},
+      {"\"relative_attention\":true,\"position_buckets\":1", "position_buckets 1"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char json[512];
+    snprintf(json, sizeof json, "{\"model_type\":\"deberta-v2\",%s}", bad[i].json);
+    SN_CHECK_ERR(parse(json, &c, &err), SINTER_ERR_UNSUPPORTED, &err, bad[i].want);
+  }
+  SN_CHECK_ERR(parse("{\"model_type\":\"deberta-v2\",\"pos_att_type\":7}", &c, &err),
+               SINTER_ERR_FORMAT, &err, "pos_att_type must be a list or a string");
+}
+
 static void test_distilbert(void) {
   sn_config_t c;
   sinter_error_t err;
@@ -163,9 +214,9 @@ static void test_distilbert(void) {
 static void test_refusals(void) {
   sn_config_t c;
   sinter_error_t err;
-  SN_CHECK_ERR(parse("{\"model_type\":\"deberta-v2\"}", &c, &err), SINTER_ERR_UNSUPPORTED, &err,
-               "unsupported model_type \"deberta-v2\" (supported: bert, distilbert, roberta, "
-               "xlm-roberta, camembert, mpnet, modernbert, qwen3)");
+  SN_CHECK_ERR(parse("{\"model_type\":\"electra\"}", &c, &err), SINTER_ERR_UNSUPPORTED, &err,
+               "unsupported model_type \"electra\" (supported: bert, distilbert, roberta, "
+               "xlm-roberta, camembert, mpnet, modernbert, qwen3, ");
   SN_CHECK_ERR(parse("{\"model_type\":\"mpnet\",\"relative_attention_num_buckets\":16}", &c, &err),
                SINTER_ERR_UNSUPPORTED, &err,
                "relative_attention_num_buckets 16 is under the 32 buckets");
@@ -383,6 +434,7 @@ int main(void) {
   SN_RUN(test_mpnet_family);
   SN_RUN(test_modernbert_family);
   SN_RUN(test_qwen3_family);
+  SN_RUN(test_deberta_family);
   SN_RUN(test_refusals);
   SN_RUN(test_missing_file);
   SN_RUN(test_sentence_transformers_modules);
