@@ -971,15 +971,19 @@ GEMMA_ST_TEXTS = XLMR_ST_TEXTS + ["emoji \U0001F600 and \u00e9t\u00e9 fall back 
 
 def make_gemma3_st():
     """An EmbeddingGemma-style folder: Gemma3TextModel (bidirectional), the
-    Gemma-style tokenizer, mean pooling, Normalize, its prompts."""
+    Gemma-style tokenizer, mean pooling, two Dense modules, Normalize, its
+    prompts."""
     torch.manual_seed(24)
     tok_dir = os.path.join(FIX, "tokenizer", "gemma")
     fresh_dir(tok_dir)
     vocab = gemma_tokenizer(tok_dir)
+    # EmbeddingGemma's modules: mean pooling, Dense hidden -> 4 hidden -> a
+    # width of its own (768 -> 3072 -> 768 there), Identity, no bias.
     st_fixture("gemma3_st", Gemma3TextModel(gemma3_config(True, vocab=vocab)), 24, tok_dir,
                GEMMA_ST_TEXTS, 40,
                prompts={"query": "task: search result | query: ",
-                        "document": "title: none | text: "})
+                        "document": "title: none | text: "},
+               dense=[(30, 120, False, torch.nn.Identity()), (120, 26, False, torch.nn.Identity())])
 
 
 # ------------------------------------------------------- SPLADE (sparse)
@@ -1237,6 +1241,47 @@ def make_qwen3_rerank():
         write_golden(name, cases, extra)
         print(f"  {name}: {len(cases)} pairs, scores "
               f"{[round(c['score'], 3) for c in cases]}, {dir_size(folder)} bytes", flush=True)
+        if not tied:
+            qwen3_seqcls_from(loaded, cfg, folder, cases, extra)
+
+
+def qwen3_seqcls_from(causal, cfg, causal_folder, cases, extra):
+    """qwen3_seqcls: the reranker converted to Qwen3ForSequenceClassification
+    as the published -seq-cls checkpoints are (score.weight = lm_head[yes] -
+    lm_head[no], one label, no bias), with the same rerank_template.json; its
+    golden is that model's logit on each reference input (batch of one), so
+    the scores equal the reranker's."""
+    from transformers import Qwen3ForSequenceClassification
+    name = "qwen3_seqcls"
+    folder = os.path.join(MODELS, name)
+    fresh_dir(folder)
+    for f in ("tokenizer.json", "tokenizer_config.json", "rerank_template.json"):
+        shutil.copy(os.path.join(causal_folder, f), folder)
+    scfg = Qwen3Config(**{k: v for k, v in cfg.to_dict().items()
+                          if k not in ("architectures", "id2label", "label2id")})
+    scfg.num_labels = 1
+    scfg.pad_token_id = 1499  # <|endoftext|>, never in a templated input
+    m = Qwen3ForSequenceClassification(scfg).eval()
+    missing = m.model.load_state_dict(causal.model.state_dict())
+    assert not missing.missing_keys and not missing.unexpected_keys
+    yes, no = 1497, 1498
+    with torch.no_grad():
+        m.score.weight.copy_(causal.lm_head.weight[yes] - causal.lm_head.weight[no])
+    m.save_pretrained(folder, **save_kwargs())
+    m = Qwen3ForSequenceClassification.from_pretrained(folder, attn_implementation="eager",
+                                                       dtype=torch.float32).eval()
+
+    def relabel(rows):
+        out = []
+        for c in rows:
+            with torch.no_grad():
+                logit = float(m(input_ids=torch.tensor([c["input_ids"]])).logits[0, 0])
+            assert abs(logit - c["logit"]) < 1e-4, "the conversion changed a score"
+            out.append(dict(c, logit=f32(logit), score=f32(1 / (1 + math.exp(-logit)))))
+        return out
+    more = {k: relabel(v) if k.endswith("_cases") else v for k, v in extra.items()}
+    write_golden(name, relabel(cases), more)
+    print(f"  {name}: Qwen3ForSequenceClassification, {dir_size(folder)} bytes", flush=True)
 
 
 FAMILY_FIXTURES = (make_roberta_cls, make_xlmr_base, make_camembert_mlm, make_xlmr_st,

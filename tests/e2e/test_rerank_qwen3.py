@@ -2,7 +2,8 @@
 rerank` (compiled and eager, the instruction and the body overridden), the
 server's TEI /rerank and Cohere/Jina /v1/rerank /v2/rerank (and the serve
 flags), against the scores of the reference code in transformers
-(tests/fixtures/golden/qwen3_rerank*.json); the refusals of a bad template
+(tests/fixtures/golden/qwen3_rerank*.json; qwen3_seqcls is the same model
+converted to Qwen3ForSequenceClassification); the refusals of a bad template
 folder."""
 import shutil
 
@@ -18,7 +19,7 @@ def scores_by_index(lines):
     return {r["index"]: r["score"] for r in lines}
 
 
-@pytest.mark.parametrize("name", ["qwen3_rerank", "qwen3_rerank_tied"])
+@pytest.mark.parametrize("name", ["qwen3_rerank", "qwen3_rerank_tied", "qwen3_seqcls"])
 @pytest.mark.parametrize("mode", ["compiled", "eager"])
 def test_cli_rerank_matches_reference(name, mode, tmp_path):
     g = golden(name)

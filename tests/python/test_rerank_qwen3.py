@@ -16,7 +16,7 @@ GOLDEN = ROOT / "tests" / "fixtures" / "golden"
 TOL = 1e-4
 
 
-@pytest.mark.parametrize("name", ["qwen3_rerank", "qwen3_rerank_tied"])
+@pytest.mark.parametrize("name", ["qwen3_rerank", "qwen3_rerank_tied", "qwen3_seqcls"])
 def test_rerank_matches_reference(tmp_path, name):
     g = json.loads((GOLDEN / f"{name}.json").read_text())
     m = sinter.Model(MODELS / name, cache=tmp_path / "cache")

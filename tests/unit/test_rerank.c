@@ -2,7 +2,10 @@
  * src/model/rerank.c): the pairs through the template against the token ids
  * of the reference code, the scores against transformers' (golden
  * tests/fixtures/golden/qwen3_rerank*.json, made by scripts/make_fixtures.py
- * --only qwen3_rerank) eager, compiled and through an artifact, with the
+ * --only qwen3_rerank, with the LM head of its own in bf16 or tied to the
+ * word embeddings, and the same model converted to
+ * Qwen3ForSequenceClassification: qwen3_seqcls) eager, compiled and
+ * through an artifact, with the
  * instruction and the body overridden and with the body truncated; and the
  * refusals: a body without a placeholder, a true token that is not one
  * vocabulary entry, a template on a model without an LM head. */
@@ -15,7 +18,7 @@
 
 #define TOLERANCE 1e-4
 
-static const char *const models[] = {"qwen3_rerank", "qwen3_rerank_tied"};
+static const char *const models[] = {"qwen3_rerank", "qwen3_rerank_tied", "qwen3_seqcls"};
 
 static cJSON *golden(const char *name) {
   char path[512];
