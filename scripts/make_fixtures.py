@@ -1054,7 +1054,7 @@ def make_roberta_splade():
     pieces), for SPLADE from text: sentence-transformers' SparseEncoder
     (MLMTransformer + SpladePooling) on it is the reference."""
     from sentence_transformers import SparseEncoder
-    from sentence_transformers.sparse_encoder.models import MLMTransformer, SpladePooling
+    from sentence_transformers.sparse_encoder.modules import MLMTransformer, SpladePooling
     torch.manual_seed(32)
     tok_dir = os.path.join(FIX, "tokenizer", "roberta")
     cfg = RobertaConfig(vocab_size=tokenizer_vocab(tok_dir), hidden_size=16,

@@ -54,10 +54,13 @@ class Model:
     threads: compute threads per call (default: the CPUs this process may use).
     calibration: int8 only, a text file (one sample per line) to calibrate on
     instead of the built-in English sentences; part of the cache key.
+    sparse: compile with SPLADE sparse output (a *ForMaskedLM folder), so that
+    encode_sparse needs no second program; every call then also computes the
+    vocabulary logits. Without it, the first encode_sparse opens one.
     """
 
     def __init__(self, path, cache=None, dtype="f32", threads=None, max_tokens=None,
-                 calibration=None):
+                 calibration=None, sparse=False):
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of f32, bf16, int8, not {dtype!r}")
         if calibration is not None and _DTYPES[dtype] != _DTYPES["int8"]:
@@ -70,9 +73,10 @@ class Model:
             else:
                 cache_dir = cache
         self.path = os.fspath(path)
-        self._p = _sinter.Program(self.path, cache_dir, cache_url, _DTYPES[dtype], threads or 0,
-                                  max_tokens or 0, 0,
-                                  None if calibration is None else os.fspath(calibration))
+        self._open = (self.path, cache_dir, cache_url, _DTYPES[dtype], threads or 0,
+                      max_tokens or 0, 0, None if calibration is None else os.fspath(calibration))
+        self._p = _sinter.Program(*self._open, bool(sparse))
+        self._sparse_p = self._p if sparse else None
         self.info = self._p.info()
 
     def __repr__(self):
@@ -84,24 +88,25 @@ class Model:
         return list(self.info["labels"])
 
     def _run(self, inputs, pairs=None, want=0, batch_size=32, normalize=None, pooling=None,
-             truncation="right", rerank_template=None, rerank_instruction=None):
+             truncation="right", rerank_template=None, rerank_instruction=None, program=None):
         if pooling not in _POOLING:
             raise ValueError("pooling must be one of cls, mean, max, mean_sqrt_len, lasttoken, "
                              f"weightedmean, not {pooling!r}")
         norm = 0 if normalize is None else (1 if normalize else -1)
         inputs = list(inputs)
+        p = program or self._p
         if inputs and not isinstance(inputs[0], str):  # token ids
-            data, width, tokens = self._p.run(ids=[_as_ids(x) for x in inputs], want=want,
-                                              batch_size=batch_size, normalize=norm,
-                                              pooling=_POOLING[pooling])
+            data, width, tokens = p.run(ids=[_as_ids(x) for x in inputs], want=want,
+                                        batch_size=batch_size, normalize=norm,
+                                        pooling=_POOLING[pooling])
         else:
-            data, width, tokens = self._p.run(texts=inputs,
-                                              pairs=None if pairs is None else list(pairs),
-                                              want=want, batch_size=batch_size, normalize=norm,
-                                              pooling=_POOLING[pooling],
-                                              truncation=_TRUNCATION[truncation],
-                                              rerank_template=rerank_template,
-                                              rerank_instruction=rerank_instruction)
+            data, width, tokens = p.run(texts=inputs,
+                                        pairs=None if pairs is None else list(pairs),
+                                        want=want, batch_size=batch_size, normalize=norm,
+                                        pooling=_POOLING[pooling],
+                                        truncation=_TRUNCATION[truncation],
+                                        rerank_template=rerank_template,
+                                        rerank_instruction=rerank_instruction)
         return np.frombuffer(data, dtype=np.float32).reshape(-1, width), tokens
 
     def prompt(self, prompt_name=None, prompt=None):
@@ -135,6 +140,35 @@ class Model:
             texts = [before + t for t in texts]
         out, _ = self._run(texts, batch_size=batch_size, normalize=normalize, pooling=pooling)
         return out[0] if one else out
+
+    def encode_sparse(self, texts, batch_size=32, prompt_name=None, prompt=None, dense=False):
+        """SPLADE sparse embeddings of a masked-LM (*ForMaskedLM) model, as
+        sentence-transformers' SparseEncoder (MLMTransformer + SpladePooling)
+        and TEI's /embed_sparse compute them: max over each input's tokens of
+        log(1 + ReLU(MLM logits)). Per input a dict {"indices": int32 array,
+        "values": float32 array} of its nonzero vocabulary entries in index
+        order (Qdrant's and Pinecone's sparse vector fields); one dict for one
+        str. dense=True: the float32 [n, vocab_size] array instead (a 1-D
+        vector for one str), as SparseEncoder.encode(...).to_dense().
+        texts, prompt_name, prompt: as encode. The first call on a Model not
+        opened with sparse=True opens (compiles once, then caches) the
+        program with the sparse output; sinter.Error when the checkpoint has
+        no masked-LM head."""
+        one = isinstance(texts, str)
+        texts = [texts] if one else texts
+        before = self.prompt(prompt_name, prompt)
+        if before and all(isinstance(t, str) for t in texts):
+            texts = [before + t for t in texts]
+        if self._sparse_p is None:
+            self._sparse_p = _sinter.Program(*self._open, True)
+        out, _ = self._run(texts, want=3, batch_size=batch_size, program=self._sparse_p)
+        if dense:
+            return out[0] if one else out
+        rows = []
+        for row in out:
+            idx = np.flatnonzero(row).astype(np.int32)
+            rows.append({"indices": idx, "values": row[idx]})
+        return rows[0] if one else rows
 
     def token_embeddings(self, texts, batch_size=32):
         """Every token's hidden state: a list of float32 [tokens, hidden] arrays."""

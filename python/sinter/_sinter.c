@@ -70,12 +70,12 @@ static void Program_dealloc(ProgramObject *p) {
 }
 
 static int Program_init(ProgramObject *p, PyObject *args, PyObject *kw) {
-  static char *names[] = {"path",       "cache_dir", "cache_url",   "dtype", "threads",
-                          "max_tokens", "max_seq",   "calibration", NULL};
+  static char *names[] = {"path",       "cache_dir", "cache_url",   "dtype",  "threads",
+                          "max_tokens", "max_seq",   "calibration", "sparse", NULL};
   const char *path, *cache_dir = NULL, *cache_url = NULL, *calibration = NULL;
-  int dtype = 0, threads = 0, max_tokens = 0, max_seq = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zziiiiz", names, &path, &cache_dir, &cache_url,
-                                   &dtype, &threads, &max_tokens, &max_seq, &calibration))
+  int dtype = 0, threads = 0, max_tokens = 0, max_seq = 0, sparse = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zziiiizp", names, &path, &cache_dir, &cache_url,
+                                   &dtype, &threads, &max_tokens, &max_seq, &calibration, &sparse))
     return -1;
   pthread_mutex_init(&p->lock, NULL);
   sinter_open_options_t o;
@@ -84,6 +84,7 @@ static int Program_init(ProgramObject *p, PyObject *args, PyObject *kw) {
   o.compile.max_tokens = max_tokens;
   o.compile.max_seq = max_seq;
   o.compile.int8_calibration_file = calibration;
+  o.compile.sparse = sparse; /* SPLADE output from the masked-LM head */
   o.cache_dir = cache_dir;
   o.cache_url = cache_url;
   sinter_error_t err;
@@ -128,7 +129,8 @@ static PyObject *Program_info(ProgramObject *p, PyObject *unused) {
   static const char *const origins[] = {"file", "local_cache", "remote_cache", "compiled"};
   unsigned origin = (unsigned)p->pinfo.origin;
   return Py_BuildValue(
-      "{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:N,s:i,s:s,s:i,s:i,s:s,s:d,s:N,s:z,s:i,s:i,s:z}",
+      "{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:N,s:i,s:s,s:i,s:i,s:s,s:d,s:N,s:z,s:i,s:i,s:z,"
+      "s:i}",
       "model_type", i->model_type, "architecture", i->architecture, "hidden_size",
       (int)i->hidden_size, "num_layers", (int)i->num_layers, "vocab_size", (int)i->vocab_size,
       "max_seq_length", (int)i->max_seq_length, "pooling", (int)i->pooling, "normalize",
@@ -138,7 +140,7 @@ static PyObject *Program_info(ProgramObject *p, PyObject *unused) {
       (int)p->pinfo.max_seq, "content_key", p->pinfo.content_key, "compile_seconds",
       p->pinfo.compile_seconds, "prompts", prompts, "default_prompt_name", def, "embedding_dim",
       (int)i->embedding_dim, "dense_modules", (int)i->dense_modules, "rerank_template",
-      sinter_model_rerank_template(p->model));
+      sinter_model_rerank_template(p->model), "sparse", (int)p->pinfo.sparse);
 }
 
 /* --------------------------------------------------------------- inputs */
@@ -266,7 +268,7 @@ static int read_ids(PyObject *list, ids_t *t) {
 
 /* --------------------------------------------------------------- running */
 
-enum { WANT_EMBEDDINGS = 0, WANT_LOGITS = 1, WANT_TOKENS = 2 };
+enum { WANT_EMBEDDINGS = 0, WANT_LOGITS = 1, WANT_TOKENS = 2, WANT_SPARSE = 3 };
 
 /* What one call computes, filled without the GIL. */
 typedef struct job {
@@ -316,7 +318,9 @@ static sinter_status_t run_job(ProgramObject *p, job_t *j, sinter_error_t *err) 
       }
     }
     sinter_batch_t batch = {m, ids, types, lens};
-    sinter_run_options_t ro = {.pooling = (sinter_pooling_t)j->pooling, .normalize = j->normalize};
+    sinter_run_options_t ro = {.pooling = (sinter_pooling_t)j->pooling,
+                               .normalize = j->normalize,
+                               .sparse = j->want == WANT_SPARSE};
     sinter_outputs_t out;
     st = sinter_session_run(s, &batch, &ro, &out, err);
     if (!st) {
@@ -325,6 +329,8 @@ static sinter_status_t run_job(ProgramObject *p, job_t *j, sinter_error_t *err) 
         memcpy(j->out + at * j->width, out.embeddings, m * j->width * sizeof(float));
       } else if (j->want == WANT_LOGITS) {
         memcpy(j->out + at * j->width, out.logits, m * j->width * sizeof(float));
+      } else if (j->want == WANT_SPARSE) {
+        memcpy(j->out + at * j->width, out.sparse, m * j->width * sizeof(float));
       } else {
         size_t need = (rows + out.total_tokens) * j->width;
         if (need > j->out_cap) {
@@ -375,7 +381,12 @@ static PyObject *Program_run(ProgramObject *p, PyObject *args, PyObject *kw) {
                                    &rerank_template, &rerank_instruction))
     return NULL;
   if (batch < 1) return PyErr_Format(PyExc_ValueError, "batch_size must be at least 1");
-  if (want < 0 || want > 2) return PyErr_Format(PyExc_ValueError, "unknown output %d", want);
+  if (want < 0 || want > 3) return PyErr_Format(PyExc_ValueError, "unknown output %d", want);
+  if (want == WANT_SPARSE && !p->pinfo.sparse)
+    return PyErr_Format(SinterError,
+                        "%s: the program was compiled without sparse (SPLADE) output; open it "
+                        "with sparse=True",
+                        p->pinfo.source);
   if ((texts_o == Py_None) == (ids_o == Py_None))
     return PyErr_Format(PyExc_ValueError, "give texts or ids");
   if (want == WANT_LOGITS && p->info.num_labels <= 0)
@@ -409,6 +420,7 @@ static PyObject *Program_run(ProgramObject *p, PyObject *args, PyObject *kw) {
   j.ids = ids_o != Py_None ? &ids : NULL;
   j.width = want == WANT_LOGITS       ? (size_t)p->info.num_labels
             : want == WANT_EMBEDDINGS ? (size_t)p->info.embedding_dim
+            : want == WANT_SPARSE     ? (size_t)p->info.vocab_size
                                       : (size_t)p->info.hidden_size;
   j.tokens = calloc(n + 1, sizeof *j.tokens);
   if (want != WANT_TOKENS) {
