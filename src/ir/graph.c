@@ -52,9 +52,10 @@ int sn_ir_inplace_input(const sn_ir_node_t *n) {
     case SN_OP_TANH:
     case SN_OP_L2_NORMALIZE:
     case SN_OP_ROTARY_QK:
-    case SN_OP_RMSNORM:
     case SN_OP_SILU:
+    case SN_OP_MUL_SCALAR:
     case SN_OP_SOFTMAX: return 0;
+    case SN_OP_RMSNORM: return n->num_inputs == 3 ? 2 : 0; /* the residual stream */
     default: return -1;
   }
 }
@@ -70,6 +71,7 @@ int sn_ir_op_is_packed(sn_ir_op_t op) {
     case SN_OP_GLU:
     case SN_OP_RMSNORM:
     case SN_OP_GATHER:
+    case SN_OP_MUL_SCALAR:
     case SN_OP_ADD_LAYERNORM:
     case SN_OP_SLICE_FIRST:
     case SN_OP_POOL:
@@ -453,6 +455,12 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
         snprintf(msg, cap, "rmsnorm needs x and a gamma of the last dim's size");
         return -1;
       }
+      if (n->num_inputs == 3 &&
+          (in[2]->dtype != SN_IR_F32 || in[2]->shape.rank != a->shape.rank ||
+           !same_dims(in[2]->shape.dims, a->shape.dims, a->shape.rank))) {
+        snprintf(msg, cap, "rmsnorm's residual must have x's shape");
+        return -1;
+      }
       *out = a->shape;
       return 0;
     case SN_OP_REPEAT_HEADS:
@@ -553,8 +561,8 @@ static int inputs_ok(sn_ir_op_t op, int n) {
     case SN_OP_MASKED_SOFTMAX:
     case SN_OP_REL_BIAS:
     case SN_OP_ROTARY:
-    case SN_OP_MUL:
-    case SN_OP_RMSNORM: return n == 2;
+    case SN_OP_MUL: return n == 2;
+    case SN_OP_RMSNORM: return n == 2 || n == 3; /* x, gamma, residual added after */
     case SN_OP_DISENTANGLED_BIAS: return n == 5;
     case SN_OP_ROTARY_QK: return n == 2 || n == 4;
     case SN_OP_POOL: return n == 1 || n == 2;

@@ -281,6 +281,19 @@ void sn_rms_norm_f32(const float *x, const float *gamma, int64_t rows, int64_t h
   for (int64_t r = 0; r < rows; r++) rms_head(x + r * h, gamma, h, eps, out + r * h);
 }
 
+void sn_rms_norm_add_f32(const float *x, const float *gamma, const float *residual, int64_t rows,
+                         int64_t h, float eps, float *out) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * h, *rr = residual + r * h;
+    float *o = out + r * h;
+    double ss = 0;
+    for (int64_t c = 0; c < h; c++) ss += (double)xr[c] * xr[c];
+    float inv = 1.0f / sqrtf((float)(ss / (double)h) + eps);
+    /* Element c of x and of the residual is read before o[c] is written. */
+    for (int64_t c = 0; c < h; c++) o[c] = rr[c] + gamma[c] * (xr[c] * inv);
+  }
+}
+
 void sn_silu_f32(float *x, int64_t n) {
   run_unary(PICK(silu), x, n);
 }

@@ -133,6 +133,11 @@ void sn_rotary_qk_f32(const float *qkv, int64_t stride, const int32_t *offsets, 
 void sn_rms_norm_f32(const float *x, const float *gamma, int64_t rows, int64_t h, float eps,
                      float *out);
 
+/* residual + RMSNorm(x) * gamma over rows of length h, in one pass (Gemma's
+ * sandwich norms); out may alias x or residual. */
+void sn_rms_norm_add_f32(const float *x, const float *gamma, const float *residual, int64_t rows,
+                         int64_t h, float eps, float *out);
+
 /* In place over n floats: x sigmoid(x) (SiLU). */
 void sn_silu_f32(float *x, int64_t n);
 

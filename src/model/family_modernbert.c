@@ -19,56 +19,11 @@
 #include "base/json.h"
 #include "model/family.h"
 
-/* A rotary theta: rope_parameters[layer_type].rope_theta, else the older
- * top-level key, else transformers' default. Only the "default" rope type. */
-static sinter_status_t rope_theta(const cJSON *root, const char *type, const char *old_key,
-                                  double fallback, const char *label, float *out,
-                                  sinter_error_t *err) {
-  double theta = fallback;
-  const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
-  const cJSON *p = cJSON_IsObject(params) ? cJSON_GetObjectItemCaseSensitive(params, type) : NULL;
-  if (cJSON_IsObject(p)) {
-    const char *kind;
-    SN_TRY(sn_json_get_string(p, "rope_type", "default", label, &kind, err));
-    if (strcmp(kind, "default"))
-      return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                          "%s: rope_type \"%s\" of %s is not supported (only \"default\")", label,
-                          kind, type);
-    SN_TRY(sn_json_get_double(p, "rope_theta", fallback, label, &theta, err));
-  } else {
-    SN_TRY(sn_json_get_double(root, old_key, fallback, label, &theta, err));
-  }
-  if (!(theta > 1.0) || theta > 1e12)
-    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: rope_theta %g of %s is out of range", label,
-                        theta, type);
-  *out = (float)theta;
-  return SINTER_OK;
-}
-
 static sinter_status_t layer_types(const cJSON *root, sn_config_t *c, const char *label,
                                    sinter_error_t *err) {
-  const cJSON *types = cJSON_GetObjectItemCaseSensitive(root, "layer_types");
-  if (types && !cJSON_IsNull(types)) {
-    if (!cJSON_IsArray(types) || cJSON_GetArraySize(types) != c->num_layers)
-      return sn_error_set(err, SINTER_ERR_FORMAT,
-                          "%s: field \"layer_types\" must list one type per layer (%d)", label,
-                          (int)c->num_layers);
-    int i = 0;
-    const cJSON *t;
-    cJSON_ArrayForEach(t, types) {
-      if (cJSON_IsString(t) && !strcmp(t->valuestring, "sliding_attention")) {
-        c->layer_local[i++] = 1;
-      } else if (cJSON_IsString(t) && !strcmp(t->valuestring, "full_attention")) {
-        c->layer_local[i++] = 0;
-      } else {
-        return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
-                            "%s: layer_types[%d] must be \"full_attention\" or "
-                            "\"sliding_attention\"",
-                            label, i);
-      }
-    }
-    return SINTER_OK;
-  }
+  int listed;
+  SN_TRY(sn_config_parse_layer_types(root, c, label, &listed, err));
+  if (listed) return SINTER_OK;
   int32_t every;
   SN_TRY(sn_config_get_i32(root, "global_attn_every_n_layers", 3, 1, SN_CONFIG_MAX_LAYERS, label,
                            &every, err));
@@ -123,10 +78,10 @@ static sinter_status_t parse(const cJSON *root, sn_config_t *c, const char *labe
                            err));
   c->local_window = local / 2;
   SN_TRY(layer_types(root, c, label, err));
-  SN_TRY(rope_theta(root, "full_attention", "global_rope_theta", 160000.0, label,
-                    &c->rope_theta_global, err));
-  SN_TRY(rope_theta(root, "sliding_attention", "local_rope_theta", 10000.0, label,
-                    &c->rope_theta_local, err));
+  SN_TRY(sn_config_rope_theta(root, "full_attention", "global_rope_theta", 160000.0, label,
+                              &c->rope_theta_global, err));
+  SN_TRY(sn_config_rope_theta(root, "sliding_attention", "local_rope_theta", 10000.0, label,
+                              &c->rope_theta_local, err));
   if ((c->hidden_size / (c->num_heads ? c->num_heads : 1)) % 2 != 0)
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
                         "%s: rotary positions need an even head size (hidden_size %d, %d heads)",

@@ -163,7 +163,14 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
                          n->num_inputs == 4 ? in_data(e, n, 3, ids, type_ids) : NULL, n->eps, out);
         break;
       case SN_OP_RMSNORM:
-        sn_rms_norm_f32(x, in_data(e, n, 1, ids, type_ids), rows, last, n->eps, out);
+        if (n->num_inputs == 3)
+          sn_rms_norm_add_f32(x, in_data(e, n, 1, ids, type_ids), in_data(e, n, 2, ids, type_ids),
+                              rows, last, n->eps, out);
+        else
+          sn_rms_norm_f32(x, in_data(e, n, 1, ids, type_ids), rows, last, n->eps, out);
+        break;
+      case SN_OP_MUL_SCALAR: /* Gemma's embedding scale */
+        for (int64_t k = 0; k < rows * last; k++) out[k] = x[k] * n->scale;
         break;
       case SN_OP_GATHER: { /* the word rows of the ids (models without an embedding norm) */
         const float *table = in_data(e, n, 0, ids, type_ids);
