@@ -426,7 +426,9 @@ void sinter_session_destroy(sinter_session_t *session);
 /* Runs `batch` through the session's program or model, with the session's
  * thread count, on the calling thread and its pool. Errors: INVALID_ARGUMENT
  * (empty sequence, too long, id out of vocabulary range, token type out of
- * range), LIMIT, OUT_OF_MEMORY. */
+ * range), LIMIT, OUT_OF_MEMORY; UNSUPPORTED for a pooling other than the
+ * folder's on a model with sentence-transformers Dense modules (they follow
+ * that pooling; normalize stays a per-run choice). */
 sinter_status_t sinter_session_run(sinter_session_t *session, const sinter_batch_t *batch,
                                    const sinter_run_options_t *options,
                                    sinter_outputs_t *out_outputs, sinter_error_t *error);

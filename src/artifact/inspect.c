@@ -54,8 +54,12 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
     fprintf(out, "model:           %s %s, %d layers, hidden %d, %d heads, %lld parameters\n",
             cfg.family->name, cfg.architecture, (int)cfg.num_layers, (int)cfg.hidden_size,
             (int)cfg.num_heads, (long long)c.model.parameter_count);
-    fprintf(out, "pooling:         %s%s\n", sn_pooling_name(mod->pooling),
-            mod->normalize ? " + L2 normalize" : "");
+    fprintf(out, "pooling:         %s", sn_pooling_name(mod->pooling));
+    for (int32_t i = 0; i < mod->dense_count; i++) /* sentence-transformers Dense modules */
+      fprintf(out, " + %s (%d -> %d%s, %s)", mod->dense[i].path, (int)mod->dense[i].in_features,
+              (int)mod->dense[i].out_features, mod->dense[i].bias ? ", bias" : "",
+              sn_st_dense_activation_name(mod->dense[i].activation));
+    fprintf(out, "%s\n", mod->normalize ? " + L2 normalize" : "");
     if (cfg.head == SN_HEAD_SEQUENCE) {
       fprintf(out, "labels:         ");
       for (int i = 0; i < cfg.num_labels; i++) fprintf(out, " %d=%s", i, cfg.labels[i]);
