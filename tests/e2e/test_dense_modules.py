@@ -177,3 +177,48 @@ def test_refusals(tmp_path):
     cfg_path.write_text(json.dumps({**cfg, "out_features": 20}))
     err = refused(folder)
     assert "tensor \"linear.weight\" has shape [24, 40], expected [20, 40]" in err
+
+
+def patch_config(art, old, new):
+    """Replaces `old` by `new` (same length) in the artifact's CONFIG
+    section and rewrites its checksums, as a hostile cache entry could."""
+    import struct
+    import xxhash
+    assert len(old) == len(new)
+    data = bytearray(art.read_bytes())
+    n_sections = struct.unpack_from("<I", data, 60)[0]
+    for i in range(n_sections):
+        entry = 256 + 32 * i
+        kind, _, off, size, _ = struct.unpack_from("<IIQQQ", data, entry)
+        if kind == 1:  # CONFIG
+            section = bytes(data[off:off + size])
+            assert section.count(old) == 1, section
+            data[off:off + size] = section.replace(old, new)
+            struct.pack_into("<Q", data, entry + 24, xxhash.xxh3_64_intdigest(
+                bytes(data[off:off + size])))
+    struct.pack_into("<Q", data, 120,
+                     xxhash.xxh3_64_intdigest(bytes(data[256:256 + 32 * n_sections])))
+    struct.pack_into("<Q", data, 240, xxhash.xxh3_64_intdigest(bytes(data[:240])))
+    art.write_bytes(bytes(data))
+
+
+def test_artifact_dense_entries_are_checked(tmp_path):
+    """The CONFIG section's Dense list is untrusted: widths that do not chain
+    or an unknown activation are refused by name, never run."""
+    art = tmp_path / "dense.sinter"
+    run("compile", "--model", MODELS / "bert_dense_st", "-o", art, check=0)
+    good = art.read_bytes()
+    patch_config(art, b'"in_features":40', b'"in_features":41')
+    proc = run("embed", "--model", art, "x")
+    assert proc.returncode != 0
+    assert "3_Dense/config.json: in_features 41 does not match the 40 features" in proc.stderr
+    art.write_bytes(good)
+    patch_config(art, b'"activation":"Tanh"', b'"activation":"Tant"')
+    proc = run("embed", "--model", art, "x")
+    assert proc.returncode != 0 and "CONFIG dense module 0 is invalid" in proc.stderr
+    art.write_bytes(good)
+    patch_config(art, b'"out_features":24', b'"out_features":23')
+    proc = run("embed", "--model", art, "x")
+    assert proc.returncode != 0 and "plan output \"embeddings\" is not [B, 23]" in proc.stderr
+    art.write_bytes(good)
+    assert run("embed", "--model", art, "x").returncode == 0
