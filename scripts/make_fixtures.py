@@ -1242,7 +1242,34 @@ def make_qwen3_rerank():
         print(f"  {name}: {len(cases)} pairs, scores "
               f"{[round(c['score'], 3) for c in cases]}, {dir_size(folder)} bytes", flush=True)
         if not tied:
+            qwen3_rerank_check_st(folder, cases)
             qwen3_seqcls_from(loaded, cfg, folder, cases, extra)
+
+
+# The same format as a chat template with sentence-transformers 6's pair
+# roles (query, document): its CrossEncoder (Transformer text-generation +
+# LogitScore(yes, no) + Sigmoid) must give the reference's scores.
+QWEN3_RERANK_JINJA = (
+    QWEN3_RERANK_PREFIX + "<Instruct>: " + QWEN3_RERANK_INSTRUCTION + "\n<Query>: "
+    "{{ messages | selectattr(\"role\", \"eq\", \"query\") | map(attribute=\"content\") | first }}"
+    "\n<Document>: "
+    "{{ messages | selectattr(\"role\", \"eq\", \"document\") | map(attribute=\"content\") | first }}"
+    + QWEN3_RERANK_SUFFIX.replace("\n\n</think>\n\n", "\n\n</think>{{ '\\n\\n' }}"))
+
+
+def qwen3_rerank_check_st(folder, cases):
+    """Writes chat_template.jinja (which sinter does not read) and checks
+    sentence_transformers.CrossEncoder.predict on the folder against the
+    reference scores."""
+    from sentence_transformers import CrossEncoder
+    with open(os.path.join(folder, "chat_template.jinja"), "w", encoding="utf-8") as f:
+        f.write(QWEN3_RERANK_JINJA)
+    ce = CrossEncoder(folder, device="cpu", model_kwargs={"dtype": torch.float32,
+                                                           "attn_implementation": "eager"})
+    got = ce.predict([(c["query"], c["document"]) for c in cases])
+    worst = max(abs(float(x) - c["score"]) for x, c in zip(got, cases))
+    assert worst < 1e-5, f"sentence-transformers' CrossEncoder differs by {worst}"
+    print(f"  CrossEncoder.predict agrees: max |diff| = {worst:.3g}", flush=True)
 
 
 def qwen3_seqcls_from(causal, cfg, causal_folder, cases, extra):
