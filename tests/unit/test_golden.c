@@ -294,7 +294,7 @@ static void dense_golden(const char *name) {
     worst = fmax(worst, diff_rows(o.embeddings, o.embedding_dim, want));
   }
   for (int norm = -1; norm <= 1; norm++) {
-    sinter_run_options_t ro = {SINTER_POOL_DEFAULT, norm};
+    sinter_run_options_t ro = {.pooling = SINTER_POOL_DEFAULT, .normalize = norm};
     for (int v = 0; v < 2; v++) {
       sinter_outputs_t o;
       SN_CHECK_OK(sinter_session_run(s[v], &jb.batch, &ro, &o, &err), &err);
@@ -309,8 +309,8 @@ static void dense_golden(const char *name) {
     }
   }
   /* The Dense layers follow the folder's pooling: no other, in either mode. */
-  sinter_run_options_t other = {
-      info.pooling == SINTER_POOL_CLS ? SINTER_POOL_MEAN : SINTER_POOL_CLS, 0};
+  sinter_run_options_t other = {.pooling = info.pooling == SINTER_POOL_CLS ? SINTER_POOL_MEAN
+                                                                           : SINTER_POOL_CLS};
   for (int v = 0; v < 2; v++) {
     sinter_outputs_t o;
     SN_CHECK_ERR(sinter_session_run(s[v], &jb.batch, &other, &o, &err), SINTER_ERR_UNSUPPORTED,
