@@ -226,7 +226,10 @@ int32_t sn_ir_disentangled_index(sn_ir_graph_t *g, const sn_config_t *c) {
   return owned_weight(g, "disentangled@index", index, 1, dims);
 }
 
-/* out[r] = rel[r] W^T + b for the linear `prefix`, rows rows of width h. */
+/* out[r] = rel[r] W^T + b for the linear `prefix`, rows rows of width h, as
+ * row updates out[r] += rel[r][k] W^T[k] over a transposed copy of W: the
+ * inner loop is an axpy the compiler vectorises (a real DeBERTa-v3 layer is
+ * two 512 x 768 x 768 products, at build time). */
 static int project_rows(const sinter_model_t *model, const float *rel, int64_t rows, int64_t h,
                         const char *prefix, float *out) {
   char name[200];
@@ -236,13 +239,21 @@ static int project_rows(const sinter_model_t *model, const float *rel, int64_t r
   const sn_weight_t *b = sn_model_weight(model, name);
   if (!w || w->shape[1] != h) return -1;
   const int64_t n = w->shape[0];
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t o = 0; o < n; o++) {
-      const float *x = rel + r * h, *wr = w->data + o * h;
-      double sum = 0.0;
-      for (int64_t k = 0; k < h; k++) sum += (double)x[k] * wr[k];
-      out[r * n + o] = (float)sum + (b ? b->data[o] : 0.0f);
+  float *wt = malloc((size_t)(n * h) * sizeof *wt);
+  if (!wt) return -1;
+  for (int64_t o = 0; o < n; o++)
+    for (int64_t k = 0; k < h; k++) wt[k * n + o] = w->data[o * h + k];
+  for (int64_t r = 0; r < rows; r++) {
+    float *restrict y = out + r * n;
+    for (int64_t o = 0; o < n; o++) y[o] = 0.0f;
+    for (int64_t k = 0; k < h; k++) {
+      const float a = rel[r * h + k], *restrict wk = wt + k * n;
+      for (int64_t o = 0; o < n; o++) y[o] += a * wk[o];
     }
+    if (b)
+      for (int64_t o = 0; o < n; o++) y[o] += b->data[o];
+  }
+  free(wt);
   return 0;
 }
 

@@ -106,7 +106,7 @@ int32_t sn_ir_disentangled_index(sn_ir_graph_t *g, const sn_config_t *c);
  * H]: the family's relative embeddings [2 span, H] (LayerNorm'd first when
  * the config says) through the layer's key linear `key_prefix` (rows
  * [0, 2 span)) and query linear `query_prefix` (the rest), computed here
- * once: they depend on weights only (double accumulation). A term the config
+ * once: they depend on weights only. A term the config
  * leaves out is zeros. An owned weight node; -1 on failure (sticky). */
 int32_t sn_ir_disentangled_positions(sn_ir_graph_t *g, const sinter_model_t *model,
                                      const sn_config_t *c, const char *key_prefix,

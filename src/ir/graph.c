@@ -170,8 +170,9 @@ static int rel_table_ok(const sn_ir_node_t *t, int64_t heads) {
 
 /* DeBERTa-v2's disentangled inputs for `hidden` = heads x head_dim: an index
  * table f32 [2D + 1] (D bounded) and the position keys and queries f32
- * [4 span, hidden]. Every index must be a row of [0, 2 span): the kernels
- * read pos at it, so the check is on the data. */
+ * [4 span, hidden]. Every index must be a row of [0, 2 span), in
+ * non-decreasing order: the kernels read pos at it, so the check is on the
+ * data. */
 static int disentangled_ok(const sn_ir_node_t *index, const sn_ir_node_t *pos, int64_t hidden) {
   if (index->op != SN_OP_WEIGHT || pos->op != SN_OP_WEIGHT || index->dtype != SN_IR_F32 ||
       index->shape.rank != 1 || index->shape.dims[0] < 1 || index->shape.dims[0] % 2 != 1 ||
@@ -182,7 +183,10 @@ static int disentangled_ok(const sn_ir_node_t *index, const sn_ir_node_t *pos, i
   const float span2 = (float)(pos->shape.dims[0] / 2);
   for (int64_t x = 0; x < index->shape.dims[0]; x++) {
     float r = index->data[x];
-    if (!(r >= 0.0f && r < span2) || r != (float)(int64_t)r) return 0;
+    /* rows of [0, 2 span), never decreasing with the distance (the fused
+     * kernel caches a query's terms over the range its keys need) */
+    if (!(r >= 0.0f && r < span2) || r != (float)(int64_t)r || (x && r < index->data[x - 1]))
+      return 0;
   }
   return 1;
 }
@@ -455,9 +459,8 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
         snprintf(msg, cap, "rmsnorm needs x and a gamma of the last dim's size");
         return -1;
       }
-      if (n->num_inputs == 3 &&
-          (in[2]->dtype != SN_IR_F32 || in[2]->shape.rank != a->shape.rank ||
-           !same_dims(in[2]->shape.dims, a->shape.dims, a->shape.rank))) {
+      if (n->num_inputs == 3 && (in[2]->dtype != SN_IR_F32 || in[2]->shape.rank != a->shape.rank ||
+                                 !same_dims(in[2]->shape.dims, a->shape.dims, a->shape.rank))) {
         snprintf(msg, cap, "rmsnorm's residual must have x's shape");
         return -1;
       }

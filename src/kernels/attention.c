@@ -156,12 +156,6 @@ typedef struct att_portable_scratch {
 /* One query row at a time: scores for 16 keys, then the online-softmax update.
  * Accumulates in double: this path is the fallback for any CPU and the most
  * accurate one, not the fast one. q is copied first so out may alias it. */
-static double att_dot_f64(const double *q, const float *x, int d) {
-  double sum = 0.0;
-  for (int c = 0; c < d; c++) sum += q[c] * x[c];
-  return sum;
-}
-
 static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head, int64_t q0,
                               int nq, void *scratch) {
   att_portable_scratch_t *sc = scratch;
@@ -171,10 +165,6 @@ static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head
   const float *vbase = kbase + (int64_t)a->kv_heads * d;
   const float *brow =
       a->bias ? a->bias + head * (2 * a->bias_distance + 1) + a->bias_distance : NULL;
-  /* DeBERTa-v2: this head's position keys and queries (rows of hd floats). */
-  const sn_attention_disentangled_t *dis = a->dis;
-  const float *pkey = dis ? dis->pos + (int64_t)head * d : NULL;
-  const float *pquery = dis ? pkey + 2 * dis->span * hd : NULL;
   for (int r = 0; r < nq; r++) {
     const float *qrow = a->qkv + (q0 + r) * st + (int64_t)head * d;
     for (int c = 0; c < d; c++) {
@@ -201,13 +191,6 @@ static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head
         for (; c < d; c++) d0 += sc->q[c] * krow[c];
         s[j] = ((d0 + d1) + (d2 + d3)) * a->scale;
         if (brow) s[j] += att_bias_at(brow, a->bias_distance, q0 + r - k0, kb + j);
-        if (dis) { /* content->position and position->content, scaled alike */
-          const int64_t x = q0 + r - k0 - (kb + j), D = dis->distance;
-          const int64_t row = (int64_t)dis->index[D + (x < -D ? -D : x > D ? D : x)];
-          double kq = 0.0;
-          for (int c = 0; c < d; c++) kq += (double)krow[c] * pquery[row * hd + c];
-          s[j] += (att_dot_f64(sc->q, pkey + row * hd, d) + kq) * a->scale;
-        }
         mx = s[j] > mx ? s[j] : mx;
       }
       double mnew = mx > m ? mx : m;
@@ -231,6 +214,119 @@ static void att_thread_portable(const att_args_t *a, int tid, int nt) {
   att_portable_scratch_t scratch;
   att_partition(a, ATT_PORTABLE_QB, tid, nt, att_item_portable, &scratch);
 }
+
+/* ------------------------------------------------ disentangled (DeBERTa-v2) */
+
+/* Position rows a query row caches its content->position terms for; a row
+ * needing more computes them per key. */
+#define ATT_DIS_ROWS 2048
+
+typedef struct att_dis_scratch {
+  float q[SN_ATTENTION_MAX_HEAD_DIM];
+  double o[SN_ATTENTION_MAX_HEAD_DIM];
+  float c2p[ATT_DIS_ROWS]; /* q . pos_key[r] for r in [rlo, rlo + ATT_DIS_ROWS) */
+} att_dis_scratch_t;
+
+/* A float dot product in 8 independent lanes, which the compiler turns into
+ * vector FMAs (with the target of the function it is inlined into). */
+static inline __attribute__((always_inline)) float att_dot8(const float *restrict a,
+                                                            const float *restrict b, int d) {
+  float acc[8] = {0};
+  int c = 0;
+  for (; c + 8 <= d; c += 8)
+    for (int l = 0; l < 8; l++) acc[l] += a[c + l] * b[c + l];
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; c < d; c++) sum += a[c] * b[c];
+  return sum;
+}
+
+/* The position row of query - key = x. */
+static inline int64_t att_dis_row(const sn_attention_disentangled_t *dis, int64_t x) {
+  const int64_t D = dis->distance;
+  return (int64_t)dis->index[D + (x < -D ? -D : x > D ? D : x)];
+}
+
+/* One query row at a time, as the portable path: for each key, (q . k +
+ * q . pos_key[r] + k . pos_query[r]) * scale, r the row of their distance;
+ * the q . pos_key terms are computed once per row for the rows its keys need
+ * (a contiguous range: the index does not decrease with i - j), the others
+ * per key. Online softmax and the weighted sum in double. */
+static inline __attribute__((always_inline)) void att_dis_body(const att_args_t *a, int64_t k0,
+                                                               int len, int head, int64_t q0,
+                                                               int nq, att_dis_scratch_t *sc) {
+  const sn_attention_disentangled_t *dis = a->dis;
+  const int d = a->head_dim;
+  const int64_t hd = (int64_t)a->heads * d, st = a->qkv_stride;
+  const float *kbase = a->qkv + k0 * st + hd + (int64_t)head * d;
+  const float *vbase = kbase + hd;
+  const float *pkey = dis->pos + (int64_t)head * d, *pquery = pkey + 2 * dis->span * hd;
+  for (int r = 0; r < nq; r++) {
+    const int64_t i = q0 + r - k0; /* the query's position in its sequence */
+    const float *qrow = a->qkv + (q0 + r) * st + (int64_t)head * d;
+    for (int c = 0; c < d; c++) {
+      sc->q[c] = qrow[c];
+      sc->o[c] = 0.0;
+    }
+    const int64_t rlo = att_dis_row(dis, i - (len - 1)), rhi = att_dis_row(dis, i);
+    const int cached = rhi - rlo < ATT_DIS_ROWS;
+    if (cached)
+      for (int64_t row = rlo; row <= rhi; row++)
+        sc->c2p[row - rlo] = att_dot8(sc->q, pkey + row * hd, d);
+    double m = -INFINITY, l = 0.0;
+    for (int kb = 0; kb < len; kb += 16) {
+      const int nk = len - kb < 16 ? len - kb : 16;
+      double s[16], mx = -INFINITY;
+      for (int j = 0; j < nk; j++) {
+        const float *krow = kbase + (int64_t)(kb + j) * st;
+        const int64_t row = att_dis_row(dis, i - (kb + j));
+        /* (a row outside [rlo, rhi] would mean an index table that decreases,
+         * which the verifier refuses; computed directly all the same) */
+        const float c2p = cached && row >= rlo && row <= rhi ? sc->c2p[row - rlo]
+                                                             : att_dot8(sc->q, pkey + row * hd, d);
+        /* transformers: q . k / scale + (c2p / scale + p2c / scale) */
+        const float p2c = att_dot8(krow, pquery + row * hd, d);
+        s[j] = (double)att_dot8(sc->q, krow, d) * a->scale +
+               ((double)c2p * a->scale + (double)p2c * a->scale);
+        mx = s[j] > mx ? s[j] : mx;
+      }
+      double mnew = mx > m ? mx : m;
+      double alpha = exp(m - mnew); /* 0 on the first block: m is -inf */
+      l *= alpha;
+      for (int c = 0; c < d; c++) sc->o[c] *= alpha;
+      for (int j = 0; j < nk; j++) {
+        double p = exp(s[j] - mnew);
+        const float *vrow = vbase + (int64_t)(kb + j) * st;
+        l += p;
+        for (int c = 0; c < d; c++) sc->o[c] += p * vrow[c];
+      }
+      m = mnew;
+    }
+    float *orow = a->out + (q0 + r) * a->out_stride + (int64_t)head * d;
+    for (int c = 0; c < d; c++) orow[c] = (float)(sc->o[c] / l);
+  }
+}
+
+static void att_item_dis(const att_args_t *a, int64_t k0, int len, int head, int64_t q0, int nq,
+                         void *scratch) {
+  att_dis_body(a, k0, len, head, q0, nq, scratch);
+}
+
+static void att_thread_dis(const att_args_t *a, int tid, int nt) {
+  att_dis_scratch_t scratch;
+  att_partition(a, ATT_PORTABLE_QB, tid, nt, att_item_dis, &scratch);
+}
+
+#if SN_X86
+SN_TARGET_AVX2 static void att_item_dis_avx2(const att_args_t *a, int64_t k0, int len, int head,
+                                             int64_t q0, int nq, void *scratch) {
+  att_dis_body(a, k0, len, head, q0, nq, scratch);
+}
+
+static void att_thread_dis_avx2(const att_args_t *a, int tid, int nt) {
+  att_dis_scratch_t scratch;
+  att_partition(a, ATT_PORTABLE_QB, tid, nt, att_item_dis_avx2, &scratch);
+}
+#endif
 
 /* ------------------------------------------------------------- vector paths */
 
@@ -429,12 +525,12 @@ static void att_run(const float *qkv, int64_t qkv_stride, const int32_t *offsets
                   p->scale,  p->bias,    p->bias ? p->bias_distance : 0,
                   p->window, p->causal,  kv_heads,
                   out,       out_stride, dis};
-  void (*thread_fn)(const att_args_t *, int, int) = att_thread_portable;
+  void (*thread_fn)(const att_args_t *, int, int) = dis ? att_thread_dis : att_thread_portable;
 #if SN_X86
   int isa = sn_cpu_isa();
-  if (dis)
-    thread_fn = att_thread_portable; /* the vector bodies have no disentangled terms yet */
-  else if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX512)
+  if (dis) {
+    if (isa >= SN_ISA_AVX2) thread_fn = att_thread_dis_avx2;
+  } else if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX512)
     thread_fn = att_thread_avx512;
   else if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX2)
     thread_fn = att_thread_avx2;
