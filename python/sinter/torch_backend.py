@@ -2,8 +2,8 @@
 
 For Hugging Face BertModel, DistilBertModel, RobertaModel, XLMRobertaModel,
 CamembertModel, MPNetModel, ModernBertModel and their *ForSequenceClassification,
-Qwen3Model (with use_cache=False in its config: with the cache on, the graph
-builds a key/value cache and runs on PyTorch)
+Qwen3Model and Gemma3TextModel (with use_cache=False in their config: with the
+cache on, the graph builds a key/value cache and runs on PyTorch)
 (eval mode, float32 on the CPU), and sentence-transformers models wrapping them
 (Transformer, Pooling, Normalize: token_embeddings and sentence_embedding), the
 module's config and weights are compiled into a sinter program (saved as a
@@ -94,7 +94,7 @@ SUPPORTED = {"BertModel", "DistilBertModel", "BertForSequenceClassification",
              "XLMRobertaForSequenceClassification", "CamembertModel",
              "CamembertForSequenceClassification", "MPNetModel",
              "MPNetForSequenceClassification", "ModernBertModel",
-             "ModernBertForSequenceClassification", "Qwen3Model"}
+             "ModernBertForSequenceClassification", "Qwen3Model", "Gemma3TextModel"}
 # The bare encoders whose output has a pooler_output (when built with one).
 POOLED = {"BertModel", "RobertaModel", "XLMRobertaModel", "CamembertModel", "MPNetModel"}
 

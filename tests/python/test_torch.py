@@ -252,6 +252,28 @@ def test_qwen3_model(served):
     assert served and all(served)
 
 
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_gemma3_text_model(served, bidirectional):
+    """EmbeddingGemma's encoder (bidirectional) and Gemma 3 as a decoder:
+    sliding windows shorter than the sequence, sandwich norms, GQA 3:1."""
+    torch.manual_seed(0)
+    cfg = transformers.Gemma3TextConfig(
+        vocab_size=120, hidden_size=30, intermediate_size=44, num_hidden_layers=3,
+        num_attention_heads=3, num_key_value_heads=1, head_dim=10, max_position_embeddings=64,
+        rms_norm_eps=1e-5, query_pre_attn_scalar=12, sliding_window=10,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        use_bidirectional_attention=bidirectional, pad_token_id=0, use_cache=False)
+    m = transformers.Gemma3TextModel(cfg).eval()
+    c = torch.compile(m, backend="sinter")
+    for batch, seq in ((1, 1), (3, 11), (2, 40)):
+        ids, mask = inputs(batch, seq)
+        with torch.no_grad():
+            want = m(input_ids=ids, attention_mask=mask)
+            got = c(input_ids=ids, attention_mask=mask)
+        assert close(want.last_hidden_state, got.last_hidden_state, mask.bool()), (batch, seq)
+    assert served and all(served)
+
+
 def test_sinter_compile_without_dynamo():
     m = bert()
     c = sinter.compile(m)
