@@ -174,8 +174,9 @@ static int rel_table_ok(const sn_ir_node_t *t, int64_t heads) {
  * non-decreasing order: the kernels read pos at it, so the check is on the
  * data. */
 static int disentangled_ok(const sn_ir_node_t *index, const sn_ir_node_t *pos, int64_t hidden) {
-  if (index->op != SN_OP_WEIGHT || pos->op != SN_OP_WEIGHT || index->dtype != SN_IR_F32 ||
-      index->shape.rank != 1 || index->shape.dims[0] < 1 || index->shape.dims[0] % 2 != 1 ||
+  if (index->op != SN_OP_WEIGHT || pos->op != SN_OP_WEIGHT || index->layout || pos->layout ||
+      index->dtype != SN_IR_F32 || index->shape.rank != 1 || index->shape.dims[0] < 1 ||
+      index->shape.dims[0] % 2 != 1 ||
       index->shape.dims[0] > 2 * (int64_t)SN_IR_MAX_REL_DISTANCE + 1 || pos->dtype != SN_IR_F32 ||
       pos->shape.rank != 2 || pos->shape.dims[0] < 4 || pos->shape.dims[0] % 4 != 0 ||
       pos->shape.dims[1] != hidden || !index->data)

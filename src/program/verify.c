@@ -41,6 +41,15 @@ static sinter_status_t check_against_config(const sn_ir_graph_t *g, const sn_con
         (g->nodes[n->inputs[1]].op != SN_OP_WEIGHT || !g->nodes[n->inputs[1]].layout))
       return sn_error_set(err, SINTER_ERR_FORMAT, "%s: linear node %d has no packed weight", label,
                           (int)i);
+    /* DeBERTa-v2: every distance a sequence may have is in the index table
+     * (its rows themselves are checked with the op's shapes). */
+    if (n->op == SN_OP_ATTENTION && n->num_inputs == 3 &&
+        (g->nodes[n->inputs[1]].shape.dims[0] - 1) / 2 < (int64_t)c->max_positions - 1)
+      return sn_error_set(err, SINTER_ERR_FORMAT,
+                          "%s: attention node %d has an index table of %lld distances, under the "
+                          "config's %d positions",
+                          label, (int)i, (long long)(g->nodes[n->inputs[1]].shape.dims[0] - 1) / 2,
+                          (int)c->max_positions);
     /* Every position a sequence may have must be a row of a rotary table. */
     if (n->op == SN_OP_ROTARY_QK && g->nodes[n->inputs[1]].shape.dims[0] < c->max_positions)
       return sn_error_set(err, SINTER_ERR_FORMAT,

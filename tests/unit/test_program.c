@@ -158,6 +158,49 @@ done:
   sinter_model_close(m);
 }
 
+/* DeBERTa-v2's attention reads position rows at an index table: a plan whose
+ * table has a row outside [0, 2 span), decreases, is shorter than the
+ * config's distances, or whose position table is another tensor is refused
+ * before the kernel reads at it. */
+static void test_disentangled_tables_checked(void) {
+  sinter_error_t err;
+  sinter_model_t *m = NULL;
+  sinter_program_t *p = NULL;
+  SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/deberta_cls", &m, &err), &err);
+  if (m) SN_CHECK_OK(sinter_program_compile(m, NULL, &p, &err), &err);
+  if (!p) goto done;
+  sn_ir_graph_t *g = (sn_ir_graph_t *)sn_program_plan(p);
+  const sn_config_t *c = sn_model_config(m);
+  int32_t att = -1, gamma = -1;
+  for (int32_t i = 0; i < g->count; i++) {
+    if (g->nodes[i].op == SN_OP_ATTENTION && att < 0) att = i;
+    if (g->nodes[i].op == SN_OP_WEIGHT && g->nodes[i].shape.rank == 1 && gamma < 0) gamma = i;
+  }
+  SN_CHECK(att >= 0 && gamma >= 0 && g->nodes[att].num_inputs == 3);
+  if (att < 0 || gamma < 0 || g->nodes[att].num_inputs != 3) goto done;
+  SN_CHECK_OK(sn_program_verify(g, c, "plan", &err), &err);
+  sn_ir_node_t *index = &g->nodes[g->nodes[att].inputs[1]];
+  SN_CHECK(index->shape.dims[0] == 2 * 63 + 1); /* max_position_embeddings 64 */
+  float *rows = (float *)index->data, saved = rows[5];
+  rows[5] = 16.0f; /* span 8: rows [0, 16) */
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err, "attention needs");
+  rows[5] = rows[6] + 1.0f; /* decreasing */
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err, "attention needs");
+  rows[5] = saved;
+  index->shape.dims[0] -= 2;
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err,
+               "index table of 62 distances");
+  index->shape.dims[0] += 2;
+  int32_t pos = g->nodes[att].inputs[2];
+  g->nodes[att].inputs[2] = gamma;
+  SN_CHECK_ERR(sn_program_verify(g, c, "plan", &err), SINTER_ERR_FORMAT, &err, "attention needs");
+  g->nodes[att].inputs[2] = pos;
+  SN_CHECK_OK(sn_program_verify(g, c, "plan", &err), &err);
+done:
+  sinter_program_release(p);
+  sinter_model_close(m);
+}
+
 /* ModernBERT's plan: a rotary table shorter than the positions a sequence
  * may have, a negative window, or a window on another op is refused. */
 static void test_rotary_and_window_checked(void) {
@@ -218,6 +261,7 @@ int main(void) {
   SN_RUN(test_embedding_tables_match_config);
   SN_RUN(test_compiled_plan_passes); /* every edit was undone */
   SN_RUN(test_relative_bias_table_checked);
+  SN_RUN(test_disentangled_tables_checked);
   SN_RUN(test_rotary_and_window_checked);
   sinter_program_release(program);
   sinter_model_close(model);
