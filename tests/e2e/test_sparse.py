@@ -106,3 +106,19 @@ def test_serve_refusals(tmp_path):
     assert proc.returncode != 0 and "masked-LM head" in proc.stderr
     proc = run("serve", "--model", SPLADE, "--pooling", "mean")
     assert proc.returncode != 0 and "--pooling takes splade" in proc.stderr
+
+
+def test_compile_sparse_artifact(tmp_path, monkeypatch):
+    monkeypatch.setenv("SINTER_CACHE_DIR", str(tmp_path / "cache"))
+    art = tmp_path / "splade.sinter"
+    run("compile", "--model", SPLADE, "--sparse", "-o", art, check=0)
+    text = golden("roberta_splade")["cases"][0]["text"]
+    from_art = json_lines(run("embed", "--model", art, "--sparse", text, check=0).stdout)
+    from_dir = json_lines(run("embed", "--model", SPLADE, "--sparse", text, check=0).stdout)
+    assert from_art == from_dir
+    # an artifact compiled without it says so
+    plain = tmp_path / "plain.sinter"
+    run("compile", "--model", SPLADE, "-o", plain, check=0)
+    proc = run("embed", "--model", plain, "--sparse", text)
+    assert proc.returncode != 0 and "compiled without sparse" in proc.stderr
+    assert "masked-LM head:   yes" in run("info", "--model", SPLADE, check=0).stdout

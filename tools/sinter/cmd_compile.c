@@ -17,13 +17,16 @@
 static const char compile_usage[] =
     "usage: sinter compile --model DIR [--dtype f32|bf16|int8] [--max-tokens N]\n"
     "                      [--max-seq N] [--target native|avx2|avx512] [-o FILE]\n"
-    "                      [--explain] [--cache URL] [--calibrate FILE] [--report]\n\n"
+    "                      [--explain] [--cache URL] [--calibrate FILE] [--report]\n"
+    "                      [--sparse]\n\n"
     "Compiles a model folder ahead of time into a .sinter artifact: drops dropout,\n"
     "folds the attention scale, merges Q/K/V, fuses attention, embeddings, GEMM\n"
     "epilogues and LayerNorm, packs batches, plans memory and pre-packs weights.\n"
     "With -o the artifact is written to FILE; otherwise it goes into the compile\n"
     "cache (and the remote cache, if any) and its path is printed.\n"
-    "--explain prints what each pass did and the compiled plan.\n\n"
+    "--explain prints what each pass did and the compiled plan.\n"
+    "--sparse adds SPLADE sparse output from a *ForMaskedLM folder's masked-LM head\n"
+    "(what `embed --sparse` and `serve --pooling splade` compile).\n\n"
     "int8 (--dtype int8): every encoder linear and the pooler run in int8 (exact\n"
     "s32 sums; per-channel weight and per-token activation scales), each keeping\n"
     "its 8 largest input channels in fp32, found by running the fp32 model on\n"
@@ -106,6 +109,8 @@ int sn_cmd_compile(int argc, char **argv) {
       explain = 1;
     } else if (!strcmp(a, "--report")) {
       report = 1;
+    } else if (!strcmp(a, "--sparse")) {
+      opts.sparse = 1;
     } else {
       return cli_usage_error(compile_usage, "unexpected argument \"%s\"", a);
     }
@@ -117,7 +122,8 @@ int sn_cmd_compile(int argc, char **argv) {
   sn_compile_options_t c = {.dtype = opts.dtype,
                             .max_tokens = opts.max_tokens,
                             .max_seq = max_seq,
-                            .calibration_file = calibrate};
+                            .calibration_file = calibrate,
+                            .sparse = opts.sparse};
   sinter_error_t err;
   if (apply_target(target, &c, &err) != 0) return cli_fail(&err);
   cli_model_t opened = {0};

@@ -47,6 +47,7 @@ int sn_cmd_info(int argc, char **argv) {
   printf("parameters:       %lld (%.1f M)\n", (long long)info.parameter_count,
          (double)info.parameter_count / 1e6);
   printf("pooler:           %s\n", info.has_pooler ? "yes" : "no");
+  if (info.has_mlm_head) printf("masked-LM head:   yes (SPLADE: embed --sparse)\n");
   printf("pooling:          %s%s%s\n", pooling_name(info.pooling),
          info.dense_modules ? " + Dense" : "", info.normalize ? " + L2 normalize" : "");
   printf("embedding size:   %d\n", info.embedding_dim);
