@@ -1,5 +1,6 @@
 /* test_graph.c — graph construction, shape inference, verifier, printer. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ir/graph.h"
 #include "test.h"
@@ -63,6 +64,41 @@ static void test_builder_errors_stick(void) {
   sn_ir_graph_deinit(&g);
 }
 
+/* DeBERTa-v2's disentangled_bias: scores [B, h, S, S], q and k [B, h, S, d],
+ * an index table of non-decreasing rows in [0, 2 span) and positions
+ * [4 span, h d]; anything else is refused when built. */
+static int32_t disentangled(const float *index_rows, int64_t index_len, int64_t pos_cols) {
+  sn_ir_graph_t g;
+  sn_ir_graph_init(&g);
+  int64_t table[2] = {64, 8}, split[4] = {SN_DIM_B, SN_DIM_S, 2, 4}, pos_dims[2] = {8, pos_cols};
+  const int perm[4] = {0, 2, 1, 3};
+  int32_t ids = sn_ir_input(&g, SN_INPUT_IDS);
+  int32_t x = sn_ir_binary(&g, SN_OP_GATHER, sn_ir_weight(&g, "emb", weights, 2, table), ids);
+  int32_t qh = sn_ir_transpose(&g, sn_ir_reshape(&g, x, 4, split), perm);
+  int32_t scores = sn_ir_matmul(&g, qh, qh, 1);
+  int32_t index = sn_ir_weight(&g, "index", index_rows, 1, &index_len);
+  int32_t pos = sn_ir_weight(&g, "pos", weights, 2, pos_dims);
+  int32_t out = sn_ir_disentangled_bias(&g, scores, qh, qh, index, pos, 0.5f);
+  if (out >= 0)
+    SN_CHECK(g.nodes[out].shape.rank == 4 && g.nodes[out].shape.dims[1] == 2 &&
+             g.nodes[out].shape.dims[3] == SN_DIM_S);
+  else
+    SN_CHECK(strstr(g.build_error, "disentangled_bias needs") != NULL);
+  sn_ir_graph_deinit(&g);
+  return out;
+}
+
+static void test_disentangled_bias_shapes(void) {
+  static const float ok[5] = {0, 0, 1, 2, 3}, past[5] = {0, 1, 2, 3, 4}, down[5] = {0, 2, 1, 2, 3},
+                     frac[5] = {0, 0.5f, 1, 2, 3};
+  SN_CHECK(disentangled(ok, 5, 8) >= 0); /* span 2: rows [0, 4) */
+  SN_CHECK(disentangled(past, 5, 8) == -1);
+  SN_CHECK(disentangled(down, 5, 8) == -1);
+  SN_CHECK(disentangled(frac, 5, 8) == -1);
+  SN_CHECK(disentangled(ok, 4, 8) == -1); /* an even table has no centre */
+  SN_CHECK(disentangled(ok, 5, 7) == -1); /* positions not h d wide */
+}
+
 static void test_printer(void) {
   sn_ir_graph_t g;
   sinter_error_t err;
@@ -85,5 +121,6 @@ int main(void) {
   SN_RUN(test_shapes_and_verify);
   SN_RUN(test_builder_errors_stick);
   SN_RUN(test_printer);
+  SN_RUN(test_disentangled_bias_shapes);
   return SN_TEST_REPORT();
 }
