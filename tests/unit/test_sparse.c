@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/json.h"
+#include "program/program.h"
 #include "sinter.h"
 #include "test.h"
 
@@ -254,11 +255,33 @@ done:
   sinter_model_close(mlm);
 }
 
+/* The program verifier holds a decoded plan's "sparse" output to the
+ * config's vocabulary (what the session copies per sequence). */
+static void test_verifier_checks_the_width(void) {
+  sinter_error_t err;
+  sinter_model_t *model = NULL;
+  sinter_program_t *program = NULL;
+  SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/bert_mlm", &model, &err), &err);
+  sinter_compile_options_t copts = {.sparse = 1};
+  if (model) SN_CHECK_OK(sinter_program_compile(model, &copts, &program, &err), &err);
+  if (program) {
+    const sn_ir_graph_t *plan = sn_program_plan(program);
+    sn_config_t config = *sn_model_config(model);
+    SN_CHECK_OK(sn_program_verify(plan, &config, "plan", &err), &err);
+    config.vocab_size = 4096;
+    SN_CHECK_ERR(sn_program_verify(plan, &config, "plan", &err), SINTER_ERR_FORMAT, &err,
+                 "plan output \"sparse\" is not [B, 4096]");
+  }
+  sinter_program_release(program);
+  sinter_model_close(model);
+}
+
 int main(void) {
   SN_RUN(test_bert);
   SN_RUN(test_camembert);
   SN_RUN(test_distilbert);
   SN_RUN(test_mpnet);
   SN_RUN(test_refusals);
+  SN_RUN(test_verifier_checks_the_width);
   return SN_TEST_REPORT();
 }
