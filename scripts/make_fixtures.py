@@ -1168,15 +1168,17 @@ def qwen3_rerank_scores(model, tokenizer, pairs, instruction, body=None, max_len
             logits = model(**padded).logits[:, -1, :]
         pair = torch.stack([logits[:, no], logits[:, yes]], dim=1)
         return (torch.nn.functional.log_softmax(pair, dim=1)[:, 1].exp(),
-                logits[:, yes] - logits[:, no])
+                logits[:, yes] - logits[:, no], logits[:, yes])
 
-    batched, _ = run(ids)
+    batched, _, _ = run(ids)
     cases = []
     for i, one in enumerate(ids):
-        score, logit = run([one])
+        score, logit, true_logit = run([one])
         assert abs(float(score[0]) - float(batched[i])) < 1e-5, "left padding changed a score"
+        # logit_true: LogitScore without a false token scores the yes logit alone.
         cases.append({"query": pairs[i][0], "document": pairs[i][1], "input_ids": one,
-                      "score": f32(score[0]), "logit": f32(logit[0])})
+                      "score": f32(score[0]), "logit": f32(logit[0]),
+                      "logit_true": f32(true_logit[0])})
     return cases
 
 
@@ -1304,7 +1306,9 @@ def qwen3_seqcls_from(causal, cfg, causal_folder, cases, extra):
             with torch.no_grad():
                 logit = float(m(input_ids=torch.tensor([c["input_ids"]])).logits[0, 0])
             assert abs(logit - c["logit"]) < 1e-4, "the conversion changed a score"
-            out.append(dict(c, logit=f32(logit), score=f32(1 / (1 + math.exp(-logit)))))
+            out.append({k: v for k, v in dict(c, logit=f32(logit),
+                                              score=f32(1 / (1 + math.exp(-logit)))).items()
+                        if k != "logit_true"})
         return out
     more = {k: relabel(v) if k.endswith("_cases") else v for k, v in extra.items()}
     write_golden(name, relabel(cases), more)

@@ -66,7 +66,7 @@ static sinter_status_t read_reranker(const cJSON *o, const char *label, sn_artif
       (st = sn_json_get_int(r, "true_id", -1, -1, config->vocab_size - 1, label, &yes, err)) ||
       (st = sn_json_get_int(r, "false_id", -1, -1, config->vocab_size - 1, label, &no, err)))
     return st;
-  if (!prefix || !suffix || !instruction || (yes < 0) != (no < 0))
+  if (!prefix || !suffix || !instruction || (yes < 0 && no >= 0))
     return sn_error_set(err, SINTER_ERR_FORMAT, "%s: CONFIG \"reranker\" is incomplete", label);
   SN_TRY(sn_rerank_check_body(body, label, err));
   t = (sn_rerank_template_t){.prefix = (char *)prefix,

@@ -616,10 +616,19 @@ sinter_status_t sn_st_modules_load(const char *dir, sn_st_modules_t *out, sinter
       }
       st = load_dense(dir, sub, out, err);
       if (st) goto done;
+    } else if (!strcmp(cls, "LogitScore")) {
+      /* The relevance logit of a causal LM (model/rerank.c reads it). */
+      int n = snprintf(out->logit_score_config, sizeof out->logit_score_config, "%s%sconfig.json",
+                       sub, sub[0] ? "/" : "");
+      if (n < 0 || (size_t)n >= sizeof out->logit_score_config) {
+        st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: module path \"%.64s\" is too long", path,
+                          sub);
+        goto done;
+      }
     } else {
       st = sn_error_set(err, SINTER_ERR_UNSUPPORTED,
                         "%s: unsupported sentence-transformers module \"%s\" (supported: "
-                        "Transformer, Pooling, Dense, Normalize)",
+                        "Transformer, Pooling, Dense, Normalize, LogitScore)",
                         path, type);
       goto done;
     }

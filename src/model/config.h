@@ -118,6 +118,10 @@ typedef struct sn_st_modules {
                                the folder (modules.json names its folder); "" */
   int32_t dense_count;      /* Dense modules after the Pooling, in order */
   sn_st_dense_t dense[SN_ST_MAX_DENSE];
+  /* A CrossEncoder over a causal LM (sentence-transformers 6): its
+   * LogitScore module's config file (true_token_id, false_token_id),
+   * relative to the folder, read by model/rerank.c; "" when none. */
+  char logit_score_config[256];
 } sn_st_modules_t;
 
 /* Reads modules.json, the pooling config, each Dense module's config.json

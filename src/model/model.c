@@ -356,7 +356,12 @@ static sinter_status_t bind_dense(sinter_model_t *m, sinter_error_t *err) {
         return sn_error_set(err, SINTER_ERR_NOT_FOUND,
                             "%s/%s/model.safetensors: tensor \"%s\" is missing", m->dir, d->path,
                             stored[k]);
-      SN_TRY(bind_weight(&e[k], t, &m->weights[m->weight_count++], err));
+      /* bind_weight leaves `owned` alone on its zero-copy path: the grown
+       * slot must start zeroed, and count only once bound. */
+      sn_weight_t *w = &m->weights[m->weight_count];
+      memset(w, 0, sizeof *w);
+      SN_TRY(bind_weight(&e[k], t, w, err));
+      m->weight_count++;
       m->parameter_count += t->numel;
     }
     for (size_t k = 0; k < sn_st_count(a); k++) {
@@ -439,6 +444,7 @@ static sinter_status_t list_sources(sinter_model_t *m, sinter_error_t *err) {
   }
   bad |= add_source(m, "sentence_bert_config.json");
   if (m->rerank) bad |= add_source(m, "rerank_template.json");
+  if (m->modules.logit_score_config[0]) bad |= add_source(m, m->modules.logit_score_config);
   for (size_t i = 0; i < m->tokenizer_file_count; i++)
     bad |= add_source(m, m->tokenizer_files[i].name);
   bad |= add_source(m, "model.safetensors.index.json");

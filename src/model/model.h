@@ -126,8 +126,8 @@ int sn_model_canonical_name(const struct sn_family *family, const char *stored, 
  * document) pair becomes prefix + body + suffix, tokenized apart without
  * special tokens, the body's {query}, {document} and {instruction} filled
  * in and only the body truncated. true_id/false_id: the tokens whose LM-head
- * rows were folded into the one-label score head (yes - no), or -1 when the
- * model's own classifier scores. */
+ * rows were folded into the one-label score head (yes - no; yes alone when
+ * false_id is -1), or true_id -1 when the model's own classifier scores. */
 typedef struct sn_rerank_template {
   char *prefix, *body, *suffix, *instruction; /* owned */
   int32_t true_id, false_id;

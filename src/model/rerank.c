@@ -25,7 +25,14 @@
  *   true_token, false_token  the vocabulary tokens whose logits are compared
  *                ("yes", "no"); each must be one token
  * For another family, body is required and the head must already be a
- * one-label sequence classifier (the template then only formats pairs). */
+ * one-label sequence classifier (the template then only formats pairs).
+ *
+ * sentence-transformers 6 saves such a reranker as a CrossEncoder: modules
+ * Transformer (text-generation) and LogitScore, whose config.json holds
+ * true_token_id and false_token_id (null: the score is the true token's
+ * logit alone), and the prompt as a Jinja chat template. The ids are taken
+ * from LogitScore (a template naming other tokens is refused); the Jinja is
+ * not evaluated, so such a folder needs rerank_template.json as well. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,8 +148,9 @@ static int tied_embeddings(const sinter_model_t *m) {
   return tied;
 }
 
-/* score.weight [1, hidden] = head[true] - head[false], from lm_head.weight
- * or (tie_word_embeddings) the word embeddings, appended to the weights. */
+/* score.weight [1, hidden] = head[true] - head[false] (head[true] alone
+ * without a false token), from lm_head.weight or (tie_word_embeddings) the
+ * word embeddings, appended to the weights. */
 static sinter_status_t fold_head(sinter_model_t *m, const sn_rerank_template_t *t,
                                  sinter_error_t *err) {
   const sn_config_t *c = &m->config;
@@ -155,7 +163,8 @@ static sinter_status_t fold_head(sinter_model_t *m, const sn_rerank_template_t *
     const sn_weight_t *e = sn_model_weight(m, c->family->names.word);
     if (!e) st = sn_error_set(err, SINTER_ERR_NOT_FOUND, "%s: no word embeddings", m->dir);
     if (!st) memcpy(w, e->data + (int64_t)t->true_id * H, (size_t)H * sizeof *w);
-    if (!st) memcpy(w + H, e->data + (int64_t)t->false_id * H, (size_t)H * sizeof *w);
+    if (!st && t->false_id >= 0)
+      memcpy(w + H, e->data + (int64_t)t->false_id * H, (size_t)H * sizeof *w);
   } else {
     const sn_st_tensor_t *lm = sn_st_find(m->archive, "lm_head.weight");
     if (!lm) {
@@ -177,7 +186,7 @@ static sinter_status_t fold_head(sinter_model_t *m, const sn_rerank_template_t *
                         lm->file, sn_st_dtype_name(lm->dtype));
     } else {
       st = read_row(lm, t->true_id, H, w, err);
-      if (!st) st = read_row(lm, t->false_id, H, w + H, err);
+      if (!st && t->false_id >= 0) st = read_row(lm, t->false_id, H, w + H, err);
     }
   }
   sn_weight_t *grown = st ? NULL : realloc(m->weights, (m->weight_count + 1) * sizeof *grown);
@@ -189,7 +198,7 @@ static sinter_status_t fold_head(sinter_model_t *m, const sn_rerank_template_t *
     return st;
   }
   m->weights = grown;
-  for (int64_t i = 0; i < H; i++) w[i] -= w[H + i];
+  for (int64_t i = 0; t->false_id >= 0 && i < H; i++) w[i] -= w[H + i];
   sn_weight_t *s = &m->weights[m->weight_count];
   memset(s, 0, sizeof *s);
   if (!(s->name = strdup(name))) {
@@ -221,11 +230,56 @@ sinter_status_t sn_model_apply_rerank(sinter_model_t *m, sinter_error_t *err) {
   return SINTER_OK;
 }
 
+/* The token ids of a LogitScore module (sentence-transformers 6:
+ * true_token_id, and false_token_id or null: the score is then the true
+ * token's logit alone). A template that names tokens too must name these. */
+static sinter_status_t logit_score_ids(const sinter_model_t *m, const cJSON *tmpl,
+                                       const char *tmpl_path, sn_rerank_template_t *t,
+                                       sinter_error_t *err) {
+  char *path = sn_path_join(m->dir, m->modules.logit_score_config);
+  if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "path");
+  cJSON *root = NULL;
+  int64_t yes = -1, no = -1;
+  const int64_t top = m->config.vocab_size - 1;
+  sinter_status_t st = sn_json_load(path, &root, err);
+  const cJSON *f = root ? cJSON_GetObjectItemCaseSensitive(root, "false_token_id") : NULL;
+  if (!st && !cJSON_IsObject(root))
+    st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: must be a JSON object", path);
+  if (!st) st = sn_json_get_int(root, "true_token_id", -1, 0, top, path, &yes, err);
+  if (!st && yes < 0)
+    st = sn_error_set(err, SINTER_ERR_NOT_FOUND, "%s: field \"true_token_id\" is required", path);
+  if (!st && f && !cJSON_IsNull(f))
+    st = sn_json_get_int(root, "false_token_id", -1, 0, top, path, &no, err);
+  const char *names[2] = {"true_token", "false_token"};
+  const int64_t ids[2] = {yes, no};
+  for (int k = 0; !st && k < 2; k++) {
+    int32_t named;
+    if (!cJSON_GetObjectItemCaseSensitive(tmpl, names[k])) continue;
+    st = token_id(m, tmpl, names[k], NULL, tmpl_path, &named, err);
+    if (!st && named != ids[k])
+      st = sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: %s is token %d, but the LogitScore module (%s) says %lld", tmpl_path,
+                        names[k], (int)named, path, (long long)ids[k]);
+  }
+  cJSON_Delete(root);
+  free(path);
+  t->true_id = (int32_t)yes;
+  t->false_id = (int32_t)no;
+  return st;
+}
+
 sinter_status_t sn_model_load_rerank(sinter_model_t *m, sinter_error_t *err) {
   char *path = sn_path_join(m->dir, TEMPLATE_FILE);
   if (!path) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "path");
   if (!sn_path_exists(path)) {
     free(path);
+    if (m->modules.logit_score_config[0])
+      return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
+                          "%s: modules.json lists a LogitScore module (a sentence-transformers "
+                          "CrossEncoder over a causal LM), whose prompt is a Jinja chat template "
+                          "that sinter does not evaluate: describe it in %s ({} for "
+                          "Qwen3-Reranker's published one)",
+                          m->dir, TEMPLATE_FILE);
     return SINTER_OK;
   }
   cJSON *root = NULL;
@@ -254,10 +308,14 @@ sinter_status_t sn_model_load_rerank(sinter_model_t *m, sinter_error_t *err) {
                       "%s: a reranker template needs a classification head or an LM head to "
                       "fold; %s has neither (no \"lm_head.weight\", tie_word_embeddings false)",
                       path, c->architecture);
-  if (!st && c->head == SN_HEAD_NONE) {
+  if (!st && c->head == SN_HEAD_NONE && m->modules.logit_score_config[0]) {
+    st = logit_score_ids(m, root, path, t, err);
+  } else if (!st && c->head == SN_HEAD_NONE) {
     st = token_id(m, root, "true_token", qwen3 ? "yes" : NULL, path, &t->true_id, err);
     if (!st) st = token_id(m, root, "false_token", qwen3 ? "no" : NULL, path, &t->false_id, err);
-    if (!st && t->true_id == t->false_id)
+  }
+  if (!st && c->head == SN_HEAD_NONE) {
+    if (t->true_id == t->false_id)
       st =
           sn_error_set(err, SINTER_ERR_FORMAT, "%s: true_token and false_token are the same", path);
     if (!st && (!c->family->names.cls_out || c->family->cls_head != SN_CLS_LAST_TOKEN))

@@ -5,6 +5,7 @@ flags), against the scores of the reference code in transformers
 (tests/fixtures/golden/qwen3_rerank*.json; qwen3_seqcls is the same model
 converted to Qwen3ForSequenceClassification); the refusals of a bad template
 folder."""
+import json
 import shutil
 
 import pytest
@@ -119,3 +120,43 @@ def test_server_rerank_apis(tmp_path):
         assert server.stop() == 0
     out = run("serve", "--model", MODELS / "qwen3_rerank", "--rerank-template", "{query} only")
     assert out.returncode == 2 and "{document}" in out.stderr
+
+
+def st_crossencoder_folder(tmp_path, false_token_id=1498):
+    """qwen3_rerank laid out as sentence-transformers 6 saves a CrossEncoder
+    over a causal LM: modules Transformer and LogitScore (its token ids), the
+    prompt in chat_template.jinja (already in the fixture)."""
+    d = tmp_path / "st"
+    shutil.copytree(MODELS / "qwen3_rerank", d)
+    (d / "rerank_template.json").unlink()
+    (d / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "",
+         "type": "sentence_transformers.base.modules.transformer.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_LogitScore",
+         "type": "sentence_transformers.cross_encoder.modules.logit_score.LogitScore"}]))
+    (d / "1_LogitScore").mkdir()
+    (d / "1_LogitScore" / "config.json").write_text(json.dumps(
+        {"true_token_id": 1497, "false_token_id": false_token_id,
+         "module_input_name": "causal_logits"}))
+    (d / "sentence_bert_config.json").write_text(json.dumps(
+        {"transformer_task": "text-generation", "module_output_name": "causal_logits"}))
+    return d
+
+
+def test_sentence_transformers_crossencoder_folder(tmp_path):
+    g = golden("qwen3_rerank")
+    c = g["cases"][0]
+    d = st_crossencoder_folder(tmp_path)
+    out = run("rerank", "--model", d, c["query"], c["document"])
+    assert out.returncode != 0 and "LogitScore" in out.stderr and "rerank_template.json" in out.stderr
+    (d / "rerank_template.json").write_text("{}")
+    out = run("rerank", "--model", d, c["query"], c["document"], check=0)
+    assert abs(json_lines(out.stdout)[0]["score"] - c["score"]) < TOL
+    (d / "rerank_template.json").write_text('{"true_token": "no"}')
+    out = run("rerank", "--model", d, c["query"], c["document"])
+    assert out.returncode != 0 and "LogitScore module" in out.stderr, out.stderr
+    # false_token_id null: the score is the true token's logit alone.
+    d2 = st_crossencoder_folder(tmp_path / "b", false_token_id=None)
+    (d2 / "rerank_template.json").write_text("{}")
+    out = run("rerank", "--model", d2, "--raw-scores", c["query"], c["document"], check=0)
+    assert abs(json_lines(out.stdout)[0]["score"] - c["logit_true"]) < TOL

@@ -46,3 +46,26 @@ def test_rerank_refusals(tmp_path):
     assert e.rerank_template is None
     with pytest.raises(ValueError, match="rerank_template.json"):
         e.logits([("q", "d")], instruction="x")
+
+
+def test_same_as_sentence_transformers_crossencoder(tmp_path):
+    """The folder as sentence-transformers 6 saves a CrossEncoder over a
+    causal LM (Transformer text-generation, LogitScore yes/no, Sigmoid; the
+    prompt in chat_template.jinja), plus rerank_template.json for sinter:
+    CrossEncoder.predict and sinter.Model.rerank give the same scores."""
+    import shutil
+
+    import torch
+    from sentence_transformers import CrossEncoder
+    ce = CrossEncoder(str(MODELS / "qwen3_rerank"), device="cpu",
+                      model_kwargs={"dtype": torch.float32, "attn_implementation": "eager"})
+    folder = tmp_path / "st"
+    ce.save(str(folder))
+    assert (folder / "1_LogitScore" / "config.json").exists()
+    shutil.copy(MODELS / "qwen3_rerank" / "rerank_template.json", folder)
+    g = json.loads((GOLDEN / "qwen3_rerank.json").read_text())
+    query = g["cases"][0]["query"]
+    docs = [c["document"] for c in g["cases"]]
+    want = ce.predict([(query, d) for d in docs])
+    got = sinter.Model(folder, cache=tmp_path / "cache").rerank(query, docs)
+    assert max(abs(r["score"] - float(want[r["index"]])) for r in got) < TOL
