@@ -1,7 +1,8 @@
 """`torch.compile(model, backend="sinter")` and `sinter.compile(model)`.
 
 For Hugging Face BertModel, DistilBertModel, RobertaModel, XLMRobertaModel,
-CamembertModel, MPNetModel, ModernBertModel and their *ForSequenceClassification,
+CamembertModel, MPNetModel, ModernBertModel, DebertaV2Model (DeBERTa-v2 and v3)
+and their *ForSequenceClassification,
 Qwen3Model and Gemma3TextModel (with use_cache=False in their config: with the
 cache on, the graph builds a key/value cache and runs on PyTorch)
 (eval mode, float32 on the CPU), and sentence-transformers models wrapping them
@@ -95,6 +96,7 @@ SUPPORTED = {"BertModel", "DistilBertModel", "BertForSequenceClassification",
              "CamembertForSequenceClassification", "MPNetModel",
              "MPNetForSequenceClassification", "ModernBertModel",
              "ModernBertForSequenceClassification", "Qwen3Model", "Gemma3TextModel"}
+SUPPORTED |= {"DebertaV2Model", "DebertaV2ForSequenceClassification"}
 # The bare encoders whose output has a pooler_output (when built with one).
 POOLED = {"BertModel", "RobertaModel", "XLMRobertaModel", "CamembertModel", "MPNetModel"}
 
@@ -445,7 +447,8 @@ def run_program(program, input_ids, attention_mask=None, token_type_ids=None):
     ids_np = input_ids.detach().cpu().numpy().astype(np.int32, copy=False)
     ids = [np.ascontiguousarray(ids_np[b, :n]) for b, n in enumerate(lengths)]
     types = None
-    if token_type_ids is not None and program.info["model_type"] in ("bert", "roberta"):
+    if token_type_ids is not None and program.info["model_type"] in ("bert", "roberta",
+                                                                     "deberta-v2"):
         t_np = token_type_ids.detach().cpu().numpy().astype(np.int32, copy=False)
         types = [np.ascontiguousarray(t_np[b, :n]) for b, n in enumerate(lengths)]
     hidden_b, pooler_b, logits_b, emb_b = program._p.forward(ids, types)

@@ -131,37 +131,51 @@ def roberta(cls=transformers.RobertaModel, config=transformers.RobertaConfig, **
     return cls(cfg).eval()
 
 
+def check_lowered(m, shapes, served, min_id=0):
+    """torch.compile(m, backend="sinter") against m itself on each (batch,
+    seq): the logits, or last_hidden_state where the mask is 1 (and
+    pooler_output when the model has one); sinter serves every call. Ids
+    below min_id are kept out of the texts. Returns the compiled module."""
+    c = torch.compile(m, backend="sinter")
+    for batch, seq in shapes:
+        ids, mask = inputs(batch, seq)
+        ids = ids.clamp(min=min_id)
+        with torch.no_grad():
+            want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+        if hasattr(want, "logits"):
+            assert close(want.logits, got.logits), (batch, seq)
+            continue
+        assert close(want.last_hidden_state, got.last_hidden_state, mask.bool()), (batch, seq)
+        if getattr(want, "pooler_output", None) is not None:
+            assert close(want.pooler_output, got.pooler_output), (batch, seq)
+    assert served and all(served)
+    return c
+
+
+def check_padding_id_runs_on_pytorch(m, c, served, row, col, pad_id=1):
+    """A text holding the padding id: transformers does not count it as a
+    position (RoBERTa, MPNet); that call runs on PyTorch, still exact."""
+    served.clear()
+    ids, mask = inputs(2, 9)
+    ids = ids.clamp(min=2)
+    ids[row, col] = pad_id
+    with torch.no_grad():
+        want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+    key = "logits" if hasattr(want, "logits") else "last_hidden_state"
+    assert close(getattr(want, key), getattr(got, key), None if key == "logits" else mask.bool())
+    assert served == [False]
+
+
 @pytest.mark.parametrize("make", [
     lambda: roberta(),
     lambda: roberta(transformers.XLMRobertaModel, transformers.XLMRobertaConfig),
     lambda: roberta(transformers.CamembertForSequenceClassification, transformers.CamembertConfig,
                     num_labels=3),
 ])
-def test_roberta_family(make, served, caplog):
+def test_roberta_family(make, served):
     m = make()
-    c = torch.compile(m, backend="sinter")
-    for batch, seq in SHAPES[:3]:
-        ids, mask = inputs(batch, seq)
-        ids = ids.clamp(min=2)  # no padding id inside a text
-        with torch.no_grad():
-            want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
-        if hasattr(want, "logits"):
-            assert close(want.logits, got.logits), (batch, seq)
-        else:
-            assert close(want.last_hidden_state, got.last_hidden_state, mask.bool()), (batch, seq)
-            assert close(want.pooler_output, got.pooler_output), (batch, seq)
-    assert served and all(served)
-    # A text holding the padding id: transformers does not count it as a
-    # position; that call runs on PyTorch, still exact.
-    served.clear()
-    ids, mask = inputs(2, 9)
-    ids = ids.clamp(min=2)
-    ids[0, 3] = 1
-    with torch.no_grad():
-        want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
-    key = "logits" if hasattr(want, "logits") else "last_hidden_state"
-    assert close(getattr(want, key), getattr(got, key), None if key == "logits" else mask.bool())
-    assert served == [False]
+    c = check_lowered(m, SHAPES[:3], served, min_id=2)
+    check_padding_id_runs_on_pytorch(m, c, served, 0, 3)
 
 
 def mpnet(cls=transformers.MPNetModel, **extra):
@@ -180,27 +194,8 @@ def test_mpnet(make, served):
     """MPNet's relative bias, with a sequence past its reach of 128; a text
     holding id 1 (its fixed padding index) runs on PyTorch."""
     m = make()
-    c = torch.compile(m, backend="sinter")
-    for batch, seq in ((1, 1), (3, 11), (2, 200)):
-        ids, mask = inputs(batch, seq)
-        ids = ids.clamp(min=2)
-        with torch.no_grad():
-            want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
-        if hasattr(want, "logits"):
-            assert close(want.logits, got.logits), (batch, seq)
-        else:
-            assert close(want.last_hidden_state, got.last_hidden_state, mask.bool()), (batch, seq)
-            assert close(want.pooler_output, got.pooler_output), (batch, seq)
-    assert served and all(served)
-    served.clear()
-    ids, mask = inputs(2, 9)
-    ids = ids.clamp(min=2)
-    ids[1, 2] = 1
-    with torch.no_grad():
-        want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
-    key = "logits" if hasattr(want, "logits") else "last_hidden_state"
-    assert close(getattr(want, key), getattr(got, key), None if key == "logits" else mask.bool())
-    assert served == [False]
+    c = check_lowered(m, ((1, 1), (3, 11), (2, 200)), served, min_id=2)
+    check_padding_id_runs_on_pytorch(m, c, served, 1, 2)
 
 
 def modernbert(cls=transformers.ModernBertModel, **extra):
@@ -221,12 +216,40 @@ def modernbert(cls=transformers.ModernBertModel, **extra):
 ])
 def test_modernbert(make, served):
     """Rotary positions, sliding windows shorter than the sequence, GeGLU."""
+    check_lowered(make(), ((1, 1), (3, 11), (2, 60)), served)
+
+
+def deberta(cls=transformers.DebertaV2Model, v3=True, **extra):
+    torch.manual_seed(0)
+    kw = dict(position_biased_input=False, type_vocab_size=0, position_buckets=8,
+              max_relative_positions=16, pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm")
+    if not v3:  # DeBERTa-v2 as it may be configured: absolute positions, token types, c2p
+        kw = dict(position_biased_input=True, type_vocab_size=2, position_buckets=-1,
+                  max_relative_positions=12, pos_att_type=["c2p"], norm_rel_ebd="none")
+    cfg = transformers.DebertaV2Config(vocab_size=120, hidden_size=36, num_hidden_layers=2,
+                                       num_attention_heads=3, intermediate_size=52,
+                                       max_position_embeddings=64, relative_attention=True,
+                                       share_att_key=True, layer_norm_eps=1e-6, **kw, **extra)
+    return cls(cfg).eval()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: deberta(),
+    lambda: deberta(transformers.DebertaV2ForSequenceClassification, num_labels=3),
+    lambda: deberta(v3=False),
+])
+def test_deberta(make, served):
+    """DeBERTa's disentangled attention over sequences past its bucketed
+    span; v2's absolute positions and token types."""
     m = make()
     c = torch.compile(m, backend="sinter")
-    for batch, seq in ((1, 1), (3, 11), (2, 60)):
+    for batch, seq in ((1, 1), (3, 11), (2, 40)):
         ids, mask = inputs(batch, seq)
+        kw = dict(input_ids=ids, attention_mask=mask)
+        if m.config.type_vocab_size:
+            kw["token_type_ids"] = (torch.arange(seq) >= seq // 2).long().expand(batch, seq)
         with torch.no_grad():
-            want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+            want, got = m(**kw), c(**kw)
         if hasattr(want, "logits"):
             assert close(want.logits, got.logits), (batch, seq)
         else:
@@ -241,15 +264,7 @@ def test_qwen3_model(served):
                                    num_hidden_layers=2, num_attention_heads=4,
                                    num_key_value_heads=2, head_dim=10, max_position_embeddings=64,
                                    rms_norm_eps=1e-5, pad_token_id=0, use_cache=False)
-    m = transformers.Qwen3Model(cfg).eval()
-    c = torch.compile(m, backend="sinter")
-    for batch, seq in ((1, 1), (3, 11), (2, 40)):
-        ids, mask = inputs(batch, seq)
-        with torch.no_grad():
-            want = m(input_ids=ids, attention_mask=mask)
-            got = c(input_ids=ids, attention_mask=mask)
-        assert close(want.last_hidden_state, got.last_hidden_state, mask.bool()), (batch, seq)
-    assert served and all(served)
+    check_lowered(transformers.Qwen3Model(cfg).eval(), ((1, 1), (3, 11), (2, 40)), served)
 
 
 @pytest.mark.parametrize("bidirectional", [True, False])
@@ -263,15 +278,7 @@ def test_gemma3_text_model(served, bidirectional):
         rms_norm_eps=1e-5, query_pre_attn_scalar=12, sliding_window=10,
         layer_types=["sliding_attention", "full_attention", "sliding_attention"],
         use_bidirectional_attention=bidirectional, pad_token_id=0, use_cache=False)
-    m = transformers.Gemma3TextModel(cfg).eval()
-    c = torch.compile(m, backend="sinter")
-    for batch, seq in ((1, 1), (3, 11), (2, 40)):
-        ids, mask = inputs(batch, seq)
-        with torch.no_grad():
-            want = m(input_ids=ids, attention_mask=mask)
-            got = c(input_ids=ids, attention_mask=mask)
-        assert close(want.last_hidden_state, got.last_hidden_state, mask.bool()), (batch, seq)
-    assert served and all(served)
+    check_lowered(transformers.Gemma3TextModel(cfg).eval(), ((1, 1), (3, 11), (2, 40)), served)
 
 
 def test_sinter_compile_without_dynamo():
