@@ -158,6 +158,31 @@ done:
   sinter_model_close(m);
 }
 
+/* With sentence-transformers Dense modules the embeddings have the last
+ * module's width, not the hidden size: the session copies that many floats
+ * a row, so the plan must give exactly that. */
+static void test_dense_embedding_width_checked(void) {
+  sinter_error_t err;
+  sinter_model_t *m = NULL;
+  sinter_program_t *p = NULL;
+  SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/bert_dense_st", &m, &err), &err);
+  if (m) SN_CHECK_OK(sinter_program_compile(m, NULL, &p, &err), &err);
+  if (!p) goto done;
+  const sn_ir_graph_t *g = sn_program_plan(p);
+  sn_config_t c = *sn_model_config(m);
+  SN_CHECK(c.embedding_dim == 24 && c.hidden_size == 32);
+  SN_CHECK_OK(sn_program_verify(g, &c, "plan", &err), &err);
+  c.embedding_dim = 0; /* a config that says the embeddings are hidden wide */
+  SN_CHECK_ERR(sn_program_verify(g, &c, "plan", &err), SINTER_ERR_FORMAT, &err,
+               "plan output \"embeddings\" is not [B, 32]");
+  c.embedding_dim = 40;
+  SN_CHECK_ERR(sn_program_verify(g, &c, "plan", &err), SINTER_ERR_FORMAT, &err,
+               "plan output \"embeddings\" is not [B, 40]");
+done:
+  sinter_program_release(p);
+  sinter_model_close(m);
+}
+
 /* DeBERTa-v2's attention reads position rows at an index table: a plan whose
  * table has a row outside [0, 2 span), decreases, is shorter than the
  * config's distances, or whose position table is another tensor is refused
@@ -261,6 +286,7 @@ int main(void) {
   SN_RUN(test_embedding_tables_match_config);
   SN_RUN(test_compiled_plan_passes); /* every edit was undone */
   SN_RUN(test_relative_bias_table_checked);
+  SN_RUN(test_dense_embedding_width_checked);
   SN_RUN(test_disentangled_tables_checked);
   SN_RUN(test_rotary_and_window_checked);
   sinter_program_release(program);
