@@ -2,6 +2,7 @@
 (build/sinter, made by scripts/setup.sh) on the committed fixtures and on the
 default model fetched into .cache/models."""
 import json
+import math
 import os
 import shutil
 import struct
@@ -121,6 +122,35 @@ def one_logit_cross_encoder(tmp_path):
     config.pop("num_labels", None)
     (folder / "config.json").write_text(json.dumps(config))
     return folder
+
+
+def cli_embeddings(texts, *flags):
+    """The default model's embeddings of texts by `sinter embed`."""
+    return [r["embedding"] for r in json_lines(run("embed", "--model", DEFAULT_MODEL, *flags,
+                                                   *texts, check=0).stdout)]
+
+
+def sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """A three-label classifier and a one-logit cross-encoder, with tokenizers."""
+    root = tmp_path_factory.mktemp("models")
+    return {"cls": classifier_with_tokenizer(root / "cls"),
+            "ce": one_logit_cross_encoder(root / "ce")}
+
+
+@pytest.fixture(scope="module")
+def three_models(tmp_path_factory, folders):
+    """One server per test module: minilm (an encoder, the default), cls (three
+    labels), ce (one logit)."""
+    from serve_helpers import Server
+    s = Server(tmp_path_factory.mktemp("three"),
+               [f"minilm={DEFAULT_MODEL}", f"cls={folders['cls']}", f"ce={folders['ce']}"])
+    yield s
+    assert s.stop() == 0
 
 
 @pytest.fixture

@@ -3,43 +3,23 @@ TEI's embed: /embed_all, /tokenize, /decode, Cohere/Jina rerank, KServe v2,
 TorchServe, OpenAI's model list, and the OpenAPI document. Each response is
 checked against what the CLI computes (or another route that is)."""
 import json
-import math
 import urllib.request
 
 import pytest
 
-from conftest import (DEFAULT_MODEL, classifier_with_tokenizer, cli_logits, golden, json_lines,
-                      max_abs_diff, one_logit_cross_encoder, run)
-from serve_helpers import Server
+from conftest import (DEFAULT_MODEL, cli_embeddings, cli_logits, golden, json_lines, max_abs_diff,
+                      run, sigmoid)
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    root = tmp_path_factory.mktemp("models")
-    return {"cls": classifier_with_tokenizer(root / "cls"),
-            "ce": one_logit_cross_encoder(root / "ce")}
-
-
-@pytest.fixture(scope="module")
-def multi(tmp_path_factory, folders):
-    """minilm (an encoder, the default), cls (three labels), ce (one logit)."""
-    tmp = tmp_path_factory.mktemp("multi")
-    s = Server(tmp, [f"minilm={DEFAULT_MODEL}", f"cls={folders['cls']}", f"ce={folders['ce']}"])
-    yield s
-    assert s.stop() == 0
+def multi(three_models):
+    return three_models
 
 
 TEXTS = ["A man is playing a guitar.", "hello world", "Someone plays an instrument."]
 DOCS = ["this movie was great", "i hate it", "a film", "not very good at all, sadly"]
 
 
-def cli_embeddings(texts, *flags):
-    return [r["embedding"] for r in json_lines(run("embed", "--model", DEFAULT_MODEL, *flags,
-                                                   *texts, check=0).stdout)]
-
-
-def sigmoid(x):
-    return 1 / (1 + math.exp(-x))
 
 
 def test_models_are_routed_by_name_and_by_what_they_do(multi):

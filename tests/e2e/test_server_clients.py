@@ -8,7 +8,6 @@ the CLI computes. One server serves the module; the routes that follow the
 default model's kind get small servers of their own."""
 import base64
 import json
-import math
 import os
 import struct
 import subprocess
@@ -19,8 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import (DEFAULT_MODEL, SINTER, classifier_with_tokenizer, cli_logits, json_lines,
-                      one_logit_cross_encoder, run)
+from conftest import SINTER, cli_embeddings, cli_logits, run, sigmoid
 from serve_helpers import Server, free_port
 
 TEXTS = ["A man is playing a guitar.", "hello world", "Someone plays an instrument."]
@@ -29,32 +27,12 @@ SWAGGER_UI = Path("/usr/lib/python3/dist-packages/flasgger/ui3/static")
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    root = tmp_path_factory.mktemp("models")
-    return {"cls": classifier_with_tokenizer(root / "cls"),
-            "ce": one_logit_cross_encoder(root / "ce")}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, folders):
-    """minilm (an encoder, the default), cls (three labels), ce (one logit)."""
-    tmp = tmp_path_factory.mktemp("clients")
-    s = Server(tmp, [f"minilm={DEFAULT_MODEL}", f"cls={folders['cls']}", f"ce={folders['ce']}"])
-    yield s
-    assert s.stop() == 0
-
-
-def cli_embeddings(texts, *flags):
-    return [r["embedding"] for r in json_lines(run("embed", "--model", DEFAULT_MODEL, *flags,
-                                                   *texts, check=0).stdout)]
+def server(three_models):
+    return three_models
 
 
 def cosine(a, b):
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
-def sigmoid(x):
-    return 1 / (1 + math.exp(-x))
 
 
 def post_raw(server, path, body, headers):
