@@ -175,6 +175,40 @@ sinter_status_t sn_config_parse_bert_like(const cJSON *root, sn_config_t *c, con
 
 /* A rotary theta: rope_parameters[layer_type].rope_theta, else the older
  * top-level key, else transformers' default. Only the "default" rope type. */
+sinter_status_t sn_config_parse_decoder_sizes(const cJSON *root, sn_config_t *c,
+                                              const sn_decoder_defaults_t *d, const char *label,
+                                              sinter_error_t *err) {
+  SN_TRY(sn_config_get_i32(root, "vocab_size", d->vocab_size, 1, SN_CONFIG_MAX_VOCAB, label,
+                           &c->vocab_size, err));
+  SN_TRY(sn_config_get_i32(root, "hidden_size", d->hidden_size, 1, SN_CONFIG_MAX_HIDDEN, label,
+                           &c->hidden_size, err));
+  SN_TRY(sn_config_get_i32(root, "num_hidden_layers", d->num_layers, 1, SN_CONFIG_MAX_LAYERS, label,
+                           &c->num_layers, err));
+  SN_TRY(sn_config_get_i32(root, "num_attention_heads", d->num_heads, 1, SN_CONFIG_MAX_HIDDEN,
+                           label, &c->num_heads, err));
+  SN_TRY(sn_config_get_i32(root, "num_key_value_heads",
+                           d->num_kv_heads ? d->num_kv_heads : c->num_heads, 1,
+                           SN_CONFIG_MAX_HIDDEN, label, &c->num_kv_heads, err));
+  SN_TRY(sn_config_get_i32(root, "head_dim", d->head_dim, 2, 1024, label, &c->head_dim, err));
+  SN_TRY(sn_config_get_i32(root, "intermediate_size", d->intermediate_size, 1,
+                           16 * SN_CONFIG_MAX_HIDDEN, label, &c->intermediate_size, err));
+  SN_TRY(sn_config_get_i32(root, "max_position_embeddings", d->max_position_embeddings, 1,
+                           SN_CONFIG_MAX_POSITIONS, label, &c->max_position_embeddings, err));
+  SN_TRY(sn_config_get_i32(root, "pad_token_id", 0, 0, SN_CONFIG_MAX_VOCAB, label, &c->pad_token_id,
+                           err));
+  c->type_vocab_size = 0;
+  double eps;
+  SN_TRY(sn_json_get_double(root, "rms_norm_eps", 1e-6, label, &eps, err));
+  if (!(eps > 0) || eps > 1)
+    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: rms_norm_eps %g must be in (0, 1]", label,
+                        eps);
+  c->layer_norm_eps = (float)eps;
+  SN_TRY(sn_json_get_bool(root, "attention_bias", 0, label, &c->attention_bias, err));
+  c->mlp_bias = 0;
+  c->norm_bias = 0;
+  return SINTER_OK;
+}
+
 sinter_status_t sn_config_rope_theta(const cJSON *root, const char *type, const char *old_key,
                                      double fallback, const char *label, float *out,
                                      sinter_error_t *err) {

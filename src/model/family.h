@@ -160,6 +160,23 @@ sinter_status_t sn_config_parse_activation(const char *name, const char *label,
 sinter_status_t sn_config_set_activation(sn_config_t *c, const char *name, const char *label,
                                          sinter_error_t *err);
 
+/* The defaults of a decoder's config.json (transformers' config class). */
+typedef struct sn_decoder_defaults {
+  int32_t vocab_size, hidden_size, num_layers, num_heads;
+  int32_t num_kv_heads; /* 0: num_attention_heads */
+  int32_t head_dim, intermediate_size, max_position_embeddings;
+} sn_decoder_defaults_t;
+
+/* The sizes every decoder family's config.json states the same way
+ * (vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
+ * num_key_value_heads, head_dim, intermediate_size, max_position_embeddings,
+ * pad_token_id (0 when absent: eager padding only needs a row),
+ * rms_norm_eps, attention_bias), with `d` where a field is absent; no type
+ * vocabulary, MLP or norm biases. */
+sinter_status_t sn_config_parse_decoder_sizes(const struct cJSON *root, sn_config_t *c,
+                                              const sn_decoder_defaults_t *d, const char *label,
+                                              sinter_error_t *err);
+
 /* A rotary theta for layers of `type` ("full_attention",
  * "sliding_attention"): rope_parameters[type].rope_theta (transformers 5),
  * else the older top-level key `old_key`, else `fallback`. Only the

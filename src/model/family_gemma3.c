@@ -36,36 +36,12 @@ static sinter_status_t layer_types(const cJSON *root, sn_config_t *c, const char
 
 static sinter_status_t parse(const cJSON *root, sn_config_t *c, const char *label,
                              sinter_error_t *err) {
-  SN_TRY(sn_config_get_i32(root, "vocab_size", 262208, 1, SN_CONFIG_MAX_VOCAB, label,
-                           &c->vocab_size, err));
-  SN_TRY(sn_config_get_i32(root, "hidden_size", 2304, 1, SN_CONFIG_MAX_HIDDEN, label,
-                           &c->hidden_size, err));
-  SN_TRY(sn_config_get_i32(root, "num_hidden_layers", 26, 1, SN_CONFIG_MAX_LAYERS, label,
-                           &c->num_layers, err));
-  SN_TRY(sn_config_get_i32(root, "num_attention_heads", 8, 1, SN_CONFIG_MAX_HIDDEN, label,
-                           &c->num_heads, err));
-  SN_TRY(sn_config_get_i32(root, "num_key_value_heads", 4, 1, SN_CONFIG_MAX_HIDDEN, label,
-                           &c->num_kv_heads, err));
-  SN_TRY(sn_config_get_i32(root, "head_dim", 256, 2, 1024, label, &c->head_dim, err));
-  SN_TRY(sn_config_get_i32(root, "intermediate_size", 9216, 1, 16 * SN_CONFIG_MAX_HIDDEN, label,
-                           &c->intermediate_size, err));
-  SN_TRY(sn_config_get_i32(root, "max_position_embeddings", 131072, 1, SN_CONFIG_MAX_POSITIONS,
-                           label, &c->max_position_embeddings, err));
-  SN_TRY(sn_config_get_i32(root, "pad_token_id", 0, 0, SN_CONFIG_MAX_VOCAB, label, &c->pad_token_id,
-                           err));
-  c->type_vocab_size = 0;
+  /* Gemma3TextConfig's defaults. */
+  static const sn_decoder_defaults_t defaults = {262208, 2304, 26, 8, 4, 256, 9216, 131072};
+  SN_TRY(sn_config_parse_decoder_sizes(root, c, &defaults, label, err));
   const char *act;
   SN_TRY(sn_json_get_string(root, "hidden_activation", "gelu_pytorch_tanh", label, &act, err));
   SN_TRY(sn_config_set_activation(c, act, label, err));
-  double eps;
-  SN_TRY(sn_json_get_double(root, "rms_norm_eps", 1e-6, label, &eps, err));
-  if (!(eps > 0) || eps > 1)
-    return sn_error_set(err, SINTER_ERR_FORMAT, "%s: rms_norm_eps %g must be in (0, 1]", label,
-                        eps);
-  c->layer_norm_eps = (float)eps;
-  SN_TRY(sn_json_get_bool(root, "attention_bias", 0, label, &c->attention_bias, err));
-  c->mlp_bias = 0;
-  c->norm_bias = 0;
   const cJSON *cap = cJSON_GetObjectItemCaseSensitive(root, "attn_logit_softcapping");
   if (cap && !cJSON_IsNull(cap))
     return sn_error_set(err, SINTER_ERR_UNSUPPORTED,
