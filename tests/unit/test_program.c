@@ -120,6 +120,30 @@ static void test_embedding_tables_match_config(void) {
   config.vocab_size = vocab;
 }
 
+/* The compiled plan of a fixture, its first attention node (which must have
+ * `inputs` inputs) and a rank-1 weight that is no table (a gamma), to point
+ * the attention's tables at; 0 (after a failed check) when any is missing.
+ * The caller releases *p and closes *m either way. */
+static int attention_plan(const char *fixture, int inputs, sinter_model_t **m, sinter_program_t **p,
+                          sn_ir_graph_t **g, int32_t *att, int32_t *gamma) {
+  sinter_error_t err;
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/models/%s", SN_TEST_FIXTURES, fixture);
+  SN_CHECK_OK(sinter_model_open(dir, m, &err), &err);
+  if (*m) SN_CHECK_OK(sinter_program_compile(*m, NULL, p, &err), &err);
+  if (!*p) return 0;
+  *g = (sn_ir_graph_t *)sn_program_plan(*p);
+  *att = *gamma = -1;
+  for (int32_t i = 0; i < (*g)->count; i++) {
+    const sn_ir_node_t *n = &(*g)->nodes[i];
+    if (n->op == SN_OP_ATTENTION && *att < 0) *att = i;
+    if (n->op == SN_OP_WEIGHT && n->shape.rank == 1 && *gamma < 0) *gamma = i;
+  }
+  int ok = *att >= 0 && *gamma >= 0 && (*g)->nodes[*att].num_inputs == inputs;
+  SN_CHECK_MSG(ok, "%s: no attention with %d inputs", fixture, inputs);
+  return ok;
+}
+
 /* MPNet's attention reads a relative-bias table [heads, 2D + 1]: a plan
  * whose table has other heads, an even width, or is another tensor is
  * refused before any kernel indexes it. */
@@ -127,18 +151,10 @@ static void test_relative_bias_table_checked(void) {
   sinter_error_t err;
   sinter_model_t *m = NULL;
   sinter_program_t *p = NULL;
-  SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/mpnet_cls", &m, &err), &err);
-  if (m) SN_CHECK_OK(sinter_program_compile(m, NULL, &p, &err), &err);
-  if (!p) goto done;
-  sn_ir_graph_t *g = (sn_ir_graph_t *)sn_program_plan(p);
+  sn_ir_graph_t *g;
+  int32_t att, gamma;
+  if (!attention_plan("mpnet_cls", 2, &m, &p, &g, &att, &gamma)) goto done;
   const sn_config_t *c = sn_model_config(m);
-  int32_t att = -1, gamma = -1;
-  for (int32_t i = 0; i < g->count; i++) {
-    if (g->nodes[i].op == SN_OP_ATTENTION && att < 0) att = i;
-    if (g->nodes[i].op == SN_OP_WEIGHT && g->nodes[i].shape.rank == 1 && gamma < 0) gamma = i;
-  }
-  SN_CHECK(att >= 0 && gamma >= 0 && g->nodes[att].num_inputs == 2);
-  if (att < 0 || gamma < 0 || g->nodes[att].num_inputs != 2) goto done;
   SN_CHECK_OK(sn_program_verify(g, c, "plan", &err), &err);
   sn_ir_node_t *table = &g->nodes[g->nodes[att].inputs[1]];
   SN_CHECK(table->shape.dims[0] == c->num_heads && table->shape.dims[1] == 257);
@@ -191,18 +207,10 @@ static void test_disentangled_tables_checked(void) {
   sinter_error_t err;
   sinter_model_t *m = NULL;
   sinter_program_t *p = NULL;
-  SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/deberta_cls", &m, &err), &err);
-  if (m) SN_CHECK_OK(sinter_program_compile(m, NULL, &p, &err), &err);
-  if (!p) goto done;
-  sn_ir_graph_t *g = (sn_ir_graph_t *)sn_program_plan(p);
+  sn_ir_graph_t *g;
+  int32_t att, gamma;
+  if (!attention_plan("deberta_cls", 3, &m, &p, &g, &att, &gamma)) goto done;
   const sn_config_t *c = sn_model_config(m);
-  int32_t att = -1, gamma = -1;
-  for (int32_t i = 0; i < g->count; i++) {
-    if (g->nodes[i].op == SN_OP_ATTENTION && att < 0) att = i;
-    if (g->nodes[i].op == SN_OP_WEIGHT && g->nodes[i].shape.rank == 1 && gamma < 0) gamma = i;
-  }
-  SN_CHECK(att >= 0 && gamma >= 0 && g->nodes[att].num_inputs == 3);
-  if (att < 0 || gamma < 0 || g->nodes[att].num_inputs != 3) goto done;
   SN_CHECK_OK(sn_program_verify(g, c, "plan", &err), &err);
   sn_ir_node_t *index = &g->nodes[g->nodes[att].inputs[1]];
   SN_CHECK(index->shape.dims[0] == 2 * 63 + 1); /* max_position_embeddings 64 */
