@@ -148,6 +148,25 @@ static void att_partition(const att_args_t *a, int qb, int tid, int nt, att_item
 
 /* ----------------------------------------------------------------- portable */
 
+/* The online-softmax step of the row-at-a-time paths: with the block's
+ * scores s[0..nk) (max mx) and the row's running max m, sum l and output o
+ * (double), rescales o and l to the new max and adds the block's values
+ * (rows vrows + j * stride). Returns the new max. */
+static double att_online_softmax(const double *s, int nk, double mx, double m, double *l, double *o,
+                                 const float *vrows, int64_t stride, int d) {
+  double mnew = mx > m ? mx : m;
+  double alpha = exp(m - mnew); /* 0 on the first block: m is -inf */
+  *l *= alpha;
+  for (int c = 0; c < d; c++) o[c] *= alpha;
+  for (int j = 0; j < nk; j++) {
+    double p = exp(s[j] - mnew);
+    const float *vrow = vrows + (int64_t)j * stride;
+    *l += p;
+    for (int c = 0; c < d; c++) o[c] += p * vrow[c];
+  }
+  return mnew;
+}
+
 typedef struct att_portable_scratch {
   double q[SN_ATTENTION_MAX_HEAD_DIM];
   double o[SN_ATTENTION_MAX_HEAD_DIM];
@@ -193,17 +212,7 @@ static void att_item_portable(const att_args_t *a, int64_t k0, int len, int head
         if (brow) s[j] += att_bias_at(brow, a->bias_distance, q0 + r - k0, kb + j);
         mx = s[j] > mx ? s[j] : mx;
       }
-      double mnew = mx > m ? mx : m;
-      double alpha = exp(m - mnew); /* 0 on the first block: m is -inf */
-      l *= alpha;
-      for (int c = 0; c < d; c++) sc->o[c] *= alpha;
-      for (int j = 0; j < nk; j++) {
-        double p = exp(s[j] - mnew);
-        const float *vrow = vbase + (int64_t)(kb + j) * st;
-        l += p;
-        for (int c = 0; c < d; c++) sc->o[c] += p * vrow[c];
-      }
-      m = mnew;
+      m = att_online_softmax(s, nk, mx, m, &l, sc->o, vbase + (int64_t)kb * st, st, d);
     }
     float *orow = a->out + (q0 + r) * a->out_stride + (int64_t)head * d;
     for (int c = 0; c < d; c++) orow[c] = (float)(sc->o[c] / l);
@@ -289,17 +298,7 @@ static inline __attribute__((always_inline)) void att_dis_body(const att_args_t 
                ((double)c2p * a->scale + (double)p2c * a->scale);
         mx = s[j] > mx ? s[j] : mx;
       }
-      double mnew = mx > m ? mx : m;
-      double alpha = exp(m - mnew); /* 0 on the first block: m is -inf */
-      l *= alpha;
-      for (int c = 0; c < d; c++) sc->o[c] *= alpha;
-      for (int j = 0; j < nk; j++) {
-        double p = exp(s[j] - mnew);
-        const float *vrow = vbase + (int64_t)(kb + j) * st;
-        l += p;
-        for (int c = 0; c < d; c++) sc->o[c] += p * vrow[c];
-      }
-      m = mnew;
+      m = att_online_softmax(s, nk, mx, m, &l, sc->o, vbase + (int64_t)kb * st, st, d);
     }
     float *orow = a->out + (q0 + r) * a->out_stride + (int64_t)head * d;
     for (int c = 0; c < d; c++) orow[c] = (float)(sc->o[c] / l);
