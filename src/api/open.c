@@ -81,6 +81,7 @@ sn_compile_options_t sn_api_compile_options(const sinter_model_t *model,
 static void warn_non_finite(const sinter_model_t *model, sinter_program_t *program) {
   const sn_weight_t *w;
   for (size_t i = 0; (w = sn_model_weight_at(model, i)); i++) {
+    if (!w->data) continue; /* never read (sn_model_materialize ran before any compile) */
     int64_t bad = 0;
     for (int64_t k = 0; k < w->numel; k++) bad += !isfinite(w->data[k]);
     if (bad)

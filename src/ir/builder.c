@@ -335,6 +335,8 @@ void sn_ir_add_embedding_output(sn_ir_graph_t *g, const sinter_model_t *model, i
 
 sinter_status_t sn_ir_build(const sinter_model_t *model, const sn_build_options_t *options,
                             sn_ir_graph_t *g, sinter_error_t *err) {
+  /* The graph holds weight values: the model's stored forms become float32. */
+  SN_TRY(sn_model_materialize(model, err));
   sn_ir_graph_init(g);
   sn_ir_build_encoder(model, options, g);
   sinter_status_t st = sn_ir_graph_finish(g, err);

@@ -207,13 +207,32 @@ static sinter_status_t bind_weight(const expected_weight_t *e, const sn_st_tenso
     w->data = t->data; /* zero-copy: straight from the mapping */
     return SINTER_OK;
   }
-  w->owned = malloc((size_t)t->numel * sizeof(float) + 1);
-  if (!w->owned)
-    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: cannot convert tensor \"%s\"", t->file,
-                        t->name);
-  SN_TRY(sn_st_to_f32(t, w->owned, (size_t)t->numel, err));
-  w->data = w->owned;
+  w->pending = t; /* converted on first use (sn_model_materialize) */
   return SINTER_OK;
+}
+
+sinter_status_t sn_model_materialize(const sinter_model_t *model, sinter_error_t *err) {
+  /* The lock and the conversions are the model's own lazily filled cache:
+   * nothing a reader can see changes but the moment data appears. */
+  sinter_model_t *m = (sinter_model_t *)model;
+  pthread_mutex_lock(&m->materialize_lock);
+  sinter_status_t st = SINTER_OK;
+  for (size_t i = 0; !m->materialized && !st && i < m->weight_count; i++) {
+    sn_weight_t *w = &m->weights[i];
+    const sn_st_tensor_t *t = w->pending;
+    if (!t) continue;
+    w->owned = malloc((size_t)t->numel * sizeof(float) + 1);
+    if (!w->owned) {
+      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "%s: cannot convert tensor \"%s\"", t->file,
+                        t->name);
+    } else if (!(st = sn_st_to_f32(t, w->owned, (size_t)t->numel, err))) {
+      w->data = w->owned;
+      w->pending = NULL;
+    }
+  }
+  if (!st) m->materialized = 1;
+  pthread_mutex_unlock(&m->materialize_lock);
+  return st;
 }
 
 static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
@@ -461,8 +480,9 @@ static sinter_model_t *new_model(const char *source) {
   sinter_model_t *m = calloc(1, sizeof *m);
   if (m && !(m->dir = strdup(source))) {
     free(m);
-    m = NULL;
+    return NULL;
   }
+  if (m) pthread_mutex_init(&m->materialize_lock, NULL);
   return m;
 }
 
@@ -620,6 +640,7 @@ void sinter_model_close(sinter_model_t *m) {
   sn_config_deinit(&m->config);
   free(m->config_json);
   free(m->dir);
+  pthread_mutex_destroy(&m->materialize_lock);
   free(m);
 }
 

@@ -29,9 +29,19 @@ typedef struct sn_weight {
   int rank;
   int64_t shape[2];
   int64_t numel;
-  const float *data;
-  float *owned; /* non-NULL when converted */
+  const float *data; /* NULL until converted while `pending` */
+  float *owned;      /* non-NULL when converted */
+  /* The stored tensor (F16, BF16, or F32 at an unaligned offset) that data
+   * is converted from on first use (sn_model_materialize), or NULL. */
+  const struct sn_st_tensor *pending;
 } sn_weight_t;
+
+/* Converts the weights still in their stored form to float32, once, under
+ * the model's lock (models are shared by threads). What reads weight values
+ * calls it first (the graph builder, compile); opening a folder whose
+ * program comes from the cache never pays for it (a 0.6B-parameter BF16
+ * checkpoint: 2.4 GB and seconds). Errors: OUT_OF_MEMORY, FORMAT. */
+sinter_status_t sn_model_materialize(const sinter_model_t *m, sinter_error_t *err);
 
 /* Opens the Hugging Face model folder `dir`: config.json, model.safetensors
  * or a sharded index, sentence-transformers modules, tokenizer files. *out is

@@ -6,6 +6,8 @@
 #ifndef SN_MODEL_MODEL_INTERNAL_H
 #define SN_MODEL_MODEL_INTERNAL_H
 
+#include <pthread.h>
+
 #include "base/str.h"
 #include "model/model.h"
 
@@ -33,6 +35,8 @@ struct sinter_model {
   char *default_prompt;
   int has_mlm_head; /* 1: the folder's weights hold a complete masked-LM head (SPLADE) */
   sn_rerank_template_t *rerank; /* rerank_template.json (rerank.c), or NULL */
+  pthread_mutex_t materialize_lock; /* sn_model_materialize */
+  int materialized;                 /* 1: no weight is pending */
 };
 
 /* Loads the tokenizer from files (borrowed; copied into the model) into
