@@ -330,6 +330,45 @@ def test_bench_json_and_breakdown():
     assert "unknown --config" in run("bench", "--config", "bert-huge", check=1).stderr
 
 
+def test_bench_synthetic_qwen3(tmp_path):
+    """--config qwen3-0.6b is Qwen3-Embedding-0.6B's shape with random weights. One
+    layer here (SINTER_SYNTH_LAYERS, in a folder of its own name), so the test writes
+    0.7 GB (the 151669 x 1024 embedding table is most of it), not 2.4; a bad override
+    is refused by name."""
+    import json as _json
+    import struct
+    env = dict(os.environ, TMPDIR=str(tmp_path), SINTER_SYNTH_LAYERS="1")
+    cmd = [str(SINTER), "bench", "--config", "qwen3-0.6b", "--batch", "2", "--seq", "8",
+           "--iters", "1", "--warmup", "0", "--json"]
+    folder = tmp_path / "sinter-synth-qwen3-0.6b-1l"
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        row = _json.loads(proc.stdout.splitlines()[-1])
+        assert row["model"] == str(folder) and row["tokens"] == 16 and row["seq_per_s"] > 0
+        cfg = _json.loads((folder / "config.json").read_text())
+        assert cfg["model_type"] == "qwen3" and cfg["architectures"] == ["Qwen3Model"]
+        assert [cfg[k] for k in ("hidden_size", "num_hidden_layers", "num_attention_heads",
+                                 "num_key_value_heads", "head_dim", "intermediate_size",
+                                 "vocab_size", "rope_theta", "rms_norm_eps")] == \
+            [1024, 1, 16, 8, 128, 3072, 151669, 1e6, 1e-6]
+        with open(folder / "model.safetensors", "rb") as f:
+            header = _json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+        shapes = {k: v["shape"] for k, v in header.items()}
+        assert len(shapes) == 13 and shapes["embed_tokens.weight"] == [151669, 1024]
+        assert shapes["layers.0.self_attn.q_proj.weight"] == [2048, 1024]
+        assert shapes["layers.0.self_attn.k_proj.weight"] == [1024, 1024]
+        assert shapes["layers.0.self_attn.o_proj.weight"] == [1024, 2048]
+        assert shapes["layers.0.self_attn.q_norm.weight"] == [128]
+        assert shapes["layers.0.mlp.down_proj.weight"] == [1024, 3072]
+        bad = subprocess.run(cmd, env=dict(env, SINTER_SYNTH_LAYERS="0"), capture_output=True,
+                             text=True, timeout=60)
+        assert bad.returncode == 1 and "SINTER_SYNTH_LAYERS" in bad.stderr
+    finally:  # 0.7 GB: not left for pytest's kept temporary folders
+        if (folder / "model.safetensors").exists():
+            (folder / "model.safetensors").unlink()
+
+
 def test_bench_reports_dtype_lengths_and_idle_cpu():
     """The JSON row names the plan's dtype and the lengths drawn: the log-normal
     draw is the one bench/peers/common.py reproduces, so peers see the same

@@ -56,7 +56,7 @@ int cli_parse_common(cli_common_t *opts, int argc, char **argv, int *i);
  * (help printed, or a usage error). */
 int cli_parse_only_common(cli_common_t *opts, int argc, char **argv, const char *usage);
 
-/* cli_parse_common plus `--config bert-base|bert-large` (a synthetic model
+/* cli_parse_common plus `--config bert-base|bert-large|qwen3-0.6b` (a synthetic model
  * folder, made once, becomes model_dir), for bench and profile. Returns as
  * cli_parse_common, or -2 (error printed) when the model cannot be made. */
 int cli_parse_benchmark(cli_common_t *opts, int argc, char **argv, int *i);
@@ -153,7 +153,8 @@ sinter_status_t cli_open_as_is(const cli_common_t *opts, cli_model_t *out, sinte
 int cli_is_file(const char *path);
 
 /* Makes (once, under $TMPDIR) a model folder with random weights for the
- * named configuration ("bert-base", "bert-large") and writes its path. */
+ * named configuration ("bert-base", "bert-large", "qwen3-0.6b") and writes its
+ * path (SINTER_SYNTH_LAYERS=N: N layers, in a folder of its own). */
 sinter_status_t cli_synth_model(const char *name, char *out_dir, size_t cap, sinter_error_t *err);
 
 /* Writes `s` as a JSON string literal. */

@@ -17,7 +17,7 @@
 #include "runtime/session.h"
 
 static const char usage[] =
-    "usage: sinter bench --model DIR|FILE|--config bert-base|bert-large [--mode eager|compiled] "
+    "usage: sinter bench --model DIR|FILE|--config NAME [--mode eager|compiled] "
     "[--dtype f32|int8|bf16]\n"
     "                    [--batch B --seq S | --lengths lognormal|FILE] [--threads T]\n"
     "                    [--iters N] [--warmup N] [--json] [--breakdown] [--idle SECONDS]\n"
@@ -32,7 +32,10 @@ static const char usage[] =
     "FILE gives one length per line. --breakdown (compiled mode) prints where the\n"
     "time goes, per op kind. --idle SECONDS then sleeps that long with the session\n"
     "and its thread pool alive and reports the CPU time the process burnt meanwhile\n"
-    "(what an idle server costs). --peak only measures the peaks.\n\n"
+    "(what an idle server costs). --peak only measures the peaks.\n"
+    "--config NAME runs a model of random weights (written once under $TMPDIR):\n"
+    "bert-base, bert-large, or qwen3-0.6b (Qwen3-Embedding-0.6B's shape: 28 layers,\n"
+    "16 heads over 8 key/value heads of 128, hidden 1024, SwiGLU 3072).\n\n"
     "options:\n" CLI_COMMON_USAGE;
 
 /* Lengths for a batch: fixed, log-normal (seeded) or from a file. */

@@ -11,7 +11,7 @@
 #include "plot.h"
 
 static const char usage[] =
-    "usage: sinter profile --model DIR|FILE|--config bert-base|bert-large [--batches "
+    "usage: sinter profile --model DIR|FILE|--config NAME [--batches "
     "1,2,4,8,16,32]\n"
     "                      [--seqs 16,32,64,128,256] [--latency-budget MS]\n"
     "                      [--iters N] [--plot FILE.svg|FILE.png]\n\n"

@@ -1,7 +1,10 @@
-/* synth.c — synthetic BERT models for benchmarks: `--config bert-base` or
- * `--config bert-large` writes a Hugging Face folder (config.json and a
- * model.safetensors of random weights, fixed seed) under $TMPDIR once and
- * reuses it, so benchmarks need no downloaded weights. */
+/* synth.c — synthetic models for benchmarks: `--config bert-base`,
+ * `--config bert-large` or `--config qwen3-0.6b` writes a Hugging Face folder
+ * (config.json and a model.safetensors of random weights, fixed seed) under
+ * $TMPDIR once and reuses it, so benchmarks need no downloaded weights.
+ * SINTER_SYNTH_LAYERS=N (a test knob) overrides the layer count; such a folder
+ * gets its own name (sinter-synth-NAME-Nl), so it never stands in for the real
+ * shape. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,14 +17,21 @@
 #include "base/status.h"
 #include "cli.h"
 
+enum { SYNTH_BERT, SYNTH_QWEN3 };
+
 typedef struct synth_config {
   const char *name;
+  int family; /* SYNTH_BERT or SYNTH_QWEN3: tensor names and config.json */
   int hidden, layers, heads, intermediate;
+  int kv_heads, head_dim, vocab; /* Qwen3 only (BERT: heads of hidden / heads, VOCAB) */
 } synth_config_t;
 
 static const synth_config_t configs[] = {
-    {"bert-base", 768, 12, 12, 3072},
-    {"bert-large", 1024, 24, 16, 4096},
+    {"bert-base", SYNTH_BERT, 768, 12, 12, 3072, 0, 0, 0},
+    {"bert-large", SYNTH_BERT, 1024, 24, 16, 4096, 0, 0, 0},
+    /* Qwen3-Embedding-0.6B's encoder: 16 query heads over 8 key/value heads of
+     * 128 (so q_proj is 2048 wide, wider than hidden), SwiGLU of 3072. */
+    {"qwen3-0.6b", SYNTH_QWEN3, 1024, 28, 16, 3072, 8, 128, 151669},
 };
 
 #define VOCAB 30522
@@ -39,14 +49,38 @@ static int add(tensor_t *t, int n, int kind, int64_t d0, int64_t d1, const char 
   return n + 1;
 }
 
-static int list_tensors(const synth_config_t *c, tensor_t *t) {
+/* Qwen3Model's tensors as save_pretrained names them (tied embeddings: no
+ * lm_head). */
+static int list_qwen3_tensors(const synth_config_t *c, int layers, tensor_t *t) {
+  int n = 0, H = c->hidden, I = c->intermediate, Q = c->heads * c->head_dim,
+      KV = c->kv_heads * c->head_dim;
+  n = add(t, n, 0, c->vocab, H, "embed_tokens.weight%.0d", 0);
+  for (int l = 0; l < layers; l++) {
+    n = add(t, n, 1, H, 0, "layers.%d.input_layernorm.weight", l);
+    n = add(t, n, 0, Q, H, "layers.%d.self_attn.q_proj.weight", l);
+    n = add(t, n, 0, KV, H, "layers.%d.self_attn.k_proj.weight", l);
+    n = add(t, n, 0, KV, H, "layers.%d.self_attn.v_proj.weight", l);
+    n = add(t, n, 1, c->head_dim, 0, "layers.%d.self_attn.q_norm.weight", l);
+    n = add(t, n, 1, c->head_dim, 0, "layers.%d.self_attn.k_norm.weight", l);
+    n = add(t, n, 0, H, Q, "layers.%d.self_attn.o_proj.weight", l);
+    n = add(t, n, 1, H, 0, "layers.%d.post_attention_layernorm.weight", l);
+    n = add(t, n, 0, I, H, "layers.%d.mlp.gate_proj.weight", l);
+    n = add(t, n, 0, I, H, "layers.%d.mlp.up_proj.weight", l);
+    n = add(t, n, 0, H, I, "layers.%d.mlp.down_proj.weight", l);
+  }
+  n = add(t, n, 1, H, 0, "norm.weight%.0d", 0);
+  return n;
+}
+
+static int list_tensors(const synth_config_t *c, int layers, tensor_t *t) {
+  if (c->family == SYNTH_QWEN3) return list_qwen3_tensors(c, layers, t);
   int n = 0, H = c->hidden, I = c->intermediate;
   n = add(t, n, 0, VOCAB, H, "embeddings.word_embeddings.weight%.0d", 0);
   n = add(t, n, 0, POSITIONS, H, "embeddings.position_embeddings.weight%.0d", 0);
   n = add(t, n, 0, 2, H, "embeddings.token_type_embeddings.weight%.0d", 0);
   n = add(t, n, 1, H, 0, "embeddings.LayerNorm.weight%.0d", 0);
   n = add(t, n, 2, H, 0, "embeddings.LayerNorm.bias%.0d", 0);
-  for (int l = 0; l < c->layers; l++) {
+  for (int l = 0; l < layers; l++) {
     static const char *qkv[] = {"query", "key", "value"};
     for (int j = 0; j < 3; j++) {
       char fmt[96];
@@ -71,13 +105,28 @@ static int list_tensors(const synth_config_t *c, tensor_t *t) {
   return n;
 }
 
-static sinter_status_t write_folder(const synth_config_t *c, const char *dir, sinter_error_t *err) {
-  tensor_t *t = calloc(512, sizeof *t);
+/* Tensors one layer adds at most (BERT's 16) size the list; the cap keeps a
+ * mistyped override from writing terabytes. */
+#define MAX_LAYERS 128
+
+static sinter_status_t write_folder(const synth_config_t *c, int layers, const char *dir,
+                                    sinter_error_t *err) {
+  tensor_t *t = calloc(16 * MAX_LAYERS + 16, sizeof *t);
   if (!t) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "synthetic model");
-  int n = list_tensors(c, t);
+  int n = list_tensors(c, layers, t);
   /* Header JSON with data offsets; padded to 8 bytes like the Rust writer. */
-  size_t cap = 64 * 1024, len = 0;
+  /* One entry is at most ~200 bytes (a 96-byte name, two shapes, two offsets). */
+  size_t cap = (size_t)n * 256 + 64, len = 0;
   char *header = malloc(cap);
+  int64_t widest = 1;
+  for (int i = 0; i < n; i++) {
+    int64_t cols = t[i].d1 ? t[i].d1 : t[i].d0;
+    if (cols > widest) widest = cols;
+  }
+  if (!header) {
+    free(t);
+    return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "synthetic model header");
+  }
   uint64_t at = 0;
   len += (size_t)snprintf(header + len, cap - len, "{");
   for (int i = 0; i < n; i++) {
@@ -110,7 +159,7 @@ static sinter_status_t write_folder(const synth_config_t *c, const char *dir, si
   fwrite(&hlen, 8, 1, f);
   fwrite(header, 1, len, f);
   uint64_t rng = 0x853C49E6748FEA9Bull;
-  float *row = malloc(sizeof(float) * 4096);
+  float *row = malloc(sizeof(float) * (size_t)widest);
   for (int i = 0; i < n && row; i++) {
     int64_t rows = t[i].d1 ? t[i].d0 : 1, cols = t[i].d1 ? t[i].d1 : t[i].d0;
     for (int64_t r = 0; r < rows; r++) {
@@ -125,7 +174,7 @@ static sinter_status_t write_folder(const synth_config_t *c, const char *dir, si
       fwrite(row, sizeof(float), (size_t)cols, f);
     }
   }
-  if (!row || fclose(f) != 0) {
+  if (fclose(f) != 0 || !row) {
     st = sn_error_set(err, SINTER_ERR_IO, "%s: write failed", path);
     goto done;
   }
@@ -147,9 +196,23 @@ sinter_status_t cli_synth_model(const char *name, char *out_dir, size_t cap, sin
     if (!strcmp(name, configs[i].name)) c = &configs[i];
   if (!c)
     return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
-                        "unknown --config \"%s\" (bert-base, bert-large)", name);
+                        "unknown --config \"%s\" (bert-base, bert-large, qwen3-0.6b)", name);
+  int layers = c->layers;
+  const char *override = getenv("SINTER_SYNTH_LAYERS");
+  if (override && *override) {
+    char *end;
+    long v = strtol(override, &end, 10);
+    if (*end || v < 1 || v > MAX_LAYERS)
+      return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT,
+                          "SINTER_SYNTH_LAYERS=\"%s\": needs a layer count from 1 to %d", override,
+                          MAX_LAYERS);
+    layers = (int)v;
+  }
   const char *tmp = getenv("TMPDIR");
-  snprintf(out_dir, cap, "%s/sinter-synth-%s", tmp && *tmp ? tmp : "/tmp", name);
+  if (layers != c->layers)
+    snprintf(out_dir, cap, "%s/sinter-synth-%s-%dl", tmp && *tmp ? tmp : "/tmp", name, layers);
+  else
+    snprintf(out_dir, cap, "%s/sinter-synth-%s", tmp && *tmp ? tmp : "/tmp", name);
   char *weights = sn_path_join(out_dir, "model.safetensors");
   int ready = weights && sn_file_exists(weights);
   free(weights);
@@ -159,13 +222,24 @@ sinter_status_t cli_synth_model(const char *name, char *out_dir, size_t cap, sin
   FILE *f = cfg_path ? fopen(cfg_path, "w") : NULL;
   free(cfg_path);
   if (!f) return sn_error_set(err, SINTER_ERR_IO, "%s: cannot write config.json", out_dir);
-  fprintf(f,
-          "{\"model_type\": \"bert\", \"architectures\": [\"BertModel\"], \"vocab_size\": %d, "
-          "\"hidden_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
-          "\"intermediate_size\": %d, \"max_position_embeddings\": %d, \"type_vocab_size\": 2, "
-          "\"hidden_act\": \"gelu\", \"layer_norm_eps\": 1e-12}\n",
-          VOCAB, c->hidden, c->layers, c->heads, c->intermediate, POSITIONS);
+  if (c->family == SYNTH_QWEN3)
+    fprintf(f,
+            "{\"model_type\": \"qwen3\", \"architectures\": [\"Qwen3Model\"], \"vocab_size\": %d, "
+            "\"hidden_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
+            "\"num_key_value_heads\": %d, \"head_dim\": %d, \"intermediate_size\": %d, "
+            "\"hidden_act\": \"silu\", \"max_position_embeddings\": 32768, "
+            "\"rms_norm_eps\": 1e-06, \"rope_theta\": 1000000.0, \"attention_bias\": false, "
+            "\"use_sliding_window\": false, \"tie_word_embeddings\": true, "
+            "\"torch_dtype\": \"float32\"}\n",
+            c->vocab, c->hidden, layers, c->heads, c->kv_heads, c->head_dim, c->intermediate);
+  else
+    fprintf(f,
+            "{\"model_type\": \"bert\", \"architectures\": [\"BertModel\"], \"vocab_size\": %d, "
+            "\"hidden_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
+            "\"intermediate_size\": %d, \"max_position_embeddings\": %d, \"type_vocab_size\": 2, "
+            "\"hidden_act\": \"gelu\", \"layer_norm_eps\": 1e-12}\n",
+            VOCAB, c->hidden, layers, c->heads, c->intermediate, POSITIONS);
   fclose(f);
   fprintf(stderr, "sinter: writing synthetic %s weights to %s (once)\n", name, out_dir);
-  return write_folder(c, out_dir, err);
+  return write_folder(c, layers, out_dir, err);
 }
