@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """bench/make_family_models.py — base-sized checkpoints of the encoder families
 with random weights (fixed seed), for benchmarks: the shapes of roberta-base,
-xlm-roberta-base, mpnet-base (all-mpnet-base-v2), ModernBERT-base and
-Qwen3-0.6B (Qwen3-Embedding-0.6B's encoder), saved
+xlm-roberta-base, mpnet-base (all-mpnet-base-v2), ModernBERT-base,
+Qwen3-0.6B (Qwen3-Embedding-0.6B's encoder) and EmbeddingGemma-300m, saved
 with save_pretrained under DIR (default /tmp/sinter-families/NAME).
 Developer-run with the fixtures venv (torch, transformers); not CI.
 
@@ -36,6 +36,14 @@ SHAPES = {
         vocab_size=151669, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
         num_attention_heads=16, num_key_value_heads=8, head_dim=128,
         max_position_embeddings=32768, rms_norm_eps=1e-6, tie_word_embeddings=True)),
+    # google/embeddinggemma-300m's Gemma3TextModel: 24 layers, 3 heads over one
+    # key/value head of 256, hidden 768, GeGLU of 1152, bidirectional, sliding
+    # windows of 512 (257 each side) with a global layer every sixth.
+    "embeddinggemma-300m": lambda: transformers.Gemma3TextModel(transformers.Gemma3TextConfig(
+        vocab_size=262144, hidden_size=768, intermediate_size=1152, num_hidden_layers=24,
+        num_attention_heads=3, num_key_value_heads=1, head_dim=256, query_pre_attn_scalar=256,
+        max_position_embeddings=2048, rms_norm_eps=1e-6, sliding_window=512,
+        use_bidirectional_attention=True, attn_implementation="eager")),
 }
 
 
