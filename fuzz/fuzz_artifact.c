@@ -179,7 +179,7 @@ static void run_program(const uint8_t *data, size_t size) {
       volatile float sum = 0;
       for (size_t i = 0; i < out.total_tokens * out.hidden_size; i++)
         sum += out.last_hidden_state[i];
-      for (size_t i = 0; i < out.batch * out.hidden_size; i++) sum += out.embeddings[i];
+      for (size_t i = 0; i < out.batch * out.embedding_dim; i++) sum += out.embeddings[i];
       for (size_t i = 0; out.logits && i < out.batch * out.num_labels; i++)
         sum += out.logits[i] + out.scores[i];
       for (size_t i = 0; out.pooler_output && i < out.batch * out.hidden_size; i++)
