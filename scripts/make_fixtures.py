@@ -381,6 +381,20 @@ ROBERTA_LENGTHS = [[5, 12, 1, 16], [38], [3, 3, 7]]
 FAMILY_BASE = {}
 
 
+def family_base(name, cls, cfg, seed, lengths, low, with_types=False, **load_kw):
+    """A family's bare model as an encoder fixture: made with `seed`, saved,
+    its last_hidden_state and poolings recorded on batches of `lengths`
+    (ids from `low`), reloaded with from_pretrained and checked."""
+    torch.manual_seed(seed)
+    m = cls(cfg)
+    FAMILY_BASE[id(m)] = True
+    folder, inputs, cases = build(name, m, "base", seed, with_types=with_types, lengths=lengths,
+                                  low=low)
+    loaded = cls.from_pretrained(folder, **load_kw)
+    FAMILY_BASE[id(loaded)] = True
+    verify(name, "base", cls, folder, inputs, cases, loaded=loaded)
+
+
 def make_roberta_cls():
     torch.manual_seed(11)
     cfg = RobertaConfig(vocab_size=VOCAB, hidden_size=36, num_attention_heads=3,
@@ -401,13 +415,8 @@ def make_xlmr_base():
                            intermediate_size=44, num_hidden_layers=2, max_position_embeddings=32,
                            type_vocab_size=1, pad_token_id=1, layer_norm_eps=1e-5,
                            hidden_act="gelu_new")
-    m = XLMRobertaModel(cfg)
-    FAMILY_BASE[id(m)] = True
-    folder, inputs, cases = build("xlmr_base", m, "base", 12, with_types=False,
-                                  lengths=[[5, 12, 1, 16], [30], [3, 3, 7]], low=2)
-    loaded = XLMRobertaModel.from_pretrained(folder)
-    FAMILY_BASE[id(loaded)] = True
-    verify("xlmr_base", "base", XLMRobertaModel, folder, inputs, cases, loaded=loaded)
+    family_base("xlmr_base", XLMRobertaModel, cfg, 12,
+                [[5, 12, 1, 16], [30], [3, 3, 7]], 2)
 
 
 def make_camembert_mlm():
@@ -546,13 +555,8 @@ def make_mpnet_base():
     cfg = MPNetConfig(vocab_size=VOCAB, hidden_size=30, num_attention_heads=5,
                       intermediate_size=44, num_hidden_layers=2, max_position_embeddings=40,
                       pad_token_id=0, layer_norm_eps=1e-5, hidden_act="gelu_new")
-    m = MPNetModel(cfg)
-    FAMILY_BASE[id(m)] = True
-    folder, inputs, cases = build("mpnet_base", m, "base", 16, with_types=False,
-                                  lengths=[[5, 12, 1, 16], [38], [3, 3, 7]], low=2)
-    loaded = MPNetModel.from_pretrained(folder)
-    FAMILY_BASE[id(loaded)] = True
-    verify("mpnet_base", "base", MPNetModel, folder, inputs, cases, loaded=loaded)
+    family_base("mpnet_base", MPNetModel, cfg, 16,
+                [[5, 12, 1, 16], [38], [3, 3, 7]], 2)
 
 
 
@@ -837,13 +841,8 @@ def make_modernbert_base():
                            attention_bias=True, mlp_bias=True, norm_bias=True,
                            pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1,
                            sep_token_id=2)
-    m = ModernBertModel(cfg)
-    FAMILY_BASE[id(m)] = True
-    folder, inputs, cases = build("modernbert_base", m, "base", 18, with_types=False,
-                                  lengths=[[5, 12, 1, 16], [48], [3, 3, 30]], low=2)
-    loaded = ModernBertModel.from_pretrained(folder)
-    FAMILY_BASE[id(loaded)] = True
-    verify("modernbert_base", "base", ModernBertModel, folder, inputs, cases, loaded=loaded)
+    family_base("modernbert_base", ModernBertModel, cfg, 18,
+                [[5, 12, 1, 16], [48], [3, 3, 30]], 2)
 
 
 def make_modernbert_st():
@@ -870,13 +869,8 @@ def make_qwen3_base():
                       max_position_embeddings=64, rms_norm_eps=1e-5,
                       rope_parameters={"rope_type": "default", "rope_theta": 1000.0},
                       tie_word_embeddings=False, pad_token_id=0)
-    m = Qwen3Model(cfg)
-    FAMILY_BASE[id(m)] = True
-    folder, inputs, cases = build("qwen3_base", m, "base", 20, with_types=False,
-                                  lengths=[[5, 12, 1, 16], [64], [3, 3, 40]], low=1)
-    loaded = Qwen3Model.from_pretrained(folder)
-    FAMILY_BASE[id(loaded)] = True
-    verify("qwen3_base", "base", Qwen3Model, folder, inputs, cases, loaded=loaded)
+    family_base("qwen3_base", Qwen3Model, cfg, 20,
+                [[5, 12, 1, 16], [64], [3, 3, 40]], 1)
 
 
 def make_qwen3_st():
@@ -913,14 +907,8 @@ def gemma3_config(bidirectional, vocab=VOCAB, **kw):
 
 
 def gemma3_base_fixture(name, seed, bidirectional):
-    torch.manual_seed(seed)
-    m = Gemma3TextModel(gemma3_config(bidirectional))
-    FAMILY_BASE[id(m)] = True
-    folder, inputs, cases = build(name, m, "base", seed, with_types=False,
-                                  lengths=[[5, 12, 1, 16], [64], [3, 3, 40]], low=1)
-    loaded = Gemma3TextModel.from_pretrained(folder, attn_implementation="eager")
-    FAMILY_BASE[id(loaded)] = True
-    verify(name, "base", Gemma3TextModel, folder, inputs, cases, loaded=loaded)
+    family_base(name, Gemma3TextModel, gemma3_config(bidirectional), seed,
+                [[5, 12, 1, 16], [64], [3, 3, 40]], 1, attn_implementation="eager")
 
 
 def make_gemma3_base():
@@ -1365,13 +1353,8 @@ def make_deberta_base():
                          position_biased_input=True, position_buckets=-1,
                          max_relative_positions=12, pos_att_type=["c2p"], norm_rel_ebd="none",
                          layer_norm_eps=1e-5, hidden_act="gelu_new")
-    m = DebertaV2Model(cfg)
-    FAMILY_BASE[id(m)] = True
-    folder, inputs, cases = build("deberta_base", m, "base", 23, with_types=True,
-                                  lengths=[[5, 12, 1, 16], [38], [3, 3, 30]], low=1)
-    loaded = DebertaV2Model.from_pretrained(folder)
-    FAMILY_BASE[id(loaded)] = True
-    verify("deberta_base", "base", DebertaV2Model, folder, inputs, cases, loaded=loaded)
+    family_base("deberta_base", DebertaV2Model, cfg, 23,
+                [[5, 12, 1, 16], [38], [3, 3, 30]], 1, with_types=True)
 
 
 def make_deberta_st():
