@@ -114,6 +114,7 @@ typedef struct sinter_model_info {
   int32_t embedding_dim;  /* width of the sentence embedding: hidden_size, or the last
                              sentence-transformers Dense module's out_features */
   int32_t dense_modules;  /* how many Dense modules follow the pooling (0: none) */
+  int32_t causal;         /* 1: each token attends only to those before it (a decoder) */
 } sinter_model_info_t;
 
 /* The text of the folder's prompt `name` (config_sentence_transformers.json's

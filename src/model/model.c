@@ -675,6 +675,7 @@ void sinter_model_get_info(const sinter_model_t *m, sinter_model_info_t *out) {
   out->sliding_window = out->sliding_layers ? c->local_window : 0;
   out->head_dim = c->head_dim;
   out->num_kv_heads = c->num_kv_heads;
+  out->causal = c->causal;
   out->embedding_dim = sn_st_embedding_dim(&m->modules, c->hidden_size);
   out->dense_modules = m->modules.dense_count;
   out->has_mlm_head = m->has_mlm_head;

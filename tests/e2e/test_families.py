@@ -160,3 +160,15 @@ def test_server_default_prompt_name(tmp_path):
                            "--default-prompt-name", "passage"], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "SINTER_CACHE_DIR": str(tmp_path / "c")})
     assert proc.returncode != 0 and '"passage"' in proc.stderr and "no prompt" in proc.stderr
+
+
+def test_cli_info_states_the_attention():
+    """sinter info: the head size from the config, grouped-query heads, causal
+    or bidirectional, and the sliding windows as transformers masks them."""
+    out = run("info", "--model", MODELS / "gemma3_causal", check=0).stdout
+    assert "attention heads:  3 (head size 10)" in out and "key/value heads:  1" in out
+    assert "attention:        causal, 2 of 3 layers see 9 positions back" in out
+    out = run("info", "--model", MODELS / "gemma3_base", check=0).stdout
+    assert "attention:        bidirectional, 2 of 3 layers see 5 positions each side" in out
+    out = run("info", "--model", MODELS / "qwen3_base", check=0).stdout
+    assert "(head size 10)" in out and "attention:        causal\n" in out

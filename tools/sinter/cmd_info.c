@@ -35,8 +35,14 @@ int sn_cmd_info(int argc, char **argv) {
   printf("architecture:     %s\n", info.architecture);
   printf("layers:           %d\n", info.num_layers);
   printf("hidden size:      %d\n", info.hidden_size);
-  printf("attention heads:  %d (head size %d)\n", info.num_heads,
-         info.hidden_size / info.num_heads);
+  printf("attention heads:  %d (head size %d)\n", info.num_heads, info.head_dim);
+  if (info.num_kv_heads != info.num_heads)
+    printf("key/value heads:  %d (grouped-query attention)\n", info.num_kv_heads);
+  printf("attention:        %s", info.causal ? "causal" : "bidirectional");
+  if (info.sliding_layers)
+    printf(", %d of %d layers see %d positions %s", info.sliding_layers, info.num_layers,
+           info.sliding_window, info.causal ? "back" : "each side");
+  printf("\n");
   printf("intermediate:     %d\n", info.intermediate_size);
   printf("activation:       %s\n", info.hidden_act);
   printf("vocabulary:       %d\n", info.vocab_size);
