@@ -104,6 +104,7 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
   }
   sn_ir_graph_deinit(&c.plan);
   free(c.config_json);
+  sn_rerank_template_free(c.rerank);
   sn_config_deinit(&cfg);
   sn_file_unmap(&map);
   return st;
