@@ -21,7 +21,8 @@ Runs `Llama(embedding=True, pooling_type=LLAMA_POOLING_TYPE_LAST)` (last-token
 pooling, as Qwen3-Embedding) with n_threads = n_threads_batch = --threads, and feeds
 token ids, not text (the same ids as the other peers: common.padded_batch, without
 the padding), so tokenization never enters. --pack batch (default) puts every
-sequence of the batch into one llama_decode, each as its own sequence id, exactly as
+sequence of the batch into llama_decode calls of up to --n-batch tokens (default 512,
+llama-cpp-python's n_batch; 0: all in one), each as its own sequence id, exactly as
 Llama.embed does for a list of texts; --pack seq decodes one sequence per call.
 --cosine FILE instead prints the cosine of llama.cpp's embeddings to references: FILE
 is JSON, a list of {"input_ids": [...], "embedding": [...]} (a golden file's "cases":
@@ -227,8 +228,12 @@ def main():
     p.add_argument("--quant", default="f32", choices=["f32", "q8_0", "bf16", "f16"],
                    help="GGUF weight type (convert_hf_to_gguf.py --outtype)")
     p.add_argument("--pack", default="batch", choices=["batch", "seq"],
-                   help="batch: one llama_decode for the whole batch (as Llama.embed); "
-                        "seq: one per sequence")
+                   help="batch: sequences packed into decodes of up to --n-batch tokens (as "
+                        "Llama.embed); seq: one decode per sequence")
+    p.add_argument("--n-batch", type=int, default=512,
+                   help="tokens per llama_decode (n_ctx = n_batch = n_ubatch; raised to the "
+                        "longest sequence; 0: the whole batch in one decode). Default 512, "
+                        "llama-cpp-python's")
     p.add_argument("--flash-attn", action="store_true", help="llama.cpp's flash attention")
     p.add_argument("--cosine", help="JSON cases, or 'random' (the benchmark's ids): print "
                         "cosines to their references instead of timing")
@@ -246,7 +251,7 @@ def main():
     path, convert_s = gguf_path(args.model, args.quant)
     rss0 = rss_mb()
     t0 = time.perf_counter()
-    n_ctx = max(512, sum(lens) if args.pack == "batch" else max(lens))
+    n_ctx = max(args.n_batch or sum(lens), max(lens))
     n_ctx = (n_ctx + 255) // 256 * 256
     llm = open_model(path, n_ctx, args.threads, args.flash_attn)
     load_s = time.perf_counter() - t0
@@ -254,7 +259,7 @@ def main():
     first = time.perf_counter() - T_START
     times = time_runs(lambda: embed_ids(llm, seqs, args.pack), args.warmup, args.iters)
     report("llama.cpp" + ("" if args.quant == "f32" else "-" + args.quant), args.model, lens,
-           times, llama_cpp=llama_cpp.__version__, quant=args.quant, pack=args.pack,
+           times, llama_cpp=llama_cpp.__version__, quant=args.quant, pack=args.pack, n_batch=n_ctx,
            flash_attn=args.flash_attn, gguf_bytes=os.path.getsize(path), convert_s=convert_s,
            load_s=round(load_s, 3), rss_model_mb=round(rss_mb() - rss0, 1),
            maxrss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
