@@ -50,7 +50,7 @@ typedef struct sn_config {
   /* Rotary positions (ModernBERT): thetas of the global and the sliding-window
    * layers; 0: none (a position table). */
   float rope_theta_global, rope_theta_local;
-  int32_t local_window;                            /* sliding layers see |i - j| <= local_window */
+  int32_t local_window; /* sliding layers see |i - j| <= local_window */
   /* DeBERTa-v2's disentangled attention (relative_attention): rel_span rows of
    * relative embeddings per direction (position_buckets, else
    * max_relative_positions); 0: none. Distances i - j are log-bucketed with

@@ -43,9 +43,9 @@ typedef enum sn_cls_head {
 
 /* Where a layer normalises. */
 typedef enum sn_layer_layout {
-  SN_LAYOUT_POST_NORM = 0, /* BERT: x = norm(x + attn(x)); x = norm(x + ffn(x)) */
-  SN_LAYOUT_PRE_NORM = 1,  /* ModernBERT: x += attn(norm(x)); x += ffn(norm(x)); final norm;
-                              layer 0 has no attention norm when its weight is absent */
+  SN_LAYOUT_POST_NORM = 0,     /* BERT: x = norm(x + attn(x)); x = norm(x + ffn(x)) */
+  SN_LAYOUT_PRE_NORM = 1,      /* ModernBERT: x += attn(norm(x)); x += ffn(norm(x)); final norm;
+                                  layer 0 has no attention norm when its weight is absent */
   SN_LAYOUT_SANDWICH_NORM = 2, /* Gemma: x += norm'(attn(norm(x))); x += norm'(ffn(norm(x)));
                                   final norm (the primed norms are names.*_post_norm) */
 } sn_layer_layout_t;
@@ -73,13 +73,13 @@ typedef struct sn_family_names {
   const char *q_norm, *k_norm; /* per layer: RMSNorm of q's and k's heads (Qwen3), or NULL */
   const char *ffn_gate;        /* per layer: the gate linear of a gated block whose input
                                   half is ffn_in (SwiGLU: gate_proj, up_proj), or NULL */
-  const char *ffn_in, *ffn_out, *ffn_norm; /* per layer */
+  const char *ffn_in, *ffn_out, *ffn_norm;    /* per layer */
   const char *attn_post_norm, *ffn_post_norm; /* per layer: the norms on the attention's and the
                                                  feed-forward's outputs (sandwich layout) */
-  const char *pooler;                      /* NULL: the family has none */
-  const char *cls_dense, *cls_out;         /* the classification head's linears */
-  const char *cls_norm;                    /* its norm (SN_CLS_DENSE_ACT_NORM) */
-  const char *final_norm;                  /* after the layers (pre-norm), or NULL */
+  const char *pooler;                         /* NULL: the family has none */
+  const char *cls_dense, *cls_out;            /* the classification head's linears */
+  const char *cls_norm;                       /* its norm (SN_CLS_DENSE_ACT_NORM) */
+  const char *final_norm;                     /* after the layers (pre-norm), or NULL */
   const char *rel_bias; /* [config relative_buckets, heads] bucketed position biases shared by
                            the layers (MPNet); NULL: none */
   /* DeBERTa-v2: relative embeddings [2 rel_span, H] shared by the layers and
@@ -116,8 +116,8 @@ typedef struct sn_family {
   float norm_offset;
   /* 1: the word embeddings are multiplied by sqrt(hidden_size) (Gemma). */
   int scale_embeddings;
-  int causal;   /* 1: a decoder: each token sees the ones before it (the config's
-                   causal starts from this; a family's parse may change it) */
+  int causal; /* 1: a decoder: each token sees the ones before it (the config's
+                 causal starts from this; a family's parse may change it) */
   /* With names.rel_bias: relative positions (key - query) are bucketed into
    * rel_buckets (sn_ir_relative_bucket), log-spaced up to rel_max_distance. */
   int32_t rel_buckets, rel_max_distance;

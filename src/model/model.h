@@ -82,9 +82,9 @@ const char *sn_model_source(const sinter_model_t *model);
 
 /* The files of the folder the model was read from, relative to its source
  * folder: config.json, modules.json and the Pooling config it names, each
- * Dense module's config.json and model.safetensors, sentence_bert_config.json, the tokenizer files, the weight files (index and
- * shards). Exactly what the loader parsed, in a stable order: the content key
- * hashes these. None for a description. Index past the end: NULL. */
+ * Dense module's config.json and model.safetensors, sentence_bert_config.json, the tokenizer files,
+ * the weight files (index and shards). Exactly what the loader parsed, in a stable order: the
+ * content key hashes these. None for a description. Index past the end: NULL. */
 const char *sn_model_source_file(const sinter_model_t *model, size_t index);
 
 /* The parsed config, the sentence-transformers modules (borrowed). */

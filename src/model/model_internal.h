@@ -34,7 +34,7 @@ struct sinter_model {
   sn_strlist_t prompt_names, prompt_texts;
   char *default_prompt;
   int has_mlm_head; /* 1: the folder's weights hold a complete masked-LM head (SPLADE) */
-  sn_rerank_template_t *rerank; /* rerank_template.json (rerank.c), or NULL */
+  sn_rerank_template_t *rerank;     /* rerank_template.json (rerank.c), or NULL */
   pthread_mutex_t materialize_lock; /* sn_model_materialize */
   int materialized;                 /* 1: no weight is pending */
 };

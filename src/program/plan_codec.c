@@ -149,8 +149,7 @@ sinter_status_t sn_plan_decode(const unsigned char *data, size_t size, const uns
         n->num_inputs > SN_IR_MAX_INPUTS || n->shape.rank < 1 || n->shape.rank > SN_IR_MAX_RANK ||
         n->dtype > SN_IR_I32 ||
         (n->op == SN_OP_INPUT && n->input != SN_INPUT_IDS && n->input != SN_INPUT_TYPE_IDS) ||
-        (n->op == SN_OP_POOL &&
-         (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_SPLADE)) ||
+        (n->op == SN_OP_POOL && (n->pool < SINTER_POOL_CLS || n->pool > SINTER_POOL_SPLADE)) ||
         (n->op == SN_OP_LINEAR && (n->act < SN_ACT_NONE || n->act > SN_ACT_TANH)) ||
         (n->op == SN_OP_GLU && (n->act <= SN_ACT_NONE || n->act > SN_ACT_SILU)) ||
         (n->int8 != 0 && (n->op != SN_OP_LINEAR || n->int8 != 1)))

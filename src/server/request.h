@@ -21,7 +21,7 @@ typedef enum sn_op {
   SN_OP_RERANK,    /* a query against documents through a cross-encoder */
   SN_OP_TOKENIZE,
   SN_OP_DECODE,
-  SN_OP_BY_MODEL, /* KServe, TorchServe: classify on a classifier, else embed */
+  SN_OP_BY_MODEL,     /* KServe, TorchServe: classify on a classifier, else embed */
   SN_OP_EMBED_SPARSE, /* SPLADE vectors (TEI's /embed_sparse) of a program compiled with them */
 } sn_op_t;
 
