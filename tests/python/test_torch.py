@@ -264,7 +264,19 @@ def test_qwen3_model(served):
                                    num_hidden_layers=2, num_attention_heads=4,
                                    num_key_value_heads=2, head_dim=10, max_position_embeddings=64,
                                    rms_norm_eps=1e-5, pad_token_id=0, use_cache=False)
-    check_lowered(transformers.Qwen3Model(cfg).eval(), ((1, 1), (3, 11), (2, 40)), served)
+    m = transformers.Qwen3Model(cfg).eval()
+    c = check_lowered(m, ((1, 1), (3, 11), (2, 40)), served)
+    # Left padding, as Qwen3-Embedding's usage code pads: runs on PyTorch
+    # (sinter packs right-padded rows only), still exact.
+    served.clear()
+    ids, mask = inputs(3, 12)
+    mask[:] = 1
+    mask[1, :4] = 0
+    mask[2, :9] = 0
+    with torch.no_grad():
+        want, got = m(input_ids=ids, attention_mask=mask), c(input_ids=ids, attention_mask=mask)
+    assert close(want.last_hidden_state, got.last_hidden_state, mask.bool())
+    assert served == [False]
 
 
 @pytest.mark.parametrize("bidirectional", [True, False])
