@@ -8,7 +8,11 @@
  * deschedules delays only the tile it holds: the others take the rest, and
  * the caller waits for tiles, never for a worker to arrive at a barrier.
  * Between regions a worker spins for a bounded time (per pool), then sleeps
- * on a condition variable: an idle pool uses no CPU.
+ * on a condition variable: an idle pool uses no CPU. Two answers to a host
+ * that is not quiet (threadpool.c says how): workers linger through the
+ * gaps between runs when those are short (a bounded, learnt spin), and a
+ * worker that holds a tile without getting a CPU is benched for a while, so
+ * that the caller stops waiting for it.
  *
  * The model is XNNPACK's pthreadpool and ggml's threadpool, on the one
  * primitive the kernels need: run fn(ctx, tile, worker) for every tile.
@@ -29,14 +33,20 @@ typedef void (*sn_threadpool_task_fn)(void *ctx, size_t tile, int worker);
 
 /* Default bounded spin of an idle worker before it sleeps, microseconds. */
 #define SN_THREADPOOL_DEFAULT_SPIN_US 200
+/* Default cap on the learnt linger through the gaps between runs, µs: gaps
+ * of up to 100 ms are bridged by spinning (a service's requests at 10/s and
+ * more), longer ones are slept through. */
+#define SN_THREADPOOL_DEFAULT_LINGER_MAX_US 100000
 
 /* Creates a pool of `threads` threads in all (the caller of sn_threadpool_run is
  * one of them: threads - 1 workers are started; threads <= 1 starts none).
  * `spin_us` (< 0: the default) bounds how long an idle worker spins before
- * it sleeps. *out is owned by the caller (sn_threadpool_destroy). Errors:
- * OUT_OF_MEMORY, IO when a thread cannot start. */
-sinter_status_t sn_threadpool_create(int threads, int spin_us, sn_threadpool_t **out,
-                                     sinter_error_t *err);
+ * it sleeps; `linger_max_us` (< 0: the default; 0: never linger) caps the
+ * spin through the gaps between runs that the pool learns. *out is owned by
+ * the caller (sn_threadpool_destroy). Errors: OUT_OF_MEMORY, IO when a
+ * thread cannot start. */
+sinter_status_t sn_threadpool_create(int threads, int spin_us, int linger_max_us,
+                                     sn_threadpool_t **out, sinter_error_t *err);
 
 /* Stops and joins the workers. No region may be running. NULL allowed. */
 void sn_threadpool_destroy(sn_threadpool_t *pool);
@@ -50,6 +60,10 @@ int sn_threadpool_threads(const sn_threadpool_t *pool);
  * or has one thread, when there is one tile, or when called from inside a
  * task (nesting). Thread-safe. */
 void sn_threadpool_run(sn_threadpool_t *pool, size_t tiles, sn_threadpool_task_fn fn, void *ctx);
+
+/* How many workers are benched now (they hold back no region: see
+ * threadpool.c); 0 for a NULL pool. For tests and diagnostics. */
+int sn_threadpool_benched(const sn_threadpool_t *pool);
 
 /* A range of items, [begin, end), of a parallel loop. */
 typedef void (*sn_threadpool_range_fn)(void *ctx, int64_t begin, int64_t end);

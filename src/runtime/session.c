@@ -65,14 +65,17 @@ static sinter_status_t session_new(const sinter_model_t *model, int threads, sin
   s->config = sn_model_config(model);
   s->modules = sn_model_modules(model);
   s->threads = threads > 0 ? threads : sn_cpus_available();
-  /* SINTER_SPIN_US: how long an idle worker spins before it sleeps (200 µs
-   * by default). On a VM whose idle vCPU the host deschedules, a worker woken
-   * from sleep can take 30 µs to 3.5 ms to run (measured, bench/RESULTS.md
-   * "Idle gaps"); a spin that outlasts the gaps between requests avoids it,
-   * at the cost of that spinning. */
-  const char *spin = getenv("SINTER_SPIN_US");
+  /* Tuning knobs of the pool, for measurement (bench/idle_gaps.py,
+   * bench/conditions.sh): SINTER_SPIN_US, how long an idle worker spins
+   * before it sleeps (200 µs by default), and SINTER_LINGER_MAX_US, the cap
+   * on the spin through the gaps between runs that the pool learns (100 ms
+   * by default; 0: never). On a VM whose idle vCPU the host deschedules, a
+   * worker woken from sleep can take 30 µs to 3.5 ms to run (bench/RESULTS.md
+   * "Idle gaps"). */
+  const char *spin = getenv("SINTER_SPIN_US"), *linger = getenv("SINTER_LINGER_MAX_US");
   int spin_us = spin && *spin ? atoi(spin) : -1;
-  if (sn_threadpool_create(s->threads, spin_us, &s->pool, err)) {
+  int linger_us = linger && *linger ? atoi(linger) : -1;
+  if (sn_threadpool_create(s->threads, spin_us, linger_us, &s->pool, err)) {
     free(s);
     return err->status;
   }

@@ -10,7 +10,8 @@
 static void test_quota_parsing(void) {
   SN_CHECK(sn_cpus_parse_cpu_max("max 100000\n") == 0);
   SN_CHECK(sn_cpus_parse_cpu_max("200000 100000\n") == 2);
-  SN_CHECK(sn_cpus_parse_cpu_max("150000 100000") == 2); /* 1.5 CPUs: round up */
+  SN_CHECK(sn_cpus_parse_cpu_max("150000 100000") == 1); /* 1.5 CPUs: round down */
+  SN_CHECK(sn_cpus_parse_cpu_max("250000 100000") == 2);
   SN_CHECK(sn_cpus_parse_cpu_max("50000 100000") == 1);
   SN_CHECK(sn_cpus_parse_cpu_max("") == 0);
   SN_CHECK(sn_cpus_parse_cpu_max("garbage") == 0);

@@ -334,7 +334,7 @@ int main(void) {
   /* Three threads: the parallel paths, with shares that do not divide evenly. */
   sinter_error_t err;
   sn_threadpool_t *pool = NULL;
-  if (sn_threadpool_create(3, -1, &pool, &err)) return 1;
+  if (sn_threadpool_create(3, -1, -1, &pool, &err)) return 1;
   sn_threadpool_set_current(pool);
   SN_RUN(test_bf16_conversion);
   SN_RUN(test_pack_layout);

@@ -34,7 +34,7 @@ static void test_every_tile_once(void) {
   sinter_error_t err;
   for (int threads = 1; threads <= 4; threads++) {
     sn_threadpool_t *p = NULL;
-    SN_CHECK_OK(sn_threadpool_create(threads, 0, &p, &err), &err);
+    SN_CHECK_OK(sn_threadpool_create(threads, 0, -1, &p, &err), &err);
     SN_CHECK(sn_threadpool_threads(p) == threads);
     for (int round = 0; round < 300; round++) {
       size_t tiles = (size_t)(round * 37 % 700);
@@ -74,7 +74,7 @@ static void outer_tile(void *ctx, size_t tile, int worker) {
 static void test_nested_regions_run_inline(void) {
   sinter_error_t err;
   sn_threadpool_t *p = NULL;
-  SN_CHECK_OK(sn_threadpool_create(3, -1, &p, &err), &err);
+  SN_CHECK_OK(sn_threadpool_create(3, -1, -1, &p, &err), &err);
   nested_t n = {p, 0};
   sn_threadpool_run(p, 7, outer_tile, &n);
   SN_CHECK(atomic_load(&n.inner) == 35);
@@ -102,7 +102,7 @@ static void *many_regions(void *arg) {
 static void test_concurrent_callers_share_a_pool(void) {
   sinter_error_t err;
   sn_threadpool_t *p = NULL;
-  SN_CHECK_OK(sn_threadpool_create(2, 20, &p, &err), &err);
+  SN_CHECK_OK(sn_threadpool_create(2, 20, -1, &p, &err), &err);
   pthread_t t[3];
   caller_t c[3];
   for (int i = 0; i < 3; i++) {
@@ -145,8 +145,8 @@ static void *block_one_pool(void *arg) {
 static void test_a_blocked_worker_blocks_no_other_session(void) {
   sinter_error_t err;
   sn_threadpool_t *a = NULL, *b = NULL;
-  SN_CHECK_OK(sn_threadpool_create(2, 0, &a, &err), &err);
-  SN_CHECK_OK(sn_threadpool_create(2, 0, &b, &err), &err);
+  SN_CHECK_OK(sn_threadpool_create(2, 0, -1, &a, &err), &err);
+  SN_CHECK_OK(sn_threadpool_create(2, 0, -1, &b, &err), &err);
   blocked_t slow = {a, 0};
   pthread_t t;
   pthread_create(&t, NULL, block_one_pool, &slow);
@@ -166,7 +166,7 @@ static void test_a_blocked_worker_blocks_no_other_session(void) {
 static void test_an_idle_pool_sleeps(void) {
   sinter_error_t err;
   sn_threadpool_t *p = NULL;
-  SN_CHECK_OK(sn_threadpool_create(4, 100, &p, &err), &err);
+  SN_CHECK_OK(sn_threadpool_create(4, 100, -1, &p, &err), &err);
   free(run_counted(p, 64));
   usleep(20 * 1000); /* past the spin */
   struct timespec c0, c1;
@@ -182,10 +182,100 @@ static void test_an_idle_pool_sleeps(void) {
   sn_threadpool_destroy(p);
 }
 
+typedef struct stall {
+  _Atomic int worker_tiles;
+  int busy; /* the worker's first tile: 1 computes for 60 ms, 0 sleeps for 60 ms */
+} stall_t;
+
+static void stall_tile(void *ctx, size_t tile, int worker) {
+  (void)tile;
+  stall_t *s = ctx;
+  if (!worker) { /* the caller's tiles take 20 us: the region lasts for the worker to join */
+    double until = now() + 20e-6;
+    while (now() < until) {
+    }
+    return;
+  }
+  if (atomic_fetch_add(&s->worker_tiles, 1)) return;
+  if (!s->busy) {
+    usleep(60 * 1000);
+    return;
+  }
+  double until = now() + 0.06;
+  while (now() < until) {
+  }
+}
+
+/* A worker that holds a tile without running (here: asleep; in production:
+ * its CPU taken by another process) is benched, and the regions after it run
+ * without waiting for it; a worker that computes through a long tile is not.
+ * The bench ends: the worker takes tiles again. */
+static void test_a_worker_without_a_cpu_is_benched(void) {
+  sinter_error_t err;
+  sn_threadpool_t *p = NULL;
+  SN_CHECK_OK(sn_threadpool_create(2, 1000, 0, &p, &err), &err);
+  /* Until the worker takes a tile of a region (it may wake late). */
+  stall_t asleep = {0, 0};
+  for (int r = 0; r < 300 && !atomic_load(&asleep.worker_tiles); r++)
+    sn_threadpool_run(p, 64, stall_tile, &asleep);
+  SN_CHECK(atomic_load(&asleep.worker_tiles) > 0);
+  SN_CHECK_MSG(sn_threadpool_benched(p) == 1, "a worker asleep in its tile was not benched");
+  counts_t *c = run_counted(p, 64);
+  SN_CHECK_MSG(sn_threadpool_benched(p) == 0 || atomic_load(&c->workers_seen[1]) == 0,
+               "a benched worker took tiles");
+  free(c);
+  /* The bench (10 ms the first time) ends and the worker comes back. */
+  int back = 0;
+  for (int r = 0; r < 400 && !back; r++) {
+    usleep(1000);
+    c = run_counted(p, 64);
+    back = atomic_load(&c->workers_seen[1]) > 0;
+    free(c);
+  }
+  SN_CHECK_MSG(back, "the worker took no tile in 400 regions after its bench");
+  sn_threadpool_destroy(p);
+
+  /* A computing worker: its CPU clock moves. On a loaded machine it may lose
+   * its CPU for a while, so three tries; a bench in all three is a fault. */
+  int never_benched = 0;
+  for (int attempt = 0; attempt < 3 && !never_benched; attempt++) {
+    SN_CHECK_OK(sn_threadpool_create(2, 1000, 0, &p, &err), &err);
+    stall_t busy = {0, 1};
+    for (int r = 0; r < 300 && !atomic_load(&busy.worker_tiles); r++)
+      sn_threadpool_run(p, 64, stall_tile, &busy);
+    never_benched = sn_threadpool_benched(p) == 0;
+    sn_threadpool_destroy(p);
+  }
+  SN_CHECK_MSG(never_benched, "a worker computing a long tile was benched three times");
+}
+
+/* The linger is learnt from the gaps between runs and bounded: after short
+ * gaps the workers spin through the next one, then sleep once it is past. */
+static void test_linger_is_bounded(void) {
+  sinter_error_t err;
+  sn_threadpool_t *p = NULL;
+  SN_CHECK_OK(sn_threadpool_create(2, 50, 30 * 1000, &p, &err), &err);
+  for (int r = 0; r < 12; r++) { /* gaps of 5 ms: a linger of about 6 ms */
+    usleep(5 * 1000);
+    free(run_counted(p, 16));
+  }
+  struct timespec c0, c1;
+  usleep(40 * 1000); /* past any linger */
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+  usleep(200 * 1000);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+  double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+  SN_CHECK_MSG(cpu < 0.02, "a pool past its linger used %.3f s of CPU in 0.2 s", cpu);
+  counts_t *c = run_counted(p, 100);
+  for (size_t t = 0; t < 100; t++) SN_CHECK(atomic_load(&c->hits[t]) == 1);
+  free(c);
+  sn_threadpool_destroy(p);
+}
+
 static void test_current_pool_is_per_thread(void) {
   sinter_error_t err;
   sn_threadpool_t *p = NULL;
-  SN_CHECK_OK(sn_threadpool_create(2, -1, &p, &err), &err);
+  SN_CHECK_OK(sn_threadpool_create(2, -1, -1, &p, &err), &err);
   SN_CHECK(sn_threadpool_current() == NULL);
   sn_threadpool_t *old = sn_threadpool_set_current(p);
   SN_CHECK(old == NULL && sn_threadpool_current() == p);
@@ -200,5 +290,7 @@ int main(void) {
   SN_RUN(test_a_blocked_worker_blocks_no_other_session);
   SN_RUN(test_an_idle_pool_sleeps);
   SN_RUN(test_current_pool_is_per_thread);
+  SN_RUN(test_a_worker_without_a_cpu_is_benched);
+  SN_RUN(test_linger_is_bounded);
   return SN_TEST_REPORT();
 }
