@@ -1377,6 +1377,93 @@ def make_deberta_st():
 FAMILY_FIXTURES += (make_deberta_cls, make_deberta_base, make_deberta_st)
 
 
+# SPLADE from ModernBERT and DeBERTa-v2 masked-LM heads.
+def make_modernbert_mlm():
+    """ModernBertForMaskedLM as released (no dense or norm bias, decoder bias,
+    decoder tied), a classifier_activation (relu) other than the hidden one,
+    head size 12, windows of 4 keys each side, inputs up to 64 tokens."""
+    from transformers import ModernBertForMaskedLM
+    torch.manual_seed(33)
+    cfg = ModernBertConfig(vocab_size=VOCAB, hidden_size=36, num_attention_heads=3,
+                           intermediate_size=40, num_hidden_layers=3, max_position_embeddings=64,
+                           global_attn_every_n_layers=2, local_attention=8, norm_eps=1e-6,
+                           hidden_activation="gelu", classifier_activation="relu",
+                           pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1,
+                           sep_token_id=2)
+    m = ModernBertForMaskedLM(cfg)
+    folder, inputs, cases = build("modernbert_mlm", m, "rmlm", 33, with_types=False,
+                                  lengths=MODERNBERT_LENGTHS, low=2)
+    verify("modernbert_mlm", "rmlm", ModernBertForMaskedLM, folder, inputs, cases)
+
+
+def make_modernbert_mlm_bias():
+    """ModernBertForMaskedLM with the other choices: a dense and norm bias
+    (classifier_bias, norm_bias), no decoder bias, an untied decoder
+    (decoder.weight stored), gelu_new in the head, head size 10."""
+    from transformers import ModernBertForMaskedLM
+    torch.manual_seed(34)
+    cfg = ModernBertConfig(vocab_size=VOCAB, hidden_size=30, num_attention_heads=3,
+                           intermediate_size=22, num_hidden_layers=2, max_position_embeddings=48,
+                           global_attn_every_n_layers=2, local_attention=6, norm_eps=1e-5,
+                           hidden_activation="gelu", classifier_activation="gelu_new",
+                           classifier_bias=True, norm_bias=True, decoder_bias=False,
+                           tie_word_embeddings=False, pad_token_id=0, bos_token_id=1,
+                           eos_token_id=2, cls_token_id=1, sep_token_id=2)
+    m = ModernBertForMaskedLM(cfg)
+    folder, inputs, cases = build("modernbert_mlm_bias", m, "rmlm", 34, with_types=False,
+                                  lengths=[[5, 12, 1, 16], [48], [3, 3, 30]], low=2)
+    verify("modernbert_mlm_bias", "rmlm", ModernBertForMaskedLM, folder, inputs, cases)
+
+
+def make_deberta_mlm():
+    """DebertaV2ForMaskedLM (legacy head, transformers' default:
+    cls.predictions.*) shaped as DeBERTa-v3: no absolute positions, c2p and
+    p2c over 8 buckets, gelu_new, eps 1e-6."""
+    from transformers import DebertaV2ForMaskedLM
+    torch.manual_seed(35)
+    cfg = deberta_config(hidden_size=36, num_attention_heads=3, intermediate_size=52,
+                         num_hidden_layers=2, max_position_embeddings=64, type_vocab_size=0,
+                         position_biased_input=False, position_buckets=8,
+                         max_relative_positions=16, pos_att_type=["p2c", "c2p"],
+                         norm_rel_ebd="layer_norm", layer_norm_eps=1e-6, hidden_act="gelu_new")
+    m = DebertaV2ForMaskedLM(cfg)
+    folder, inputs, cases = build("deberta_mlm", m, "rmlm", 35, with_types=False,
+                                  lengths=DEBERTA_LENGTHS, low=1)
+    verify("deberta_mlm", "rmlm", DebertaV2ForMaskedLM, folder, inputs, cases)
+
+
+def make_deberta_mlm_v3():
+    """DebertaV2ForMaskedLM with legacy false (lm_predictions.lm_head.*, as
+    the original DeBERTa-v3 checkpoints name it), DeBERTa-v2 style: absolute
+    positions and two token types, head size 10, relu."""
+    from transformers import DebertaV2ForMaskedLM
+    torch.manual_seed(36)
+    cfg = deberta_config(hidden_size=30, num_attention_heads=3, intermediate_size=44,
+                         num_hidden_layers=2, max_position_embeddings=64, type_vocab_size=2,
+                         position_biased_input=True, position_buckets=8,
+                         max_relative_positions=16, pos_att_type=["c2p", "p2c"],
+                         norm_rel_ebd="layer_norm", layer_norm_eps=1e-5, hidden_act="relu",
+                         legacy=False)
+    m = DebertaV2ForMaskedLM(cfg)
+    folder, inputs, cases = build("deberta_mlm_v3", m, "rmlm", 36, with_types=True,
+                                  lengths=DEBERTA_LENGTHS, low=1)
+    verify("deberta_mlm_v3", "rmlm", DebertaV2ForMaskedLM, folder, inputs, cases)
+
+
+def make_family_splade_golden():
+    """SPLADE goldens of the ModernBERT and DeBERTa-v2 MLM fixtures."""
+    from transformers import DebertaV2ForMaskedLM, ModernBertForMaskedLM
+    for name, cls in (("modernbert_mlm", ModernBertForMaskedLM),
+                      ("modernbert_mlm_bias", ModernBertForMaskedLM),
+                      ("deberta_mlm", DebertaV2ForMaskedLM),
+                      ("deberta_mlm_v3", DebertaV2ForMaskedLM)):
+        splade_golden(name, cls)
+
+
+FAMILY_FIXTURES += (make_modernbert_mlm, make_modernbert_mlm_bias, make_deberta_mlm,
+                    make_deberta_mlm_v3, make_family_splade_golden)
+
+
 def make_bert_dense_st():
     """A sentence-transformers folder with two Dense modules on a small
     BertModel (with the XLM-R style tokenizer): mean pooling (32), Dense

@@ -81,15 +81,20 @@ static void sparse_head(sn_ir_graph_t *g, const sinter_model_t *model, const sn_
     }
     return;
   }
-  sn_activation_t act = c->family->mlm_gelu ? SN_ACT_GELU : c->activation;
+  sn_activation_t act = c->family->mlm_classifier_act ? c->classifier_activation
+                        : c->family->mlm_gelu         ? SN_ACT_GELU
+                                                      : c->activation;
   int32_t x = sn_ir_activation(g, act, sn_ir_linear(g, model, h, nm->mlm_dense));
   x = sn_ir_model_layernorm(g, model, x, nm->mlm_norm, c->layer_norm_eps);
   char wname[200];
   snprintf(wname, sizeof wname, "%s.weight", nm->mlm_decoder);
   int32_t w = sn_model_weight(model, wname) ? sn_ir_model_weight(g, model, "%s", wname)
                                             : sn_ir_model_weight(g, model, "%s", nm->word);
-  int32_t logits = sn_ir_binary(g, SN_OP_ADD, sn_ir_matmul(g, x, w, 1),
-                                sn_ir_model_weight(g, model, "%s", nm->mlm_bias));
+  /* Without a vocabulary bias (ModernBERT's decoder_bias false), zeros keep
+   * the linear's matmul + add shape the compiler packs. */
+  int32_t bias = c->mlm_decoder_bias ? sn_ir_model_weight(g, model, "%s", nm->mlm_bias)
+                                     : sn_ir_zeros(g, nm->mlm_bias, c->vocab_size);
+  int32_t logits = sn_ir_binary(g, SN_OP_ADD, sn_ir_matmul(g, x, w, 1), bias);
   sn_ir_mark_output(g, "sparse", sn_ir_pool(g, logits, mask, SINTER_POOL_SPLADE));
 }
 

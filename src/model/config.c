@@ -288,6 +288,7 @@ sinter_status_t sn_config_parse(const char *json, size_t size, const char *path,
   }
   /* The BERT families have every bias; a family without some says so. */
   out->attention_bias = out->mlp_bias = out->norm_bias = out->classifier_bias = 1;
+  out->mlm_dense_bias = out->mlm_norm_bias = out->mlm_decoder_bias = 1;
   out->causal = out->family->causal;
   st = out->family->parse(root, out, path, err);
   if (st) goto done;

@@ -72,6 +72,10 @@ typedef struct sn_config {
   unsigned char layer_local[SN_CONFIG_MAX_LAYERS]; /* 1: layer i is a sliding-window layer */
   /* Which of a family's optional biases the checkpoint has. */
   int attention_bias, mlp_bias, norm_bias, classifier_bias;
+  /* The masked-LM head's biases (its dense, its norm, the vocabulary's):
+   * all there unless the family's parse says otherwise (ModernBERT:
+   * classifier_bias, norm_bias, decoder_bias). */
+  int mlm_dense_bias, mlm_norm_bias, mlm_decoder_bias;
   sinter_pooling_t classifier_pooling; /* the classification head's input: CLS or MEAN */
   sn_activation_t classifier_activation;
   sn_activation_t activation;

@@ -130,6 +130,15 @@ typedef struct sn_family {
   /* The MLM head's activation: 1: GELU whatever the config says (RoBERTa's
    * and MPNet's lm_head); 0: the config's hidden activation (BERT, DistilBERT). */
   int mlm_gelu;
+  /* 1: the MLM head's activation is the config's classifier_activation
+   * (ModernBertPredictionHead, which the classifier shares); overrides
+   * mlm_gelu. Which of its biases exist is the config's (sn_config_t.mlm_*_bias). */
+  int mlm_classifier_act;
+  /* Stored names another version of the family's code gives its tensors:
+   * pairs {stored prefix, canonical prefix} (the family prefix removed
+   * first), NULL-terminated, e.g. DeBERTa-v2's lm_predictions.lm_head.* (its
+   * ForMaskedLM with legacy false) for cls.predictions.*. */
+  const char *const *aliases;
 } sn_family_t;
 
 /* The family whose model_types holds `model_type`, or NULL. */

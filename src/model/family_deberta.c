@@ -19,7 +19,11 @@
  * embedding_size or attention_head_size other than the hidden sizes, token
  * types without absolute positions, terms other than c2p and p2c. The
  * embeddings' multiplication by the attention mask only changes padding rows,
- * which no output reads, so the graph leaves it out. */
+ * which no output reads, so the graph leaves it out.
+ *
+ * A DebertaV2ForMaskedLM's head gives SPLADE output: cls.predictions.*
+ * (legacy, transformers' default) or lm_predictions.lm_head.* (legacy
+ * false), read under one set of names (aliases below). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -215,6 +219,17 @@ static const sn_family_arch_t archs[] = {
 static const char *const unused[] = {"cls.", "lm_predictions.", "mask_predictions.",
                                      "embeddings.position_embeddings.", NULL};
 
+/* DebertaV2ForMaskedLM with legacy false (and the original DeBERTa-v3
+ * checkpoints) store the same head as lm_predictions.lm_head.{dense,
+ * LayerNorm, bias}, the decoder being the word table either way. */
+static const char *const aliases[] = {"lm_predictions.lm_head.dense.",
+                                      "cls.predictions.transform.dense.",
+                                      "lm_predictions.lm_head.LayerNorm.",
+                                      "cls.predictions.transform.LayerNorm.",
+                                      "lm_predictions.lm_head.bias",
+                                      "cls.predictions.bias",
+                                      NULL};
+
 const sn_family_t sn_family_deberta = {
     .name = "deberta-v2",
     .model_types = model_types,
@@ -240,10 +255,17 @@ const sn_family_t sn_family_deberta = {
             .cls_out = "classifier",
             .rel_embeddings = "encoder.rel_embeddings.weight",
             .rel_norm = "encoder.LayerNorm",
+            /* DebertaV2ForMaskedLM (legacy, the default): transform dense,
+             * hidden_act, LayerNorm, the decoder tied to the word table */
+            .mlm_dense = "cls.predictions.transform.dense",
+            .mlm_norm = "cls.predictions.transform.LayerNorm",
+            .mlm_decoder = "cls.predictions.decoder",
+            .mlm_bias = "cls.predictions.bias",
         },
     .positions = SN_POSITIONS_FROM_ZERO,
     .cls_head = SN_CLS_DENSE_ACT_NORM,
     .unused = unused,
+    .aliases = aliases,
     .int8_refusal =
         "int8 is not yet measured on a real DeBERTa-v2/v3 checkpoint (sinter requires "
         "a cosine to fp32 of 0.998); use --dtype bf16 or f32",

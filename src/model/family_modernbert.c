@@ -7,7 +7,9 @@
  * sliding-window ones, a GeGLU feed-forward block (Wi gives input and gate),
  * optional biases (attention_bias, mlp_bias, norm_bias: off in the released
  * checkpoints), a final norm; the classifier pools the first token or the
- * mean (classifier_pooling), then dense, activation, norm, classifier.
+ * mean (classifier_pooling), then dense, activation, norm, classifier. A
+ * ModernBertForMaskedLM's head (head.dense, classifier_activation, head.norm,
+ * the decoder tied to the word table, decoder_bias) gives SPLADE output.
  *
  * Which layers slide: `layer_types` when the config has it (transformers
  * 5), else every layer but each global_attn_every_n_layers-th (older
@@ -62,6 +64,11 @@ static sinter_status_t parse(const cJSON *root, sn_config_t *c, const char *labe
   SN_TRY(sn_json_get_bool(root, "mlp_bias", 0, label, &c->mlp_bias, err));
   SN_TRY(sn_json_get_bool(root, "norm_bias", 0, label, &c->norm_bias, err));
   SN_TRY(sn_json_get_bool(root, "classifier_bias", 0, label, &c->classifier_bias, err));
+  /* The masked-LM head is the classifier's prediction head (dense, the
+   * classifier's activation, norm) and the decoder, tied to the word table. */
+  c->mlm_dense_bias = c->classifier_bias;
+  c->mlm_norm_bias = c->norm_bias;
+  SN_TRY(sn_json_get_bool(root, "decoder_bias", 1, label, &c->mlm_decoder_bias, err));
   const char *pooling;
   SN_TRY(sn_json_get_string(root, "classifier_pooling", "cls", label, &pooling, err));
   if (!strcmp(pooling, "cls")) {
@@ -97,8 +104,8 @@ static const sn_family_arch_t archs[] = {
     {"ModernBertForMaskedLM", SN_HEAD_NONE},
 };
 
-/* The masked-LM head (head.*, decoder.*) of an MLM checkpoint; a classifier's
- * head.* is read, so never reported unused. */
+/* The masked-LM head (head.*, decoder.*) of an MLM checkpoint, bound for
+ * SPLADE; a classifier's head.* is read, so never reported unused. */
 static const char *const unused[] = {"head.", "decoder.", NULL};
 
 const sn_family_t sn_family_modernbert = {
@@ -122,10 +129,16 @@ const sn_family_t sn_family_modernbert = {
             .cls_dense = "head.dense",
             .cls_norm = "head.norm",
             .cls_out = "classifier",
+            /* ModernBertForMaskedLM: decoder(head(final_norm(h))) */
+            .mlm_dense = "head.dense",
+            .mlm_norm = "head.norm",
+            .mlm_decoder = "decoder",
+            .mlm_bias = "decoder.bias",
         },
     .positions = SN_POSITIONS_FROM_ZERO,
     .cls_head = SN_CLS_DENSE_ACT_NORM,
     .layout = SN_LAYOUT_PRE_NORM,
     .ffn = SN_FFN_GLU,
     .unused = unused,
+    .mlm_classifier_act = 1,
 };

@@ -74,6 +74,15 @@ static const char *layer_name(char *buf, size_t cap, const char *fmt, int layer)
   return buf;
 }
 
+/* 1 when the family's masked-LM head has the classifier's names
+ * (ModernBERT's head.*) and the checkpoint is a classifier: its head then
+ * feeds the labels, not a vocabulary, and is no MLM head. */
+static int mlm_head_is_classifier(const sn_config_t *c) {
+  const sn_family_names_t *nm = &c->family->names;
+  return c->head == SN_HEAD_SEQUENCE && nm->cls_dense && nm->mlm_dense &&
+         !strcmp(nm->cls_dense, nm->mlm_dense);
+}
+
 /* The weights the family's encoder (and head) needs, with the shapes the
  * config implies. */
 static int build_expected(const sn_config_t *c, expected_list_t *l) {
@@ -135,12 +144,12 @@ static int build_expected(const sn_config_t *c, expected_list_t *l) {
   /* The masked-LM head (SPLADE's sparse output) when the checkpoint has it:
    * all optional; has_mlm_head says whether it is complete. The vocabulary
    * linear's weight is usually tied to the word embeddings and not stored. */
-  if (nm->mlm_dense) {
+  if (nm->mlm_dense && !mlm_head_is_classifier(c)) {
     size_t first = l->count;
-    rc |= expect_linear(l, 1, H, H, nm->mlm_dense);
-    rc |= expect_norm_b(l, 1, H, nm->mlm_norm, 1);
+    rc |= expect_linear_b(l, 1, H, H, nm->mlm_dense, c->mlm_dense_bias);
+    rc |= expect_norm_b(l, 1, H, nm->mlm_norm, c->mlm_norm_bias);
     rc |= expect(l, 1, c->vocab_size, H, "%s.weight", nm->mlm_decoder);
-    rc |= expect(l, 1, c->vocab_size, 0, "%s", nm->mlm_bias);
+    if (c->mlm_decoder_bias) rc |= expect(l, 1, c->vocab_size, 0, "%s", nm->mlm_bias);
     for (size_t k = first; k < l->count; k++) l->items[k].mlm = 1;
   }
   return rc;
@@ -150,9 +159,21 @@ int sn_model_canonical_name(const sn_family_t *family, const char *stored, char 
   const char *prefix = family->prefix;
   size_t plen = strlen(prefix);
   if (!strncmp(stored, prefix, plen)) stored += plen;
-  size_t n = strlen(stored);
+  /* Another name for the same tensor (family.h: aliases): the canonical
+   * prefix replaces the stored one. */
+  const char *alias = "";
+  for (int i = 0; family->aliases && family->aliases[i] && family->aliases[i + 1]; i += 2) {
+    size_t alen = strlen(family->aliases[i]);
+    if (!strncmp(stored, family->aliases[i], alen)) {
+      alias = family->aliases[i + 1];
+      stored += alen;
+      break;
+    }
+  }
+  size_t na = strlen(alias), n = na + strlen(stored);
   if (n + 3 > cap) return -1; /* room for gamma -> weight */
-  memcpy(buf, stored, n + 1);
+  memcpy(buf, alias, na);
+  memcpy(buf + na, stored, n - na + 1);
   /* TF-era checkpoints name LayerNorm parameters gamma and beta. */
   if (n > 6 && !strcmp(buf + n - 6, ".gamma")) {
     strcpy(buf + n - 6, ".weight");
@@ -302,15 +323,17 @@ static sinter_status_t bind_weights(sinter_model_t *m, sinter_error_t *err) {
       goto done;
     }
   }
-  if (c->family->names.mlm_dense) {
+  if (c->family->names.mlm_dense && !mlm_head_is_classifier(c)) {
+    /* Complete: every part the config says the head has (usually all five). */
     const sn_family_names_t *nm = &c->family->names;
     const char *parts[] = {nm->mlm_dense, nm->mlm_dense, nm->mlm_norm, nm->mlm_norm, nm->mlm_bias};
     const char *suffix[] = {".weight", ".bias", ".weight", ".bias", ""};
+    const int wanted[] = {1, c->mlm_dense_bias, 1, c->mlm_norm_bias, c->mlm_decoder_bias};
     m->has_mlm_head = 1;
     for (int k = 0; k < 5; k++) {
       char name[200];
       snprintf(name, sizeof name, "%s%s", parts[k], suffix[k]);
-      if (!sn_model_weight(m, name)) m->has_mlm_head = 0;
+      if (wanted[k] && !sn_model_weight(m, name)) m->has_mlm_head = 0;
     }
   }
   for (size_t i = 0; i < n_tensors; i++) {

@@ -42,7 +42,9 @@ def test_cli_sparse_from_text(mode, tmp_path, monkeypatch):
         check_vector(line["sparse"], case["sparse"])
 
 
-@pytest.mark.parametrize("name", ["bert_mlm", "camembert_mlm", "distilbert_mlm", "mpnet_mlm"])
+@pytest.mark.parametrize("name", ["bert_mlm", "camembert_mlm", "distilbert_mlm", "mpnet_mlm",
+                                  "modernbert_mlm", "modernbert_mlm_bias", "deberta_mlm",
+                                  "deberta_mlm_v3"])
 def test_cli_sparse_from_ids(name, tmp_path, monkeypatch):
     monkeypatch.setenv("SINTER_CACHE_DIR", str(tmp_path / "cache"))
     case = golden(f"{name}_sparse")["cases"][0]

@@ -1,7 +1,8 @@
 """sinter.Model.encode_sparse: SPLADE vectors of a masked-LM folder from text
 against sentence-transformers' SparseEncoder (MLMTransformer + SpladePooling;
 tests/fixtures/golden/roberta_splade.json, and live when it is installed),
-from token ids against transformers (camembert_mlm_sparse.json), and the refusal
+from token ids against transformers (camembert_mlm_sparse.json, and the
+ModernBERT and DeBERTa-v2 <name>_sparse.json), and the refusal
 on a model without a masked-LM head."""
 import json
 from pathlib import Path
@@ -64,6 +65,17 @@ def test_encode_sparse_from_ids(tmp_path):
     m = sinter.Model(MODELS / "camembert_mlm", cache=tmp_path / "cache")
     got = m.encode_sparse([np.array(ids) for ids in case["input_ids"]], dense=True)
     assert np.abs(got - np.array(case["sparse"], dtype=np.float32)).max() < 1e-4
+
+
+@pytest.mark.parametrize("name", ["modernbert_mlm", "modernbert_mlm_bias", "deberta_mlm"])
+def test_encode_sparse_families(name, tmp_path):
+    # ModernBERT (its prediction head, sliding windows; biases as configured)
+    # and DeBERTa-v2 (cls.predictions.*): every golden batch, from token ids
+    m = sinter.Model(MODELS / name, cache=tmp_path / "cache")
+    for case in golden(f"{name}_sparse")["cases"]:
+        assert case["token_type_ids"] is None
+        got = m.encode_sparse([np.array(ids) for ids in case["input_ids"]], dense=True)
+        assert np.abs(got - np.array(case["sparse"], dtype=np.float32)).max() < 1e-4, name
 
 
 def test_refused_without_a_masked_lm_head(tmp_path):

@@ -151,6 +151,35 @@ static void test_distilbert(void) {
 static void test_mpnet(void) {
   check_model("mpnet_mlm");
 }
+/* ModernBERT: the classifier's prediction head (classifier_activation),
+ * biases as the config says, a tied or a stored decoder; sliding windows. */
+static void test_modernbert(void) {
+  check_model("modernbert_mlm");
+  check_model("modernbert_mlm_bias");
+}
+/* DeBERTa-v2: cls.predictions.* (legacy) and lm_predictions.lm_head.*. */
+static void test_deberta(void) {
+  check_model("deberta_mlm");
+  check_model("deberta_mlm_v3");
+}
+
+/* A ModernBERT classifier's head.* has the MLM head's names but feeds the
+ * labels: no masked-LM head, and sparse is refused. */
+static void test_modernbert_classifier_is_no_mlm(void) {
+  sinter_error_t err;
+  sinter_model_t *model = NULL;
+  sinter_program_t *program = NULL;
+  SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/modernbert_cls", &model, &err), &err);
+  if (!model) return;
+  sinter_model_info_t info;
+  sinter_model_get_info(model, &info);
+  SN_CHECK(info.has_mlm_head == 0);
+  sinter_compile_options_t copts = {.sparse = 1};
+  SN_CHECK_ERR(sinter_program_compile(model, &copts, &program, &err), SINTER_ERR_UNSUPPORTED, &err,
+               "masked-LM head");
+  sinter_program_release(program);
+  sinter_model_close(model);
+}
 
 /* What is refused, and how. */
 static void test_refusals(void) {
@@ -247,6 +276,9 @@ int main(void) {
   SN_RUN(test_camembert);
   SN_RUN(test_distilbert);
   SN_RUN(test_mpnet);
+  SN_RUN(test_modernbert);
+  SN_RUN(test_deberta);
+  SN_RUN(test_modernbert_classifier_is_no_mlm);
   SN_RUN(test_refusals);
   SN_RUN(test_verifier_checks_the_width);
   return SN_TEST_REPORT();
