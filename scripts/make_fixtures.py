@@ -1322,12 +1322,25 @@ def deberta_config(**kw):
                            pad_token_id=0, **kw)
 
 
+# Texts and pairs for the DeBERTa classifier's /predict (an NLI-style pair
+# among them), up to 40 tokens.
+DEBERTA_CLS_TEXTS = [["this movie was great"],
+                     ["A man is playing a guitar.", "A person plays music."],
+                     ["x"],
+                     ["The long premise goes on with more and more words so that the sentence "
+                      "is longer than the others", "short hypothesis"]]
+
+
 def make_deberta_cls():
     """DebertaV2ForSequenceClassification as DeBERTa-v3 is made: no absolute
     positions or token types, c2p and p2c over 8 log buckets up to 16,
-    normalised relative embeddings; head size 12, three layers, eps 1e-6."""
-    from transformers import DebertaV2ForSequenceClassification
+    normalised relative embeddings; head size 12, three layers, eps 1e-6;
+    with the SentencePiece Unigram tokenizer of tests/fixtures/tokenizer/
+    deberta_v3, and the logits of DEBERTA_CLS_TEXTS (texts and pairs, through
+    transformers' tokenizer) as the golden's "texts"."""
+    from transformers import AutoTokenizer, DebertaV2ForSequenceClassification
     torch.manual_seed(22)
+    tok_dir = os.path.join(FIX, "tokenizer", "deberta_v3")
     cfg = deberta_config(hidden_size=36, num_attention_heads=3, intermediate_size=52,
                          num_hidden_layers=3, max_position_embeddings=64, type_vocab_size=0,
                          position_biased_input=False, position_buckets=8,
@@ -1336,10 +1349,23 @@ def make_deberta_cls():
                          pooler_hidden_act="gelu", num_labels=3,
                          id2label={0: "negative", 1: "neutral", 2: "positive"},
                          label2id={"negative": 0, "neutral": 1, "positive": 2})
+    cfg.vocab_size = tokenizer_vocab(tok_dir) + 1  # [MASK] is an added token after the pieces
     m = DebertaV2ForSequenceClassification(cfg)
     folder, inputs, cases = build("deberta_cls", m, "rcls", 22, with_types=False,
                                   lengths=DEBERTA_LENGTHS, low=1)
     verify("deberta_cls", "rcls", DebertaV2ForSequenceClassification, folder, inputs, cases)
+    for f in os.listdir(tok_dir):
+        shutil.copy(os.path.join(tok_dir, f), os.path.join(folder, f))
+    tok = AutoTokenizer.from_pretrained(folder)
+    texts = []
+    with torch.no_grad():
+        for t in DEBERTA_CLS_TEXTS:
+            enc = tok(*t, return_tensors="pt")
+            logits = m(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+            texts.append({"text": t, "input_ids": enc["input_ids"][0].tolist(),
+                          "logits": [f32(x) for x in logits[0]]})
+    write_golden("deberta_cls", cases, {"texts": texts})
+    print(f"  deberta_cls: {len(texts)} texts and pairs through the tokenizer", flush=True)
 
 
 def make_deberta_base():

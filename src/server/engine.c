@@ -22,7 +22,7 @@ const sn_served_t *sn_engine_pick(const sn_served_t *models, size_t count, const
     int32_t labels = models[i].info.num_labels;
     if (op == SN_OP_RERANK  ? labels == 1
         : classifier        ? labels > 0
-        : op == SN_OP_EMBED ? !labels
+        : op == SN_OP_EMBED ? !labels && !models[i].pinfo.sparse
                             : 1)
       return &models[i];
   }
@@ -345,6 +345,14 @@ int sn_engine_prepare(const sn_served_t *m, const sn_request_t *r, sn_memory_bud
     return sn_request_fail(e, 424, "model",
                            "`/embed_sparse` is only available for a masked-LM (*ForMaskedLM) "
                            "model served with --pooling splade; model %s has no sparse output",
+                           m->name);
+  /* A SPLADE model answers with its sparse vector only: a pooled hidden
+   * state of a masked-LM is no embedding it was trained to give, and a
+   * client that gets one would index it without noticing. */
+  if (r->op == SN_OP_EMBED && m->pinfo.sparse)
+    return sn_request_fail(e, 424, "model",
+                           "model %s is served with pooling splade (SPLADE sparse output): dense "
+                           "embeddings are not available; use `/embed_sparse`",
                            m->name);
   if (r->dimensions && (size_t)r->dimensions > dim)
     return sn_request_fail(e, 422, "dimensions", "`dimensions` must be from 1 to %zu, not %d", dim,

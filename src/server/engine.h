@@ -77,7 +77,7 @@ typedef struct sn_work {
 
 /* The model a request runs on: the one named (NULL when no model has that
  * name), else the first that can do `op` (a classifier for CLASSIFY and
- * RERANK, an encoder for EMBED), else the first. */
+ * RERANK, an encoder without SPLADE output for EMBED), else the first. */
 const sn_served_t *sn_engine_pick(const sn_served_t *models, size_t count, const char *name,
                                   sn_op_t op);
 

@@ -172,3 +172,42 @@ def test_cli_info_states_the_attention():
     assert "attention:        bidirectional, 2 of 3 layers see 5 positions each side" in out
     out = run("info", "--model", MODELS / "qwen3_base", check=0).stdout
     assert "(head size 10)" in out and "attention:        causal\n" in out
+
+
+def test_server_predict_deberta_matches_transformers(tmp_path):
+    """DeBERTa-v3's classifier from text through /predict: single texts and
+    NLI-style pairs (TEI's [[a], [a, b]] batch) through its SentencePiece
+    Unigram tokenizer give transformers' token ids (/tokenize) and logits
+    (raw_scores) and their softmax, labels sorted by score."""
+    g = golden("deberta_cls")["texts"]
+    s = Server(tmp_path, MODELS / "deberta_cls")
+    try:
+        status, info, _ = s.get("/info")
+        assert status == 200 and info["model_family"] == "deberta-v2"
+        status, toks, _ = s.post("/tokenize", {"inputs": [c["text"][0] for c in g
+                                                          if len(c["text"]) == 1]})
+        assert status == 200
+        assert [[t["id"] for t in row] for row in toks] == \
+            [c["input_ids"] for c in g if len(c["text"]) == 1]
+        batch = [c["text"] for c in g]
+        status, raw, _ = s.post("/predict", {"inputs": batch, "raw_scores": True})
+        assert status == 200 and len(raw) == len(g)
+        status, soft, _ = s.post("/predict", {"inputs": batch})
+        assert status == 200 and len(soft) == len(g)
+        for case, r, p in zip(g, raw, soft):
+            want = dict(zip(["negative", "neutral", "positive"], case["logits"]))
+            got = {x["label"]: x["score"] for x in r}
+            assert got.keys() == want.keys()
+            assert max(abs(got[k] - want[k]) for k in want) < TOLERANCE, case["text"]
+            z = sum(math.exp(v) for v in want.values())
+            assert max(abs(x["score"] - math.exp(want[x["label"]]) / z) for x in p) < TOLERANCE
+            assert [x["score"] for x in p] == sorted((x["score"] for x in p), reverse=True)
+        # one pair on its own (TEI: a list of two texts is one pair)
+        pair = next(c for c in g if len(c["text"]) == 2)
+        status, one, _ = s.post("/predict", {"inputs": pair["text"], "raw_scores": True})
+        assert status == 200
+        got = {x["label"]: x["score"] for x in one}
+        want = dict(zip(["negative", "neutral", "positive"], pair["logits"]))
+        assert max(abs(got[k] - want[k]) for k in want) < TOLERANCE
+    finally:
+        assert s.stop() == 0

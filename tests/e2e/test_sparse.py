@@ -3,6 +3,8 @@
 against sentence-transformers' SparseEncoder (tests/fixtures/golden/
 roberta_splade.json, from text) and transformers (<mlm>_sparse.json, from
 token ids); the refusals on a model without an MLM head."""
+import json
+
 import pytest
 
 from conftest import MODELS, golden, ids_arg, json_lines, run
@@ -85,7 +87,20 @@ def test_serve_embed_sparse(tmp_path):
         assert status == 422 and err["error_type"] == "Validation"
         status, info, _ = s.get("/info")
         assert info["model_type"] == {"embedding": {"pooling": "splade"}}
-        status, _, _ = s.post("/embed", {"inputs": "still embeds"})
+        # dense embeddings of a SPLADE model are refused, naming the pooling
+        # and the route to use, on every route that embeds
+        for route, body in (("/embed", {"inputs": "no dense vector"}),
+                            ("/v1/embeddings", {"input": "no dense vector"}),
+                            ("/similarity", {"inputs": {"source_sentence": "a",
+                                                        "sentences": ["b"]}})):
+            status, err, _ = s.post(route, body)
+            assert status == 424, (route, status, err)
+            text = json.dumps(err)
+            assert "pooling splade" in text and "/embed_sparse" in text, (route, err)
+        status, err, _ = s.post("/embed", {"inputs": "no dense vector"})
+        assert err["error_type"] == "Backend"
+        # /embed_all (token states) is still there
+        status, _, _ = s.post("/embed_all", {"inputs": "token states"})
         assert status == 200
         status, doc, _ = s.get("/openapi.json")
         assert "/embed_sparse" in doc["paths"]
