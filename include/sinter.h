@@ -17,7 +17,9 @@
  *    creation). Sessions running at once on different threads do not change
  *    each other's count; their pools share the machine's cores, so the sum of
  *    the counts of sessions running at the same moment should not exceed the
- *    cores given to the process. Idle pool threads sleep, they do not spin.
+ *    cores given to the process. Idle pool threads sleep: after a run they
+ *    spin at most through the gap the pool expects before the next one
+ *    (learnt from the last gaps, at most 100 ms), then sleep.
  *
  * The objects: a model is the immutable description of a Hugging Face folder
  * (config, weights, tokenizer, sentence-transformers modules, labels); a

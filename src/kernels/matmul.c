@@ -4,7 +4,9 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +18,18 @@
 #include "kernels/target.h"
 #include "kernels/threadpool.h"
 
+/* oneDNN's linears run on our pool, not on OpenMP: the rows are split into
+ * tiles, and each tile executes the primitive on its own thread with one
+ * OpenMP thread (so no OpenMP team ever starts), its own stream and its own
+ * scratchpad (user-managed: what makes concurrent executions of one
+ * primitive safe). Up to this many pool threads take part; a larger pool
+ * runs oneDNN on the caller alone. */
+#define DNNL_MAX_THREADS 64
+
 struct sn_dnnl {
   dnnl_engine_t engine;
-  dnnl_stream_t stream;
+  dnnl_stream_t stream;                    /* the caller's (and streams[0]) */
+  dnnl_stream_t streams[DNNL_MAX_THREADS]; /* per pool thread, made on first need */
 };
 
 sinter_status_t sn_dnnl_create(sn_dnnl_t **out, sinter_error_t *err) {
@@ -30,12 +41,15 @@ sinter_status_t sn_dnnl_create(sn_dnnl_t **out, sinter_error_t *err) {
     sn_dnnl_destroy(d);
     return sn_error_set(err, SINTER_ERR_INTERNAL, "oneDNN: cannot create a CPU engine and stream");
   }
+  d->streams[0] = d->stream;
   *out = d;
   return SINTER_OK;
 }
 
 void sn_dnnl_destroy(sn_dnnl_t *d) {
   if (!d) return;
+  for (int i = 1; i < DNNL_MAX_THREADS; i++)
+    if (d->streams[i]) dnnl_stream_destroy(d->streams[i]);
   if (d->stream) dnnl_stream_destroy(d->stream);
   if (d->engine) dnnl_engine_destroy(d->engine);
   free(d);
@@ -98,9 +112,11 @@ struct sn_linear {
   int small_m;         /* weights are plain [N, K] and the CPU has AVX2+FMA */
   int gemm;            /* sinter's GEMM, no oneDNN primitive: bytes per weight (4 fp32,
                           2 bf16, 1 int8: gemm_int8.h) */
-  void *scratch;       /* gemm: per-thread packing buffers ... */
+  void *scratch;       /* gemm: per-thread packing buffers; oneDNN: per-thread scratchpads ... */
   int scratch_threads; /* ... for this many threads */
-  float *tmp;          /* small-M path with a residual: the product before the add */
+  dnnl_memory_desc_t scratch_md; /* oneDNN: the primitive's scratchpad */
+  size_t scratch_bytes;          /* oneDNN: its size, rounded to 64 */
+  float *tmp;                    /* small-M path with a residual: the product before the add */
 };
 
 /* The layout descriptor of weights packed for sinter's GEMM: a tag and the
@@ -249,7 +265,9 @@ static dnnl_status_t linear_pd(sn_dnnl_t *d, const sn_linear_desc_t *desc,
   if (eltwise_of(desc->act) != dnnl_alg_kind_undef &&
       (s = dnnl_post_ops_append_eltwise(po, 1.0f, eltwise_of(desc->act), 0.0f, 0.0f)))
     goto done;
-  if ((s = dnnl_primitive_attr_set_post_ops(attr, po))) goto done;
+  if ((s = dnnl_primitive_attr_set_post_ops(attr, po)) ||
+      (s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)))
+    goto done;
   s = dnnl_primitive_desc_create(pd, &md, attr, d->engine, NULL);
 done:
   if (po) dnnl_post_ops_destroy(po);
@@ -387,6 +405,8 @@ sinter_status_t sn_linear_create(sn_dnnl_t *d, const sn_linear_desc_t *desc, con
                  dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_f32, strides) == 0 &&
                  dnnl_memory_desc_equal(&plain, wmd) && getenv("SINTER_NO_SMALL_M") == NULL;
   }
+  l->scratch_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  l->scratch_bytes = (dnnl_memory_desc_get_size(&l->scratch_md) + 63) / 64 * 64;
   if (l->small_m && desc->residual &&
       !(l->tmp = malloc((size_t)(SMALL_M * desc->n) * sizeof(float)))) {
     dnnl_primitive_desc_destroy(pd);
@@ -491,6 +511,59 @@ static void run_small_m(const sn_linear_t *l, int64_t m, const float *x, const f
   finish_epilogue(l, m, v, out);
 }
 
+typedef struct onednn_call {
+  sn_linear_t *l;
+  int64_t m, rows; /* rows per tile */
+  const float *x;
+  const void *w;
+  const float *bias;
+  float *out;
+  _Atomic int status; /* the first failure's dnnl_status_t */
+} onednn_call_t;
+
+/* One tile of rows of a oneDNN linear, on the calling pool thread. */
+static void onednn_tile(void *ctx, size_t tile, int worker) {
+  onednn_call_t *c = ctx;
+  const sn_linear_t *l = c->l;
+  int64_t r0 = (int64_t)tile * c->rows, r1 = r0 + c->rows < c->m ? r0 + c->rows : c->m;
+  if (r0 >= r1) return;
+  /* This thread's OpenMP threads (a per-thread setting): one, so that the
+   * primitive runs here and starts no team. */
+  if (omp_get_max_threads() != 1) omp_set_num_threads(1);
+  const int64_t K = l->desc.k, N = l->desc.n;
+  dnnl_memory_desc_t src, bmd, dst;
+  dnnl_dims_t src_dims = {r1 - r0, K}, src_strides = {K, 1};
+  dnnl_dims_t bias_dims = {1, N};
+  dnnl_dims_t dst_dims = {r1 - r0, N}, dst_strides = {N, 1};
+  dnnl_memory_t mem[5] = {NULL, NULL, NULL, NULL, NULL};
+  dnnl_status_t s;
+  void *pad = l->scratch_bytes ? (char *)l->scratch + (size_t)worker * l->scratch_bytes : NULL;
+  if ((s = dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_f32, src_strides)) ||
+      (s = dnnl_memory_desc_init_by_tag(&bmd, 2, bias_dims, dnnl_f32, dnnl_ab)) ||
+      (s = dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_f32, dst_strides)) ||
+      (s = dnnl_memory_create(&mem[0], &src, l->d->engine, (void *)(c->x + r0 * K))) ||
+      (s = dnnl_memory_create(&mem[1], &l->weights_md, l->d->engine, (void *)c->w)) ||
+      (s = dnnl_memory_create(&mem[2], &bmd, l->d->engine, (void *)c->bias)) ||
+      (s = dnnl_memory_create(&mem[3], &dst, l->d->engine, c->out + r0 * N)) ||
+      (pad && (s = dnnl_memory_create(&mem[4], &l->scratch_md, l->d->engine, pad))))
+    goto done;
+  dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mem[0]},
+                             {DNNL_ARG_WEIGHTS, mem[1]},
+                             {DNNL_ARG_BIAS, mem[2]},
+                             {DNNL_ARG_DST, mem[3]},
+                             {DNNL_ARG_SCRATCHPAD, mem[4]}};
+  dnnl_stream_t stream = l->d->streams[worker];
+  if (!(s = dnnl_primitive_execute(l->prim, stream, pad ? 5 : 4, args)))
+    s = dnnl_stream_wait(stream);
+done:
+  if (s) {
+    int none = 0;
+    atomic_compare_exchange_strong(&c->status, &none, (int)s);
+  }
+  for (int i = 0; i < 5; i++)
+    if (mem[i]) dnnl_memory_destroy(mem[i]);
+}
+
 sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const void *w,
                               const float *bias, float *out, sinter_error_t *err) {
   if (l->gemm) {
@@ -513,34 +586,32 @@ sinter_status_t sn_linear_run(sn_linear_t *l, int64_t m, const float *x, const v
     run_small_m(l, m, x, w, bias, out, l->tmp);
     return SINTER_OK;
   }
-  dnnl_memory_desc_t src, bmd, dst;
-  dnnl_dims_t src_dims = {m, l->desc.k}, src_strides = {l->desc.k, 1};
-  dnnl_dims_t bias_dims = {1, l->desc.n};
-  dnnl_dims_t dst_dims = {m, l->desc.n}, dst_strides = {l->desc.n, 1};
-  dnnl_memory_t mem[4] = {NULL, NULL, NULL, NULL};
-  dnnl_status_t s;
-  sinter_status_t st = SINTER_OK;
-  if ((s = dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_f32, src_strides)) ||
-      (s = dnnl_memory_desc_init_by_tag(&bmd, 2, bias_dims, dnnl_f32, dnnl_ab)) ||
-      (s = dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_f32, dst_strides)) ||
-      (s = dnnl_memory_create(&mem[0], &src, l->d->engine, (void *)x)) ||
-      (s = dnnl_memory_create(&mem[1], &l->weights_md, l->d->engine, (void *)w)) ||
-      (s = dnnl_memory_create(&mem[2], &bmd, l->d->engine, (void *)bias)) ||
-      (s = dnnl_memory_create(&mem[3], &dst, l->d->engine, out))) {
-    st = sn_error_set(err, SINTER_ERR_INTERNAL, "linear: memory setup failed (status %d)", (int)s);
-    goto done;
+  int threads = sn_threadpool_threads(sn_threadpool_current());
+  if (threads > DNNL_MAX_THREADS) threads = 1;
+  if (l->scratch_bytes && threads > l->scratch_threads) {
+    void *pads = aligned_alloc(64, l->scratch_bytes * (size_t)threads);
+    if (!pads) return sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "linear scratchpads");
+    free(l->scratch);
+    l->scratch = pads;
+    l->scratch_threads = threads;
   }
-  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mem[0]},
-                             {DNNL_ARG_WEIGHTS, mem[1]},
-                             {DNNL_ARG_BIAS, mem[2]},
-                             {DNNL_ARG_DST, mem[3]}};
-  if ((s = dnnl_primitive_execute(l->prim, l->d->stream, 4, args)) ||
-      (s = dnnl_stream_wait(l->d->stream)))
-    st = sn_error_set(err, SINTER_ERR_INTERNAL, "linear: execution failed (status %d)", (int)s);
-done:
-  for (int i = 0; i < 4; i++)
-    if (mem[i]) dnnl_memory_destroy(mem[i]);
-  return st;
+  for (int t = 1; t < threads; t++)
+    if (!l->d->streams[t] &&
+        dnnl_stream_create(&l->d->streams[t], l->d->engine, dnnl_stream_default_flags))
+      return sn_error_set(err, SINTER_ERR_INTERNAL, "oneDNN: cannot create a stream");
+  /* Tiles of at least 16 rows, two per thread so that a late thread's share
+   * is taken by the others. */
+  int64_t tiles = (m + 15) / 16;
+  if (tiles > 2 * threads) tiles = 2 * threads;
+  onednn_call_t call = {l, m, (m + tiles - 1) / tiles, x, w, bias, out, 0};
+  if (threads == 1)
+    for (int64_t t = 0; t < tiles; t++) onednn_tile(&call, (size_t)t, 0);
+  else
+    sn_threadpool_run(sn_threadpool_current(), (size_t)tiles, onednn_tile, &call);
+  int s = atomic_load(&call.status);
+  if (s)
+    return sn_error_set(err, SINTER_ERR_INTERNAL, "linear: oneDNN execution failed (status %d)", s);
+  return SINTER_OK;
 }
 
 void sn_linear_destroy(sn_linear_t *l) {

@@ -371,12 +371,13 @@ sinter_status_t sinter_session_run(sinter_session_t *s, const sinter_batch_t *ba
   size_t b = batch->count, h = (size_t)c->hidden_size;
   size_t edim = (size_t)embedding_width(s);
   /* This session's threads, for this thread's parallel regions only: our
-   * kernels take the session's pool as the calling thread's current one;
-   * oneDNN and the eager reference kernels, still on OpenMP, take its
-   * nthreads-var, also kept per thread. Sessions running at once on other
-   * threads keep theirs; the caller's own settings are restored after. */
+   * kernels take the session's pool as the calling thread's current one,
+   * and oneDNN's linears run in tiles on it, each with one OpenMP thread
+   * (nthreads-var, a per-thread setting: no OpenMP team ever starts).
+   * Sessions running at once on other threads keep theirs; the caller's
+   * own settings are restored after. */
   int caller_threads = omp_get_max_threads();
-  omp_set_num_threads(s->threads);
+  omp_set_num_threads(1);
   sn_threadpool_t *caller_pool = sn_threadpool_set_current(s->pool);
   sinter_status_t st = SINTER_OK;
   if (s->compiled) {

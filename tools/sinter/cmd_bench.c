@@ -3,7 +3,6 @@
  * synthetic token batches. A benchmark, not a test: it reports, it never
  * asserts. */
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +195,7 @@ int sn_cmd_bench(int argc, char **argv) {
         "{\"model\":\"%s\",\"mode\":\"%s\",\"dtype\":\"%s\",\"threads\":%d,\"batch\":%d,"
         "\"tokens\":%zu,\"iters\":%d,\"seq_per_s\":%.3f,\"tokens_per_s\":%.1f,\"p50_ms\":%.3f,"
         "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"gflops\":%.2f,\"peak_gflops\":%.1f",
-        opts.model_dir, mode, dtype, opts.threads > 0 ? opts.threads : omp_get_max_threads(), batch,
+        opts.model_dir, mode, dtype, opts.threads > 0 ? opts.threads : sinter_cpu_count(), batch,
         res.tokens, iters, res.seq_per_s, res.tokens_per_s, res.p50_s * 1e3, res.p90_s * 1e3,
         res.p99_s * 1e3, res.gflops, peak);
     if (idle_share >= 0) printf(",\"idle_s\":%.1f,\"idle_core_share\":%.4f", idle, idle_share);

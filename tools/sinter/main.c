@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "commands.h"
 #include "sinter.h"
@@ -36,30 +35,7 @@ static void usage(FILE *out) {
   fprintf(out, "\n'sinter COMMAND --help' describes each command.\n");
 }
 
-/* sinter's kernels run on its own thread pool (a bounded spin, then sleep).
- * Only oneDNN still runs on OpenMP: the fp32 linears the compiler gives it
- * on AVX-512 machines (target.c; SINTER_GEMM=onednn forces it), where our
- * AVX2 GEMM would run at half the peak. There, OpenMP threads that spin while
- * waiting burn a core when idle and fight the thread doing the work
- * (first-result latency varied 40 ms to 440 ms with libgomp's default
- * 300000-iteration spin), and threads that sleep at once pay a futex wake-up
- * per parallel region; a short spin, then sleep, gets both. libgomp reads
- * these only at start-up, so on such a machine the CLI sets them and
- * re-executes itself once, unless the user chose a policy. Elsewhere no
- * OpenMP thread ever starts and nothing is re-executed. */
-static void ensure_wait_policy(char **argv) {
-  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
-  const char *gemm = getenv("SINTER_GEMM");
-  int onednn = gemm ? strcmp(gemm, "onednn") == 0 : __builtin_cpu_supports("avx512f");
-  if (!onednn) return;
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  setenv("GOMP_SPINCOUNT", "10000", 1);
-  execv("/proc/self/exe", argv);
-  /* If re-executing fails, go on with libgomp's default. */
-}
-
 int main(int argc, char **argv) {
-  ensure_wait_policy(argv);
   if (argc < 2) {
     usage(stderr);
     return SN_EXIT_USAGE;
