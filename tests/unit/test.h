@@ -9,9 +9,18 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int sn_test_failed_checks;
+
+/* The thread count the golden and compiler tests give their sessions:
+ * SN_TEST_THREADS (CMake registers them again with 1 and 3), else 0, the
+ * machine's count. */
+static inline int sn_test_threads(void) {
+  const char *t = getenv("SN_TEST_THREADS");
+  return t && *t ? atoi(t) : 0;
+}
 static int sn_test_passed, sn_test_failed;
 
 #define SN_CHECK(cond)                                                         \

@@ -159,8 +159,9 @@ static void compare_modes_with(const char *name, const char *kernel, int isa, in
   sinter_program_t *program = NULL;
   SN_CHECK_OK(sinter_program_compile(m, &copts, &program, &err), &err);
   sinter_session_t *eager = NULL, *compiled = NULL;
-  SN_CHECK_OK(sinter_session_create_eager(m, 0, &eager, &err), &err);
-  if (program) SN_CHECK_OK(sinter_session_create_compiled(program, 0, &compiled, &err), &err);
+  SN_CHECK_OK(sinter_session_create_eager(m, sn_test_threads(), &eager, &err), &err);
+  if (program)
+    SN_CHECK_OK(sinter_session_create_compiled(program, sn_test_threads(), &compiled, &err), &err);
   if (!eager || !compiled) goto done;
   /* 6 sequences: more tokens than the budget, so it runs in parts */
   enum { B = 6 };

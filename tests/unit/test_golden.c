@@ -45,7 +45,8 @@ static double run_model_golden(const char *name) {
   double worst = 0;
   SN_CHECK_OK(sn_json_load(path, &golden, &err), &err);
   SN_CHECK_OK(sinter_model_open(dir, &model, &err), &err);
-  if (model) SN_CHECK_OK(sinter_session_create_eager(model, 0, &session, &err), &err);
+  if (model)
+    SN_CHECK_OK(sinter_session_create_eager(model, sn_test_threads(), &session, &err), &err);
   if (!golden || !session) goto done;
   const cJSON *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(golden, "cases")) {
@@ -174,7 +175,7 @@ static void run_st_golden(const char *golden_name, const char *dir, const char *
     fprintf(stderr, "%s is fetched by scripts/%s\n", label, fetch);
     goto done;
   }
-  SN_CHECK_OK(sinter_session_create_eager(model, 0, &session, &err), &err);
+  SN_CHECK_OK(sinter_session_create_eager(model, sn_test_threads(), &session, &err), &err);
   if (!golden || !session) goto done;
   /* One sentence a run: padded to the longest, the eager graph's score
    * matrices would be [37, heads, 384, 384]. */
@@ -238,8 +239,9 @@ static void dense_golden(const char *name) {
   SN_CHECK(info.embedding_dim == dim && info.dense_modules > 0 && info.hidden_size != dim);
   sinter_compile_options_t copts = {.dtype = SINTER_DTYPE_F32};
   SN_CHECK_OK(sinter_program_compile(model, &copts, &program, &err), &err);
-  SN_CHECK_OK(sinter_session_create_eager(model, 0, &s[0], &err), &err);
-  if (program) SN_CHECK_OK(sinter_session_create_compiled(program, 0, &s[1], &err), &err);
+  SN_CHECK_OK(sinter_session_create_eager(model, sn_test_threads(), &s[0], &err), &err);
+  if (program)
+    SN_CHECK_OK(sinter_session_create_compiled(program, sn_test_threads(), &s[1], &err), &err);
   if (!s[0] || !s[1]) goto done;
   const cJSON *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(golden, "cases")) {
