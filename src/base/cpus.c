@@ -81,17 +81,21 @@ static int quota_cpus(void) {
   return 0;
 }
 
+int sn_cpus_probe(void) {
+  cpu_set_t set;
+  int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+  if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (n <= 0) n = 1;
+  int quota = quota_cpus();
+  return quota > 0 && quota < n ? quota : n;
+}
+
 static atomic_int available = 0;
 
 int sn_cpus_available(void) {
   int n = atomic_load_explicit(&available, memory_order_relaxed);
   if (n > 0) return n;
-  cpu_set_t set;
-  n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
-  if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-  if (n <= 0) n = 1;
-  int quota = quota_cpus();
-  if (quota > 0 && quota < n) n = quota;
+  n = sn_cpus_probe();
   atomic_store_explicit(&available, n, memory_order_relaxed);
   return n;
 }

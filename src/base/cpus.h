@@ -13,6 +13,9 @@
  * Read once and remembered; thread-safe. */
 int sn_cpus_available(void);
 
+/* The same, read now (not remembered): the affinity and quota of this moment. */
+int sn_cpus_probe(void);
+
 /* The CPUs a quota of `quota` µs per `period` µs allows, rounded down (a
  * fractional quota's last part is not a thread's worth: 1.5 CPUs give 1), at
  * least 1; 0 when there is no limit (quota <= 0, or period <= 0). */

@@ -1,6 +1,7 @@
 /* test_cpus.c — the CPUs a process may use (base/cpus.h): quota parsing, and
  * the count against the affinity mask. */
 #include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/cpus.h"
@@ -32,8 +33,27 @@ static void test_count_within_affinity(void) {
          sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+/* Under `taskset -c 0` (an affinity mask of one CPU) one thread is
+ * available, whatever the host has (in a child, whose mask is its own). */
+static void test_one_cpu_under_taskset(void) {
+  pid_t pid = fork();
+  SN_CHECK(pid >= 0);
+  if (pid == 0) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) _exit(100);
+    _exit(sn_cpus_probe());
+  }
+  int status = 0;
+  SN_CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+  SN_CHECK_MSG(WEXITSTATUS(status) == 1, "under an affinity of one CPU: %d CPUs available",
+               WEXITSTATUS(status));
+}
+
 int main(void) {
   SN_RUN(test_quota_parsing);
   SN_RUN(test_count_within_affinity);
+  SN_RUN(test_one_cpu_under_taskset);
   return SN_TEST_REPORT();
 }
