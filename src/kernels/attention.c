@@ -26,6 +26,15 @@
  * The AVX-512 and AVX2 bodies are one template: this file includes itself with
  * SN_ATT_TEMPLATE defined and a set of vector macros (V_*), once per ISA.
  *
+ * DeBERTa-v2's disentangled terms (q_i . pos_key[r] + k_j . pos_query[r], r
+ * the position row of i - j) run in the same blocked body (AVX2): per work
+ * item the position rows are laid out by distance and transposed, [feature]
+ * [distance], so that for key j the terms of a block of query lanes are a
+ * contiguous window of that table (distance i - j grows with the lane). The
+ * score loop then adds, per feature, q (lanes) times (k_j broadcast + the
+ * pos_key window) and k_j times the pos_query window: two FMAs and an add
+ * where plain attention has one FMA, with the softmax and P V unchanged.
+ *
  * Work split: items are ordered (sequence, head, query block) and cut into one
  * contiguous range per share (four per thread) by estimated cost (keys visited), so one
  * long sequence still keeps two threads busy, and a thread's consecutive items
@@ -34,6 +43,7 @@
 #ifndef SN_ATT_TEMPLATE
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "kernels/fused.h"
 #include "kernels/threadpool.h"
@@ -47,6 +57,10 @@
 #define ATT_ITEM_OVERHEAD 32
 /* Below this many multiply-adds a parallel region costs more than it saves. */
 #define ATT_PARALLEL_MIN_FMAS (1 << 18)
+/* Distances one disentangled position table holds (a multiple of every LANES;
+ * at least QGROUPS * LANES + 2 * LANES): a work item rebuilds its tables
+ * after about ATT_DIS_XW - 40 keys, so for sequences up to ~200 tokens once. */
+#define ATT_DIS_XW 256
 
 typedef struct att_args {
   const float *qkv;
@@ -339,6 +353,9 @@ static void att_thread_dis_avx2(const att_args_t *a, int tid, int nt) {
 #define PV_ROWS 0
 #define PV_CHAINS 8
 #define DP_ALIGN 16
+/* No disentangled body: untested on AVX-512 hardware so far, and such CPUs
+ * run the AVX2 one. */
+#define ATT_DIS 0
 #define VEC __m512
 #define TARGET SN_TARGET_AVX512
 #define SFX(name) name##_avx512
@@ -408,6 +425,7 @@ SN_TARGET_AVX512 static inline void transpose_avx512(__m512 r[16]) {
 #undef PV_ROWS
 #undef PV_CHAINS
 #undef DP_ALIGN
+#undef ATT_DIS
 #undef VEC
 #undef TARGET
 #undef SFX
@@ -438,6 +456,8 @@ SN_TARGET_AVX512 static inline void transpose_avx512(__m512 r[16]) {
 #define PV_ROWS 1
 #define PV_CHAINS 4
 #define DP_ALIGN 16
+#define ATT_DIS 1
+#define ATT_DIS_FALLBACK att_thread_dis_avx2
 #define VEC __m256
 #define TARGET SN_TARGET_AVX2
 #define SFX(name) name##_avx2
@@ -490,6 +510,7 @@ SN_TARGET_AVX2 static inline void transpose_avx2(__m256 r[8]) {
 
 #include "kernels/attention.c"
 
+#undef ATT_DIS_FALLBACK
 #undef SN_ATT_TEMPLATE
 #endif /* SN_X86 */
 
@@ -507,7 +528,9 @@ static void att_tile(void *ctx, size_t share, int worker) {
   r->share_fn(r->a, (int)share, r->shares);
 }
 
-/* Both entry points: dis NULL, or DeBERTa-v2's terms (portable path). */
+/* Both entry points: dis NULL, or DeBERTa-v2's terms (the blocked AVX2 body
+ * where the CPU has AVX2 and the head fits its tiles, else one row at a
+ * time). */
 static void att_run(const float *qkv, int64_t qkv_stride, const int32_t *offsets, int32_t num_seqs,
                     const sn_attention_params_t *p, const sn_attention_disentangled_t *dis,
                     float *out, int64_t out_stride) {
@@ -528,7 +551,8 @@ static void att_run(const float *qkv, int64_t qkv_stride, const int32_t *offsets
 #if SN_X86
   int isa = sn_cpu_isa();
   if (dis) {
-    if (isa >= SN_ISA_AVX2) thread_fn = att_thread_dis_avx2;
+    if (isa >= SN_ISA_AVX2)
+      thread_fn = head_dim <= ATT_VEC_MAX_D ? att_thread_dis_blocked_avx2 : att_thread_dis_avx2;
   } else if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX512)
     thread_fn = att_thread_avx512;
   else if (head_dim <= ATT_VEC_MAX_D && isa >= SN_ISA_AVX2)
@@ -574,7 +598,8 @@ void sn_attention_disentangled_f32(const float *qkv, int64_t qkv_stride, const i
  *             the update done as a GEMM micro-kernel over [query][feature]
  *             rows, 4 queries x 2 vectors (8 FMA chains in 16 registers: AVX2)
  *  PV_CHAINS  feature vectors in flight in the PV_ROWS == 0 update
- *  DP_ALIGN   the padded head size dp is a multiple of this */
+ *  DP_ALIGN   the padded head size dp is a multiple of this
+ *  ATT_DIS    1: also build the disentangled (DeBERTa-v2) body */
 
 /* Loads/stores n (> 0) features: a plain access when n >= LANES, which is
  * known at compile time for the specialised head sizes; masked otherwise
@@ -597,7 +622,50 @@ typedef struct SFX(att_scratch) {
   _Alignas(64) float pbuf[LANES * LANES];                /* weights, [key][query] */
   _Alignas(64) float abuf[LANES];                        /* rescale factors */
   _Alignas(64) float bbuf[LANES];                        /* a bias window over a table end */
+#if ATT_DIS
+  /* Disentangled position tables, [dp][ATT_DIS_XW] each (64-byte aligned):
+   * entry [c][x - xbase] is feature c of the position key (pkt) or query
+   * (pqt, pre-scaled like the queries) row of distance x. */
+  float *pkt, *pqt;
+#endif
 } SFX(att_scratch_t);
+
+#if ATT_DIS
+/* Fills the disentangled tables of `head` for the distances [xfrom, xbase +
+ * ATT_DIS_XW) (xfrom - xbase a multiple of LANES): LANES distances at a time,
+ * their position rows loaded and transposed in registers. Padded features
+ * (c >= d) are zero, so they add nothing against the zero-padded queries. */
+TARGET static inline __attribute__((always_inline)) void SFX(att_dis_tables)(
+    const att_args_t *a, int head, const int d, const int dp, int64_t xbase, int64_t xfrom,
+    SFX(att_scratch_t) * sc) {
+  const sn_attention_disentangled_t *dis = a->dis;
+  const int64_t hd = (int64_t)a->heads * d;
+  const float *pkey = dis->pos + (int64_t)head * d, *pquery = pkey + 2 * dis->span * hd;
+  const VEC pscale = V_SET1(a->scale * SN_LOG2E);
+  for (int64_t x = xfrom; x < xbase + ATT_DIS_XW; x += LANES) {
+    const float *kr[LANES], *qr[LANES];
+    for (int l = 0; l < LANES; l++) {
+      const int64_t row = att_dis_row(dis, x + l) * hd;
+      kr[l] = pkey + row;
+      qr[l] = pquery + row;
+    }
+    float *restrict pk = sc->pkt + (x - xbase), *restrict pq = sc->pqt + (x - xbase);
+    for (int c0 = 0; c0 < dp; c0 += LANES) {
+      VEC r[LANES];
+#pragma GCC unroll 16
+      for (int l = 0; l < LANES; l++) r[l] = LOAD_FEAT(kr[l] + c0, d - c0);
+      V_TRANSPOSE(r);
+#pragma GCC unroll 16
+      for (int i = 0; i < LANES; i++) V_STORE(pk + (int64_t)(c0 + i) * ATT_DIS_XW, r[i]);
+#pragma GCC unroll 16
+      for (int l = 0; l < LANES; l++) r[l] = V_MUL(LOAD_FEAT(qr[l] + c0, d - c0), pscale);
+      V_TRANSPOSE(r);
+#pragma GCC unroll 16
+      for (int i = 0; i < LANES; i++) V_STORE(pq + (int64_t)(c0 + i) * ATT_DIS_XW, r[i]);
+    }
+  }
+}
+#endif
 
 /* Biases of queries qi .. qi + LANES - 1 (lane l) against key kj:
  * brow[clamp(qi + l - kj)]. Inside the table that is a plain load of a
@@ -615,10 +683,12 @@ TARGET static inline VEC SFX(att_bias_vec)(const float *brow, int64_t distance, 
 
 /* One work item: up to QGROUPS * LANES queries starting at row q0. d is the
  * head size, dp = d rounded up to DP_ALIGN. Inlined into callers with constant
- * d so the specialised loops have fixed trip counts. */
+ * d so the specialised loops have fixed trip counts; dis (a constant too) adds
+ * a->dis's terms through sc's tables (ATT_DIS builds only). */
 TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
     const att_args_t *a, int64_t k0, int len, int head, int64_t q0, int nq, const int d,
-    const int dp, SFX(att_scratch_t) * sc) {
+    const int dp, SFX(att_scratch_t) * sc, const int dis) {
+  (void)dis;
   const int64_t hd = (int64_t)a->heads * d, st = a->qkv_stride, ost = a->out_stride;
   const float *kbase = a->qkv + k0 * st + hd + att_kv_head(a, head) * d;
   const float *vbase = kbase + (int64_t)a->kv_heads * d;
@@ -655,6 +725,11 @@ TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
 
   int klo, khi;
   att_key_range(a, len, (int)(q0 - k0), nq, &klo, &khi);
+#if ATT_DIS
+  /* The distances the tables hold start at xbase (none yet). */
+  const int64_t qa = q0 - k0;
+  int64_t xbase = INT64_MAX;
+#endif
   for (int kb = klo; kb < khi; kb += LANES) {
     const int nk = khi - kb < LANES ? khi - kb : LANES;
     /* Copy the key and value rows into contiguous tiles: every broadcast in the
@@ -668,6 +743,20 @@ TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
         V_STORE(vt + j * dp + c, vv);
       }
     }
+#if ATT_DIS
+    /* This key block reads distances [qa - kb - (LANES - 1), qa + QGROUPS *
+     * LANES - 1 - kb] (every lane and key slot, absent ones too); the next
+     * blocks read lower ones. When the table no longer reaches down far
+     * enough, rebuild it with this block's highest distance at its top, from
+     * the lowest distance the item's last block will read (rounded to
+     * LANES below it) if that is higher than the bottom. */
+    if (dis && qa - kb - (LANES - 1) < xbase) {
+      xbase = qa + QGROUPS * LANES - 1 - kb - ATT_DIS_XW + 1;
+      const int64_t need = qa - (khi - 1) - (LANES - 1);
+      const int64_t xfrom = need > xbase ? xbase + (need - xbase) / LANES * LANES : xbase;
+      SFX(att_dis_tables)(a, head, d, dp, xbase, xfrom, sc);
+    }
+#endif
 
     for (int g = 0; g < ngroups; g++) {
       const float *restrict qt = sc->qt[g];
@@ -676,11 +765,30 @@ TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
       VEC s[LANES];
 #pragma GCC unroll 16
       for (int j = 0; j < LANES; j++) s[j] = V_ZERO();
-      for (int c = 0; c < dp; c++) {
-        VEC qv = V_LOAD(qt + c * LANES);
+#if ATT_DIS
+      if (dis) {
+        /* Lane l of key j is distance x = qa + g LANES + l - (kb + j): the
+         * window of LANES distances starting at pk / pq - j. Score =
+         * q . (k + pos_key) + k . pos_query, all in the scaled base 2. */
+        const float *pk = sc->pkt + (qa + g * LANES - kb - xbase);
+        const float *pq = sc->pqt + (qa + g * LANES - kb - xbase);
+        for (int c = 0; c < dp; c++) {
+          const VEC qv = V_LOAD(qt + c * LANES);
+          const float *pkc = pk + (int64_t)c * ATT_DIS_XW, *pqc = pq + (int64_t)c * ATT_DIS_XW;
 #pragma GCC unroll 16
-        for (int j = 0; j < LANES; j++) s[j] = V_FMA(qv, V_BCAST(kt + j * dp + c), s[j]);
-      }
+          for (int j = 0; j < LANES; j++) {
+            const VEC kc = V_BCAST(kt + j * dp + c);
+            s[j] = V_FMA(qv, V_ADD(kc, V_LOADU(pkc - j)), s[j]);
+            s[j] = V_FMA(kc, V_LOADU(pqc - j), s[j]);
+          }
+        }
+      } else
+#endif
+        for (int c = 0; c < dp; c++) {
+          VEC qv = V_LOAD(qt + c * LANES);
+#pragma GCC unroll 16
+          for (int j = 0; j < LANES; j++) s[j] = V_FMA(qv, V_BCAST(kt + j * dp + c), s[j]);
+        }
       if (brow) {
         /* The bias in the softmax's base 2, like the scores. */
         const int64_t qi = q0 - k0 + g * LANES;
@@ -813,23 +921,23 @@ TARGET static inline __attribute__((always_inline)) void SFX(att_block)(
 /* Specialised instances: the head size is a compile-time constant. */
 TARGET static void SFX(att_item_d32)(const att_args_t *a, int64_t k0, int len, int head, int64_t q0,
                                      int nq, void *sc) {
-  SFX(att_block)(a, k0, len, head, q0, nq, 32, 32, sc);
+  SFX(att_block)(a, k0, len, head, q0, nq, 32, 32, sc, 0);
 }
 
 TARGET static void SFX(att_item_d64)(const att_args_t *a, int64_t k0, int len, int head, int64_t q0,
                                      int nq, void *sc) {
-  SFX(att_block)(a, k0, len, head, q0, nq, 64, 64, sc);
+  SFX(att_block)(a, k0, len, head, q0, nq, 64, 64, sc, 0);
 }
 
 TARGET static void SFX(att_item_d128)(const att_args_t *a, int64_t k0, int len, int head,
                                       int64_t q0, int nq, void *sc) {
-  SFX(att_block)(a, k0, len, head, q0, nq, 128, 128, sc);
+  SFX(att_block)(a, k0, len, head, q0, nq, 128, 128, sc, 0);
 }
 
 TARGET static void SFX(att_item_any)(const att_args_t *a, int64_t k0, int len, int head, int64_t q0,
                                      int nq, void *sc) {
   int d = a->head_dim;
-  SFX(att_block)(a, k0, len, head, q0, nq, d, (d + DP_ALIGN - 1) / DP_ALIGN * DP_ALIGN, sc);
+  SFX(att_block)(a, k0, len, head, q0, nq, d, (d + DP_ALIGN - 1) / DP_ALIGN * DP_ALIGN, sc, 0);
 }
 
 static void SFX(att_thread)(const att_args_t *a, int tid, int nt) {
@@ -840,6 +948,39 @@ static void SFX(att_thread)(const att_args_t *a, int tid, int nt) {
                                         : SFX(att_item_any);
   att_partition(a, QGROUPS * LANES, tid, nt, fn, &scratch);
 }
+
+#if ATT_DIS
+TARGET static void SFX(att_item_dis_d64)(const att_args_t *a, int64_t k0, int len, int head,
+                                         int64_t q0, int nq, void *sc) {
+  SFX(att_block)(a, k0, len, head, q0, nq, 64, 64, sc, 1);
+}
+
+TARGET static void SFX(att_item_dis_any)(const att_args_t *a, int64_t k0, int len, int head,
+                                         int64_t q0, int nq, void *sc) {
+  int d = a->head_dim;
+  SFX(att_block)(a, k0, len, head, q0, nq, d, (d + DP_ALIGN - 1) / DP_ALIGN * DP_ALIGN, sc, 1);
+}
+
+/* The disentangled share: the scratch with its two position tables is on the
+ * heap (2 x dp x ATT_DIS_XW floats, 128 KiB at head size 64: too much for
+ * every thread's stack). If it cannot be had, the share runs the row path
+ * instead: slower, the same result within rounding. */
+static void SFX(att_thread_dis_blocked)(const att_args_t *a, int tid, int nt) {
+  const size_t dp = (size_t)(a->head_dim + DP_ALIGN - 1) / DP_ALIGN * DP_ALIGN;
+  const size_t size = sizeof(SFX(att_scratch_t)) + 2 * dp * ATT_DIS_XW * sizeof(float);
+  SFX(att_scratch_t) *sc = aligned_alloc(64, (size + 63) / 64 * 64);
+  if (!sc) {
+    ATT_DIS_FALLBACK(a, tid, nt);
+    return;
+  }
+  /* sizeof is a multiple of the struct's 64-byte alignment: sc + 1 is aligned. */
+  sc->pkt = (float *)(sc + 1);
+  sc->pqt = sc->pkt + dp * ATT_DIS_XW;
+  att_partition(a, QGROUPS * LANES, tid, nt,
+                a->head_dim == 64 ? SFX(att_item_dis_d64) : SFX(att_item_dis_any), sc);
+  free(sc);
+}
+#endif
 
 #undef LOAD_FEAT
 #undef STORE_FEAT

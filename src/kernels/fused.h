@@ -88,10 +88,10 @@ typedef struct sn_attention_disentangled {
 } sn_attention_disentangled_t;
 
 /* sn_attention_f32 with the disentangled terms added to every score (params'
- * bias must be NULL, window 0, no causal limit, kv_heads 0). One query row
- * at a time: its q . pos_key terms once for the rows its keys need, float
- * dot products (compiled for AVX2 where the CPU has it), the softmax and the
- * weighted sum in double; not the blocked vector kernel of sn_attention_f32. */
+ * bias must be NULL, window 0, no causal limit, kv_heads 0). With AVX2 (and
+ * head sizes up to 256) the blocked vector kernel of sn_attention_f32, the
+ * position rows laid out by distance per work item; otherwise one query row
+ * at a time with the softmax and weighted sum in double. */
 void sn_attention_disentangled_f32(const float *qkv, int64_t qkv_stride, const int32_t *offsets,
                                    int32_t num_seqs, const sn_attention_params_t *params,
                                    const sn_attention_disentangled_t *dis, float *out,
