@@ -2,8 +2,9 @@
 """bench/make_family_models.py — base-sized checkpoints of the encoder families
 with random weights (fixed seed), for benchmarks: the shapes of roberta-base,
 xlm-roberta-base, mpnet-base (all-mpnet-base-v2), ModernBERT-base,
-Qwen3-0.6B (Qwen3-Embedding-0.6B's encoder) and EmbeddingGemma-300m, saved
-with save_pretrained under DIR (default /tmp/sinter-families/NAME).
+Qwen3-0.6B (Qwen3-Embedding-0.6B's encoder), EmbeddingGemma-300m and
+deberta-v3-base, saved with save_pretrained under DIR (default
+/tmp/sinter-families/NAME).
 Developer-run with the fixtures venv (torch, transformers); not CI.
 
     .venv/bin/python bench/make_family_models.py [--only modernbert-base] [--dir DIR]
@@ -44,6 +45,15 @@ SHAPES = {
         num_attention_heads=3, num_key_value_heads=1, head_dim=256, query_pre_attn_scalar=256,
         max_position_embeddings=2048, rms_norm_eps=1e-6, sliding_window=512,
         use_bidirectional_attention=True, attn_implementation="eager")),
+    # microsoft/deberta-v3-base's config: 12 layers of 768, disentangled
+    # attention (p2c and c2p) over 256 log buckets with layer-normed, shared
+    # relative embeddings, no absolute positions, no token types.
+    "deberta-v3-base": lambda: transformers.DebertaV2Model(transformers.DebertaV2Config(
+        vocab_size=128100, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+        intermediate_size=3072, hidden_act="gelu", max_position_embeddings=512,
+        type_vocab_size=0, layer_norm_eps=1e-7, relative_attention=True, position_buckets=256,
+        norm_rel_ebd="layer_norm", share_att_key=True, pos_att_type=["p2c", "c2p"],
+        max_relative_positions=-1, position_biased_input=False, pad_token_id=0)),
 }
 
 
