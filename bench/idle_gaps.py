@@ -2,9 +2,11 @@
 """idle_gaps.py — latency of one 16-token request to sinter.Model after
 pauses of 0, 10, 50 and 200 ms (bench/RESULTS.md "Idle gaps"): 60 requests
 per pause after 20 warm-ups, p50 and p90 in ms. The pool's idle spin comes
-from SINTER_SPIN_US (microseconds; 200 by default).
+from SINTER_SPIN_US (microseconds; 200 by default) and its learnt linger
+through the gaps between runs is capped by SINTER_LINGER_MAX_US (100000 by
+default; 0 turns it off, the pool before the linger).
 
-    SINTER_SPIN_US=60000 .venv/bin/python bench/idle_gaps.py [THREADS] [MODEL]
+    SINTER_LINGER_MAX_US=0 .venv/bin/python bench/idle_gaps.py [THREADS] [MODEL]
 """
 import sys
 import time
