@@ -140,6 +140,8 @@ static void test_mpnet_family(void) {
 static void test_modernbert_family(void) {
   run_model_golden("modernbert_cls");
   run_model_golden("modernbert_base");
+  run_model_golden("modernbert_mlm"); /* masked-LM checkpoints as encoders */
+  run_model_golden("modernbert_mlm_bias");
 }
 
 static void test_qwen3_family(void) {
@@ -152,6 +154,8 @@ static void test_qwen3_family(void) {
 static void test_deberta_family(void) {
   run_model_golden("deberta_cls");
   run_model_golden("deberta_base");
+  run_model_golden("deberta_mlm");
+  run_model_golden("deberta_mlm_v3");
 }
 
 static void test_gemma3_family(void) {
