@@ -88,6 +88,17 @@ static void sparse_head(sn_ir_graph_t *g, const sinter_model_t *model, const sn_
   x = sn_ir_model_layernorm(g, model, x, nm->mlm_norm, c->layer_norm_eps);
   char wname[200];
   snprintf(wname, sizeof wname, "%s.weight", nm->mlm_decoder);
+  if (!sn_model_weight(model, wname) && !c->tie_word_embeddings) {
+    /* Untied and not stored: the word table is not the decoder; refuse. */
+    if (g->build_status == SINTER_OK) {
+      g->build_status = SINTER_ERR_NOT_FOUND;
+      snprintf(g->build_error, sizeof g->build_error,
+               "%s: sparse (SPLADE) output needs \"%s\": tie_word_embeddings is false, so the "
+               "decoder is not the word table, and the checkpoint does not store it",
+               sn_model_source(model), wname);
+    }
+    return;
+  }
   int32_t w = sn_model_weight(model, wname) ? sn_ir_model_weight(g, model, "%s", wname)
                                             : sn_ir_model_weight(g, model, "%s", nm->word);
   /* Without a vocabulary bias (ModernBERT's decoder_bias false), zeros keep

@@ -292,6 +292,8 @@ sinter_status_t sn_config_parse(const char *json, size_t size, const char *path,
   out->causal = out->family->causal;
   st = out->family->parse(root, out, path, err);
   if (st) goto done;
+  st = sn_json_get_bool(root, "tie_word_embeddings", 1, path, &out->tie_word_embeddings, err);
+  if (st) goto done;
   out->max_positions = out->max_position_embeddings - out->position_offset;
   if (out->max_positions < 1) {
     st = sn_error_set(err, SINTER_ERR_FORMAT,

@@ -76,6 +76,9 @@ typedef struct sn_config {
    * all there unless the family's parse says otherwise (ModernBERT:
    * classifier_bias, norm_bias, decoder_bias). */
   int mlm_dense_bias, mlm_norm_bias, mlm_decoder_bias;
+  /* config.json's tie_word_embeddings (transformers' default: true): false
+   * when the masked-LM decoder has weights of its own, which must be stored. */
+  int tie_word_embeddings;
   sinter_pooling_t classifier_pooling; /* the classification head's input: CLS or MEAN */
   sn_activation_t classifier_activation;
   sn_activation_t activation;

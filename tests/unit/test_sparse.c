@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/json.h"
 #include "program/program.h"
 #include "sinter.h"
@@ -181,6 +182,55 @@ static void test_modernbert_classifier_is_no_mlm(void) {
   sinter_model_close(model);
 }
 
+/* A decoder that is not tied to the word table (tie_word_embeddings false)
+ * and not stored is refused by name, never replaced by the word table. */
+static void test_untied_decoder_must_be_stored(void) {
+  char dir[] = "/tmp/sinter-untied-XXXXXX", path[256], from[512];
+  SN_CHECK(mkdtemp(dir) != NULL);
+  const char *src = SN_TEST_FIXTURES "/models/modernbert_mlm";
+  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  snprintf(from, sizeof from, "%s/model.safetensors", src);
+  char *weights = NULL;
+  size_t size = 0;
+  sinter_error_t err;
+  SN_CHECK_OK(sn_file_read_all(from, 1 << 24, &weights, &size, &err), &err);
+  FILE *copy = fopen(path, "wb");
+  SN_CHECK(copy && weights && fwrite(weights, 1, size, copy) == size);
+  if (copy) fclose(copy);
+  free(weights);
+  snprintf(from, sizeof from, "%s/config.json", src);
+  FILE *in = fopen(from, "rb");
+  SN_CHECK(in != NULL);
+  if (!in) return;
+  char text[8192];
+  size_t n = fread(text, 1, sizeof text - 1, in);
+  fclose(in);
+  text[n] = '\0';
+  char *tie = strstr(text, "\"tie_word_embeddings\": true");
+  SN_CHECK(tie != NULL);
+  if (!tie) return;
+  *tie = '\0';
+  snprintf(path, sizeof path, "%s/config.json", dir);
+  FILE *out = fopen(path, "wb");
+  fprintf(out, "%s\"tie_word_embeddings\": false%s", text,
+          tie + strlen("\"tie_word_embeddings\": true"));
+  fclose(out);
+  sinter_model_t *model = NULL;
+  sinter_program_t *program = NULL;
+  SN_CHECK_OK(sinter_model_open(dir, &model, &err), &err);
+  sinter_compile_options_t copts = {.sparse = 1};
+  if (model)
+    SN_CHECK_ERR(sinter_program_compile(model, &copts, &program, &err), SINTER_ERR_NOT_FOUND, &err,
+                 "tie_word_embeddings is false");
+  sinter_program_release(program);
+  sinter_model_close(model);
+  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/config.json", dir);
+  unlink(path);
+  rmdir(dir);
+}
+
 /* What is refused, and how. */
 static void test_refusals(void) {
   sinter_error_t err;
@@ -280,6 +330,7 @@ int main(void) {
   SN_RUN(test_deberta);
   SN_RUN(test_modernbert_classifier_is_no_mlm);
   SN_RUN(test_refusals);
+  SN_RUN(test_untied_decoder_must_be_stored);
   SN_RUN(test_verifier_checks_the_width);
   return SN_TEST_REPORT();
 }
