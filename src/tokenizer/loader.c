@@ -1316,6 +1316,12 @@ static sinter_status_t build_from_vocab_dir(sn_tokenizer_t *tok, const file_set_
   /* added_tokens_decoder (transformers >= 4.34) lists every added token with
    * its flags and id. */
   const cJSON *atd = cJSON_GetObjectItemCaseSensitive(cfg, "added_tokens_decoder");
+  if (atd && !cJSON_IsObject(atd)) {
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s/tokenizer_config.json: field \"added_tokens_decoder\" must be an "
+                        "object {id: token}",
+                        dir);
+  }
   for (const cJSON *e = atd ? atd->child : NULL; e; e = e->next) {
     const char *content = token_content(e);
     char *endp;

@@ -296,6 +296,21 @@ def test_14_added_token_id_at_int32_max(tmp_path):
         assert proc.returncode in (0, 1), proc.stderr
 
 
+def test_28_added_tokens_decoder_not_an_object(tmp_path):
+    """The CI fuzzer found a crash: added_tokens_decoder given as a list had
+    entries without keys, read as ids (strtol of NULL)."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    shutil.copy(DEFAULT_MODEL / "vocab.txt", folder / "vocab.txt")
+    (folder / "tokenizer_config.json").write_text(json.dumps({
+        "added_tokens_decoder": [{"content": "<big>", "special": True}]}))
+    for binary in binaries():
+        proc = run("tokenize", "--model", folder, "hi <big>", binary=binary, check=1)
+        sanitizer_clean(proc)
+        assert "tokenizer_config.json" in proc.stderr
+        assert "added_tokens_decoder" in proc.stderr
+
+
 def test_13_eager_checks_its_memory_before_allocating(tmp_path):
     """A batch of 4096 long lines once grew the process to 15.8 GB before the
     limit error; the peak is now computed before anything is allocated."""
