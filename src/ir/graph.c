@@ -80,6 +80,7 @@ int sn_ir_op_is_packed(sn_ir_op_t op) {
     case SN_OP_GELU:
     case SN_OP_GELU_TANH:
     case SN_OP_RELU:
+    case SN_OP_SILU: /* unfused only outside gated blocks: a head's activation */
     case SN_OP_TANH: return 1;
     default: return 0;
   }

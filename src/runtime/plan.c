@@ -227,12 +227,14 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
       case SN_OP_GELU:
       case SN_OP_GELU_TANH:
       case SN_OP_RELU:
+      case SN_OP_SILU:
       case SN_OP_TANH: /* in place kernels: copy first unless planned in place */
         if (out != x) memcpy(out, x, (size_t)(rows * last) * sizeof(float));
         if (n->op == SN_OP_L2_NORMALIZE) sn_l2_normalize_f32(out, rows, last);
         if (n->op == SN_OP_GELU) sn_gelu_f32(out, rows * last);
         if (n->op == SN_OP_GELU_TANH) sn_gelu_tanh_f32(out, rows * last);
         if (n->op == SN_OP_TANH) sn_tanh_f32(out, rows * last);
+        if (n->op == SN_OP_SILU) sn_silu_f32(out, rows * last);
         if (n->op == SN_OP_RELU)
           for (int64_t k = 0; k < rows * last; k++) out[k] = out[k] > 0 ? out[k] : 0;
         break;

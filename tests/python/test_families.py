@@ -73,6 +73,28 @@ def test_modernbert_classifier_logits(tmp_path):
         assert np.abs(got - np.array(case["logits"], dtype=np.float32)).max() < 1e-4
 
 
+def test_modernbert_silu_classifier_head(tmp_path):
+    """classifier_activation silu (no GEMM epilogue has it): the head's SiLU
+    runs as its own op, against transformers' logits."""
+    torch = pytest.importorskip("torch")
+    from transformers import ModernBertConfig, ModernBertForSequenceClassification
+    torch.manual_seed(35)
+    cfg = ModernBertConfig(vocab_size=64, hidden_size=30, num_attention_heads=3,
+                           intermediate_size=22, num_hidden_layers=2, max_position_embeddings=48,
+                           global_attn_every_n_layers=2, local_attention=6, norm_eps=1e-5,
+                           hidden_activation="gelu", classifier_activation="silu",
+                           classifier_pooling="mean", num_labels=3, pad_token_id=0,
+                           bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2)
+    hf = ModernBertForSequenceClassification(cfg).eval()
+    hf.save_pretrained(tmp_path / "m", safe_serialization=True)
+    rows = [[1, 5, 9, 22, 7, 2], [1, 40, 2], list(range(3, 40))]
+    with torch.no_grad():
+        want = [hf(input_ids=torch.tensor([r])).logits[0].numpy() for r in rows]
+    m = sinter.Model(tmp_path / "m", cache=tmp_path / "cache")
+    got = m.logits([np.array(r, dtype=np.int32) for r in rows])
+    assert np.abs(got - np.array(want)).max() < 1e-4
+
+
 def test_deberta_classifier_logits(tmp_path):
     """DeBERTa-v3's disentangled attention and ContextPooler through
     sinter.Model; int8 refused until measured on a real checkpoint."""
