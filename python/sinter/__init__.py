@@ -11,6 +11,7 @@ and compute, so Python threads overlap. Errors raise sinter.Error with
 sinter's message, which names the file, field or limit.
 """
 import os
+import warnings
 
 import numpy as np
 
@@ -20,7 +21,13 @@ from .drop_in import SentenceTransformer
 from .torch_backend import compile  # noqa: A004 - sinter.compile(model), torch stays unimported
 
 __version__ = _sinter.version
-__all__ = ["Model", "SentenceTransformer", "Error", "compile", "cpu_count", "__version__"]
+__all__ = ["Model", "SentenceTransformer", "Error", "SinterWarning", "compile", "cpu_count",
+           "__version__"]
+
+
+class SinterWarning(UserWarning):
+    """What loading a model said without failing: unexpected tensors in the
+    folder, a cache that could not be used, int8 not measured for a family."""
 
 _DTYPES = {"f32": 0, "float32": 0, "bf16": 1, "bfloat16": 1, "int8": 2}
 _POOLING = {None: 0, "cls": 1, "mean": 2, "max": 3, "mean_sqrt_len": 4, "lasttoken": 5,
@@ -78,6 +85,8 @@ class Model:
         self._p = _sinter.Program(*self._open, bool(sparse))
         self._sparse_p = self._p if sparse else None
         self.info = self._p.info()
+        for message in self.info["warnings"]:
+            warnings.warn(f"sinter: {message}", SinterWarning, stacklevel=2)
 
     def __repr__(self):
         i = self.info

@@ -125,12 +125,31 @@ static PyObject *Program_info(ProgramObject *p, PyObject *unused) {
     }
     Py_DECREF(text);
   }
+  /* What loading said (unexpected tensors, a cache that failed, int8 not
+   * measured for the family): the module issues them as Python warnings. */
+  PyObject *warnings = PyList_New(0);
+  if (!warnings) {
+    Py_DECREF(labels);
+    Py_DECREF(prompts);
+    return NULL;
+  }
+  for (size_t k = 0; k < sinter_program_warning_count(p->program); k++) {
+    PyObject *w = PyUnicode_FromString(sinter_program_warning(p->program, k));
+    if (!w || PyList_Append(warnings, w) < 0) {
+      Py_XDECREF(w);
+      Py_DECREF(labels);
+      Py_DECREF(prompts);
+      Py_DECREF(warnings);
+      return NULL;
+    }
+    Py_DECREF(w);
+  }
   const char *def = sinter_model_default_prompt_name(p->model);
   static const char *const origins[] = {"file", "local_cache", "remote_cache", "compiled"};
   unsigned origin = (unsigned)p->pinfo.origin;
   return Py_BuildValue(
       "{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:N,s:i,s:s,s:i,s:i,s:s,s:d,s:N,s:z,s:i,s:i,s:z,"
-      "s:i}",
+      "s:i,s:N}",
       "model_type", i->model_type, "architecture", i->architecture, "hidden_size",
       (int)i->hidden_size, "num_layers", (int)i->num_layers, "vocab_size", (int)i->vocab_size,
       "max_seq_length", (int)i->max_seq_length, "pooling", (int)i->pooling, "normalize",
@@ -140,7 +159,7 @@ static PyObject *Program_info(ProgramObject *p, PyObject *unused) {
       (int)p->pinfo.max_seq, "content_key", p->pinfo.content_key, "compile_seconds",
       p->pinfo.compile_seconds, "prompts", prompts, "default_prompt_name", def, "embedding_dim",
       (int)i->embedding_dim, "dense_modules", (int)i->dense_modules, "rerank_template",
-      sinter_model_rerank_template(p->model), "sparse", (int)p->pinfo.sparse);
+      sinter_model_rerank_template(p->model), "sparse", (int)p->pinfo.sparse, "warnings", warnings);
 }
 
 /* --------------------------------------------------------------- inputs */

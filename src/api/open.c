@@ -92,6 +92,20 @@ static void warn_non_finite(const sinter_model_t *model, sinter_program_t *progr
   }
 }
 
+/* An int8 program of a family whose int8 was never measured on a real
+ * checkpoint says so, each time it is opened (from the cache too). */
+static void warn_int8_unmeasured(const sinter_model_t *model, sinter_program_t *program) {
+  const sn_family_t *family = sn_model_config(model)->family;
+  sinter_program_info_t info;
+  sinter_program_get_info(program, &info);
+  if (info.dtype != SINTER_DTYPE_INT8 || family->int8_measured) return;
+  sn_program_add_warning(program,
+                         "%s: int8 is not measured on a real %s checkpoint (where it is, sinter "
+                         "requires a cosine to fp32 of 0.998 or refuses it): compare this "
+                         "model's int8 with fp32 by `sinter compile --dtype int8 --report`",
+                         sn_model_source(model), family->name);
+}
+
 sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_options_t *opts,
                                sinter_program_t **out, sinter_error_t *err) {
   *out = NULL;
@@ -137,6 +151,7 @@ sinter_status_t sn_api_compile(const sinter_model_t *model, const sn_compile_opt
   SN_TRY(sn_compile_model(model, &build, opts, &plan, &report, err));
   SN_TRY(sn_program_create(model, &plan, opts, out, err));
   warn_non_finite(model, *out);
+  warn_int8_unmeasured(model, *out);
   sn_program_set_report(*out, &report);
   sn_program_set_origin(*out, SN_PROGRAM_COMPILED, sn_time_now() - t0);
   return SINTER_OK;
@@ -338,6 +353,7 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
     sn_model_move_prompts(sn_program_owned_model(kept.program), folder);
   /* Load warnings of the folder (unexpected tensors) and of the cache. */
   const sinter_model_t *described = folder ? folder : sn_program_model(kept.program);
+  if (origin != SN_CACHE_MISS) warn_int8_unmeasured(described, kept.program);
   for (size_t i = 0; i < sinter_model_warning_count(described); i++)
     sn_program_add_warning(kept.program, "%s", sinter_model_warning(described, i));
   for (size_t i = 0; cache && i < sn_cache_warning_count(cache); i++)

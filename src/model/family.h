@@ -127,6 +127,11 @@ typedef struct sn_family {
    * its real checkpoints); one that does not is refused, never silently
    * worse. */
   const char *int8_refusal;
+  /* Where int8 is offered: the real checkpoint its accuracy was measured on
+   * and the result, or NULL when only random-weight fixtures exist; such a
+   * family's int8 compiles with a warning that names `--report` (never
+   * silently unmeasured). */
+  const char *int8_measured;
   /* The MLM head's activation: 1: GELU whatever the config says (RoBERTa's
    * and MPNet's lm_head); 0: the config's hidden activation (BERT, DistilBERT). */
   int mlm_gelu;

@@ -47,4 +47,8 @@ const sn_family_t sn_family_bert = {
     .positions = SN_POSITIONS_FROM_ZERO,
     .cls_head = SN_CLS_POOLER,
     .unused = unused,
+    /* tests/python/test_families.py::test_int8_per_family_accuracy */
+    .int8_measured =
+        "all-MiniLM-L6-v2 keeps a worst cosine to fp32 of 0.9987 on the golden "
+        "sentences",
 };

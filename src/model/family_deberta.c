@@ -266,7 +266,4 @@ const sn_family_t sn_family_deberta = {
     .cls_head = SN_CLS_DENSE_ACT_NORM,
     .unused = unused,
     .aliases = aliases,
-    .int8_refusal =
-        "int8 is not yet measured on a real DeBERTa-v2/v3 checkpoint (sinter requires "
-        "a cosine to fp32 of 0.998); use --dtype bf16 or f32",
 };

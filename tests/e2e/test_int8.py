@@ -105,3 +105,20 @@ def test_embed_through_the_cache_with_a_calibration_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "compiled (cache miss)" not in proc.stderr and os.path.exists(path)
     assert len(json_lines(proc.stdout)[0]["embedding"]) == 384
+
+
+def test_unmeasured_family_warns(tmp_path):
+    """int8 of a family measured on no real checkpoint (RoBERTa) compiles
+    with a warning naming --report, and again when found in the cache; the
+    measured BERT compiles without one."""
+    env = dict(os.environ, SINTER_CACHE_DIR=str(tmp_path / "cache"))
+    for origin in ("compiled", "found in the local cache"):
+        proc = subprocess.run([str(SINTER), "compile", "--model", str(MODELS / "xlmr_base"),
+                               "--dtype", "int8"], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert f"sinter: {origin}" in proc.stderr
+        assert "int8 is not measured on a real roberta checkpoint" in proc.stderr
+        assert "--report" in proc.stderr
+    proc = compile_int8(tmp_path / "m.sinter", DEFAULT_MODEL)
+    assert "warning" not in proc.stderr, proc.stderr

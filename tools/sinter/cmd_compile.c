@@ -74,6 +74,11 @@ static int apply_target(const char *target, sn_compile_options_t *c, sinter_erro
 }
 
 /* --report: int8 against fp32 on the built-in report sentences. */
+static void print_program_warnings(const sinter_program_t *program) {
+  for (size_t i = 0; i < sinter_program_warning_count(program); i++)
+    fprintf(stderr, "sinter: warning: %s\n", sinter_program_warning(program, i));
+}
+
 static int print_int8_report(const sinter_model_t *model, const sinter_program_t *program) {
   sn_api_int8_report_t r;
   sinter_error_t err;
@@ -150,6 +155,7 @@ int sn_cmd_compile(int argc, char **argv) {
       rc = cli_fail(&err);
       goto done;
     }
+    print_program_warnings(program);
     fprintf(stderr, "sinter: compiled %s in %.2f s -> %s\n", opts.model_dir, measure_now() - t0,
             out_path);
     if (explain) {
@@ -161,8 +167,7 @@ int sn_cmd_compile(int argc, char **argv) {
       rc = cli_fail(&err);
       goto done;
     }
-    for (size_t i = 0; i < sinter_program_warning_count(program); i++)
-      fprintf(stderr, "sinter: warning: %s\n", sinter_program_warning(program, i));
+    print_program_warnings(program);
     sinter_program_info_t info;
     sinter_program_get_info(program, &info);
     fprintf(stderr, "sinter: %s in %.2f s\n",
