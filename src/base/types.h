@@ -20,7 +20,8 @@ typedef enum sn_activation {
   SN_ACT_GELU_TANH = 2, /* gelu_new, gelu_pytorch_tanh */
   SN_ACT_RELU = 3,
   SN_ACT_TANH = 4,
-  SN_ACT_SILU = 5, /* x sigmoid(x) ("silu", "swish"): gated feed-forwards only */
+  SN_ACT_SILU = 5, /* x sigmoid(x) ("silu", "swish"): in gated feed-forwards, or as its own
+                      op (a head's classifier_activation); no linear epilogue has it */
 } sn_activation_t;
 
 /* Name of a pooling mode ("cls", "mean", "max", "mean_sqrt_len"; "default"
