@@ -93,7 +93,8 @@ static void warn_non_finite(const sinter_model_t *model, sinter_program_t *progr
 }
 
 /* An int8 program of a family whose int8 was never measured on a real
- * checkpoint says so, each time it is opened (from the cache too). */
+ * checkpoint says so when compiled and each time it is opened (an artifact
+ * file, a cache entry, named by its folder). */
 static void warn_int8_unmeasured(const sinter_model_t *model, sinter_program_t *program) {
   const sn_family_t *family = sn_model_config(model)->family;
   sinter_program_info_t info;
@@ -287,7 +288,11 @@ sinter_status_t sn_api_open_program(const char *path, const sn_compile_options_t
                                     sinter_program_t **out, sinter_error_t *err) {
   *out = NULL;
   if (!path) return sn_error_set(err, SINTER_ERR_INVALID_ARGUMENT, "path is NULL");
-  if (sn_path_is_non_directory(path)) return sn_api_open_artifact(path, out, err);
+  if (sn_path_is_non_directory(path)) {
+    SN_TRY(sn_api_open_artifact(path, out, err));
+    warn_int8_unmeasured(sn_program_model(*out), *out);
+    return SINTER_OK;
+  }
 
   sinter_model_t *folder = NULL;
   sn_cache_t *cache = NULL;

@@ -109,8 +109,9 @@ def test_embed_through_the_cache_with_a_calibration_file(tmp_path):
 
 def test_unmeasured_family_warns(tmp_path):
     """int8 of a family measured on no real checkpoint (RoBERTa) compiles
-    with a warning naming --report, and again when found in the cache; the
-    measured BERT compiles without one."""
+    with a warning naming --report (once), and says it again when found in
+    the cache or opened from an artifact file; the measured BERT compiles
+    without one."""
     env = dict(os.environ, SINTER_CACHE_DIR=str(tmp_path / "cache"))
     for origin in ("compiled", "found in the local cache"):
         proc = subprocess.run([str(SINTER), "compile", "--model", str(MODELS / "xlmr_base"),
@@ -120,5 +121,11 @@ def test_unmeasured_family_warns(tmp_path):
         assert f"sinter: {origin}" in proc.stderr
         assert "int8 is not measured on a real roberta checkpoint" in proc.stderr
         assert "--report" in proc.stderr
+        assert proc.stderr.count("int8 is not measured") == 1, proc.stderr
+    # An artifact file says it too.
+    art = tmp_path / "x.sinter"
+    compile_int8(art, MODELS / "xlmr_base")
+    proc = run("embed", "--model", art, "--ids", "0 5 9 2", check=0)
+    assert "int8 is not measured on a real roberta checkpoint" in proc.stderr
     proc = compile_int8(tmp_path / "m.sinter", DEFAULT_MODEL)
     assert "warning" not in proc.stderr, proc.stderr
