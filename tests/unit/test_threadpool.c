@@ -161,6 +161,23 @@ static void test_a_blocked_worker_blocks_no_other_session(void) {
   sn_threadpool_destroy(b);
 }
 
+/* The CPU time the whole process uses while the caller sleeps `us`. */
+static double cpu_while_sleeping(useconds_t us) {
+  struct timespec c0, c1;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+  usleep(us);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+  return (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+}
+
+/* An idle pool still wakes for the next region, and runs each tile once. */
+static void check_wakes_and_destroy(sn_threadpool_t *p) {
+  counts_t *c = run_counted(p, 100);
+  for (size_t t = 0; t < 100; t++) SN_CHECK(atomic_load(&c->hits[t]) == 1);
+  free(c);
+  sn_threadpool_destroy(p);
+}
+
 /* An idle pool's threads sleep: the process uses (almost) no CPU while its
  * pool idles past the spin. */
 static void test_an_idle_pool_sleeps(void) {
@@ -169,17 +186,9 @@ static void test_an_idle_pool_sleeps(void) {
   SN_CHECK_OK(sn_threadpool_create(4, 100, -1, &p, &err), &err);
   free(run_counted(p, 64));
   usleep(20 * 1000); /* past the spin */
-  struct timespec c0, c1;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-  usleep(300 * 1000);
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
-  double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+  double cpu = cpu_while_sleeping(300 * 1000);
   SN_CHECK_MSG(cpu < 0.03, "an idle pool used %.3f s of CPU in 0.3 s", cpu);
-  /* And it wakes for the next region. */
-  counts_t *c = run_counted(p, 100);
-  for (size_t t = 0; t < 100; t++) SN_CHECK(atomic_load(&c->hits[t]) == 1);
-  free(c);
-  sn_threadpool_destroy(p);
+  check_wakes_and_destroy(p);
 }
 
 typedef struct stall {
@@ -280,17 +289,10 @@ static void test_linger_is_bounded(void) {
     usleep(5 * 1000);
     free(run_counted(p, 16));
   }
-  struct timespec c0, c1;
   usleep(40 * 1000); /* past any linger */
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-  usleep(200 * 1000);
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
-  double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+  double cpu = cpu_while_sleeping(200 * 1000);
   SN_CHECK_MSG(cpu < 0.02, "a pool past its linger used %.3f s of CPU in 0.2 s", cpu);
-  counts_t *c = run_counted(p, 100);
-  for (size_t t = 0; t < 100; t++) SN_CHECK(atomic_load(&c->hits[t]) == 1);
-  free(c);
-  sn_threadpool_destroy(p);
+  check_wakes_and_destroy(p);
 }
 
 static void test_current_pool_is_per_thread(void) {
