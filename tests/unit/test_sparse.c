@@ -164,21 +164,28 @@ static void test_deberta(void) {
   check_model("deberta_mlm_v3");
 }
 
+/* A model without a masked-LM head says so, and compiling it with sparse
+ * output is refused by name. */
+static void check_no_mlm_head(const sinter_model_t *model) {
+  sinter_model_info_t info;
+  sinter_model_get_info(model, &info);
+  SN_CHECK(info.has_mlm_head == 0);
+  sinter_error_t err;
+  sinter_program_t *program = NULL;
+  sinter_compile_options_t copts = {.sparse = 1};
+  SN_CHECK_ERR(sinter_program_compile(model, &copts, &program, &err), SINTER_ERR_UNSUPPORTED, &err,
+               "masked-LM head");
+  SN_CHECK(program == NULL);
+  sinter_program_release(program);
+}
+
 /* A ModernBERT classifier's head.* has the MLM head's names but feeds the
  * labels: no masked-LM head, and sparse is refused. */
 static void test_modernbert_classifier_is_no_mlm(void) {
   sinter_error_t err;
   sinter_model_t *model = NULL;
-  sinter_program_t *program = NULL;
   SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/modernbert_cls", &model, &err), &err);
-  if (!model) return;
-  sinter_model_info_t info;
-  sinter_model_get_info(model, &info);
-  SN_CHECK(info.has_mlm_head == 0);
-  sinter_compile_options_t copts = {.sparse = 1};
-  SN_CHECK_ERR(sinter_program_compile(model, &copts, &program, &err), SINTER_ERR_UNSUPPORTED, &err,
-               "masked-LM head");
-  sinter_program_release(program);
+  if (model) check_no_mlm_head(model);
   sinter_model_close(model);
 }
 
@@ -240,14 +247,8 @@ static void test_refusals(void) {
   SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/bert_cls", &plain, &err), &err);
   SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/bert_mlm", &mlm, &err), &err);
   if (!plain || !mlm) goto done;
-  sinter_model_info_t info;
-  sinter_model_get_info(plain, &info);
-  SN_CHECK(info.has_mlm_head == 0);
   /* No MLM head: compiling with sparse, and an eager run asking for it. */
-  sinter_compile_options_t copts = {.sparse = 1};
-  SN_CHECK_ERR(sinter_program_compile(plain, &copts, &program, &err), SINTER_ERR_UNSUPPORTED, &err,
-               "masked-LM head");
-  SN_CHECK(program == NULL);
+  check_no_mlm_head(plain);
   int32_t ids[] = {2, 5, 7, 3};
   const int32_t *rows[] = {ids};
   size_t lengths[] = {4};
