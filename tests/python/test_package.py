@@ -3,7 +3,6 @@ drop-in, errors and threads, against the sentence-transformers goldens and the
 CLI. Run by scripts/test.sh after installing the package into .venv."""
 import json
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pytest
 import sinter
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from conftest import (DEFAULT_MODEL, MODELS, SINTER, classifier_with_tokenizer,  # noqa: E402
                       cli_logits, one_logit_cross_encoder)
 

@@ -18,8 +18,6 @@ ray = pytest.importorskip("ray")
 
 import sinter  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from conftest import DEFAULT_MODEL, classifier_with_tokenizer  # noqa: E402
 
 RAY = Path(sys.executable).with_name("ray")

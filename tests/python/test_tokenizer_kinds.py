@@ -4,7 +4,6 @@ byte-level BPE, the Qwen split, Unigram with a charsmap), against the
 character offsets and the special-token mask, single texts and pairs."""
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from tokenizers import Tokenizer
 import sinter
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from conftest import MODELS  # noqa: E402
 
 TOK = ROOT / "tests" / "fixtures" / "tokenizer"
