@@ -266,9 +266,10 @@ typedef struct sinter_compile_options {
   /* 1: the program also computes SPLADE sparse vectors (sinter_outputs_t.sparse)
    * from the checkpoint's masked-LM head (a *ForMaskedLM folder; UNSUPPORTED
    * without one). Every run then pays for the vocabulary projection of every
-   * token, so it is off unless asked; part of the cache key. With it the
-   * default max_tokens is lower, so that [max_tokens, vocab] logits fit the
-   * arena in about 256 MiB. */
+   * token, so it is off unless asked; part of the cache key. The [tokens,
+   * vocab] logits are never held whole (a chunk of rows at a time, pooled as
+   * they come); a run holds at most ~64 MiB of [sequences, vocab] output, so
+   * a batch of many sequences runs in parts. */
   int32_t sparse;
 } sinter_compile_options_t;
 

@@ -58,20 +58,19 @@ sinter_status_t sn_api_open_artifact(const char *path, sinter_program_t **out,
 sn_compile_options_t sn_api_compile_options(const sinter_model_t *model,
                                             const sn_compile_options_t *in) {
   sn_compile_options_t o = *in;
-  if (o.max_tokens <= 0 && o.sparse) {
-    /* The vocabulary logits are [max_tokens, vocab] floats in the arena: a
-     * budget that keeps them near 256 MiB, but never under one sequence. */
-    sinter_model_info_t info;
-    sinter_model_get_info(model, &info);
-    int64_t fit = ((int64_t)1 << 26) / (info.vocab_size > 0 ? info.vocab_size : 1);
-    o.max_tokens = fit < DEFAULT_MAX_TOKENS ? fit : DEFAULT_MAX_TOKENS;
-    if (o.max_tokens < info.max_seq_length) o.max_tokens = info.max_seq_length;
-  }
+  sinter_model_info_t info;
+  sinter_model_get_info(model, &info);
   if (o.max_tokens <= 0) o.max_tokens = DEFAULT_MAX_TOKENS;
-  if (o.max_seq <= 0) {
-    sinter_model_info_t info;
-    sinter_model_get_info(model, &info);
+  if (o.max_seq <= 0)
     o.max_seq = info.max_seq_length < o.max_tokens ? info.max_seq_length : o.max_tokens;
+  if (o.sparse && o.max_seqs <= 0) {
+    /* The sparse output is [sequences, vocab] floats in the arena (the
+     * [tokens, vocab] logits never are: pass fuse_pool). At most ~64 MiB of
+     * it a run: 549 sequences of a 30,522-word vocabulary, 67 of XLM-R's
+     * 250,002; a batch with more runs in parts. Derived from the vocabulary
+     * and `sparse`, both in the content key. */
+    int64_t fit = ((int64_t)1 << 24) / (info.vocab_size > 0 ? info.vocab_size : 1);
+    o.max_seqs = fit < 1 ? 1 : fit < o.max_tokens ? fit : o.max_tokens;
   }
   return o;
 }

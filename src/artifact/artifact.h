@@ -32,7 +32,7 @@
 
 #include "program/program.h"
 
-#define SN_ARTIFACT_FORMAT_VERSION 3
+#define SN_ARTIFACT_FORMAT_VERSION 4
 #define SN_COMPILER_VERSION SINTER_VERSION_STRING
 
 enum {

@@ -65,8 +65,9 @@ sinter_status_t sn_artifact_inspect(const char *path, FILE *out, sinter_error_t 
       for (int i = 0; i < cfg.num_labels; i++) fprintf(out, " %d=%s", i, cfg.labels[i]);
       fprintf(out, "\n");
     }
-    fprintf(out, "plan:            %d ops, arena %lld bytes for %lld tokens\n", (int)plan->count,
-            (long long)plan->arena_bytes, (long long)plan->max_tokens);
+    fprintf(out, "plan:            %d ops, arena %lld bytes for %lld tokens in %lld sequences\n",
+            (int)plan->count, (long long)plan->arena_bytes, (long long)plan->max_tokens,
+            (long long)plan->max_seqs);
     int kinds[4] = {0, 0, 0, 0}; /* sinter f32, sinter bf16, sinter int8, oneDNN f32 */
     for (int32_t i = 0; i < plan->count; i++) {
       const sn_ir_node_t *n = &plan->nodes[i];

@@ -10,6 +10,7 @@
  *   fuse_epilogues   matmul + bias (+ activation | + residual) -> one linear
  *   fuse_layernorm   (residual add +) LayerNorm -> one op
  *   pack             padded [B, S, ...] tensors -> packed [T, ...] rows
+ *   fuse_pool        SPLADE pool over a linear -> one pooled linear (no [T, vocab])
  *   plan_memory      liveness -> one arena with an offset per intermediate
  *   prepack          per-matmul kernel choice and weights in its layout
  *
@@ -58,6 +59,8 @@ sinter_status_t sn_pass_fuse_layernorm(sn_ir_graph_t *, const sn_compile_options
                                        sn_pass_report_t *, sinter_error_t *);
 sinter_status_t sn_pass_pack(sn_ir_graph_t *, const sn_compile_options_t *, sn_pass_report_t *,
                              sinter_error_t *);
+sinter_status_t sn_pass_fuse_pool(sn_ir_graph_t *, const sn_compile_options_t *, sn_pass_report_t *,
+                                  sinter_error_t *);
 sinter_status_t sn_pass_plan_memory(sn_ir_graph_t *, const sn_compile_options_t *,
                                     sn_pass_report_t *, sinter_error_t *);
 /* The fp32 linear kernel (sn_linear_kernel_t, kernels/matmul.h) prepack picks

@@ -1,11 +1,11 @@
 /* pass_plan_memory.c — static memory planning.
  *
  * Every intermediate gets a byte offset in one arena sized for max_tokens
- * rows, assigned first-fit over liveness intervals (a buffer is free after
- * its last reader ran). An op that may write over an input which dies with
- * it (a linear's residual, LayerNorm's input, an activation) reuses that
- * input's slot, so the residual stream is updated in place. A run with fewer
- * tokens uses a prefix of each slot, so the plan never changes per request. */
+ * rows ([T, ..] buffers) and max_seqs sequences ([B, ..]), assigned first-fit over liveness
+ * intervals (a buffer is free after its last reader ran). An op that may write over an input which
+ * dies with it (a linear's residual, LayerNorm's input, an activation) reuses that input's slot, so
+ * the residual stream is updated in place. A run with fewer tokens uses a prefix of each slot, so
+ * the plan never changes per request. */
 #include <stdlib.h>
 
 #include "compiler/compiler.h"
@@ -38,6 +38,8 @@ sinter_status_t sn_pass_plan_memory(sn_ir_graph_t *g, const sn_compile_options_t
   for (int k = 0; k < g->num_outputs; k++) last[g->outputs[k].node] = n; /* live to the end */
   int32_t n_live = 0;
   int64_t arena = 0;
+  int64_t max_seqs =
+      opts->max_seqs > 0 && opts->max_seqs < opts->max_tokens ? opts->max_seqs : opts->max_tokens;
   for (int32_t i = 0; i < n; i++) {
     sn_ir_node_t *node = &g->nodes[i];
     node->arena_offset = -1;
@@ -47,13 +49,13 @@ sinter_status_t sn_pass_plan_memory(sn_ir_graph_t *g, const sn_compile_options_t
     for (int32_t s = 0; s < n_live; s++)
       if (live[s].last_use >= i) live[kept++] = live[s];
     n_live = kept;
-    int64_t bytes = sn_ir_shape_bind(&node->shape, opts->max_tokens, opts->max_tokens, NULL) * 4;
-    bytes = (bytes + ALIGN - 1) / ALIGN * ALIGN;
+    int64_t raw = sn_ir_shape_bind(&node->shape, max_seqs, opts->max_tokens, NULL) * 4;
+    int64_t bytes = (raw + ALIGN - 1) / ALIGN * ALIGN;
     int ip = sn_ir_inplace_input(node);
     if (ip >= 0) {
       const sn_ir_node_t *src = &g->nodes[node->inputs[ip]];
       if (in_arena(src) && last[node->inputs[ip]] == i &&
-          sn_ir_shape_bind(&src->shape, 1, 1, NULL) == sn_ir_shape_bind(&node->shape, 1, 1, NULL)) {
+          sn_ir_shape_bind(&src->shape, max_seqs, opts->max_tokens, NULL) * 4 == raw) {
         node->arena_offset = src->arena_offset;
         for (int32_t s = 0; s < n_live; s++)
           if (live[s].offset == src->arena_offset) live[s].last_use = last[i];
@@ -76,6 +78,7 @@ sinter_status_t sn_pass_plan_memory(sn_ir_graph_t *g, const sn_compile_options_t
     if (at + bytes > arena) arena = at + bytes;
   }
   g->max_tokens = opts->max_tokens;
+  g->max_seqs = max_seqs;
   g->arena_bytes = arena;
   free(last), free(live);
   return SINTER_OK;

@@ -16,6 +16,7 @@ static const struct {
     {"fuse_epilogues", sn_pass_fuse_epilogues},
     {"fuse_layernorm", sn_pass_fuse_layernorm},
     {"pack", sn_pass_pack},
+    {"fuse_pool", sn_pass_fuse_pool},
     {"plan_memory", sn_pass_plan_memory},
     {"prepack", sn_pass_prepack},
 };

@@ -384,6 +384,17 @@ int sn_ir_infer(const sn_ir_graph_t *g, const sn_ir_node_t *n, sn_ir_dtype_t *dt
         snprintf(msg, cap, "linear needs x [.., K], a weight [N, K] and a bias [N]");
         return -1;
       }
+      if (n->pool != SINTER_POOL_DEFAULT) { /* SPLADE over the linear's rows */
+        if (n->pool != SINTER_POOL_SPLADE || !g->packed || a->shape.rank != 2 ||
+            a->shape.dims[0] != SN_DIM_T || n->num_inputs != 3 || n->act != SN_ACT_NONE) {
+          snprintf(msg, cap,
+                   "a pooled linear is splade only, over packed rows [T, K], with no activation "
+                   "or residual");
+          return -1;
+        }
+        *out = (sn_ir_shape_t){2, {SN_DIM_B, b->shape.dims[0]}};
+        return 0;
+      }
       *out = a->shape;
       out->dims[out->rank - 1] = b->shape.dims[0];
       if (n->num_inputs == 4) {
@@ -871,6 +882,7 @@ void sn_ir_print(const sn_ir_graph_t *g, FILE *out) {
         static const char *acts[] = {"", " act=gelu", " act=gelu_tanh", " act=relu", " act=tanh"};
         fprintf(out, "%s%s%s", acts[n->act], n->num_inputs == 4 ? " +residual" : "",
                 n->int8 ? " int8" : "");
+        if (n->pool) fprintf(out, " pool=%s", sn_pooling_name(n->pool));
         break;
       }
       case SN_OP_ATTENTION:

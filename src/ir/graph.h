@@ -59,7 +59,11 @@ typedef enum sn_ir_op {
   SN_OP_DROPOUT,      /* identity at inference (captured as the tracer sees it) */
   /* Ops made by the compiler's passes. */
   SN_OP_SLICE_COLS,    /* columns [begin, end) of the last dim */
-  SN_OP_LINEAR,        /* (x, w [N, K], bias [N], residual?) -> act(x w^T + bias) + residual */
+  SN_OP_LINEAR,        /* (x, w [N, K], bias [N], residual?) -> act(x w^T + bias) + residual;
+                          with attr.pool SPLADE (packed graphs only; no act or residual):
+                          x [T, K] -> [B, N], per sequence the max over its rows of
+                          x w^T + bias, then log(1 + ReLU()): SPLADE without the
+                          [T, N] logits */
   SN_OP_ATTENTION,     /* (qkv [.., (h + 2 kv) d], mask when unpacked, bias table?) ->
                           [.., h d] (kv = kv_heads or h): fused
                           multi-head attention with heads, head_dim, scale, window and causal;
@@ -116,23 +120,23 @@ typedef struct sn_ir_node {
   int trans_b;
   int perm[SN_IR_MAX_RANK];
   sn_ir_input_t input;
-  sinter_pooling_t pool;
-  int64_t begin, end;  /* SLICE_COLS */
-  sn_activation_t act; /* LINEAR, GLU */
-  int32_t int8;        /* LINEAR: s8 weights, dynamic per-token s8 activations */
-  int32_t heads;       /* ATTENTION, ROTARY_QK */
-  int32_t head_dim;    /* ATTENTION, ROTARY_QK */
-  int32_t window;      /* ATTENTION, MASKED_SOFTMAX: 0, or only keys j with |i - j| <= window
-                          for query i (sliding-window layers) */
-  int32_t causal;      /* ATTENTION, MASKED_SOFTMAX: 1: only keys j <= i */
-  int32_t kv_heads;    /* ATTENTION, ROTARY_QK, REPEAT_HEADS: key/value heads (grouped-query
-                          attention); 0: as many as heads */
-  const float *data;   /* WEIGHT: borrowed from the model, or `owned` */
-  char *name;          /* WEIGHT: canonical tensor name (owned) */
-  void *owned;         /* WEIGHT: data made by a compiler pass (owned) */
-  size_t nbytes;       /* WEIGHT with a packed layout: size of `data` */
-  void *layout;        /* WEIGHT: the matmul backend's packed layout descriptor, or NULL
-                          for plain row-major (owned) */
+  sinter_pooling_t pool; /* POOL; LINEAR: SINTER_POOL_SPLADE pools its rows (above), else 0 */
+  int64_t begin, end;    /* SLICE_COLS */
+  sn_activation_t act;   /* LINEAR, GLU */
+  int32_t int8;          /* LINEAR: s8 weights, dynamic per-token s8 activations */
+  int32_t heads;         /* ATTENTION, ROTARY_QK */
+  int32_t head_dim;      /* ATTENTION, ROTARY_QK */
+  int32_t window;        /* ATTENTION, MASKED_SOFTMAX: 0, or only keys j with |i - j| <= window
+                            for query i (sliding-window layers) */
+  int32_t causal;        /* ATTENTION, MASKED_SOFTMAX: 1: only keys j <= i */
+  int32_t kv_heads;      /* ATTENTION, ROTARY_QK, REPEAT_HEADS: key/value heads (grouped-query
+                            attention); 0: as many as heads */
+  const float *data;     /* WEIGHT: borrowed from the model, or `owned` */
+  char *name;            /* WEIGHT: canonical tensor name (owned) */
+  void *owned;           /* WEIGHT: data made by a compiler pass (owned) */
+  size_t nbytes;         /* WEIGHT with a packed layout: size of `data` */
+  void *layout;          /* WEIGHT: the matmul backend's packed layout descriptor, or NULL
+                            for plain row-major (owned) */
   size_t layout_size;
   int64_t arena_offset; /* planned graphs: byte offset of the output in the arena, -1 if none */
 } sn_ir_node_t;
@@ -155,6 +159,7 @@ typedef struct sn_ir_graph {
   /* Set by memory planning: the arena holds every intermediate for up to
    * max_tokens tokens. */
   int64_t max_tokens;
+  int64_t max_seqs; /* ... and up to max_seqs sequences ([B, ..] buffers) */
   int64_t arena_bytes;
   /* Set by the first failed add: later adds return -1 and sn_ir_finish reports it. */
   sinter_status_t build_status;

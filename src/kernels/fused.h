@@ -165,6 +165,19 @@ void sn_tanh_f32(float *x, int64_t n);
 void sn_pool_packed_f32(const float *x, const int32_t *offsets, int32_t num_seqs, int64_t h,
                         int mode, float *out);
 
+/* SPLADE a chunk of rows at a time (the pooled linear, runtime/plan.c):
+ * acc[s, j] = max(acc[s, j], x[t - row0, j]) for every row t in [row0, row0 +
+ * rows) of the packed batch that belongs to sequence s (offsets, as above).
+ * x holds just those rows, [rows, n]. With acc zeroed first and
+ * sn_splade_activate_f32 after the last chunk, acc is the SPLADE pooling of
+ * all rows, as sn_pool_packed_f32 with SINTER_POOL_SPLADE gives it. */
+void sn_pool_max_rows_f32(const float *x, int64_t row0, int64_t rows, int64_t n,
+                          const int32_t *offsets, int32_t num_seqs, float *acc);
+
+/* In place over n floats: log(1 + x) where x > 0, else 0: SPLADE's transform
+ * of a max (monotone, so applied once to the max, not to every token). */
+void sn_splade_activate_f32(float *x, int64_t n);
+
 /* In place: each of rows rows of length h divided by max(||row||_2, 1e-12), as
  * torch.nn.functional.normalize. */
 void sn_l2_normalize_f32(float *x, int64_t rows, int64_t h);

@@ -373,7 +373,7 @@ static void pool_one(const pool_call_t *c, int32_t i) {
      * token. An empty sequence is all zeros. */
     if (len > 0) {
       c->fn(seq, len, h, SINTER_POOL_MAX, o);
-      for (int64_t j = 0; j < h; j++) o[j] = o[j] > 0.0f ? log1pf(o[j]) : 0.0f;
+      sn_splade_activate_f32(o, h);
     } else {
       memset(o, 0, (size_t)h * sizeof(float));
     }
@@ -411,6 +411,51 @@ void sn_pool_packed_f32(const float *x, const int32_t *offsets, int32_t num_seqs
     sn_threadpool_run(pool, (size_t)num_seqs, pool_one_tile, &c);
   else
     for (int32_t i = 0; i < num_seqs; i++) pool_one(&c, i);
+}
+
+/* --------------------------------------------- SPLADE over chunks of rows */
+
+typedef struct max_rows_call {
+  const float *x; /* the chunk: rows row0 .. row0 + rows - 1 of the batch, [rows, n] */
+  int64_t row0, rows, n;
+  const int32_t *offsets;
+  int32_t first, num_seqs; /* first: the first sequence ending after row0 */
+  float *acc;              /* [num_seqs, n] */
+} max_rows_call_t;
+
+/* Columns [j0, j1) of every sequence the chunk touches: a column range is
+ * one thread's, so no two threads write one accumulator. */
+static void max_rows_cols(void *ctx, int64_t j0, int64_t j1) {
+  const max_rows_call_t *c = ctx;
+  const int64_t end = c->row0 + c->rows;
+  for (int32_t s = c->first; s < c->num_seqs && c->offsets[s] < end; s++) {
+    int64_t t0 = c->offsets[s] > c->row0 ? c->offsets[s] : c->row0;
+    int64_t t1 = c->offsets[s + 1] < end ? c->offsets[s + 1] : end;
+    float *o = c->acc + (int64_t)s * c->n;
+    for (int64_t t = t0; t < t1; t++) {
+      const float *row = c->x + (t - c->row0) * c->n;
+      for (int64_t j = j0; j < j1; j++) o[j] = row[j] > o[j] ? row[j] : o[j];
+    }
+  }
+}
+
+void sn_pool_max_rows_f32(const float *x, int64_t row0, int64_t rows, int64_t n,
+                          const int32_t *offsets, int32_t num_seqs, float *acc) {
+  /* Offsets never decrease: the first sequence ending after row0 by bisection. */
+  int32_t lo = 0, hi = num_seqs;
+  while (lo < hi) {
+    int32_t mid = lo + (hi - lo) / 2;
+    if (offsets[mid + 1] <= row0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  max_rows_call_t c = {x, row0, rows, n, offsets, lo, num_seqs, acc};
+  sn_threadpool_for(pool_for(rows * n), n, 256, max_rows_cols, &c);
+}
+
+void sn_splade_activate_f32(float *x, int64_t n) {
+  for (int64_t j = 0; j < n; j++) x[j] = x[j] > 0.0f ? log1pf(x[j]) : 0.0f;
 }
 
 /* --------------------------------------------------------------- normalise */

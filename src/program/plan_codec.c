@@ -58,6 +58,7 @@ void sn_plan_encode(const sn_ir_graph_t *g, sn_wbuf_t *plan, uint64_t *tensors_s
   sn_wbuf_u32(plan, (uint32_t)g->count);
   sn_wbuf_u32(plan, (uint32_t)g->packed);
   sn_wbuf_u64(plan, (uint64_t)g->max_tokens);
+  sn_wbuf_u64(plan, (uint64_t)g->max_seqs);
   sn_wbuf_u64(plan, (uint64_t)g->arena_bytes);
   sn_wbuf_u32(plan, (uint32_t)g->num_outputs);
   for (int k = 0; k < g->num_outputs; k++) {
@@ -95,16 +96,18 @@ sinter_status_t sn_plan_decode(const unsigned char *data, size_t size, const uns
   sn_ir_graph_init(g);
   uint32_t count = sn_rbuf_u32(&r);
   g->packed = (int)sn_rbuf_u32(&r);
-  uint64_t max_tokens = sn_rbuf_u64(&r), arena = sn_rbuf_u64(&r);
+  uint64_t max_tokens = sn_rbuf_u64(&r), max_seqs = sn_rbuf_u64(&r), arena = sn_rbuf_u64(&r);
   uint32_t n_out = sn_rbuf_u32(&r);
   if (r.bad || count == 0 || count > PLAN_MAX_NODES || g->packed != 1 || max_tokens < 1 ||
-      max_tokens > PLAN_MAX_TOKENS || arena > PLAN_MAX_ARENA || n_out < 1 ||
-      n_out > SN_IR_MAX_OUTPUTS)
-    return sn_error_set(
-        err, SINTER_ERR_FORMAT,
-        "%s: PLAN header is invalid (nodes %u, tokens %llu, arena %llu, outputs %u)", label, count,
-        (unsigned long long)max_tokens, (unsigned long long)arena, n_out);
+      max_tokens > PLAN_MAX_TOKENS || max_seqs < 1 || max_seqs > max_tokens ||
+      arena > PLAN_MAX_ARENA || n_out < 1 || n_out > SN_IR_MAX_OUTPUTS)
+    return sn_error_set(err, SINTER_ERR_FORMAT,
+                        "%s: PLAN header is invalid (nodes %u, tokens %llu, sequences %llu, arena "
+                        "%llu, outputs %u)",
+                        label, count, (unsigned long long)max_tokens, (unsigned long long)max_seqs,
+                        (unsigned long long)arena, n_out);
   g->max_tokens = (int64_t)max_tokens;
+  g->max_seqs = (int64_t)max_seqs;
   g->arena_bytes = (int64_t)arena;
   g->num_outputs = (int)n_out;
   for (uint32_t k = 0; k < n_out; k++) {

@@ -45,6 +45,8 @@ typedef struct sn_compile_options {
   sinter_dtype_t dtype;
   int64_t max_tokens;       /* largest packed batch the arena is planned for */
   int64_t max_seq;          /* longest sequence accepted */
+  int64_t max_seqs;         /* most sequences in one run, which sizes the [B, ..] buffers;
+                               0: max_tokens (one token each) */
   uint64_t target_features; /* CPU features the plan may use (SN_FEATURE_*); 0: this CPU */
   int sparse;               /* 1: the plan has the SPLADE output "sparse" (MLM head) */
   /* int8 only; used while compiling, never stored in an artifact: */

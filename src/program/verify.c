@@ -67,14 +67,15 @@ static sinter_status_t check_against_config(const sn_ir_graph_t *g, const sn_con
 #define MAX_LIVE 1024
 #define SLOT_ALIGN 64
 
-/* Bytes of node n's slot at `max_tokens` rows, or -1 when a dimension is
- * out of range or the product overflows. */
-static int64_t slot_bytes(const sn_ir_node_t *n, int64_t max_tokens) {
+/* Bytes of node n's slot at the plan's largest run (max_tokens rows,
+ * max_seqs sequences), or -1 when a dimension is out of range or the product
+ * overflows. */
+static int64_t slot_bytes(const sn_ir_node_t *n, const sn_ir_graph_t *g) {
   int64_t bytes = 4;
   for (int k = 0; k < n->shape.rank; k++) {
     int64_t d = n->shape.dims[k];
     if (d < SN_DIM_T || d > ((int64_t)1 << 31)) return -1;
-    if (d < 0) d = max_tokens;
+    if (d < 0) d = d == SN_DIM_B ? g->max_seqs : g->max_tokens;
     if (d && bytes > INT64_MAX / d) return -1;
     bytes *= d;
   }
@@ -202,7 +203,7 @@ sinter_status_t sn_program_verify(const sn_ir_graph_t *g, const sn_config_t *c, 
   for (int32_t i = 0; i < g->count && !st; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
     if (n->op == SN_OP_WEIGHT || n->op == SN_OP_INPUT) continue;
-    bytes[i] = slot_bytes(n, g->max_tokens);
+    bytes[i] = slot_bytes(n, g);
     if (bytes[i] < 0)
       st = sn_error_set(err, SINTER_ERR_FORMAT, "%s: node %d has a bad shape", label, (int)i);
     else if (n->arena_offset < 0 || n->arena_offset > g->arena_bytes ||

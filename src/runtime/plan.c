@@ -14,6 +14,8 @@ struct sn_plan_exec {
   sn_dnnl_t *dnnl;
   sn_linear_t **linear; /* per node, for LINEAR nodes (shared configs share one) */
   float *arena;
+  float *chunk; /* pooled linears: the product of up to chunk_rows rows */
+  int64_t chunk_rows;
   int32_t *zeros; /* token types when the caller gives none */
   int64_t total;  /* tokens of the last run */
   int profile;
@@ -44,6 +46,22 @@ static int same_desc(const sn_linear_desc_t *a, const sn_linear_desc_t *b) {
          a->int8 == b->int8;
 }
 
+/* A pooled (SPLADE) linear's product runs this many rows at a time, into a
+ * scratch of about SPLADE_CHUNK_BYTES: 256 rows of a 30,522-word vocabulary
+ * (31 MB) instead of [max_tokens, vocab] in the arena (1 GB at 8,192
+ * tokens). Enough rows that each pass over the [vocab, K] weights does ~256
+ * rows' work; at least 16 rows for vast vocabularies (XLM-R: 16 MB). */
+#define SPLADE_CHUNK_BYTES ((int64_t)32 << 20)
+#define SPLADE_CHUNK_MAX 256
+#define SPLADE_CHUNK_MIN 16
+
+static int64_t splade_chunk_rows(int64_t n, int64_t max_tokens) {
+  int64_t rows = SPLADE_CHUNK_BYTES / (n * (int64_t)sizeof(float));
+  if (rows > SPLADE_CHUNK_MAX) rows = SPLADE_CHUNK_MAX;
+  if (rows < SPLADE_CHUNK_MIN) rows = SPLADE_CHUNK_MIN;
+  return rows < max_tokens ? rows : max_tokens;
+}
+
 static sn_linear_desc_t desc_of(const sn_ir_graph_t *g, const sn_ir_node_t *n) {
   const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
   return (sn_linear_desc_t){w->shape.dims[1], w->shape.dims[0], (int)n->act, n->num_inputs == 4,
@@ -68,10 +86,15 @@ sinter_status_t sn_plan_exec_create(const sn_ir_graph_t *g, sn_plan_exec_t **out
                       (long long)g->arena_bytes);
     goto fail;
   }
+  int64_t chunk_floats = 0;
   for (int32_t i = 0; i < g->count; i++) {
     const sn_ir_node_t *n = &g->nodes[i];
     if (n->op != SN_OP_LINEAR) continue;
     sn_linear_desc_t d = desc_of(g, n);
+    if (n->pool) { /* SPLADE: scratch for the largest chunk of any pooled linear */
+      int64_t rows = splade_chunk_rows(d.n, g->max_tokens);
+      if (rows * d.n > chunk_floats) chunk_floats = rows * d.n;
+    }
     const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
     /* Reuse an identical linear: same description and the same weight layout
      * and size, which sn_linear_create validated for the first one (a hostile
@@ -88,6 +111,14 @@ sinter_status_t sn_plan_exec_create(const sn_ir_graph_t *g, sn_plan_exec_t **out
     st = sn_linear_create(e->dnnl, &d, w->layout, w->layout_size, w->nbytes, &e->linear[i], err);
     if (st) {
       sn_error_prefix(err, "weight \"%s\"", w->name);
+      goto fail;
+    }
+  }
+  if (chunk_floats) {
+    e->chunk = malloc((size_t)chunk_floats * sizeof(float));
+    if (!e->chunk) {
+      st = sn_error_set(err, SINTER_ERR_OUT_OF_MEMORY, "plan: SPLADE scratch of %lld floats",
+                        (long long)chunk_floats);
       goto fail;
     }
   }
@@ -110,6 +141,7 @@ void sn_plan_exec_destroy(sn_plan_exec_t *e) {
   }
   free(e->linear);
   free(e->arena);
+  free(e->chunk);
   free(e->zeros);
   sn_dnnl_destroy(e->dnnl);
   free(e);
@@ -117,6 +149,23 @@ void sn_plan_exec_destroy(sn_plan_exec_t *e) {
 
 static float *buf(const sn_plan_exec_t *e, int32_t node) {
   return (float *)((char *)e->arena + e->g->nodes[node].arena_offset);
+}
+
+/* A pooled linear (SPLADE): the product chunk by chunk into e->chunk, each
+ * folded into the sequences' running maxima in out [num_seqs, N]. */
+static sinter_status_t run_pooled_linear(sn_plan_exec_t *e, int32_t node, const float *x,
+                                         const void *w, const float *bias, const int32_t *offsets,
+                                         int32_t num_seqs, float *out, sinter_error_t *err) {
+  sn_linear_desc_t d = desc_of(e->g, &e->g->nodes[node]);
+  int64_t total = offsets[num_seqs], chunk = splade_chunk_rows(d.n, e->g->max_tokens);
+  memset(out, 0, (size_t)num_seqs * (size_t)d.n * sizeof(float));
+  for (int64_t r0 = 0; r0 < total; r0 += chunk) {
+    int64_t rows = total - r0 < chunk ? total - r0 : chunk;
+    SN_TRY(sn_linear_run(e->linear[node], rows, x + r0 * d.k, w, bias, e->chunk, err));
+    sn_pool_max_rows_f32(e->chunk, r0, rows, d.n, offsets, num_seqs, out);
+  }
+  sn_splade_activate_f32(out, (int64_t)num_seqs * d.n);
+  return SINTER_OK;
 }
 
 /* A node's input data: arena buffers, weights, or the run's token inputs. */
@@ -135,6 +184,9 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
   if (total < 1 || total > g->max_tokens)
     return sn_error_set(err, SINTER_ERR_LIMIT, "plan: %lld tokens, compiled for at most %lld",
                         (long long)total, (long long)g->max_tokens);
+  if (num_seqs > g->max_seqs)
+    return sn_error_set(err, SINTER_ERR_LIMIT, "plan: %d sequences, compiled for at most %lld",
+                        (int)num_seqs, (long long)g->max_seqs);
   if (!type_ids) type_ids = e->zeros;
   e->total = total;
   for (int32_t i = 0; i < g->count; i++) {
@@ -180,6 +232,13 @@ sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const in
       }
       case SN_OP_GLU: sn_glu_f32(x, rows, last, (int)n->act, out); break;
       case SN_OP_LINEAR: {
+        if (n->pool) { /* SPLADE over x's T rows: out is [B, N] */
+          sinter_status_t st =
+              run_pooled_linear(e, i, x, in_data(e, n, 1, ids, type_ids),
+                                in_data(e, n, 2, ids, type_ids), offsets, num_seqs, out, err);
+          if (st) return st;
+          break;
+        }
         if (e->observer) {
           const sn_ir_node_t *w = &g->nodes[n->inputs[1]];
           e->observer(e->observer_ctx, w->name, x, rows, w->shape.dims[1]);

@@ -23,9 +23,9 @@ sinter_status_t sn_plan_exec_create(const sn_ir_graph_t *g, sn_plan_exec_t **out
 void sn_plan_exec_destroy(sn_plan_exec_t *e);
 
 /* Runs one packed batch: ids and type_ids (NULL: zeros) [total], offsets
- * [num_seqs + 1] with offsets[num_seqs] = total <= the graph's max_tokens.
- * Output k of the graph is then at sn_plan_exec_output(e, k), valid until
- * the next run. */
+ * [num_seqs + 1] with offsets[num_seqs] = total <= the graph's max_tokens
+ * and num_seqs <= its max_seqs (LIMIT otherwise). Output k of the graph is then at
+ * sn_plan_exec_output(e, k), valid until the next run. */
 sinter_status_t sn_plan_exec_run(sn_plan_exec_t *e, const int32_t *ids, const int32_t *type_ids,
                                  const int32_t *offsets, int32_t num_seqs, sinter_error_t *err);
 

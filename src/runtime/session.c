@@ -294,7 +294,8 @@ done:
 }
 
 /* Runs the compiled plan over the packed batch in parts of at most the
- * plan's token budget, copying each part's outputs into place. */
+ * plan's token budget and sequence count, copying each part's outputs into
+ * place. */
 static sinter_status_t run_compiled(sinter_session_t *s, size_t b, size_t total,
                                     sinter_error_t *err) {
   const sn_ir_graph_t *plan = s->plan;
@@ -309,7 +310,9 @@ static sinter_status_t run_compiled(sinter_session_t *s, size_t b, size_t total,
   size_t first = 0;
   while (first < b) {
     size_t last = first, base = s->offsets[first];
-    while (last < b && s->offsets[last + 1] - base <= (size_t)plan->max_tokens) last++;
+    while (last < b && s->offsets[last + 1] - base <= (size_t)plan->max_tokens &&
+           last - first < (size_t)plan->max_seqs)
+      last++;
     int32_t n = (int32_t)(last - first);
     for (size_t i = first; i <= last; i++)
       s->chunk_offsets[i - first] = (int32_t)(s->offsets[i] - base);

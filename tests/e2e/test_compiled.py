@@ -48,7 +48,7 @@ def test_compile_explain_and_inspect(tmp_path):
         assert name in proc.stdout
     assert "attention" in proc.stdout and "arena:" in proc.stdout
     info = run("inspect", out, check=0).stdout
-    assert "format version:  3" in info and info.count(" ok\n") == 5
+    assert "format version:  4" in info and info.count(" ok\n") == 5
     assert "labels:          0=negative 1=neutral 2=positive" in info
 
 

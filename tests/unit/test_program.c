@@ -276,6 +276,42 @@ done:
   sinter_model_close(m);
 }
 
+/* A SPLADE plan: its pooled linear keeps to what the executor runs (splade
+ * over packed rows, no activation), and its [B, vocab] slots are held to
+ * the plan's max_seqs. */
+static void test_pooled_linear_checked(void) {
+  sinter_error_t err;
+  sinter_model_t *m = NULL;
+  sinter_program_t *p = NULL;
+  SN_CHECK_OK(sinter_model_open(SN_TEST_FIXTURES "/models/bert_mlm", &m, &err), &err);
+  sinter_compile_options_t sparse = {.sparse = 1};
+  if (m) SN_CHECK_OK(sinter_program_compile(m, &sparse, &p, &err), &err);
+  if (!p) goto done;
+  sn_ir_graph_t *g = (sn_ir_graph_t *)sn_program_plan(p);
+  sn_config_t c = *sn_model_config(m);
+  int32_t pooled = -1;
+  for (int32_t i = 0; i < g->count; i++)
+    if (g->nodes[i].op == SN_OP_LINEAR && g->nodes[i].pool == SINTER_POOL_SPLADE) pooled = i;
+  SN_CHECK(pooled >= 0);
+  if (pooled < 0) goto done;
+  SN_CHECK_OK(sn_program_verify(g, &c, "plan", &err), &err);
+  sn_ir_node_t *n = &g->nodes[pooled];
+  n->act = SN_ACT_GELU;
+  SN_CHECK_ERR(sn_program_verify(g, &c, "plan", &err), SINTER_ERR_FORMAT, &err, "pooled linear");
+  n->act = SN_ACT_NONE;
+  n->pool = SINTER_POOL_MEAN;
+  SN_CHECK_ERR(sn_program_verify(g, &c, "plan", &err), SINTER_ERR_FORMAT, &err, "pooled linear");
+  n->pool = SINTER_POOL_SPLADE;
+  int64_t seqs = g->max_seqs;
+  g->max_seqs = (int64_t)1 << 30;
+  SN_CHECK_ERR(sn_program_verify(g, &c, "plan", &err), SINTER_ERR_FORMAT, &err, "outside the");
+  g->max_seqs = seqs;
+  SN_CHECK_OK(sn_program_verify(g, &c, "plan", &err), &err);
+done:
+  sinter_program_release(p);
+  sinter_model_close(m);
+}
+
 int main(void) {
   sinter_error_t err;
   if (sinter_model_open(BERT_CLS, &model, &err) != SINTER_OK ||
@@ -297,6 +333,7 @@ int main(void) {
   SN_RUN(test_dense_embedding_width_checked);
   SN_RUN(test_disentangled_tables_checked);
   SN_RUN(test_rotary_and_window_checked);
+  SN_RUN(test_pooled_linear_checked);
   sinter_program_release(program);
   sinter_model_close(model);
   return SN_TEST_REPORT();
