@@ -49,11 +49,13 @@ static int same_desc(const sn_linear_desc_t *a, const sn_linear_desc_t *b) {
 /* A pooled (SPLADE) linear's product runs this many rows at a time, into a
  * scratch of about SPLADE_CHUNK_BYTES: 256 rows of a 30,522-word vocabulary
  * (31 MB) instead of [max_tokens, vocab] in the arena (1 GB at 8,192
- * tokens). Enough rows that each pass over the [vocab, K] weights does ~256
- * rows' work; at least 16 rows for vast vocabularies (XLM-R: 16 MB). */
+ * tokens). Never under 144 rows, sinter's GEMM's M block (SN_GEMM_MC), so
+ * that chunking adds no pass over the [vocab, K] weights: XLM-R's 250,002
+ * words take 144 MB. With 33 rows (32 MB) an XLM-R-base SPLADE batch ran
+ * 8-10 % slower than the unchunked product; with 144, as fast (bench/RESULTS.md). */
 #define SPLADE_CHUNK_BYTES ((int64_t)32 << 20)
 #define SPLADE_CHUNK_MAX 256
-#define SPLADE_CHUNK_MIN 16
+#define SPLADE_CHUNK_MIN 144
 
 static int64_t splade_chunk_rows(int64_t n, int64_t max_tokens) {
   int64_t rows = SPLADE_CHUNK_BYTES / (n * (int64_t)sizeof(float));
