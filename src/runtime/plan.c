@@ -14,8 +14,7 @@ struct sn_plan_exec {
   sn_dnnl_t *dnnl;
   sn_linear_t **linear; /* per node, for LINEAR nodes (shared configs share one) */
   float *arena;
-  float *chunk; /* pooled linears: the product of up to chunk_rows rows */
-  int64_t chunk_rows;
+  float *chunk;   /* pooled linears: one chunk's product (splade_chunk_rows rows) */
   int32_t *zeros; /* token types when the caller gives none */
   int64_t total;  /* tokens of the last run */
   int profile;
